@@ -1,0 +1,149 @@
+// Package config reads expiry-sync's configuration from the environment.
+// Every variable is documented in the README's configuration table.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Secret holds a credential. It prints as "[redacted]" in every format so that
+// it cannot reach a log line, an error text or a workflow payload by accident.
+type Secret string
+
+func (Secret) String() string                  { return "[redacted]" }
+func (Secret) GoString() string                { return "[redacted]" }
+func (Secret) MarshalJSON() ([]byte, error)    { return []byte(`"[redacted]"`), nil }
+func (Secret) MarshalText() ([]byte, error)    { return []byte("[redacted]"), nil }
+func (s Secret) Reveal() string                { return string(s) }
+func (Secret) LogValue() slog.Value            { return slog.StringValue("[redacted]") }
+func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(strings.TrimSpace(string(b))); return nil }
+
+// Huawei is how the worker reaches Huawei Cloud.
+type Huawei struct {
+	AccessKey     Secret        `env:"HUAWEI_ACCESS_KEY"`
+	AccessKeyFile string        `env:"HUAWEI_ACCESS_KEY_FILE"`
+	SecretKey     Secret        `env:"HUAWEI_SECRET_KEY"`
+	SecretKeyFile string        `env:"HUAWEI_SECRET_KEY_FILE"`
+	DomainID      string        `env:"HUAWEI_DOMAIN_ID"`
+	BSSEndpoint   string        `env:"HUAWEI_BSS_ENDPOINT" envDefault:"https://bss.myhuaweicloud.com"`
+	TMSEndpoint   string        `env:"HUAWEI_TMS_ENDPOINT" envDefault:"https://tms.myhuaweicloud.com"`
+	HTTPTimeout   time.Duration `env:"HUAWEI_HTTP_TIMEOUT" envDefault:"30s"`
+	// Client-side request rates (per second, per worker process) that keep the
+	// worker under Huawei's API flow control; 0 disables the limiter.
+	BSSRate float64 `env:"HUAWEI_BSS_RATE" envDefault:"5"`
+	TMSRate float64 `env:"HUAWEI_TMS_RATE" envDefault:"20"`
+}
+
+// Temporal is how both binaries reach the Temporal service.
+type Temporal struct {
+	Address   string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
+	Namespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"expiry-sync"`
+	UIURL     string `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
+}
+
+// Worker is the whole worker configuration.
+type Worker struct {
+	Huawei   Huawei
+	Temporal Temporal
+	// DatabaseURL is mysql://user:pass@host:3306/db or sqlite:///path/file.db;
+	// empty means expiry-sync.db in the working directory.
+	DatabaseURL Secret `env:"DATABASE_URL"`
+	// MaxConcurrentActivities bounds the activities one worker runs at once.
+	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"64"`
+}
+
+// LoadWorker reads and validates the worker configuration.
+func LoadWorker() (Worker, error) {
+	var c Worker
+	if err := env.Parse(&c); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	if err := c.Huawei.loadKeyFiles(); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// LoadTemporal reads the Temporal settings alone (for the starter).
+func LoadTemporal() (Temporal, error) {
+	var c Temporal
+	if err := env.Parse(&c); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// Validate reports the first missing or out-of-range setting by its variable name.
+func (c Worker) Validate() error {
+	if err := c.Temporal.Validate(); err != nil {
+		return err
+	}
+	if c.MaxConcurrentActivities < 1 || c.MaxConcurrentActivities > 10000 {
+		return fmt.Errorf("WORKER_MAX_CONCURRENT_ACTIVITIES=%d is out of range: allowed 1..10000", c.MaxConcurrentActivities)
+	}
+	return c.Huawei.Validate()
+}
+
+// Validate checks the Temporal settings.
+func (t Temporal) Validate() error {
+	switch {
+	case strings.TrimSpace(t.Address) == "":
+		return errors.New("TEMPORAL_ADDRESS is empty: set host:port of the Temporal frontend, e.g. 127.0.0.1:7233")
+	case strings.TrimSpace(t.Namespace) == "":
+		return errors.New("TEMPORAL_NAMESPACE is empty: set a namespace, e.g. default")
+	case strings.TrimSpace(t.TaskQueue) == "":
+		return errors.New("TEMPORAL_TASK_QUEUE is empty: set a task queue name, e.g. expiry-sync")
+	}
+	return nil
+}
+
+// Validate checks the Huawei settings without ever printing a key.
+func (h Huawei) Validate() error {
+	switch {
+	case h.AccessKey == "":
+		return errors.New("HUAWEI_ACCESS_KEY (or HUAWEI_ACCESS_KEY_FILE) is not set: the worker needs an access key")
+	case h.SecretKey == "":
+		return errors.New("HUAWEI_SECRET_KEY (or HUAWEI_SECRET_KEY_FILE) is not set: the worker needs a secret key")
+	case h.DomainID == "":
+		return errors.New("HUAWEI_DOMAIN_ID is not set: the worker needs the account (domain) id")
+	case !strings.HasPrefix(h.BSSEndpoint, "http://") && !strings.HasPrefix(h.BSSEndpoint, "https://"):
+		return fmt.Errorf("HUAWEI_BSS_ENDPOINT=%q is not an http(s) URL", h.BSSEndpoint)
+	case !strings.HasPrefix(h.TMSEndpoint, "http://") && !strings.HasPrefix(h.TMSEndpoint, "https://"):
+		return fmt.Errorf("HUAWEI_TMS_ENDPOINT=%q is not an http(s) URL", h.TMSEndpoint)
+	case h.HTTPTimeout < time.Second || h.HTTPTimeout > 10*time.Minute:
+		return fmt.Errorf("HUAWEI_HTTP_TIMEOUT=%s is out of range: allowed 1s..10m", h.HTTPTimeout)
+	case h.BSSRate < 0 || h.TMSRate < 0:
+		return fmt.Errorf("HUAWEI_BSS_RATE=%g / HUAWEI_TMS_RATE=%g: rates must be >= 0 (0 = unlimited)", h.BSSRate, h.TMSRate)
+	}
+	return nil
+}
+
+// loadKeyFiles reads a key from its *_FILE variable when the plain one is unset,
+// so keys can come from mounted secrets instead of the environment.
+func (h *Huawei) loadKeyFiles() error {
+	for _, k := range []struct {
+		name, path string
+		dst        *Secret
+	}{
+		{"HUAWEI_ACCESS_KEY_FILE", h.AccessKeyFile, &h.AccessKey},
+		{"HUAWEI_SECRET_KEY_FILE", h.SecretKeyFile, &h.SecretKey},
+	} {
+		if *k.dst != "" || k.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(k.path)
+		if err != nil {
+			return fmt.Errorf("%s=%s cannot be read: %w", k.name, k.path, errors.Unwrap(err))
+		}
+		*k.dst = Secret(strings.TrimSpace(string(b)))
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+// Package inventory holds the records that travel between activities through
+// Temporal history: one listed resource and the outcome of its tag query.
+// JSON names are short on purpose: a page of 500 resources crosses history.
+package inventory
+
+import "time"
+
+// CloudProvider is the value of expiring_resources.cloud_provider for this sync.
+const CloudProvider = "huawei"
+
+// Resource is one yearly/monthly resource as listed by BSS.
+type Resource struct {
+	ResourceID          string    `json:"id"`
+	Name                string    `json:"name,omitempty"`
+	RegionCode          string    `json:"region,omitempty"`
+	ProjectID           string    `json:"project,omitempty"`
+	ServiceTypeCode     string    `json:"service,omitempty"`
+	ResourceTypeCode    string    `json:"type,omitempty"`
+	ResourceSpecCode    string    `json:"spec,omitempty"`
+	ParentResourceID    string    `json:"parent,omitempty"`
+	IsMainResource      bool      `json:"main,omitempty"`
+	Status              int       `json:"status"`
+	EffectiveTime       time.Time `json:"effective,omitzero"`
+	ExpireTime          time.Time `json:"expire"`
+	ExpirePolicy        int       `json:"policy"`
+	EnterpriseProjectID string    `json:"ep,omitempty"`
+}
+
+// TagStatus says how a resource's tags were obtained.
+type TagStatus string
+
+const (
+	// TagsOK: TMS answered; Tags holds every tag (possibly none).
+	TagsOK TagStatus = "ok"
+	// TagsUnsupported: the resource type has no TMS type in the catalog, TMS is not asked.
+	TagsUnsupported TagStatus = "unsupported"
+	// TagsNotFound: TMS answered 404, the resource vanished since it was listed.
+	TagsNotFound TagStatus = "not_found"
+	// TagsError: TMS refused this one resource (403); the reason is in Error.
+	TagsError TagStatus = "error"
+)
+
+// TagResult is the outcome of one resource's tag query.
+type TagResult struct {
+	ResourceID string            `json:"id"`
+	Status     TagStatus         `json:"status"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// Row is a resource with its tags: one row of expiring_resources.
+type Row struct {
+	Resource
+	Tags TagResult `json:"t"`
+}

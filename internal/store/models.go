@@ -1,0 +1,124 @@
+package store
+
+import (
+	"bytes"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sync log statuses.
+const (
+	StatusRunning  = "running"
+	StatusSuccess  = "success"
+	StatusPartial  = "partial" // finished, but some resources' tags could not be read
+	StatusFailed   = "failed"
+	StatusCanceled = "canceled"
+)
+
+// ExpiringResource is one row of expiring_resources.
+type ExpiringResource struct {
+	ID                  uint64 `gorm:"primaryKey"`
+	CloudProvider       string
+	AccountID           string
+	ResourceID          string
+	ResourceName        string
+	RegionCode          string
+	ProjectID           string
+	ServiceTypeCode     string
+	ResourceTypeCode    string
+	ResourceSpecCode    string
+	ParentResourceID    string
+	IsMainResource      bool
+	Status              int
+	EffectiveTime       *time.Time
+	ExpireTime          time.Time
+	ExpirePolicy        int
+	EnterpriseProjectID string
+	Tags                Tags
+	TagStatus           string
+	TagError            string
+	IsActive            bool
+	FirstSeenAt         time.Time
+	LastSyncedAt        time.Time
+	LastSyncID          string
+}
+
+// SyncLog is one row of resource_sync_logs: a sync run and its checkpoint.
+type SyncLog struct {
+	SyncID               string `gorm:"primaryKey"`
+	CloudProvider        string
+	AccountID            string
+	Status               string
+	ExpireDays           int
+	WindowBegin          time.Time
+	WindowEnd            time.Time
+	TotalResources       int
+	TaggedResources      int
+	UntaggedResources    int
+	VanishedResources    int
+	TagErrorResources    int
+	DeactivatedResources int
+	RowsWritten          int
+	BatchesCommitted     int
+	LastCommittedBatch   int
+	NextOffset           int // listing offset of the page holding the next uncommitted row
+	NextRow              int // rows of that page already committed
+	Attempts             int
+	RunID                string // the workflow run that opened this attempt
+	StartedAt            time.Time
+	UpdatedAt            time.Time
+	FinishedAt           *time.Time
+	ErrorMessage         *string
+}
+
+// Tags is the tags column: a JSON object of key to value. A nil Tags is SQL
+// NULL (tags unknown), an empty one is {} (the resource has no tags).
+type Tags map[string]string
+
+// Value encodes without HTML escaping so the stored JSON reads as written.
+func (t Tags) Value() (driver.Value, error) {
+	if t == nil {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(map[string]string(t)); err != nil {
+		return nil, err
+	}
+	return string(bytes.TrimRight(b.Bytes(), "\n")), nil
+}
+
+// Scan decodes the JSON column.
+func (t *Tags) Scan(v any) error {
+	var b []byte
+	switch x := v.(type) {
+	case nil:
+		*t = nil
+		return nil
+	case []byte:
+		b = x
+	case string:
+		b = []byte(x)
+	default:
+		return fmt.Errorf("tags column: unexpected %T", v)
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return errors.New("tags column: invalid JSON object")
+	}
+	*t = m
+	return nil
+}
+
+// TableName pins the table name (gorm would derive "sync_logs").
+func (SyncLog) TableName() string { return "resource_sync_logs" }
+
+// TableName pins the table name.
+func (ExpiringResource) TableName() string { return "expiring_resources" }
+
+// GormDataType tells gorm the column holds JSON.
+func (Tags) GormDataType() string { return "json" }

@@ -1,0 +1,239 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
+	"expiry-sync/internal/testenv"
+)
+
+const account = "0123456789abcdef0123456789abcdef"
+
+var (
+	t0     = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	window = store.SyncStart{AccountID: account, ExpireDays: 30, WindowBegin: t0.AddDate(0, 0, -15), WindowEnd: t0.AddDate(0, 0, 30)}
+)
+
+func forEachDB(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	for _, db := range testenv.Databases() {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, db.URL(t))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			require.NoError(t, s.Migrate(ctx))
+			require.NoError(t, s.Migrate(ctx), "migrating twice is a no-op")
+			fn(t, s)
+		})
+	}
+}
+
+func start(id, run string) store.SyncStart {
+	st := window
+	st.SyncID, st.RunID = id, run
+	return st
+}
+
+func row(id string, expire time.Time, tags map[string]string) inventory.Row {
+	return inventory.Row{
+		Resource: inventory.Resource{ResourceID: id, Name: "ecs-" + id, RegionCode: "cn-north-4", ProjectID: "p1",
+			ServiceTypeCode: "hws.service.type.ec2", ResourceTypeCode: "hws.resource.type.vm", IsMainResource: true,
+			Status: 2, ExpireTime: expire, EffectiveTime: expire.AddDate(-1, 0, 0), ExpirePolicy: 3},
+		Tags: inventory.TagResult{ResourceID: id, Status: inventory.TagsOK, Tags: tags},
+	}
+}
+
+func rowsOf(t *testing.T, s *store.Store) map[string]store.ExpiringResource {
+	var all []store.ExpiringResource
+	require.NoError(t, s.DB().Find(&all).Error)
+	m := map[string]store.ExpiringResource{}
+	for _, r := range all {
+		_, dup := m[r.ResourceID]
+		require.False(t, dup, "resource %s stored twice", r.ResourceID)
+		m[r.ResourceID] = r
+	}
+	return m
+}
+
+func TestBeginSyncLifecycle(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		log, err := s.BeginSync(ctx, start("sync-1", "run-a"))
+		require.NoError(t, err)
+		assert.Equal(t, store.StatusRunning, log.Status)
+		assert.Equal(t, 1, log.Attempts)
+		assert.True(t, window.WindowBegin.Equal(log.WindowBegin))
+
+		again, err := s.BeginSync(ctx, start("sync-1", "run-a"))
+		require.NoError(t, err)
+		assert.Equal(t, 1, again.Attempts, "a retried call of the same run is not a new attempt")
+
+		ok, err := s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, NextOffset: 500, Rows: []inventory.Row{row("r1", t0, nil)}, SyncedAt: t0})
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.NoError(t, s.EndSync(ctx, "sync-1", store.StatusFailed, "database rejected batch 2"))
+		failed, err := s.GetSyncLog(ctx, "sync-1")
+		require.NoError(t, err)
+		assert.Equal(t, store.StatusFailed, failed.Status)
+		require.NotNil(t, failed.ErrorMessage)
+		assert.Equal(t, "database rejected batch 2", *failed.ErrorMessage)
+
+		resumed, err := s.BeginSync(ctx, start("sync-1", "run-b"))
+		require.NoError(t, err)
+		assert.Equal(t, store.StatusRunning, resumed.Status)
+		assert.Equal(t, 2, resumed.Attempts)
+		assert.Equal(t, 1, resumed.LastCommittedBatch, "the checkpoint survives a resume")
+		assert.Equal(t, 500, resumed.NextOffset)
+		assert.Nil(t, resumed.ErrorMessage)
+
+		_, err = s.FinishSync(ctx, "sync-1")
+		require.NoError(t, err)
+		_, err = s.BeginSync(ctx, start("sync-1", "run-c"))
+		assert.ErrorIs(t, err, store.ErrFinished)
+
+		_, err = s.GetSyncLog(ctx, "nope")
+		assert.ErrorIs(t, err, store.ErrNotFound)
+	})
+}
+
+func TestCommitBatchIsIdempotentAndOrdered(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
+		require.NoError(t, err)
+		b1 := store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, NextOffset: 0, NextRow: 2,
+			Rows: []inventory.Row{row("r1", t0, map[string]string{"env": "prod"}), row("r2", t0, nil)}, SyncedAt: t0}
+		ok, err := s.CommitBatch(ctx, b1)
+		require.NoError(t, err)
+		assert.True(t, ok)
+
+		b1.Rows[0].Name = "renamed" // a re-run of a committed batch must not write
+		ok, err = s.CommitBatch(ctx, b1)
+		require.NoError(t, err)
+		assert.False(t, ok)
+		assert.Equal(t, "ecs-r1", rowsOf(t, s)["r1"].ResourceName)
+
+		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 3, SyncedAt: t0})
+		assert.ErrorIs(t, err, store.ErrOutOfOrder)
+
+		ok, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 2, NextOffset: 500,
+			Rows: []inventory.Row{row("r3", t0, nil)}, SyncedAt: t0})
+		require.NoError(t, err)
+		assert.True(t, ok)
+
+		log, err := s.GetSyncLog(ctx, "sync-1")
+		require.NoError(t, err)
+		assert.Equal(t, 2, log.LastCommittedBatch)
+		assert.Equal(t, 2, log.BatchesCommitted)
+		assert.Equal(t, 3, log.RowsWritten)
+		assert.Equal(t, 500, log.NextOffset)
+		rows := rowsOf(t, s)
+		assert.Len(t, rows, 3)
+		assert.Equal(t, store.Tags{"env": "prod"}, rows["r1"].Tags)
+		assert.Equal(t, store.Tags{}, rows["r2"].Tags, "tags read as none are {}, not NULL")
+	})
+}
+
+func TestTagsRoundTripExactly(t *testing.T) {
+	tags := map[string]string{
+		`quote"key`:         `say "hi" and 'bye'`,
+		`back\slash`:        `C:\path\to\%d %s 100%`,
+		"团队":                "运维部 🚀",
+		"emoji🎉":            "",
+		"long":              strings.Repeat("数", 85) + strings.Repeat("x", 0),
+		"max255":            strings.Repeat("v", 255),
+		"html<&>":           "<b>&amp;</b>",
+		"sql'; DROP TABLE x": "1' OR '1'='1",
+	}
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
+		require.NoError(t, err)
+		unknown := row("r-unknown", t0, nil)
+		unknown.Tags = inventory.TagResult{ResourceID: "r-unknown", Status: inventory.TagsError, Error: "TMS 403 forbidden"}
+		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1,
+			Rows: []inventory.Row{row("r1", t0, tags), unknown}, SyncedAt: t0})
+		require.NoError(t, err)
+		rows := rowsOf(t, s)
+		assert.Equal(t, store.Tags(tags), rows["r1"].Tags)
+		assert.Nil(t, rows["r-unknown"].Tags, "tags that could not be read are NULL")
+		assert.Equal(t, "TMS 403 forbidden", rows["r-unknown"].TagError)
+	})
+}
+
+func TestFinishSyncDeactivatesUnseenInsideWindowOnly(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
+		require.NoError(t, err)
+		far := t0.AddDate(0, 0, 200) // outside a 30-day window
+		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, SyncedAt: t0,
+			Rows: []inventory.Row{row("kept", t0, nil), row("gone", t0.AddDate(0, 0, 1), nil), row("far", far, nil)}})
+		require.NoError(t, err)
+		_, err = s.FinishSync(ctx, "sync-1")
+		require.NoError(t, err)
+
+		_, err = s.BeginSync(ctx, start("sync-2", "run-b"))
+		require.NoError(t, err)
+		vanished := row("vanished", t0, nil)
+		vanished.Tags = inventory.TagResult{Status: inventory.TagsNotFound}
+		denied := row("denied", t0, nil)
+		denied.Tags = inventory.TagResult{Status: inventory.TagsError, Error: "403"}
+		rds := row("rds", t0, nil)
+		rds.Tags = inventory.TagResult{Status: inventory.TagsUnsupported}
+		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-2", AccountID: account, Batch: 1, SyncedAt: t0.Add(time.Hour),
+			Rows: []inventory.Row{row("kept", t0, nil), vanished, denied, rds}})
+		require.NoError(t, err)
+		log, err := s.FinishSync(ctx, "sync-2")
+		require.NoError(t, err)
+		assert.Equal(t, store.StatusPartial, log.Status, "a tag error makes the sync partial")
+		assert.Equal(t, 4, log.TotalResources)
+		assert.Equal(t, 1, log.TaggedResources)
+		assert.Equal(t, 1, log.UntaggedResources)
+		assert.Equal(t, 1, log.VanishedResources)
+		assert.Equal(t, 1, log.TagErrorResources)
+		assert.Equal(t, 1, log.DeactivatedResources)
+		require.NotNil(t, log.FinishedAt)
+
+		rows := rowsOf(t, s)
+		assert.True(t, rows["kept"].IsActive)
+		assert.False(t, rows["gone"].IsActive, "unseen inside the window: inactive")
+		assert.True(t, rows["far"].IsActive, "outside this sync's window: untouched")
+		assert.Equal(t, t0, rows["kept"].FirstSeenAt.UTC(), "first_seen_at keeps the first sync's time")
+		assert.Equal(t, t0.Add(time.Hour), rows["kept"].LastSyncedAt.UTC())
+		assert.Equal(t, "sync-2", rows["kept"].LastSyncID)
+
+		again, err := s.FinishSync(ctx, "sync-2")
+		require.NoError(t, err)
+		assert.Equal(t, 1, again.DeactivatedResources, "finishing twice changes nothing")
+	})
+}
+
+func TestEndSyncKeepsCheckpoint(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
+		require.NoError(t, err)
+		require.NoError(t, s.EndSync(ctx, "sync-1", store.StatusCanceled, "canceled by the user"))
+		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, SyncedAt: t0})
+		require.Error(t, err, "a canceled sync takes no more batches")
+		assert.False(t, errors.Is(err, store.ErrOutOfOrder))
+	})
+}
+
+func TestOpenRefusesBadURLs(t *testing.T) {
+	for _, bad := range []string{"postgres://u:secret@h/db", "mysql://root:secret@/", "sqlite://", "::::"} {
+		_, err := store.Open(context.Background(), bad)
+		require.Error(t, err, bad)
+		assert.NotContains(t, err.Error(), "secret", "a password never reaches an error")
+		assert.Contains(t, err.Error(), "DATABASE_URL")
+	}
+}

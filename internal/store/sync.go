@@ -1,0 +1,287 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"expiry-sync/internal/inventory"
+)
+
+// ErrNotFound: no sync log has that id.
+var ErrNotFound = errors.New("sync log not found")
+
+// ErrFinished: the sync already finished; there is nothing to resume.
+var ErrFinished = errors.New("sync already finished")
+
+// ErrOutOfOrder: a batch arrived before the one it follows was committed.
+var ErrOutOfOrder = errors.New("batch out of order")
+
+// SyncStart opens (or re-opens, to resume) a sync log.
+type SyncStart struct {
+	SyncID      string
+	RunID       string // the workflow run opening this attempt
+	AccountID   string
+	ExpireDays  int
+	WindowBegin time.Time
+	WindowEnd   time.Time
+}
+
+// BeginSync opens the sync log of a new sync, or re-opens a failed or
+// canceled one for a new attempt, keeping its window and checkpoint.
+// Calling it again from the same run returns the log unchanged.
+func (s *Store) BeginSync(ctx context.Context, st SyncStart) (SyncLog, error) {
+	var log SyncLog
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.forUpdate(tx).Where("sync_id = ?", st.SyncID).Take(&log).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			now := utcNow()
+			log = SyncLog{
+				SyncID: st.SyncID, RunID: st.RunID, CloudProvider: inventory.CloudProvider,
+				AccountID: st.AccountID, Status: StatusRunning, ExpireDays: st.ExpireDays,
+				WindowBegin: utcSecond(st.WindowBegin), WindowEnd: utcSecond(st.WindowEnd),
+				Attempts: 1, StartedAt: now, UpdatedAt: now,
+			}
+			return tx.Create(&log).Error
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case log.RunID == st.RunID:
+			return nil // a retry of this run's own call
+		case log.Status == StatusSuccess || log.Status == StatusPartial:
+			return fmt.Errorf("%w: %s ended %s at %s", ErrFinished, st.SyncID, log.Status, log.FinishedAt.Format(time.RFC3339))
+		}
+		log.RunID, log.Status, log.Attempts = st.RunID, StatusRunning, log.Attempts+1
+		log.ErrorMessage, log.FinishedAt, log.UpdatedAt = nil, nil, utcNow()
+		return tx.Select("run_id", "status", "attempts", "error_message", "finished_at", "updated_at").Save(&log).Error
+	})
+	return log, err
+}
+
+// BatchCommit is one chunk of rows and the checkpoint after it.
+type BatchCommit struct {
+	SyncID     string
+	AccountID  string
+	Batch      int // 1, 2, 3, ... in commit order within the sync
+	NextOffset int
+	NextRow    int
+	Rows       []inventory.Row
+	SyncedAt   time.Time
+}
+
+// CommitBatch upserts the rows and moves the sync log's checkpoint in one
+// transaction. A batch that is already committed changes nothing and
+// returns false: re-running a committed chunk is harmless.
+func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
+	applied := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&SyncLog{}).
+			Where("sync_id = ? AND last_committed_batch = ? AND status = ?", b.SyncID, b.Batch-1, StatusRunning).
+			Updates(map[string]any{
+				"last_committed_batch": b.Batch,
+				"batches_committed":    gorm.Expr("batches_committed + 1"),
+				"rows_written":         gorm.Expr("rows_written + ?", len(b.Rows)),
+				"next_offset":          b.NextOffset,
+				"next_row":             b.NextRow,
+				"updated_at":           utcNow(),
+			})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return s.explainSkippedBatch(tx, b)
+		}
+		applied = true
+		if len(b.Rows) == 0 {
+			return nil
+		}
+		return upsert(tx, toModels(b))
+	})
+	if errors.Is(err, errAlreadyCommitted) {
+		return false, nil
+	}
+	return applied, err
+}
+
+var errAlreadyCommitted = errors.New("already committed")
+
+func (s *Store) explainSkippedBatch(tx *gorm.DB, b BatchCommit) error {
+	var log SyncLog
+	if err := tx.Where("sync_id = ?", b.SyncID).Take(&log).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("%w: %s", ErrNotFound, b.SyncID)
+		}
+		return err
+	}
+	switch {
+	case log.LastCommittedBatch >= b.Batch:
+		return errAlreadyCommitted
+	case log.Status != StatusRunning:
+		return fmt.Errorf("sync %s is %s: batch %d not written", b.SyncID, log.Status, b.Batch)
+	}
+	return fmt.Errorf("%w: batch %d follows %d", ErrOutOfOrder, b.Batch, log.LastCommittedBatch)
+}
+
+// updatedColumns are rewritten when a resource is seen again; id and
+// first_seen_at keep their first values.
+var updatedColumns = []string{
+	"resource_name", "region_code", "project_id", "service_type_code", "resource_type_code",
+	"resource_spec_code", "parent_resource_id", "is_main_resource", "status", "effective_time",
+	"expire_time", "expire_policy", "enterprise_project_id", "tags", "tag_status", "tag_error",
+	"is_active", "last_synced_at", "last_sync_id",
+}
+
+func upsert(tx *gorm.DB, rows []ExpiringResource) error {
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "cloud_provider"}, {Name: "account_id"}, {Name: "resource_id"}},
+		DoUpdates: clause.AssignmentColumns(updatedColumns),
+	}).Create(&rows).Error
+}
+
+func toModels(b BatchCommit) []ExpiringResource {
+	synced := utcSecond(b.SyncedAt)
+	out := make([]ExpiringResource, len(b.Rows))
+	for i, r := range b.Rows {
+		m := ExpiringResource{
+			CloudProvider: inventory.CloudProvider, AccountID: b.AccountID, ResourceID: r.ResourceID,
+			ResourceName: r.Name, RegionCode: r.RegionCode, ProjectID: r.ProjectID,
+			ServiceTypeCode: r.ServiceTypeCode, ResourceTypeCode: r.ResourceTypeCode,
+			ResourceSpecCode: r.ResourceSpecCode, ParentResourceID: r.ParentResourceID,
+			IsMainResource: r.IsMainResource, Status: r.Status, ExpireTime: utcSecond(r.ExpireTime),
+			ExpirePolicy: r.ExpirePolicy, EnterpriseProjectID: r.EnterpriseProjectID,
+			TagStatus: string(r.Tags.Status), TagError: truncate(r.Tags.Error, 1024),
+			IsActive: true, FirstSeenAt: synced, LastSyncedAt: synced, LastSyncID: b.SyncID,
+		}
+		if !r.EffectiveTime.IsZero() {
+			t := utcSecond(r.EffectiveTime)
+			m.EffectiveTime = &t
+		}
+		if r.Tags.Status == inventory.TagsOK {
+			m.Tags = Tags(r.Tags.Tags)
+			if m.Tags == nil {
+				m.Tags = Tags{}
+			}
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// FinishSync closes a sync whose every batch is committed: resources of the
+// account inside the sync's window that it did not see become inactive
+// (never deleted), and the totals are counted from the rows themselves.
+// Calling it again on a finished sync returns the log unchanged.
+func (s *Store) FinishSync(ctx context.Context, syncID string) (SyncLog, error) {
+	var log SyncLog
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.forUpdate(tx).Where("sync_id = ?", syncID).Take(&log).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("%w: %s", ErrNotFound, syncID)
+			}
+			return err
+		}
+		if log.Status == StatusSuccess || log.Status == StatusPartial {
+			return nil
+		}
+		if log.Status != StatusRunning {
+			return fmt.Errorf("sync %s is %s, not running: not finished", syncID, log.Status)
+		}
+		res := tx.Model(&ExpiringResource{}).
+			Where("cloud_provider = ? AND account_id = ? AND is_active = ? AND last_sync_id <> ? AND expire_time BETWEEN ? AND ?",
+				log.CloudProvider, log.AccountID, true, syncID, log.WindowBegin, log.WindowEnd).
+			Update("is_active", false)
+		if res.Error != nil {
+			return res.Error
+		}
+		log.DeactivatedResources = int(res.RowsAffected)
+		if err := countTotals(tx, &log); err != nil {
+			return err
+		}
+		now := utcNow()
+		log.Status, log.FinishedAt, log.UpdatedAt = StatusSuccess, &now, now
+		if log.TagErrorResources > 0 {
+			log.Status = StatusPartial
+		}
+		return tx.Save(&log).Error
+	})
+	return log, err
+}
+
+func countTotals(tx *gorm.DB, log *SyncLog) error {
+	var counts []struct {
+		TagStatus string
+		N         int
+	}
+	err := tx.Model(&ExpiringResource{}).Select("tag_status, COUNT(*) AS n").
+		Where("cloud_provider = ? AND account_id = ? AND last_sync_id = ?", log.CloudProvider, log.AccountID, log.SyncID).
+		Group("tag_status").Scan(&counts).Error
+	if err != nil {
+		return err
+	}
+	log.TotalResources, log.TaggedResources, log.UntaggedResources, log.VanishedResources, log.TagErrorResources = 0, 0, 0, 0, 0
+	for _, c := range counts {
+		log.TotalResources += c.N
+		switch inventory.TagStatus(c.TagStatus) {
+		case inventory.TagsOK:
+			log.TaggedResources = c.N
+		case inventory.TagsUnsupported:
+			log.UntaggedResources = c.N
+		case inventory.TagsNotFound:
+			log.VanishedResources = c.N
+		case inventory.TagsError:
+			log.TagErrorResources = c.N
+		}
+	}
+	return nil
+}
+
+// EndSync records that a running sync stopped without finishing (failed or
+// canceled) and why; its checkpoint stays for a resume.
+func (s *Store) EndSync(ctx context.Context, syncID, status, reason string) error {
+	now := utcNow()
+	return s.db.WithContext(ctx).Model(&SyncLog{}).
+		Where("sync_id = ? AND status = ?", syncID, StatusRunning).
+		Updates(map[string]any{"status": status, "error_message": truncate(reason, 4000), "finished_at": now, "updated_at": now}).Error
+}
+
+// GetSyncLog reads one sync log.
+func (s *Store) GetSyncLog(ctx context.Context, syncID string) (SyncLog, error) {
+	var log SyncLog
+	err := s.db.WithContext(ctx).Where("sync_id = ?", syncID).Take(&log).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return log, fmt.Errorf("%w: %s", ErrNotFound, syncID)
+	}
+	return log, err
+}
+
+// forUpdate locks the selected row on MySQL; SQLite has one writer anyway.
+func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
+	if s.Dialect() == "mysql" {
+		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return tx
+}
+
+func utcNow() time.Time { return utcSecond(time.Now()) }
+
+// utcSecond keeps every stored time in one form (UTC, whole seconds), so
+// SQLite's text timestamps compare correctly.
+func utcSecond(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

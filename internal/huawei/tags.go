@@ -16,7 +16,7 @@ const apiShowTags = "TMS ShowResourceTag"
 // does not serve is reported untagged without a call; a 404 (the resource
 // vanished) and a 403 on this one resource are results, not errors. Any other
 // failure is returned as an *APIError for the caller's retry policy.
-func (c *Client) ResourceTags(ctx context.Context, r inventory.Resource) (inventory.TagResult, error) {
+func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inventory.TagResult, error) {
 	res := inventory.TagResult{ResourceID: r.ResourceID}
 	tmsType, ok := catalog.TMSResourceType(r.ResourceTypeCode)
 	if !ok {

@@ -53,3 +53,10 @@ type Row struct {
 	Resource
 	Tags TagResult `json:"t"`
 }
+
+// TagTarget is what a tag query needs to know of a resource.
+type TagTarget struct {
+	ResourceID       string `json:"id"`
+	ProjectID        string `json:"project,omitempty"`
+	ResourceTypeCode string `json:"type"`
+}

@@ -22,6 +22,9 @@ var ErrFinished = errors.New("sync already finished")
 // ErrOutOfOrder: a batch arrived before the one it follows was committed.
 var ErrOutOfOrder = errors.New("batch out of order")
 
+// ErrNotRunning: the sync was closed (failed, canceled, finished) meanwhile.
+var ErrNotRunning = errors.New("sync is not running")
+
 // SyncStart opens (or re-opens, to resume) a sync log.
 type SyncStart struct {
 	SyncID      string
@@ -124,7 +127,7 @@ func (s *Store) explainSkippedBatch(tx *gorm.DB, b BatchCommit) error {
 	case log.LastCommittedBatch >= b.Batch:
 		return errAlreadyCommitted
 	case log.Status != StatusRunning:
-		return fmt.Errorf("sync %s is %s: batch %d not written", b.SyncID, log.Status, b.Batch)
+		return fmt.Errorf("%w: %s is %s, batch %d not written", ErrNotRunning, b.SyncID, log.Status, b.Batch)
 	}
 	return fmt.Errorf("%w: batch %d follows %d", ErrOutOfOrder, b.Batch, log.LastCommittedBatch)
 }
@@ -191,7 +194,7 @@ func (s *Store) FinishSync(ctx context.Context, syncID string) (SyncLog, error) 
 			return nil
 		}
 		if log.Status != StatusRunning {
-			return fmt.Errorf("sync %s is %s, not running: not finished", syncID, log.Status)
+			return fmt.Errorf("%w: %s is %s, not finished", ErrNotRunning, syncID, log.Status)
 		}
 		res := tx.Model(&ExpiringResource{}).
 			Where("cloud_provider = ? AND account_id = ? AND is_active = ? AND last_sync_id <> ? AND expire_time BETWEEN ? AND ?",
@@ -284,4 +287,13 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// TagErrors lists up to limit resources of a sync whose tags could not be read.
+func (s *Store) TagErrors(ctx context.Context, syncID string, limit int) ([]ExpiringResource, error) {
+	var rows []ExpiringResource
+	err := s.db.WithContext(ctx).Select("resource_id", "tag_error").
+		Where("last_sync_id = ? AND tag_status = ?", syncID, string(inventory.TagsError)).
+		Order("resource_id").Limit(limit).Find(&rows).Error
+	return rows, err
 }

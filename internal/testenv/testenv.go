@@ -26,7 +26,7 @@ var dbCounter atomic.Int64
 // unavailable skips or fails a test whose service is missing.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("EXPIRY_SYNC_REQUIRE_ALL") == "1" {
+	if RequireAll() {
 		t.Fatalf(format, args...)
 	}
 	t.Skipf(format+" (set EXPIRY_SYNC_REQUIRE_ALL=1 to fail instead)", args...)
@@ -90,10 +90,9 @@ func Databases() []struct {
 	}{{"sqlite", SQLiteURL}, {"mysql", MySQLURL}}
 }
 
-// TemporalCLI finds the `temporal` binary: $TEMPORAL_CLI, then PATH, then
-// $(go env GOPATH)/bin.
-func TemporalCLI(t testing.TB) string {
-	t.Helper()
+// FindTemporalCLI finds the `temporal` binary: $TEMPORAL_CLI, then PATH,
+// then $(go env GOPATH)/bin; "" when it is not installed.
+func FindTemporalCLI() string {
 	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
 		return p
 	}
@@ -110,6 +109,21 @@ func TemporalCLI(t testing.TB) string {
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	unavailable(t, "the Temporal CLI is not installed: go install github.com/temporalio/cli/cmd/temporal@v1.5.1")
 	return ""
+}
+
+// MissingTemporalCLI explains how to install the CLI.
+const MissingTemporalCLI = "the Temporal CLI is not installed: go install github.com/temporalio/cli/cmd/temporal@v1.5.1"
+
+// RequireAll reports whether missing services fail tests (make test, CI).
+func RequireAll() bool { return os.Getenv("EXPIRY_SYNC_REQUIRE_ALL") == "1" }
+
+// TemporalCLI returns the Temporal CLI's path, or skips (fails) the test.
+func TemporalCLI(t testing.TB) string {
+	t.Helper()
+	p := FindTemporalCLI()
+	if p == "" {
+		unavailable(t, MissingTemporalCLI)
+	}
+	return p
 }

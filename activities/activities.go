@@ -1,0 +1,60 @@
+// Package activities holds every piece of I/O of a sync: Huawei API calls and
+// database writes. Workflow code only orchestrates them.
+package activities
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"expiry-sync/internal/huawei"
+	"expiry-sync/internal/store"
+)
+
+// Error types the workflow's retry policies refer to.
+const (
+	// ErrTypeDatabaseRejected: the database refused a write in a way that repeats.
+	ErrTypeDatabaseRejected = "DatabaseRejected"
+	// ErrTypeInvalidInput: the workflow input is invalid.
+	ErrTypeInvalidInput = "InvalidInput"
+)
+
+// Lister lists one page of expiring resources.
+type Lister interface {
+	ListPage(ctx context.Context, q huawei.ListQuery) (huawei.Page, error)
+}
+
+// Activities carries the worker's shared clients; one instance per worker.
+type Activities struct {
+	Store     *store.Store
+	Huawei    *huawei.Client
+	AccountID string // the Huawei domain id this worker syncs
+	Logger    *slog.Logger
+}
+
+// retries is how many times this activity was retried before this attempt.
+func retries(ctx context.Context) int { return int(activity.GetInfo(ctx).Attempt) - 1 }
+
+// huaweiError turns a classified API failure into a Temporal error whose type
+// the retry policy knows; a Retry-After becomes the next retry delay.
+func huaweiError(err error) error {
+	var ae *huawei.APIError
+	if !errors.As(err, &ae) {
+		return err // context cancellation and the like: Temporal handles them
+	}
+	return temporal.NewApplicationErrorWithOptions(ae.Error(), string(ae.Kind), temporal.ApplicationErrorOptions{
+		NonRetryable:   !ae.Kind.Retryable(),
+		NextRetryDelay: ae.RetryAfter,
+	})
+}
+
+// databaseError marks permanent database refusals non-retryable.
+func databaseError(what string, err error) error {
+	if store.IsPermanent(err) {
+		return temporal.NewNonRetryableApplicationError(what+": "+err.Error(), ErrTypeDatabaseRejected, nil)
+	}
+	return temporal.NewApplicationError(what+": "+err.Error(), "DatabaseUnavailable")
+}

@@ -1,0 +1,232 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"expiry-sync/internal/huawei"
+	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
+)
+
+// BeginSyncInput opens or resumes a sync.
+type BeginSyncInput struct {
+	SyncID      string    `json:"sync_id"`
+	RunID       string    `json:"run_id"`
+	Resume      bool      `json:"resume,omitempty"`
+	ExpireDays  int       `json:"expire_days"`
+	WindowBegin time.Time `json:"window_begin"`
+	WindowEnd   time.Time `json:"window_end"`
+}
+
+// Checkpoint is where a sync continues: the window it lists and the first
+// uncommitted row.
+type Checkpoint struct {
+	WindowBegin        time.Time `json:"window_begin"`
+	WindowEnd          time.Time `json:"window_end"`
+	NextOffset         int       `json:"next_offset"`
+	NextRow            int       `json:"next_row"`
+	LastCommittedBatch int       `json:"last_committed_batch"`
+	RowsCommitted      int       `json:"rows_committed"`
+	Attempt            int       `json:"attempt"`
+}
+
+// BeginSync opens the sync log, or re-opens it to resume from its checkpoint
+// (keeping the window of the first attempt, so offsets still line up).
+func (a *Activities) BeginSync(ctx context.Context, in BeginSyncInput) (Checkpoint, error) {
+	if in.Resume {
+		if _, err := a.Store.GetSyncLog(ctx, in.SyncID); errors.Is(err, store.ErrNotFound) {
+			return Checkpoint{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("cannot resume sync %q: it has no sync log (it never committed anything); start a new sync instead", in.SyncID),
+				ErrTypeInvalidInput, nil)
+		}
+	}
+	log, err := a.Store.BeginSync(ctx, store.SyncStart{
+		SyncID: in.SyncID, RunID: in.RunID, AccountID: a.AccountID, ExpireDays: in.ExpireDays,
+		WindowBegin: in.WindowBegin, WindowEnd: in.WindowEnd,
+	})
+	if err != nil {
+		return Checkpoint{}, databaseError("open sync log", err)
+	}
+	return Checkpoint{
+		WindowBegin: log.WindowBegin, WindowEnd: log.WindowEnd, NextOffset: log.NextOffset, NextRow: log.NextRow,
+		LastCommittedBatch: log.LastCommittedBatch, RowsCommitted: log.RowsWritten, Attempt: log.Attempts,
+	}, nil
+}
+
+// ListPageInput selects one listing page.
+type ListPageInput struct {
+	WindowBegin time.Time `json:"window_begin"`
+	WindowEnd   time.Time `json:"window_end"`
+	Statuses    []int     `json:"statuses,omitempty"`
+	Offset      int       `json:"offset"`
+	Limit       int       `json:"limit"`
+}
+
+// ListPageResult is one page: at most 500 resources cross history at once.
+type ListPageResult struct {
+	Resources  []inventory.Resource `json:"resources"`
+	TotalCount int                  `json:"total_count"`
+	Received   int                  `json:"received"`
+	Retries    int                  `json:"retries,omitempty"`
+}
+
+// ListPage lists one page of resources expiring inside the window.
+func (a *Activities) ListPage(ctx context.Context, in ListPageInput) (ListPageResult, error) {
+	page, err := a.Huawei.ListPage(ctx, huawei.ListQuery{
+		ExpireBegin: in.WindowBegin, ExpireEnd: in.WindowEnd, StatusList: in.Statuses, Offset: in.Offset, Limit: in.Limit,
+	})
+	if err != nil {
+		return ListPageResult{}, huaweiError(err)
+	}
+	return ListPageResult{Resources: page.Resources, TotalCount: page.TotalCount, Received: page.Received, Retries: retries(ctx)}, nil
+}
+
+// FetchTagsInput is a small group of resources whose tags one activity reads.
+type FetchTagsInput struct {
+	Resources []inventory.TagTarget `json:"resources"`
+}
+
+// FetchTagsResult holds one result per resource, in input order.
+type FetchTagsResult struct {
+	Results []inventory.TagResult `json:"results"`
+	Retries int                   `json:"retries,omitempty"`
+}
+
+// heartbeatEvery spaces FetchTags heartbeats: a heartbeat is a round trip to
+// the server, and a fast group finishes before it would matter.
+const heartbeatEvery = time.Second
+
+// FetchTags reads the tags of each resource of the group. Its progress is
+// heartbeated as it goes (and when it fails), so a retry resumes where the
+// last attempt stopped instead of querying the group again.
+func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTagsResult, error) {
+	var done []inventory.TagResult
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &done); err != nil || len(done) > len(in.Resources) {
+			done = nil // unreadable progress: start the group over, results are idempotent
+		}
+	}
+	lastBeat := time.Now()
+	for _, r := range in.Resources[len(done):] {
+		res, err := a.Huawei.ResourceTags(ctx, r)
+		if err != nil {
+			if len(done) > 0 {
+				activity.RecordHeartbeat(ctx, done)
+			}
+			return FetchTagsResult{}, huaweiError(err)
+		}
+		done = append(done, res)
+		if time.Since(lastBeat) >= heartbeatEvery {
+			activity.RecordHeartbeat(ctx, done)
+			lastBeat = time.Now()
+		}
+	}
+	return FetchTagsResult{Results: done, Retries: retries(ctx)}, nil
+}
+
+// CommitBatchInput is one chunk of rows and the checkpoint after it.
+type CommitBatchInput struct {
+	SyncID     string          `json:"sync_id"`
+	Batch      int             `json:"batch"`
+	NextOffset int             `json:"next_offset"`
+	NextRow    int             `json:"next_row"`
+	SyncedAt   time.Time       `json:"synced_at"`
+	Rows       []inventory.Row `json:"rows"`
+}
+
+// CommitBatchResult says whether this call wrote the batch (false: an
+// earlier attempt already had).
+type CommitBatchResult struct {
+	Applied bool `json:"applied"`
+	Retries int  `json:"retries,omitempty"`
+}
+
+// CommitBatch upserts one chunk and records the checkpoint in one transaction.
+func (a *Activities) CommitBatch(ctx context.Context, in CommitBatchInput) (CommitBatchResult, error) {
+	applied, err := a.Store.CommitBatch(ctx, store.BatchCommit{
+		SyncID: in.SyncID, AccountID: a.AccountID, Batch: in.Batch, NextOffset: in.NextOffset,
+		NextRow: in.NextRow, Rows: in.Rows, SyncedAt: in.SyncedAt,
+	})
+	if err != nil {
+		return CommitBatchResult{}, databaseError(fmt.Sprintf("batch %d", in.Batch), err)
+	}
+	return CommitBatchResult{Applied: applied, Retries: retries(ctx)}, nil
+}
+
+// Summary is the outcome of a finished sync, as recorded in its sync log.
+type Summary struct {
+	SyncID               string     `json:"sync_id"`
+	Status               string     `json:"status"`
+	ExpireDays           int        `json:"expire_days"`
+	WindowBegin          time.Time  `json:"window_begin"`
+	WindowEnd            time.Time  `json:"window_end"`
+	TotalResources       int        `json:"total_resources"`
+	TaggedResources      int        `json:"tagged_resources"`
+	UntaggedResources    int        `json:"untagged_resources"`
+	VanishedResources    int        `json:"vanished_resources"`
+	TagErrorResources    int        `json:"tag_error_resources"`
+	DeactivatedResources int        `json:"deactivated_resources"`
+	BatchesCommitted     int        `json:"batches_committed"`
+	RowsWritten          int        `json:"rows_written"`
+	Attempts             int        `json:"attempts"`
+	StartedAt            time.Time  `json:"started_at"`
+	FinishedAt           *time.Time `json:"finished_at,omitempty"`
+	// TagErrors lists (up to 50) resources whose tags could not be read.
+	TagErrors []TagError `json:"tag_errors,omitempty"`
+}
+
+// TagError is one resource stored without tags because TMS refused it.
+type TagError struct {
+	ResourceID string `json:"resource_id"`
+	Error      string `json:"error"`
+}
+
+// maxListedTagErrors bounds the summary that crosses history.
+const maxListedTagErrors = 50
+
+// FinishSync deactivates what this sync did not see and closes its log.
+func (a *Activities) FinishSync(ctx context.Context, syncID string) (Summary, error) {
+	log, err := a.Store.FinishSync(ctx, syncID)
+	if err != nil {
+		return Summary{}, databaseError("finish sync", err)
+	}
+	s := Summary{
+		SyncID: log.SyncID, Status: log.Status, ExpireDays: log.ExpireDays, WindowBegin: log.WindowBegin,
+		WindowEnd: log.WindowEnd, TotalResources: log.TotalResources, TaggedResources: log.TaggedResources,
+		UntaggedResources: log.UntaggedResources, VanishedResources: log.VanishedResources,
+		TagErrorResources: log.TagErrorResources, DeactivatedResources: log.DeactivatedResources,
+		BatchesCommitted: log.BatchesCommitted, RowsWritten: log.RowsWritten, Attempts: log.Attempts,
+		StartedAt: log.StartedAt, FinishedAt: log.FinishedAt,
+	}
+	if log.TagErrorResources > 0 {
+		rows, err := a.Store.TagErrors(ctx, syncID, maxListedTagErrors)
+		if err != nil {
+			return Summary{}, databaseError("list tag errors", err)
+		}
+		for _, r := range rows {
+			s.TagErrors = append(s.TagErrors, TagError{ResourceID: r.ResourceID, Error: r.TagError})
+		}
+	}
+	return s, nil
+}
+
+// EndSyncInput records why a sync stopped before finishing.
+type EndSyncInput struct {
+	SyncID string `json:"sync_id"`
+	Status string `json:"status"` // failed or canceled
+	Reason string `json:"reason"`
+}
+
+// EndSync marks the sync log failed or canceled, keeping its checkpoint.
+func (a *Activities) EndSync(ctx context.Context, in EndSyncInput) error {
+	if err := a.Store.EndSync(ctx, in.SyncID, in.Status, in.Reason); err != nil {
+		return databaseError("close sync log", err)
+	}
+	return nil
+}

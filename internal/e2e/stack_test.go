@@ -1,0 +1,197 @@
+// Package e2e runs whole syncs on the real parts: the Temporal CLI's dev
+// server, MariaDB, the Huawei API simulator over HTTP with the official SDK,
+// the worker, and the starter's command line.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"expiry-sync/internal/cli"
+	"expiry-sync/internal/config"
+	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/store"
+	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/workerapp"
+	"expiry-sync/workflows"
+)
+
+const (
+	testAK     = "E2ETESTACCESSKEY0001"
+	testSK     = "e2e-secret-Zq8vX2pL9wK4mN7rT1yU"
+	testDomain = "d0e2e0000000000000000000000000e2"
+)
+
+// devServer is one Temporal dev server for the whole package.
+var devServer *testsuite.DevServer
+
+var queueSeq atomic.Int64
+
+func TestMain(m *testing.M) {
+	os.Exit(runWithDevServer(m))
+}
+
+func runWithDevServer(m *testing.M) int {
+	path := testenv.FindTemporalCLI()
+	if path == "" {
+		fmt.Fprintln(os.Stderr, "e2e:", testenv.MissingTemporalCLI)
+		if testenv.RequireAll() {
+			return 1
+		}
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var err error
+	devServer, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: path,
+		LogLevel:     "error",
+		ClientOptions: &client.Options{
+			Logger: slogAdapter{slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))},
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: cannot start the Temporal dev server:", err)
+		return 1
+	}
+	defer func() { _ = devServer.Stop() }()
+	return m.Run()
+}
+
+// stack is one test's world: its own simulator, database, task queue and worker.
+type stack struct {
+	t      *testing.T
+	sim    *hwsim.Simulator
+	simURL string
+	dbURL  string
+	store  *store.Store
+	cfg    config.Worker
+	worker *workerapp.Worker
+	client client.Client
+}
+
+type stackOptions struct {
+	resources int
+	seed      int64
+	dbURL     func(testing.TB) string
+	knobs     hwsim.Knobs
+	tmsRate   float64
+}
+
+func newStack(t *testing.T, o stackOptions) *stack {
+	t.Helper()
+	if o.dbURL == nil {
+		o.dbURL = testenv.MySQLURL
+	}
+	sim, err := hwsim.New(hwsim.Options{Seed: o.seed, Resources: o.resources, AccessKey: testAK, SecretKey: testSK, DomainID: testDomain, Knobs: o.knobs})
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+
+	s := &stack{t: t, sim: sim, simURL: srv.URL, dbURL: o.dbURL(t)}
+	s.cfg = config.Worker{
+		Huawei: config.Huawei{
+			AccessKey: testAK, SecretKey: testSK, DomainID: testDomain,
+			BSSEndpoint: srv.URL, TMSEndpoint: srv.URL, HTTPTimeout: 5 * time.Second, BSSRate: 0, TMSRate: o.tmsRate,
+		},
+		Temporal: config.Temporal{
+			Address: devServer.FrontendHostPort(), Namespace: "default",
+			TaskQueue: fmt.Sprintf("e2e-%s-%d", strings.ToLower(t.Name()), queueSeq.Add(1)), UIURL: "http://localhost:8233",
+		},
+		DatabaseURL:             config.Secret(s.dbURL),
+		MaxConcurrentActivities: 64,
+	}
+	s.startWorker()
+	s.store = s.worker.Store
+	s.client = devServer.Client()
+
+	for k, v := range map[string]string{
+		"TEMPORAL_ADDRESS": s.cfg.Temporal.Address, "TEMPORAL_NAMESPACE": "default",
+		"TEMPORAL_TASK_QUEUE": s.cfg.Temporal.TaskQueue, "HUAWEI_DOMAIN_ID": testDomain,
+	} {
+		t.Setenv(k, v)
+	}
+	return s
+}
+
+func (s *stack) startWorker() {
+	w, err := workerapp.New(context.Background(), s.cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	require.NoError(s.t, err)
+	require.NoError(s.t, w.Start())
+	s.worker = w
+	s.t.Cleanup(w.Stop)
+}
+
+// starter runs the starter's command line in-process.
+func (s *stack) starter(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	code = cli.Execute(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// syncIDFrom finds the sync id the starter printed.
+func syncIDFrom(t *testing.T, stdout string) string {
+	for _, line := range strings.Split(stdout, "\n") {
+		if rest, ok := strings.CutPrefix(line, "Started sync "); ok {
+			return strings.Fields(rest)[0]
+		}
+	}
+	t.Fatalf("no sync id in starter output:\n%s", stdout)
+	return ""
+}
+
+// expected lists the simulator's resources that a sync with this log's
+// window must store, by resource id.
+func (s *stack) expected(log store.SyncLog) map[string]hwsim.Resource {
+	want := map[string]hwsim.Resource{}
+	for _, r := range s.sim.Resources() {
+		inWindow := !r.ExpireTime.Before(log.WindowBegin) && !r.ExpireTime.After(log.WindowEnd)
+		if inWindow && slices.Contains(workflows.DefaultStatuses, int(r.Status)) {
+			want[r.ResourceID] = r
+		}
+	}
+	return want
+}
+
+// rows reads every stored resource of the test's account by resource id,
+// failing on a duplicate.
+func (s *stack) rows() map[string]store.ExpiringResource {
+	var all []store.ExpiringResource
+	require.NoError(s.t, s.store.DB().Where("account_id = ?", testDomain).Find(&all).Error)
+	m := make(map[string]store.ExpiringResource, len(all))
+	for _, r := range all {
+		_, dup := m[r.ResourceID]
+		require.False(s.t, dup, "resource %s stored twice", r.ResourceID)
+		m[r.ResourceID] = r
+	}
+	return m
+}
+
+func (s *stack) syncLog(id string) store.SyncLog {
+	log, err := s.store.GetSyncLog(context.Background(), id)
+	require.NoError(s.t, err)
+	return log
+}
+
+// slogAdapter lets the SDK log through slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(msg string, kv ...any) { a.l.Debug(msg, kv...) }
+func (a slogAdapter) Info(msg string, kv ...any)  { a.l.Info(msg, kv...) }
+func (a slogAdapter) Warn(msg string, kv ...any)  { a.l.Warn(msg, kv...) }
+func (a slogAdapter) Error(msg string, kv ...any) { a.l.Error(msg, kv...) }

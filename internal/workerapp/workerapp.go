@@ -1,0 +1,85 @@
+// Package workerapp wires a worker: configuration, database, Huawei client,
+// Temporal client, and the registered workflow and activities.
+package workerapp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/config"
+	"expiry-sync/internal/huawei"
+	"expiry-sync/internal/store"
+	"expiry-sync/workflows"
+)
+
+// Worker is a started-but-not-running worker and what it holds open.
+type Worker struct {
+	Client client.Client
+	Store  *store.Store
+	Huawei *huawei.Client
+	worker worker.Worker
+}
+
+// New checks the database (and migrates it), builds the clients and
+// registers the workflow and activities.
+func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	hw, err := huawei.New(cfg.Huawei)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.Temporal.Address,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    tlog.NewStructuredLogger(logger),
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
+		// A page fans out dozens of short activities at once: two fixed
+		// pollers would queue them one round trip at a time.
+		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	})
+	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, Logger: logger})
+	return &Worker{Client: tc, Store: st, Huawei: hw, worker: w}, nil
+}
+
+// Run polls until stop is closed (or the worker fails), then stops gracefully.
+func (w *Worker) Run(stop <-chan any) error {
+	defer w.close()
+	return w.worker.Run(stop)
+}
+
+// Start polls in the background (tests); Stop ends it.
+func (w *Worker) Start() error { return w.worker.Start() }
+
+// Stop stops polling, waits for running activities, and closes the clients.
+func (w *Worker) Stop() {
+	w.worker.Stop()
+	w.close()
+}
+
+func (w *Worker) close() {
+	w.Client.Close()
+	_ = w.Store.Close()
+}

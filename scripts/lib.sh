@@ -1,0 +1,66 @@
+# Shared by the Makefile's scripts: find or install what a fresh machine lacks.
+# shellcheck shell=bash
+
+TEMPORAL_CLI_VERSION=v1.5.1
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# ensure_temporal sets TEMPORAL_CLI to the official Temporal CLI, building the
+# pinned version with `go install` when it is missing (about 3-5 minutes once).
+ensure_temporal() {
+  local gobin
+  gobin="$(go env GOBIN)"
+  [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+  if [ -n "${TEMPORAL_CLI:-}" ] && [ -x "$TEMPORAL_CLI" ]; then
+    :
+  elif command -v temporal >/dev/null 2>&1; then
+    TEMPORAL_CLI="$(command -v temporal)"
+  elif [ -x "$gobin/temporal" ]; then
+    TEMPORAL_CLI="$gobin/temporal"
+  else
+    log "installing the Temporal CLI $TEMPORAL_CLI_VERSION (first time only, a few minutes)"
+    go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+    TEMPORAL_CLI="$gobin/temporal"
+  fi
+  export TEMPORAL_CLI
+  log "Temporal CLI: $TEMPORAL_CLI ($("$TEMPORAL_CLI" --version 2>/dev/null | head -1))"
+}
+
+# mariadb_up reports whether MariaDB/MySQL answers on 127.0.0.1:3306.
+mariadb_up() {
+  if command -v mariadb-admin >/dev/null 2>&1; then
+    mariadb-admin --host=127.0.0.1 --port=3306 --user=root --connect-timeout=2 ping >/dev/null 2>&1
+  elif command -v mysqladmin >/dev/null 2>&1; then
+    mysqladmin --host=127.0.0.1 --port=3306 --user=root --connect-timeout=2 ping >/dev/null 2>&1
+  else
+    (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null
+  fi
+}
+
+# ensure_mariadb starts the local MariaDB when it is installed but down.
+ensure_mariadb() {
+  if mariadb_up; then
+    log "MariaDB answers on 127.0.0.1:3306"
+    return 0
+  fi
+  if [ -x /usr/sbin/mariadbd ] && command -v start-stop-daemon >/dev/null 2>&1; then
+    log "starting MariaDB"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    for _ in $(seq 1 60); do
+      mariadb_up && { log "MariaDB is up"; return 0; }
+      sleep 1
+    done
+  fi
+  log "MariaDB is not reachable on 127.0.0.1:3306"
+  return 1
+}
+
+# wait_http waits until a URL answers 2xx, up to $2 seconds.
+wait_http() {
+  local url=$1 tries=${2:-60}
+  for _ in $(seq 1 "$tries"); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 1
+  done
+  return 1
+}

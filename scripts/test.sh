@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test against real services: the Temporal CLI's dev server,
+# MariaDB and the Huawei API simulator. Installs and starts what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_temporal
+ensure_mariadb
+export EXPIRY_SYNC_REQUIRE_ALL=1 # a missing service fails the tests instead of skipping them
+
+log "go vet"
+go vet ./...
+log "go test"
+go test -count=1 -timeout 75m "$@" ./...

@@ -1,0 +1,12 @@
+package workflows_test
+
+import (
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+)
+
+func defaultStartOptions() client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{ID: "expiry-sync-test"}
+}
+
+func newDataConverter() converter.DataConverter { return converter.GetDefaultDataConverter() }

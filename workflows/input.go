@@ -1,0 +1,137 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/huawei"
+)
+
+// Defaults and limits of the sync options; the starter's flags share them.
+const (
+	DefaultPageSize        = huawei.MaxPageSize
+	DefaultBatchSize       = 500
+	DefaultTagConcurrency  = 20
+	DefaultTagsPerActivity = 10
+	DefaultLookbackDays    = 15
+
+	MaxExpireDays      = 3650
+	MaxLookbackDays    = 365
+	MaxBatchSize       = 500
+	MaxTagConcurrency  = 200
+	MaxTagsPerActivity = 100
+)
+
+// DefaultStatuses are the BSS statuses a sync lists: in use (2), frozen (4)
+// and expired (5). Closed resources (3) need no renewal.
+var DefaultStatuses = []int{2, 4, 5}
+
+// SyncInput carries only the knobs of a sync, never data or credentials.
+type SyncInput struct {
+	// ExpireDays: list resources expiring within this many days from the start.
+	ExpireDays int `json:"expire_days"`
+	// LookbackDays: also list resources that expired up to this many days ago
+	// (frozen or in their grace period: still renewable).
+	LookbackDays int `json:"lookback_days"`
+	// PageSize: resources per BSS listing call (1..500).
+	PageSize int `json:"page_size,omitempty"`
+	// BatchSize: rows per database transaction (1..500).
+	BatchSize int `json:"batch_size,omitempty"`
+	// TagConcurrency: tag activities in flight at once (1..200).
+	TagConcurrency int `json:"tag_concurrency,omitempty"`
+	// TagsPerActivity: resources whose tags one activity reads (1..100).
+	TagsPerActivity int `json:"tags_per_activity,omitempty"`
+	// Statuses: BSS statuses to list; empty means DefaultStatuses.
+	Statuses []int `json:"statuses,omitempty"`
+	// Resume: continue a failed or canceled sync of the same id from its checkpoint.
+	Resume bool `json:"resume,omitempty"`
+	// Cursor is set only when a run continues as new; never by a user.
+	Cursor *Cursor `json:"cursor,omitempty"`
+}
+
+// WithDefaults fills the unset knobs.
+func (in SyncInput) WithDefaults() SyncInput {
+	if in.PageSize == 0 {
+		in.PageSize = DefaultPageSize
+	}
+	if in.BatchSize == 0 {
+		in.BatchSize = DefaultBatchSize
+	}
+	if in.TagConcurrency == 0 {
+		in.TagConcurrency = DefaultTagConcurrency
+	}
+	if in.TagsPerActivity == 0 {
+		in.TagsPerActivity = DefaultTagsPerActivity
+	}
+	if len(in.Statuses) == 0 {
+		in.Statuses = DefaultStatuses
+	}
+	return in
+}
+
+// RangeError names a knob whose value is outside its allowed range.
+type RangeError struct {
+	Field    string // the JSON name, e.g. expire_days
+	Value    int
+	Min, Max int
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("%s=%d is out of range: allowed %d..%d", e.Field, e.Value, e.Min, e.Max)
+}
+
+// Validate names the first bad knob and its allowed range.
+func (in SyncInput) Validate() error {
+	for _, c := range []RangeError{
+		{"expire_days", in.ExpireDays, 1, MaxExpireDays},
+		{"lookback_days", in.LookbackDays, 0, MaxLookbackDays},
+		{"page_size", in.PageSize, 1, huawei.MaxPageSize},
+		{"batch_size", in.BatchSize, 1, MaxBatchSize},
+		{"tag_concurrency", in.TagConcurrency, 1, MaxTagConcurrency},
+		{"tags_per_activity", in.TagsPerActivity, 1, MaxTagsPerActivity},
+	} {
+		if c.Value < c.Min || c.Value > c.Max {
+			return &c
+		}
+	}
+	for _, s := range in.Statuses {
+		if s < 2 || s > 5 {
+			return &RangeError{Field: "statuses", Value: s, Min: 2, Max: 5}
+		}
+	}
+	return nil
+}
+
+func invalidInput(err error) error {
+	return temporal.NewNonRetryableApplicationError("invalid sync input: "+err.Error(), activities.ErrTypeInvalidInput, nil)
+}
+
+// Cursor is the small state a run hands to the next when it continues as new.
+type Cursor struct {
+	activities.Checkpoint
+	Progress Progress `json:"progress"`
+}
+
+// Progress is what the "progress" query answers.
+type Progress struct {
+	Phase            string    `json:"phase"`
+	WindowBegin      time.Time `json:"window_begin"`
+	WindowEnd        time.Time `json:"window_end"`
+	TotalCount       int       `json:"total_count"`      // as BSS last reported it
+	PagesListed      int       `json:"pages_listed"`     // in this attempt
+	ResourcesListed  int       `json:"resources_listed"` // in this attempt
+	TagsFetched      int       `json:"tags_fetched"`     // tag queries answered (ok, 404 or 403)
+	TagsUnsupported  int       `json:"tags_unsupported"` // resources of types TMS does not serve
+	TagErrors        int       `json:"tag_errors"`       // resources TMS refused (403)
+	Vanished         int       `json:"vanished"`         // resources TMS no longer knows (404)
+	BatchesCommitted int       `json:"batches_committed"`
+	RowsCommitted    int       `json:"rows_committed"`
+	Retries          int       `json:"retries"`  // activity attempts that failed and were retried
+	Failures         int       `json:"failures"` // activities that failed for good
+	Runs             int       `json:"runs"`     // workflow runs of this attempt (continue-as-new)
+	Attempt          int       `json:"attempt"`  // 1 + how many times the sync was resumed
+	LastError        string    `json:"last_error,omitempty"`
+}

@@ -1,0 +1,61 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/huawei"
+)
+
+// Retry policies, one per kind of I/O. Huawei calls back off exponentially up
+// to a ceiling and never retry what cannot succeed (bad request, bad
+// credentials, no permission); a 429's Retry-After overrides the next delay.
+var (
+	huaweiNonRetryable = append([]string{activities.ErrTypeInvalidInput}, huawei.NonRetryableKinds...)
+
+	listRetry = &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		MaximumAttempts:        10,
+		NonRetryableErrorTypes: huaweiNonRetryable,
+	}
+	tagRetry = &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        30 * time.Second,
+		MaximumAttempts:        20,
+		NonRetryableErrorTypes: huaweiNonRetryable,
+	}
+	// Database writes retry through outages of several minutes; a write the
+	// database rejects for good fails at once, naming the batch.
+	dbRetry = &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        20 * time.Second,
+		MaximumAttempts:        30,
+		NonRetryableErrorTypes: []string{activities.ErrTypeDatabaseRejected, activities.ErrTypeInvalidInput},
+	}
+)
+
+func listOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, RetryPolicy: listRetry, Summary: summary}
+}
+
+// tagOptions: a group waits on the worker's rate limiter between calls, so
+// it heartbeats after each resource and may run long in total.
+func tagOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy:         tagRetry,
+		Summary:             summary,
+	}
+}
+
+func dbOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, RetryPolicy: dbRetry, Summary: summary}
+}

@@ -1,0 +1,301 @@
+// Package workflows holds the deterministic orchestration of a sync. Every
+// piece of I/O is an activity; only IDs, small pages and counters cross history.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/catalog"
+	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
+)
+
+const (
+	// WorkflowName is the registered workflow type.
+	WorkflowName = "SyncExpiringResources"
+	// ProgressQuery answers a Progress.
+	ProgressQuery = "progress"
+	// continueAsNewEvents: a run hands over to a new one before listing a page
+	// past this history length; a page costs at most ~2,000 events (500
+	// resources, one tag activity each), so no run nears 10,000.
+	continueAsNewEvents = 2000
+	// maxBatchBytes keeps one batch's payload well under Temporal's 512 KiB
+	// payload warning whatever the tags' sizes.
+	maxBatchBytes = 384 << 10
+)
+
+// a is only used to name activity methods.
+var a *activities.Activities
+
+// SyncExpiringResources lists the resources expiring in the window page by
+// page, reads their tags with a bounded fan-out of activities, and upserts
+// them in checkpointed batches; then it deactivates what it did not see.
+func SyncExpiringResources(ctx workflow.Context, in SyncInput) (activities.Summary, error) {
+	in = in.WithDefaults()
+	if err := in.Validate(); err != nil {
+		return activities.Summary{}, invalidInput(err)
+	}
+	s := &syncRun{in: in, syncID: workflow.GetInfo(ctx).WorkflowExecution.ID}
+	if in.Cursor != nil {
+		s.cursor = *in.Cursor
+	}
+	s.cursor.Progress.Runs++
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return s.cursor.Progress, nil }); err != nil {
+		return activities.Summary{}, err
+	}
+	summary, err := s.run(ctx)
+	if err != nil && !workflow.IsContinueAsNewError(err) {
+		s.end(ctx, err)
+	}
+	return summary, err
+}
+
+type syncRun struct {
+	in     SyncInput
+	syncID string
+	cursor Cursor
+}
+
+func (s *syncRun) progress() *Progress { return &s.cursor.Progress }
+
+func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
+	if s.in.Cursor == nil {
+		if err := s.begin(ctx); err != nil {
+			return activities.Summary{}, err
+		}
+	}
+	for more := true; more; {
+		if s.shouldContinueAsNew(ctx) {
+			next := s.in
+			next.Cursor = &s.cursor
+			return activities.Summary{}, workflow.NewContinueAsNewError(ctx, SyncExpiringResources, next)
+		}
+		var err error
+		if more, err = s.syncPage(ctx); err != nil {
+			return activities.Summary{}, err
+		}
+	}
+	s.setPhase(ctx, "finishing: marking unseen resources inactive and closing the sync log")
+	var summary activities.Summary
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), a.FinishSync, s.syncID).Get(ctx, &summary)
+	if err != nil {
+		return summary, err
+	}
+	s.setPhase(ctx, "done: "+summary.Status)
+	return summary, nil
+}
+
+// begin opens the sync log, or re-opens it to resume after its checkpoint.
+func (s *syncRun) begin(ctx workflow.Context) error {
+	s.setPhase(ctx, "opening the sync log")
+	now := workflow.Now(ctx).UTC()
+	var cp activities.Checkpoint
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("open sync log")), a.BeginSync,
+		activities.BeginSyncInput{
+			SyncID: s.syncID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Resume: s.in.Resume,
+			ExpireDays: s.in.ExpireDays, WindowBegin: now.AddDate(0, 0, -s.in.LookbackDays), WindowEnd: now.AddDate(0, 0, s.in.ExpireDays),
+		}).Get(ctx, &cp)
+	if err != nil {
+		return err
+	}
+	s.cursor.Checkpoint = cp
+	p := s.progress()
+	p.WindowBegin, p.WindowEnd, p.Attempt = cp.WindowBegin, cp.WindowEnd, cp.Attempt
+	p.BatchesCommitted, p.RowsCommitted = cp.LastCommittedBatch, cp.RowsCommitted
+	return nil
+}
+
+func (s *syncRun) shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewEvents
+}
+
+// syncPage lists the page at the cursor, reads the tags of its uncommitted
+// rows and commits them in batches. It reports whether pages remain.
+func (s *syncRun) syncPage(ctx workflow.Context) (bool, error) {
+	c, p := &s.cursor, s.progress()
+	s.setPhase(ctx, fmt.Sprintf("listing resources from offset %d", c.NextOffset))
+	var page activities.ListPageResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", c.NextOffset))),
+		a.ListPage, activities.ListPageInput{
+			WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: c.NextOffset, Limit: s.in.PageSize,
+		}).Get(ctx, &page)
+	if err != nil {
+		return false, err
+	}
+	p.PagesListed++
+	p.ResourcesListed += len(page.Resources)
+	p.TotalCount = page.TotalCount
+	p.Retries += page.Retries
+
+	pending := page.Resources[min(c.NextRow, len(page.Resources)):]
+	tags, err := s.fetchTags(ctx, pending)
+	if err != nil {
+		return false, err
+	}
+	if err := s.commit(ctx, pending, tags, page.Received); err != nil {
+		return false, err
+	}
+	c.NextOffset += page.Received
+	c.NextRow = 0
+	return page.Received > 0 && c.NextOffset < page.TotalCount, nil
+}
+
+// fetchTags reads the tags of the resources with at most TagConcurrency
+// activities in flight, each covering TagsPerActivity resources. Resources of
+// types TMS does not serve are answered here without a call.
+func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource) (map[string]inventory.TagResult, error) {
+	p := s.progress()
+	results := make(map[string]inventory.TagResult, len(resources))
+	var targets []inventory.TagTarget
+	for _, r := range resources {
+		if _, ok := catalog.TMSResourceType(r.ResourceTypeCode); !ok {
+			results[r.ResourceID] = inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsUnsupported}
+			p.TagsUnsupported++
+			continue
+		}
+		targets = append(targets, inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode})
+	}
+	groups := split(targets, s.in.TagsPerActivity)
+	if len(groups) == 0 {
+		return results, nil
+	}
+	s.setPhase(ctx, fmt.Sprintf("reading tags of %d resources at offset %d (%d activities, %d at a time)",
+		len(targets), s.cursor.NextOffset, len(groups), s.in.TagConcurrency))
+
+	ctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	var firstErr error
+	sel := workflow.NewSelector(ctx)
+	inFlight := 0
+	for i, g := range groups {
+		for ; inFlight >= s.in.TagConcurrency; inFlight-- {
+			sel.Select(ctx)
+		}
+		if firstErr != nil {
+			break
+		}
+		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", s.cursor.NextOffset, i+1, len(groups)))
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FetchTags, activities.FetchTagsInput{Resources: g})
+		sel.AddFuture(f, func(f workflow.Future) {
+			var r activities.FetchTagsResult
+			if err := f.Get(ctx, &r); err != nil {
+				if firstErr == nil {
+					firstErr = err
+					cancel() // stop the rest: the page fails anyway
+				}
+				if !temporal.IsCanceledError(err) {
+					p.Failures++
+				}
+				return
+			}
+			s.recordTags(r, results)
+		})
+		inFlight++
+	}
+	for ; inFlight > 0; inFlight-- {
+		sel.Select(ctx)
+	}
+	return results, firstErr
+}
+
+func (s *syncRun) recordTags(r activities.FetchTagsResult, into map[string]inventory.TagResult) {
+	p := s.progress()
+	p.Retries += r.Retries
+	for _, t := range r.Results {
+		into[t.ResourceID] = t
+		p.TagsFetched++
+		switch t.Status {
+		case inventory.TagsError:
+			p.TagErrors++
+		case inventory.TagsNotFound:
+			p.Vanished++
+		}
+	}
+}
+
+// commit writes the page's pending rows in order, one activity per batch;
+// each batch records where the next one starts.
+func (s *syncRun) commit(ctx workflow.Context, pending []inventory.Resource, tags map[string]inventory.TagResult, received int) error {
+	c, p := &s.cursor, s.progress()
+	rows := make([]inventory.Row, len(pending))
+	for i, r := range pending {
+		rows[i] = inventory.Row{Resource: r, Tags: tags[r.ResourceID]}
+	}
+	batches := chunk(rows, s.in.BatchSize, maxBatchBytes)
+	syncedAt := workflow.Now(ctx).UTC()
+	for i, b := range batches {
+		batch := c.LastCommittedBatch + 1
+		in := activities.CommitBatchInput{
+			SyncID: s.syncID, Batch: batch, NextOffset: c.NextOffset, NextRow: c.NextRow + len(b), SyncedAt: syncedAt, Rows: b,
+		}
+		if i == len(batches)-1 {
+			in.NextOffset, in.NextRow = c.NextOffset+received, 0
+		}
+		s.setPhase(ctx, fmt.Sprintf("writing batch %d (%d rows) at offset %d", batch, len(b), c.NextOffset))
+		var res activities.CommitBatchResult
+		opts := dbOptions(fmt.Sprintf("batch %d: %d rows at offset %d", batch, len(b), c.NextOffset))
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CommitBatch, in).Get(ctx, &res); err != nil {
+			p.Failures++
+			return err
+		}
+		c.LastCommittedBatch, c.NextRow = batch, c.NextRow+len(b)
+		p.BatchesCommitted++
+		p.RowsCommitted += len(b)
+		p.Retries += res.Retries
+	}
+	return nil
+}
+
+// end records in the sync log why the sync stopped, keeping its checkpoint.
+// It runs on a disconnected context so that it also runs after a cancel.
+func (s *syncRun) end(ctx workflow.Context, cause error) {
+	status := store.StatusFailed
+	var canceled *temporal.CanceledError
+	if errors.As(cause, &canceled) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+		status = store.StatusCanceled
+	}
+	reason := ErrorText(cause)
+	s.progress().LastError = reason
+	s.setPhase(ctx, status+": "+reason)
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)), a.EndSync,
+		activities.EndSyncInput{SyncID: s.syncID, Status: status, Reason: reason}).Get(dctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("could not record the end of the sync", "error", err)
+	}
+}
+
+// ErrorText explains a sync failure in one line: the innermost application
+// error's message, which names the API or the batch (Temporal's wrappers add
+// only event ids).
+func ErrorText(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		var act *temporal.ActivityError
+		if errors.As(err, &act) {
+			return act.ActivityType().GetName() + ": " + app.Message()
+		}
+		return app.Message()
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return "canceled"
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return "timed out: " + timeout.Error()
+	}
+	return err.Error()
+}
+
+func (s *syncRun) setPhase(ctx workflow.Context, phase string) {
+	s.progress().Phase = phase
+	workflow.SetCurrentDetails(ctx, phase)
+}

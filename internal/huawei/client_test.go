@@ -135,7 +135,7 @@ func TestTagsRoundTripThroughTheSDK(t *testing.T) {
 func TestSignatureIsVerified(t *testing.T) {
 	_, url := newSim(t, 10, hwsim.Knobs{})
 	for name, mutate := range map[string]func(*config.Huawei){
-		"wrong secret key": func(c *config.Huawei) { c.SecretKey = "not-the-secret" },
+		"wrong secret key":   func(c *config.Huawei) { c.SecretKey = "not-the-secret" },
 		"unknown access key": func(c *config.Huawei) { c.AccessKey = "UNKNOWNAK" },
 	} {
 		t.Run(name, func(t *testing.T) {

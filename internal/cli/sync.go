@@ -50,10 +50,12 @@ func newSyncCommand(e *env) *cobra.Command {
 }
 
 func (e *env) runSync(cmd *cobra.Command, o *syncOptions) error {
-	in := o.input.WithDefaults()
-	if err := in.Validate(); err != nil {
+	// Flags carry their defaults, so a 0 here was typed: validate before
+	// WithDefaults, which would read it as "unset".
+	if err := o.input.Validate(); err != nil {
 		return flagError(err)
 	}
+	in := o.input.WithDefaults()
 	ctx := cmd.Context()
 	c, err := e.dial(ctx)
 	if err != nil {

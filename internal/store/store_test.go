@@ -144,13 +144,13 @@ func TestCommitBatchIsIdempotentAndOrdered(t *testing.T) {
 
 func TestTagsRoundTripExactly(t *testing.T) {
 	tags := map[string]string{
-		`quote"key`:         `say "hi" and 'bye'`,
-		`back\slash`:        `C:\path\to\%d %s 100%`,
-		"团队":                "运维部 🚀",
-		"emoji🎉":            "",
-		"long":              strings.Repeat("数", 85) + strings.Repeat("x", 0),
-		"max255":            strings.Repeat("v", 255),
-		"html<&>":           "<b>&amp;</b>",
+		`quote"key`:          `say "hi" and 'bye'`,
+		`back\slash`:         `C:\path\to\%d %s 100%`,
+		"团队":                 "运维部 🚀",
+		"emoji🎉":             "",
+		"long":               strings.Repeat("数", 85) + strings.Repeat("x", 0),
+		"max255":             strings.Repeat("v", 255),
+		"html<&>":            "<b>&amp;</b>",
 		"sql'; DROP TABLE x": "1' OR '1'='1",
 	}
 	forEachDB(t, func(t *testing.T, s *store.Store) {

@@ -1,0 +1,70 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"expiry-sync/internal/cli"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Execute(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestBadInputExitsTwoNamingTheValue(t *testing.T) {
+	// Nothing listens on port 1: a bad flag must be refused before any dial.
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sync", "--expire-days", "0"}, "--expire-days=0 is out of range: allowed 1..3650"},
+		{[]string{"sync", "--expire-days", "-3"}, "--expire-days=-3 is out of range: allowed 1..3650"},
+		{[]string{"sync", "--expire-days", "99999999"}, "--expire-days=99999999 is out of range: allowed 1..3650"},
+		{[]string{"sync", "--expire-days", "abc"}, `invalid argument "abc" for "--expire-days"`},
+		{[]string{"sync", "--expire-days", "'; DROP TABLE x;--"}, `invalid argument "'; DROP TABLE x;--" for "--expire-days"`},
+		{[]string{"sync", "--batch-size", "501"}, "--batch-size=501 is out of range: allowed 1..500"},
+		{[]string{"sync", "--batch-size", "0"}, "--batch-size=0 is out of range: allowed 1..500"},
+		{[]string{"sync", "--tag-concurrency", "0"}, "--tag-concurrency=0 is out of range: allowed 1..200"},
+		{[]string{"sync", "--tags-per-activity", "101"}, "--tags-per-activity=101 is out of range: allowed 1..100"},
+		{[]string{"sync", "--page-size", "501"}, "--page-size=501 is out of range: allowed 1..500"},
+		{[]string{"sync", "--lookback-days", "-1"}, "--lookback-days=-1 is out of range: allowed 0..365"},
+		{[]string{"sync", "--no-such-flag"}, "unknown flag: --no-such-flag"},
+		{[]string{"sync", "extra-arg"}, `unknown command "extra-arg" for "starter sync"`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate" for "starter"`},
+	} {
+		code, out, errOut := run(t, c.args...)
+		assert.Equal(t, cli.ExitBadInput, code, "%v", c.args)
+		assert.Contains(t, errOut, c.want, "%v", c.args)
+		assert.Empty(t, out, "%v: nothing on stdout", c.args)
+		assert.Equal(t, 1, strings.Count(strings.TrimSpace(errOut), "\n")+1, "%v: one line: %q", c.args, errOut)
+	}
+}
+
+func TestBadEnvironmentExitsTwo(t *testing.T) {
+	t.Setenv("TEMPORAL_NAMESPACE", " ")
+	code, _, errOut := run(t, "sync", "--expire-days", "7")
+	assert.Equal(t, cli.ExitBadInput, code)
+	assert.Contains(t, errOut, "TEMPORAL_NAMESPACE is empty")
+}
+
+func TestUnreachableTemporalExitsOneNamingTheAddress(t *testing.T) {
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	code, _, errOut := run(t, "sync", "--expire-days", "7")
+	assert.Equal(t, cli.ExitFailure, code)
+	assert.Contains(t, errOut, "cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS)")
+}
+
+func TestHelpShowsExamples(t *testing.T) {
+	code, out, _ := run(t, "sync", "--help")
+	assert.Equal(t, cli.ExitOK, code)
+	assert.Contains(t, out, "starter sync --expire-days 30 --wait")
+	assert.Contains(t, out, "--resume")
+}

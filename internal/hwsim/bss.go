@@ -1,0 +1,263 @@
+package hwsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// BSS limits (QueryResourcesReq).
+const (
+	bssDefaultLimit = 10
+	bssMaxLimit     = 500
+	bssMaxIDs       = 50
+	bssTimeFormat   = "2006-01-02T15:04:05Z"
+)
+
+// bssQueryReq is model.QueryResourcesReq; pointers tell absent from zero.
+type bssQueryReq struct {
+	ResourceIDs      []string `json:"resource_ids"`
+	OrderID          *string  `json:"order_id"`
+	OnlyMainResource *int32   `json:"only_main_resource"`
+	StatusList       []int32  `json:"status_list"`
+	Offset           *int32   `json:"offset"`
+	Limit            *int32   `json:"limit"`
+	ExpireTimeBegin  *string  `json:"expire_time_begin"`
+	ExpireTimeEnd    *string  `json:"expire_time_end"`
+	ServiceTypeCode  *string  `json:"service_type_code"`
+	CustomerID       *string  `json:"customer_id"`
+}
+
+// orderInstance is the wire form of model.OrderInstanceV2.
+type orderInstance struct {
+	ID                string              `json:"id"`
+	ResourceID        string              `json:"resource_id"`
+	ResourceName      string              `json:"resource_name"`
+	RegionCode        string              `json:"region_code"`
+	ServiceTypeCode   string              `json:"service_type_code"`
+	ResourceTypeCode  string              `json:"resource_type_code"`
+	ResourceTypeName  string              `json:"resource_type_name"`
+	ServiceTypeName   string              `json:"service_type_name"`
+	ResourceSpecCode  string              `json:"resource_spec_code"`
+	ProjectID         string              `json:"project_id"`
+	ProductID         string              `json:"product_id"`
+	ParentResourceID  string              `json:"parent_resource_id,omitempty"`
+	IsMainResource    int32               `json:"is_main_resource"`
+	Status            int32               `json:"status"`
+	EffectiveTime     string              `json:"effective_time"`
+	ExpireTime        string              `json:"expire_time"`
+	ExpirePolicy      int32               `json:"expire_policy"`
+	ProductSpecDesc   string              `json:"product_spec_desc,omitempty"`
+	SpecSize          float64             `json:"spec_size,omitempty"`
+	SpecSizeMeasureID int32               `json:"spec_size_measure_id,omitempty"`
+	UpdateTime        string              `json:"update_time"`
+	EnterpriseProject *enterpriseProjJSON `json:"enterprise_project,omitempty"`
+}
+
+type enterpriseProjJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type bssListResp struct {
+	Data       []orderInstance `json:"data"`
+	TotalCount int32           `json:"total_count"`
+}
+
+func bssParam(format string, args ...any) *apiError {
+	return svcError(http.StatusBadRequest, codeBSSParam, "Invalid parameter: "+fmt.Sprintf(format, args...))
+}
+
+// bssFilter is a parsed QueryResourcesReq. ids, when non-nil, are the
+// candidate indices already expanded by only_main_resource.
+type bssFilter struct {
+	mainOnly   bool
+	statuses   uint8 // bit n set = status n wanted; 0 = all
+	begin, end int64 // expire offsets from Epoch, inclusive
+	service    string
+	ids        []int
+}
+
+func (s *Simulator) handleBSSList(ex *exchange) (any, *apiError) {
+	var req bssQueryReq
+	if e := decodeStrict(ex.body, &req, bssParam); e != nil {
+		return nil, e
+	}
+	offset, limit := 0, bssDefaultLimit
+	if req.Offset != nil {
+		if offset = int(*req.Offset); offset < 0 {
+			return nil, bssParam("offset must be >= 0, got %d", offset)
+		}
+	}
+	if req.Limit != nil {
+		if limit = int(*req.Limit); limit < 1 || limit > bssMaxLimit {
+			return nil, bssParam("limit must be between 1 and %d, got %d", bssMaxLimit, limit)
+		}
+	}
+	f, e := s.parseBSSFilter(&req)
+	if e != nil {
+		return nil, e
+	}
+	return s.listBSS(f, offset, limit), nil
+}
+
+func (s *Simulator) parseBSSFilter(req *bssQueryReq) (*bssFilter, *apiError) {
+	f := &bssFilter{begin: expireMin - 1, end: expireMax + 1}
+	if req.OnlyMainResource != nil {
+		switch *req.OnlyMainResource {
+		case 0:
+		case 1:
+			f.mainOnly = true
+		default:
+			return nil, bssParam("only_main_resource must be 0 or 1, got %d", *req.OnlyMainResource)
+		}
+	}
+	for _, st := range req.StatusList {
+		if st < 2 || st > 5 {
+			return nil, bssParam("status_list values must be 2, 3, 4 or 5, got %d", st)
+		}
+		f.statuses |= 1 << st
+	}
+	var e *apiError
+	if f.begin, e = s.parseExpireBound("expire_time_begin", req.ExpireTimeBegin, f.begin); e != nil {
+		return nil, e
+	}
+	if f.end, e = s.parseExpireBound("expire_time_end", req.ExpireTimeEnd, f.end); e != nil {
+		return nil, e
+	}
+	if req.ServiceTypeCode != nil {
+		if *req.ServiceTypeCode == "" {
+			return nil, bssParam("service_type_code must not be an empty string")
+		}
+		f.service = *req.ServiceTypeCode
+	}
+	if len(req.ResourceIDs) > bssMaxIDs {
+		return nil, bssParam("resource_ids has %d ids, at most %d allowed", len(req.ResourceIDs), bssMaxIDs)
+	}
+	if len(req.ResourceIDs) > 0 {
+		f.ids = s.expandIDs(req.ResourceIDs, f.mainOnly)
+	}
+	return f, nil
+}
+
+// parseExpireBound converts a bound to an offset from Epoch; absent or
+// empty means no bound (as the API documents).
+func (s *Simulator) parseExpireBound(field string, v *string, def int64) (int64, *apiError) {
+	if v == nil || *v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(bssTimeFormat, *v)
+	if err != nil {
+		return 0, bssParam("%s must be a UTC time like 2019-05-06T08:05:01Z, got %q", field, *v)
+	}
+	return int64(t.Sub(s.data.epoch) / time.Second), nil
+}
+
+// expandIDs resolves resource ids to live indices, adding the children of
+// a listed main record unless mainOnly. A listed child is returned on its
+// own whatever mainOnly says, as the API documents.
+func (s *Simulator) expandIDs(ids []string, mainOnly bool) []int {
+	d := s.data
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := []int{}
+	for _, id := range ids {
+		i, ok := d.lookupIndex(id)
+		if !ok {
+			continue
+		}
+		out = append(out, i)
+		if mainOnly || d.slots[i].parent != 0 {
+			continue
+		}
+		for j := i + 1; j < len(d.slots) && int(d.slots[j].parent) == j-i; j++ {
+			if !d.isRemoved(j) {
+				out = append(out, j)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// match applies the filters other than resource_ids to slot sl.
+func (f *bssFilter) match(sl slot, listed bool) bool {
+	if f.mainOnly && sl.parent != 0 && !listed {
+		return false
+	}
+	if f.statuses != 0 && f.statuses&(1<<sl.status) == 0 {
+		return false
+	}
+	if e := int64(sl.expire); e < f.begin || e > f.end {
+		return false
+	}
+	return f.service == "" || kinds[sl.kind].service == f.service
+}
+
+// listBSS counts every match and materialises the requested page. The scan
+// is linear over the compact slots, cheap even at a million records.
+func (s *Simulator) listBSS(f *bssFilter, offset, limit int) bssListResp {
+	d := s.data
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	page := make([]orderInstance, 0, min(limit, 64))
+	total := 0
+	visit := func(i int, listed bool) {
+		if d.isRemoved(i) || !f.match(d.slots[i], listed) {
+			return
+		}
+		if total >= offset && len(page) < limit {
+			page = append(page, toOrderInstance(d.resourceNoTags(i)))
+		}
+		total++
+	}
+	if f.ids != nil {
+		for _, i := range f.ids {
+			visit(i, true)
+		}
+	} else {
+		for i := range d.slots {
+			visit(i, false)
+		}
+	}
+	return bssListResp{Data: page, TotalCount: int32(total)}
+}
+
+func toOrderInstance(r Resource) orderInstance {
+	return orderInstance{
+		ID: r.ID, ResourceID: r.ResourceID, ResourceName: r.ResourceName, RegionCode: r.RegionCode,
+		ServiceTypeCode: r.ServiceTypeCode, ResourceTypeCode: r.ResourceTypeCode,
+		ResourceTypeName: r.ResourceTypeName, ServiceTypeName: r.ServiceTypeName,
+		ResourceSpecCode: r.ResourceSpecCode, ProjectID: r.ProjectID, ProductID: r.ProductID,
+		ParentResourceID: r.ParentResourceID, IsMainResource: r.IsMainResource, Status: r.Status,
+		EffectiveTime: r.EffectiveTime.Format(bssTimeFormat), ExpireTime: r.ExpireTime.Format(bssTimeFormat),
+		ExpirePolicy: r.ExpirePolicy, ProductSpecDesc: r.ProductSpecDesc,
+		SpecSize: r.SpecSize, SpecSizeMeasureID: r.SpecSizeMeasureID,
+		UpdateTime:        r.UpdateTime.Format(bssTimeFormat),
+		EnterpriseProject: &enterpriseProjJSON{ID: r.EnterpriseProjectID, Name: r.EnterpriseProjectName},
+	}
+}
+
+// decodeStrict decodes a JSON body into v; an empty body is an empty
+// object. Type errors name the offending field.
+func decodeStrict(body []byte, v any, bad func(string, ...any) *apiError) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return bad("field %s must be of type %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return bad("request body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return bad("request body has trailing data after the JSON object")
+	}
+	return nil
+}

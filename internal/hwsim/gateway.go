@@ -1,0 +1,285 @@
+package hwsim
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Error codes the simulator answers with.
+//
+// API gateway (flat body with request_id, on both services):
+//
+//	APIGW.0101 404 unknown API path or method
+//	APIGW.0201 400 unreadable or too large request body
+//	APIGW.0301 401 missing/malformed Authorization, unknown AK, bad signature, missing X-Domain-Id
+//	APIGW.0303 401 missing/invalid X-Sdk-Date or more than 15 minutes of clock skew
+//	APIGW.0308 429 throttled (rate limit or ThrottleRatio), with Retry-After: 1
+//
+// BSS (flat body {"error_code","error_msg"}):
+//
+//	CBC.0100 400 invalid parameter (the message names the field)
+//	CBC.0151 403 X-Domain-Id is not the simulated account
+//	CBC.0999 500 injected server error (ErrorRatio)
+//
+// TMS (nested body {"error":{"error_code","error_msg"}}):
+//
+//	TMS.0001 500 injected server error (ErrorRatio)
+//	TMS.0002 400 bad request (malformed body, missing resource_type, conflicting fields)
+//	TMS.0004 403 ForbiddenResourceIDs, or X-Domain-Id is not the simulated account
+//	TMS.0005 404 unknown or removed resource, or a project it does not belong to
+//	TMS.0007 400 limit out of 1..200
+//	TMS.0009 400 empty or duplicate tag key in a filter
+//	TMS.0016 400 more than 10 values for one key in a filter
+//	TMS.0017 400 negative offset
+//	TMS.2011 400 missing project_id
+//	TMS.5027 400 resource_type unknown to TMS or not the resource's type
+//	         (also the code of ListResource's per-type errors[] entries)
+const (
+	codeNoAPI       = "APIGW.0101"
+	codeBadBody     = "APIGW.0201"
+	codeAuth        = "APIGW.0301"
+	codeExpired     = "APIGW.0303"
+	codeThrottled   = "APIGW.0308"
+	codeBSSParam    = "CBC.0100"
+	codeBSSDenied   = "CBC.0151"
+	codeBSSSystem   = "CBC.0999"
+	codeTMSSystem   = "TMS.0001"
+	codeTMSBad      = "TMS.0002"
+	codeTMSDenied   = "TMS.0004"
+	codeTMSNotFound = "TMS.0005"
+	codeTMSLimit    = "TMS.0007"
+	codeTMSKey      = "TMS.0009"
+	codeTMSValues   = "TMS.0016"
+	codeTMSOffset   = "TMS.0017"
+	codeTMSProject  = "TMS.2011"
+	codeTMSType     = "TMS.5027"
+)
+
+const (
+	headerRequestID = "X-Request-Id"
+	maxBodyBytes    = 1 << 20
+)
+
+// apiError is an error answer. Gateway errors have the same flat shape on
+// both services; service errors are flat on BSS and nested on TMS.
+type apiError struct {
+	status  int
+	code    string
+	msg     string
+	gateway bool
+}
+
+func gwError(status int, code, msg string) *apiError {
+	return &apiError{status: status, code: code, msg: msg, gateway: true}
+}
+
+func svcError(status int, code, msg string) *apiError {
+	return &apiError{status: status, code: code, msg: msg}
+}
+
+// serverError and forbiddenDomain depend on the service answering.
+func serverError(svc service) *apiError {
+	if svc == serviceBSS {
+		return svcError(http.StatusInternalServerError, codeBSSSystem, "System error.")
+	}
+	return svcError(http.StatusInternalServerError, codeTMSSystem, "System error.")
+}
+
+func forbiddenDomain(svc service) *apiError {
+	if svc == serviceBSS {
+		return svcError(http.StatusForbidden, codeBSSDenied, "Access denied. The X-Domain-Id does not match the account of the credentials.")
+	}
+	return svcError(http.StatusForbidden, codeTMSDenied, "You do not have permissions to perform the operation.")
+}
+
+type flatError struct {
+	ErrorCode string `json:"error_code"`
+	ErrorMsg  string `json:"error_msg"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+type nestedError struct {
+	Error flatError `json:"error"`
+}
+
+// exchange is one API request on its way through the gateway.
+type exchange struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	api   apiID
+	reqID string
+	c     *counters
+	cfg   *runtimeConfig
+	body  []byte
+}
+
+type apiHandler func(ex *exchange) (any, *apiError)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (ex *exchange) writeJSON(status int, v any) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 4<<20 { // do not pin huge buffers
+			buf.Reset()
+			bufPool.Put(buf)
+		}
+	}()
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false) // like the real APIs: "<" stays "<"
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error_code":"APIGW.0102","error_msg":"encoding failed"}`)
+	}
+	h := ex.w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	ex.w.WriteHeader(status)
+	_, _ = ex.w.Write(buf.Bytes())
+	if ex.c != nil {
+		ex.c.countStatus(status)
+	}
+}
+
+func (ex *exchange) fail(e *apiError) {
+	switch {
+	case e.gateway:
+		ex.writeJSON(e.status, flatError{ErrorCode: e.code, ErrorMsg: e.msg, RequestID: ex.reqID})
+	case ex.api.service() == serviceBSS:
+		ex.writeJSON(e.status, flatError{ErrorCode: e.code, ErrorMsg: e.msg})
+	default:
+		ex.writeJSON(e.status, nestedError{Error: flatError{ErrorCode: e.code, ErrorMsg: e.msg}})
+	}
+}
+
+// routes builds the handler: every response gets an X-Request-Id first.
+func (s *Simulator) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /v2/orders/suscriptions/resources/query", s.gateway(apiBSSList, s.handleBSSList))
+	mux.Handle("GET /v2.0/resources/{resource_id}/tags", s.gateway(apiTMSShow, s.handleTMSShow))
+	mux.Handle("POST /v1.0/resource-instances/filter", s.gateway(apiTMSFilter, s.handleTMSFilter))
+	s.adminRoutes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		ex := &exchange{w: w, r: r, reqID: w.Header().Get(headerRequestID)}
+		ex.fail(gwError(http.StatusNotFound, codeNoAPI, "The API does not exist or has not been published in the environment"))
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(headerRequestID, s.nextRequestID())
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// gateway runs the API gateway steps in the order a real request meets
+// them: latency, authentication, rate limit, injected faults, handler.
+func (s *Simulator) gateway(api apiID, h apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &s.stats[api]
+		c.requests.Add(1)
+		ex := &exchange{w: w, r: r, api: api, reqID: w.Header().Get(headerRequestID), c: c, cfg: s.cfg.Load()}
+		k := &ex.cfg.knobs
+		if !sleep(r.Context(), k.Latency+randDuration(k.Jitter)) {
+			c.canceled.Add(1)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if err != nil {
+			ex.fail(gwError(http.StatusBadRequest, codeBadBody, "The request body is unreadable or larger than 1 MiB"))
+			return
+		}
+		ex.body = body
+		if e := s.authenticate(r, body, time.Now(), api.service()); e != nil {
+			ex.fail(e)
+			return
+		}
+		if e := ex.injectFaults(); e != nil {
+			ex.fail(e)
+			return
+		}
+		if ex.cfg.knobs.SlowRatio > 0 && chance(ex.cfg.knobs.SlowRatio) {
+			c.slow.Add(1)
+			if !sleep(r.Context(), ex.cfg.knobs.SlowDelay) {
+				c.canceled.Add(1)
+				return
+			}
+		}
+		payload, e := h(ex)
+		if e != nil {
+			ex.fail(e)
+			return
+		}
+		ex.writeJSON(http.StatusOK, payload)
+	})
+}
+
+// injectFaults applies the rate limit, then random throttling and errors.
+// Only authenticated requests get here, so bad credentials never consume
+// rate-limit tokens.
+func (ex *exchange) injectFaults() *apiError {
+	k := &ex.cfg.knobs
+	if lim := ex.cfg.limiter(ex.api.service()); lim != nil && !lim.Allow() {
+		ex.w.Header().Set("Retry-After", "1")
+		return gwError(http.StatusTooManyRequests, codeThrottled,
+			"The throttling threshold has been reached: policy user over ratelimit,limit:"+strconv.Itoa(max(1, int(float64(lim.Limit()))))+",time:1 second")
+	}
+	if chance(k.ThrottleRatio) {
+		ex.w.Header().Set("Retry-After", "1")
+		return gwError(http.StatusTooManyRequests, codeThrottled, "The throttling threshold has been reached: policy domain over ratelimit")
+	}
+	if chance(k.ErrorRatio) {
+		return serverError(ex.api.service())
+	}
+	return nil
+}
+
+// chance is true with probability p (never for 0, always for 1).
+func chance(p float64) bool { return p > 0 && rand.Float64() < p }
+
+func randDuration(maxD time.Duration) time.Duration {
+	if maxD <= 0 {
+		return 0
+	}
+	return rand.N(maxD)
+}
+
+// sleep waits d unless ctx ends first; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func newRequestIDPrefix() string {
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// nextRequestID returns 32 hex characters like Huawei's request ids: a
+// random per-simulator prefix and a counter, unique and cheap.
+func (s *Simulator) nextRequestID() string {
+	var b [8]byte
+	n := s.reqSeq.Add(1)
+	for i := range b {
+		b[7-i] = byte(n >> (8 * i))
+	}
+	return s.reqPrefix + hex.EncodeToString(b[:])
+}

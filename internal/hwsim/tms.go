@@ -1,0 +1,281 @@
+package hwsim
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	"expiry-sync/internal/catalog"
+)
+
+// TMS ListResource limits.
+const (
+	tmsDefaultLimit  = 200
+	tmsMaxLimit      = 200
+	tmsMaxFilterTags = 10
+	tmsMaxValues     = 10
+)
+
+var knownTMSTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range catalog.TMSResourceTypes() {
+		m[t] = true
+	}
+	return m
+}()
+
+type tmsTag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type tmsShowResp struct {
+	Tags []tmsTag `json:"tags"`
+}
+
+type tmsFilterReq struct {
+	ProjectID     *string        `json:"project_id"`
+	ResourceTypes []string       `json:"resource_types"`
+	Tags          []tmsTagFilter `json:"tags"`
+	WithoutAnyTag *bool          `json:"without_any_tag"`
+	Offset        *int32         `json:"offset"`
+	Limit         *int32         `json:"limit"`
+}
+
+type tmsTagFilter struct {
+	Key    string   `json:"key"`
+	Values []string `json:"values"`
+}
+
+type tmsResource struct {
+	ProjectID    string   `json:"project_id"`
+	ProjectName  string   `json:"project_name"`
+	ResourceID   string   `json:"resource_id"`
+	ResourceName string   `json:"resource_name"`
+	ResourceType string   `json:"resource_type"`
+	Tags         []tmsTag `json:"tags"`
+}
+
+type tmsTypeError struct {
+	ErrorCode    string `json:"error_code"`
+	ErrorMsg     string `json:"error_msg"`
+	ProjectID    string `json:"project_id"`
+	ResourceType string `json:"resource_type"`
+}
+
+type tmsFilterResp struct {
+	Resources  []tmsResource  `json:"resources"`
+	Errors     []tmsTypeError `json:"errors"`
+	TotalCount int32          `json:"total_count"`
+}
+
+func tmsBad(code, format string, args ...any) *apiError {
+	return svcError(http.StatusBadRequest, code, fmt.Sprintf(format, args...))
+}
+
+// handleTMSShow serves ShowResourceTag.
+func (s *Simulator) handleTMSShow(ex *exchange) (any, *apiError) {
+	id := ex.r.PathValue("resource_id")
+	if _, ok := ex.cfg.forbidden[id]; ok {
+		return nil, svcError(http.StatusForbidden, codeTMSDenied, "You do not have permissions to perform the operation.")
+	}
+	q := ex.r.URL.Query()
+	resType, projectID := q.Get("resource_type"), q.Get("project_id")
+	switch {
+	case resType == "":
+		return nil, tmsBad(codeTMSBad, "Bad request. resource_type is required.")
+	case !knownTMSTypes[resType]:
+		return nil, tmsBad(codeTMSType, "Invalid resource type. %q is not a TMS resource type.", resType)
+	case projectID == "":
+		return nil, tmsBad(codeTMSProject, "Project_id is invalid. project_id is required for region-level resource types.")
+	}
+	d := s.data
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	i, ok := d.lookupIndex(id)
+	if !ok || d.projects[d.slots[i].project].ID != projectID {
+		return nil, svcError(http.StatusNotFound, codeTMSNotFound, "The resources requested cannot be found.")
+	}
+	if kinds[d.slots[i].kind].tmsType != resType {
+		return nil, tmsBad(codeTMSType, "Invalid resource type. Resource %s is not of type %q.", id, resType)
+	}
+	var buf [MaxTagsPerResource]tagRef
+	return tmsShowResp{Tags: d.pools.tmsTags(d.pools.refs(d.seed, i, &buf))}, nil
+}
+
+func (p *tagPools) tmsTags(refs []tagRef) []tmsTag {
+	out := make([]tmsTag, len(refs))
+	for j, t := range refs {
+		out[j] = tmsTag{Key: p.keys[t.key], Value: p.values[t.value]}
+	}
+	return out
+}
+
+// tmsQuery is a validated ListResource body.
+type tmsQuery struct {
+	project      int // index into projects, -1 when unknown
+	projectID    string
+	kinds        [numKinds]bool
+	filters      []compiledTag
+	impossible   bool // a filter key no resource has
+	untaggedOnly bool
+	offset       int
+	limit        int
+	typeErrors   []tmsTypeError
+}
+
+// compiledTag is one tag filter resolved against the key pool.
+type compiledTag struct {
+	key    uint16
+	values map[string]bool // nil = any value
+}
+
+// handleTMSFilter serves ListResource.
+func (s *Simulator) handleTMSFilter(ex *exchange) (any, *apiError) {
+	var req tmsFilterReq
+	if e := decodeStrict(ex.body, &req, func(f string, a ...any) *apiError { return tmsBad(codeTMSBad, "Bad request. "+f, a...) }); e != nil {
+		return nil, e
+	}
+	q, e := s.compileTMSQuery(&req)
+	if e != nil {
+		return nil, e
+	}
+	return s.listTMS(q), nil
+}
+
+func (s *Simulator) compileTMSQuery(req *tmsFilterReq) (*tmsQuery, *apiError) {
+	q := &tmsQuery{project: -1, limit: tmsDefaultLimit}
+	if req.ProjectID == nil || *req.ProjectID == "" {
+		return nil, tmsBad(codeTMSProject, "Project_id is invalid. project_id is required for region-level resource types.")
+	}
+	q.projectID = *req.ProjectID
+	if len(req.ResourceTypes) == 0 {
+		return nil, tmsBad(codeTMSBad, "Bad request. resource_types must not be empty.")
+	}
+	if req.Offset != nil {
+		if q.offset = int(*req.Offset); q.offset < 0 {
+			return nil, tmsBad(codeTMSOffset, "Offset is invalid. offset must be >= 0, got %d.", q.offset)
+		}
+	}
+	if req.Limit != nil {
+		if q.limit = int(*req.Limit); q.limit < 1 || q.limit > tmsMaxLimit {
+			return nil, tmsBad(codeTMSLimit, "Limit is invalid. limit must be between 1 and %d, got %d.", tmsMaxLimit, q.limit)
+		}
+	}
+	q.untaggedOnly = req.WithoutAnyTag != nil && *req.WithoutAnyTag
+	if q.untaggedOnly && len(req.Tags) > 0 {
+		return nil, tmsBad(codeTMSBad, "Bad request. tags must be empty when without_any_tag is true.")
+	}
+	if e := s.compileTagFilters(q, req.Tags); e != nil {
+		return nil, e
+	}
+	for j, p := range s.data.projects {
+		if p.ID == q.projectID {
+			q.project = j
+		}
+	}
+	seen := map[string]bool{}
+	for _, t := range req.ResourceTypes {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		if !knownTMSTypes[t] {
+			q.typeErrors = append(q.typeErrors, tmsTypeError{ErrorCode: codeTMSType, ErrorMsg: "Invalid resource type.", ProjectID: q.projectID, ResourceType: t})
+			continue
+		}
+		for k := range numKinds {
+			if kinds[k].tmsType == t {
+				q.kinds[k] = true
+			}
+		}
+	}
+	return q, nil
+}
+
+func (s *Simulator) compileTagFilters(q *tmsQuery, tags []tmsTagFilter) *apiError {
+	if len(tags) > tmsMaxFilterTags {
+		return tmsBad(codeTMSBad, "Bad request. at most %d tags are allowed, got %d.", tmsMaxFilterTags, len(tags))
+	}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if t.Key == "" || seen[t.Key] {
+			return tmsBad(codeTMSKey, "Key is invalid. Tag keys must be non-empty and unique, got %q.", t.Key)
+		}
+		seen[t.Key] = true
+		if len(t.Values) > tmsMaxValues {
+			return tmsBad(codeTMSValues, "Values is too much. At most %d values per key, got %d.", tmsMaxValues, len(t.Values))
+		}
+		k, ok := s.data.pools.keyIndex[t.Key]
+		if !ok {
+			q.impossible = true
+			continue
+		}
+		c := compiledTag{key: uint16(k)}
+		if len(t.Values) > 0 {
+			c.values = make(map[string]bool, len(t.Values))
+			for _, v := range t.Values {
+				c.values[v] = true
+			}
+		}
+		q.filters = append(q.filters, c)
+	}
+	return nil
+}
+
+// matchTags reports whether refs carry every filtered key with an allowed
+// value.
+func (q *tmsQuery) matchTags(p *tagPools, refs []tagRef) bool {
+	if q.untaggedOnly {
+		return len(refs) == 0
+	}
+	for _, f := range q.filters {
+		j := slices.IndexFunc(refs, func(t tagRef) bool { return t.key == f.key })
+		if j < 0 || (f.values != nil && !f.values[p.values[refs[j].value]]) {
+			return false
+		}
+	}
+	return true
+}
+
+// listTMS scans the dataset in listing order, so pages are stable.
+func (s *Simulator) listTMS(q *tmsQuery) tmsFilterResp {
+	resp := tmsFilterResp{Resources: []tmsResource{}, Errors: q.typeErrors}
+	if resp.Errors == nil {
+		resp.Errors = []tmsTypeError{}
+	}
+	if q.project < 0 || q.impossible {
+		return resp
+	}
+	d := s.data
+	p := d.projects[q.project]
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var buf [MaxTagsPerResource]tagRef
+	filtering := q.untaggedOnly || len(q.filters) > 0
+	total := 0
+	for i, sl := range d.slots {
+		if int(sl.project) != q.project || !q.kinds[sl.kind] || d.isRemoved(i) {
+			continue
+		}
+		var refs []tagRef
+		if filtering {
+			if refs = d.pools.refs(d.seed, i, &buf); !q.matchTags(d.pools, refs) {
+				continue
+			}
+		}
+		if total >= q.offset && len(resp.Resources) < q.limit {
+			if !filtering {
+				refs = d.pools.refs(d.seed, i, &buf)
+			}
+			resp.Resources = append(resp.Resources, tmsResource{
+				ProjectID: p.ID, ProjectName: p.Name,
+				ResourceID: resourceID(d.seed, d.codec, i), ResourceName: d.name(i),
+				ResourceType: kinds[sl.kind].tmsType, Tags: d.pools.tmsTags(refs),
+			})
+		}
+		total++
+	}
+	resp.TotalCount = int32(total)
+	return resp
+}

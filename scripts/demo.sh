@@ -11,7 +11,7 @@ DEMO_DIR=${DEMO_DIR:-$PWD/.demo}
 TEMPORAL_PORT=${DEMO_TEMPORAL_PORT:-7233}
 UI_PORT=${DEMO_UI_PORT:-8233}
 HWSIM_PORT=${DEMO_HWSIM_PORT:-8090}
-RESOURCES=${DEMO_RESOURCES:-3000}
+RESOURCES=${DEMO_RESOURCES:-25000}
 EXPIRE_DAYS=${DEMO_EXPIRE_DAYS:-30}
 
 for port in "$TEMPORAL_PORT" "$UI_PORT" "$HWSIM_PORT"; do
@@ -78,7 +78,7 @@ Where to look in the Temporal Web UI (http://localhost:$UI_PORT):
   - Workflows: the sync above; open it for its timeline, the activities of each page and batch,
     and "Queries" -> progress for its counters.
   - Logs: $DEMO_DIR/logs/ (temporal.log, hwsim.log, worker.log)
-  - Data: ${DATABASE_URL}
+  - Data: $(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:xxxxx@#')
 EOT
 if [ "${DEMO_EXIT:-0}" = 1 ]; then
   exit "$status"

@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -89,6 +90,8 @@ type stackOptions struct {
 	dbURL     func(testing.TB) string
 	knobs     hwsim.Knobs
 	tmsRate   float64
+	// workerSecret overrides the SK the worker signs with (default: the right one).
+	workerSecret string
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -104,7 +107,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s := &stack{t: t, sim: sim, simURL: srv.URL, dbURL: o.dbURL(t)}
 	s.cfg = config.Worker{
 		Huawei: config.Huawei{
-			AccessKey: testAK, SecretKey: testSK, DomainID: testDomain,
+			AccessKey: testAK, SecretKey: config.Secret(cmp.Or(o.workerSecret, testSK)), DomainID: testDomain,
 			BSSEndpoint: srv.URL, TMSEndpoint: srv.URL, HTTPTimeout: 5 * time.Second, BSSRate: 0, TMSRate: o.tmsRate,
 		},
 		Temporal: config.Temporal{

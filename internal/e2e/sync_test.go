@@ -91,6 +91,7 @@ func TestSync5000ResourcesOnMariaDB(t *testing.T) {
 	assert.Equal(t, tagged, log.TaggedResources)
 	assert.Equal(t, len(want)-tagged, log.UntaggedResources)
 	assert.Positive(t, log.UntaggedResources, "the dataset has types TMS does not serve")
+	s.assertSecretNowhere(id, firstRunID(t, out), testSK)
 
 	// The same sync again: every row rewritten in place, none duplicated.
 	code, out, errOut = s.starter("sync", "--expire-days", "400", "--lookback-days", "40", "--wait")

@@ -1,0 +1,136 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/config"
+	"expiry-sync/internal/huawei"
+	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
+	"expiry-sync/internal/testenv"
+)
+
+const (
+	ak     = "ACTIVITYTESTAK00001"
+	sk     = "activity-test-secret-9f8e7d"
+	domain = "abcdefabcdefabcdefabcdefabcdef01"
+)
+
+type fixture struct {
+	sim  *hwsim.Simulator
+	acts *activities.Activities
+	env  *testsuite.TestActivityEnvironment
+}
+
+func newFixture(t *testing.T, secret string) *fixture {
+	t.Helper()
+	sim, err := hwsim.New(hwsim.Options{Seed: 9, Resources: 200, AccessKey: ak, SecretKey: sk, DomainID: domain})
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	hw, err := huawei.New(config.Huawei{AccessKey: ak, SecretKey: config.Secret(secret), DomainID: domain,
+		BSSEndpoint: srv.URL, TMSEndpoint: srv.URL, HTTPTimeout: 2 * time.Second})
+	require.NoError(t, err)
+	st, err := store.Open(context.Background(), testenv.SQLiteURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	require.NoError(t, st.Migrate(context.Background()))
+	acts := &activities.Activities{Store: st, Huawei: hw, AccountID: domain}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return &fixture{sim: sim, acts: acts, env: env}
+}
+
+func (f *fixture) taggable(n int) []inventory.TagTarget {
+	var out []inventory.TagTarget
+	for _, r := range f.sim.Resources() {
+		if r.TMSResourceType != "" && len(out) < n {
+			out = append(out, inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode})
+		}
+	}
+	return out
+}
+
+func appError(t *testing.T, err error) *temporal.ApplicationError {
+	t.Helper()
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "want an ApplicationError, got %T: %v", err, err)
+	return app
+}
+
+func TestBadSignatureIsANonRetryableAuthError(t *testing.T) {
+	f := newFixture(t, "a-wrong-secret")
+	_, err := f.env.ExecuteActivity(f.acts.ListPage, activities.ListPageInput{
+		WindowBegin: time.Now().AddDate(0, 0, -30), WindowEnd: time.Now().AddDate(0, 0, 30), Limit: 100,
+	})
+	app := appError(t, err)
+	assert.Equal(t, string(huawei.KindAuth), app.Type())
+	assert.True(t, app.NonRetryable())
+	assert.Contains(t, app.Error(), "APIGW.0301")
+	assert.NotContains(t, app.Error(), "a-wrong-secret")
+	assert.NotContains(t, app.Error(), sk)
+}
+
+func TestThrottledTagQueryIsRetryableAfterRetryAfter(t *testing.T) {
+	f := newFixture(t, sk)
+	require.NoError(t, f.sim.SetKnobs(hwsim.Knobs{ThrottleRatio: 1}))
+	_, err := f.env.ExecuteActivity(f.acts.FetchTags, activities.FetchTagsInput{Resources: f.taggable(3)})
+	app := appError(t, err)
+	assert.Equal(t, string(huawei.KindThrottled), app.Type())
+	assert.False(t, app.NonRetryable())
+	assert.Equal(t, time.Second, app.NextRetryDelay(), "the server's Retry-After sets the next retry")
+}
+
+func TestFetchTagsResumesFromHeartbeatDetails(t *testing.T) {
+	f := newFixture(t, sk)
+	targets := f.taggable(6)
+	done := []inventory.TagResult{
+		{ResourceID: targets[0].ResourceID, Status: inventory.TagsOK, Tags: map[string]string{"from": "attempt 1"}},
+		{ResourceID: targets[1].ResourceID, Status: inventory.TagsOK},
+	}
+	f.env.SetHeartbeatDetails(done)
+	v, err := f.env.ExecuteActivity(f.acts.FetchTags, activities.FetchTagsInput{Resources: targets})
+	require.NoError(t, err)
+	var res activities.FetchTagsResult
+	require.NoError(t, v.Get(&res))
+	require.Len(t, res.Results, 6)
+	assert.Equal(t, "attempt 1", res.Results[0].Tags["from"], "results of the earlier attempt are kept")
+	for i, r := range res.Results {
+		assert.Equal(t, targets[i].ResourceID, r.ResourceID)
+	}
+	assert.Equal(t, int64(4), f.sim.Stats().APIs[hwsim.APITMSShow].Requests, "only the 4 remaining resources are queried")
+	want, _ := f.sim.Lookup(targets[5].ResourceID)
+	if len(want.Tags) > 0 {
+		assert.Equal(t, want.Tags, res.Results[5].Tags)
+	}
+}
+
+func TestCommitBatchRefusedForGoodIsNonRetryable(t *testing.T) {
+	f := newFixture(t, sk)
+	_, err := f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "never-opened", Batch: 1})
+	app := appError(t, err)
+	assert.Equal(t, activities.ErrTypeDatabaseRejected, app.Type())
+	assert.True(t, app.NonRetryable())
+	assert.Contains(t, app.Error(), "batch 1")
+}
+
+func TestBeginResumeOfAnUnknownSyncIsRefused(t *testing.T) {
+	f := newFixture(t, sk)
+	_, err := f.env.ExecuteActivity(f.acts.BeginSync, activities.BeginSyncInput{SyncID: "nope", RunID: "r", Resume: true, ExpireDays: 30})
+	app := appError(t, err)
+	assert.Equal(t, activities.ErrTypeInvalidInput, app.Type())
+	assert.True(t, app.NonRetryable())
+	assert.Contains(t, app.Error(), `cannot resume sync "nope"`)
+}

@@ -60,7 +60,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newSyncCommand(e))
+	root.AddCommand(newSyncCommand(e), newScheduleCommand(e), newReportCommand(e))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -37,25 +38,39 @@ func newSyncCommand(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.runSync(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.input.ExpireDays, "expire-days", 30, fmt.Sprintf("list resources expiring within this many days (1..%d)", workflows.MaxExpireDays))
-	f.IntVar(&o.input.LookbackDays, "lookback-days", workflows.DefaultLookbackDays, fmt.Sprintf("also list resources expired up to this many days ago (0..%d)", workflows.MaxLookbackDays))
-	f.IntVar(&o.input.PageSize, "page-size", workflows.DefaultPageSize, "resources per BSS listing call (1..500)")
-	f.IntVar(&o.input.BatchSize, "batch-size", workflows.DefaultBatchSize, fmt.Sprintf("rows per database transaction (1..%d)", workflows.MaxBatchSize))
-	f.IntVar(&o.input.TagConcurrency, "tag-concurrency", workflows.DefaultTagConcurrency, fmt.Sprintf("tag-query activities in flight (1..%d)", workflows.MaxTagConcurrency))
-	f.IntVar(&o.input.TagsPerActivity, "tags-per-activity", workflows.DefaultTagsPerActivity, fmt.Sprintf("resources whose tags one activity reads (1..%d)", workflows.MaxTagsPerActivity))
+	addSyncInputFlags(f, &o.input)
 	f.BoolVar(&o.wait, "wait", false, "wait for the sync to end, showing its progress, and print its summary")
 	f.BoolVar(&o.json, "json", false, "print a machine-readable JSON result on stdout")
 	f.StringVar(&o.resume, "resume", "", "continue the failed or canceled sync with this id from its last committed batch")
 	return cmd
 }
 
-func (e *env) runSync(cmd *cobra.Command, o *syncOptions) error {
-	// Flags carry their defaults, so a 0 here was typed: validate before
-	// WithDefaults, which would read it as "unset".
-	if err := o.input.Validate(); err != nil {
-		return flagError(err)
+// addSyncInputFlags declares the flags of a sync's knobs, shared by `sync`
+// and `schedule create`.
+func addSyncInputFlags(f *pflag.FlagSet, in *workflows.SyncInput) {
+	f.IntVar(&in.ExpireDays, "expire-days", 30, fmt.Sprintf("list resources expiring within this many days (1..%d)", workflows.MaxExpireDays))
+	f.IntVar(&in.LookbackDays, "lookback-days", workflows.DefaultLookbackDays, fmt.Sprintf("also list resources expired up to this many days ago (0..%d)", workflows.MaxLookbackDays))
+	f.IntVar(&in.PageSize, "page-size", workflows.DefaultPageSize, "resources per BSS listing call (1..500)")
+	f.IntVar(&in.BatchSize, "batch-size", workflows.DefaultBatchSize, fmt.Sprintf("rows per database transaction (1..%d)", workflows.MaxBatchSize))
+	f.IntVar(&in.TagConcurrency, "tag-concurrency", workflows.DefaultTagConcurrency, fmt.Sprintf("tag-query activities in flight (1..%d)", workflows.MaxTagConcurrency))
+	f.IntVar(&in.TagsPerActivity, "tags-per-activity", workflows.DefaultTagsPerActivity, fmt.Sprintf("resources whose tags one activity reads (1..%d)", workflows.MaxTagsPerActivity))
+}
+
+// validateSyncInput checks the knobs as typed (flags carry their defaults,
+// so a 0 was typed: WithDefaults would read it as "unset") and names the
+// flag of the first bad one.
+func validateSyncInput(in workflows.SyncInput) (workflows.SyncInput, error) {
+	if err := in.Validate(); err != nil {
+		return in, flagError(err)
 	}
-	in := o.input.WithDefaults()
+	return in.WithDefaults(), nil
+}
+
+func (e *env) runSync(cmd *cobra.Command, o *syncOptions) error {
+	in, err := validateSyncInput(o.input)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	c, err := e.dial(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // schedules name time zones; do not depend on the host having them
 
 	"expiry-sync/internal/cli"
 )

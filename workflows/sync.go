@@ -69,6 +69,7 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 			return activities.Summary{}, err
 		}
 	}
+	s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
 	for more := true; more; {
 		if s.shouldContinueAsNew(ctx) {
 			next := s.in
@@ -79,6 +80,7 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 		if more, err = s.syncPage(ctx); err != nil {
 			return activities.Summary{}, err
 		}
+		s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
 	}
 	s.setPhase(ctx, "finishing: marking unseen resources inactive and closing the sync log")
 	var summary activities.Summary
@@ -86,8 +88,22 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 	if err != nil {
 		return summary, err
 	}
-	s.setPhase(ctx, "done: "+summary.Status)
+	s.upsertAttributes(ctx, summary.Status, summary.TotalResources)
+	s.setPhase(ctx, fmt.Sprintf("done: %s, %d resources", summary.Status, summary.TotalResources))
 	return summary, nil
+}
+
+// upsertAttributes publishes the sync's state to the Web UI's workflow list:
+// once per page at most, never per resource (each upsert is a history event).
+func (s *syncRun) upsertAttributes(ctx workflow.Context, status string, resources int) {
+	err := workflow.UpsertTypedSearchAttributes(ctx,
+		AttrSyncStatus.ValueSet(status),
+		AttrExpiringResources.ValueSet(int64(resources)),
+		AttrExpireDays.ValueSet(int64(s.in.ExpireDays)),
+	)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
 }
 
 // begin opens the sync log, or re-opens it to resume after its checkpoint.
@@ -263,6 +279,7 @@ func (s *syncRun) end(ctx workflow.Context, cause error) {
 	reason := ErrorText(cause)
 	s.progress().LastError = reason
 	s.setPhase(ctx, status+": "+reason)
+	s.upsertAttributes(ctx, status, s.progress().RowsCommitted)
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)), a.EndSync,

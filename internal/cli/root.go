@@ -60,7 +60,8 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newSyncCommand(e), newScheduleCommand(e), newReportCommand(e))
+	root.AddCommand(newSyncCommand(e), newResumeCommand(e), newStatusCommand(e), newListCommand(e), newCancelCommand(e),
+		newScheduleCommand(e), newReportCommand(e))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -110,20 +109,15 @@ func (e *env) runSync(cmd *cobra.Command, o *syncOptions) error {
 // resumeInput checks that the sync can be resumed and rebuilds its input:
 // the options it ran with, overridden by flags given now.
 func (e *env) resumeInput(ctx context.Context, c client.Client, id string, flags workflows.SyncInput, cmd *cobra.Command) (workflows.SyncInput, error) {
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return flags, fmt.Errorf("--resume %s: no sync with that id in namespace %s", id, e.temporal.Namespace)
-	}
+	desc, err := e.describeSync(ctx, c, id)
 	if err != nil {
-		return flags, fail(fmt.Errorf("--resume %s: %v", id, err))
+		return flags, err
 	}
 	switch st := desc.GetWorkflowExecutionInfo().GetStatus(); st {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED,
 		enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
 	default:
-		return flags, fmt.Errorf("--resume %s: the sync is %s; only a failed, canceled, terminated or timed-out sync can be resumed",
-			id, strings.ToLower(strings.TrimPrefix(st.String(), "WORKFLOW_EXECUTION_STATUS_")))
+		return flags, fmt.Errorf("sync %q is %s: only a failed, canceled, terminated or timed-out sync can be resumed", id, stateName(st))
 	}
 	prev, err := startInput(ctx, c, id)
 	if err != nil {
@@ -179,62 +173,13 @@ func (e *env) waitSync(ctx context.Context, c client.Client, run client.Workflow
 		if asJSON {
 			_ = e.printJSON(map[string]any{"sync_id": run.GetID(), "status": "failed", "error": reason, "web_url": e.webURL(run.GetID())})
 		}
-		return fail(fmt.Errorf("sync %s failed: %s\nResume it with: starter sync --resume %s --wait", run.GetID(), reason, run.GetID()))
+		return fail(fmt.Errorf("sync %s failed: %s\nResume it with: starter resume %s --wait", run.GetID(), reason, run.GetID()))
 	}
 	if asJSON {
 		return e.printJSON(summary)
 	}
 	printSummary(e.stdout, summary)
 	return nil
-}
-
-// followProgress prints the workflow's progress query while it runs, on
-// stderr so that stdout keeps only the result.
-func (e *env) followProgress(ctx context.Context, c client.Client, id string) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	start := time.Now()
-	go func() {
-		defer close(done)
-		every := 5 * time.Second
-		if isTerminal(os.Stderr) {
-			every = time.Second
-		}
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		last := ""
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			p, err := queryProgress(ctx, c, id)
-			if err != nil {
-				continue // the run may be between two runs of a continue-as-new
-			}
-			line := progressLine(p, time.Since(start))
-			if line != last {
-				fmt.Fprintln(e.stderr, line)
-				last = line
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-func queryProgress(ctx context.Context, c client.Client, id string) (workflows.Progress, error) {
-	var p workflows.Progress
-	v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
-	if err != nil {
-		return p, err
-	}
-	return p, v.Get(&p)
-}
-
-func progressLine(p workflows.Progress, elapsed time.Duration) string {
-	return fmt.Sprintf("[%s] %d/%d listed · %d tags read · %d batches (%d rows) committed · %d retries · %s",
-		elapsed.Truncate(time.Second), p.ResourcesListed, p.TotalCount, p.TagsFetched, p.BatchesCommitted, p.RowsCommitted, p.Retries, p.Phase)
 }
 
 // newSyncID names a sync after its account and start time, so the Web UI's

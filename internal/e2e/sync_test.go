@@ -152,7 +152,7 @@ func TestFailedBatchResumesWithoutRewritingCommittedBatches(t *testing.T) {
 	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	id := syncIDFrom(t, out)
 	assert.Contains(t, errOut, "batch 13")
-	assert.Contains(t, errOut, "starter sync --resume "+id)
+	assert.Contains(t, errOut, "starter resume "+id)
 	log := s.syncLog(id)
 	assert.Equal(t, store.StatusFailed, log.Status)
 	require.NotNil(t, log.ErrorMessage)

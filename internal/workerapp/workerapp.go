@@ -52,6 +52,11 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		_ = st.Close()
 		return nil, fmt.Errorf("temporal at %s: %w", cfg.Temporal.Address, err)
 	}
+	if err := ensureSearchAttributes(ctx, tc, cfg.Temporal.Namespace); err != nil {
+		tc.Close()
+		_ = st.Close()
+		return nil, err
+	}
 	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
 		// A page fans out dozens of short activities at once: two fixed

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/store"
+)
+
+// state mirrors the JSON of `starter status --json` and `list --json`.
+type state struct {
+	SyncID     string `json:"sync_id"`
+	State      string `json:"state"`
+	SyncStatus string `json:"sync_status"`
+	Resources  int    `json:"resources"`
+	ExpireDays int    `json:"expire_days"`
+	Error      string `json:"error"`
+	Progress   *struct {
+		PagesListed   int `json:"pages_listed"`
+		RowsCommitted int `json:"rows_committed"`
+		Attempt       int `json:"attempt"`
+	} `json:"progress"`
+	Summary *struct {
+		Status         string `json:"status"`
+		TotalResources int    `json:"total_resources"`
+		Attempts       int    `json:"attempts"`
+	} `json:"summary"`
+}
+
+func (s *stack) status(id string) state {
+	code, out, errOut := s.starter("status", id, "--json")
+	require.Equal(s.t, 0, code, "status: %s", errOut)
+	var st state
+	require.NoError(s.t, json.Unmarshal([]byte(out), &st), out)
+	return st
+}
+
+func (s *stack) list(args ...string) []state {
+	code, out, errOut := s.starter(append([]string{"list", "--json"}, args...)...)
+	require.Equal(s.t, 0, code, "list: %s", errOut)
+	var runs []state
+	require.NoError(s.t, json.Unmarshal([]byte(out), &runs), out)
+	return runs
+}
+
+func find(runs []state, id string) *state {
+	for i := range runs {
+		if runs[i].SyncID == id {
+			return &runs[i]
+		}
+	}
+	return nil
+}
+
+// eventually polls cond up to the bound, failing the test when it never holds.
+func eventually(t *testing.T, what string, bound time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(bound); !cond(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, bound)
+		}
+	}
+}
+
+func TestStatusListCancelResume(t *testing.T) {
+	s := newStack(t, stackOptions{resources: 3000, seed: 17, knobs: hwsim.Knobs{Latency: 25 * time.Millisecond}})
+	code, out, errOut := s.starter("sync", "--expire-days", "400", "--lookback-days", "40",
+		"--page-size", "200", "--tags-per-activity", "5", "--tag-concurrency", "4")
+	require.Equal(t, 0, code, errOut)
+	id := syncIDFrom(t, out)
+
+	eventually(t, "the sync commits its first batch", time.Minute, func() bool {
+		st := s.status(id)
+		return st.Progress != nil && st.Progress.RowsCommitted > 0
+	})
+	st := s.status(id)
+	assert.Equal(t, "running", st.State)
+	assert.Equal(t, "running", st.SyncStatus)
+	assert.Equal(t, 400, st.ExpireDays)
+	assert.NotNil(t, find(s.list("--status", "running"), id), "list --status running shows it")
+
+	code, out, errOut = s.starter("cancel", id, "--wait")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "Cancel requested for sync "+id)
+	assert.Contains(t, out, "starter resume "+id)
+	st = s.status(id)
+	assert.Equal(t, "canceled", st.State)
+	assert.Equal(t, "canceled", st.Error)
+	assert.Equal(t, "canceled", st.SyncStatus, "the search attribute records the cancel")
+	log := s.syncLog(id)
+	assert.Equal(t, store.StatusCanceled, log.Status)
+	committed := log.RowsWritten
+	assert.Positive(t, committed)
+	assert.NotNil(t, find(s.list("--status", "canceled"), id))
+
+	code, _, errOut = s.starter("cancel", id)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "is canceled, not running: nothing to cancel")
+
+	require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{}))
+	code, out, errOut = s.starter("resume", id, "--wait")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Regexp(t, `(?m)^Attempts\s+2$`, out)
+	st = s.status(id)
+	assert.Equal(t, "completed", st.State)
+	require.NotNil(t, st.Summary)
+	assert.Equal(t, "success", st.Summary.Status)
+	assert.Equal(t, 2, st.Summary.Attempts)
+	log = s.syncLog(id)
+	assertRows(t, s, s.expected(log), id)
+	assert.Equal(t, log.TotalResources, log.RowsWritten, "the resume wrote only what the first attempt had not")
+
+	done := find(s.list("--status", "success"), id)
+	require.NotNil(t, done, "list --status success filters on the ExpirySyncStatus search attribute")
+	assert.Equal(t, log.TotalResources, done.Resources, "ExpiringResources holds the total")
+	assert.Equal(t, "completed", done.State)
+
+	code, out, _ = s.starter("status", id)
+	assert.Equal(t, 0, code)
+	assert.Regexp(t, `(?m)^Status\s+success$`, out)
+	assert.Contains(t, out, "Web UI ")
+}
+
+func TestRunCommandsRefuseUnknownIDs(t *testing.T) {
+	s := newStack(t, stackOptions{resources: 10, seed: 1})
+	for _, args := range [][]string{
+		{"status", "no-such-sync"}, {"cancel", "no-such-sync"}, {"resume", "no-such-sync"}, {"sync", "--resume", "no-such-sync"},
+	} {
+		code, out, errOut := s.starter(args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.Empty(t, out, "%v", args)
+		assert.Contains(t, errOut, `no sync "no-such-sync" in namespace default`, "%v", args)
+	}
+	code, _, errOut := s.starter("list", "--status", "bogus")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `--status "bogus" is not allowed: use one of running, completed, failed`)
+}

@@ -55,6 +55,18 @@ ensure_mariadb() {
   return 1
 }
 
+# ensure_chromium installs Debian's Chromium for the Web UI browser test.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    log "Chromium: $(chromium --version 2>/dev/null)"
+    return 0
+  fi
+  log "installing Chromium (apt-get install chromium) for the Web UI browser test"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null; }
+  command -v chromium >/dev/null 2>&1
+}
+
 # wait_http waits until a URL answers 2xx, up to $2 seconds.
 wait_http() {
   local url=$1 tries=${2:-60}

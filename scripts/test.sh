@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test against real services: the Temporal CLI's dev server,
-# MariaDB and the Huawei API simulator. Installs and starts what is missing.
+# MariaDB, the Huawei API simulator and headless Chromium (Web UI test).
+# Installs and starts what is missing. Browser screenshots land in
+# test-artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_temporal
 ensure_mariadb
+ensure_chromium
 export EXPIRY_SYNC_REQUIRE_ALL=1 # a missing service fails the tests instead of skipping them
 
 log "go vet"

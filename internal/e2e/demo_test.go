@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,10 +10,9 @@ import (
 )
 
 func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeTCPPort()
 	require.NoError(t, err)
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	return p
 }
 
 // TestDemoCommand runs the README's first command as a user would, on free

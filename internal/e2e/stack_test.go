@@ -9,9 +9,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,8 +38,12 @@ const (
 	testDomain = "d0e2e0000000000000000000000000e2"
 )
 
-// devServer is one Temporal dev server for the whole package.
-var devServer *testsuite.DevServer
+// devServer is one Temporal dev server for the whole package, with its Web
+// UI at webUI.
+var (
+	devServer *testsuite.DevServer
+	webUI     string
+)
 
 var queueSeq atomic.Int64
 
@@ -56,9 +62,16 @@ func runWithDevServer(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var err error
+	uiPort, err := freeTCPPort()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	webUI = "http://127.0.0.1:" + uiPort
 	devServer, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: path,
+		EnableUI:     true,
+		UIPort:       uiPort,
 		LogLevel:     "error",
 		ClientOptions: &client.Options{
 			Logger: slogAdapter{slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))},
@@ -198,3 +211,12 @@ func (a slogAdapter) Debug(msg string, kv ...any) { a.l.Debug(msg, kv...) }
 func (a slogAdapter) Info(msg string, kv ...any)  { a.l.Info(msg, kv...) }
 func (a slogAdapter) Warn(msg string, kv ...any)  { a.l.Warn(msg, kv...) }
 func (a slogAdapter) Error(msg string, kv ...any) { a.l.Error(msg, kv...) }
+
+func freeTCPPort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}

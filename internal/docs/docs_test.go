@@ -74,6 +74,7 @@ type composeFile struct {
 		Restart   string `yaml:"restart"`
 		DependsOn map[string]struct {
 			Condition string `yaml:"condition"`
+			Required  *bool  `yaml:"required"`
 		} `yaml:"depends_on"`
 		Volumes []string `yaml:"volumes"`
 	} `yaml:"services"`
@@ -110,6 +111,8 @@ func TestComposeFileWiresTheStack(t *testing.T) {
 	assert.NotNil(t, worker.Build, "the worker is built from the repo")
 	assert.Equal(t, "service_healthy", worker.DependsOn["mysql"].Condition)
 	assert.Equal(t, "service_healthy", worker.DependsOn["temporal"].Condition)
+	require.NotNil(t, worker.DependsOn["hwsim"].Required)
+	assert.False(t, *worker.DependsOn["hwsim"].Required, "the simulator is optional for the worker")
 	documented := readmeTable(t)
 	for name := range worker.Environment {
 		assert.Contains(t, documented, name, "worker variable %s is in the README table", name)

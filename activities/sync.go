@@ -34,6 +34,7 @@ type Checkpoint struct {
 	LastCommittedBatch int       `json:"last_committed_batch"`
 	RowsCommitted      int       `json:"rows_committed"`
 	Attempt            int       `json:"attempt"`
+	StartedAt          time.Time `json:"started_at"` // of the sync's first attempt
 }
 
 // BeginSync opens the sync log, or re-opens it to resume from its checkpoint
@@ -56,6 +57,7 @@ func (a *Activities) BeginSync(ctx context.Context, in BeginSyncInput) (Checkpoi
 	return Checkpoint{
 		WindowBegin: log.WindowBegin, WindowEnd: log.WindowEnd, NextOffset: log.NextOffset, NextRow: log.NextRow,
 		LastCommittedBatch: log.LastCommittedBatch, RowsCommitted: log.RowsWritten, Attempt: log.Attempts,
+		StartedAt: log.StartedAt,
 	}, nil
 }
 

@@ -20,6 +20,8 @@ const (
 	WorkflowName = "SyncExpiringResources"
 	// ProgressQuery answers a Progress.
 	ProgressQuery = "progress"
+	// MemoStartedAt is the memo field holding when the sync first started.
+	MemoStartedAt = "sync_started_at"
 	// continueAsNewEvents: a run hands over to a new one before listing a page
 	// past this history length; a page costs at most ~2,000 events (500
 	// resources, one tag activity each), so no run nears 10,000.
@@ -120,6 +122,11 @@ func (s *syncRun) begin(ctx workflow.Context) error {
 		return err
 	}
 	s.cursor.Checkpoint = cp
+	// The memo survives continue-as-new: lists show when the sync began,
+	// not when its newest run did.
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoStartedAt: cp.StartedAt}); err != nil {
+		return err
+	}
 	p := s.progress()
 	p.WindowBegin, p.WindowEnd, p.Attempt = cp.WindowBegin, cp.WindowEnd, cp.Attempt
 	p.BatchesCommitted, p.RowsCommitted = cp.LastCommittedBatch, cp.RowsCommitted

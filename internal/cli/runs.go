@@ -84,6 +84,7 @@ func (e *env) syncState(ctx context.Context, c client.Client, desc *workflowserv
 		WebURL: e.webURL(info.GetExecution().GetWorkflowId()),
 	}
 	fillAttributes(&st, info.GetSearchAttributes().GetIndexedFields())
+	fillStart(&st, info.GetMemo().GetFields())
 	if info.GetCloseTime() != nil {
 		t := info.GetCloseTime().AsTime()
 		st.ClosedAt = &t
@@ -115,6 +116,15 @@ func fillAttributes(st *runState, fields map[string]*commonpb.Payload) {
 	}
 	if p, ok := fields[workflows.AttrExpireDays.GetName()]; ok {
 		_ = dc.FromPayload(p, &st.ExpireDays)
+	}
+}
+
+// fillStart takes the sync's first start from its memo: the run Temporal
+// describes may be a later one (continue-as-new, resume).
+func fillStart(st *runState, memo map[string]*commonpb.Payload) {
+	var started time.Time
+	if p, ok := memo[workflows.MemoStartedAt]; ok && converter.GetDefaultDataConverter().FromPayload(p, &started) == nil && !started.IsZero() {
+		st.StartedAt = started
 	}
 }
 
@@ -165,7 +175,7 @@ func printState(w io.Writer, st runState) {
 		tw.row("Ended", fmt.Sprintf("%s (after %s)", st.ClosedAt.UTC().Format(time.RFC3339), st.ClosedAt.Sub(st.StartedAt).Round(time.Second)))
 	}
 	if p := st.Progress; p != nil {
-		tw.row("Attempt", fmt.Sprintf("%d (%d workflow runs)", p.Attempt, p.Runs))
+		tw.row("Attempt", fmt.Sprintf("%d (workflow runs: %d)", p.Attempt, p.Runs))
 		tw.row("Progress", progressCounts(*p))
 		tw.row("Now", p.Phase)
 		if p.LastError != "" {
@@ -249,6 +259,7 @@ func (e *env) listSyncs(ctx context.Context, c client.Client, query string, limi
 				st.ClosedAt = &t
 			}
 			fillAttributes(&st, info.GetSearchAttributes().GetIndexedFields())
+			fillStart(&st, info.GetMemo().GetFields())
 			runs = append(runs, st)
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {

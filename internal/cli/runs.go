@@ -240,6 +240,7 @@ func newListCommand(e *env) *cobra.Command {
 
 func (e *env) listSyncs(ctx context.Context, c client.Client, query string, limit int) ([]runState, error) {
 	runs := []runState{}
+	seen := map[string]bool{} // a resumed sync has one execution per attempt: show the newest
 	var token []byte
 	for len(runs) < limit {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -249,6 +250,10 @@ func (e *env) listSyncs(ctx context.Context, c client.Client, query string, limi
 			return nil, fail(fmt.Errorf("listing syncs: %v", err))
 		}
 		for _, info := range resp.GetExecutions() {
+			if seen[info.GetExecution().GetWorkflowId()] {
+				continue
+			}
+			seen[info.GetExecution().GetWorkflowId()] = true
 			st := runState{
 				SyncID: info.GetExecution().GetWorkflowId(), RunID: info.GetExecution().GetRunId(),
 				State: stateName(info.GetStatus()), StartedAt: info.GetStartTime().AsTime(),

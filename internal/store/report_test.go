@@ -1,0 +1,311 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"expiry-sync/internal/catalog"
+	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
+	"expiry-sync/internal/testenv"
+)
+
+// reportNow is the report's "now" in these tests; rows are placed around it.
+var reportNow = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+
+const reportAccount = "a0000000000000000000000000000001"
+
+// reportRow describes one stored resource of the report fixture.
+type reportRow struct {
+	id, name, service, region, project string
+	expire                             time.Time
+	tags                               map[string]string // nil with unknownTags: NULL
+	unknownTags                        bool
+	inactive                           bool
+}
+
+// reportFixture is written through CommitBatch, as a sync would.
+var reportFixture = []reportRow{
+	{id: "expired-active", name: "b-web", service: catalog.ServiceECS, region: "cn-north-4", project: "p1",
+		expire: reportNow.Add(-3 * 24 * time.Hour), tags: map[string]string{"env": "prod"}},
+	{id: "soon-1", name: "中文服务器", service: catalog.ServiceEVS, region: "cn-east-3", project: "p2",
+		expire: reportNow.Add(24 * time.Hour), tags: map[string]string{`quote"key`: `say "hi"`, "团队": "运维部 🚀", "env": "prod"}},
+	{id: "soon-2", name: "A-db", service: catalog.ServiceECS, region: "cn-north-4", project: "p1",
+		expire: reportNow.Add(2 * 24 * time.Hour), tags: map[string]string{"pct": "100%", "under_score": "a_b", "env": "test"}},
+	{id: "inactive", name: "gone", service: catalog.ServiceECS, region: "cn-north-4", project: "p1",
+		expire: reportNow.Add(3 * 24 * time.Hour), tags: map[string]string{"env": "prod"}, inactive: true},
+	{id: "unknown-tags", name: "Z-cache", service: catalog.ServiceDCS, region: "cn-south-1", project: "p3",
+		expire: reportNow.Add(4 * 24 * time.Hour), unknownTags: true},
+	{id: "empty-val", name: "a-db", service: catalog.ServiceRDS, region: "cn-north-4", project: "p1",
+		expire: reportNow.Add(5 * 24 * time.Hour), tags: map[string]string{"env": "", "emoji🎉": "🔥", "ENV": "PROD"}},
+	{id: "no-tags", name: "🚀rocket", service: catalog.ServiceVPC, region: "cn-east-3", project: "p2",
+		expire: reportNow.Add(6 * 24 * time.Hour), tags: map[string]string{}},
+	{id: "edge", name: "eip-edge", service: catalog.ServiceVPC, region: "cn-north-4", project: "p1",
+		expire: reportNow.Add(7 * 24 * time.Hour), tags: map[string]string{`back\slash`: `C:\path\%d`, "a": `'; DROP TABLE expiring_resources; --`}},
+	{id: "later", name: "later", service: catalog.ServiceECS, region: "cn-north-4", project: "p1",
+		expire: reportNow.Add(7*24*time.Hour + time.Second), tags: map[string]string{"env": "prod"}},
+}
+
+var reportBy = reportNow.Add(7 * 24 * time.Hour)
+
+// withReportFixture runs fn on both databases, each holding the fixture.
+func withReportFixture(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	for _, db := range testenv.Databases() {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, db.URL(t))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			require.NoError(t, s.Migrate(ctx))
+			writeReportFixture(t, s, reportAccount, "sync-report", reportFixture)
+			fn(t, s)
+		})
+	}
+}
+
+func writeReportFixture(t *testing.T, s *store.Store, acct, syncID string, fixture []reportRow) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := s.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "run-1", AccountID: acct, ExpireDays: 30,
+		WindowBegin: reportNow.AddDate(0, 0, -15), WindowEnd: reportNow.AddDate(0, 0, 30)})
+	require.NoError(t, err)
+	rows := make([]inventory.Row, len(fixture))
+	for i, f := range fixture {
+		rows[i] = inventory.Row{
+			Resource: inventory.Resource{ResourceID: f.id, Name: f.name, RegionCode: f.region, ProjectID: f.project,
+				ServiceTypeCode: f.service, ResourceTypeCode: catalog.ResourceVM, IsMainResource: true, Status: 2,
+				ExpireTime: f.expire, EffectiveTime: f.expire.AddDate(-1, 0, 0), ExpirePolicy: 1},
+			Tags: inventory.TagResult{ResourceID: f.id, Status: inventory.TagsOK, Tags: f.tags},
+		}
+		if f.unknownTags {
+			rows[i].Tags = inventory.TagResult{ResourceID: f.id, Status: inventory.TagsUnsupported}
+		}
+	}
+	ok, err := s.CommitBatch(ctx, store.BatchCommit{SyncID: syncID, AccountID: acct, Batch: 1, Rows: rows, SyncedAt: reportNow})
+	require.NoError(t, err)
+	require.True(t, ok)
+	for _, f := range fixture {
+		if f.inactive {
+			require.NoError(t, s.DB().Model(&store.ExpiringResource{}).
+				Where("account_id = ? AND resource_id = ?", acct, f.id).Update("is_active", false).Error)
+		}
+	}
+}
+
+func ids(rows []store.ExpiringResource) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.ResourceID
+	}
+	return out
+}
+
+func TestExpiringWithinSelectsByExpireAndActivity(t *testing.T) {
+	withReportFixture(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		got, err := s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"expired-active", "soon-1", "soon-2", "unknown-tags", "empty-val", "no-tags", "edge"}, ids(got),
+			"active only, expired ones first, the boundary second included, one second later excluded")
+
+		got, err = s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, IncludeInactive: true})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"expired-active", "soon-1", "soon-2", "inactive", "unknown-tags", "empty-val", "no-tags", "edge"}, ids(got))
+		assert.False(t, got[3].IsActive)
+
+		got, err = s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportNow})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"expired-active"}, ids(got), "already expired but still active")
+
+		// A sub-second bound behaves as its whole second.
+		got, err = s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy.Add(999 * time.Millisecond)})
+		require.NoError(t, err)
+		assert.NotContains(t, ids(got), "later")
+		assert.Contains(t, ids(got), "edge")
+
+		// Every stored field comes back.
+		r := got[1]
+		assert.Equal(t, "soon-1", r.ResourceID)
+		assert.Equal(t, "中文服务器", r.ResourceName)
+		assert.Equal(t, catalog.ServiceEVS, r.ServiceTypeCode)
+		assert.Equal(t, "cn-east-3", r.RegionCode)
+		assert.Equal(t, "p2", r.ProjectID)
+		assert.Equal(t, reportAccount, r.AccountID)
+		assert.Equal(t, 1, r.ExpirePolicy)
+		assert.True(t, r.ExpireTime.Equal(reportNow.Add(24*time.Hour)), "%s", r.ExpireTime)
+		assert.Equal(t, store.Tags{`quote"key`: `say "hi"`, "团队": "运维部 🚀", "env": "prod"}, r.Tags)
+		assert.Nil(t, got[3].Tags, "unknown tags stay NULL")
+		assert.Equal(t, store.Tags{}, got[5].Tags)
+	})
+}
+
+func TestExpiringWithinFilters(t *testing.T) {
+	withReportFixture(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for _, c := range []struct {
+			name string
+			f    store.ReportFilter
+			want []string
+		}{
+			{"service", store.ReportFilter{ServiceTypeCode: catalog.ServiceECS}, []string{"expired-active", "soon-2"}},
+			{"service with inactive", store.ReportFilter{ServiceTypeCode: catalog.ServiceECS, IncludeInactive: true}, []string{"expired-active", "soon-2", "inactive"}},
+			{"unknown service", store.ReportFilter{ServiceTypeCode: "hws.service.type.obs"}, []string{}},
+			{"region", store.ReportFilter{RegionCode: "cn-east-3"}, []string{"soon-1", "no-tags"}},
+			{"project", store.ReportFilter{ProjectID: "p3"}, []string{"unknown-tags"}},
+			{"region and project", store.ReportFilter{RegionCode: "cn-north-4", ProjectID: "p2"}, []string{}},
+			{"region is not a pattern", store.ReportFilter{RegionCode: "cn-%"}, []string{}},
+			{"service, region and project", store.ReportFilter{ServiceTypeCode: catalog.ServiceVPC, RegionCode: "cn-north-4", ProjectID: "p1"}, []string{"edge"}},
+			{"limit", store.ReportFilter{Limit: 2}, []string{"expired-active", "soon-1"}},
+			{"limit above count", store.ReportFilter{Limit: 100}, []string{"expired-active", "soon-1", "soon-2", "unknown-tags", "empty-val", "no-tags", "edge"}},
+		} {
+			c.f.ExpireBy = reportBy
+			got, err := s.ExpiringWithin(ctx, c.f)
+			require.NoError(t, err, c.name)
+			assert.Equal(t, c.want, ids(got), c.name)
+		}
+	})
+}
+
+func TestExpiringWithinMatchesTagsExactly(t *testing.T) {
+	withReportFixture(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		tag := func(kv ...string) []store.TagMatch {
+			var out []store.TagMatch
+			for i := 0; i < len(kv); i += 2 {
+				out = append(out, store.TagMatch{Key: kv[i], Value: kv[i+1]})
+			}
+			return out
+		}
+		for _, c := range []struct {
+			name string
+			tags []store.TagMatch
+			want []string
+		}{
+			{"plain", tag("env", "prod"), []string{"expired-active", "soon-1"}},
+			{"another value", tag("env", "test"), []string{"soon-2"}},
+			{"empty value matches an empty value only", tag("env", ""), []string{"empty-val"}},
+			{"keys are case-sensitive", tag("ENV", "prod"), []string{}},
+			{"upper-case key", tag("ENV", "PROD"), []string{"empty-val"}},
+			{"values are case-sensitive", tag("env", "PROD"), []string{}},
+			{"double quotes", tag(`quote"key`, `say "hi"`), []string{"soon-1"}},
+			{"Chinese and emoji", tag("团队", "运维部 🚀"), []string{"soon-1"}},
+			{"a prefix is no match", tag("团队", "运维部"), []string{}},
+			{"emoji key", tag("emoji🎉", "🔥"), []string{"empty-val"}},
+			{"percent literal", tag("pct", "100%"), []string{"soon-2"}},
+			{"percent is no wildcard", tag("pct", "%"), []string{}},
+			{"underscore literal", tag("under_score", "a_b"), []string{"soon-2"}},
+			{"underscore is no wildcard in keys", tag("under-score", "a_b"), []string{}},
+			{"underscore is no wildcard in values", tag("under_score", "a-b"), []string{}},
+			{"backslashes", tag(`back\slash`, `C:\path\%d`), []string{"edge"}},
+			{"backslash not doubled", tag(`back\\slash`, `C:\\path\\%d`), []string{}},
+			{"SQL in a value is data", tag("a", `'; DROP TABLE expiring_resources; --`), []string{"edge"}},
+			{"all must match", tag("env", "prod", "团队", "运维部 🚀"), []string{"soon-1"}},
+			{"all must match, one fails", tag("env", "prod", "pct", "100%"), []string{}},
+			{"same key twice with two values", tag("env", "prod", "env", "test"), []string{}},
+			{"missing key", tag("nope", ""), []string{}},
+		} {
+			got, err := s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, Tags: c.tags})
+			require.NoError(t, err, c.name)
+			assert.Equal(t, c.want, ids(got), c.name)
+		}
+
+		got, err := s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, Tags: tag("env", "prod"), IncludeInactive: true})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"expired-active", "soon-1", "inactive"}, ids(got))
+
+		got, err = s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, Tags: tag("env", "prod"), IncludeInactive: true, Limit: 2})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"expired-active", "soon-1"}, ids(got), "the limit applies after the tag match")
+
+		got, err = s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy.Add(time.Hour), Tags: tag("env", "prod"), Limit: 3})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"expired-active", "soon-1", "later"}, ids(got), "non-matching rows do not count against the limit")
+
+		// The table is intact after the value that looks like SQL.
+		var n int64
+		require.NoError(t, s.DB().Model(&store.ExpiringResource{}).Count(&n).Error)
+		assert.Equal(t, int64(len(reportFixture)), n)
+	})
+}
+
+func TestExpiringWithinSortsTheSameOnBothDatabases(t *testing.T) {
+	withReportFixture(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		// A second account holding a resource id of the first one and names
+		// that collations would fold.
+		writeReportFixture(t, s, "a0000000000000000000000000000002", "sync-other", []reportRow{
+			{id: "soon-1", name: "a-db", service: catalog.ServiceECS, region: "ap-southeast-1", project: "p9",
+				expire: reportNow.Add(24 * time.Hour), tags: map[string]string{}},
+			{id: "other-2", name: "á-db", service: catalog.ServiceECS, region: "ap-southeast-1", project: "p9",
+				expire: reportNow.Add(5 * 24 * time.Hour), tags: map[string]string{}},
+		})
+		for _, c := range []struct {
+			sort store.ReportSort
+			want []string
+		}{
+			{"", []string{"expired-active", "soon-1", "soon-1", "soon-2", "unknown-tags", "empty-val", "other-2", "no-tags", "edge"}},
+			{store.SortExpire, []string{"expired-active", "soon-1", "soon-1", "soon-2", "unknown-tags", "empty-val", "other-2", "no-tags", "edge"}},
+			// Byte order: upper case before lower case, then accents, CJK, emoji.
+			{store.SortName, []string{"soon-2", "unknown-tags", "soon-1", "empty-val", "expired-active", "edge", "other-2", "soon-1", "no-tags"}},
+			{store.SortService, []string{"unknown-tags", "soon-1", "expired-active", "soon-1", "soon-2", "other-2", "empty-val", "no-tags", "edge"}},
+			{store.SortRegion, []string{"soon-1", "other-2", "soon-1", "no-tags", "expired-active", "soon-2", "empty-val", "edge", "unknown-tags"}},
+			{store.SortProject, []string{"expired-active", "soon-2", "empty-val", "edge", "soon-1", "no-tags", "unknown-tags", "soon-1", "other-2"}},
+		} {
+			got, err := s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, Sort: c.sort})
+			require.NoError(t, err, c.sort)
+			assert.Equal(t, c.want, ids(got), "sort %q", c.sort)
+		}
+		got, err := s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy})
+		require.NoError(t, err)
+		assert.Equal(t, reportAccount, got[1].AccountID, "same expire time and id: the account breaks the tie")
+
+		_, err = s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, Sort: "size"})
+		assert.ErrorContains(t, err, `unknown sort "size"`)
+		_, err = s.ExpiringWithin(ctx, store.ReportFilter{})
+		assert.ErrorContains(t, err, "ExpireBy is required")
+	})
+}
+
+func TestExpiringWithinWithoutTablesSaysSo(t *testing.T) {
+	for _, db := range testenv.Databases() {
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, db.URL(t))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			_, err = s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy})
+			assert.ErrorIs(t, err, store.ErrNoTables)
+			assert.False(t, s.DB().Migrator().HasTable("expiring_resources"), "a report creates nothing")
+		})
+	}
+}
+
+func TestMissingSQLiteFileAndCheckURL(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "none.db")
+	got, missing := store.MissingSQLiteFile("sqlite://" + path)
+	assert.True(t, missing)
+	assert.Equal(t, path, got)
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	_, missing = store.MissingSQLiteFile("sqlite://" + path)
+	assert.False(t, missing)
+	_, missing = store.MissingSQLiteFile("mysql://root@127.0.0.1:3306/x")
+	assert.False(t, missing)
+
+	t.Chdir(dir)
+	got, missing = store.MissingSQLiteFile("")
+	assert.True(t, missing, "unset: the default file in the working directory")
+	assert.Equal(t, store.DefaultSQLiteFile, got)
+
+	assert.NoError(t, store.CheckURL("sqlite:///tmp/x.db"))
+	assert.NoError(t, store.CheckURL(""))
+	err := store.CheckURL("postgres://u:secret@h/db")
+	assert.ErrorContains(t, err, "DATABASE_URL")
+	assert.NotContains(t, err.Error(), "secret")
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -89,8 +90,14 @@ func (e *env) runSync(cmd *cobra.Command, o *syncOptions) error {
 		ID:                    id,
 		TaskQueue:             e.temporal.TaskQueue,
 		WorkflowIDReusePolicy: reuse,
-		StaticSummary:         fmt.Sprintf("Sync of resources expiring within %d days", in.ExpireDays),
+		// Never attach to an existing run that happens to have this id.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            fmt.Sprintf("Sync of resources expiring within %d days", in.ExpireDays),
 	}, workflows.WorkflowName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return fail(fmt.Errorf("sync %s already exists (another start in the same second?): nothing started; see 'starter status %s'", id, id))
+	}
 	if err != nil {
 		return fail(fmt.Errorf("could not start sync %s: %v", id, err))
 	}

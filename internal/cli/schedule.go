@@ -29,7 +29,9 @@ import (
 const (
 	minEvery         = time.Minute      // shorter intervals would overlap every sync
 	minCatchupWindow = 10 * time.Second // Temporal raises anything shorter to this
-	maxScheduleIDLen = 200
+	// defaultCatchupWindow is what Temporal applies when none is set.
+	defaultCatchupWindow = 365 * 24 * time.Hour
+	maxScheduleIDLen     = 200
 	// triggerWait bounds how long `trigger` watches for the action it asked for.
 	triggerWait = 10 * time.Second
 	// nextRunsShown: how many of the next action times `describe` prints.
@@ -437,6 +439,7 @@ func (e *env) runScheduleUpdate(cmd *cobra.Command, id string, o *scheduleOption
 			next.ID, next.Memo, next.UntypedSearchAttributes = act.ID, act.Memo, act.UntypedSearchAttributes
 			next.WorkflowExecutionTimeout, next.WorkflowRunTimeout, next.WorkflowTaskTimeout = act.WorkflowExecutionTimeout, act.WorkflowRunTimeout, act.WorkflowTaskTimeout
 			next.RetryPolicy, next.StaticDetails, next.Priority = act.RetryPolicy, act.StaticDetails, act.Priority
+			next.VersioningOverride = act.VersioningOverride
 			s.Action = next
 
 			spec := client.ScheduleSpec{}
@@ -1075,7 +1078,7 @@ func (e *env) viewOf(id string, res *workflowservice.DescribeScheduleResponse) s
 		CreatedAt:      info.GetCreateTime().AsTime(),
 	}
 	if s.GetPolicies().GetCatchupWindow() == nil {
-		v.CatchupWindow = formatDuration(365 * 24 * time.Hour) // Temporal's default
+		v.CatchupWindow = formatDuration(defaultCatchupWindow)
 	}
 	if info.GetUpdateTime() != nil {
 		t := info.GetUpdateTime().AsTime()
@@ -1262,7 +1265,11 @@ func (v scheduleView) print(w io.Writer) {
 	row("Spec", v.Spec.text())
 	row("Jitter", v.Spec.Jitter)
 	row("Overlap", v.Overlap)
-	row("Catchup window", v.CatchupWindow)
+	if v.CatchupWindow == formatDuration(defaultCatchupWindow) {
+		row("Catchup window", v.CatchupWindow+" (one year, Temporal's default)")
+	} else {
+		row("Catchup window", v.CatchupWindow)
+	}
 	row("Pause on failure", yesNo(v.PauseOnFailure))
 	row("State", state)
 	row("Note", orDash(v.Note))

@@ -190,9 +190,9 @@ func (e *env) waitSync(ctx context.Context, c client.Client, run client.Workflow
 }
 
 // newSyncID names a sync after its account and start time, so the Web UI's
-// list reads well: expiry-sync-<domain id>-<UTC time>.
+// list reads well: expiry-sync-<domain id>-<UTC time to the millisecond>.
 func newSyncID(now time.Time) string {
-	stamp := now.UTC().Format("20060102T150405Z")
+	stamp := now.UTC().Format("20060102T150405.000Z")
 	if account := os.Getenv("HUAWEI_DOMAIN_ID"); account != "" {
 		return "expiry-sync-" + account + "-" + stamp
 	}

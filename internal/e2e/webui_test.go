@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,26 +77,51 @@ func TestWebUIShowsTheSync(t *testing.T) {
 	dir := artifactDir(t)
 	query := fmt.Sprintf(`ExpirySyncStatus="success" AND WorkflowId="%s"`, id)
 	listURL := webUI + "/namespaces/default/workflows?query=" + url.QueryEscape(query)
-	listText := visit(t, ctx, listURL, chromedp.CSS(fmt.Sprintf(`a[href*=%q]`, id)), filepath.Join(dir, "webui-workflow-list.png"))
+	oneRun := regexp.MustCompile(`\b1\s+Workflow\b`)
+	listText := visit(t, ctx, listURL, func(text string) bool { return oneRun.MatchString(text) && strings.Contains(text, "Completed") },
+		filepath.Join(dir, "webui-workflow-list.png"))
 	assert.Contains(t, listText, id)
 	assert.Contains(t, listText, "Completed")
-	assert.Regexp(t, regexp.MustCompile(`\b1\s+Workflow\b`), listText, "exactly this run matches the filter")
+	assert.Regexp(t, oneRun, listText, "exactly this run matches the filter")
 
 	attrsURL := fmt.Sprintf("%s/namespaces/default/workflows/%s/%s/search-attributes", webUI, id, run)
-	attrsText := visit(t, ctx, attrsURL, chromedp.Search(`//*[contains(text(), "ExpirySyncStatus")]`), filepath.Join(dir, "webui-search-attributes.png"))
+	attrsText := visit(t, ctx, attrsURL, func(text string) bool { return strings.Contains(text, `"ExpirySyncStatus"`) },
+		filepath.Join(dir, "webui-search-attributes.png"))
 	assert.Contains(t, attrsText, "Completed")
 	assert.Regexp(t, `"ExpirySyncStatus":\s*"success"`, attrsText)
 	assert.Regexp(t, fmt.Sprintf(`"ExpiringResources":\s*%d`, total), attrsText)
 	assert.Regexp(t, `"ExpireDays":\s*30`, attrsText)
+
+	// A schedule made by the starter shows on the UI's Schedules page.
+	schedule := fmt.Sprintf("webui-%d", time.Now().UnixNano())
+	code, _, errOut = s.starter("schedule", "create", schedule, "--every", "24h", "--expire-days", "7", "--paused")
+	require.Equal(t, 0, code, errOut)
+	t.Cleanup(func() { s.starter("schedule", "delete", schedule) })
+	schedText := visit(t, ctx, webUI+"/namespaces/default/schedules", func(text string) bool { return strings.Contains(text, schedule) },
+		filepath.Join(dir, "webui-schedules.png"))
+	assert.Contains(t, schedText, schedule)
 }
 
-// visit opens a page, waits until ready shows, keeps a screenshot and
+// visit opens a page and waits (reloading every few seconds: Temporal's
+// visibility store is eventually consistent and the UI does not refresh by
+// itself) until its text satisfies ready; it keeps a screenshot and
 // returns the page's text.
-func visit[S chromedp.Selectable](t *testing.T, ctx context.Context, pageURL string, ready S, shot string) string {
+func visit(t *testing.T, ctx context.Context, pageURL string, ready func(text string) bool, shot string) string {
 	t.Helper()
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(pageURL), chromedp.WaitVisible(ready)), "open %s", pageURL)
-	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-	require.NoError(t, err)
+	var text string
+	found := false
+	for attempt := 0; attempt < 120 && !found; attempt++ {
+		if attempt%10 == 0 {
+			require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(pageURL)), "open %s", pageURL)
+		} else {
+			require.NoError(t, chromedp.Do(ctx, chromedp.Sleep(500*time.Millisecond)))
+		}
+		var err error
+		text, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		require.NoError(t, err)
+		found = ready(text)
+	}
+	require.True(t, found, "%s never got ready; it shows:\n%s", pageURL, text)
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	writeArtifact(t, shot, png)

@@ -92,6 +92,9 @@ func (a *Activities) ListPage(ctx context.Context, in ListPageInput) (ListPageRe
 // FetchTagsInput is a small group of resources whose tags one activity reads.
 type FetchTagsInput struct {
 	Resources []inventory.TagTarget `json:"resources"`
+	// SnapshotOf names the sync whose bulk snapshot holds these resources'
+	// tags; a resource missing from it is queried on its own.
+	SnapshotOf string `json:"snapshot_of,omitempty"`
 }
 
 // FetchTagsResult holds one result per resource, in input order.
@@ -114,8 +117,16 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 			done = nil // unreadable progress: start the group over, results are idempotent
 		}
 	}
+	snapshot, err := a.snapshot(ctx, in)
+	if err != nil {
+		return FetchTagsResult{}, err
+	}
 	lastBeat := time.Now()
 	for _, r := range in.Resources[len(done):] {
+		if tags, ok := snapshot[r.ResourceID]; ok {
+			done = append(done, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK, Tags: tags})
+			continue
+		}
 		res, err := a.Huawei.ResourceTags(ctx, r)
 		if err != nil {
 			if len(done) > 0 {
@@ -130,6 +141,73 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		}
 	}
 	return FetchTagsResult{Results: done, Retries: retries(ctx)}, nil
+}
+
+// snapshot reads the group's tags from the sync's bulk snapshot, if any.
+func (a *Activities) snapshot(ctx context.Context, in FetchTagsInput) (map[string]store.Tags, error) {
+	if in.SnapshotOf == "" {
+		return nil, nil
+	}
+	ids := make([]string, len(in.Resources))
+	for i, r := range in.Resources {
+		ids[i] = r.ResourceID
+	}
+	tags, err := a.Store.SnapshotTags(ctx, in.SnapshotOf, ids)
+	if err != nil {
+		return nil, databaseError("read tag snapshot", err)
+	}
+	return tags, nil
+}
+
+// SnapshotTagsInput names one project and TMS type to read in bulk.
+type SnapshotTagsInput struct {
+	SyncID    string `json:"sync_id"`
+	ProjectID string `json:"project"`
+	TMSType   string `json:"type"`
+}
+
+// SnapshotTagsResult says how many resources the snapshot holds, or that
+// TMS cannot list this type in bulk (its resources are then queried one by one).
+type SnapshotTagsResult struct {
+	Resources   int    `json:"resources"`
+	Calls       int    `json:"calls"`
+	Unsupported string `json:"unsupported,omitempty"`
+	Retries     int    `json:"retries,omitempty"`
+}
+
+// SnapshotTags reads the tags of every resource of a type in a project with
+// TMS ListResource, 200 per call, and keeps them for this sync. The offset
+// reached is heartbeated, so a retry goes on from there.
+func (a *Activities) SnapshotTags(ctx context.Context, in SnapshotTagsInput) (SnapshotTagsResult, error) {
+	res := SnapshotTagsResult{Retries: retries(ctx)}
+	offset := 0
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &offset)
+	}
+	for {
+		page, err := a.Huawei.ListTagged(ctx, in.ProjectID, in.TMSType, offset, huawei.MaxBulkPageSize)
+		if err != nil {
+			return res, huaweiError(err)
+		}
+		res.Calls++
+		if page.Unsupported != "" {
+			res.Unsupported = page.Unsupported
+			return res, nil
+		}
+		entries := make([]store.SnapshotEntry, len(page.Resources))
+		for i, r := range page.Resources {
+			entries[i] = store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags}
+		}
+		if err := a.Store.SaveTagSnapshot(ctx, in.SyncID, entries); err != nil {
+			return res, databaseError("save tag snapshot", err)
+		}
+		offset += len(page.Resources)
+		res.Resources = offset
+		activity.RecordHeartbeat(ctx, offset)
+		if len(page.Resources) == 0 || offset >= page.TotalCount {
+			return res, nil
+		}
+	}
 }
 
 // CommitBatchInput is one chunk of rows and the checkpoint after it.

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -44,6 +46,11 @@ type SyncInput struct {
 	TagConcurrency int `json:"tag_concurrency,omitempty"`
 	// TagsPerActivity: resources whose tags one activity reads (1..100).
 	TagsPerActivity int `json:"tags_per_activity,omitempty"`
+	// TagMode: per-resource (ShowResourceTag for each resource), bulk (TMS
+	// ListResource, 200 resources a call, per project and type, falling back
+	// to per-resource where it cannot serve) or auto (bulk for accounts of
+	// AutoBulkResources and more). Empty means auto.
+	TagMode string `json:"tag_mode,omitempty"`
 	// Statuses: BSS statuses to list; empty means DefaultStatuses.
 	Statuses []int `json:"statuses,omitempty"`
 	// Resume: continue a failed or canceled sync of the same id from its checkpoint.
@@ -69,7 +76,35 @@ func (in SyncInput) WithDefaults() SyncInput {
 	if len(in.Statuses) == 0 {
 		in.Statuses = DefaultStatuses
 	}
+	if in.TagMode == "" {
+		in.TagMode = TagModeAuto
+	}
 	return in
+}
+
+// Tag modes.
+const (
+	TagModePerResource = "per-resource"
+	TagModeBulk        = "bulk"
+	TagModeAuto        = "auto"
+	// AutoBulkResources: from this many listed resources, auto reads tags in
+	// bulk; below, a few per-resource calls cost less than listing whole
+	// projects.
+	AutoBulkResources = 2000
+)
+
+// TagModes lists the allowed tag modes.
+var TagModes = []string{TagModePerResource, TagModeBulk, TagModeAuto}
+
+// ChoiceError names a knob whose value is not one of the allowed ones.
+type ChoiceError struct {
+	Field   string
+	Value   string
+	Allowed []string
+}
+
+func (e *ChoiceError) Error() string {
+	return fmt.Sprintf("%s=%q is not allowed: use one of %s", e.Field, e.Value, strings.Join(e.Allowed, ", "))
 }
 
 // RangeError names a knob whose value is outside its allowed range.
@@ -97,6 +132,9 @@ func (in SyncInput) Validate() error {
 			return &c
 		}
 	}
+	if in.TagMode != "" && !slices.Contains(TagModes, in.TagMode) {
+		return &ChoiceError{Field: "tag_mode", Value: in.TagMode, Allowed: TagModes}
+	}
 	for _, s := range in.Statuses {
 		if s < 2 || s > 5 {
 			return &RangeError{Field: "statuses", Value: s, Min: 2, Max: 5}
@@ -113,6 +151,10 @@ func invalidInput(err error) error {
 type Cursor struct {
 	activities.Checkpoint
 	Progress Progress `json:"progress"`
+	// Snapshots: "project/type" pairs whose tags this sync has read in bulk;
+	// NoBulk: those TMS cannot list in bulk. A few dozen at most.
+	Snapshots []string `json:"snapshots,omitempty"`
+	NoBulk    []string `json:"no_bulk,omitempty"`
 }
 
 // Progress is what the "progress" query answers.
@@ -123,7 +165,8 @@ type Progress struct {
 	TotalCount       int       `json:"total_count"`      // as BSS last reported it
 	PagesListed      int       `json:"pages_listed"`     // in this attempt
 	ResourcesListed  int       `json:"resources_listed"` // in this attempt
-	TagsFetched      int       `json:"tags_fetched"`     // tag queries answered (ok, 404 or 403)
+	TagsFetched      int       `json:"tags_fetched"`     // tag results (ok, 404 or 403)
+	TagsSnapshotted  int       `json:"tags_snapshotted"` // resources read in bulk
 	TagsUnsupported  int       `json:"tags_unsupported"` // resources of types TMS does not serve
 	TagErrors        int       `json:"tag_errors"`       // resources TMS refused (403)
 	Vanished         int       `json:"vanished"`         // resources TMS no longer knows (404)

@@ -3,8 +3,11 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -169,9 +172,20 @@ func (s *syncRun) syncPage(ctx workflow.Context) (bool, error) {
 	return page.Received > 0 && c.NextOffset < page.TotalCount, nil
 }
 
+// tagGroup is the work of one FetchTags activity.
+type tagGroup struct {
+	targets    []inventory.TagTarget
+	snapshotOf string // the sync whose bulk snapshot serves these targets
+}
+
+// bulkGroupSize: resources per FetchTags activity when their tags come
+// from the snapshot (a database read, no API call).
+const bulkGroupSize = 100
+
 // fetchTags reads the tags of the resources with at most TagConcurrency
-// activities in flight, each covering TagsPerActivity resources. Resources of
-// types TMS does not serve are answered here without a call.
+// activities in flight, each covering TagsPerActivity resources (or a
+// bulkGroupSize of snapshot reads). Resources of types TMS does not serve
+// are answered here without a call.
 func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource) (map[string]inventory.TagResult, error) {
 	p := s.progress()
 	results := make(map[string]inventory.TagResult, len(resources))
@@ -184,9 +198,12 @@ func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource
 		}
 		targets = append(targets, inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode})
 	}
-	groups := split(targets, s.in.TagsPerActivity)
-	if len(groups) == 0 {
+	if len(targets) == 0 {
 		return results, nil
+	}
+	groups, err := s.tagGroups(ctx, targets)
+	if err != nil {
+		return nil, err
 	}
 	s.setPhase(ctx, fmt.Sprintf("reading tags of %d resources at offset %d (%d activities, %d at a time)",
 		len(targets), s.cursor.NextOffset, len(groups), s.in.TagConcurrency))
@@ -204,7 +221,8 @@ func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource
 			break
 		}
 		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", s.cursor.NextOffset, i+1, len(groups)))
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FetchTags, activities.FetchTagsInput{Resources: g})
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FetchTags,
+			activities.FetchTagsInput{Resources: g.targets, SnapshotOf: g.snapshotOf})
 		sel.AddFuture(f, func(f workflow.Future) {
 			var r activities.FetchTagsResult
 			if err := f.Get(ctx, &r); err != nil {
@@ -225,6 +243,91 @@ func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource
 		sel.Select(ctx)
 	}
 	return results, firstErr
+}
+
+// tagGroups cuts the targets into activities: in bulk mode, those of a
+// project and type that TMS lists in bulk are read from the sync's snapshot
+// (taken here on first sight of the pair); the others are queried one by one.
+func (s *syncRun) tagGroups(ctx workflow.Context, targets []inventory.TagTarget) ([]tagGroup, error) {
+	if !s.useBulk() {
+		return groupsOf(targets, s.in.TagsPerActivity, ""), nil
+	}
+	if err := s.snapshot(ctx, targets); err != nil {
+		return nil, err
+	}
+	var bulk, single []inventory.TagTarget
+	for _, t := range targets {
+		if slices.Contains(s.cursor.NoBulk, pairOf(t)) {
+			single = append(single, t)
+		} else {
+			bulk = append(bulk, t)
+		}
+	}
+	return append(groupsOf(bulk, bulkGroupSize, s.syncID), groupsOf(single, s.in.TagsPerActivity, "")...), nil
+}
+
+func groupsOf(targets []inventory.TagTarget, size int, snapshotOf string) []tagGroup {
+	var out []tagGroup
+	for _, g := range split(targets, size) {
+		out = append(out, tagGroup{targets: g, snapshotOf: snapshotOf})
+	}
+	return out
+}
+
+func (s *syncRun) useBulk() bool {
+	switch s.in.TagMode {
+	case TagModeBulk:
+		return true
+	case TagModeAuto:
+		return s.progress().TotalCount >= AutoBulkResources
+	}
+	return false
+}
+
+// pairOf names the bulk listing that holds a target's tags.
+func pairOf(t inventory.TagTarget) string {
+	tmsType, _ := catalog.TMSResourceType(t.ResourceTypeCode)
+	return t.ProjectID + "/" + tmsType
+}
+
+// snapshot reads in bulk the project/type pairs of these targets that this
+// sync has not read yet, all at once.
+func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget) error {
+	c, p := &s.cursor, s.progress()
+	var pairs []string
+	for _, t := range targets {
+		pair := pairOf(t)
+		if !slices.Contains(pairs, pair) && !slices.Contains(c.Snapshots, pair) && !slices.Contains(c.NoBulk, pair) {
+			pairs = append(pairs, pair)
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	s.setPhase(ctx, fmt.Sprintf("reading the tags of %d project/type pairs in bulk", len(pairs)))
+	futures := make([]workflow.Future, len(pairs))
+	for i, pair := range pairs {
+		project, tmsType, _ := strings.Cut(pair, "/")
+		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), a.SnapshotTags,
+			activities.SnapshotTagsInput{SyncID: s.syncID, ProjectID: project, TMSType: tmsType})
+	}
+	var firstErr error
+	for i, f := range futures {
+		var r activities.SnapshotTagsResult
+		if err := f.Get(ctx, &r); err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			p.Failures++
+			continue
+		}
+		p.Retries += r.Retries
+		p.TagsSnapshotted += r.Resources
+		if r.Unsupported != "" {
+			c.NoBulk = append(c.NoBulk, pairs[i])
+		} else {
+			c.Snapshots = append(c.Snapshots, pairs[i])
+		}
+	}
+	return firstErr
 }
 
 func (s *syncRun) recordTags(r activities.FetchTagsResult, into map[string]inventory.TagResult) {

@@ -349,8 +349,10 @@ func newResumeCommand(e *env) *cobra.Command {
 	}
 	f := cmd.Flags()
 	addSyncInputFlags(f, &o.input)
-	for _, name := range []string{"expire-days", "lookback-days", "page-size"} {
-		_ = f.MarkHidden(name) // fixed by the sync's checkpoint
+	for _, k := range syncKnobs {
+		if k.fixed {
+			_ = f.MarkHidden(k.flag) // fixed by the sync's checkpoint
+		}
 	}
 	f.BoolVar(&o.wait, "wait", false, "wait for the sync to end, showing its progress, and print its summary")
 	f.BoolVar(&o.json, "json", false, "print a machine-readable JSON result on stdout")

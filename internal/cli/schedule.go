@@ -139,11 +139,9 @@ type scheduleOptions struct {
 	json           bool
 }
 
-// knobFlags and scheduleFlags are the flags `update` may change.
-var (
-	knobFlags     = []string{"expire-days", "lookback-days", "page-size", "batch-size", "tag-concurrency", "tags-per-activity"}
-	scheduleFlags = []string{"cron", "every", "timezone", "jitter", "overlap", "catchup-window", "pause-on-failure", "paused", "note"}
-)
+// scheduleFlags are the schedule's own flags `update` may change (besides
+// the sync knobs).
+var scheduleFlags = []string{"cron", "every", "timezone", "jitter", "overlap", "catchup-window", "pause-on-failure", "paused", "note"}
 
 func addScheduleFlags(f *pflag.FlagSet, o *scheduleOptions) {
 	addSyncInputFlags(f, &o.input)
@@ -393,8 +391,11 @@ sync options of its action: 'update nightly --expire-days 14' changes only the w
 func (e *env) runScheduleUpdate(cmd *cobra.Command, id string, o *scheduleOptions) error {
 	changed := cmd.Flags().Changed
 	given := false
-	for _, name := range append(slices.Clone(knobFlags), scheduleFlags...) {
+	for _, name := range scheduleFlags {
 		given = given || changed(name)
+	}
+	for _, k := range syncKnobs {
+		given = given || changed(k.flag)
 	}
 	if !given {
 		return fmt.Errorf("nothing to update: give at least one flag to change, e.g. --expire-days 14 (see 'starter schedule update --help')")
@@ -431,7 +432,8 @@ func (e *env) runScheduleUpdate(cmd *cobra.Command, id string, o *scheduleOption
 				doErr = fail(fmt.Errorf("schedule %s: reading the sync options of its action: %v", id, err))
 				return nil, doErr
 			}
-			in, doErr = validateSyncInput(o.applyKnobs(in, changed))
+			copyGivenKnobs(cmd.Flags(), &in, o.input)
+			in, doErr = validateSyncInput(in)
 			if doErr != nil {
 				return nil, doErr
 			}
@@ -498,30 +500,6 @@ func (e *env) runScheduleUpdate(cmd *cobra.Command, id string, o *scheduleOption
 	return nil
 }
 
-// applyKnobs overrides the sync options whose flags were given.
-func (o *scheduleOptions) applyKnobs(in workflows.SyncInput, changed func(string) bool) workflows.SyncInput {
-	for _, name := range knobFlags {
-		if !changed(name) {
-			continue
-		}
-		switch name {
-		case "expire-days":
-			in.ExpireDays = o.input.ExpireDays
-		case "lookback-days":
-			in.LookbackDays = o.input.LookbackDays
-		case "page-size":
-			in.PageSize = o.input.PageSize
-		case "batch-size":
-			in.BatchSize = o.input.BatchSize
-		case "tag-concurrency":
-			in.TagConcurrency = o.input.TagConcurrency
-		case "tags-per-activity":
-			in.TagsPerActivity = o.input.TagsPerActivity
-		}
-	}
-	return in
-}
-
 // scheduleDiff lists what changed between two views, e.g. "expire-days 7 -> 14".
 func scheduleDiff(a, b scheduleView) []string {
 	var out []string
@@ -538,13 +516,10 @@ func scheduleDiff(a, b scheduleView) []string {
 	add("paused", fmt.Sprint(a.Paused), fmt.Sprint(b.Paused))
 	add("note", fmt.Sprintf("%q", a.Note), fmt.Sprintf("%q", b.Note))
 	if a.Sync != nil && b.Sync != nil {
-		x, y := a.Sync, b.Sync
-		add("expire-days", fmt.Sprint(x.ExpireDays), fmt.Sprint(y.ExpireDays))
-		add("lookback-days", fmt.Sprint(x.LookbackDays), fmt.Sprint(y.LookbackDays))
-		add("page-size", fmt.Sprint(x.PageSize), fmt.Sprint(y.PageSize))
-		add("batch-size", fmt.Sprint(x.BatchSize), fmt.Sprint(y.BatchSize))
-		add("tag-concurrency", fmt.Sprint(x.TagConcurrency), fmt.Sprint(y.TagConcurrency))
-		add("tags-per-activity", fmt.Sprint(x.TagsPerActivity), fmt.Sprint(y.TagsPerActivity))
+		x, y := knobValues(*a.Sync), knobValues(*b.Sync)
+		for i := range x {
+			add(x[i][0], x[i][1], y[i][1])
+		}
 	}
 	return out
 }
@@ -1279,8 +1254,7 @@ func (v scheduleView) print(w io.Writer) {
 	}
 	if v.Sync != nil {
 		in := v.Sync
-		row("Sync options", fmt.Sprintf("--expire-days %d --lookback-days %d --page-size %d --batch-size %d --tag-concurrency %d --tags-per-activity %d",
-			in.ExpireDays, in.LookbackDays, in.PageSize, in.BatchSize, in.TagConcurrency, in.TagsPerActivity))
+		row("Sync options", knobsText(*in))
 	}
 	row("Actions", fmt.Sprintf("%d taken, %d skipped (overlap), %d missed (catchup window), %d buffered", v.ActionsTaken, v.SkippedOverlap, v.MissedCatchup, v.Buffered))
 	row("Running", orDash(strings.Join(v.Running, ", ")))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,15 +46,88 @@ func newSyncCommand(e *env) *cobra.Command {
 	return cmd
 }
 
-// addSyncInputFlags declares the flags of a sync's knobs, shared by `sync`
-// and `schedule create`.
+// syncKnob is one option of a sync as a flag. The table below is the one
+// place that knows them: sync and schedule create declare them, resume and
+// schedule update copy the ones given, and describe prints them.
+type syncKnob struct {
+	flag  string
+	usage string
+	// ptr points at the knob's field; only int and string knobs exist.
+	ptr func(in *workflows.SyncInput) any
+	// fixed knobs cannot change once a sync has a checkpoint.
+	fixed bool
+}
+
+var syncKnobs = []syncKnob{
+	{"expire-days", fmt.Sprintf("list resources expiring within this many days (1..%d)", workflows.MaxExpireDays),
+		func(in *workflows.SyncInput) any { return &in.ExpireDays }, true},
+	{"lookback-days", fmt.Sprintf("also list resources expired up to this many days ago (0..%d)", workflows.MaxLookbackDays),
+		func(in *workflows.SyncInput) any { return &in.LookbackDays }, true},
+	{"page-size", "resources per BSS listing call (1..500)",
+		func(in *workflows.SyncInput) any { return &in.PageSize }, true},
+	{"batch-size", fmt.Sprintf("rows per database transaction (1..%d)", workflows.MaxBatchSize),
+		func(in *workflows.SyncInput) any { return &in.BatchSize }, false},
+	{"tag-concurrency", fmt.Sprintf("tag-query activities in flight (1..%d)", workflows.MaxTagConcurrency),
+		func(in *workflows.SyncInput) any { return &in.TagConcurrency }, false},
+	{"tags-per-activity", fmt.Sprintf("resources whose tags one activity reads (1..%d)", workflows.MaxTagsPerActivity),
+		func(in *workflows.SyncInput) any { return &in.TagsPerActivity }, false},
+	{"tag-mode", fmt.Sprintf("how tags are read: per-resource, bulk (TMS ListResource) or auto (bulk from %d resources)", workflows.AutoBulkResources),
+		func(in *workflows.SyncInput) any { return &in.TagMode }, false},
+}
+
+// addSyncInputFlags declares the knobs' flags, with the defaults a sync uses.
 func addSyncInputFlags(f *pflag.FlagSet, in *workflows.SyncInput) {
-	f.IntVar(&in.ExpireDays, "expire-days", 30, fmt.Sprintf("list resources expiring within this many days (1..%d)", workflows.MaxExpireDays))
-	f.IntVar(&in.LookbackDays, "lookback-days", workflows.DefaultLookbackDays, fmt.Sprintf("also list resources expired up to this many days ago (0..%d)", workflows.MaxLookbackDays))
-	f.IntVar(&in.PageSize, "page-size", workflows.DefaultPageSize, "resources per BSS listing call (1..500)")
-	f.IntVar(&in.BatchSize, "batch-size", workflows.DefaultBatchSize, fmt.Sprintf("rows per database transaction (1..%d)", workflows.MaxBatchSize))
-	f.IntVar(&in.TagConcurrency, "tag-concurrency", workflows.DefaultTagConcurrency, fmt.Sprintf("tag-query activities in flight (1..%d)", workflows.MaxTagConcurrency))
-	f.IntVar(&in.TagsPerActivity, "tags-per-activity", workflows.DefaultTagsPerActivity, fmt.Sprintf("resources whose tags one activity reads (1..%d)", workflows.MaxTagsPerActivity))
+	*in = workflows.SyncInput{ExpireDays: 30, LookbackDays: workflows.DefaultLookbackDays}.WithDefaults()
+	for _, k := range syncKnobs {
+		switch p := k.ptr(in).(type) {
+		case *int:
+			f.IntVar(p, k.flag, *p, k.usage)
+		case *string:
+			f.StringVar(p, k.flag, *p, k.usage)
+		}
+	}
+}
+
+// copyGivenKnobs sets in dst the knobs whose flags were given (from src),
+// and returns their flag names.
+func copyGivenKnobs(flags *pflag.FlagSet, dst *workflows.SyncInput, src workflows.SyncInput) []string {
+	var given []string
+	for _, k := range syncKnobs {
+		if !flags.Changed(k.flag) {
+			continue
+		}
+		given = append(given, k.flag)
+		switch p := k.ptr(dst).(type) {
+		case *int:
+			*p = *k.ptr(&src).(*int)
+		case *string:
+			*p = *k.ptr(&src).(*string)
+		}
+	}
+	return given
+}
+
+// knobValues renders each knob of in as flag=value text, in table order.
+func knobValues(in workflows.SyncInput) [][2]string {
+	out := make([][2]string, len(syncKnobs))
+	for i, k := range syncKnobs {
+		switch p := k.ptr(&in).(type) {
+		case *int:
+			out[i] = [2]string{k.flag, strconv.Itoa(*p)}
+		case *string:
+			out[i] = [2]string{k.flag, *p}
+		}
+	}
+	return out
+}
+
+// knobsText renders in as the flags that would start it.
+func knobsText(in workflows.SyncInput) string {
+	var parts []string
+	for _, kv := range knobValues(in) {
+		parts = append(parts, "--"+kv[0]+" "+kv[1])
+	}
+	return strings.Join(parts, " ")
 }
 
 // validateSyncInput checks the knobs as typed (flags carry their defaults,
@@ -130,22 +204,13 @@ func (e *env) resumeInput(ctx context.Context, c client.Client, id string, flags
 	if err != nil {
 		return flags, fail(fmt.Errorf("--resume %s: reading its input: %v", id, err))
 	}
-	for _, name := range []string{"expire-days", "lookback-days", "page-size", "batch-size", "tag-concurrency", "tags-per-activity"} {
-		if !cmd.Flags().Changed(name) {
-			continue
-		}
-		switch name {
-		case "batch-size":
-			prev.BatchSize = flags.BatchSize
-		case "tag-concurrency":
-			prev.TagConcurrency = flags.TagConcurrency
-		case "tags-per-activity":
-			prev.TagsPerActivity = flags.TagsPerActivity
-		default:
+	for _, k := range syncKnobs {
+		if k.fixed && cmd.Flags().Changed(k.flag) {
 			// The window and page size are fixed by the sync log's checkpoint.
-			return flags, fmt.Errorf("--%s cannot change on --resume: the sync keeps its window and pages", name)
+			return flags, fmt.Errorf("--%s cannot change on resume: the sync keeps its window and pages", k.flag)
 		}
 	}
+	copyGivenKnobs(cmd.Flags(), &prev, flags)
 	prev.Resume, prev.Cursor = true, nil
 	return prev.WithDefaults(), nil
 }
@@ -199,11 +264,17 @@ func newSyncID(now time.Time) string {
 	return "expiry-sync-" + stamp
 }
 
+func flagName(field string) string { return strings.ReplaceAll(field, "_", "-") }
+
 // flagError turns a workflow input error into one about the starter's flag.
 func flagError(err error) error {
 	var re *workflows.RangeError
 	if errors.As(err, &re) {
-		return fmt.Errorf("--%s=%d is out of range: allowed %d..%d", strings.ReplaceAll(re.Field, "_", "-"), re.Value, re.Min, re.Max)
+		return fmt.Errorf("--%s=%d is out of range: allowed %d..%d", flagName(re.Field), re.Value, re.Min, re.Max)
+	}
+	var ce *workflows.ChoiceError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("--%s=%q is not allowed: use one of %s", flagName(ce.Field), ce.Value, strings.Join(ce.Allowed, ", "))
 	}
 	return err
 }

@@ -105,7 +105,7 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 		if len(b.Rows) == 0 {
 			return nil
 		}
-		return upsert(tx, toModels(b))
+		return s.upsert(tx, toModels(b))
 	})
 	if errors.Is(err, errAlreadyCommitted) {
 		return false, nil
@@ -130,22 +130,6 @@ func (s *Store) explainSkippedBatch(tx *gorm.DB, b BatchCommit) error {
 		return fmt.Errorf("%w: %s is %s, batch %d not written", ErrNotRunning, b.SyncID, log.Status, b.Batch)
 	}
 	return fmt.Errorf("%w: batch %d follows %d", ErrOutOfOrder, b.Batch, log.LastCommittedBatch)
-}
-
-// updatedColumns are rewritten when a resource is seen again; id and
-// first_seen_at keep their first values.
-var updatedColumns = []string{
-	"resource_name", "region_code", "project_id", "service_type_code", "resource_type_code",
-	"resource_spec_code", "parent_resource_id", "is_main_resource", "status", "effective_time",
-	"expire_time", "expire_policy", "enterprise_project_id", "tags", "tag_status", "tag_error",
-	"is_active", "last_synced_at", "last_sync_id",
-}
-
-func upsert(tx *gorm.DB, rows []ExpiringResource) error {
-	return tx.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "cloud_provider"}, {Name: "account_id"}, {Name: "resource_id"}},
-		DoUpdates: clause.AssignmentColumns(updatedColumns),
-	}).Create(&rows).Error
 }
 
 func toModels(b BatchCommit) []ExpiringResource {
@@ -204,6 +188,9 @@ func (s *Store) FinishSync(ctx context.Context, syncID string) (SyncLog, error) 
 			return res.Error
 		}
 		log.DeactivatedResources = int(res.RowsAffected)
+		if err := tx.Exec("DELETE FROM tag_snapshots WHERE sync_id = ?", syncID).Error; err != nil {
+			return err
+		}
 		if err := countTotals(tx, &log); err != nil {
 			return err
 		}

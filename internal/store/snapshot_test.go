@@ -1,0 +1,44 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"expiry-sync/internal/store"
+)
+
+func TestTagSnapshotsLiveForOneSync(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
+		require.NoError(t, err)
+		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{
+			{ResourceID: "r1", Tags: store.Tags{"owner": "张三", "q": `"quoted"`}},
+			{ResourceID: "r2"},
+			{ResourceID: "R1", Tags: store.Tags{"case": "sensitive ids"}},
+		}))
+		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{{ResourceID: "r2", Tags: store.Tags{"env": "prod"}}}),
+			"saving a resource again overwrites it")
+		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-other", []store.SnapshotEntry{{ResourceID: "r3", Tags: store.Tags{"x": "y"}}}))
+
+		got, err := s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2", "R1", "r3", "missing"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]store.Tags{
+			"r1": {"owner": "张三", "q": `"quoted"`},
+			"r2": {"env": "prod"},
+			"R1": {"case": "sensitive ids"},
+		}, got, "only this sync's snapshot, ids compared exactly")
+
+		_, err = s.FinishSync(ctx, "sync-1")
+		require.NoError(t, err)
+		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2"})
+		require.NoError(t, err)
+		assert.Empty(t, got, "a finished sync drops its snapshot")
+		got, err = s.SnapshotTags(ctx, "sync-other", []string{"r3"})
+		require.NoError(t, err)
+		assert.Len(t, got, 1, "other syncs keep theirs")
+	})
+}

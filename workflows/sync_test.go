@@ -392,3 +392,93 @@ func TestCancelMarksTheSyncCanceled(t *testing.T) {
 	require.Len(t, cloud.ends, 1)
 	assert.Equal(t, "canceled", cloud.ends[0].Status)
 }
+
+func TestBulkModeSnapshotsEachPairOnceAndFallsBack(t *testing.T) {
+	env := newEnv(t)
+	cloud := newFakeCloud(300)
+	for i := range cloud.resources {
+		cloud.resources[i].ProjectID = []string{"p1", "p2"}[i%2]
+		if i%7 == 0 {
+			cloud.resources[i].ResourceTypeCode = catalog.ResourceIP // eip: TMS "cannot list" it in bulk here
+		}
+	}
+	var snapshots []activities.SnapshotTagsInput
+	var mu sync.Mutex
+	env.RegisterActivity(a)
+	env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SnapshotTagsInput) (activities.SnapshotTagsResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		snapshots = append(snapshots, in)
+		if in.TMSType == "eip" {
+			return activities.SnapshotTagsResult{Unsupported: "TMS.5027 not supported", Calls: 1}, nil
+		}
+		return activities.SnapshotTagsResult{Resources: 150, Calls: 1}, nil
+	})
+	cloud.register(env)
+	var inputs []activities.FetchTagsInput
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		if info.ActivityType.Name == "FetchTags" {
+			var in activities.FetchTagsInput
+			require.NoError(t, args.Get(&in))
+			mu.Lock()
+			inputs = append(inputs, in)
+			mu.Unlock()
+		}
+	})
+	in := input()
+	in.TagMode = workflows.TagModeBulk
+
+	env.ExecuteWorkflow(workflows.WorkflowName, in)
+	require.NoError(t, env.GetWorkflowError())
+	pairs := map[string]int{}
+	for _, s := range snapshots {
+		assert.Equal(t, "expiry-sync-test", s.SyncID)
+		pairs[s.ProjectID+"/"+s.TMSType]++
+	}
+	assert.Equal(t, map[string]int{"p1/ecs": 1, "p2/ecs": 1, "p1/eip": 1, "p2/eip": 1}, pairs, "each pair is read in bulk once per sync, across pages")
+	snapshotServed, single := 0, 0
+	for _, in := range inputs {
+		for _, r := range in.Resources {
+			if r.ResourceTypeCode == catalog.ResourceIP {
+				assert.Empty(t, in.SnapshotOf, "a type TMS cannot list in bulk is queried per resource")
+				single++
+			} else {
+				assert.Equal(t, "expiry-sync-test", in.SnapshotOf)
+				snapshotServed++
+			}
+		}
+	}
+	vms, ips := 0, 0
+	for _, r := range cloud.resources {
+		switch r.ResourceTypeCode {
+		case catalog.ResourceVM:
+			vms++
+		case catalog.ResourceIP:
+			ips++
+		}
+	}
+	assert.Equal(t, ips, single)
+	assert.Equal(t, vms, snapshotServed, "every taggable vm is served from the snapshot")
+}
+
+func TestAutoModeGoesBulkOnlyForLargeAccounts(t *testing.T) {
+	for _, c := range []struct {
+		resources int
+		bulk      bool
+	}{{500, false}, {workflows.AutoBulkResources, true}} {
+		env := newEnv(t)
+		cloud := newFakeCloud(c.resources)
+		bulkCalls := 0
+		env.RegisterActivity(a)
+		env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(func(context.Context, activities.SnapshotTagsInput) (activities.SnapshotTagsResult, error) {
+			bulkCalls++
+			return activities.SnapshotTagsResult{}, nil
+		}).Maybe()
+		cloud.register(env)
+		in := input()
+		in.PageSize, in.TagConcurrency = 500, 20
+		env.ExecuteWorkflow(workflows.WorkflowName, in)
+		require.NoError(t, env.GetWorkflowError())
+		assert.Equal(t, c.bulk, bulkCalls > 0, "%d resources", c.resources)
+	}
+}

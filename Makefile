@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test build
+.PHONY: demo test build bench
 
 demo: ## run one whole sync on the embedded defaults and leave the stack up to explore
 	./scripts/demo.sh
@@ -9,3 +9,6 @@ test: ## run every test (installs the Temporal CLI, starts MariaDB if down)
 
 build: ## build the binaries into bin/
 	go build -o bin/ ./worker ./starter ./cmd/...
+
+bench: ## measure the benchmark matrix on the real stack; writes bench/results/
+	./scripts/bench.sh

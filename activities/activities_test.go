@@ -93,28 +93,74 @@ func TestThrottledTagQueryIsRetryableAfterRetryAfter(t *testing.T) {
 	assert.Equal(t, time.Second, app.NextRetryDelay(), "the server's Retry-After sets the next retry")
 }
 
-func TestFetchTagsResumesFromHeartbeatDetails(t *testing.T) {
+func TestFetchTagsResumesFromHeartbeatDetailsAndStagesTags(t *testing.T) {
 	f := newFixture(t, sk)
 	targets := f.taggable(6)
 	done := []inventory.TagResult{
-		{ResourceID: targets[0].ResourceID, Status: inventory.TagsOK, Tags: map[string]string{"from": "attempt 1"}},
-		{ResourceID: targets[1].ResourceID, Status: inventory.TagsOK},
+		{ResourceID: targets[0].ResourceID, Status: inventory.TagsOK},
+		{ResourceID: targets[1].ResourceID, Status: inventory.TagsNotFound},
 	}
 	f.env.SetHeartbeatDetails(done)
-	v, err := f.env.ExecuteActivity(f.acts.FetchTags, activities.FetchTagsInput{Resources: targets})
+	v, err := f.env.ExecuteActivity(f.acts.FetchTags, activities.FetchTagsInput{SyncID: "sync-1", Resources: targets})
 	require.NoError(t, err)
 	var res activities.FetchTagsResult
 	require.NoError(t, v.Get(&res))
 	require.Len(t, res.Results, 6)
-	assert.Equal(t, "attempt 1", res.Results[0].Tags["from"], "results of the earlier attempt are kept")
+	assert.Equal(t, inventory.TagsNotFound, res.Results[1].Status, "results of the earlier attempt are kept")
 	for i, r := range res.Results {
 		assert.Equal(t, targets[i].ResourceID, r.ResourceID)
+		assert.Nil(t, r.Tags, "tags never cross history")
 	}
 	assert.Equal(t, int64(4), f.sim.Stats().APIs[hwsim.APITMSShow].Requests, "only the 4 remaining resources are queried")
-	want, _ := f.sim.Lookup(targets[5].ResourceID)
-	if len(want.Tags) > 0 {
-		assert.Equal(t, want.Tags, res.Results[5].Tags)
+
+	staged, err := f.acts.Store.SnapshotTags(context.Background(), "sync-1", resourceIDs(targets))
+	require.NoError(t, err)
+	assert.Len(t, staged, 4, "the tags read by this attempt are staged for the batch")
+	for _, target := range targets[2:] {
+		want, _ := f.sim.Lookup(target.ResourceID)
+		got, ok := staged[target.ResourceID]
+		require.True(t, ok)
+		if len(want.Tags) == 0 {
+			assert.Empty(t, got)
+		} else {
+			assert.Equal(t, store.Tags(want.Tags), got)
+		}
 	}
+}
+
+func resourceIDs(targets []inventory.TagTarget) []string {
+	var ids []string
+	for _, t := range targets {
+		ids = append(ids, t.ResourceID)
+	}
+	return ids
+}
+
+func TestCommitBatchAttachesStagedTags(t *testing.T) {
+	f := newFixture(t, sk)
+	ctx := context.Background()
+	_, err := f.acts.Store.BeginSync(ctx, store.SyncStart{SyncID: "sync-1", RunID: "r", AccountID: domain, ExpireDays: 30,
+		WindowBegin: time.Now().AddDate(0, 0, -1), WindowEnd: time.Now().AddDate(0, 0, 30)})
+	require.NoError(t, err)
+	require.NoError(t, f.acts.Store.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{{ResourceID: "r1", Tags: store.Tags{"owner": "李四"}}}))
+	row := func(id string, status inventory.TagStatus) inventory.Row {
+		return inventory.Row{Resource: inventory.Resource{ResourceID: id, Status: 2, ExpireTime: time.Now()},
+			Tags: inventory.TagResult{ResourceID: id, Status: status}}
+	}
+	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 1, SyncedAt: time.Now(),
+		Rows: []inventory.Row{row("r1", inventory.TagsOK), row("r2", inventory.TagsNotFound)}})
+	require.NoError(t, err)
+	var stored []store.ExpiringResource
+	require.NoError(t, f.acts.Store.DB().Order("resource_id").Find(&stored).Error)
+	require.Len(t, stored, 2)
+	assert.Equal(t, store.Tags{"owner": "李四"}, stored[0].Tags)
+	assert.Nil(t, stored[1].Tags)
+
+	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 2, SyncedAt: time.Now(),
+		Rows: []inventory.Row{row("r-unstaged", inventory.TagsOK)}})
+	app := appError(t, err)
+	assert.True(t, app.NonRetryable(), "a batch whose tags were never staged is a bug, not an outage")
+	assert.Contains(t, app.Error(), "batch 2: tags not staged")
 }
 
 func TestCommitBatchRefusedForGoodIsNonRetryable(t *testing.T) {

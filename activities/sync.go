@@ -91,13 +91,16 @@ func (a *Activities) ListPage(ctx context.Context, in ListPageInput) (ListPageRe
 
 // FetchTagsInput is a small group of resources whose tags one activity reads.
 type FetchTagsInput struct {
+	SyncID    string                `json:"sync_id"`
 	Resources []inventory.TagTarget `json:"resources"`
-	// SnapshotOf names the sync whose bulk snapshot holds these resources'
-	// tags; a resource missing from it is queried on its own.
-	SnapshotOf string `json:"snapshot_of,omitempty"`
+	// FromSnapshot: the sync has read these resources' project and type in
+	// bulk; a resource the snapshot lacks is queried on its own.
+	FromSnapshot bool `json:"from_snapshot,omitempty"`
 }
 
-// FetchTagsResult holds one result per resource, in input order.
+// FetchTagsResult holds one result per resource, in input order, without
+// the tags themselves: those are staged in the database (tag_snapshots) for
+// the batch that commits the resource, so that they never cross history.
 type FetchTagsResult struct {
 	Results []inventory.TagResult `json:"results"`
 	Retries int                   `json:"retries,omitempty"`
@@ -107,9 +110,9 @@ type FetchTagsResult struct {
 // the server, and a fast group finishes before it would matter.
 const heartbeatEvery = time.Second
 
-// FetchTags reads the tags of each resource of the group. Its progress is
-// heartbeated as it goes (and when it fails), so a retry resumes where the
-// last attempt stopped instead of querying the group again.
+// FetchTags reads the tags of each resource of the group and stages them.
+// Its progress is staged and heartbeated as it goes (and when it fails), so
+// a retry resumes where the last attempt stopped.
 func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTagsResult, error) {
 	var done []inventory.TagResult
 	if activity.HasHeartbeatDetails(ctx) {
@@ -117,46 +120,61 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 			done = nil // unreadable progress: start the group over, results are idempotent
 		}
 	}
-	snapshot, err := a.snapshot(ctx, in)
-	if err != nil {
-		return FetchTagsResult{}, err
+	todo := in.Resources[len(done):]
+	var inSnapshot map[string]store.Tags
+	if in.FromSnapshot {
+		var err error
+		if inSnapshot, err = a.Store.SnapshotTags(ctx, in.SyncID, resourceIDs(todo)); err != nil {
+			return FetchTagsResult{}, databaseError("read tag snapshot", err)
+		}
+	}
+	var staged []store.SnapshotEntry
+	// progress stages what was read, then records it as done.
+	progress := func() error {
+		if err := a.Store.SaveTagSnapshot(ctx, in.SyncID, staged); err != nil {
+			return databaseError("stage tags", err)
+		}
+		staged = staged[:0]
+		activity.RecordHeartbeat(ctx, done)
+		return nil
 	}
 	lastBeat := time.Now()
-	for _, r := range in.Resources[len(done):] {
-		if tags, ok := snapshot[r.ResourceID]; ok {
-			done = append(done, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK, Tags: tags})
+	for _, r := range todo {
+		if _, ok := inSnapshot[r.ResourceID]; ok {
+			done = append(done, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK})
 			continue
 		}
 		res, err := a.Huawei.ResourceTags(ctx, r)
 		if err != nil {
-			if len(done) > 0 {
-				activity.RecordHeartbeat(ctx, done)
+			if perr := progress(); perr != nil {
+				return FetchTagsResult{}, perr
 			}
 			return FetchTagsResult{}, huaweiError(err)
 		}
+		if res.Status == inventory.TagsOK {
+			staged = append(staged, store.SnapshotEntry{ResourceID: r.ResourceID, Tags: res.Tags})
+		}
+		res.Tags = nil
 		done = append(done, res)
 		if time.Since(lastBeat) >= heartbeatEvery {
-			activity.RecordHeartbeat(ctx, done)
+			if err := progress(); err != nil {
+				return FetchTagsResult{}, err
+			}
 			lastBeat = time.Now()
 		}
+	}
+	if err := a.Store.SaveTagSnapshot(ctx, in.SyncID, staged); err != nil {
+		return FetchTagsResult{}, databaseError("stage tags", err)
 	}
 	return FetchTagsResult{Results: done, Retries: retries(ctx)}, nil
 }
 
-// snapshot reads the group's tags from the sync's bulk snapshot, if any.
-func (a *Activities) snapshot(ctx context.Context, in FetchTagsInput) (map[string]store.Tags, error) {
-	if in.SnapshotOf == "" {
-		return nil, nil
+func resourceIDs(targets []inventory.TagTarget) []string {
+	ids := make([]string, len(targets))
+	for i, t := range targets {
+		ids[i] = t.ResourceID
 	}
-	ids := make([]string, len(in.Resources))
-	for i, r := range in.Resources {
-		ids[i] = r.ResourceID
-	}
-	tags, err := a.Store.SnapshotTags(ctx, in.SnapshotOf, ids)
-	if err != nil {
-		return nil, databaseError("read tag snapshot", err)
-	}
-	return tags, nil
+	return ids
 }
 
 // SnapshotTagsInput names one project and TMS type to read in bulk.
@@ -225,18 +243,23 @@ type CommitBatchInput struct {
 type CommitBatchResult struct {
 	Applied bool `json:"applied"`
 	Retries int  `json:"retries,omitempty"`
+	// WriteMS is the time the transaction took: the database's share of the
+	// write phase, without Temporal's dispatch.
+	WriteMS float64 `json:"write_ms"`
 }
 
-// CommitBatch upserts one chunk and records the checkpoint in one transaction.
+// CommitBatch upserts one chunk, with the tags FetchTags or SnapshotTags
+// staged for its resources, and records the checkpoint in one transaction.
 func (a *Activities) CommitBatch(ctx context.Context, in CommitBatchInput) (CommitBatchResult, error) {
+	start := time.Now()
 	applied, err := a.Store.CommitBatch(ctx, store.BatchCommit{
 		SyncID: in.SyncID, AccountID: a.AccountID, Batch: in.Batch, NextOffset: in.NextOffset,
-		NextRow: in.NextRow, Rows: in.Rows, SyncedAt: in.SyncedAt,
+		NextRow: in.NextRow, Rows: in.Rows, SyncedAt: in.SyncedAt, TagsStaged: true,
 	})
 	if err != nil {
 		return CommitBatchResult{}, databaseError(fmt.Sprintf("batch %d", in.Batch), err)
 	}
-	return CommitBatchResult{Applied: applied, Retries: retries(ctx)}, nil
+	return CommitBatchResult{Applied: applied, Retries: retries(ctx), WriteMS: float64(time.Since(start).Microseconds()) / 1000}, nil
 }
 
 // Summary is the outcome of a finished sync, as recorded in its sync log.

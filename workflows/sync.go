@@ -174,8 +174,8 @@ func (s *syncRun) syncPage(ctx workflow.Context) (bool, error) {
 
 // tagGroup is the work of one FetchTags activity.
 type tagGroup struct {
-	targets    []inventory.TagTarget
-	snapshotOf string // the sync whose bulk snapshot serves these targets
+	targets      []inventory.TagTarget
+	fromSnapshot bool // the sync's bulk snapshot serves these targets
 }
 
 // bulkGroupSize: resources per FetchTags activity when their tags come
@@ -222,7 +222,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource
 		}
 		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", s.cursor.NextOffset, i+1, len(groups)))
 		f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FetchTags,
-			activities.FetchTagsInput{Resources: g.targets, SnapshotOf: g.snapshotOf})
+			activities.FetchTagsInput{SyncID: s.syncID, Resources: g.targets, FromSnapshot: g.fromSnapshot})
 		sel.AddFuture(f, func(f workflow.Future) {
 			var r activities.FetchTagsResult
 			if err := f.Get(ctx, &r); err != nil {
@@ -250,7 +250,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource
 // (taken here on first sight of the pair); the others are queried one by one.
 func (s *syncRun) tagGroups(ctx workflow.Context, targets []inventory.TagTarget) ([]tagGroup, error) {
 	if !s.useBulk() {
-		return groupsOf(targets, s.in.TagsPerActivity, ""), nil
+		return groupsOf(targets, s.in.TagsPerActivity, false), nil
 	}
 	if err := s.snapshot(ctx, targets); err != nil {
 		return nil, err
@@ -263,13 +263,13 @@ func (s *syncRun) tagGroups(ctx workflow.Context, targets []inventory.TagTarget)
 			bulk = append(bulk, t)
 		}
 	}
-	return append(groupsOf(bulk, bulkGroupSize, s.syncID), groupsOf(single, s.in.TagsPerActivity, "")...), nil
+	return append(groupsOf(bulk, bulkGroupSize, true), groupsOf(single, s.in.TagsPerActivity, false)...), nil
 }
 
-func groupsOf(targets []inventory.TagTarget, size int, snapshotOf string) []tagGroup {
+func groupsOf(targets []inventory.TagTarget, size int, fromSnapshot bool) []tagGroup {
 	var out []tagGroup
 	for _, g := range split(targets, size) {
-		out = append(out, tagGroup{targets: g, snapshotOf: snapshotOf})
+		out = append(out, tagGroup{targets: g, fromSnapshot: fromSnapshot})
 	}
 	return out
 }

@@ -440,10 +440,11 @@ func TestBulkModeSnapshotsEachPairOnceAndFallsBack(t *testing.T) {
 	for _, in := range inputs {
 		for _, r := range in.Resources {
 			if r.ResourceTypeCode == catalog.ResourceIP {
-				assert.Empty(t, in.SnapshotOf, "a type TMS cannot list in bulk is queried per resource")
+				assert.False(t, in.FromSnapshot, "a type TMS cannot list in bulk is queried per resource")
 				single++
 			} else {
-				assert.Equal(t, "expiry-sync-test", in.SnapshotOf)
+				assert.True(t, in.FromSnapshot)
+				assert.Equal(t, "expiry-sync-test", in.SyncID)
 				snapshotServed++
 			}
 		}

@@ -29,7 +29,7 @@ func IsPermanent(err error) bool {
 		_, ok := permanentMySQLErrors[me.Number]
 		return ok
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrFinished) || errors.Is(err, ErrOutOfOrder) || errors.Is(err, ErrNotRunning) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrFinished) || errors.Is(err, ErrOutOfOrder) || errors.Is(err, ErrNotRunning) || errors.Is(err, ErrNotStaged) {
 		return true
 	}
 	// SQLite (pure Go driver) reports constraint failures in its message.

@@ -22,6 +22,9 @@ var ErrFinished = errors.New("sync already finished")
 // ErrOutOfOrder: a batch arrived before the one it follows was committed.
 var ErrOutOfOrder = errors.New("batch out of order")
 
+// ErrNotStaged: a batch names tags read OK that no tag read staged.
+var ErrNotStaged = errors.New("tags not staged")
+
 // ErrNotRunning: the sync was closed (failed, canceled, finished) meanwhile.
 var ErrNotRunning = errors.New("sync is not running")
 
@@ -77,6 +80,9 @@ type BatchCommit struct {
 	NextRow    int
 	Rows       []inventory.Row
 	SyncedAt   time.Time
+	// TagsStaged: the tags of rows read OK are in tag_snapshots (staged by
+	// this sync), not in Rows; the INSERT copies them inside the database.
+	TagsStaged bool
 }
 
 // CommitBatch upserts the rows and moves the sync log's checkpoint in one
@@ -105,7 +111,7 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 		if len(b.Rows) == 0 {
 			return nil
 		}
-		return s.upsert(tx, toModels(b))
+		return s.upsert(tx, toModels(b), b.stagedFrom())
 	})
 	if errors.Is(err, errAlreadyCommitted) {
 		return false, nil
@@ -130,6 +136,14 @@ func (s *Store) explainSkippedBatch(tx *gorm.DB, b BatchCommit) error {
 		return fmt.Errorf("%w: %s is %s, batch %d not written", ErrNotRunning, b.SyncID, log.Status, b.Batch)
 	}
 	return fmt.Errorf("%w: batch %d follows %d", ErrOutOfOrder, b.Batch, log.LastCommittedBatch)
+}
+
+// stagedFrom names the sync whose staged tags the batch uses, or "".
+func (b BatchCommit) stagedFrom() string {
+	if b.TagsStaged {
+		return b.SyncID
+	}
+	return ""
 }
 
 func toModels(b BatchCommit) []ExpiringResource {

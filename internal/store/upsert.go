@@ -1,9 +1,12 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 
 	"gorm.io/gorm"
+
+	"expiry-sync/internal/inventory"
 )
 
 // insertColumns are written by an upsert, in this order.
@@ -20,38 +23,78 @@ var insertColumns = []string{
 var keptColumns = map[string]bool{"cloud_provider": true, "account_id": true, "resource_id": true, "first_seen_at": true}
 
 // upsert writes rows with one multi-row INSERT ... ON DUPLICATE KEY UPDATE
-// (MySQL) or ON CONFLICT DO UPDATE (SQLite) on the natural key. The SQL is
-// built here rather than by gorm: reflecting over 500 structs per batch
-// costs a third of the write time, and writes are what this service spends
-// its time on besides API calls.
-func (s *Store) upsert(tx *gorm.DB, rows []ExpiringResource) error {
+// (MySQL) or ON CONFLICT DO UPDATE (SQLite) on the natural key. With
+// stagedFrom set, the tags of rows read OK come from that sync's
+// tag_snapshots. The SQL is built here rather than by gorm, which would
+// parse its 12,000 placeholders again.
+func (s *Store) upsert(tx *gorm.DB, rows []ExpiringResource, stagedFrom string) error {
 	var sql strings.Builder
 	sql.Grow(len(rows)*len(insertColumns)*2 + 1024)
 	sql.WriteString("INSERT INTO expiring_resources (")
 	sql.WriteString(strings.Join(insertColumns, ", "))
 	sql.WriteString(") VALUES ")
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(insertColumns)), ", ") + ")"
-	args := make([]any, 0, len(rows)*len(insertColumns))
+	staged, err := s.stagedTags(tx, rows, stagedFrom)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, len(rows)*(len(insertColumns)+1))
 	for i, r := range rows {
 		if i > 0 {
 			sql.WriteString(", ")
 		}
-		sql.WriteString(tuple)
-		tags, err := r.Tags.Value()
-		if err != nil {
-			return err
-		}
 		args = append(args, r.CloudProvider, r.AccountID, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
 			r.ServiceTypeCode, r.ResourceTypeCode, r.ResourceSpecCode, r.ParentResourceID,
-			r.IsMainResource, r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy,
-			r.EnterpriseProjectID, tags, r.TagStatus, r.TagError, r.IsActive,
-			r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID)
+			r.IsMainResource, r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy, r.EnterpriseProjectID)
+		sql.WriteString(tuple)
+		if raw, ok := staged[r.ResourceID]; ok {
+			args = append(args, raw)
+		} else {
+			tags, err := r.Tags.Value()
+			if err != nil {
+				return err
+			}
+			args = append(args, tags)
+		}
+		args = append(args, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID)
 	}
 	sql.WriteString(s.onConflict())
 	// Straight to the connection: gorm's Exec would parse and rebuild the
 	// statement with its 12,000 placeholders.
-	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, sql.String(), args...)
+	_, err = tx.Statement.ConnPool.ExecContext(tx.Statement.Context, sql.String(), args...)
 	return err
+}
+
+// stagedTags reads, as stored JSON text, the tags a sync staged for the
+// rows read OK: they go back into the INSERT without being decoded.
+func (s *Store) stagedTags(tx *gorm.DB, rows []ExpiringResource, syncID string) (map[string]string, error) {
+	if syncID == "" {
+		return nil, nil
+	}
+	var ids []string
+	for _, r := range rows {
+		if r.TagStatus == string(inventory.TagsOK) {
+			ids = append(ids, r.ResourceID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var found []struct {
+		ResourceID string
+		Tags       string
+	}
+	if err := tx.Table("tag_snapshots").Select("resource_id, tags").Where("sync_id = ? AND resource_id IN ?", syncID, ids).Scan(&found).Error; err != nil {
+		return nil, err
+	}
+	if len(found) != len(ids) {
+		return nil, fmt.Errorf("%w: %d of %d resources read OK have no staged tags", ErrNotStaged, len(ids)-len(found), len(ids))
+	}
+	out := make(map[string]string, len(found))
+	for _, f := range found {
+		out[f.ResourceID] = f.Tags
+	}
+	return out, nil
 }
 
 // onConflict is the dialect's clause that rewrites every column but the kept ones.

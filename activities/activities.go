@@ -20,6 +20,8 @@ const (
 	ErrTypeDatabaseRejected = "DatabaseRejected"
 	// ErrTypeInvalidInput: the workflow input is invalid.
 	ErrTypeInvalidInput = "InvalidInput"
+	// ErrTypeAlreadyRunning: another sync of the account runs.
+	ErrTypeAlreadyRunning = "SyncAlreadyRunning"
 )
 
 // Lister lists one page of expiring resources.

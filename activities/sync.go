@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -27,6 +28,7 @@ type BeginSyncInput struct {
 // Checkpoint is where a sync continues: the window it lists and the first
 // uncommitted row.
 type Checkpoint struct {
+	AccountID          string    `json:"account_id"`
 	WindowBegin        time.Time `json:"window_begin"`
 	WindowEnd          time.Time `json:"window_end"`
 	NextOffset         int       `json:"next_offset"`
@@ -40,6 +42,7 @@ type Checkpoint struct {
 // BeginSync opens the sync log, or re-opens it to resume from its checkpoint
 // (keeping the window of the first attempt, so offsets still line up).
 func (a *Activities) BeginSync(ctx context.Context, in BeginSyncInput) (Checkpoint, error) {
+	defer keepAlive(ctx, nil)()
 	if in.Resume {
 		if _, err := a.Store.GetSyncLog(ctx, in.SyncID); errors.Is(err, store.ErrNotFound) {
 			return Checkpoint{}, temporal.NewNonRetryableApplicationError(
@@ -51,10 +54,15 @@ func (a *Activities) BeginSync(ctx context.Context, in BeginSyncInput) (Checkpoi
 		SyncID: in.SyncID, RunID: in.RunID, AccountID: a.AccountID, ExpireDays: in.ExpireDays,
 		WindowBegin: in.WindowBegin, WindowEnd: in.WindowEnd,
 	})
+	var running *store.AlreadyRunningError
+	if errors.As(err, &running) {
+		return Checkpoint{}, temporal.NewNonRetryableApplicationError(running.Error(), ErrTypeAlreadyRunning, nil)
+	}
 	if err != nil {
 		return Checkpoint{}, databaseError("open sync log", err)
 	}
 	return Checkpoint{
+		AccountID:   log.AccountID,
 		WindowBegin: log.WindowBegin, WindowEnd: log.WindowEnd, NextOffset: log.NextOffset, NextRow: log.NextRow,
 		LastCommittedBatch: log.LastCommittedBatch, RowsCommitted: log.RowsWritten, Attempt: log.Attempts,
 		StartedAt: log.StartedAt,
@@ -80,6 +88,7 @@ type ListPageResult struct {
 
 // ListPage lists one page of resources expiring inside the window.
 func (a *Activities) ListPage(ctx context.Context, in ListPageInput) (ListPageResult, error) {
+	defer keepAlive(ctx, nil)()
 	page, err := a.Huawei.ListPage(ctx, huawei.ListQuery{
 		ExpireBegin: in.WindowBegin, ExpireEnd: in.WindowEnd, StatusList: in.Statuses, Offset: in.Offset, Limit: in.Limit,
 	})
@@ -106,13 +115,13 @@ type FetchTagsResult struct {
 	Retries int                   `json:"retries,omitempty"`
 }
 
-// heartbeatEvery spaces FetchTags heartbeats: a heartbeat is a round trip to
-// the server, and a fast group finishes before it would matter.
-const heartbeatEvery = time.Second
+// stageEvery spaces FetchTags's staging of the tags it read (one small
+// INSERT): what is staged is what a retry does not read again.
+const stageEvery = time.Second
 
 // FetchTags reads the tags of each resource of the group and stages them.
-// Its progress is staged and heartbeated as it goes (and when it fails), so
-// a retry resumes where the last attempt stopped.
+// Its staged progress is heartbeated, so a retry (after an API failure or a
+// dead worker) resumes where the last attempt stopped.
 func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTagsResult, error) {
 	var done []inventory.TagResult
 	if activity.HasHeartbeatDetails(ctx) {
@@ -120,6 +129,8 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 			done = nil // unreadable progress: start the group over, results are idempotent
 		}
 	}
+	beat := &progress{}
+	defer keepAlive(ctx, beat)()
 	todo := in.Resources[len(done):]
 	var inSnapshot map[string]store.Tags
 	if in.FromSnapshot {
@@ -129,16 +140,16 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		}
 	}
 	var staged []store.SnapshotEntry
-	// progress stages what was read, then records it as done.
-	progress := func() error {
+	// stage saves what was read, then offers it as the progress to resume from.
+	stage := func() error {
 		if err := a.Store.SaveTagSnapshot(ctx, in.SyncID, staged); err != nil {
 			return databaseError("stage tags", err)
 		}
 		staged = staged[:0]
-		activity.RecordHeartbeat(ctx, done)
+		beat.set(slices.Clone(done))
 		return nil
 	}
-	lastBeat := time.Now()
+	lastStage := time.Now()
 	for _, r := range todo {
 		if _, ok := inSnapshot[r.ResourceID]; ok {
 			done = append(done, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK})
@@ -146,9 +157,10 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		}
 		res, err := a.Huawei.ResourceTags(ctx, r)
 		if err != nil {
-			if perr := progress(); perr != nil {
-				return FetchTagsResult{}, perr
+			if serr := stage(); serr != nil {
+				return FetchTagsResult{}, serr
 			}
+			activity.RecordHeartbeat(ctx, done) // before failing: the retry starts from here
 			return FetchTagsResult{}, huaweiError(err)
 		}
 		if res.Status == inventory.TagsOK {
@@ -156,15 +168,15 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		}
 		res.Tags = nil
 		done = append(done, res)
-		if time.Since(lastBeat) >= heartbeatEvery {
-			if err := progress(); err != nil {
+		if time.Since(lastStage) >= stageEvery {
+			if err := stage(); err != nil {
 				return FetchTagsResult{}, err
 			}
-			lastBeat = time.Now()
+			lastStage = time.Now()
 		}
 	}
-	if err := a.Store.SaveTagSnapshot(ctx, in.SyncID, staged); err != nil {
-		return FetchTagsResult{}, databaseError("stage tags", err)
+	if err := stage(); err != nil {
+		return FetchTagsResult{}, err
 	}
 	return FetchTagsResult{Results: done, Retries: retries(ctx)}, nil
 }
@@ -202,6 +214,8 @@ func (a *Activities) SnapshotTags(ctx context.Context, in SnapshotTagsInput) (Sn
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &offset)
 	}
+	beat := &progress{}
+	defer keepAlive(ctx, beat)()
 	for {
 		page, err := a.Huawei.ListTagged(ctx, in.ProjectID, in.TMSType, offset, huawei.MaxBulkPageSize)
 		if err != nil {
@@ -221,7 +235,7 @@ func (a *Activities) SnapshotTags(ctx context.Context, in SnapshotTagsInput) (Sn
 		}
 		offset += len(page.Resources)
 		res.Resources = offset
-		activity.RecordHeartbeat(ctx, offset)
+		beat.set(offset)
 		if len(page.Resources) == 0 || offset >= page.TotalCount {
 			return res, nil
 		}
@@ -251,6 +265,7 @@ type CommitBatchResult struct {
 // CommitBatch upserts one chunk, with the tags FetchTags or SnapshotTags
 // staged for its resources, and records the checkpoint in one transaction.
 func (a *Activities) CommitBatch(ctx context.Context, in CommitBatchInput) (CommitBatchResult, error) {
+	defer keepAlive(ctx, nil)()
 	start := time.Now()
 	applied, err := a.Store.CommitBatch(ctx, store.BatchCommit{
 		SyncID: in.SyncID, AccountID: a.AccountID, Batch: in.Batch, NextOffset: in.NextOffset,
@@ -278,6 +293,7 @@ type Summary struct {
 	BatchesCommitted     int        `json:"batches_committed"`
 	RowsWritten          int        `json:"rows_written"`
 	Attempts             int        `json:"attempts"`
+	Retries              int        `json:"retries"`
 	StartedAt            time.Time  `json:"started_at"`
 	FinishedAt           *time.Time `json:"finished_at,omitempty"`
 	// TagErrors lists (up to 50) resources whose tags could not be read.
@@ -293,9 +309,17 @@ type TagError struct {
 // maxListedTagErrors bounds the summary that crosses history.
 const maxListedTagErrors = 50
 
+// FinishSyncInput closes a sync whose every batch is committed.
+type FinishSyncInput struct {
+	SyncID  string `json:"sync_id"`
+	Retries int    `json:"retries"` // retried activity attempts, for the log
+}
+
 // FinishSync deactivates what this sync did not see and closes its log.
-func (a *Activities) FinishSync(ctx context.Context, syncID string) (Summary, error) {
-	log, err := a.Store.FinishSync(ctx, syncID)
+func (a *Activities) FinishSync(ctx context.Context, in FinishSyncInput) (Summary, error) {
+	defer keepAlive(ctx, nil)()
+	syncID := in.SyncID
+	log, err := a.Store.FinishSync(ctx, syncID, in.Retries)
 	if err != nil {
 		return Summary{}, databaseError("finish sync", err)
 	}
@@ -305,7 +329,7 @@ func (a *Activities) FinishSync(ctx context.Context, syncID string) (Summary, er
 		UntaggedResources: log.UntaggedResources, VanishedResources: log.VanishedResources,
 		TagErrorResources: log.TagErrorResources, DeactivatedResources: log.DeactivatedResources,
 		BatchesCommitted: log.BatchesCommitted, RowsWritten: log.RowsWritten, Attempts: log.Attempts,
-		StartedAt: log.StartedAt, FinishedAt: log.FinishedAt,
+		Retries: log.Retries, StartedAt: log.StartedAt, FinishedAt: log.FinishedAt,
 	}
 	if log.TagErrorResources > 0 {
 		rows, err := a.Store.TagErrors(ctx, syncID, maxListedTagErrors)
@@ -321,14 +345,16 @@ func (a *Activities) FinishSync(ctx context.Context, syncID string) (Summary, er
 
 // EndSyncInput records why a sync stopped before finishing.
 type EndSyncInput struct {
-	SyncID string `json:"sync_id"`
-	Status string `json:"status"` // failed or canceled
-	Reason string `json:"reason"`
+	SyncID  string `json:"sync_id"`
+	Status  string `json:"status"` // failed or canceled
+	Reason  string `json:"reason"`
+	Retries int    `json:"retries"`
 }
 
 // EndSync marks the sync log failed or canceled, keeping its checkpoint.
 func (a *Activities) EndSync(ctx context.Context, in EndSyncInput) error {
-	if err := a.Store.EndSync(ctx, in.SyncID, in.Status, in.Reason); err != nil {
+	defer keepAlive(ctx, nil)()
+	if err := a.Store.EndSync(ctx, in.SyncID, in.Status, in.Reason, in.Retries); err != nil {
 		return databaseError("close sync log", err)
 	}
 	return nil

@@ -37,25 +37,25 @@ var (
 		BackoffCoefficient:     2,
 		MaximumInterval:        20 * time.Second,
 		MaximumAttempts:        30,
-		NonRetryableErrorTypes: []string{activities.ErrTypeDatabaseRejected, activities.ErrTypeInvalidInput},
+		NonRetryableErrorTypes: []string{activities.ErrTypeDatabaseRejected, activities.ErrTypeInvalidInput, activities.ErrTypeAlreadyRunning},
 	}
 )
 
+// heartbeatTimeout: every activity heartbeats every few seconds while it
+// runs (activities/heartbeat.go), so an activity of a killed worker is
+// retried on another within this, not at its StartToClose timeout.
+const heartbeatTimeout = 15 * time.Second
+
 func listOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, RetryPolicy: listRetry, Summary: summary}
+	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: listRetry, Summary: summary}
 }
 
-// tagOptions: a group waits on the worker's rate limiter between calls, so
-// it heartbeats after each resource and may run long in total.
+// tagOptions: a group waits on the worker's rate limiter between calls and
+// may run long in total.
 func tagOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    2 * time.Minute,
-		RetryPolicy:         tagRetry,
-		Summary:             summary,
-	}
+	return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: tagRetry, Summary: summary}
 }
 
 func dbOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, RetryPolicy: dbRetry, Summary: summary}
+	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: dbRetry, Summary: summary}
 }

@@ -15,6 +15,8 @@ var (
 	AttrExpiringResources = temporal.NewSearchAttributeKeyInt64("ExpiringResources")
 	// AttrExpireDays: the sync's window, in days.
 	AttrExpireDays = temporal.NewSearchAttributeKeyInt64("ExpireDays")
+	// AttrAccount: the Huawei account (domain id) synced.
+	AttrAccount = temporal.NewSearchAttributeKeyKeyword("ExpirySyncAccount")
 )
 
 // SearchAttributes lists every custom search attribute with its type, for
@@ -24,5 +26,6 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		AttrSyncStatus.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		AttrExpiringResources.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
 		AttrExpireDays.GetName():        enumspb.INDEXED_VALUE_TYPE_INT,
+		AttrAccount.GetName():           enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }

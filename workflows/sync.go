@@ -89,7 +89,8 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 	}
 	s.setPhase(ctx, "finishing: marking unseen resources inactive and closing the sync log")
 	var summary activities.Summary
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), a.FinishSync, s.syncID).Get(ctx, &summary)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), a.FinishSync,
+		activities.FinishSyncInput{SyncID: s.syncID, Retries: s.progress().Retries}).Get(ctx, &summary)
 	if err != nil {
 		return summary, err
 	}
@@ -102,6 +103,7 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 // once per page at most, never per resource (each upsert is a history event).
 func (s *syncRun) upsertAttributes(ctx workflow.Context, status string, resources int) {
 	err := workflow.UpsertTypedSearchAttributes(ctx,
+		AttrAccount.ValueSet(s.cursor.AccountID),
 		AttrSyncStatus.ValueSet(status),
 		AttrExpiringResources.ValueSet(int64(resources)),
 		AttrExpireDays.ValueSet(int64(s.in.ExpireDays)),
@@ -393,7 +395,7 @@ func (s *syncRun) end(ctx workflow.Context, cause error) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)), a.EndSync,
-		activities.EndSyncInput{SyncID: s.syncID, Status: status, Reason: reason}).Get(dctx, nil)
+		activities.EndSyncInput{SyncID: s.syncID, Status: status, Reason: reason, Retries: s.progress().Retries}).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the end of the sync", "error", err)
 	}

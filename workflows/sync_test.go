@@ -83,7 +83,8 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		f.commits = append(f.commits, in)
 		return activities.CommitBatchResult{Applied: true}, nil
 	}).Maybe()
-	env.OnActivity(a.FinishSync, mock.Anything, mock.Anything).Return(func(_ context.Context, id string) (activities.Summary, error) {
+	env.OnActivity(a.FinishSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishSyncInput) (activities.Summary, error) {
+		id := in.SyncID
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		rows := 0

@@ -40,6 +40,20 @@ func TestBadInputExitsTwoNamingTheValue(t *testing.T) {
 		{[]string{"sync", "--no-such-flag"}, "unknown flag: --no-such-flag"},
 		{[]string{"sync", "extra-arg"}, `unknown command "extra-arg" for "starter sync"`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate" for "starter"`},
+		{[]string{"sync", "--expire-days", ""}, `invalid argument "" for "--expire-days"`},
+		{[]string{"sync", "--tag-mode", ""}, `--tag-mode="" is not allowed: use one of per-resource, bulk, auto`},
+		{[]string{"sync", "--tag-mode", "bulk'; DROP TABLE expiring_resources;--"}, `--tag-mode="bulk'; DROP TABLE expiring_resources;--" is not allowed`},
+		{[]string{"sync", "--tag-mode", "\xff\xfe"}, `--tag-mode="\xff\xfe" is not allowed`},
+		{[]string{"sync", "--resume", "\xffbad"}, `sync id "\xffbad" is not valid`},
+		{[]string{"sync", "--resume", "a b"}, `sync id "a b" is not valid`},
+		{[]string{"status", "\xff"}, `sync id "\xff" is not valid`},
+		{[]string{"status", ""}, `sync id "" is not valid`},
+		{[]string{"cancel", strings.Repeat("x", 256)}, `is not valid: allowed 1..255 bytes`},
+		{[]string{"resume", "x\ny"}, `sync id "x\ny" is not valid`},
+		{[]string{"status"}, `accepts 1 arg(s), received 0`},
+		{[]string{"list", "--limit", "0"}, `--limit=0 is out of range: allowed 1..1000`},
+		{[]string{"list", "--limit", "-1"}, `--limit=-1 is out of range: allowed 1..1000`},
+		{[]string{"list", "--status", "'; DROP TABLE x"}, `--status "'; DROP TABLE x" is not allowed`},
 	} {
 		code, out, errOut := run(t, c.args...)
 		assert.Equal(t, cli.ExitBadInput, code, "%v", c.args)

@@ -49,6 +49,7 @@ func printSummary(w io.Writer, s activities.Summary) {
 	k.row("Batches committed", s.BatchesCommitted)
 	k.row("Rows written", s.RowsWritten)
 	k.row("Attempts", s.Attempts)
+	k.row("Retries", s.Retries)
 	if s.FinishedAt != nil {
 		k.row("Duration", s.FinishedAt.Sub(s.StartedAt).Round(time.Second))
 	}

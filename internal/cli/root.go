@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"expiry-sync/internal/codec"
 	"expiry-sync/internal/config"
 )
 
@@ -76,10 +77,14 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // dial connects to Temporal, failing fast with the address in the message.
 func (e *env) dial(ctx context.Context) (client.Client, error) {
+	dc, err := codec.NewDataConverter(e.temporal.PayloadKey.Reveal())
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort: e.temporal.Address, Namespace: e.temporal.Namespace, Logger: quietLogger{},
+		HostPort: e.temporal.Address, Namespace: e.temporal.Namespace, Logger: quietLogger{}, DataConverter: dc,
 	})
 	if err != nil {
 		return nil, fail(fmt.Errorf("cannot reach Temporal at %s (TEMPORAL_ADDRESS): %v", e.temporal.Address, err))

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
@@ -63,8 +65,21 @@ var states = map[string]string{
 
 const stateList = "running, completed, failed, canceled, terminated, timed-out, success, partial"
 
+// checkSyncID refuses what cannot be a sync id before asking Temporal.
+func checkSyncID(id string) error {
+	ok := utf8.ValidString(id) && len(id) > 0 && len(id) <= 255 &&
+		!strings.ContainsFunc(id, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) })
+	if !ok {
+		return fmt.Errorf("sync id %q is not valid: allowed 1..255 bytes of printable UTF-8 without spaces, e.g. expiry-sync-<account>-20261126T083500.000Z", id)
+	}
+	return nil
+}
+
 // describeSync finds the newest run of a sync, or says the id is unknown.
 func (e *env) describeSync(ctx context.Context, c client.Client, id string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if err := checkSyncID(id); err != nil {
+		return nil, err
+	}
 	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
@@ -137,6 +152,9 @@ func newStatusCommand(e *env) *cobra.Command {
   starter status expiry-sync-0a1b2c3d-20261126T083500Z --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkSyncID(args[0]); err != nil {
+				return err
+			}
 			c, err := e.dial(cmd.Context())
 			if err != nil {
 				return err
@@ -299,6 +317,9 @@ func newCancelCommand(e *env) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, id := cmd.Context(), args[0]
+			if err := checkSyncID(id); err != nil {
+				return err
+			}
 			c, err := e.dial(ctx)
 			if err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"expiry-sync/activities"
 	"expiry-sync/workflows"
@@ -134,6 +135,9 @@ func knobsText(in workflows.SyncInput) string {
 // so a 0 was typed: WithDefaults would read it as "unset") and names the
 // flag of the first bad one.
 func validateSyncInput(in workflows.SyncInput) (workflows.SyncInput, error) {
+	if in.TagMode == "" { // "" means auto in the workflow's input, but here it was typed
+		return in, flagError(&workflows.ChoiceError{Field: "tag_mode", Value: in.TagMode, Allowed: workflows.TagModes})
+	}
 	if err := in.Validate(); err != nil {
 		return in, flagError(err)
 	}
@@ -145,6 +149,11 @@ func (e *env) runSync(cmd *cobra.Command, o *syncOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.resume != "" {
+		if err := checkSyncID(o.resume); err != nil {
+			return err
+		}
+	}
 	ctx := cmd.Context()
 	c, err := e.dial(ctx)
 	if err != nil {
@@ -154,6 +163,9 @@ func (e *env) runSync(cmd *cobra.Command, o *syncOptions) error {
 
 	id := newSyncID(time.Now())
 	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	if err := e.refuseIfAccountBusy(ctx, c); err != nil {
+		return err
+	}
 	if o.resume != "" {
 		if in, err = e.resumeInput(ctx, c, o.resume, in, cmd); err != nil {
 			return err
@@ -167,6 +179,7 @@ func (e *env) runSync(cmd *cobra.Command, o *syncOptions) error {
 		// Never attach to an existing run that happens to have this id.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            fmt.Sprintf("Sync of resources expiring within %d days", in.ExpireDays),
+		TypedSearchAttributes:                    startAttributes(in),
 	}, workflows.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
@@ -252,6 +265,37 @@ func (e *env) waitSync(ctx context.Context, c client.Client, run client.Workflow
 	}
 	printSummary(e.stdout, summary)
 	return nil
+}
+
+// refuseIfAccountBusy stops before starting anything when a sync of the
+// account (HUAWEI_DOMAIN_ID) already runs. The worker enforces the same rule
+// in the database (two starts in the same instant); this says it sooner.
+func (e *env) refuseIfAccountBusy(ctx context.Context, c client.Client) error {
+	account := os.Getenv("HUAWEI_DOMAIN_ID")
+	if account == "" {
+		return nil
+	}
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s'",
+		workflows.WorkflowName, workflows.AttrAccount.GetName(), strings.ReplaceAll(account, "'", ""))
+	running, err := e.listSyncs(ctx, c, query, 1)
+	if err != nil || len(running) == 0 {
+		return err
+	}
+	return fail(fmt.Errorf("account %s is already being synced by %s (started %s): nothing started; wait for it, or cancel it with 'starter cancel %s'",
+		account, running[0].SyncID, running[0].StartedAt.UTC().Format(time.RFC3339), running[0].SyncID))
+}
+
+// startAttributes makes a sync findable (and its account busy) from the
+// moment it starts; the workflow keeps them up to date.
+func startAttributes(in workflows.SyncInput) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{
+		workflows.AttrSyncStatus.ValueSet("running"),
+		workflows.AttrExpireDays.ValueSet(int64(in.ExpireDays)),
+	}
+	if account := os.Getenv("HUAWEI_DOMAIN_ID"); account != "" {
+		updates = append(updates, workflows.AttrAccount.ValueSet(account))
+	}
+	return temporal.NewSearchAttributes(updates...)
 }
 
 // newSyncID names a sync after its account and start time, so the Web UI's

@@ -47,6 +47,10 @@ type Temporal struct {
 	Namespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"expiry-sync"`
 	UIURL     string `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
+	// PayloadKey (base64 of 32 bytes) turns on AES-256-GCM encryption of
+	// every payload; the worker, the starter and the codec server share it.
+	PayloadKey     Secret `env:"EXPIRY_SYNC_PAYLOAD_KEY"`
+	PayloadKeyFile string `env:"EXPIRY_SYNC_PAYLOAD_KEY_FILE"`
 }
 
 // Worker is the whole worker configuration.
@@ -56,6 +60,10 @@ type Worker struct {
 	// DatabaseURL is mysql://user:pass@host:3306/db or sqlite:///path/file.db;
 	// empty means expiry-sync.db in the working directory.
 	DatabaseURL Secret `env:"DATABASE_URL"`
+	// DatabaseMigrationURL, when set, is the (more privileged) user the
+	// worker applies migrations with; DATABASE_URL then needs only
+	// SELECT, INSERT, UPDATE and DELETE.
+	DatabaseMigrationURL Secret `env:"DATABASE_MIGRATION_URL"`
 	// MaxConcurrentActivities bounds the activities one worker runs at once.
 	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"64"`
 }
@@ -69,6 +77,9 @@ func LoadWorker() (Worker, error) {
 	if err := c.Huawei.loadKeyFiles(); err != nil {
 		return c, err
 	}
+	if err := c.Temporal.loadKeyFile(); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
 }
 
@@ -78,7 +89,14 @@ func LoadTemporal() (Temporal, error) {
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
+	if err := c.loadKeyFile(); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+func (t *Temporal) loadKeyFile() error {
+	return readKeyFile("EXPIRY_SYNC_PAYLOAD_KEY_FILE", t.PayloadKeyFile, &t.PayloadKey)
 }
 
 // Validate reports the first missing or out-of-range setting by its variable name.
@@ -129,21 +147,20 @@ func (h Huawei) Validate() error {
 // loadKeyFiles reads a key from its *_FILE variable when the plain one is unset,
 // so keys can come from mounted secrets instead of the environment.
 func (h *Huawei) loadKeyFiles() error {
-	for _, k := range []struct {
-		name, path string
-		dst        *Secret
-	}{
-		{"HUAWEI_ACCESS_KEY_FILE", h.AccessKeyFile, &h.AccessKey},
-		{"HUAWEI_SECRET_KEY_FILE", h.SecretKeyFile, &h.SecretKey},
-	} {
-		if *k.dst != "" || k.path == "" {
-			continue
-		}
-		b, err := os.ReadFile(k.path)
-		if err != nil {
-			return fmt.Errorf("%s=%s cannot be read: %w", k.name, k.path, errors.Unwrap(err))
-		}
-		*k.dst = Secret(strings.TrimSpace(string(b)))
+	if err := readKeyFile("HUAWEI_ACCESS_KEY_FILE", h.AccessKeyFile, &h.AccessKey); err != nil {
+		return err
 	}
+	return readKeyFile("HUAWEI_SECRET_KEY_FILE", h.SecretKeyFile, &h.SecretKey)
+}
+
+func readKeyFile(name, path string, dst *Secret) error {
+	if *dst != "" || path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s=%s cannot be read: %w", name, path, errors.Unwrap(err))
+	}
+	*dst = Secret(strings.TrimSpace(string(b)))
 	return nil
 }

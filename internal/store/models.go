@@ -68,6 +68,8 @@ type SyncLog struct {
 	NextRow              int // rows of that page already committed
 	Attempts             int
 	RunID                string // the workflow run that opened this attempt
+	AttemptStartedAt     *time.Time
+	Retries              int
 	StartedAt            time.Time
 	UpdatedAt            time.Time
 	FinishedAt           *time.Time

@@ -32,7 +32,7 @@ func TestTagSnapshotsLiveForOneSync(t *testing.T) {
 			"R1": {"case": "sensitive ids"},
 		}, got, "only this sync's snapshot, ids compared exactly")
 
-		_, err = s.FinishSync(ctx, "sync-1")
+		_, err = s.FinishSync(ctx, "sync-1", 0)
 		require.NoError(t, err)
 		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2"})
 		require.NoError(t, err)

@@ -79,7 +79,7 @@ func TestBeginSyncLifecycle(t *testing.T) {
 		ok, err := s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, NextOffset: 500, Rows: []inventory.Row{row("r1", t0, nil)}, SyncedAt: t0})
 		require.NoError(t, err)
 		require.True(t, ok)
-		require.NoError(t, s.EndSync(ctx, "sync-1", store.StatusFailed, "database rejected batch 2"))
+		require.NoError(t, s.EndSync(ctx, "sync-1", store.StatusFailed, "database rejected batch 2", 0))
 		failed, err := s.GetSyncLog(ctx, "sync-1")
 		require.NoError(t, err)
 		assert.Equal(t, store.StatusFailed, failed.Status)
@@ -94,7 +94,7 @@ func TestBeginSyncLifecycle(t *testing.T) {
 		assert.Equal(t, 500, resumed.NextOffset)
 		assert.Nil(t, resumed.ErrorMessage)
 
-		_, err = s.FinishSync(ctx, "sync-1")
+		_, err = s.FinishSync(ctx, "sync-1", 0)
 		require.NoError(t, err)
 		_, err = s.BeginSync(ctx, start("sync-1", "run-c"))
 		assert.ErrorIs(t, err, store.ErrFinished)
@@ -178,7 +178,7 @@ func TestFinishSyncDeactivatesUnseenInsideWindowOnly(t *testing.T) {
 		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, SyncedAt: t0,
 			Rows: []inventory.Row{row("kept", t0, nil), row("gone", t0.AddDate(0, 0, 1), nil), row("far", far, nil)}})
 		require.NoError(t, err)
-		_, err = s.FinishSync(ctx, "sync-1")
+		_, err = s.FinishSync(ctx, "sync-1", 0)
 		require.NoError(t, err)
 
 		_, err = s.BeginSync(ctx, start("sync-2", "run-b"))
@@ -192,7 +192,7 @@ func TestFinishSyncDeactivatesUnseenInsideWindowOnly(t *testing.T) {
 		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-2", AccountID: account, Batch: 1, SyncedAt: t0.Add(time.Hour),
 			Rows: []inventory.Row{row("kept", t0, nil), vanished, denied, rds}})
 		require.NoError(t, err)
-		log, err := s.FinishSync(ctx, "sync-2")
+		log, err := s.FinishSync(ctx, "sync-2", 0)
 		require.NoError(t, err)
 		assert.Equal(t, store.StatusPartial, log.Status, "a tag error makes the sync partial")
 		assert.Equal(t, 4, log.TotalResources)
@@ -211,7 +211,7 @@ func TestFinishSyncDeactivatesUnseenInsideWindowOnly(t *testing.T) {
 		assert.Equal(t, t0.Add(time.Hour), rows["kept"].LastSyncedAt.UTC())
 		assert.Equal(t, "sync-2", rows["kept"].LastSyncID)
 
-		again, err := s.FinishSync(ctx, "sync-2")
+		again, err := s.FinishSync(ctx, "sync-2", 0)
 		require.NoError(t, err)
 		assert.Equal(t, 1, again.DeactivatedResources, "finishing twice changes nothing")
 	})
@@ -222,7 +222,7 @@ func TestEndSyncKeepsCheckpoint(t *testing.T) {
 		ctx := context.Background()
 		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
 		require.NoError(t, err)
-		require.NoError(t, s.EndSync(ctx, "sync-1", store.StatusCanceled, "canceled by the user"))
+		require.NoError(t, s.EndSync(ctx, "sync-1", store.StatusCanceled, "canceled by the user", 0))
 		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, SyncedAt: t0})
 		require.Error(t, err, "a canceled sync takes no more batches")
 		assert.False(t, errors.Is(err, store.ErrOutOfOrder))

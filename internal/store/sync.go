@@ -38,10 +38,65 @@ type SyncStart struct {
 	WindowEnd   time.Time
 }
 
+// StaleAfter: a running sync whose log has not moved for this long is taken
+// for dead (its workflow was terminated) and no longer holds its account.
+const StaleAfter = 15 * time.Minute
+
+// AlreadyRunningError: another sync of the account runs; this one yields.
+type AlreadyRunningError struct {
+	Account, Other string
+	Since          time.Time
+}
+
+func (e *AlreadyRunningError) Error() string {
+	return fmt.Sprintf("account %s is already being synced by %s (running since %s): wait for it to end, or cancel it with 'starter cancel %s'",
+		e.Account, e.Other, e.Since.UTC().Format(time.RFC3339), e.Other)
+}
+
 // BeginSync opens the sync log of a new sync, or re-opens a failed or
-// canceled one for a new attempt, keeping its window and checkpoint.
+// canceled one for a new attempt, keeping its window and checkpoint. Two
+// syncs of one account never run at once: when another one runs, the
+// later attempt is closed as failed and an *AlreadyRunningError returned.
 // Calling it again from the same run returns the log unchanged.
 func (s *Store) BeginSync(ctx context.Context, st SyncStart) (SyncLog, error) {
+	log, err := s.openSyncLog(ctx, st)
+	if err != nil {
+		return log, err
+	}
+	if other, err := s.earlierRunningSync(ctx, log); err != nil || other == nil {
+		return log, err
+	} else {
+		yield := &AlreadyRunningError{Account: log.AccountID, Other: other.SyncID, Since: *other.AttemptStartedAt}
+		return log, errors.Join(yield, s.EndSync(ctx, log.SyncID, StatusFailed, yield.Error(), 0))
+	}
+}
+
+// earlierRunningSync finds a live sync of the same account whose attempt
+// opened before this one (ties: the smaller sync id). Each of two syncs
+// opening at once sees the other's committed log, so exactly one yields.
+func (s *Store) earlierRunningSync(ctx context.Context, log SyncLog) (*SyncLog, error) {
+	var others []SyncLog
+	err := s.db.WithContext(ctx).
+		Where("cloud_provider = ? AND account_id = ? AND status = ? AND sync_id <> ? AND updated_at >= ?",
+			log.CloudProvider, log.AccountID, StatusRunning, log.SyncID, utcNow().Add(-StaleAfter)).
+		Find(&others).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range others {
+		if o.AttemptStartedAt == nil {
+			continue
+		}
+		before := o.AttemptStartedAt.Before(*log.AttemptStartedAt) ||
+			(o.AttemptStartedAt.Equal(*log.AttemptStartedAt) && o.SyncID < log.SyncID)
+		if before {
+			return &o, nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *Store) openSyncLog(ctx context.Context, st SyncStart) (SyncLog, error) {
 	var log SyncLog
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err := s.forUpdate(tx).Where("sync_id = ?", st.SyncID).Take(&log).Error
@@ -51,7 +106,7 @@ func (s *Store) BeginSync(ctx context.Context, st SyncStart) (SyncLog, error) {
 				SyncID: st.SyncID, RunID: st.RunID, CloudProvider: inventory.CloudProvider,
 				AccountID: st.AccountID, Status: StatusRunning, ExpireDays: st.ExpireDays,
 				WindowBegin: utcSecond(st.WindowBegin), WindowEnd: utcSecond(st.WindowEnd),
-				Attempts: 1, StartedAt: now, UpdatedAt: now,
+				Attempts: 1, StartedAt: now, UpdatedAt: now, AttemptStartedAt: &now,
 			}
 			return tx.Create(&log).Error
 		}
@@ -64,9 +119,10 @@ func (s *Store) BeginSync(ctx context.Context, st SyncStart) (SyncLog, error) {
 		case log.Status == StatusSuccess || log.Status == StatusPartial:
 			return fmt.Errorf("%w: %s ended %s at %s", ErrFinished, st.SyncID, log.Status, log.FinishedAt.Format(time.RFC3339))
 		}
+		now := utcNow()
 		log.RunID, log.Status, log.Attempts = st.RunID, StatusRunning, log.Attempts+1
-		log.ErrorMessage, log.FinishedAt, log.UpdatedAt = nil, nil, utcNow()
-		return tx.Select("run_id", "status", "attempts", "error_message", "finished_at", "updated_at").Save(&log).Error
+		log.ErrorMessage, log.FinishedAt, log.UpdatedAt, log.AttemptStartedAt = nil, nil, now, &now
+		return tx.Select("run_id", "status", "attempts", "error_message", "finished_at", "updated_at", "attempt_started_at").Save(&log).Error
 	})
 	return log, err
 }
@@ -179,7 +235,7 @@ func toModels(b BatchCommit) []ExpiringResource {
 // account inside the sync's window that it did not see become inactive
 // (never deleted), and the totals are counted from the rows themselves.
 // Calling it again on a finished sync returns the log unchanged.
-func (s *Store) FinishSync(ctx context.Context, syncID string) (SyncLog, error) {
+func (s *Store) FinishSync(ctx context.Context, syncID string, retries int) (SyncLog, error) {
 	var log SyncLog
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.forUpdate(tx).Where("sync_id = ?", syncID).Take(&log).Error; err != nil {
@@ -209,7 +265,7 @@ func (s *Store) FinishSync(ctx context.Context, syncID string) (SyncLog, error) 
 			return err
 		}
 		now := utcNow()
-		log.Status, log.FinishedAt, log.UpdatedAt = StatusSuccess, &now, now
+		log.Status, log.FinishedAt, log.UpdatedAt, log.Retries = StatusSuccess, &now, now, retries
 		if log.TagErrorResources > 0 {
 			log.Status = StatusPartial
 		}
@@ -248,11 +304,11 @@ func countTotals(tx *gorm.DB, log *SyncLog) error {
 
 // EndSync records that a running sync stopped without finishing (failed or
 // canceled) and why; its checkpoint stays for a resume.
-func (s *Store) EndSync(ctx context.Context, syncID, status, reason string) error {
+func (s *Store) EndSync(ctx context.Context, syncID, status, reason string, retries int) error {
 	now := utcNow()
 	return s.db.WithContext(ctx).Model(&SyncLog{}).
 		Where("sync_id = ? AND status = ?", syncID, StatusRunning).
-		Updates(map[string]any{"status": status, "error_message": truncate(reason, 4000), "finished_at": now, "updated_at": now}).Error
+		Updates(map[string]any{"status": status, "error_message": truncate(reason, 4000), "retries": retries, "finished_at": now, "updated_at": now}).Error
 }
 
 // GetSyncLog reads one sync log.

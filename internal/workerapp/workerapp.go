@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"expiry-sync/activities"
+	"expiry-sync/internal/codec"
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/store"
@@ -30,12 +31,11 @@ type Worker struct {
 // New checks the database (and migrates it), builds the clients and
 // registers the workflow and activities.
 func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
-	if err != nil {
+	if err := migrate(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if err := st.Migrate(ctx); err != nil {
-		_ = st.Close()
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
 		return nil, err
 	}
 	hw, err := huawei.New(cfg.Huawei)
@@ -43,10 +43,16 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		_ = st.Close()
 		return nil, err
 	}
+	dc, err := codec.NewDataConverter(cfg.Temporal.PayloadKey.Reveal())
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	tc, err := client.DialContext(ctx, client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    tlog.NewStructuredLogger(logger),
+		HostPort:      cfg.Temporal.Address,
+		Namespace:     cfg.Temporal.Namespace,
+		Logger:        tlog.NewStructuredLogger(logger),
+		DataConverter: dc,
 	})
 	if err != nil {
 		_ = st.Close()
@@ -67,6 +73,21 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, Logger: logger})
 	return &Worker{Client: tc, Store: st, Huawei: hw, worker: w}, nil
+}
+
+// migrate applies the migrations as DATABASE_MIGRATION_URL's user when set,
+// else as DATABASE_URL's.
+func migrate(ctx context.Context, cfg config.Worker) error {
+	url := cfg.DatabaseMigrationURL.Reveal()
+	if url == "" {
+		url = cfg.DatabaseURL.Reveal()
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Migrate(ctx)
 }
 
 // Run polls until stop is closed (or the worker fails), then stops gracefully.

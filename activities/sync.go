@@ -149,13 +149,14 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		beat.set(slices.Clone(done))
 		return nil
 	}
-	lastStage := time.Now()
+	lastStage, callRetries := time.Now(), 0
 	for _, r := range todo {
 		if _, ok := inSnapshot[r.ResourceID]; ok {
 			done = append(done, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK})
 			continue
 		}
-		res, err := a.Huawei.ResourceTags(ctx, r)
+		res, retried, err := a.tagsWithRetries(ctx, r)
+		callRetries += retried
 		if err != nil {
 			if serr := stage(); serr != nil {
 				return FetchTagsResult{}, serr
@@ -178,7 +179,36 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 	if err := stage(); err != nil {
 		return FetchTagsResult{}, err
 	}
-	return FetchTagsResult{Results: done, Retries: retries(ctx)}, nil
+	return FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries}, nil
+}
+
+// callAttempts is how many times FetchTags tries one resource's tags before
+// it fails the activity (and Temporal's retry policy takes over): a lone
+// 500 or 429 among hundreds of calls should not cost the whole group an
+// activity retry and its growing backoff.
+const callAttempts = 3
+
+// tagsWithRetries queries one resource's tags, retrying retryable failures
+// after the server's Retry-After or a short doubling pause.
+func (a *Activities) tagsWithRetries(ctx context.Context, r inventory.TagTarget) (inventory.TagResult, int, error) {
+	pause := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		res, err := a.Huawei.ResourceTags(ctx, r)
+		var ae *huawei.APIError
+		if err == nil || attempt == callAttempts || !errors.As(err, &ae) || !ae.Kind.Retryable() {
+			return res, attempt - 1, err
+		}
+		wait := pause
+		if ae.RetryAfter > 0 {
+			wait = ae.RetryAfter
+		}
+		select {
+		case <-ctx.Done():
+			return res, attempt - 1, ctx.Err()
+		case <-time.After(wait):
+		}
+		pause *= 2
+	}
 }
 
 func resourceIDs(targets []inventory.TagTarget) []string {

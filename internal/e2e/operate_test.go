@@ -21,14 +21,18 @@ type state struct {
 	ExpireDays int    `json:"expire_days"`
 	Error      string `json:"error"`
 	Progress   *struct {
-		PagesListed   int `json:"pages_listed"`
-		RowsCommitted int `json:"rows_committed"`
-		Attempt       int `json:"attempt"`
+		Phase         string `json:"phase"`
+		PagesListed   int    `json:"pages_listed"`
+		TagsFetched   int    `json:"tags_fetched"`
+		RowsCommitted int    `json:"rows_committed"`
+		Attempt       int    `json:"attempt"`
+		Retries       int    `json:"retries"`
 	} `json:"progress"`
 	Summary *struct {
 		Status         string `json:"status"`
 		TotalResources int    `json:"total_resources"`
 		Attempts       int    `json:"attempts"`
+		Retries        int    `json:"retries"`
 	} `json:"summary"`
 }
 

@@ -87,13 +87,16 @@ func runWithDevServer(m *testing.M) int {
 
 // stack is one test's world: its own simulator, database, task queue and worker.
 type stack struct {
-	t      *testing.T
+	t          *testing.T
+	workers    int      // worker processes started
+	workerLogs []string // their log files
 	sim    *hwsim.Simulator
 	simURL string
 	dbURL  string
 	store  *store.Store
 	cfg    config.Worker
 	worker *workerapp.Worker
+	proxy  *tcpProxy
 	client client.Client
 }
 
@@ -105,6 +108,17 @@ type stackOptions struct {
 	tmsRate   float64
 	// workerSecret overrides the SK the worker signs with (default: the right one).
 	workerSecret string
+	// workerProcess: the test starts worker processes itself (startWorkerProcess)
+	// instead of the in-process worker.
+	workerProcess bool
+	// httpTimeout overrides the worker's HUAWEI_HTTP_TIMEOUT (default 5s).
+	httpTimeout time.Duration
+	// dbProxy puts a TCP proxy the test controls between worker and MariaDB.
+	dbProxy bool
+	// payloadKey turns on payload encryption (base64 of 32 bytes).
+	payloadKey string
+	// migrationURL: the worker migrates as this user (DATABASE_MIGRATION_URL).
+	migrationURL string
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -112,7 +126,10 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if o.dbURL == nil {
 		o.dbURL = testenv.MySQLURL
 	}
-	sim, err := hwsim.New(hwsim.Options{Seed: o.seed, Resources: o.resources, AccessKey: testAK, SecretKey: testSK, DomainID: testDomain, Knobs: o.knobs})
+	// Each test syncs its own account: the one-sync-per-account rule then
+	// never couples two tests through the shared Temporal server.
+	domain := fmt.Sprintf("%s%08x", testDomain[:24], queueSeq.Add(1))
+	sim, err := hwsim.New(hwsim.Options{Seed: o.seed, Resources: o.resources, AccessKey: testAK, SecretKey: testSK, DomainID: domain, Knobs: o.knobs})
 	require.NoError(t, err)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
@@ -120,23 +137,48 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s := &stack{t: t, sim: sim, simURL: srv.URL, dbURL: o.dbURL(t)}
 	s.cfg = config.Worker{
 		Huawei: config.Huawei{
-			AccessKey: testAK, SecretKey: config.Secret(cmp.Or(o.workerSecret, testSK)), DomainID: testDomain,
-			BSSEndpoint: srv.URL, TMSEndpoint: srv.URL, HTTPTimeout: 5 * time.Second, BSSRate: 0, TMSRate: o.tmsRate,
+			AccessKey: testAK, SecretKey: config.Secret(cmp.Or(o.workerSecret, testSK)), DomainID: domain,
+			BSSEndpoint: srv.URL, TMSEndpoint: srv.URL, HTTPTimeout: cmp.Or(o.httpTimeout, 5*time.Second), BSSRate: 0, TMSRate: o.tmsRate,
 		},
 		Temporal: config.Temporal{
 			Address: devServer.FrontendHostPort(), Namespace: "default",
 			TaskQueue: fmt.Sprintf("e2e-%s-%d", strings.ToLower(t.Name()), queueSeq.Add(1)), UIURL: "http://localhost:8233",
+			PayloadKey: config.Secret(o.payloadKey),
 		},
 		DatabaseURL:             config.Secret(s.dbURL),
+		DatabaseMigrationURL:    config.Secret(o.migrationURL),
 		MaxConcurrentActivities: 64,
 	}
-	s.startWorker()
-	s.store = s.worker.Store
+	if o.dbProxy {
+		s.proxy = newTCPProxy(t, s.dbURL)
+		s.cfg.DatabaseURL = config.Secret(s.proxy.url(s.dbURL))
+	}
+	if o.workerProcess {
+		// Open the test's own view of the database; migrate it unless the
+		// worker is to, as DATABASE_MIGRATION_URL's user.
+		st, err := store.Open(context.Background(), s.dbURL)
+		require.NoError(t, err)
+		if o.migrationURL == "" {
+			require.NoError(t, st.Migrate(context.Background()))
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		s.store = st
+	} else {
+		s.startWorker()
+		s.store = s.worker.Store
+		if o.dbProxy {
+			st, err := store.Open(context.Background(), s.dbURL)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = st.Close() })
+			s.store = st
+		}
+	}
 	s.client = devServer.Client()
 
 	for k, v := range map[string]string{
 		"TEMPORAL_ADDRESS": s.cfg.Temporal.Address, "TEMPORAL_NAMESPACE": "default",
-		"TEMPORAL_TASK_QUEUE": s.cfg.Temporal.TaskQueue, "HUAWEI_DOMAIN_ID": testDomain,
+		"TEMPORAL_TASK_QUEUE": s.cfg.Temporal.TaskQueue, "HUAWEI_DOMAIN_ID": domain,
+		"EXPIRY_SYNC_PAYLOAD_KEY": o.payloadKey,
 	} {
 		t.Setenv(k, v)
 	}
@@ -144,7 +186,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 }
 
 func (s *stack) startWorker() {
-	w, err := workerapp.New(context.Background(), s.cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Activity failures are the point of several tests: keep the log to what
+	// is not expected.
+	w, err := workerapp.New(context.Background(), s.cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 4})))
 	require.NoError(s.t, err)
 	require.NoError(s.t, w.Start())
 	s.worker = w
@@ -188,7 +232,7 @@ func (s *stack) expected(log store.SyncLog) map[string]hwsim.Resource {
 // failing on a duplicate.
 func (s *stack) rows() map[string]store.ExpiringResource {
 	var all []store.ExpiringResource
-	require.NoError(s.t, s.store.DB().Where("account_id = ?", testDomain).Find(&all).Error)
+	require.NoError(s.t, s.store.DB().Where("account_id = ?", s.cfg.Huawei.DomainID).Find(&all).Error)
 	m := make(map[string]store.ExpiringResource, len(all))
 	for _, r := range all {
 		_, dup := m[r.ResourceID]

@@ -165,7 +165,7 @@ func TestFailedBatchResumesWithoutRewritingCommittedBatches(t *testing.T) {
 
 	require.NoError(t, db.Exec("DROP TRIGGER reject_victim").Error)
 	listsBefore := s.sim.Stats().APIs["bss.list"].Requests
-	code, out, errOut = s.starter("sync", "--resume", id, "--wait")
+	code, out, errOut = s.starter("resume", id, "--wait")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	log = s.syncLog(id)
 	assert.Equal(t, store.StatusSuccess, log.Status)

@@ -3,6 +3,7 @@ package huawei
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -169,11 +170,16 @@ func (errorHandler) HandleError(_ *request.DefaultHttpRequest, resp *response.De
 }
 
 // parseRetryAfter reads delta-seconds or an HTTP date; 0 when absent or bad.
+// Like time.Sub, a delay too long for a Duration saturates instead of
+// wrapping around to a negative or arbitrary one.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		if s > math.MaxInt64/int64(time.Second) {
+			return time.Duration(math.MaxInt64)
+		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {

@@ -96,7 +96,7 @@ func toResource(o model.OrderInstanceV2) (inventory.Resource, error) {
 		return inventory.Resource{}, fmt.Errorf("no resource_id")
 	}
 	expire, err := time.Parse(time.RFC3339, deref(o.ExpireTime))
-	if err != nil {
+	if err != nil || expire.IsZero() { // the zero time is no expire time
 		return inventory.Resource{}, fmt.Errorf("resource %s: expire_time %q is not a UTC time", id, deref(o.ExpireTime))
 	}
 	r := inventory.Resource{

@@ -242,10 +242,13 @@ func toOrderInstance(r Resource) orderInstance {
 	}
 }
 
+// jsonSpace is the whitespace JSON allows between tokens.
+const jsonSpace = " \t\r\n"
+
 // decodeStrict decodes a JSON body into v; an empty body is an empty
 // object. Type errors name the offending field.
 func decodeStrict(body []byte, v any, bad func(string, ...any) *apiError) *apiError {
-	if len(bytes.TrimSpace(body)) == 0 {
+	if len(bytes.Trim(body, jsonSpace)) == 0 {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -256,7 +259,8 @@ func decodeStrict(body []byte, v any, bad func(string, ...any) *apiError) *apiEr
 		}
 		return bad("request body is not valid JSON: %v", err)
 	}
-	if dec.More() {
+	// Not dec.More, which is false before a stray ']' or '}'.
+	if len(bytes.TrimLeft(body[dec.InputOffset():], jsonSpace)) > 0 {
 		return bad("request body has trailing data after the JSON object")
 	}
 	return nil

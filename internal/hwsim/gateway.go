@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"path"
 	"strconv"
 	"sync"
 	"time"
@@ -170,14 +171,34 @@ func (s *Simulator) routes() http.Handler {
 	mux.Handle("GET /v2.0/resources/{resource_id}/tags", s.gateway(apiTMSShow, s.handleTMSShow))
 	mux.Handle("POST /v1.0/resource-instances/filter", s.gateway(apiTMSFilter, s.handleTMSFilter))
 	s.adminRoutes(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	noAPI := func(w http.ResponseWriter, r *http.Request) {
 		ex := &exchange{w: w, r: r, reqID: w.Header().Get(headerRequestID)}
 		ex.fail(gwError(http.StatusNotFound, codeNoAPI, "The API does not exist or has not been published in the environment"))
-	})
+	}
+	mux.HandleFunc("/", noAPI)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(headerRequestID, s.nextRequestID())
+		if !isCleanPath(r.URL.Path) {
+			// ServeMux would answer a redirect to the clean path (or a
+			// bare 400 for "*"); the gateway knows no such API.
+			noAPI(w, r)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// isCleanPath reports whether ServeMux serves p as it is: absolute, with no
+// empty, "." or ".." segment (a trailing slash is kept).
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np == p
 }
 
 // gateway runs the API gateway steps in the order a real request meets

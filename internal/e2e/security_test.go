@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"expiry-sync/internal/codec"
+	"expiry-sync/internal/store"
+	"expiry-sync/internal/testenv"
+)
+
+// TestPayloadEncryption turns the codec on: the sync works as before, and
+// Temporal's own copy of the history shows no resource id, name or tag.
+func TestPayloadEncryption(t *testing.T) {
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{42}, 32))
+	s := newStack(t, stackOptions{resources: 400, seed: 43, payloadKey: key})
+	code, out, errOut := s.starter(syncArgs("--wait")...)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	id := syncIDFrom(t, out)
+	log := s.syncLog(id)
+	want := s.expected(log)
+	assertRows(t, s, want, id)
+
+	// devServer.Client() has no codec: it sees what Temporal stores.
+	h := s.history(id, firstRunID(t, out))
+	raw, err := protojson.Marshal(h)
+	require.NoError(t, err)
+	for rid, r := range want {
+		require.NotContains(t, string(raw), rid, "resource id in clear in Temporal's history")
+		require.NotContains(t, string(raw), r.ResourceName)
+	}
+	encrypted := 0
+	for _, ev := range h.Events {
+		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			for _, p := range a.GetResult().GetPayloads() {
+				assert.Equal(t, codec.Encoding, string(p.GetMetadata()["encoding"]))
+				encrypted++
+			}
+		}
+	}
+	assert.Positive(t, encrypted)
+
+	// The starter, holding the key, reads it all back.
+	code, out, _ = s.starter("status", id)
+	assert.Equal(t, 0, code)
+	assert.Regexp(t, fmt.Sprintf(`(?m)^Resources\s+%d$`, len(want)), out)
+	// Without the key, the result cannot be read: the codec is really on.
+	t.Setenv("EXPIRY_SYNC_PAYLOAD_KEY", "")
+	st := s.status(id)
+	assert.Nil(t, st.Summary)
+	assert.Contains(t, st.Error, "encoding")
+}
+
+// TestLeastPrivilegeDatabaseUser runs the worker as a user that may only
+// read and write rows; the migrations run as DATABASE_MIGRATION_URL's user.
+func TestLeastPrivilegeDatabaseUser(t *testing.T) {
+	dbURL := testenv.MySQLURL(t)
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	dbName := u.Path[1:]
+	admin, err := store.Open(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer admin.Close()
+	user := "es_rt_" + dbName[len(dbName)-8:]
+	for _, q := range []string{
+		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'runtime-pass'", user),
+		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON %s.* TO '%s'@'%%'", dbName, user),
+	} {
+		require.NoError(t, admin.DB().Exec(q).Error, q)
+	}
+	t.Cleanup(func() { admin.DB().Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
+	runtime := *u
+	runtime.User = url.UserPassword(user, "runtime-pass")
+
+	s := newStack(t, stackOptions{resources: 300, seed: 47, workerProcess: true,
+		dbURL: func(testing.TB) string { return runtime.String() }, migrationURL: dbURL})
+	s.startWorkerProcess() // migrates as DATABASE_MIGRATION_URL's user, then runs as the runtime user
+	code, out, errOut := s.starter(syncArgs()...)
+	require.Equal(t, 0, code, errOut)
+	id := syncIDFrom(t, out)
+	st := s.waitDone(id, 2*time.Minute)
+	require.Equal(t, "completed", st.State, st.Error)
+	assertRows(t, s, s.expected(s.syncLog(id)), id)
+
+	rt, err := store.Open(context.Background(), runtime.String())
+	require.NoError(t, err)
+	defer rt.Close()
+	assert.Error(t, rt.DB().Exec("CREATE TABLE should_fail (x INT)").Error, "the runtime user cannot change the schema")
+}

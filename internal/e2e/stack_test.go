@@ -90,14 +90,14 @@ type stack struct {
 	t          *testing.T
 	workers    int      // worker processes started
 	workerLogs []string // their log files
-	sim    *hwsim.Simulator
-	simURL string
-	dbURL  string
-	store  *store.Store
-	cfg    config.Worker
-	worker *workerapp.Worker
-	proxy  *tcpProxy
-	client client.Client
+	sim        *hwsim.Simulator
+	simURL     string
+	dbURL      string
+	store      *store.Store
+	cfg        config.Worker
+	worker     *workerapp.Worker
+	proxy      *tcpProxy
+	client     client.Client
 }
 
 type stackOptions struct {

@@ -61,9 +61,11 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (activities.Summa
 }
 
 type syncRun struct {
-	in     SyncInput
-	syncID string
-	cursor Cursor
+	in      SyncInput
+	syncID  string
+	cursor  Cursor
+	phase   string // what the main loop does
+	writing string // what the committer writes, while it writes
 }
 
 func (s *syncRun) progress() *Progress { return &s.cursor.Progress }
@@ -75,17 +77,13 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 		}
 	}
 	s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
-	for more := true; more; {
-		if s.shouldContinueAsNew(ctx) {
+	if done, err := s.syncPages(ctx); err != nil || !done {
+		if err == nil {
 			next := s.in
 			next.Cursor = &s.cursor
-			return activities.Summary{}, workflow.NewContinueAsNewError(ctx, SyncExpiringResources, next)
+			err = workflow.NewContinueAsNewError(ctx, SyncExpiringResources, next)
 		}
-		var err error
-		if more, err = s.syncPage(ctx); err != nil {
-			return activities.Summary{}, err
-		}
-		s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
+		return activities.Summary{}, err
 	}
 	s.setPhase(ctx, "finishing: marking unseen resources inactive and closing the sync log")
 	var summary activities.Summary
@@ -143,37 +141,6 @@ func (s *syncRun) shouldContinueAsNew(ctx workflow.Context) bool {
 	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewEvents
 }
 
-// syncPage lists the page at the cursor, reads the tags of its uncommitted
-// rows and commits them in batches. It reports whether pages remain.
-func (s *syncRun) syncPage(ctx workflow.Context) (bool, error) {
-	c, p := &s.cursor, s.progress()
-	s.setPhase(ctx, fmt.Sprintf("listing resources from offset %d", c.NextOffset))
-	var page activities.ListPageResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", c.NextOffset))),
-		a.ListPage, activities.ListPageInput{
-			WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: c.NextOffset, Limit: s.in.PageSize,
-		}).Get(ctx, &page)
-	if err != nil {
-		return false, err
-	}
-	p.PagesListed++
-	p.ResourcesListed += len(page.Resources)
-	p.TotalCount = page.TotalCount
-	p.Retries += page.Retries
-
-	pending := page.Resources[min(c.NextRow, len(page.Resources)):]
-	tags, err := s.fetchTags(ctx, pending)
-	if err != nil {
-		return false, err
-	}
-	if err := s.commit(ctx, pending, tags, page.Received); err != nil {
-		return false, err
-	}
-	c.NextOffset += page.Received
-	c.NextRow = 0
-	return page.Received > 0 && c.NextOffset < page.TotalCount, nil
-}
-
 // tagGroup is the work of one FetchTags activity.
 type tagGroup struct {
 	targets      []inventory.TagTarget
@@ -188,7 +155,7 @@ const bulkGroupSize = 100
 // activities in flight, each covering TagsPerActivity resources (or a
 // bulkGroupSize of snapshot reads). Resources of types TMS does not serve
 // are answered here without a call.
-func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource) (map[string]inventory.TagResult, error) {
+func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []inventory.Resource) (map[string]inventory.TagResult, error) {
 	p := s.progress()
 	results := make(map[string]inventory.TagResult, len(resources))
 	var targets []inventory.TagTarget
@@ -208,7 +175,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource
 		return nil, err
 	}
 	s.setPhase(ctx, fmt.Sprintf("reading tags of %d resources at offset %d (%d activities, %d at a time)",
-		len(targets), s.cursor.NextOffset, len(groups), s.in.TagConcurrency))
+		len(targets), offset, len(groups), s.in.TagConcurrency))
 
 	ctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
@@ -222,7 +189,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, resources []inventory.Resource
 		if firstErr != nil {
 			break
 		}
-		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", s.cursor.NextOffset, i+1, len(groups)))
+		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", offset, i+1, len(groups)))
 		f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FetchTags,
 			activities.FetchTagsInput{SyncID: s.syncID, Resources: g.targets, FromSnapshot: g.fromSnapshot})
 		sel.AddFuture(f, func(f workflow.Future) {
@@ -347,39 +314,6 @@ func (s *syncRun) recordTags(r activities.FetchTagsResult, into map[string]inven
 	}
 }
 
-// commit writes the page's pending rows in order, one activity per batch;
-// each batch records where the next one starts.
-func (s *syncRun) commit(ctx workflow.Context, pending []inventory.Resource, tags map[string]inventory.TagResult, received int) error {
-	c, p := &s.cursor, s.progress()
-	rows := make([]inventory.Row, len(pending))
-	for i, r := range pending {
-		rows[i] = inventory.Row{Resource: r, Tags: tags[r.ResourceID]}
-	}
-	batches := chunk(rows, s.in.BatchSize, maxBatchBytes)
-	syncedAt := workflow.Now(ctx).UTC()
-	for i, b := range batches {
-		batch := c.LastCommittedBatch + 1
-		in := activities.CommitBatchInput{
-			SyncID: s.syncID, Batch: batch, NextOffset: c.NextOffset, NextRow: c.NextRow + len(b), SyncedAt: syncedAt, Rows: b,
-		}
-		if i == len(batches)-1 {
-			in.NextOffset, in.NextRow = c.NextOffset+received, 0
-		}
-		s.setPhase(ctx, fmt.Sprintf("writing batch %d (%d rows) at offset %d", batch, len(b), c.NextOffset))
-		var res activities.CommitBatchResult
-		opts := dbOptions(fmt.Sprintf("batch %d: %d rows at offset %d", batch, len(b), c.NextOffset))
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CommitBatch, in).Get(ctx, &res); err != nil {
-			p.Failures++
-			return err
-		}
-		c.LastCommittedBatch, c.NextRow = batch, c.NextRow+len(b)
-		p.BatchesCommitted++
-		p.RowsCommitted += len(b)
-		p.Retries += res.Retries
-	}
-	return nil
-}
-
 // end records in the sync log why the sync stopped, keeping its checkpoint.
 // It runs on a disconnected context so that it also runs after a cancel.
 func (s *syncRun) end(ctx workflow.Context, cause error) {
@@ -390,6 +324,7 @@ func (s *syncRun) end(ctx workflow.Context, cause error) {
 	}
 	reason := ErrorText(cause)
 	s.progress().LastError = reason
+	s.writing = ""
 	s.setPhase(ctx, status+": "+reason)
 	s.upsertAttributes(ctx, status, s.progress().RowsCommitted)
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
@@ -424,7 +359,24 @@ func ErrorText(err error) string {
 	return err.Error()
 }
 
+// setPhase says what the sync does; with setWriting (the committer's part,
+// which runs beside it) it is the progress query's phase and the run's
+// current details in the Web UI.
 func (s *syncRun) setPhase(ctx workflow.Context, phase string) {
+	s.phase = phase
+	s.showPhase(ctx)
+}
+
+func (s *syncRun) setWriting(ctx workflow.Context, writing string) {
+	s.writing = writing
+	s.showPhase(ctx)
+}
+
+func (s *syncRun) showPhase(ctx workflow.Context) {
+	phase := s.phase
+	if s.writing != "" {
+		phase += " · " + s.writing
+	}
 	s.progress().Phase = phase
 	workflow.SetCurrentDetails(ctx, phase)
 }

@@ -154,7 +154,7 @@ func TestForbiddenTagsMakeThePartialSync(t *testing.T) {
 
 func TestOneSyncPerAccountAtATime(t *testing.T) {
 	s := newStack(t, stackOptions{resources: 1500, seed: 39, knobs: hwsim.Knobs{Latency: 20 * time.Millisecond}})
-	code, out, errOut := s.starter(syncArgs("--tag-concurrency", "2")...)
+	code, out, errOut := s.starter(syncArgs("--tag-mode", "per-resource", "--tag-concurrency", "2")...)
 	require.Equal(t, 0, code, errOut)
 	first := syncIDFrom(t, out)
 	eventually(t, "the first sync shows as running", 30*time.Second, func() bool {

@@ -73,7 +73,7 @@ func eventually(t *testing.T, what string, bound time.Duration, cond func() bool
 
 func TestStatusListCancelResume(t *testing.T) {
 	s := newStack(t, stackOptions{resources: 3000, seed: 17, knobs: hwsim.Knobs{Latency: 25 * time.Millisecond}})
-	code, out, errOut := s.starter("sync", "--expire-days", "400", "--lookback-days", "40",
+	code, out, errOut := s.starter("sync", "--expire-days", "400", "--lookback-days", "40", "--tag-mode", "per-resource",
 		"--page-size", "200", "--tags-per-activity", "5", "--tag-concurrency", "4")
 	require.Equal(t, 0, code, errOut)
 	id := syncIDFrom(t, out)

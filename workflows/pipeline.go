@@ -7,6 +7,7 @@ import (
 
 	"expiry-sync/activities"
 	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
 )
 
 // pageWork is one listed page whose tags are read, ready to commit.
@@ -36,7 +37,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			}
 			if commitErr == nil {
 				commitErr = s.commit(ctx, w)
-				s.upsertAttributes(ctx, "running", s.progress().RowsCommitted)
+				s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
 			}
 		}
 		committed.Send(ctx, struct{}{})

@@ -80,19 +80,32 @@ func (s *Store) stagedTags(tx *gorm.DB, rows []ExpiringResource, syncID string) 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var found []struct {
-		ResourceID string
-		Tags       string
+	// Straight to the connection, like upsert: 500 ids, no reflection.
+	query := "SELECT resource_id, tags FROM tag_snapshots WHERE sync_id = ? AND resource_id IN (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, syncID)
+	for _, id := range ids {
+		args = append(args, id)
 	}
-	if err := tx.Table("tag_snapshots").Select("resource_id, tags").Where("sync_id = ? AND resource_id IN ?", syncID, ids).Scan(&found).Error; err != nil {
+	rs, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, query, args...)
+	if err != nil {
 		return nil, err
 	}
-	if len(found) != len(ids) {
-		return nil, fmt.Errorf("%w: %d of %d resources read OK have no staged tags", ErrNotStaged, len(ids)-len(found), len(ids))
+	defer rs.Close()
+	out := make(map[string]string, len(ids))
+	for rs.Next() {
+		var id, tags string
+		if err := rs.Scan(&id, &tags); err != nil {
+			return nil, err
+		}
+		out[id] = tags
 	}
-	out := make(map[string]string, len(found))
-	for _, f := range found {
-		out[f.ResourceID] = f.Tags
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) != len(ids) {
+		return nil, fmt.Errorf("%w: %d of %d resources read OK have no staged tags", ErrNotStaged, len(ids)-len(out), len(ids))
 	}
 	return out, nil
 }

@@ -340,7 +340,7 @@ func newCancelCommand(e *env) *cobra.Command {
 				return nil
 			}
 			err = c.GetWorkflow(ctx, id, "").Get(ctx, nil)
-			fmt.Fprintf(e.stdout, "Sync %s ended: %s\n", id, cmpText(err))
+			fmt.Fprintf(e.stdout, "Sync %s ended: %s\n", id, endText(err))
 			return nil
 		},
 	}
@@ -348,7 +348,7 @@ func newCancelCommand(e *env) *cobra.Command {
 	return cmd
 }
 
-func cmpText(err error) string {
+func endText(err error) string {
 	if err == nil {
 		return "completed before the cancel reached it"
 	}

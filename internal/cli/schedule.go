@@ -403,17 +403,11 @@ func (e *env) runScheduleUpdate(cmd *cobra.Command, id string, o *scheduleOption
 	if err := o.validate(changed, false); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
-	defer cancel()
-	c, err := e.dial(ctx)
+	ctx, c, before, done, err := e.openSchedule(cmd, id, "update")
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	before, err := e.ownSchedule(ctx, c, id, "update")
-	if err != nil {
-		return err
-	}
+	defer done()
 	// doErr is an error of DoUpdate, returned as is (bad input or failure).
 	var doErr error
 	err = c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
@@ -685,17 +679,11 @@ func newSchedulePauseCommand(e *env, pause bool) *cobra.Command {
 		Args:    oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
-			defer cancel()
-			c, err := e.dial(ctx)
+			ctx, c, before, done, err := e.openSchedule(cmd, id, verb)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			before, err := e.ownSchedule(ctx, c, id, verb)
-			if err != nil {
-				return err
-			}
+			defer done()
 			wasPaused := before.GetSchedule().GetState().GetPaused()
 			// Already so and no new note: leave the schedule (and its note) alone.
 			if wasPaused != pause || cmd.Flags().Changed("note") {
@@ -754,17 +742,11 @@ schedule still runs. trigger waits up to 10s to report the sync it started.`,
 }
 
 func (e *env) runScheduleTrigger(cmd *cobra.Command, id string, asJSON bool) error {
-	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
-	defer cancel()
-	c, err := e.dial(ctx)
+	ctx, c, before, done, err := e.openSchedule(cmd, id, "trigger")
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	before, err := e.ownSchedule(ctx, c, id, "trigger")
-	if err != nil {
-		return err
-	}
+	defer done()
 	// No overlap override: the schedule's policy decides.
 	if err := c.ScheduleClient().GetHandle(ctx, id).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
 		return e.scheduleError(id, "", err)
@@ -834,16 +816,11 @@ running is not stopped, and the history of past syncs stays in Temporal and the 
 		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
-			defer cancel()
-			c, err := e.dial(ctx)
+			ctx, c, _, done, err := e.openSchedule(cmd, id, "delete")
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			if _, err := e.ownSchedule(ctx, c, id, "delete"); err != nil {
-				return err
-			}
+			defer done()
 			if err := c.ScheduleClient().GetHandle(ctx, id).Delete(ctx); err != nil {
 				return e.scheduleError(id, "", err)
 			}
@@ -920,6 +897,24 @@ func (e *env) describeSchedule(ctx context.Context, c client.Client, id string) 
 
 // ownSchedule describes a schedule that a command is about to change, and
 // refuses schedules that do not start syncs.
+// openSchedule dials Temporal and checks that id is a sync schedule the
+// command (verb) may act on; done releases the connection.
+func (e *env) openSchedule(cmd *cobra.Command, id, verb string) (context.Context, client.Client, *workflowservice.DescribeScheduleResponse, func(), error) {
+	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+	c, err := e.dial(ctx)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, nil, err
+	}
+	done := func() { c.Close(); cancel() }
+	desc, err := e.ownSchedule(ctx, c, id, verb)
+	if err != nil {
+		done()
+		return nil, nil, nil, nil, err
+	}
+	return ctx, c, desc, done, nil
+}
+
 func (e *env) ownSchedule(ctx context.Context, c client.Client, id, verb string) (*workflowservice.DescribeScheduleResponse, error) {
 	res, err := e.describeSchedule(ctx, c, id)
 	if err != nil {

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -182,11 +181,4 @@ func (r *Result) computeBounds() {
 	}
 	r.BoundS = r.TagBoundS + float64(r.Rows)/r.RawRowsPerS
 	r.BoundRatio = r.BoundS / r.WallS
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

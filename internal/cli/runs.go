@@ -80,7 +80,7 @@ func (e *env) describeSync(ctx context.Context, c client.Client, id string) (*wo
 	if err := checkSyncID(id); err != nil {
 		return nil, err
 	}
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := c.DescribeWorkflow(ctx, id, "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return nil, fmt.Errorf("no sync %q in namespace %s (see 'starter list')", id, e.temporal.Namespace)
@@ -88,7 +88,7 @@ func (e *env) describeSync(ctx context.Context, c client.Client, id string) (*wo
 	if err != nil {
 		return nil, fail(fmt.Errorf("sync %q: %v", id, err))
 	}
-	return desc, nil
+	return desc.RawResponse, nil
 }
 
 func (e *env) syncState(ctx context.Context, c client.Client, desc *workflowservice.DescribeWorkflowExecutionResponse) runState {

@@ -874,7 +874,7 @@ func (e *env) scheduleError(id, cron string, err error) error {
 			case cron != "":
 				return fmt.Errorf(`--cron %q is not a valid cron expression: %s; allowed: 5 to 7 fields "[second] minute hour day-of-month month day-of-week [year]" or @hourly, @daily, @weekly, @monthly, @yearly`, cron, reason)
 			}
-			return fmt.Errorf("Temporal rejected the times of schedule %s: %s", id, reason)
+			return fmt.Errorf("the times of schedule %s were rejected by Temporal: %s", id, reason)
 		}
 		if strings.Contains(msg, "search attribute") {
 			return fail(fmt.Errorf("schedule %s: %s; start the worker once (it registers the search attributes) or run: temporal operator search-attribute create --namespace %s --name %s --type Int",
@@ -1094,10 +1094,11 @@ func (e *env) refreshStatus(ctx context.Context, c client.Client, a *actionResul
 	if a.WorkflowID == "" {
 		return
 	}
-	d, err := c.DescribeWorkflowExecution(ctx, a.WorkflowID, "")
+	desc, err := c.DescribeWorkflow(ctx, a.WorkflowID, "")
 	if err != nil {
 		return // keep the schedule's view
 	}
+	d := desc.RawResponse
 	info := d.GetWorkflowExecutionInfo()
 	a.Status = statusName(info.GetStatus())
 	var st runState

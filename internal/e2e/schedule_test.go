@@ -205,8 +205,9 @@ func TestScheduleLifecycle(t *testing.T) {
 	assert.Equal(t, 7, log.ExpireDays)
 	assert.Equal(t, len(s.expected(log)), log.TotalResources)
 	// The sync carries the schedule's typed search attribute.
-	desc, err := s.client.DescribeWorkflowExecution(context.Background(), syncID, "")
+	described, err := s.client.DescribeWorkflow(context.Background(), syncID, "")
 	require.NoError(t, err)
+	desc := described.RawResponse
 	var expireDays int64
 	p := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[workflows.AttrExpireDays.GetName()]
 	require.NotNil(t, p, "ExpireDays search attribute")

@@ -2,17 +2,6 @@ package workflows
 
 import "expiry-sync/internal/inventory"
 
-// split cuts items into consecutive groups of at most n.
-func split[T any](items []T, n int) [][]T {
-	var out [][]T
-	for len(items) > 0 {
-		k := min(n, len(items))
-		out = append(out, items[:k:k])
-		items = items[k:]
-	}
-	return out
-}
-
 // rowOverhead approximates one row's JSON without its tags.
 const rowOverhead = 400
 

@@ -237,7 +237,7 @@ func (s *syncRun) tagGroups(ctx workflow.Context, targets []inventory.TagTarget)
 
 func groupsOf(targets []inventory.TagTarget, size int, fromSnapshot bool) []tagGroup {
 	var out []tagGroup
-	for _, g := range split(targets, size) {
+	for g := range slices.Chunk(targets, size) {
 		out = append(out, tagGroup{targets: g, fromSnapshot: fromSnapshot})
 	}
 	return out

@@ -21,6 +21,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -49,7 +50,7 @@ func StartStack(ctx context.Context, temporalCLI, mysqlServerURL string, logger 
 	s.dev, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  temporalCLI,
 		LogLevel:      "error",
-		ClientOptions: &client.Options{Logger: quiet{}},
+		ClientOptions: &client.Options{Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))},
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,
 	})
@@ -164,10 +165,3 @@ func (w *workerProc) stop() {
 		<-w.done
 	}
 }
-
-type quiet struct{}
-
-func (quiet) Debug(string, ...any) {}
-func (quiet) Info(string, ...any)  {}
-func (quiet) Warn(string, ...any)  {}
-func (quiet) Error(string, ...any) {}

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 
 	"expiry-sync/internal/codec"
 	"expiry-sync/internal/config"
@@ -84,7 +86,7 @@ func (e *env) dial(ctx context.Context) (client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort: e.temporal.Address, Namespace: e.temporal.Namespace, Logger: quietLogger{}, DataConverter: dc,
+		HostPort: e.temporal.Address, Namespace: e.temporal.Namespace, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), DataConverter: dc,
 	})
 	if err != nil {
 		return nil, fail(fmt.Errorf("cannot reach Temporal at %s (TEMPORAL_ADDRESS): %v", e.temporal.Address, err))
@@ -105,11 +107,3 @@ func isTerminal(w io.Writer) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
-
-// quietLogger drops the SDK's own log lines: the starter prints what matters.
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}

@@ -30,7 +30,7 @@ func TestTemporalServerRestartsMidRun(t *testing.T) {
 		ExistingPath:  testenv.TemporalCLI(t),
 		DBFilename:    filepath.Join(t.TempDir(), "temporal.db"),
 		LogLevel:      "error",
-		ClientOptions: &client.Options{HostPort: "127.0.0.1:" + port, Logger: quiet{}},
+		ClientOptions: &client.Options{HostPort: "127.0.0.1:" + port, Logger: discard},
 	}
 	ctx := context.Background()
 	own, err := testsuite.StartDevServer(ctx, opts)
@@ -45,7 +45,7 @@ func TestTemporalServerRestartsMidRun(t *testing.T) {
 	s := newStack(t, stackOptions{resources: 2000, seed: 41, knobs: hwsim.Knobs{Latency: 10 * time.Millisecond}, workerProcess: true})
 	s.cfg.Temporal.Address = "127.0.0.1:" + port
 	s.startWorkerProcess()
-	c, err := client.Dial(client.Options{HostPort: s.cfg.Temporal.Address, Logger: quiet{}})
+	c, err := client.Dial(client.Options{HostPort: s.cfg.Temporal.Address, Logger: discard})
 	require.NoError(t, err)
 	defer c.Close()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "expiry-sync-restart-test", TaskQueue: s.cfg.Temporal.TaskQueue},
@@ -75,10 +75,3 @@ func TestTemporalServerRestartsMidRun(t *testing.T) {
 	log := s.syncLog(run.GetID())
 	assertRows(t, s, s.expected(log), run.GetID())
 }
-
-type quiet struct{}
-
-func (quiet) Debug(string, ...any) {}
-func (quiet) Info(string, ...any)  {}
-func (quiet) Warn(string, ...any)  {}
-func (quiet) Error(string, ...any) {}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"expiry-sync/internal/cli"
@@ -74,7 +75,7 @@ func runWithDevServer(m *testing.M) int {
 		UIPort:       uiPort,
 		LogLevel:     "error",
 		ClientOptions: &client.Options{
-			Logger: slogAdapter{slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))},
+			Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))),
 		},
 	})
 	if err != nil {
@@ -248,14 +249,6 @@ func (s *stack) syncLog(id string) store.SyncLog {
 	return log
 }
 
-// slogAdapter lets the SDK log through slog.
-type slogAdapter struct{ l *slog.Logger }
-
-func (a slogAdapter) Debug(msg string, kv ...any) { a.l.Debug(msg, kv...) }
-func (a slogAdapter) Info(msg string, kv ...any)  { a.l.Info(msg, kv...) }
-func (a slogAdapter) Warn(msg string, kv ...any)  { a.l.Warn(msg, kv...) }
-func (a slogAdapter) Error(msg string, kv ...any) { a.l.Error(msg, kv...) }
-
 func freeTCPPort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -264,3 +257,6 @@ func freeTCPPort() (string, error) {
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
 }
+
+// discard is an SDK logger that drops everything.
+var discard = tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))

@@ -53,7 +53,7 @@ func (s *Stack) baseline(ctx context.Context, p Point, simURL string, r *Result)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	for _, res := range resources {
-		row := toModel(res, tags[res.ResourceID], now)
+		row := store.NewRow(benchDomain, "baseline", inventory.Row{Resource: res, Tags: tags[res.ResourceID]}, now)
 		if err := st.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error { return tx.Create(&row).Error }); err != nil {
 			return err
 		}
@@ -132,21 +132,4 @@ func tagsWithRetry(ctx context.Context, hw *huawei.Client, r inventory.Resource)
 		}
 		time.Sleep(time.Second)
 	}
-}
-
-func toModel(r inventory.Resource, t inventory.TagResult, now time.Time) store.ExpiringResource {
-	m := store.ExpiringResource{
-		CloudProvider: inventory.CloudProvider, AccountID: benchDomain, ResourceID: r.ResourceID, ResourceName: r.Name,
-		RegionCode: r.RegionCode, ProjectID: r.ProjectID, ServiceTypeCode: r.ServiceTypeCode, ResourceTypeCode: r.ResourceTypeCode,
-		ResourceSpecCode: r.ResourceSpecCode, ParentResourceID: r.ParentResourceID, IsMainResource: r.IsMainResource,
-		Status: r.Status, ExpireTime: r.ExpireTime, ExpirePolicy: r.ExpirePolicy, EnterpriseProjectID: r.EnterpriseProjectID,
-		TagStatus: string(t.Status), IsActive: true, FirstSeenAt: now, LastSyncedAt: now, LastSyncID: "baseline",
-	}
-	if t.Status == inventory.TagsOK {
-		m.Tags = store.Tags(t.Tags)
-		if m.Tags == nil {
-			m.Tags = store.Tags{}
-		}
-	}
-	return m
 }

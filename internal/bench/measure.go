@@ -160,10 +160,7 @@ func rawInsertRate(ctx context.Context, st *store.Store) (float64, error) {
 	if err := db.Order("id").Find(&rows).Error; err != nil {
 		return 0, err
 	}
-	cols := []string{"cloud_provider", "account_id", "resource_id", "resource_name", "region_code", "project_id",
-		"service_type_code", "resource_type_code", "resource_spec_code", "parent_resource_id", "is_main_resource",
-		"status", "effective_time", "expire_time", "expire_policy", "enterprise_project_id", "tags", "tag_status",
-		"tag_error", "is_active", "first_seen_at", "last_synced_at", "last_sync_id"}
+	cols := store.InsertColumns()
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
 	sqlDB, err := st.DB().DB()
 	if err != nil {
@@ -181,10 +178,7 @@ func rawInsertRate(ctx context.Context, st *store.Store) (float64, error) {
 			}
 			q.WriteString(tuple)
 			tags, _ := r.Tags.Value()
-			args = append(args, r.CloudProvider, r.AccountID, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
-				r.ServiceTypeCode, r.ResourceTypeCode, r.ResourceSpecCode, r.ParentResourceID, r.IsMainResource,
-				r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy, r.EnterpriseProjectID, tags, r.TagStatus,
-				r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID)
+			args = append(args, r.InsertArgs(tags)...)
 		}
 		tx, err := sqlDB.BeginTx(ctx, nil)
 		if err != nil {

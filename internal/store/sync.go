@@ -203,32 +203,37 @@ func (b BatchCommit) stagedFrom() string {
 }
 
 func toModels(b BatchCommit) []ExpiringResource {
-	synced := utcSecond(b.SyncedAt)
 	out := make([]ExpiringResource, len(b.Rows))
 	for i, r := range b.Rows {
-		m := ExpiringResource{
-			CloudProvider: inventory.CloudProvider, AccountID: b.AccountID, ResourceID: r.ResourceID,
-			ResourceName: r.Name, RegionCode: r.RegionCode, ProjectID: r.ProjectID,
-			ServiceTypeCode: r.ServiceTypeCode, ResourceTypeCode: r.ResourceTypeCode,
-			ResourceSpecCode: r.ResourceSpecCode, ParentResourceID: r.ParentResourceID,
-			IsMainResource: r.IsMainResource, Status: r.Status, ExpireTime: utcSecond(r.ExpireTime),
-			ExpirePolicy: r.ExpirePolicy, EnterpriseProjectID: r.EnterpriseProjectID,
-			TagStatus: string(r.Tags.Status), TagError: truncate(r.Tags.Error, 1024),
-			IsActive: true, FirstSeenAt: synced, LastSyncedAt: synced, LastSyncID: b.SyncID,
-		}
-		if !r.EffectiveTime.IsZero() {
-			t := utcSecond(r.EffectiveTime)
-			m.EffectiveTime = &t
-		}
-		if r.Tags.Status == inventory.TagsOK {
-			m.Tags = Tags(r.Tags.Tags)
-			if m.Tags == nil {
-				m.Tags = Tags{}
-			}
-		}
-		out[i] = m
+		out[i] = NewRow(b.AccountID, b.SyncID, r, b.SyncedAt)
 	}
 	return out
+}
+
+// NewRow is the row a sync writes for a listed resource and its tags.
+func NewRow(accountID, syncID string, r inventory.Row, syncedAt time.Time) ExpiringResource {
+	synced := utcSecond(syncedAt)
+	m := ExpiringResource{
+		CloudProvider: inventory.CloudProvider, AccountID: accountID, ResourceID: r.ResourceID,
+		ResourceName: r.Name, RegionCode: r.RegionCode, ProjectID: r.ProjectID,
+		ServiceTypeCode: r.ServiceTypeCode, ResourceTypeCode: r.ResourceTypeCode,
+		ResourceSpecCode: r.ResourceSpecCode, ParentResourceID: r.ParentResourceID,
+		IsMainResource: r.IsMainResource, Status: r.Status, ExpireTime: utcSecond(r.ExpireTime),
+		ExpirePolicy: r.ExpirePolicy, EnterpriseProjectID: r.EnterpriseProjectID,
+		TagStatus: string(r.Tags.Status), TagError: truncate(r.Tags.Error, 1024),
+		IsActive: true, FirstSeenAt: synced, LastSyncedAt: synced, LastSyncID: syncID,
+	}
+	if !r.EffectiveTime.IsZero() {
+		t := utcSecond(r.EffectiveTime)
+		m.EffectiveTime = &t
+	}
+	if r.Tags.Status == inventory.TagsOK {
+		m.Tags = Tags(r.Tags.Tags)
+		if m.Tags == nil {
+			m.Tags = Tags{}
+		}
+	}
+	return m
 }
 
 // FinishSync closes a sync whose every batch is committed: resources of the

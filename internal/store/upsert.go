@@ -9,7 +9,7 @@ import (
 	"expiry-sync/internal/inventory"
 )
 
-// insertColumns are written by an upsert, in this order.
+// insertColumns are written by an upsert, in this order (InsertArgs).
 var insertColumns = []string{
 	"cloud_provider", "account_id", "resource_id", "resource_name", "region_code", "project_id",
 	"service_type_code", "resource_type_code", "resource_spec_code", "parent_resource_id",
@@ -43,26 +43,32 @@ func (s *Store) upsert(tx *gorm.DB, rows []ExpiringResource, stagedFrom string) 
 		if i > 0 {
 			sql.WriteString(", ")
 		}
-		args = append(args, r.CloudProvider, r.AccountID, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
-			r.ServiceTypeCode, r.ResourceTypeCode, r.ResourceSpecCode, r.ParentResourceID,
-			r.IsMainResource, r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy, r.EnterpriseProjectID)
 		sql.WriteString(tuple)
+		var tags any
 		if raw, ok := staged[r.ResourceID]; ok {
-			args = append(args, raw)
-		} else {
-			tags, err := r.Tags.Value()
-			if err != nil {
-				return err
-			}
-			args = append(args, tags)
+			tags = raw
+		} else if tags, err = r.Tags.Value(); err != nil {
+			return err
 		}
-		args = append(args, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID)
+		args = append(args, r.InsertArgs(tags)...)
 	}
 	sql.WriteString(s.onConflict())
 	// Straight to the connection: gorm's Exec would parse and rebuild the
 	// statement with its 12,000 placeholders.
 	_, err = tx.Statement.ConnPool.ExecContext(tx.Statement.Context, sql.String(), args...)
 	return err
+}
+
+// InsertColumns lists the columns InsertArgs gives values for.
+func InsertColumns() []string { return insertColumns }
+
+// InsertArgs is the row's values in InsertColumns order, with tags as the
+// tags column's value (JSON text, or nil for NULL).
+func (r ExpiringResource) InsertArgs(tags any) []any {
+	return []any{r.CloudProvider, r.AccountID, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
+		r.ServiceTypeCode, r.ResourceTypeCode, r.ResourceSpecCode, r.ParentResourceID,
+		r.IsMainResource, r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy, r.EnterpriseProjectID,
+		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID}
 }
 
 // stagedTags reads, as stored JSON text, the tags a sync staged for the

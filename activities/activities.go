@@ -5,7 +5,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -24,17 +23,11 @@ const (
 	ErrTypeAlreadyRunning = "SyncAlreadyRunning"
 )
 
-// Lister lists one page of expiring resources.
-type Lister interface {
-	ListPage(ctx context.Context, q huawei.ListQuery) (huawei.Page, error)
-}
-
 // Activities carries the worker's shared clients; one instance per worker.
 type Activities struct {
 	Store     *store.Store
 	Huawei    *huawei.Client
 	AccountID string // the Huawei domain id this worker syncs
-	Logger    *slog.Logger
 }
 
 // retries is how many times this activity was retried before this attempt.

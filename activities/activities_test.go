@@ -144,7 +144,7 @@ func TestCommitBatchAttachesStagedTags(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.acts.Store.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{{ResourceID: "r1", Tags: store.Tags{"owner": "李四"}}}))
 	row := func(id string, status inventory.TagStatus) inventory.Row {
-		return inventory.Row{Resource: inventory.Resource{ResourceID: id, Status: 2, ExpireTime: time.Now()},
+		return inventory.Row{Resource: inventory.Resource{ResourceID: id, Status: new(2), ExpireTime: time.Now()},
 			Tags: inventory.TagResult{ResourceID: id, Status: status}}
 	}
 	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 1, SyncedAt: time.Now(),

@@ -45,7 +45,7 @@ func newFakeCloud(n int) *fakeCloud {
 		if i%5 == 4 {
 			typ = catalog.ResourceRDS // no TMS type: never sent to FetchTags
 		}
-		f.resources = append(f.resources, inventory.Resource{ResourceID: fmt.Sprintf("r%04d", i), ResourceTypeCode: typ, ProjectID: "p1", Status: 2})
+		f.resources = append(f.resources, inventory.Resource{ResourceID: fmt.Sprintf("r%04d", i), ResourceTypeCode: typ, ProjectID: "p1", Status: new(2)})
 	}
 	return f
 }

@@ -313,9 +313,9 @@ type reportItem struct {
 	RegionCode          string            `json:"region_code"`
 	ProjectID           string            `json:"project_id"`
 	EnterpriseProjectID string            `json:"enterprise_project_id"`
-	Status              int               `json:"status"`
+	Status              *int              `json:"status"` // null: BSS did not say
 	StatusText          string            `json:"status_text"`
-	ExpirePolicy        int               `json:"expire_policy"`
+	ExpirePolicy        *int              `json:"expire_policy"` // null: BSS did not say
 	ExpirePolicyText    string            `json:"expire_policy_text"`
 	Tags                map[string]string `json:"tags"` // null: unknown (see tag_status)
 	TagStatus           string            `json:"tag_status"`
@@ -359,7 +359,11 @@ func reportDaysLeft(expire, now time.Time) int {
 }
 
 // reportStatusText names a BSS resource status.
-func reportStatusText(s int) string {
+func reportStatusText(p *int) string {
+	if p == nil {
+		return "unknown"
+	}
+	s := *p
 	switch s {
 	case 2:
 		return "in use"
@@ -374,7 +378,11 @@ func reportStatusText(s int) string {
 }
 
 // reportPolicyText names what BSS does at expiry (OrderInstanceV2.expire_policy).
-func reportPolicyText(p int) string {
+func reportPolicyText(pp *int) string {
+	if pp == nil {
+		return "unknown"
+	}
+	p := *pp
 	switch p {
 	case 0:
 		return "grace period"
@@ -416,9 +424,9 @@ var reportCSVColumns = []struct {
 	{"region_code", func(it reportItem) string { return it.RegionCode }},
 	{"project_id", func(it reportItem) string { return it.ProjectID }},
 	{"enterprise_project_id", func(it reportItem) string { return it.EnterpriseProjectID }},
-	{"status", func(it reportItem) string { return strconv.Itoa(it.Status) }},
+	{"status", func(it reportItem) string { return optInt(it.Status) }},
 	{"status_text", func(it reportItem) string { return it.StatusText }},
-	{"expire_policy", func(it reportItem) string { return strconv.Itoa(it.ExpirePolicy) }},
+	{"expire_policy", func(it reportItem) string { return optInt(it.ExpirePolicy) }},
 	{"expire_policy_text", func(it reportItem) string { return it.ExpirePolicyText }},
 	{"tags", func(it reportItem) string { return reportTagsJSON(it.Tags) }},
 	{"tag_status", func(it reportItem) string { return it.TagStatus }},
@@ -581,4 +589,12 @@ func reportCell(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// optInt writes an optional number, empty when unknown.
+func optInt(p *int) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.Itoa(*p)
 }

@@ -86,7 +86,7 @@ func fillReportDB(t *testing.T) string {
 		rows[i] = inventory.Row{
 			Resource: inventory.Resource{ResourceID: f.id, Name: f.name, RegionCode: f.region, ProjectID: f.project,
 				ServiceTypeCode: f.service, ResourceTypeCode: f.resType, ResourceSpecCode: "spec-" + f.id, IsMainResource: true,
-				Status: f.status, ExpireTime: expire, EffectiveTime: expire.AddDate(-1, 0, 0), ExpirePolicy: f.policy, EnterpriseProjectID: "0"},
+				Status: &f.status, ExpireTime: expire, EffectiveTime: expire.AddDate(-1, 0, 0), ExpirePolicy: &f.policy, EnterpriseProjectID: "0"},
 			Tags: inventory.TagResult{ResourceID: f.id, Status: inventory.TagsOK, Tags: f.tags},
 		}
 		if f.untagged {
@@ -322,9 +322,9 @@ type jsonItem struct {
 	RegionCode          string            `json:"region_code"`
 	ProjectID           string            `json:"project_id"`
 	EnterpriseProjectID string            `json:"enterprise_project_id"`
-	Status              int               `json:"status"`
+	Status              *int              `json:"status"`
 	StatusText          string            `json:"status_text"`
-	ExpirePolicy        int               `json:"expire_policy"`
+	ExpirePolicy        *int              `json:"expire_policy"`
 	ExpirePolicyText    string            `json:"expire_policy_text"`
 	Tags                map[string]string `json:"tags"`
 	TagStatus           string            `json:"tag_status"`
@@ -382,7 +382,7 @@ func TestReportJSON(t *testing.T) {
 		ExpireTime: time.Date(2026, 11, 24, 20, 0, 0, 0, time.UTC), DaysLeft: -2,
 		ResourceID: "i-expired", ResourceName: "web-01", ServiceTypeCode: catalog.ServiceECS, ResourceTypeCode: catalog.ResourceVM,
 		ResourceSpecCode: "spec-i-expired", RegionCode: "cn-north-4", ProjectID: "p-prod", EnterpriseProjectID: "0",
-		Status: 4, StatusText: "frozen", ExpirePolicy: 0, ExpirePolicyText: "grace period",
+		Status: new(4), StatusText: "frozen", ExpirePolicy: new(0), ExpirePolicyText: "grace period",
 		Tags: map[string]string{"env": "prod", "owner": "张三", "项目": strings.Repeat("研发", 20)}, TagStatus: "ok",
 		IsActive: true, IsMainResource: true, EffectiveTime: &effective, AccountID: reportTestAccount, CloudProvider: "huawei",
 		FirstSeenAt: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC), LastSyncedAt: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),

@@ -109,9 +109,9 @@ func toResource(o model.OrderInstanceV2) (inventory.Resource, error) {
 		ResourceSpecCode: deref(o.ResourceSpecCode),
 		ParentResourceID: deref(o.ParentResourceId),
 		IsMainResource:   deref(o.IsMainResource) == 1,
-		Status:           int(deref(o.Status)),
+		Status:           intPtr(o.Status),
 		ExpireTime:       expire.UTC(),
-		ExpirePolicy:     int(deref(o.ExpirePolicy)),
+		ExpirePolicy:     intPtr(o.ExpirePolicy),
 	}
 	if t, err := time.Parse(time.RFC3339, deref(o.EffectiveTime)); err == nil {
 		r.EffectiveTime = t.UTC()
@@ -123,6 +123,15 @@ func toResource(o model.OrderInstanceV2) (inventory.Resource, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// intPtr keeps "absent" apart from zero.
+func intPtr(p *int32) *int {
+	if p == nil {
+		return nil
+	}
+	v := int(*p)
+	return &v
+}
 
 func deref[T any](p *T) T {
 	var zero T

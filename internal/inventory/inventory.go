@@ -19,10 +19,10 @@ type Resource struct {
 	ResourceSpecCode    string    `json:"spec,omitempty"`
 	ParentResourceID    string    `json:"parent,omitempty"`
 	IsMainResource      bool      `json:"main,omitempty"`
-	Status              int       `json:"status"`
+	Status              *int      `json:"status,omitempty"` // nil: BSS did not say
 	EffectiveTime       time.Time `json:"effective,omitzero"`
 	ExpireTime          time.Time `json:"expire"`
-	ExpirePolicy        int       `json:"policy"`
+	ExpirePolicy        *int      `json:"policy,omitempty"` // nil: BSS did not say (0 means grace period)
 	EnterpriseProjectID string    `json:"ep,omitempty"`
 }
 

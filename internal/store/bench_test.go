@@ -21,7 +21,7 @@ func benchRows(n, seed int) []inventory.Row {
 			Resource: inventory.Resource{ResourceID: id, Name: "ecs-prod-web-" + id[:8], RegionCode: "cn-north-4",
 				ProjectID: "0123456789abcdef0123456789abcdef", ServiceTypeCode: "hws.service.type.ec2",
 				ResourceTypeCode: "hws.resource.type.vm", ResourceSpecCode: "s6.large.2.linux", IsMainResource: true,
-				Status: 2, ExpireTime: t0.Add(time.Duration(i) * time.Minute), EffectiveTime: t0.AddDate(-1, 0, 0), ExpirePolicy: 3},
+				Status: new(2), ExpireTime: t0.Add(time.Duration(i) * time.Minute), EffectiveTime: t0.AddDate(-1, 0, 0), ExpirePolicy: new(3)},
 			Tags: inventory.TagResult{ResourceID: id, Status: inventory.TagsOK, Tags: map[string]string{
 				"env": "prod", "owner": "ops-team", "cost-center": "CC-1042", "app": "web", "团队": "运维部",
 				"tier": "frontend", "backup": "daily", "description": strings.Repeat("x", 120),

@@ -32,10 +32,10 @@ type ExpiringResource struct {
 	ResourceSpecCode    string
 	ParentResourceID    string
 	IsMainResource      bool
-	Status              int
+	Status              *int // NULL: unknown
 	EffectiveTime       *time.Time
 	ExpireTime          time.Time
-	ExpirePolicy        int
+	ExpirePolicy        *int // NULL: unknown
 	EnterpriseProjectID string
 	Tags                Tags
 	TagStatus           string

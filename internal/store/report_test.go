@@ -79,8 +79,8 @@ func writeReportFixture(t *testing.T, s *store.Store, acct, syncID string, fixtu
 	for i, f := range fixture {
 		rows[i] = inventory.Row{
 			Resource: inventory.Resource{ResourceID: f.id, Name: f.name, RegionCode: f.region, ProjectID: f.project,
-				ServiceTypeCode: f.service, ResourceTypeCode: catalog.ResourceVM, IsMainResource: true, Status: 2,
-				ExpireTime: f.expire, EffectiveTime: f.expire.AddDate(-1, 0, 0), ExpirePolicy: 1},
+				ServiceTypeCode: f.service, ResourceTypeCode: catalog.ResourceVM, IsMainResource: true, Status: new(2),
+				ExpireTime: f.expire, EffectiveTime: f.expire.AddDate(-1, 0, 0), ExpirePolicy: new(1)},
 			Tags: inventory.TagResult{ResourceID: f.id, Status: inventory.TagsOK, Tags: f.tags},
 		}
 		if f.unknownTags {
@@ -137,7 +137,7 @@ func TestExpiringWithinSelectsByExpireAndActivity(t *testing.T) {
 		assert.Equal(t, "cn-east-3", r.RegionCode)
 		assert.Equal(t, "p2", r.ProjectID)
 		assert.Equal(t, reportAccount, r.AccountID)
-		assert.Equal(t, 1, r.ExpirePolicy)
+		assert.Equal(t, new(1), r.ExpirePolicy)
 		assert.True(t, r.ExpireTime.Equal(reportNow.Add(24*time.Hour)), "%s", r.ExpireTime)
 		assert.Equal(t, store.Tags{`quote"key`: `say "hi"`, "团队": "运维部 🚀", "env": "prod"}, r.Tags)
 		assert.Nil(t, got[3].Tags, "unknown tags stay NULL")

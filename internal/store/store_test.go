@@ -46,7 +46,7 @@ func row(id string, expire time.Time, tags map[string]string) inventory.Row {
 	return inventory.Row{
 		Resource: inventory.Resource{ResourceID: id, Name: "ecs-" + id, RegionCode: "cn-north-4", ProjectID: "p1",
 			ServiceTypeCode: "hws.service.type.ec2", ResourceTypeCode: "hws.resource.type.vm", IsMainResource: true,
-			Status: 2, ExpireTime: expire, EffectiveTime: expire.AddDate(-1, 0, 0), ExpirePolicy: 3},
+			Status: new(2), ExpireTime: expire, EffectiveTime: expire.AddDate(-1, 0, 0), ExpirePolicy: new(3)},
 		Tags: inventory.TagResult{ResourceID: id, Status: inventory.TagsOK, Tags: tags},
 	}
 }

@@ -21,6 +21,11 @@ const (
 	ErrTypeInvalidInput = "InvalidInput"
 	// ErrTypeAlreadyRunning: another sync of the account runs.
 	ErrTypeAlreadyRunning = "SyncAlreadyRunning"
+	// ErrTypeResumeRefused: the sync cannot be resumed (superseded, too old,
+	// finished, or never started writing).
+	ErrTypeResumeRefused = "ResumeRefused"
+	// ErrTypeLeaseLost: another sync holds the account now; this one stops.
+	ErrTypeLeaseLost = "LeaseLost"
 )
 
 // Activities carries the worker's shared clients; one instance per worker.
@@ -28,6 +33,10 @@ type Activities struct {
 	Store     *store.Store
 	Huawei    *huawei.Client
 	AccountID string // the Huawei domain id this worker syncs
+	// HolderRunning tells whether the sync holding an account still runs
+	// (asked of Temporal), so a terminated sync's lease is taken over at
+	// once; nil waits for the lease to expire.
+	HolderRunning store.HolderRunning
 }
 
 // retries is how many times this activity was retried before this attempt.
@@ -44,6 +53,19 @@ func huaweiError(err error) error {
 		NonRetryable:   !ae.Kind.Retryable(),
 		NextRetryDelay: ae.RetryAfter,
 	})
+}
+
+// writeError is databaseError, plus the refusals of a sync that may no
+// longer write: they are final.
+func writeError(what string, err error) error {
+	var (
+		lost       *store.LeaseLostError
+		superseded *store.SupersededError
+	)
+	if errors.As(err, &lost) || errors.As(err, &superseded) {
+		return temporal.NewNonRetryableApplicationError(what+": "+err.Error(), ErrTypeLeaseLost, nil)
+	}
+	return databaseError(what, err)
 }
 
 // databaseError marks permanent database refusals non-retryable.

@@ -139,15 +139,15 @@ func resourceIDs(targets []inventory.TagTarget) []string {
 func TestCommitBatchAttachesStagedTags(t *testing.T) {
 	f := newFixture(t, sk)
 	ctx := context.Background()
-	_, err := f.acts.Store.BeginSync(ctx, store.SyncStart{SyncID: "sync-1", RunID: "r", AccountID: domain, ExpireDays: 30,
-		WindowBegin: time.Now().AddDate(0, 0, -1), WindowEnd: time.Now().AddDate(0, 0, 30)})
+	log, err := f.acts.Store.BeginSync(ctx, store.SyncStart{SyncID: "sync-1", RunID: "r", AccountID: domain, ExpireDays: 30,
+		WindowBegin: time.Now().AddDate(0, 0, -1), WindowEnd: time.Now().AddDate(0, 0, 30)}, nil)
 	require.NoError(t, err)
 	require.NoError(t, f.acts.Store.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{{ResourceID: "r1", Tags: store.Tags{"owner": "李四"}}}))
 	row := func(id string, status inventory.TagStatus) inventory.Row {
 		return inventory.Row{Resource: inventory.Resource{ResourceID: id, Status: new(2), ExpireTime: time.Now()},
 			Tags: inventory.TagResult{ResourceID: id, Status: status}}
 	}
-	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 1, SyncedAt: time.Now(),
+	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 1, SyncedAt: time.Now(), Generation: log.Generation, LeaseToken: log.LeaseToken,
 		Rows: []inventory.Row{row("r1", inventory.TagsOK), row("r2", inventory.TagsNotFound)}})
 	require.NoError(t, err)
 	var stored []store.ExpiringResource
@@ -156,18 +156,18 @@ func TestCommitBatchAttachesStagedTags(t *testing.T) {
 	assert.Equal(t, store.Tags{"owner": "李四"}, stored[0].Tags)
 	assert.Nil(t, stored[1].Tags)
 
-	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 2, SyncedAt: time.Now(),
+	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 2, SyncedAt: time.Now(), Generation: log.Generation, LeaseToken: log.LeaseToken,
 		Rows: []inventory.Row{row("r-unstaged", inventory.TagsOK)}})
 	app := appError(t, err)
 	assert.True(t, app.NonRetryable(), "a batch whose tags were never staged is a bug, not an outage")
 	assert.Contains(t, app.Error(), "batch 2: tags not staged")
 }
 
-func TestCommitBatchRefusedForGoodIsNonRetryable(t *testing.T) {
+func TestCommitBatchWithoutTheLeaseIsRefusedForGood(t *testing.T) {
 	f := newFixture(t, sk)
 	_, err := f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "never-opened", Batch: 1})
 	app := appError(t, err)
-	assert.Equal(t, activities.ErrTypeDatabaseRejected, app.Type())
+	assert.Equal(t, activities.ErrTypeLeaseLost, app.Type())
 	assert.True(t, app.NonRetryable())
 	assert.Contains(t, app.Error(), "batch 1")
 }
@@ -176,7 +176,7 @@ func TestBeginResumeOfAnUnknownSyncIsRefused(t *testing.T) {
 	f := newFixture(t, sk)
 	_, err := f.env.ExecuteActivity(f.acts.BeginSync, activities.BeginSyncInput{SyncID: "nope", RunID: "r", Resume: true, ExpireDays: 30})
 	app := appError(t, err)
-	assert.Equal(t, activities.ErrTypeInvalidInput, app.Type())
+	assert.Equal(t, activities.ErrTypeResumeRefused, app.Type())
 	assert.True(t, app.NonRetryable())
 	assert.Contains(t, app.Error(), `cannot resume sync "nope"`)
 }

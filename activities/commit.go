@@ -17,6 +17,10 @@ type CommitBatchInput struct {
 	NextRow    int             `json:"next_row"`
 	SyncedAt   time.Time       `json:"synced_at"`
 	Rows       []inventory.Row `json:"rows"`
+	Generation int64           `json:"generation,omitempty"`
+	LeaseToken int64           `json:"lease_token,omitempty"`
+	// Anchor: the last ids of the page NextOffset follows.
+	Anchor []string `json:"anchor,omitempty"`
 }
 
 // CommitBatchResult says whether this call wrote the batch (false: an
@@ -35,11 +39,12 @@ func (a *Activities) CommitBatch(ctx context.Context, in CommitBatchInput) (Comm
 	defer keepAlive(ctx, nil)()
 	start := time.Now()
 	applied, err := a.Store.CommitBatch(ctx, store.BatchCommit{
-		SyncID: in.SyncID, AccountID: a.AccountID, Batch: in.Batch, NextOffset: in.NextOffset,
-		NextRow: in.NextRow, Rows: in.Rows, SyncedAt: in.SyncedAt, TagsStaged: true,
+		Writer: store.Writer{SyncID: in.SyncID, AccountID: a.AccountID, Generation: in.Generation, Token: in.LeaseToken},
+		Batch:  in.Batch, NextOffset: in.NextOffset, NextRow: in.NextRow, Anchor: in.Anchor,
+		Rows: in.Rows, SyncedAt: in.SyncedAt, TagsStaged: true,
 	})
 	if err != nil {
-		return CommitBatchResult{}, databaseError(fmt.Sprintf("batch %d", in.Batch), err)
+		return CommitBatchResult{}, writeError(fmt.Sprintf("batch %d", in.Batch), err)
 	}
 	return CommitBatchResult{Applied: applied, Retries: retries(ctx), WriteMS: float64(time.Since(start).Microseconds()) / 1000}, nil
 }

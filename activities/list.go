@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"slices"
 	"time"
 
+	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/inventory"
 )
@@ -15,17 +17,34 @@ type ListPageInput struct {
 	Statuses    []int     `json:"statuses,omitempty"`
 	Offset      int       `json:"offset"`
 	Limit       int       `json:"limit"`
+	// SyncID: leave out the resources this sync has already written (a
+	// resumed page, or a page listed again after the listing shifted).
+	SyncID string `json:"sync_id,omitempty"`
+	// Anchor: the last ids of the previous page. This page starts inside
+	// them when the listing did not shift under the sync; leave them out.
+	Anchor []string `json:"anchor,omitempty"`
+	// Overlap: how many of the page's last ids to return as its Tail.
+	Overlap int `json:"overlap,omitempty"`
 }
 
 // ListPageResult is one page: at most 500 resources cross history at once.
 type ListPageResult struct {
+	// Resources are the page's resources this sync has not seen yet.
 	Resources  []inventory.Resource `json:"resources"`
-	TotalCount int                  `json:"total_count"`
-	Received   int                  `json:"received"`
+	TotalCount int                  `json:"total_count"` // -1: BSS did not say
+	Received   int                  `json:"received"`    // records in the answer
 	Retries    int                  `json:"retries,omitempty"`
+	// Connected: the page overlaps the Anchor (or there is nothing to
+	// overlap), so no resource can have slid past the sync between the two
+	// pages. When false, the workflow lists again further back.
+	Connected bool `json:"connected,omitempty"`
+	// Tail: the page's last Overlap ids, the next page's Anchor.
+	Tail        []string                `json:"tail,omitempty"`
+	Quarantined []inventory.Quarantined `json:"quarantined,omitempty"`
 }
 
-// ListPage lists one page of resources expiring inside the window.
+// ListPage lists one page of resources expiring inside the window and
+// tells whether it joins the previous one.
 func (a *Activities) ListPage(ctx context.Context, in ListPageInput) (ListPageResult, error) {
 	defer keepAlive(ctx, nil)()
 	page, err := a.Huawei.ListPage(ctx, huawei.ListQuery{
@@ -34,5 +53,30 @@ func (a *Activities) ListPage(ctx context.Context, in ListPageInput) (ListPageRe
 	if err != nil {
 		return ListPageResult{}, huaweiError(err)
 	}
-	return ListPageResult{Resources: page.Resources, TotalCount: page.TotalCount, Received: page.Received, Retries: retries(ctx)}, nil
+	ids := make([]string, len(page.Resources))
+	for i, r := range page.Resources {
+		ids[i] = r.ResourceID
+	}
+	res := ListPageResult{
+		TotalCount: page.TotalCount, Received: page.Received, Retries: retries(ctx),
+		Connected: in.Offset == 0 || len(in.Anchor) == 0 || slices.ContainsFunc(ids, func(id string) bool { return slices.Contains(in.Anchor, id) }),
+		Tail:      ids[max(0, len(ids)-in.Overlap):],
+	}
+	if in.Overlap == 0 {
+		res.Tail = nil
+	}
+	written := map[string]bool{}
+	if in.SyncID != "" {
+		if written, err = a.Store.WrittenBy(ctx, a.AccountID, in.SyncID, ids); err != nil {
+			return ListPageResult{}, databaseError("read rows written by the sync", err)
+		}
+	}
+	for _, r := range page.Resources {
+		if written[r.ResourceID] || slices.Contains(in.Anchor, r.ResourceID) {
+			continue
+		}
+		r.TagType, _ = catalog.TMSResourceType(r.ResourceTypeCode)
+		res.Resources = append(res.Resources, r)
+	}
+	return res, nil
 }

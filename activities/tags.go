@@ -28,6 +28,11 @@ type FetchTagsInput struct {
 type FetchTagsResult struct {
 	Results []inventory.TagResult `json:"results"`
 	Retries int                   `json:"retries,omitempty"`
+	// Denied is set when TMS refused the account itself (a 403 that is not
+	// throttling: TMS has no per-resource authorization). The group's
+	// remaining resources are reported as errors with it, keeping their
+	// stored tags, and the workflow stops asking TMS.
+	Denied string `json:"denied,omitempty"`
 }
 
 // stageEvery spaces FetchTags's staging of the tags it read (one small
@@ -45,6 +50,7 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		}
 	}
 	beat := &progress{}
+	beat.set(slices.Clone(done)) // a new attempt's first heartbeat keeps the last one's progress
 	defer keepAlive(ctx, beat)()
 	todo := in.Resources[len(done):]
 	var inSnapshot map[string]store.Tags
@@ -65,13 +71,20 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		return nil
 	}
 	lastStage, callRetries := time.Now(), 0
-	for _, r := range todo {
+	for i, r := range todo {
 		if _, ok := inSnapshot[r.ResourceID]; ok {
 			done = append(done, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK})
 			continue
 		}
 		res, retried, err := a.tagsWithRetries(ctx, r)
 		callRetries += retried
+		if denied := accountDenied(err); denied != "" {
+			done = append(done, deniedResults(todo[i:], denied)...)
+			if err := stage(); err != nil {
+				return FetchTagsResult{}, err
+			}
+			return FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries, Denied: denied}, nil
+		}
 		if err != nil {
 			if serr := stage(); serr != nil {
 				return FetchTagsResult{}, serr
@@ -97,6 +110,28 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 	return FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries}, nil
 }
 
+// accountDenied names the account-wide TMS refusal err is, or "".
+func accountDenied(err error) string {
+	var ae *huawei.APIError
+	if errors.As(err, &ae) && ae.Kind == huawei.KindForbidden {
+		return ae.Error()
+	}
+	return ""
+}
+
+// deniedResults reports resources whose tags TMS refused to the account.
+func deniedResults(targets []inventory.TagTarget, reason string) []inventory.TagResult {
+	out := make([]inventory.TagResult, len(targets))
+	for i, t := range targets {
+		out[i] = inventory.TagResult{ResourceID: t.ResourceID, Status: inventory.TagsError, Error: reason}
+	}
+	return out
+}
+
+// noProject is why a resource without project_id gets no tags: TMS needs
+// the project of a region-level resource.
+const noProject = "BSS gave no project_id for this resource; TMS needs one to read the tags of a region-level resource"
+
 // callAttempts is how many times FetchTags tries one resource's tags before
 // it fails the activity (and Temporal's retry policy takes over): a lone
 // 500 or 429 among hundreds of calls should not cost the whole group an
@@ -106,10 +141,17 @@ const callAttempts = 3
 // tagsWithRetries queries one resource's tags, retrying retryable failures
 // after the server's Retry-After or a short doubling pause.
 func (a *Activities) tagsWithRetries(ctx context.Context, r inventory.TagTarget) (inventory.TagResult, int, error) {
+	if r.ProjectID == "" {
+		return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: noProject}, 0, nil
+	}
 	pause := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		res, err := a.Huawei.ResourceTags(ctx, r)
 		var ae *huawei.APIError
+		if errors.As(err, &ae) && ae.Kind == huawei.KindBadRequest {
+			// TMS refused this one resource's query: its tags stay as stored.
+			return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: ae.Error()}, attempt - 1, nil
+		}
 		if err == nil || attempt == callAttempts || !errors.As(err, &ae) || !ae.Kind.Retryable() {
 			return res, attempt - 1, err
 		}

@@ -155,6 +155,10 @@ type Cursor struct {
 	// NoBulk: those TMS cannot list in bulk. A few dozen at most.
 	Snapshots []string `json:"snapshots,omitempty"`
 	NoBulk    []string `json:"no_bulk,omitempty"`
+	// Denied: TMS refused the account's tag reads; no more are tried.
+	Denied string `json:"denied,omitempty"`
+	// Notes: what the sync could not do as asked, for its summary.
+	Notes activities.Notes `json:"notes,omitzero"`
 }
 
 // Progress is what the "progress" query answers.
@@ -177,4 +181,9 @@ type Progress struct {
 	Runs             int       `json:"runs"`     // workflow runs of this attempt (continue-as-new)
 	Attempt          int       `json:"attempt"`  // 1 + how many times the sync was resumed
 	LastError        string    `json:"last_error,omitempty"`
+	Generation       int64     `json:"generation,omitempty"`     // of the account, taken by this sync
+	ListingShifts    int       `json:"listing_shifts,omitempty"` // pages listed again: the listing shifted
+	Quarantined      int       `json:"quarantined,omitempty"`    // malformed BSS records skipped
+	Rechecked        int       `json:"rechecked,omitempty"`      // unseen resources re-checked by id
+	TagsDenied       string    `json:"tags_denied,omitempty"`    // why TMS refused the account
 }

@@ -37,7 +37,25 @@ var (
 		BackoffCoefficient:     2,
 		MaximumInterval:        20 * time.Second,
 		MaximumAttempts:        30,
-		NonRetryableErrorTypes: []string{activities.ErrTypeDatabaseRejected, activities.ErrTypeInvalidInput, activities.ErrTypeAlreadyRunning},
+		NonRetryableErrorTypes: []string{activities.ErrTypeDatabaseRejected, activities.ErrTypeInvalidInput, activities.ErrTypeAlreadyRunning,
+			activities.ErrTypeResumeRefused, activities.ErrTypeLeaseLost},
+	}
+	// The lease is held for the whole run: retried (on another worker)
+	// until the run ends, unless another sync holds the account.
+	leaseRetry = &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        5 * time.Second,
+		NonRetryableErrorTypes: []string{activities.ErrTypeLeaseLost},
+	}
+	// The re-check calls BSS and writes: Huawei's retries, and the
+	// non-retryable refusals of a sync that may no longer write.
+	recheckRetry = &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		MaximumAttempts:        10,
+		NonRetryableErrorTypes: append([]string{activities.ErrTypeDatabaseRejected, activities.ErrTypeLeaseLost}, huaweiNonRetryable...),
 	}
 )
 
@@ -54,6 +72,19 @@ func listOptions(summary string) workflow.ActivityOptions {
 // may run long in total.
 func tagOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: tagRetry, Summary: summary}
+}
+
+// leaseOptions: HoldLease heartbeats at each renewal (every 3 s); a dead
+// worker's HoldLease moves to another within 10 s, well inside the lease's
+// 20 s TTL.
+func leaseOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: 24 * time.Hour, HeartbeatTimeout: 10 * time.Second, RetryPolicy: leaseRetry, Summary: "hold the account's lease"}
+}
+
+// recheckOptions: one activity re-checks every unseen resource, 50 per
+// BSS call, heartbeating the id it reached.
+func recheckOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: recheckRetry, Summary: "re-check unseen resources by id"}
 }
 
 func dbOptions(summary string) workflow.ActivityOptions {

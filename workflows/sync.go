@@ -1,20 +1,27 @@
 // Package workflows holds the deterministic orchestration of a sync. Every
 // piece of I/O is an activity; only IDs, small pages and counters cross history.
+//
+// What a sync keeps true of the inventory, per account (see docs/data-model.md):
+//   - One writer: a sync writes only while it holds the account's lease
+//     (HoldLease renews it beside the work; each write is fenced by its token).
+//   - Generations: each new sync takes the next generation; an older sync
+//     never overwrites a row a newer one wrote, and a sync superseded by a
+//     newer completed one cannot be resumed.
+//   - Deactivation: only a completing sync, the newest of its account, marks
+//     resources inactive, and only those BSS said (by id) are closed or gone.
+//   - Listing: consecutive pages must overlap, or the listing is read again
+//     further back, so a resource that stays in the window is never skipped.
+//   - Tags: a failed read keeps the last known tags.
 package workflows
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"expiry-sync/activities"
-	"expiry-sync/internal/catalog"
-	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 )
 
@@ -34,12 +41,21 @@ const (
 	maxBatchBytes = 384 << 10
 )
 
+// Versions of the workflow's command sequence (workflow.GetVersion).
+const (
+	// versionInventoryTruth adds the account lease, overlap-verified
+	// listing, the re-check by id and evidence-based deactivation.
+	versionInventoryTruth = "inventory-truth"
+	inventoryTruth        = 1
+)
+
 // a is only used to name activity methods.
 var a *activities.Activities
 
 // SyncExpiringResources lists the resources expiring in the window page by
-// page, reads their tags with a bounded fan-out of activities, and upserts
-// them in checkpointed batches; then it deactivates what it did not see.
+// page, reads their tags with a bounded fan-out of activities, upserts them
+// in checkpointed batches, re-checks by id what it did not see, and then
+// deactivates what BSS says is gone.
 func SyncExpiringResources(ctx workflow.Context, in SyncInput) (activities.Summary, error) {
 	in = in.WithDefaults()
 	if err := in.Validate(); err != nil {
@@ -49,6 +65,7 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (activities.Summa
 	if in.Cursor != nil {
 		s.cursor = *in.Cursor
 	}
+	s.version = workflow.GetVersion(ctx, versionInventoryTruth, workflow.DefaultVersion, inventoryTruth)
 	s.cursor.Progress.Runs++
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return s.cursor.Progress, nil }); err != nil {
 		return activities.Summary{}, err
@@ -61,12 +78,16 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (activities.Summa
 }
 
 type syncRun struct {
-	in      SyncInput
-	syncID  string
-	cursor  Cursor
-	phase   string // what the main loop does
-	writing string // what the committer writes, while it writes
+	in       SyncInput
+	syncID   string
+	version  workflow.Version
+	cursor   Cursor
+	phase    string // what the main loop does
+	writing  string // what the committer writes, while it writes
+	leaseErr error  // set when HoldLease fails: another sync holds the account
 }
+
+func (s *syncRun) truth() bool { return s.version >= inventoryTruth }
 
 func (s *syncRun) progress() *Progress { return &s.cursor.Progress }
 
@@ -76,8 +97,17 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 			return activities.Summary{}, err
 		}
 	}
+	work, release := s.holdLease(ctx)
+	defer release()
 	s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
-	if done, err := s.syncPages(ctx); err != nil || !done {
+	done, err := s.syncPages(work)
+	if err == nil && done && s.truth() {
+		err = s.recheck(work)
+	}
+	if s.leaseErr != nil {
+		err = s.leaseErr
+	}
+	if err != nil || !done {
 		if err == nil {
 			next := s.in
 			next.Cursor = &s.cursor
@@ -85,40 +115,18 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 		}
 		return activities.Summary{}, err
 	}
-	s.setPhase(ctx, "finishing: marking unseen resources inactive and closing the sync log")
-	var summary activities.Summary
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), a.FinishSync,
-		activities.FinishSyncInput{SyncID: s.syncID, Retries: s.progress().Retries}).Get(ctx, &summary)
-	if err != nil {
-		return summary, err
-	}
-	s.upsertAttributes(ctx, summary.Status, summary.TotalResources)
-	s.setPhase(ctx, fmt.Sprintf("done: %s, %d resources", summary.Status, summary.TotalResources))
-	return summary, nil
+	return s.finish(work)
 }
 
-// upsertAttributes publishes the sync's state to the Web UI's workflow list:
-// once per page at most, never per resource (each upsert is a history event).
-func (s *syncRun) upsertAttributes(ctx workflow.Context, status string, resources int) {
-	err := workflow.UpsertTypedSearchAttributes(ctx,
-		AttrAccount.ValueSet(s.cursor.AccountID),
-		AttrSyncStatus.ValueSet(status),
-		AttrExpiringResources.ValueSet(int64(resources)),
-		AttrExpireDays.ValueSet(int64(s.in.ExpireDays)),
-	)
-	if err != nil {
-		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
-	}
-}
-
-// begin opens the sync log, or re-opens it to resume after its checkpoint.
+// begin opens the sync log, or re-opens it to resume after its checkpoint,
+// and takes the account's lease.
 func (s *syncRun) begin(ctx workflow.Context) error {
 	s.setPhase(ctx, "opening the sync log")
 	now := workflow.Now(ctx).UTC()
 	var cp activities.Checkpoint
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("open sync log")), a.BeginSync,
 		activities.BeginSyncInput{
-			SyncID: s.syncID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Resume: s.in.Resume,
+			SyncID: s.syncID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Resume: s.in.Resume, Now: now,
 			ExpireDays: s.in.ExpireDays, WindowBegin: now.AddDate(0, 0, -s.in.LookbackDays), WindowEnd: now.AddDate(0, 0, s.in.ExpireDays),
 		}).Get(ctx, &cp)
 	if err != nil {
@@ -133,7 +141,45 @@ func (s *syncRun) begin(ctx workflow.Context) error {
 	p := s.progress()
 	p.WindowBegin, p.WindowEnd, p.Attempt = cp.WindowBegin, cp.WindowEnd, cp.Attempt
 	p.BatchesCommitted, p.RowsCommitted = cp.LastCommittedBatch, cp.RowsCommitted
+	p.Generation = cp.Generation
 	return nil
+}
+
+// recheck asks BSS, by id, about every active resource of the account that
+// the listing did not see, before anything is deactivated.
+func (s *syncRun) recheck(ctx workflow.Context) error {
+	s.setPhase(ctx, "re-checking by id the resources the listing did not see")
+	c, p := &s.cursor, s.progress()
+	var r activities.RecheckResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recheckOptions()), a.RecheckUnseen, activities.RecheckInput{
+		SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
+		Until: c.WindowEnd, Statuses: s.in.Statuses, SyncedAt: workflow.Now(ctx).UTC(),
+	}).Get(ctx, &r)
+	if err != nil {
+		p.Failures++
+		return err
+	}
+	p.Rechecked, p.Retries = r.Found+r.Gone, p.Retries+r.Retries
+	if r.Quarantined > 0 {
+		c.Notes.QuarantinedCount += r.Quarantined
+		addNote(&c.Notes.Quarantined, fmt.Sprintf("%d re-checked resources came back unreadable and were left as they were", r.Quarantined))
+	}
+	return nil
+}
+
+// finish deactivates what the re-check found gone and closes the sync log.
+func (s *syncRun) finish(ctx workflow.Context) (activities.Summary, error) {
+	s.setPhase(ctx, "finishing: marking resources BSS no longer lists inactive and closing the sync log")
+	c := &s.cursor
+	var summary activities.Summary
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), a.FinishSync,
+		activities.FinishSyncInput{SyncID: s.syncID, Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken, Notes: c.Notes}).Get(ctx, &summary)
+	if err != nil {
+		return summary, err
+	}
+	s.upsertAttributes(ctx, summary.Status, summary.TotalResources)
+	s.setPhase(ctx, fmt.Sprintf("done: %s, %d resources", summary.Status, summary.TotalResources))
+	return summary, nil
 }
 
 func (s *syncRun) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -141,181 +187,9 @@ func (s *syncRun) shouldContinueAsNew(ctx workflow.Context) bool {
 	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewEvents
 }
 
-// tagGroup is the work of one FetchTags activity.
-type tagGroup struct {
-	targets      []inventory.TagTarget
-	fromSnapshot bool // the sync's bulk snapshot serves these targets
-}
-
-// bulkGroupSize: resources per FetchTags activity when their tags come
-// from the snapshot (a database read, no API call).
-const bulkGroupSize = 100
-
-// fetchTags reads the tags of the resources with at most TagConcurrency
-// activities in flight, each covering TagsPerActivity resources (or a
-// bulkGroupSize of snapshot reads). Resources of types TMS does not serve
-// are answered here without a call.
-func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []inventory.Resource) (map[string]inventory.TagResult, error) {
-	p := s.progress()
-	results := make(map[string]inventory.TagResult, len(resources))
-	var targets []inventory.TagTarget
-	for _, r := range resources {
-		if _, ok := catalog.TMSResourceType(r.ResourceTypeCode); !ok {
-			results[r.ResourceID] = inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsUnsupported}
-			p.TagsUnsupported++
-			continue
-		}
-		targets = append(targets, inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode})
-	}
-	if len(targets) == 0 {
-		return results, nil
-	}
-	groups, err := s.tagGroups(ctx, targets)
-	if err != nil {
-		return nil, err
-	}
-	s.setPhase(ctx, fmt.Sprintf("reading tags of %d resources at offset %d (%d activities, %d at a time)",
-		len(targets), offset, len(groups), s.in.TagConcurrency))
-
-	ctx, cancel := workflow.WithCancel(ctx)
-	defer cancel()
-	var firstErr error
-	sel := workflow.NewSelector(ctx)
-	inFlight := 0
-	for i, g := range groups {
-		for ; inFlight >= s.in.TagConcurrency; inFlight-- {
-			sel.Select(ctx)
-		}
-		if firstErr != nil {
-			break
-		}
-		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", offset, i+1, len(groups)))
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FetchTags,
-			activities.FetchTagsInput{SyncID: s.syncID, Resources: g.targets, FromSnapshot: g.fromSnapshot})
-		sel.AddFuture(f, func(f workflow.Future) {
-			var r activities.FetchTagsResult
-			if err := f.Get(ctx, &r); err != nil {
-				if firstErr == nil {
-					firstErr = err
-					cancel() // stop the rest: the page fails anyway
-				}
-				if !temporal.IsCanceledError(err) {
-					p.Failures++
-				}
-				return
-			}
-			s.recordTags(r, results)
-		})
-		inFlight++
-	}
-	for ; inFlight > 0; inFlight-- {
-		sel.Select(ctx)
-	}
-	return results, firstErr
-}
-
-// tagGroups cuts the targets into activities: in bulk mode, those of a
-// project and type that TMS lists in bulk are read from the sync's snapshot
-// (taken here on first sight of the pair); the others are queried one by one.
-func (s *syncRun) tagGroups(ctx workflow.Context, targets []inventory.TagTarget) ([]tagGroup, error) {
-	if !s.useBulk() {
-		return groupsOf(targets, s.in.TagsPerActivity, false), nil
-	}
-	if err := s.snapshot(ctx, targets); err != nil {
-		return nil, err
-	}
-	var bulk, single []inventory.TagTarget
-	for _, t := range targets {
-		if slices.Contains(s.cursor.NoBulk, pairOf(t)) {
-			single = append(single, t)
-		} else {
-			bulk = append(bulk, t)
-		}
-	}
-	return append(groupsOf(bulk, bulkGroupSize, true), groupsOf(single, s.in.TagsPerActivity, false)...), nil
-}
-
-func groupsOf(targets []inventory.TagTarget, size int, fromSnapshot bool) []tagGroup {
-	var out []tagGroup
-	for g := range slices.Chunk(targets, size) {
-		out = append(out, tagGroup{targets: g, fromSnapshot: fromSnapshot})
-	}
-	return out
-}
-
-func (s *syncRun) useBulk() bool {
-	switch s.in.TagMode {
-	case TagModeBulk:
-		return true
-	case TagModeAuto:
-		return s.progress().TotalCount >= AutoBulkResources
-	}
-	return false
-}
-
-// pairOf names the bulk listing that holds a target's tags.
-func pairOf(t inventory.TagTarget) string {
-	tmsType, _ := catalog.TMSResourceType(t.ResourceTypeCode)
-	return t.ProjectID + "/" + tmsType
-}
-
-// snapshot reads in bulk the project/type pairs of these targets that this
-// sync has not read yet, all at once.
-func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget) error {
-	c, p := &s.cursor, s.progress()
-	var pairs []string
-	for _, t := range targets {
-		pair := pairOf(t)
-		if !slices.Contains(pairs, pair) && !slices.Contains(c.Snapshots, pair) && !slices.Contains(c.NoBulk, pair) {
-			pairs = append(pairs, pair)
-		}
-	}
-	if len(pairs) == 0 {
-		return nil
-	}
-	s.setPhase(ctx, fmt.Sprintf("reading the tags of %d project/type pairs in bulk", len(pairs)))
-	futures := make([]workflow.Future, len(pairs))
-	for i, pair := range pairs {
-		project, tmsType, _ := strings.Cut(pair, "/")
-		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), a.SnapshotTags,
-			activities.SnapshotTagsInput{SyncID: s.syncID, ProjectID: project, TMSType: tmsType})
-	}
-	var firstErr error
-	for i, f := range futures {
-		var r activities.SnapshotTagsResult
-		if err := f.Get(ctx, &r); err != nil {
-			firstErr = cmp.Or(firstErr, err)
-			p.Failures++
-			continue
-		}
-		p.Retries += r.Retries
-		p.TagsSnapshotted += r.Resources
-		if r.Unsupported != "" {
-			c.NoBulk = append(c.NoBulk, pairs[i])
-		} else {
-			c.Snapshots = append(c.Snapshots, pairs[i])
-		}
-	}
-	return firstErr
-}
-
-func (s *syncRun) recordTags(r activities.FetchTagsResult, into map[string]inventory.TagResult) {
-	p := s.progress()
-	p.Retries += r.Retries
-	for _, t := range r.Results {
-		into[t.ResourceID] = t
-		p.TagsFetched++
-		switch t.Status {
-		case inventory.TagsError:
-			p.TagErrors++
-		case inventory.TagsNotFound:
-			p.Vanished++
-		}
-	}
-}
-
-// end records in the sync log why the sync stopped, keeping its checkpoint.
-// It runs on a disconnected context so that it also runs after a cancel.
+// end records in the sync log why the sync stopped, keeping its checkpoint,
+// and frees the account. It runs on a disconnected context so that it also
+// runs after a cancel.
 func (s *syncRun) end(ctx workflow.Context, cause error) {
 	status := store.StatusFailed
 	var canceled *temporal.CanceledError
@@ -329,54 +203,11 @@ func (s *syncRun) end(ctx workflow.Context, cause error) {
 	s.upsertAttributes(ctx, status, s.progress().RowsCommitted)
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
+	c := &s.cursor
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)), a.EndSync,
-		activities.EndSyncInput{SyncID: s.syncID, Status: status, Reason: reason, Retries: s.progress().Retries}).Get(dctx, nil)
+		activities.EndSyncInput{SyncID: s.syncID, Status: status, Reason: reason, Retries: s.progress().Retries,
+			Generation: c.Generation, LeaseToken: c.LeaseToken}).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the end of the sync", "error", err)
 	}
-}
-
-// ErrorText explains a sync failure in one line: the innermost application
-// error's message, which names the API or the batch (Temporal's wrappers add
-// only event ids).
-func ErrorText(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		var act *temporal.ActivityError
-		if errors.As(err, &act) {
-			return act.ActivityType().GetName() + ": " + app.Message()
-		}
-		return app.Message()
-	}
-	var canceled *temporal.CanceledError
-	if errors.As(err, &canceled) {
-		return "canceled"
-	}
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		return "timed out: " + timeout.Error()
-	}
-	return err.Error()
-}
-
-// setPhase says what the sync does; with setWriting (the committer's part,
-// which runs beside it) it is the progress query's phase and the run's
-// current details in the Web UI.
-func (s *syncRun) setPhase(ctx workflow.Context, phase string) {
-	s.phase = phase
-	s.showPhase(ctx)
-}
-
-func (s *syncRun) setWriting(ctx workflow.Context, writing string) {
-	s.writing = writing
-	s.showPhase(ctx)
-}
-
-func (s *syncRun) showPhase(ctx workflow.Context) {
-	phase := s.phase
-	if s.writing != "" {
-		phase += " · " + s.writing
-	}
-	s.progress().Phase = phase
-	workflow.SetCurrentDetails(ctx, phase)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -36,16 +37,17 @@ type fakeCloud struct {
 	commits   []activities.CommitBatchInput
 	ends      []activities.EndSyncInput
 	begin     activities.Checkpoint
+	written   map[string]bool // rows this sync has committed, as the database holds them
 }
 
 func newFakeCloud(n int) *fakeCloud {
-	f := &fakeCloud{begin: activities.Checkpoint{Attempt: 1}}
+	f := &fakeCloud{begin: activities.Checkpoint{Attempt: 1}, written: map[string]bool{}}
 	for i := range n {
-		typ := catalog.ResourceVM
+		typ, tagType := catalog.ResourceVM, "ecs"
 		if i%5 == 4 {
-			typ = catalog.ResourceRDS // no TMS type: never sent to FetchTags
+			typ, tagType = "hws.resource.type.unmapped", "" // no TMS type: never sent to FetchTags
 		}
-		f.resources = append(f.resources, inventory.Resource{ResourceID: fmt.Sprintf("r%04d", i), ResourceTypeCode: typ, ProjectID: "p1", Status: new(2)})
+		f.resources = append(f.resources, inventory.Resource{ResourceID: fmt.Sprintf("r%04d", i), ResourceTypeCode: typ, TagType: tagType, ProjectID: "p1", Status: new(2)})
 	}
 	return f
 }
@@ -63,10 +65,15 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.lists = append(f.lists, in)
-		end := min(in.Offset+in.Limit, len(f.resources))
-		page := f.resources[min(in.Offset, end):end]
-		return activities.ListPageResult{Resources: page, TotalCount: len(f.resources), Received: len(page)}, nil
+		page := listPage(f.resources, in)
+		page.Resources = slices.DeleteFunc(page.Resources, func(r inventory.Resource) bool { return in.SyncID != "" && f.written[r.ResourceID] })
+		return page, nil
 	}).Maybe()
+	env.OnActivity(a.HoldLease, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.HoldLeaseInput) error {
+		<-ctx.Done() // held until the run ends
+		return ctx.Err()
+	}).Maybe()
+	env.OnActivity(a.RecheckUnseen, mock.Anything, mock.Anything).Return(activities.RecheckResult{}, nil).Maybe()
 	env.OnActivity(a.FetchTags, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FetchTagsInput) (activities.FetchTagsResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -81,6 +88,9 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.commits = append(f.commits, in)
+		for _, r := range in.Rows {
+			f.written[r.ResourceID] = true
+		}
 		return activities.CommitBatchResult{Applied: true}, nil
 	}).Maybe()
 	env.OnActivity(a.FinishSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishSyncInput) (activities.Summary, error) {
@@ -99,6 +109,26 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		f.ends = append(f.ends, in)
 		return nil
 	}).Maybe()
+}
+
+// listPage answers as the ListPage activity does: the page at the offset,
+// whether it overlaps the anchor, its tail, and only the resources not in
+// the anchor.
+func listPage(all []inventory.Resource, in activities.ListPageInput) activities.ListPageResult {
+	end := min(in.Offset+in.Limit, len(all))
+	page := all[min(in.Offset, end):end]
+	res := activities.ListPageResult{TotalCount: len(all), Received: len(page), Connected: in.Offset == 0 || len(in.Anchor) == 0}
+	for _, r := range page {
+		if slices.Contains(in.Anchor, r.ResourceID) {
+			res.Connected = true
+			continue
+		}
+		res.Resources = append(res.Resources, r)
+	}
+	for _, r := range page[max(0, len(page)-in.Overlap):] {
+		res.Tail = append(res.Tail, r.ResourceID)
+	}
+	return res
 }
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
@@ -126,10 +156,15 @@ func TestSyncCommitsEveryRowOnceInOrderedBatches(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&summary))
 	assert.Equal(t, 250, summary.TotalResources)
 
-	// Pages of 100: offsets 0, 100, 200, inside the window BeginSync fixed.
+	// Pages of 100 that overlap by 10 ids: offsets 0, 90, 180, inside the
+	// window BeginSync fixed, each anchored on the previous page's tail.
 	require.Len(t, cloud.lists, 3)
 	for i, l := range cloud.lists {
-		assert.Equal(t, i*100, l.Offset)
+		assert.Equal(t, i*90, l.Offset)
+		assert.Equal(t, 10, l.Overlap)
+		if i > 0 {
+			assert.Equal(t, []string{fmt.Sprintf("r%04d", i*90), fmt.Sprintf("r%04d", i*90+9)}, []string{l.Anchor[0], l.Anchor[9]})
+		}
 		assert.Equal(t, 100, l.Limit)
 		assert.Equal(t, []int{2, 4, 5}, l.Statuses)
 		assert.Equal(t, 45*24*time.Hour, l.WindowEnd.Sub(l.WindowBegin))
@@ -141,7 +176,7 @@ func TestSyncCommitsEveryRowOnceInOrderedBatches(t *testing.T) {
 		assert.LessOrEqual(t, len(c.Rows), 40)
 		for _, r := range c.Rows {
 			seen[r.ResourceID]++
-			if r.ResourceTypeCode == catalog.ResourceRDS {
+			if r.TagType == "" {
 				assert.Equal(t, inventory.TagsUnsupported, r.Tags.Status)
 			} else {
 				assert.Equal(t, map[string]string{"id": r.ResourceID}, r.Tags.Tags)
@@ -155,8 +190,8 @@ func TestSyncCommitsEveryRowOnceInOrderedBatches(t *testing.T) {
 	// Checkpoints: the last batch of a page points at the next page, row 0;
 	// the others at the next row of their page.
 	assert.Equal(t, activities.CommitBatchInput{NextOffset: 0, NextRow: 40}, checkpointOf(cloud.commits[0]))
-	assert.Equal(t, activities.CommitBatchInput{NextOffset: 100, NextRow: 0}, checkpointOf(cloud.commits[2]))
-	assert.Equal(t, activities.CommitBatchInput{NextOffset: 250, NextRow: 0}, checkpointOf(cloud.commits[len(cloud.commits)-1]))
+	assert.Equal(t, activities.CommitBatchInput{NextOffset: 90, NextRow: 0}, checkpointOf(cloud.commits[2]))
+	assert.Equal(t, activities.CommitBatchInput{NextOffset: 240, NextRow: 0}, checkpointOf(cloud.commits[len(cloud.commits)-1]))
 	// Tags: only TMS types, in groups of at most 7.
 	tagged := 0
 	for _, g := range cloud.tagGroups {
@@ -297,6 +332,9 @@ func TestResumeContinuesAfterTheCheckpoint(t *testing.T) {
 	cloud := newFakeCloud(250)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	cloud.begin = activities.Checkpoint{WindowBegin: t0, WindowEnd: t0.AddDate(0, 0, 30), NextOffset: 100, NextRow: 80, LastCommittedBatch: 5, RowsCommitted: 180, Attempt: 2}
+	for _, r := range cloud.resources[:180] {
+		cloud.written[r.ResourceID] = true // committed by the first attempt
+	}
 	cloud.register(env)
 	in := input()
 	in.Resume = true
@@ -401,6 +439,7 @@ func TestBulkModeSnapshotsEachPairOnceAndFallsBack(t *testing.T) {
 		cloud.resources[i].ProjectID = []string{"p1", "p2"}[i%2]
 		if i%7 == 0 {
 			cloud.resources[i].ResourceTypeCode = catalog.ResourceIP // eip: TMS "cannot list" it in bulk here
+			cloud.resources[i].TagType = "eip"
 		}
 	}
 	var snapshots []activities.SnapshotTagsInput

@@ -223,8 +223,9 @@ func (s *Stack) writePathRate(ctx context.Context, synced *store.Store) (float64
 	}
 	now := time.Now().UTC()
 	const syncID = "write-path"
-	if _, err := st.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "r", AccountID: benchDomain, ExpireDays: 400,
-		WindowBegin: now.AddDate(0, 0, -40), WindowEnd: now.AddDate(0, 0, 400)}); err != nil {
+	log, err := st.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "r", AccountID: benchDomain, ExpireDays: 400,
+		WindowBegin: now.AddDate(0, 0, -40), WindowEnd: now.AddDate(0, 0, 400)}, nil)
+	if err != nil {
 		return 0, err
 	}
 	var staged []store.SnapshotEntry
@@ -250,7 +251,7 @@ func (s *Stack) writePathRate(ctx context.Context, synced *store.Store) (float64
 				Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagStatus(r.TagStatus), Error: r.TagError}}
 		}
 		start := time.Now()
-		if _, err := st.CommitBatch(ctx, store.BatchCommit{SyncID: syncID, AccountID: benchDomain, Batch: i + 1,
+		if _, err := st.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: i + 1,
 			Rows: batch, SyncedAt: now, TagsStaged: true}); err != nil {
 			return 0, err
 		}

@@ -77,8 +77,8 @@ func fillReportDB(t *testing.T) string {
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Migrate(ctx))
-	_, err = s.BeginSync(ctx, store.SyncStart{SyncID: "sync-1", RunID: "run-1", AccountID: reportTestAccount, ExpireDays: 30,
-		WindowBegin: reportTestNow.AddDate(0, 0, -15), WindowEnd: reportTestNow.AddDate(0, 0, 30)})
+	log, err := s.BeginSync(ctx, store.SyncStart{SyncID: "sync-1", RunID: "run-1", AccountID: reportTestAccount, ExpireDays: 30,
+		WindowBegin: reportTestNow.AddDate(0, 0, -15), WindowEnd: reportTestNow.AddDate(0, 0, 30)}, nil)
 	require.NoError(t, err)
 	rows := make([]inventory.Row, len(cliFixture))
 	for i, f := range cliFixture {
@@ -93,7 +93,7 @@ func fillReportDB(t *testing.T) string {
 			rows[i].Tags = inventory.TagResult{ResourceID: f.id, Status: inventory.TagsUnsupported}
 		}
 	}
-	_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: reportTestAccount, Batch: 1, Rows: rows, SyncedAt: reportTestNow.Add(-time.Hour)})
+	_, err = s.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: 1, Rows: rows, SyncedAt: reportTestNow.Add(-time.Hour)})
 	require.NoError(t, err)
 	for _, f := range cliFixture {
 		if f.inactive {

@@ -23,9 +23,15 @@ type ListQuery struct {
 	ExpireBegin time.Time
 	ExpireEnd   time.Time
 	StatusList  []int // empty: every status
+	// ResourceIDs (at most MaxIDsPerQuery) asks for those resources only;
+	// with zero expire bounds, whatever their expire time.
+	ResourceIDs []string
 	Offset      int
 	Limit       int
 }
+
+// MaxIDsPerQuery is how many resource_ids one BSS query takes.
+const MaxIDsPerQuery = 50
 
 // Page is one listing answer.
 type Page struct {
@@ -34,6 +40,17 @@ type Page struct {
 	// Received counts the records in the answer before de-duplication;
 	// the next page starts at Offset + Received.
 	Received int
+	// Quarantined are the records that could not be used (no id, no
+	// readable expire time): left out of Resources, so one bad record does
+	// not fail every sync at the same offset.
+	Quarantined []Quarantined
+}
+
+// Quarantined is one unusable record of an answer.
+type Quarantined struct {
+	Index      int // in the answer
+	ResourceID string
+	Reason     string
 }
 
 // ListPage lists one page of resources that expire within the query's window.
@@ -42,11 +59,22 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery) (Page, error) {
 		return Page{}, &APIError{API: apiList, Kind: KindBadRequest,
 			Message: fmt.Sprintf("page limit %d is out of range 1..%d", q.Limit, MaxPageSize)}
 	}
+	if len(q.ResourceIDs) > MaxIDsPerQuery {
+		return Page{}, &APIError{API: apiList, Kind: KindBadRequest,
+			Message: fmt.Sprintf("%d resource ids in one query: at most %d", len(q.ResourceIDs), MaxIDsPerQuery)}
+	}
 	body := &model.QueryResourcesReq{
-		Offset:          ptr(int32(q.Offset)),
-		Limit:           ptr(int32(q.Limit)),
-		ExpireTimeBegin: ptr(q.ExpireBegin.UTC().Format(bssTimeFormat)),
-		ExpireTimeEnd:   ptr(q.ExpireEnd.UTC().Format(bssTimeFormat)),
+		Offset: ptr(int32(q.Offset)),
+		Limit:  ptr(int32(q.Limit)),
+	}
+	if !q.ExpireBegin.IsZero() {
+		body.ExpireTimeBegin = ptr(q.ExpireBegin.UTC().Format(bssTimeFormat))
+	}
+	if !q.ExpireEnd.IsZero() {
+		body.ExpireTimeEnd = ptr(q.ExpireEnd.UTC().Format(bssTimeFormat))
+	}
+	if len(q.ResourceIDs) > 0 {
+		body.ResourceIds = &q.ResourceIDs
 	}
 	if len(q.StatusList) > 0 {
 		statuses := make([]int32, len(q.StatusList))
@@ -65,21 +93,24 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery) (Page, error) {
 }
 
 // toPage converts and checks an answer: a record without an id or a readable
-// expire time fails the whole page, so that no half resource is ever stored.
+// expire time is quarantined, so that no half resource is ever stored.
 func toPage(resp *model.ListPayPerUseCustomerResourcesResponse) (Page, error) {
-	if resp.TotalCount == nil {
-		return Page{}, &APIError{API: apiList, Kind: KindBadResponse, Message: "answer has no total_count"}
-	}
 	var records []model.OrderInstanceV2
 	if resp.Data != nil {
 		records = *resp.Data
 	}
-	page := Page{TotalCount: int(*resp.TotalCount), Received: len(records)}
+	// A missing total_count is unknown (-1): the caller pages until a short
+	// or empty answer instead.
+	page := Page{TotalCount: -1, Received: len(records)}
+	if resp.TotalCount != nil {
+		page.TotalCount = int(*resp.TotalCount)
+	}
 	seen := make(map[string]bool, len(records))
 	for i, o := range records {
 		r, err := toResource(o)
 		if err != nil {
-			return Page{}, &APIError{API: apiList, Kind: KindBadResponse, Message: fmt.Sprintf("record %d: %v", i, err)}
+			page.Quarantined = append(page.Quarantined, Quarantined{Index: i, ResourceID: deref(o.ResourceId), Reason: err.Error()})
+			continue
 		}
 		if seen[r.ResourceID] {
 			continue

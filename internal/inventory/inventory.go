@@ -24,6 +24,17 @@ type Resource struct {
 	ExpireTime          time.Time `json:"expire"`
 	ExpirePolicy        *int      `json:"policy,omitempty"` // nil: BSS did not say (0 means grace period)
 	EnterpriseProjectID string    `json:"ep,omitempty"`
+	// TagType is the TMS resource type its tags are read under, set by the
+	// listing activity from the catalog; "" when TMS is not asked.
+	TagType string `json:"tms,omitempty"`
+}
+
+// Quarantined is a BSS record the sync could not use (no id, no readable
+// expire time): counted, named in the sync log, skipped.
+type Quarantined struct {
+	Offset     int    `json:"offset"` // listing offset of its page
+	ResourceID string `json:"id,omitempty"`
+	Reason     string `json:"reason"`
 }
 
 // TagStatus says how a resource's tags were obtained.

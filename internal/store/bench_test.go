@@ -49,7 +49,8 @@ func BenchmarkCommitBatch(b *testing.B) {
 				}
 				st := window
 				st.SyncID, st.RunID = "bench", "run"
-				if _, err := s.BeginSync(ctx, st); err != nil {
+				log, err := s.BeginSync(ctx, st, nil)
+				if err != nil {
 					b.Fatal(err)
 				}
 				const batch = 500
@@ -60,7 +61,7 @@ func BenchmarkCommitBatch(b *testing.B) {
 				next := 1
 				if mode == "conflict" {
 					for _, rows := range batches {
-						if _, err := s.CommitBatch(ctx, store.BatchCommit{SyncID: "bench", AccountID: account, Batch: next, Rows: rows, SyncedAt: t0}); err != nil {
+						if _, err := s.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: next, Rows: rows, SyncedAt: t0}); err != nil {
 							b.Fatal(err)
 						}
 						next++
@@ -73,7 +74,7 @@ func BenchmarkCommitBatch(b *testing.B) {
 					if mode == "insert" && i >= len(batches) {
 						rows = benchRows(batch, 1000+i)
 					}
-					if _, err := s.CommitBatch(ctx, store.BatchCommit{SyncID: "bench", AccountID: account, Batch: next, Rows: rows, SyncedAt: t0}); err != nil {
+					if _, err := s.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: next, Rows: rows, SyncedAt: t0}); err != nil {
 						b.Fatal(err)
 					}
 					next++

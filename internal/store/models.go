@@ -44,6 +44,8 @@ type ExpiringResource struct {
 	FirstSeenAt         time.Time
 	LastSyncedAt        time.Time
 	LastSyncID          string
+	SyncGeneration      int64      // generation of the sync that last wrote the row
+	TagsReadAt          *time.Time // when Tags were last read successfully
 }
 
 // SyncLog is one row of resource_sync_logs: a sync run and its checkpoint.
@@ -74,6 +76,54 @@ type SyncLog struct {
 	UpdatedAt            time.Time
 	FinishedAt           *time.Time
 	ErrorMessage         *string
+	Generation           int64   // the account's generation this sync took
+	LeaseToken           int64   // the lease token of the current attempt
+	ListingAnchor        *string // JSON: last ids of the last committed page
+	RecheckedResources   int     // unseen resources re-checked by id
+	QuarantinedRecords   int     // malformed BSS records skipped
+	Notes                *string // JSON SyncNotes
+}
+
+// SyncNotes say what a sync could not do as asked: why it is partial
+// (Degraded, Quarantined) and where bulk tag reads fell back (Fallbacks).
+type SyncNotes struct {
+	Degraded         []string `json:"degraded,omitempty"`
+	Fallbacks        []string `json:"fallbacks,omitempty"`
+	Quarantined      []string `json:"quarantined,omitempty"` // a sample
+	QuarantinedCount int      `json:"quarantined_count,omitempty"`
+}
+
+// SetNotes stores n as the log's notes (none when empty).
+func (l *SyncLog) SetNotes(n SyncNotes) error {
+	if len(n.Degraded)+len(n.Fallbacks)+len(n.Quarantined) == 0 && n.QuarantinedCount == 0 {
+		l.Notes = nil
+		return nil
+	}
+	b, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	l.Notes = &s
+	return nil
+}
+
+// GetNotes decodes the log's notes.
+func (l SyncLog) GetNotes() SyncNotes {
+	var n SyncNotes
+	if l.Notes != nil {
+		_ = json.Unmarshal([]byte(*l.Notes), &n)
+	}
+	return n
+}
+
+// Anchor decodes the log's listing anchor.
+func (l SyncLog) Anchor() []string {
+	var ids []string
+	if l.ListingAnchor != nil {
+		_ = json.Unmarshal([]byte(*l.ListingAnchor), &ids)
+	}
+	return ids
 }
 
 // Tags is the tags column: a JSON object of key to value. A nil Tags is SQL

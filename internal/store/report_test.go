@@ -72,8 +72,8 @@ func withReportFixture(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 func writeReportFixture(t *testing.T, s *store.Store, acct, syncID string, fixture []reportRow) {
 	t.Helper()
 	ctx := context.Background()
-	_, err := s.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "run-1", AccountID: acct, ExpireDays: 30,
-		WindowBegin: reportNow.AddDate(0, 0, -15), WindowEnd: reportNow.AddDate(0, 0, 30)})
+	log, err := s.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "run-1", AccountID: acct, ExpireDays: 30,
+		WindowBegin: reportNow.AddDate(0, 0, -15), WindowEnd: reportNow.AddDate(0, 0, 30)}, nil)
 	require.NoError(t, err)
 	rows := make([]inventory.Row, len(fixture))
 	for i, f := range fixture {
@@ -87,7 +87,7 @@ func writeReportFixture(t *testing.T, s *store.Store, acct, syncID string, fixtu
 			rows[i].Tags = inventory.TagResult{ResourceID: f.id, Status: inventory.TagsUnsupported}
 		}
 	}
-	ok, err := s.CommitBatch(ctx, store.BatchCommit{SyncID: syncID, AccountID: acct, Batch: 1, Rows: rows, SyncedAt: reportNow})
+	ok, err := s.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: 1, Rows: rows, SyncedAt: reportNow})
 	require.NoError(t, err)
 	require.True(t, ok)
 	for _, f := range fixture {

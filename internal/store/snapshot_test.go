@@ -13,8 +13,7 @@ import (
 func TestTagSnapshotsLiveForOneSync(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
-		require.NoError(t, err)
+		log := begin(t, s, "sync-1", "run-a")
 		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{
 			{ResourceID: "r1", Tags: store.Tags{"owner": "张三", "q": `"quoted"`}},
 			{ResourceID: "r2"},
@@ -32,8 +31,7 @@ func TestTagSnapshotsLiveForOneSync(t *testing.T) {
 			"R1": {"case": "sensitive ids"},
 		}, got, "only this sync's snapshot, ids compared exactly")
 
-		_, err = s.FinishSync(ctx, "sync-1", 0)
-		require.NoError(t, err)
+		finish(t, s, log)
 		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2"})
 		require.NoError(t, err)
 		assert.Empty(t, got, "a finished sync drops its snapshot")

@@ -42,6 +42,26 @@ func start(id, run string) store.SyncStart {
 	return st
 }
 
+// begin opens (or resumes) a sync and returns its log.
+func begin(t *testing.T, s *store.Store, id, run string) store.SyncLog {
+	t.Helper()
+	log, err := s.BeginSync(context.Background(), start(id, run), nil)
+	require.NoError(t, err)
+	return log
+}
+
+// batch is a BatchCommit of the sync of log.
+func batch(log store.SyncLog, n int, rows ...inventory.Row) store.BatchCommit {
+	return store.BatchCommit{Writer: log.Writer(), Batch: n, Rows: rows, SyncedAt: t0}
+}
+
+func finish(t *testing.T, s *store.Store, log store.SyncLog) store.SyncLog {
+	t.Helper()
+	done, err := s.FinishSync(context.Background(), store.SyncFinish{Writer: log.Writer()})
+	require.NoError(t, err)
+	return done
+}
+
 func row(id string, expire time.Time, tags map[string]string) inventory.Row {
 	return inventory.Row{
 		Resource: inventory.Resource{ResourceID: id, Name: "ecs-" + id, RegionCode: "cn-north-4", ProjectID: "p1",
@@ -66,37 +86,40 @@ func rowsOf(t *testing.T, s *store.Store) map[string]store.ExpiringResource {
 func TestBeginSyncLifecycle(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		log, err := s.BeginSync(ctx, start("sync-1", "run-a"))
-		require.NoError(t, err)
+		log := begin(t, s, "sync-1", "run-a")
 		assert.Equal(t, store.StatusRunning, log.Status)
 		assert.Equal(t, 1, log.Attempts)
+		assert.Equal(t, int64(1), log.Generation, "the account's first sync takes generation 1")
 		assert.True(t, window.WindowBegin.Equal(log.WindowBegin))
 
-		again, err := s.BeginSync(ctx, start("sync-1", "run-a"))
-		require.NoError(t, err)
+		again := begin(t, s, "sync-1", "run-a")
 		assert.Equal(t, 1, again.Attempts, "a retried call of the same run is not a new attempt")
+		assert.Equal(t, log.LeaseToken, again.LeaseToken)
 
-		ok, err := s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, NextOffset: 500, Rows: []inventory.Row{row("r1", t0, nil)}, SyncedAt: t0})
+		b := batch(log, 1, row("r1", t0, nil))
+		b.NextOffset, b.Anchor = 500, []string{"r1"}
+		ok, err := s.CommitBatch(ctx, b)
 		require.NoError(t, err)
 		require.True(t, ok)
-		require.NoError(t, s.EndSync(ctx, "sync-1", store.StatusFailed, "database rejected batch 2", 0))
+		require.NoError(t, s.EndSync(ctx, log.Writer(), store.StatusFailed, "database rejected batch 2", 0))
 		failed, err := s.GetSyncLog(ctx, "sync-1")
 		require.NoError(t, err)
 		assert.Equal(t, store.StatusFailed, failed.Status)
 		require.NotNil(t, failed.ErrorMessage)
 		assert.Equal(t, "database rejected batch 2", *failed.ErrorMessage)
 
-		resumed, err := s.BeginSync(ctx, start("sync-1", "run-b"))
-		require.NoError(t, err)
+		resumed := begin(t, s, "sync-1", "run-b")
 		assert.Equal(t, store.StatusRunning, resumed.Status)
 		assert.Equal(t, 2, resumed.Attempts)
 		assert.Equal(t, 1, resumed.LastCommittedBatch, "the checkpoint survives a resume")
 		assert.Equal(t, 500, resumed.NextOffset)
+		assert.Equal(t, []string{"r1"}, resumed.Anchor())
+		assert.Equal(t, log.Generation, resumed.Generation, "a resume keeps the sync's generation")
+		assert.Greater(t, resumed.LeaseToken, log.LeaseToken, "each attempt holds the lease with a new token")
 		assert.Nil(t, resumed.ErrorMessage)
 
-		_, err = s.FinishSync(ctx, "sync-1", 0)
-		require.NoError(t, err)
-		_, err = s.BeginSync(ctx, start("sync-1", "run-c"))
+		finish(t, s, resumed)
+		_, err = s.BeginSync(ctx, start("sync-1", "run-c"), nil)
 		assert.ErrorIs(t, err, store.ErrFinished)
 
 		_, err = s.GetSyncLog(ctx, "nope")
@@ -107,10 +130,9 @@ func TestBeginSyncLifecycle(t *testing.T) {
 func TestCommitBatchIsIdempotentAndOrdered(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
-		require.NoError(t, err)
-		b1 := store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, NextOffset: 0, NextRow: 2,
-			Rows: []inventory.Row{row("r1", t0, map[string]string{"env": "prod"}), row("r2", t0, nil)}, SyncedAt: t0}
+		log := begin(t, s, "sync-1", "run-a")
+		b1 := batch(log, 1, row("r1", t0, map[string]string{"env": "prod"}), row("r2", t0, nil))
+		b1.NextRow = 2
 		ok, err := s.CommitBatch(ctx, b1)
 		require.NoError(t, err)
 		assert.True(t, ok)
@@ -121,15 +143,16 @@ func TestCommitBatchIsIdempotentAndOrdered(t *testing.T) {
 		assert.False(t, ok)
 		assert.Equal(t, "ecs-r1", rowsOf(t, s)["r1"].ResourceName)
 
-		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 3, SyncedAt: t0})
+		_, err = s.CommitBatch(ctx, batch(log, 3))
 		assert.ErrorIs(t, err, store.ErrOutOfOrder)
 
-		ok, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 2, NextOffset: 500,
-			Rows: []inventory.Row{row("r3", t0, nil)}, SyncedAt: t0})
+		b2 := batch(log, 2, row("r3", t0, nil))
+		b2.NextOffset = 500
+		ok, err = s.CommitBatch(ctx, b2)
 		require.NoError(t, err)
 		assert.True(t, ok)
 
-		log, err := s.GetSyncLog(ctx, "sync-1")
+		log, err = s.GetSyncLog(ctx, "sync-1")
 		require.NoError(t, err)
 		assert.Equal(t, 2, log.LastCommittedBatch)
 		assert.Equal(t, 2, log.BatchesCommitted)
@@ -155,45 +178,50 @@ func TestTagsRoundTripExactly(t *testing.T) {
 	}
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
-		require.NoError(t, err)
+		log := begin(t, s, "sync-1", "run-a")
 		unknown := row("r-unknown", t0, nil)
 		unknown.Tags = inventory.TagResult{ResourceID: "r-unknown", Status: inventory.TagsError, Error: "TMS 403 forbidden"}
-		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1,
-			Rows: []inventory.Row{row("r1", t0, tags), unknown}, SyncedAt: t0})
+		_, err := s.CommitBatch(ctx, batch(log, 1, row("r1", t0, tags), unknown))
 		require.NoError(t, err)
 		rows := rowsOf(t, s)
 		assert.Equal(t, store.Tags(tags), rows["r1"].Tags)
-		assert.Nil(t, rows["r-unknown"].Tags, "tags that could not be read are NULL")
+		assert.Nil(t, rows["r-unknown"].Tags, "tags never read are NULL")
+		assert.Nil(t, rows["r-unknown"].TagsReadAt)
+		require.NotNil(t, rows["r1"].TagsReadAt)
+		assert.Equal(t, t0, rows["r1"].TagsReadAt.UTC())
 		assert.Equal(t, "TMS 403 forbidden", rows["r-unknown"].TagError)
 	})
 }
 
-func TestFinishSyncDeactivatesUnseenInsideWindowOnly(t *testing.T) {
+func TestFinishSyncCountsTheWindowAndDeactivatesOnlyWhatBSSSaidIsGone(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
-		require.NoError(t, err)
+		first := begin(t, s, "sync-1", "run-a")
 		far := t0.AddDate(0, 0, 200) // outside a 30-day window
-		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, SyncedAt: t0,
-			Rows: []inventory.Row{row("kept", t0, nil), row("gone", t0.AddDate(0, 0, 1), nil), row("far", far, nil)}})
+		_, err := s.CommitBatch(ctx, batch(first, 1, row("kept", t0, nil), row("gone", t0.AddDate(0, 0, 1), nil),
+			row("unseen", t0.AddDate(0, 0, 2), nil), row("far", far, nil)))
 		require.NoError(t, err)
-		_, err = s.FinishSync(ctx, "sync-1", 0)
-		require.NoError(t, err)
+		finish(t, s, first)
 
-		_, err = s.BeginSync(ctx, start("sync-2", "run-b"))
-		require.NoError(t, err)
+		second := begin(t, s, "sync-2", "run-b")
+		assert.Equal(t, int64(2), second.Generation)
 		vanished := row("vanished", t0, nil)
 		vanished.Tags = inventory.TagResult{Status: inventory.TagsNotFound}
 		denied := row("denied", t0, nil)
 		denied.Tags = inventory.TagResult{Status: inventory.TagsError, Error: "403"}
 		rds := row("rds", t0, nil)
 		rds.Tags = inventory.TagResult{Status: inventory.TagsUnsupported}
-		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-2", AccountID: account, Batch: 1, SyncedAt: t0.Add(time.Hour),
-			Rows: []inventory.Row{row("kept", t0, nil), vanished, denied, rds}})
+		b := batch(second, 1, row("kept", t0, nil), vanished, denied, rds)
+		b.SyncedAt = t0.Add(time.Hour)
+		_, err = s.CommitBatch(ctx, b)
 		require.NoError(t, err)
-		log, err := s.FinishSync(ctx, "sync-2", 0)
+		candidates, err := s.RecheckCandidates(ctx, second.Writer(), second.WindowEnd, "", 50)
 		require.NoError(t, err)
+		assert.Equal(t, []string{"gone", "unseen"}, candidates, "the active rows this sync did not write, expiring by the window's end")
+		require.NoError(t, s.ApplyRecheck(ctx, store.Recheck{Writer: second.Writer(), SyncedAt: t0.Add(time.Hour),
+			Gone: []store.GoneResource{{ResourceID: "gone", Status: new(3)}}}))
+
+		log := finish(t, s, second)
 		assert.Equal(t, store.StatusPartial, log.Status, "a tag error makes the sync partial")
 		assert.Equal(t, 4, log.TotalResources)
 		assert.Equal(t, 1, log.TaggedResources)
@@ -201,31 +229,41 @@ func TestFinishSyncDeactivatesUnseenInsideWindowOnly(t *testing.T) {
 		assert.Equal(t, 1, log.VanishedResources)
 		assert.Equal(t, 1, log.TagErrorResources)
 		assert.Equal(t, 1, log.DeactivatedResources)
+		assert.Equal(t, 1, log.RecheckedResources)
 		require.NotNil(t, log.FinishedAt)
 
 		rows := rowsOf(t, s)
 		assert.True(t, rows["kept"].IsActive)
-		assert.False(t, rows["gone"].IsActive, "unseen inside the window: inactive")
+		assert.False(t, rows["gone"].IsActive, "BSS said closed: inactive")
+		assert.Equal(t, new(3), rows["gone"].Status, "with the last status BSS gave")
+		assert.True(t, rows["unseen"].IsActive, "unseen but never said gone: untouched")
 		assert.True(t, rows["far"].IsActive, "outside this sync's window: untouched")
 		assert.Equal(t, t0, rows["kept"].FirstSeenAt.UTC(), "first_seen_at keeps the first sync's time")
 		assert.Equal(t, t0.Add(time.Hour), rows["kept"].LastSyncedAt.UTC())
 		assert.Equal(t, "sync-2", rows["kept"].LastSyncID)
 
-		again, err := s.FinishSync(ctx, "sync-2", 0)
+		again, err := s.FinishSync(ctx, store.SyncFinish{Writer: second.Writer()})
 		require.NoError(t, err)
 		assert.Equal(t, 1, again.DeactivatedResources, "finishing twice changes nothing")
+		acct, err := s.Account(ctx, account)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), acct.CompletedGeneration)
+		assert.Equal(t, "sync-2", acct.CompletedSyncID)
+		assert.Empty(t, acct.LeaseSyncID, "a finished sync frees its account")
 	})
 }
 
 func TestEndSyncKeepsCheckpoint(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		_, err := s.BeginSync(ctx, start("sync-1", "run-a"))
-		require.NoError(t, err)
-		require.NoError(t, s.EndSync(ctx, "sync-1", store.StatusCanceled, "canceled by the user", 0))
-		_, err = s.CommitBatch(ctx, store.BatchCommit{SyncID: "sync-1", AccountID: account, Batch: 1, SyncedAt: t0})
+		log := begin(t, s, "sync-1", "run-a")
+		require.NoError(t, s.EndSync(ctx, log.Writer(), store.StatusCanceled, "canceled by the user", 0))
+		_, err := s.CommitBatch(ctx, batch(log, 1))
 		require.Error(t, err, "a canceled sync takes no more batches")
 		assert.False(t, errors.Is(err, store.ErrOutOfOrder))
+		acct, err := s.Account(ctx, account)
+		require.NoError(t, err)
+		assert.Empty(t, acct.LeaseSyncID, "an ended sync frees its account")
 	})
 }
 

@@ -15,7 +15,7 @@ var insertColumns = []string{
 	"service_type_code", "resource_type_code", "resource_spec_code", "parent_resource_id",
 	"is_main_resource", "status", "effective_time", "expire_time", "expire_policy",
 	"enterprise_project_id", "tags", "tag_status", "tag_error", "is_active",
-	"first_seen_at", "last_synced_at", "last_sync_id",
+	"first_seen_at", "last_synced_at", "last_sync_id", "tags_read_at", "sync_generation",
 }
 
 // keptColumns keep their first value when a resource is seen again: the
@@ -68,7 +68,7 @@ func (r ExpiringResource) InsertArgs(tags any) []any {
 	return []any{r.CloudProvider, r.AccountID, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
 		r.ServiceTypeCode, r.ResourceTypeCode, r.ResourceSpecCode, r.ParentResourceID,
 		r.IsMainResource, r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy, r.EnterpriseProjectID,
-		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID}
+		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID, r.TagsReadAt, r.SyncGeneration}
 }
 
 // stagedTags reads, as stored JSON text, the tags a sync staged for the
@@ -116,21 +116,41 @@ func (s *Store) stagedTags(tx *gorm.DB, rows []ExpiringResource, syncID string) 
 	return out, nil
 }
 
-// onConflict is the dialect's clause that rewrites every column but the kept ones.
+// onConflict is the dialect's clause for a row seen again. It keeps the
+// invariants of the inventory: a row written by a newer generation is left
+// as it is, and tags (with the time they were read) change only when the
+// new read succeeded, so a failed read keeps the last known tags.
 func (s *Store) onConflict() string {
+	if s.Dialect() == "mysql" {
+		// MySQL assigns left to right: sync_generation, which the
+		// conditions read, comes last.
+		newer := "VALUES(sync_generation) >= sync_generation"
+		var set []string
+		for _, c := range insertColumns {
+			switch {
+			case keptColumns[c] || c == "sync_generation":
+			case tagColumns[c]:
+				set = append(set, fmt.Sprintf("%s = IF(%s AND VALUES(tag_status) = 'ok', VALUES(%s), %s)", c, newer, c, c))
+			default:
+				set = append(set, fmt.Sprintf("%s = IF(%s, VALUES(%s), %s)", c, newer, c, c))
+			}
+		}
+		set = append(set, "sync_generation = GREATEST(sync_generation, VALUES(sync_generation))")
+		return " ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
+	}
 	var set []string
 	for _, c := range insertColumns {
-		if keptColumns[c] {
-			continue
-		}
-		if s.Dialect() == "mysql" {
-			set = append(set, c+" = VALUES("+c+")")
-		} else {
+		switch {
+		case keptColumns[c]:
+		case tagColumns[c]:
+			set = append(set, fmt.Sprintf("%s = CASE WHEN excluded.tag_status = 'ok' THEN excluded.%s ELSE expiring_resources.%s END", c, c, c))
+		default:
 			set = append(set, c+" = excluded."+c)
 		}
 	}
-	if s.Dialect() == "mysql" {
-		return " ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
-	}
-	return " ON CONFLICT (cloud_provider, account_id, resource_id) DO UPDATE SET " + strings.Join(set, ", ")
+	return " ON CONFLICT (cloud_provider, account_id, resource_id) DO UPDATE SET " + strings.Join(set, ", ") +
+		" WHERE excluded.sync_generation >= expiring_resources.sync_generation"
 }
+
+// tagColumns change only with a successful tag read.
+var tagColumns = map[string]bool{"tags": true, "tags_read_at": true}

@@ -4,9 +4,12 @@ package workerapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -71,8 +74,25 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
 	})
 	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID})
+	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, HolderRunning: holderRunning(tc)})
 	return &Worker{Client: tc, Store: st, Huawei: hw, worker: w}, nil
+}
+
+// holderRunning asks Temporal whether the sync holding an account's lease
+// still runs: a terminated one's account is taken over at once instead of
+// after the lease's TTL.
+func holderRunning(tc client.Client) store.HolderRunning {
+	return func(ctx context.Context, syncID string) (bool, error) {
+		d, err := tc.DescribeWorkflow(ctx, syncID, "")
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return d.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	}
 }
 
 // migrate applies the migrations as DATABASE_MIGRATION_URL's user when set,

@@ -1,0 +1,11 @@
+package workflows
+
+// legacyTMSTypes is the BSS-to-TMS type table that workflows of the first
+// version (workflow.DefaultVersion of versionInventoryTruth) read in
+// workflow code. Frozen so that their histories replay: never edit it. The
+// table users extend is internal/catalog, read by activities only.
+var legacyTMSTypes = map[string]string{
+	"hws.resource.type.vm":     "ecs",
+	"hws.resource.type.volume": "disk",
+	"hws.resource.type.ip":     "eip",
+}

@@ -1,0 +1,214 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
+)
+
+// maxOverlap is how many ids consecutive pages share. BSS pages by offset
+// in an undocumented order; a resource leaving the window before the
+// sync's offset shifts the rest back, and one could slide across a page
+// boundary unseen. A page that still overlaps the previous one proves that
+// no resource slid past (under any stable order): when it does not, the
+// sync lists again further back. 10 of 500 costs 2 % more records.
+const maxOverlap = 10
+
+// pageWork is one listed page whose tags are read, ready to commit.
+type pageWork struct {
+	offset   int      // listing offset of the page
+	next     int      // offset of the page after it
+	anchorIn []string // the ids this page was checked to overlap
+	tail     []string // the next page's anchor
+	firstRow int      // rows of the page committed before (a resume; the first version only)
+	received int      // records BSS returned, before de-duplication
+	rows     []inventory.Row
+}
+
+// syncPages runs the pages as a pipeline: while the tags of page p are
+// read, page p+1 is already being listed and page p-1 committed, so neither
+// BSS latency nor database writes add to the tag phase. Commits stay in page
+// order in one goroutine, so the checkpoint always moves forward. It returns
+// done=false when the run should continue as new; the cursor is then the
+// committed checkpoint, every listed page being committed.
+func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
+	c := &s.cursor
+	commits := workflow.NewBufferedChannel(ctx, 1)
+	var commitErr error
+	committed := workflow.NewChannel(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var w pageWork
+			if !commits.Receive(ctx, &w) {
+				break
+			}
+			if commitErr == nil {
+				commitErr = s.commit(ctx, w)
+				s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
+			}
+		}
+		committed.Send(ctx, struct{}{})
+	})
+	drain := func() error {
+		commits.Close()
+		committed.Receive(ctx, nil)
+		return commitErr
+	}
+
+	offset, firstRow, anchor := c.NextOffset, c.NextRow, c.Anchor
+	back := s.overlap()
+	next := s.listPage(ctx, offset, anchor)
+	for {
+		if s.shouldContinueAsNew(ctx) {
+			return false, drain()
+		}
+		var page activities.ListPageResult
+		if err := next.Get(ctx, &page); err != nil {
+			return false, firstOf(drain(), err)
+		}
+		s.recordPage(page, offset)
+		if s.truth() && !page.Connected {
+			// The listing shifted under the sync: list again further back
+			// until the page overlaps the last one taken.
+			s.progress().ListingShifts++
+			offset, back = max(0, offset-back), 2*back
+			next = s.listPage(ctx, offset, anchor)
+			continue
+		}
+		back = s.overlap()
+		nextOffset, more := offset+s.advance(page), s.more(offset, page)
+		if more && !s.shouldContinueAsNew(ctx) {
+			next = s.listPage(ctx, nextOffset, page.Tail) // prefetch while this page's tags are read
+		}
+		pending := page.Resources
+		if !s.truth() {
+			pending = pending[min(firstRow, len(pending)):]
+		}
+		tags, err := s.fetchTags(ctx, offset, pending)
+		if err == nil && commitErr != nil {
+			err = commitErr
+		}
+		if err != nil {
+			return false, firstOf(drain(), err)
+		}
+		commits.Send(ctx, pageWork{offset: offset, next: nextOffset, anchorIn: anchor, tail: page.Tail,
+			firstRow: firstRow, received: page.Received, rows: joinTags(pending, tags)})
+		if !more {
+			s.setPhase(ctx, "writing the last page")
+			return true, drain()
+		}
+		offset, firstRow, anchor = nextOffset, 0, page.Tail
+		if s.shouldContinueAsNew(ctx) {
+			// The next page was not prefetched: hand over once this one is committed.
+			return false, drain()
+		}
+	}
+}
+
+// overlap is how many ids consecutive pages share (none for tiny pages,
+// and none in the first version).
+func (s *syncRun) overlap() int {
+	if !s.truth() {
+		return 0
+	}
+	return min(maxOverlap, s.in.PageSize/4)
+}
+
+// advance is how far the next page starts after this one.
+func (s *syncRun) advance(page activities.ListPageResult) int {
+	if n := s.overlap(); page.Received > n {
+		return page.Received - n
+	}
+	return page.Received
+}
+
+// more says whether the listing goes on after this page.
+func (s *syncRun) more(offset int, page activities.ListPageResult) bool {
+	switch {
+	case !s.truth():
+		return page.Received > 0 && offset+page.Received < page.TotalCount
+	case page.Received == 0:
+		return false
+	case page.TotalCount >= 0:
+		return offset+page.Received < page.TotalCount
+	}
+	return page.Received == s.in.PageSize // no total_count: go on until a short page
+}
+
+func firstOf(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func (s *syncRun) listPage(ctx workflow.Context, offset int, anchor []string) workflow.Future {
+	c := &s.cursor
+	in := activities.ListPageInput{
+		WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
+	}
+	if s.truth() {
+		in.SyncID, in.Anchor, in.Overlap = s.syncID, anchor, s.overlap()
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", offset))), a.ListPage, in)
+}
+
+func (s *syncRun) recordPage(page activities.ListPageResult, offset int) {
+	p := s.progress()
+	p.PagesListed++
+	p.ResourcesListed += len(page.Resources)
+	p.TotalCount = page.TotalCount
+	p.Retries += page.Retries
+	for _, q := range page.Quarantined {
+		p.Quarantined++
+		s.cursor.Notes.QuarantinedCount++
+		addNote(&s.cursor.Notes.Quarantined, fmt.Sprintf("offset %d: record %q skipped: %s", offset, q.ResourceID, q.Reason))
+	}
+}
+
+func joinTags(resources []inventory.Resource, tags map[string]inventory.TagResult) []inventory.Row {
+	rows := make([]inventory.Row, len(resources))
+	for i, r := range resources {
+		rows[i] = inventory.Row{Resource: r, Tags: tags[r.ResourceID]}
+	}
+	return rows
+}
+
+// commit writes a page's rows in order, one activity per batch; each batch
+// records where the next one starts, and the last one the next page.
+func (s *syncRun) commit(ctx workflow.Context, w pageWork) error {
+	c, p := &s.cursor, s.progress()
+	batches := chunk(w.rows, s.in.BatchSize, maxBatchBytes)
+	syncedAt := workflow.Now(ctx).UTC()
+	row := w.firstRow
+	for i, b := range batches {
+		batch := c.LastCommittedBatch + 1
+		in := activities.CommitBatchInput{
+			SyncID: s.syncID, Batch: batch, NextOffset: w.offset, NextRow: row + len(b), SyncedAt: syncedAt, Rows: b,
+			Generation: c.Generation, LeaseToken: c.LeaseToken, Anchor: w.anchorIn,
+		}
+		if i == len(batches)-1 {
+			in.NextOffset, in.NextRow, in.Anchor = w.next, 0, w.tail
+		}
+		s.setWriting(ctx, fmt.Sprintf("writing batch %d (%d rows) at offset %d", batch, len(b), w.offset))
+		var res activities.CommitBatchResult
+		opts := dbOptions(fmt.Sprintf("batch %d: %d rows at offset %d", batch, len(b), w.offset))
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CommitBatch, in).Get(ctx, &res); err != nil {
+			p.Failures++
+			return err
+		}
+		row += len(b)
+		c.LastCommittedBatch, c.NextOffset, c.NextRow, c.Anchor = batch, in.NextOffset, in.NextRow, in.Anchor
+		p.BatchesCommitted++
+		p.RowsCommitted += len(b)
+		p.Retries += res.Retries
+	}
+	// A page with nothing left to write still moves the cursor past it.
+	c.NextOffset, c.NextRow, c.Anchor = w.next, 0, w.tail
+	s.setWriting(ctx, "")
+	return nil
+}

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,8 @@ type config struct {
 	domainID      string
 	epoch         string
 	forbidden     []string
+	knobsJSON     string
+	fullCatalog   bool
 }
 
 // run is main without the process globals, so tests can drive it.
@@ -105,6 +108,8 @@ func defineFlags(cmd *cobra.Command, cfg *config) {
 	f.StringVar(&cfg.domainID, "domain-id", hwsim.DemoDomainID, "account (domain) id the requests must carry")
 	f.StringVar(&cfg.epoch, "epoch", "", "RFC 3339 instant expire times are anchored to (default: now)")
 	f.StringSliceVar(&cfg.forbidden, "forbidden-resource-ids", nil, "resource ids whose TMS tag queries answer 403")
+	f.StringVar(&cfg.knobsJSON, "knobs", "", `any other knobs as the JSON of PUT /_hwsim/knobs, e.g. '{"bulk_empty_filter":"refused","wrong_site":"CBC.0150"}' (see docs/simulator.md)`)
+	f.BoolVar(&cfg.fullCatalog, "full-catalog", false, "serve TMS tags for every catalog type (RDS, DCS too), as real TMS does")
 }
 
 // validate checks every flag, naming it and its allowed range.
@@ -146,6 +151,11 @@ func (c config) validate() error {
 			bad("epoch", c.epoch, "an RFC 3339 time like 2026-01-15T08:00:00Z")
 		}
 	}
+	if c.knobsJSON != "" {
+		if _, err := c.knobs(); err != nil {
+			bad("knobs", c.knobsJSON, "a JSON object of knobs: "+err.Error())
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return usageError{err}
 	}
@@ -177,18 +187,30 @@ func credentials(getenv func(string) string) (ak, sk string, err error) {
 	return ak, sk, nil
 }
 
+// knobs are the flags' knobs patched by --knobs.
+func (c config) knobs() (hwsim.Knobs, error) {
+	k := hwsim.Knobs{
+		Latency: c.latency, Jitter: c.jitter, BSSRate: c.bssRate, TMSRate: c.tmsRate,
+		ErrorRatio: c.errorRatio, ThrottleRatio: c.throttleRatio, SlowRatio: c.slowRatio, SlowDelay: c.slowDelay,
+		ForbiddenResourceIDs: c.forbidden,
+	}
+	if c.knobsJSON != "" {
+		if err := json.Unmarshal([]byte(c.knobsJSON), &k); err != nil {
+			return k, err
+		}
+	}
+	return k, k.Validate()
+}
+
 func (c config) options(ak, sk string) hwsim.Options {
 	var epoch time.Time
 	if c.epoch != "" {
 		epoch, _ = time.Parse(time.RFC3339, c.epoch) // validated
 	}
+	k, _ := c.knobs() // validated
 	return hwsim.Options{
 		Seed: c.seed, Resources: c.resources, AccessKey: ak, SecretKey: sk, DomainID: c.domainID, Epoch: epoch,
-		Knobs: hwsim.Knobs{
-			Latency: c.latency, Jitter: c.jitter, BSSRate: c.bssRate, TMSRate: c.tmsRate,
-			ErrorRatio: c.errorRatio, ThrottleRatio: c.throttleRatio, SlowRatio: c.slowRatio, SlowDelay: c.slowDelay,
-			ForbiddenResourceIDs: c.forbidden,
-		},
+		Knobs: k, FullCatalog: c.fullCatalog,
 	}
 }
 

@@ -68,6 +68,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{[]string{"--latency", "soon"}, "latency"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--knobs", `{"bulk_empty_filter":"none"}`}, "--knobs: allowed a JSON object of knobs: knobs: bulk_empty_filter"},
+		{[]string{"--knobs", `{"nope":1}`}, "nope"},
 	}
 	for _, tc := range cases {
 		code, stderr := runSync(t, tc.args, goodEnv)
@@ -118,7 +120,8 @@ func TestServesUntilCancelled(t *testing.T) {
 	require.NoError(t, os.WriteFile(skFile, []byte(testSK+"\n"), 0o600))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	url, stderr, done := start(t, ctx, []string{"--listen", "127.0.0.1:0", "--resources", "123", "--seed", "9", "--tms-rate", "5", "--latency", "1ms"},
+	url, stderr, done := start(t, ctx, []string{"--listen", "127.0.0.1:0", "--resources", "123", "--seed", "9", "--tms-rate", "5", "--latency", "1ms",
+		"--knobs", `{"bulk_empty_filter":"refused","tms_rate":7}`, "--full-catalog"},
 		map[string]string{"HWSIM_ACCESS_KEY": "AK", "HWSIM_SECRET_KEY_FILE": skFile})
 
 	resp, err := http.Get(url + "/_hwsim/info")
@@ -139,7 +142,8 @@ func TestServesUntilCancelled(t *testing.T) {
 	var knobs map[string]any
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&knobs))
 	resp.Body.Close()
-	assert.Equal(t, 5.0, knobs["tms_rate"])
+	assert.Equal(t, 7.0, knobs["tms_rate"], "--knobs patches the flags")
+	assert.Equal(t, "refused", knobs["bulk_empty_filter"])
 	assert.Equal(t, "1ms", knobs["latency"])
 
 	cancel()

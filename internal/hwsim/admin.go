@@ -19,8 +19,12 @@ import (
 //	POST /_hwsim/stats/reset        204
 //	GET  /_hwsim/resources          every Resource, one JSON object per line (application/x-ndjson), streamed
 //	GET  /_hwsim/resources/{id}     one Resource, or 404
-//	POST /_hwsim/resources/add      {"count":N} -> {"ids":[...],"resources":N}
+//	POST /_hwsim/resources/add      {"count":N[,"expire_from":RFC3339,"expire_to":RFC3339]} -> {"ids":[...],"resources":N}
 //	POST /_hwsim/resources/remove   {"ids":[...]} or {"count":N} -> {"ids":[removed...],"resources":N}
+//	POST /_hwsim/resources/renew    {"ids":[...],"by":"720h"} -> {"changed":N}
+//	POST /_hwsim/resources/status   {"ids":[...],"status":2..5} -> {"changed":N}
+//	GET  /_hwsim/truth?begin=RFC3339&end=RFC3339[&status=2,3]  the Truth records, one JSON object per line
+//	GET  /_hwsim/churn              ChurnResult JSON of the last applied churn
 //
 // Errors are {"error":"message"} with status 400 (or 404).
 func (s *Simulator) adminRoutes(mux *http.ServeMux) {
@@ -50,6 +54,12 @@ func (s *Simulator) adminRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST /_hwsim/resources/add", s.adminAdd)
 	mux.HandleFunc("POST /_hwsim/resources/remove", s.adminRemove)
+	mux.HandleFunc("POST /_hwsim/resources/renew", s.adminRenew)
+	mux.HandleFunc("POST /_hwsim/resources/status", s.adminStatus)
+	mux.HandleFunc("GET /_hwsim/truth", s.adminTruth)
+	mux.HandleFunc("GET /_hwsim/churn", func(w http.ResponseWriter, _ *http.Request) {
+		adminJSON(w, http.StatusOK, s.ChurnResult())
+	})
 }
 
 // Info describes a simulator for other processes (GET /_hwsim/info).
@@ -105,8 +115,10 @@ func (s *Simulator) adminStreamResources(w http.ResponseWriter, r *http.Request)
 }
 
 type adminMutation struct {
-	Count *int     `json:"count"`
-	IDs   []string `json:"ids"`
+	Count      *int       `json:"count"`
+	IDs        []string   `json:"ids"`
+	ExpireFrom *time.Time `json:"expire_from"`
+	ExpireTo   *time.Time `json:"expire_to"`
 }
 
 type adminMutationResult struct {
@@ -124,7 +136,19 @@ func (s *Simulator) adminAdd(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, fmt.Sprintf(`want {"count":N} with N in 1..%d (the dataset is capped at %d records)`, max(room, 1), MaxResources))
 		return
 	}
-	ids := s.AddResources(*m.Count)
+	var ids []string
+	switch {
+	case m.ExpireFrom == nil && m.ExpireTo == nil:
+		ids = s.AddResources(*m.Count)
+	case m.ExpireFrom != nil && m.ExpireTo != nil:
+		if ids = s.AddResourcesExpiring(*m.Count, *m.ExpireFrom, *m.ExpireTo); ids == nil {
+			adminError(w, http.StatusBadRequest, "expire_from must not be after expire_to, and both must be within 68 years of the epoch")
+			return
+		}
+	default:
+		adminError(w, http.StatusBadRequest, "give both expire_from and expire_to, or neither")
+		return
+	}
 	adminJSON(w, http.StatusOK, adminMutationResult{IDs: ids, Resources: s.Len()})
 }
 
@@ -138,7 +162,7 @@ func (s *Simulator) adminRemove(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case m.Count != nil && m.IDs == nil && *m.Count >= 0:
 		removed = s.RemoveRandom(*m.Count)
-	case m.Count == nil && m.IDs != nil:
+	case m.Count == nil && m.IDs != nil && m.ExpireFrom == nil && m.ExpireTo == nil:
 		removed = s.data.remove(m.IDs)
 	default:
 		adminError(w, http.StatusBadRequest, `want either {"ids":[...]} or {"count":N} with N >= 0`)

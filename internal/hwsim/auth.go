@@ -45,10 +45,10 @@ func (s *Simulator) authenticate(r *http.Request, body []byte, now time.Time, sv
 	date := r.Header.Get(headerSdkDate)
 	t, err := time.Parse(sdkDateFormat, date)
 	if err != nil {
-		return gwError(http.StatusUnauthorized, codeExpired, "Incorrect authentication information: X-Sdk-Date is missing or not in format "+sdkDateFormat)
+		return authFailed("X-Sdk-Date is missing or not in format " + sdkDateFormat)
 	}
 	if d := now.Sub(t); d > maxClockSkew || d < -maxClockSkew {
-		return gwError(http.StatusUnauthorized, codeExpired, "Incorrect authentication information: signature expired, X-Sdk-Date is more than 15 minutes away from server time")
+		return authFailed("signature expired, X-Sdk-Date is more than 15 minutes away from server time")
 	}
 	if !slices.Contains(signed, "x-sdk-date") {
 		return authFailed("x-sdk-date must be a signed header")

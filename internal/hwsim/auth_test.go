@@ -19,7 +19,7 @@ import (
 	"expiry-sync/internal/hwsim"
 )
 
-// callAll runs the three simulated APIs through the real SDK clients and
+// callAll runs the five simulated APIs through the real SDK clients and
 // returns their errors, keyed by API name.
 func callAll(t *testing.T, sim *hwsim.Simulator, url string, c creds, hc *config.HttpConfig) map[string]error {
 	t.Helper()
@@ -35,7 +35,10 @@ func callAll(t *testing.T, sim *hwsim.Simulator, url string, c creds, hc *config
 	_, errBSS := b.ListPayPerUseCustomerResources(&bssmodel.ListPayPerUseCustomerResourcesRequest{Body: &bssmodel.QueryResourcesReq{Limit: ptr(int32(5))}})
 	_, errShow := tc.ShowResourceTag(&tmsmodel.ShowResourceTagRequest{ResourceId: vm.ResourceID, ProjectId: &vm.ProjectID, ResourceType: "ecs"})
 	_, errFilter := tc.ListResource(&tmsmodel.ListResourceRequest{Body: &tmsmodel.ResqTagResource{ProjectId: &vm.ProjectID, ResourceTypes: []string{"ecs"}, Tags: []tmsmodel.Tag{}}})
-	return map[string]error{hwsim.APIBSSList: errBSS, hwsim.APITMSShow: errShow, hwsim.APITMSFilter: errFilter}
+	_, errTags := tc.ListTags(&tmsmodel.ListTagsRequest{ProjectId: vm.ProjectID, ResourceTypes: "ecs", TagTypes: tmsmodel.GetListTagsRequestTagTypesEnum().RESOURCE})
+	_, errProviders := tc.ListProviders(&tmsmodel.ListProvidersRequest{})
+	return map[string]error{hwsim.APIBSSList: errBSS, hwsim.APITMSShow: errShow, hwsim.APITMSFilter: errFilter,
+		hwsim.APITMSTags: errTags, hwsim.APITMSProviders: errProviders}
 }
 
 func TestSDKCredentialsAccepted(t *testing.T) {
@@ -67,17 +70,20 @@ func TestSDKCredentialsRefused(t *testing.T) {
 			for api, err := range errs {
 				code := tc.code
 				if code == "" { // a domain mismatch is a service error
-					code = map[string]string{hwsim.APIBSSList: "CBC.0151", hwsim.APITMSShow: "TMS.0004", hwsim.APITMSFilter: "TMS.0004"}[api]
+					code = "TMS.0004"
+					if api == hwsim.APIBSSList {
+						code = "CBC.0151"
+					}
 				}
 				serviceError(t, err, tc.status, code)
 			}
 			total := sim.Stats().Total()
-			assert.Equal(t, int64(3), total.Requests)
+			assert.Equal(t, int64(5), total.Requests)
 			assert.Zero(t, total.OK)
 			if tc.status == 401 {
-				assert.Equal(t, int64(3), total.Unauthorized)
+				assert.Equal(t, int64(5), total.Unauthorized)
 			} else {
-				assert.Equal(t, int64(3), total.Forbidden)
+				assert.Equal(t, int64(5), total.Forbidden)
 			}
 		})
 	}
@@ -98,7 +104,7 @@ func TestSkewedDateRefused(t *testing.T) {
 		if tc.ok {
 			assert.NoError(t, err, "skew %s", tc.skew)
 		} else {
-			serviceError(t, err, 401, "APIGW.0303")
+			serviceError(t, err, 401, "APIGW.0301")
 		}
 	}
 	assert.Equal(t, int64(2), sim.Stats().APIs[hwsim.APIBSSList].Unauthorized)
@@ -153,7 +159,7 @@ func TestSignatureMatchesSDKSigner(t *testing.T) {
 		}
 		res = doRaw(t, req)
 		assert.Equal(t, 401, res.status)
-		assertFlatGatewayError(t, res, "APIGW.0303")
+		assertFlatGatewayError(t, res, "APIGW.0301")
 	}
 
 	// No Authorization at all.

@@ -2,11 +2,14 @@ package hwsim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,7 +38,7 @@ type bssQueryReq struct {
 // orderInstance is the wire form of model.OrderInstanceV2.
 type orderInstance struct {
 	ID                string              `json:"id"`
-	ResourceID        string              `json:"resource_id"`
+	ResourceID        *string             `json:"resource_id,omitempty"`
 	ResourceName      string              `json:"resource_name"`
 	RegionCode        string              `json:"region_code"`
 	ServiceTypeCode   string              `json:"service_type_code"`
@@ -43,14 +46,14 @@ type orderInstance struct {
 	ResourceTypeName  string              `json:"resource_type_name"`
 	ServiceTypeName   string              `json:"service_type_name"`
 	ResourceSpecCode  string              `json:"resource_spec_code"`
-	ProjectID         string              `json:"project_id"`
+	ProjectID         *string             `json:"project_id,omitempty"`
 	ProductID         string              `json:"product_id"`
 	ParentResourceID  string              `json:"parent_resource_id,omitempty"`
 	IsMainResource    int32               `json:"is_main_resource"`
-	Status            int32               `json:"status"`
+	Status            *int32              `json:"status,omitempty"`
 	EffectiveTime     string              `json:"effective_time"`
 	ExpireTime        string              `json:"expire_time"`
-	ExpirePolicy      int32               `json:"expire_policy"`
+	ExpirePolicy      *int32              `json:"expire_policy,omitempty"`
 	ProductSpecDesc   string              `json:"product_spec_desc,omitempty"`
 	SpecSize          float64             `json:"spec_size,omitempty"`
 	SpecSizeMeasureID int32               `json:"spec_size_measure_id,omitempty"`
@@ -102,11 +105,28 @@ func (s *Simulator) handleBSSList(ex *exchange) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	return s.listBSS(f, offset, limit), nil
+	if e := listFailure(&ex.cfg.knobs, offset); e != nil {
+		return nil, e
+	}
+	resp := s.listBSS(f, offset, limit, ex.cfg)
+	s.countBSSList(ex.cfg)
+	return resp, nil
+}
+
+// listFailure is the ListFailFromOffset knob: a listing that cannot go past
+// some offset. CBC.0100 (400) is permanent for a client, CBC.0999 (500) is not.
+func listFailure(k *Knobs, offset int) *apiError {
+	if k.ListFailFromOffset == nil || offset < *k.ListFailFromOffset {
+		return nil
+	}
+	if k.ListFailCode == codeBSSSystem {
+		return serverError(serviceBSS)
+	}
+	return bssParam("offset %d is beyond the records this listing can serve", offset)
 }
 
 func (s *Simulator) parseBSSFilter(req *bssQueryReq) (*bssFilter, *apiError) {
-	f := &bssFilter{begin: expireMin - 1, end: expireMax + 1}
+	f := &bssFilter{begin: math.MinInt64, end: math.MaxInt64}
 	if req.OnlyMainResource != nil {
 		switch *req.OnlyMainResource {
 		case 0:
@@ -199,19 +219,25 @@ func (f *bssFilter) match(sl slot, listed bool) bool {
 }
 
 // listBSS counts every match and materialises the requested page. The scan
-// is linear over the compact slots, cheap even at a million records.
-func (s *Simulator) listBSS(f *bssFilter, offset, limit int) bssListResp {
+// is linear over the compact slots, cheap even at a million records; an
+// order other than the index order sorts the matches first.
+func (s *Simulator) listBSS(f *bssFilter, offset, limit int, cfg *runtimeConfig) bssListResp {
 	d := s.data
 	d.mu.RLock()
 	defer d.mu.RUnlock()
+	sorted := cfg.knobs.ListOrder == ListOrderExpire || cfg.knobs.ListOrder == ListOrderID
 	page := make([]orderInstance, 0, min(limit, 64))
+	var matches []int // only when sorting: the index order streams
 	total := 0
 	visit := func(i int, listed bool) {
 		if d.isRemoved(i) || !f.match(d.slots[i], listed) {
 			return
 		}
-		if total >= offset && len(page) < limit {
-			page = append(page, toOrderInstance(d.resourceNoTags(i)))
+		switch {
+		case sorted:
+			matches = append(matches, i)
+		case total >= offset && len(page) < limit:
+			page = append(page, cfg.render(d.resourceNoTags(i)))
 		}
 		total++
 	}
@@ -224,18 +250,67 @@ func (s *Simulator) listBSS(f *bssFilter, offset, limit int) bssListResp {
 			visit(i, false)
 		}
 	}
+	if sorted {
+		d.sortListing(matches, cfg.knobs.ListOrder)
+		for _, i := range matches[min(offset, total):min(offset+limit, total)] {
+			page = append(page, cfg.render(d.resourceNoTags(i)))
+		}
+	}
 	return bssListResp{Data: page, TotalCount: int32(total)}
+}
+
+// sortListing orders matched indices by the ListOrder knob. Caller holds mu.
+func (d *dataset) sortListing(matches []int, order string) {
+	switch order {
+	case ListOrderExpire:
+		ids := d.idsOf(matches)
+		slices.SortStableFunc(matches, func(a, b int) int {
+			if c := cmp.Compare(d.slots[a].expire, d.slots[b].expire); c != 0 {
+				return c
+			}
+			return strings.Compare(ids[a], ids[b])
+		})
+	case ListOrderID:
+		ids := d.idsOf(matches)
+		slices.SortFunc(matches, func(a, b int) int { return strings.Compare(ids[a], ids[b]) })
+	}
+}
+
+func (d *dataset) idsOf(indices []int) map[int]string {
+	ids := make(map[int]string, len(indices))
+	for _, i := range indices {
+		ids[i] = resourceID(d.seed, d.codec, i)
+	}
+	return ids
+}
+
+// render is the wire form of r with the record quirks the knobs ask for.
+func (c *runtimeConfig) render(r Resource) orderInstance {
+	o := toOrderInstance(r)
+	switch {
+	case c.noID.has(r.ResourceID):
+		o.ResourceID = nil
+	case c.malformed.has(r.ResourceID):
+		o.ExpireTime = r.ExpireTime.Format(time.DateTime) // not the documented UTC format
+	}
+	if c.partial.has(r.ResourceID) {
+		o.Status, o.ExpirePolicy = nil, nil
+	}
+	if c.noProject.has(r.ResourceID) {
+		o.ProjectID = nil
+	}
+	return o
 }
 
 func toOrderInstance(r Resource) orderInstance {
 	return orderInstance{
-		ID: r.ID, ResourceID: r.ResourceID, ResourceName: r.ResourceName, RegionCode: r.RegionCode,
+		ID: r.ID, ResourceID: &r.ResourceID, ResourceName: r.ResourceName, RegionCode: r.RegionCode,
 		ServiceTypeCode: r.ServiceTypeCode, ResourceTypeCode: r.ResourceTypeCode,
 		ResourceTypeName: r.ResourceTypeName, ServiceTypeName: r.ServiceTypeName,
-		ResourceSpecCode: r.ResourceSpecCode, ProjectID: r.ProjectID, ProductID: r.ProductID,
-		ParentResourceID: r.ParentResourceID, IsMainResource: r.IsMainResource, Status: r.Status,
+		ResourceSpecCode: r.ResourceSpecCode, ProjectID: &r.ProjectID, ProductID: r.ProductID,
+		ParentResourceID: r.ParentResourceID, IsMainResource: r.IsMainResource, Status: &r.Status,
 		EffectiveTime: r.EffectiveTime.Format(bssTimeFormat), ExpireTime: r.ExpireTime.Format(bssTimeFormat),
-		ExpirePolicy: r.ExpirePolicy, ProductSpecDesc: r.ProductSpecDesc,
+		ExpirePolicy: &r.ExpirePolicy, ProductSpecDesc: r.ProductSpecDesc,
 		SpecSize: r.SpecSize, SpecSizeMeasureID: r.SpecSizeMeasureID,
 		UpdateTime:        r.UpdateTime.Format(bssTimeFormat),
 		EnterpriseProject: &enterpriseProjJSON{ID: r.EnterpriseProjectID, Name: r.EnterpriseProjectName},

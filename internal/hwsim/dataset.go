@@ -28,7 +28,6 @@ type kindInfo struct {
 	service, serviceName   string
 	resType, resTypeName   string
 	main                   bool
-	tmsType                string // "" when TMS is never asked for this type
 	namePrefix, namePrefCN string
 }
 
@@ -42,11 +41,24 @@ var kinds = func() [numKinds]kindInfo {
 		kindRDS:       {service: catalog.ServiceRDS, serviceName: "云数据库 RDS", resType: catalog.ResourceRDS, resTypeName: "云数据库实例", main: true, namePrefix: "rds", namePrefCN: "订单数据库"},
 		kindDCS:       {service: catalog.ServiceDCS, serviceName: "分布式缓存服务", resType: catalog.ResourceDCS, resTypeName: "分布式缓存实例", main: true, namePrefix: "dcs", namePrefCN: "会话缓存"},
 	}
-	for i := range k {
-		k[i].tmsType, _ = catalog.TMSResourceType(k[i].resType)
-	}
 	return k
 }()
+
+// tmsTypesFor is each kind's TMS resource type ("" for none): by default the
+// frozen mapping today's workflow reads tags with (ecs, disk, eip), which the
+// end-to-end tests expect; with fullCatalog every type catalog.Default maps,
+// as real TMS serves them (rds and dcs too).
+func tmsTypesFor(fullCatalog bool) [numKinds]string {
+	var out [numKinds]string
+	for k, info := range kinds {
+		if fullCatalog {
+			out[k], _ = catalog.Default().Lookup(info.resType, info.main)
+		} else {
+			out[k], _ = catalog.TMSResourceType(info.resType)
+		}
+	}
+	return out
+}
 
 // childKind is the kind of the records billed under a main record of kind k.
 func childKind(k kind) kind {
@@ -122,16 +134,19 @@ type dataset struct {
 	projects []Project
 	eps      []enterpriseProject
 	pools    *tagPools
+	tmsTypes [numKinds]string // per kind, see tmsTypesFor
 
 	mu       sync.RWMutex
 	slots    []slot
 	removed  []uint64 // bitmap over slots
 	live     int
 	removals uint64 // RemoveRandom calls so far, to vary its stream
+	churns   uint64 // churns applied so far, to vary their stream
 }
 
-func newDataset(seed int64, epoch time.Time, n int) *dataset {
+func newDataset(seed int64, epoch time.Time, n int, fullCatalog bool) *dataset {
 	d := &dataset{
+		tmsTypes: tmsTypesFor(fullCatalog),
 		seed:     seed,
 		epoch:    epoch,
 		codec:    newIDCodec(seed),
@@ -327,6 +342,11 @@ func (d *dataset) removeRandom(n int) []string {
 func (d *dataset) add(n int) []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.addLocked(n)
+}
+
+// addLocked is add for a caller that holds mu.
+func (d *dataset) addLocked(n int) []string {
 	n = min(n, MaxResources-d.live)
 	if n <= 0 {
 		return nil

@@ -21,23 +21,29 @@ import (
 //
 //	APIGW.0101 404 unknown API path or method
 //	APIGW.0201 400 unreadable or too large request body
-//	APIGW.0301 401 missing/malformed Authorization, unknown AK, bad signature, missing X-Domain-Id
-//	APIGW.0303 401 missing/invalid X-Sdk-Date or more than 15 minutes of clock skew
+//	APIGW.0301 401 missing/malformed Authorization, unknown AK, bad signature, missing X-Domain-Id,
+//	               missing/invalid X-Sdk-Date or more than 15 minutes of clock skew: every AK/SK
+//	               ("IAM authentication") failure; APIGW.0303 is App (AppKey) authentication, which
+//	               the simulator does not serve (https://support.huaweicloud.com/apig_faq/apig-faq-0009.html)
 //	APIGW.0308 429 throttled (rate limit or ThrottleRatio), with Retry-After: 1
 //
 // BSS (flat body {"error_code","error_msg"}):
 //
 //	CBC.0100 400 invalid parameter (the message names the field)
+//	CBC.0150 403 WrongSite (the account belongs to the other site); CBC.0156 likewise
 //	CBC.0151 403 X-Domain-Id is not the simulated account
-//	CBC.0999 500 injected server error (ErrorRatio)
+//	CBC.0999 500 injected server error (ErrorRatio), or ListFailFromOffset with ListFailCode CBC.0999
+//	CBC.99007197 400 BSSIPThrottleRatio (flow control by source IP)
 //
 // TMS (nested body {"error":{"error_code","error_msg"}}):
 //
 //	TMS.0001 500 injected server error (ErrorRatio)
 //	TMS.0002 400 bad request (malformed body, missing resource_type, conflicting fields)
-//	TMS.0004 403 ForbiddenResourceIDs, or X-Domain-Id is not the simulated account
+//	TMS.0004 403 TMSPermissionDenied, ForbiddenResourceIDs, or X-Domain-Id is not the simulated account
 //	TMS.0005 404 unknown or removed resource, or a project it does not belong to
-//	TMS.0007 400 limit out of 1..200
+//	TMS.0006 403 TMSThrottle403Ratio ("The request is too much, try again later")
+//	TMS.0007 400 limit out of 1..BulkMaxLimit (default 1000)
+//	TMS.0012 400 ListResource with an empty tag filter when BulkEmptyFilter is "refused"
 //	TMS.0009 400 empty or duplicate tag key in a filter
 //	TMS.0016 400 more than 10 values for one key in a filter
 //	TMS.0017 400 negative offset
@@ -48,15 +54,17 @@ const (
 	codeNoAPI       = "APIGW.0101"
 	codeBadBody     = "APIGW.0201"
 	codeAuth        = "APIGW.0301"
-	codeExpired     = "APIGW.0303"
 	codeThrottled   = "APIGW.0308"
 	codeBSSParam    = "CBC.0100"
+	codeBSSIPLimit  = "CBC.99007197"
 	codeBSSDenied   = "CBC.0151"
 	codeBSSSystem   = "CBC.0999"
 	codeTMSSystem   = "TMS.0001"
 	codeTMSBad      = "TMS.0002"
 	codeTMSDenied   = "TMS.0004"
 	codeTMSNotFound = "TMS.0005"
+	codeTMSTooMuch  = "TMS.0006"
+	codeTMSNoTags   = "TMS.0012"
 	codeTMSLimit    = "TMS.0007"
 	codeTMSKey      = "TMS.0009"
 	codeTMSValues   = "TMS.0016"
@@ -73,10 +81,11 @@ const (
 // apiError is an error answer. Gateway errors have the same flat shape on
 // both services; service errors are flat on BSS and nested on TMS.
 type apiError struct {
-	status  int
-	code    string
-	msg     string
-	gateway bool
+	status   int
+	code     string
+	msg      string
+	gateway  bool
+	throttle bool // counted as throttled whatever the status
 }
 
 func gwError(status int, code, msg string) *apiError {
@@ -121,6 +130,8 @@ type exchange struct {
 	c     *counters
 	cfg   *runtimeConfig
 	body  []byte
+	// throttled: the answer is a throttling one (for the counters).
+	throttled bool
 }
 
 type apiHandler func(ex *exchange) (any, *apiError)
@@ -148,12 +159,17 @@ func (ex *exchange) writeJSON(status int, v any) {
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	ex.w.WriteHeader(status)
 	_, _ = ex.w.Write(buf.Bytes())
-	if ex.c != nil {
+	switch {
+	case ex.c == nil:
+	case ex.throttled:
+		ex.c.throttled.Add(1)
+	default:
 		ex.c.countStatus(status)
 	}
 }
 
 func (ex *exchange) fail(e *apiError) {
+	ex.throttled = e.throttle
 	switch {
 	case e.gateway:
 		ex.writeJSON(e.status, flatError{ErrorCode: e.code, ErrorMsg: e.msg, RequestID: ex.reqID})
@@ -170,6 +186,8 @@ func (s *Simulator) routes() http.Handler {
 	mux.Handle("POST /v2/orders/suscriptions/resources/query", s.gateway(apiBSSList, s.handleBSSList))
 	mux.Handle("GET /v2.0/resources/{resource_id}/tags", s.gateway(apiTMSShow, s.handleTMSShow))
 	mux.Handle("POST /v1.0/resource-instances/filter", s.gateway(apiTMSFilter, s.handleTMSFilter))
+	mux.Handle("GET /v1.0/tags", s.gateway(apiTMSTags, s.handleTMSTags))
+	mux.Handle("GET /v1.0/tms/providers", s.gateway(apiTMSProviders, s.handleTMSProviders))
 	s.adminRoutes(mux)
 	noAPI := func(w http.ResponseWriter, r *http.Request) {
 		ex := &exchange{w: w, r: r, reqID: w.Header().Get(headerRequestID)}
@@ -243,24 +261,39 @@ func (s *Simulator) gateway(api apiID, h apiHandler) http.Handler {
 	})
 }
 
-// injectFaults applies the rate limit, then random throttling and errors.
-// Only authenticated requests get here, so bad credentials never consume
-// rate-limit tokens.
+// injectFaults applies the site check, the rate limit, then random
+// throttling and errors. Only authenticated requests get here, so bad
+// credentials never consume rate-limit tokens.
 func (ex *exchange) injectFaults() *apiError {
 	k := &ex.cfg.knobs
-	if lim := ex.cfg.limiter(ex.api.service()); lim != nil && !lim.Allow() {
+	svc := ex.api.service()
+	if svc == serviceBSS && k.WrongSite != "" {
+		return svcError(http.StatusForbidden, k.WrongSite, "Access denied. The customer does not belong to the website you are now at.")
+	}
+	if lim := ex.cfg.limiter(svc); lim != nil && !lim.Allow() {
 		ex.w.Header().Set("Retry-After", "1")
-		return gwError(http.StatusTooManyRequests, codeThrottled,
-			"The throttling threshold has been reached: policy user over ratelimit,limit:"+strconv.Itoa(max(1, int(float64(lim.Limit()))))+",time:1 second")
+		return throttled(gwError(http.StatusTooManyRequests, codeThrottled,
+			"The throttling threshold has been reached: policy user over ratelimit,limit:"+strconv.Itoa(max(1, int(float64(lim.Limit()))))+",time:1 second"))
 	}
 	if chance(k.ThrottleRatio) {
 		ex.w.Header().Set("Retry-After", "1")
-		return gwError(http.StatusTooManyRequests, codeThrottled, "The throttling threshold has been reached: policy domain over ratelimit")
+		return throttled(gwError(http.StatusTooManyRequests, codeThrottled, "The throttling threshold has been reached: policy domain over ratelimit"))
+	}
+	if svc == serviceBSS && chance(k.BSSIPThrottleRatio) {
+		return throttled(svcError(http.StatusBadRequest, codeBSSIPLimit, "Too many requests from this IP address. Try again later."))
+	}
+	if svc == serviceTMS && chance(k.TMSThrottle403Ratio) {
+		return throttled(svcError(http.StatusForbidden, codeTMSTooMuch, "The request is too much, try again later."))
 	}
 	if chance(k.ErrorRatio) {
-		return serverError(ex.api.service())
+		return serverError(svc)
 	}
 	return nil
+}
+
+func throttled(e *apiError) *apiError {
+	e.throttle = true
+	return e
 }
 
 // chance is true with probability p (never for 0, always for 1).

@@ -45,6 +45,12 @@ type Options struct {
 	// time.Now().UTC().Truncate(time.Second) at New.
 	Epoch time.Time
 	Knobs Knobs
+	// FullCatalog serves TMS tags for every type catalog.Default maps (RDS
+	// and DCS records too), as real TMS does. Off, only the types today's
+	// workflow reads tags for (ecs, disk, eip) have any, which is what the
+	// end-to-end tests expect until the workflow takes TMS types from the
+	// listing.
+	FullCatalog bool
 }
 
 // Simulator is a BSS + TMS API simulator. Its methods are safe for
@@ -57,6 +63,9 @@ type Simulator struct {
 
 	cfgMu sync.Mutex // serialises SetKnobs so rate limiters are reused safely
 	cfg   atomic.Pointer[runtimeConfig]
+
+	churnMu     sync.Mutex
+	churnResult ChurnResult
 
 	stats     [numAPIs]counters
 	reqPrefix string
@@ -78,7 +87,7 @@ func New(opts Options) (*Simulator, error) {
 		accessKey: opts.AccessKey,
 		secretKey: []byte(opts.SecretKey),
 		domainID:  opts.DomainID,
-		data:      newDataset(opts.Seed, epoch, opts.Resources),
+		data:      newDataset(opts.Seed, epoch, opts.Resources, opts.FullCatalog),
 		reqPrefix: newRequestIDPrefix(),
 	}
 	s.cfg.Store(newRuntimeConfig(opts.Knobs, nil))

@@ -19,6 +19,8 @@ const (
 	saltRemove
 	saltIDKey
 	saltMisc
+	saltExpire
+	saltChurn
 )
 
 // splitmix64 is a fast, well-mixed 64-bit hash. Every generated field comes

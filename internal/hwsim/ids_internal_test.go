@@ -37,7 +37,7 @@ func TestMillionResources(t *testing.T) {
 		t.Skip("generates a million records")
 	}
 	start := time.Now()
-	d := newDataset(1, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), MaxResources)
+	d := newDataset(1, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), MaxResources, false)
 	t.Logf("1M records generated in %s", time.Since(start))
 	last := resourceID(d.seed, d.codec, MaxResources-1)
 	r, ok := d.lookup(last)
@@ -46,7 +46,7 @@ func TestMillionResources(t *testing.T) {
 	}
 	s := &Simulator{data: d}
 	start = time.Now()
-	resp := s.listBSS(&bssFilter{begin: expireMin - 1, end: expireMax + 1, statuses: 1 << 5}, 0, 500)
+	resp := s.listBSS(&bssFilter{begin: expireMin - 1, end: expireMax + 1, statuses: 1 << 5}, 0, 500, newRuntimeConfig(Knobs{}, nil))
 	t.Logf("1M-record filtered scan in %s, %d matches", time.Since(start), resp.TotalCount)
 	if resp.TotalCount == 0 || len(resp.Data) != 500 {
 		t.Fatalf("scan: total %d, page %d", resp.TotalCount, len(resp.Data))

@@ -1,18 +1,16 @@
 package hwsim
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// Knobs are the fault-injection settings; they can change while serving.
-// In JSON, durations are Go duration strings ("20ms").
+// Knobs are the fault-injection and behaviour settings; they can change
+// while serving. In JSON, durations are Go duration strings ("20ms"). Each
+// knob's doc says which real Huawei behaviour it plays (see docs/simulator.md).
 type Knobs struct {
 	Latency       time.Duration // fixed delay per request
 	Jitter        time.Duration // plus uniform random [0, Jitter)
@@ -22,156 +20,219 @@ type Knobs struct {
 	ThrottleRatio float64       // fraction answered 429 APIGW.0308 at random
 	SlowRatio     float64       // fraction answered only after SlowDelay
 	SlowDelay     time.Duration
-	// ForbiddenResourceIDs: TMS tag queries for these ids answer 403.
+	// ForbiddenResourceIDs: TMS tag queries for these ids answer 403
+	// TMS.0004. Not a real behaviour (TMS has no per-resource authorization,
+	// see TMSPermissionDenied); kept for older tests.
 	ForbiddenResourceIDs []string
+
+	// BSS listing.
+
+	// ListOrder is the order BSS lists matches in: ListOrderIndex (default),
+	// ListOrderExpire or ListOrderID. Huawei documents none.
+	ListOrder string
+	// ListFailFromOffset, when set, makes every BSS list request with an
+	// offset >= *ListFailFromOffset fail with ListFailCode.
+	ListFailFromOffset *int
+	// ListFailCode is CBC.0100 (400, permanent; the default) or CBC.0999 (500).
+	ListFailCode string
+	// MalformedResourceIDs are listed with an unreadable expire_time,
+	// NoIDResourceIDs without resource_id, PartialResourceIDs without status
+	// and expire_policy, NoProjectResourceIDs without project_id.
+	MalformedResourceIDs []string
+	NoIDResourceIDs      []string
+	PartialResourceIDs   []string
+	NoProjectResourceIDs []string
+	// Churn changes the dataset once, mid-listing.
+	Churn *Churn
+	// WrongSite ("", CBC.0150 or CBC.0156): every BSS request answers 403
+	// with that code, as BSS does for an account of the other site.
+	WrongSite string
+	// BSSIPThrottleRatio: fraction of BSS requests answered 400 CBC.99007197
+	// (BSS flow control by source IP).
+	BSSIPThrottleRatio float64
+
+	// TMS.
+
+	// TMSPermissionDenied: ShowResourceTag, ListResource and ListTags answer
+	// 403 TMS.0004 (the account lacks the TMS permission); ListProviders,
+	// which needs none, still answers.
+	TMSPermissionDenied bool
+	// TMSThrottle403Ratio: fraction of TMS requests answered 403 TMS.0006
+	// "The request is too much, try again later" (TMS's own throttling).
+	TMSThrottle403Ratio float64
+	// BulkEmptyFilter is what ListResource does with an empty tag filter:
+	// BulkAll (default) lists every resource, BulkTaggedOnly only tagged ones,
+	// BulkRefused answers 400 TMS.0012, BulkMissing makes ListResource a
+	// missing API (404 APIGW.0101) whatever the body.
+	BulkEmptyFilter string
+	// BulkMaxLimit is the largest ListResource limit accepted (400 TMS.0007
+	// above it); 0 means 1000.
+	BulkMaxLimit int
+	// BulkOmitTotalCount: ListResource answers carry no total_count.
+	BulkOmitTotalCount bool
+	// UnservedTMSTypes are absent from ListProviders; ListResource reports
+	// them in errors[] and ShowResourceTag refuses them (400 TMS.5027).
+	UnservedTMSTypes []string
+}
+
+// ListOrder values.
+const (
+	ListOrderIndex  = "index"
+	ListOrderExpire = "expire"
+	ListOrderID     = "id"
+)
+
+// BulkEmptyFilter values.
+const (
+	BulkAll        = "all"
+	BulkTaggedOnly = "tagged-only"
+	BulkRefused    = "refused"
+	BulkMissing    = "missing"
+)
+
+// Codes the knobs answer with.
+const (
+	CodeWrongSite      = "CBC.0150"
+	CodeWrongSiteOther = "CBC.0156"
+	CodeBSSParam       = codeBSSParam
+	CodeBSSSystem      = codeBSSSystem
+)
+
+// MaxBulkLimit is the largest ListResource limit the current TMS API page documents.
+const MaxBulkLimit = 1000
+
+// Churn is a one-time change of the dataset, applied right after the
+// AfterRequests-th BSS list request counted from the moment the knob was set,
+// so that a listing shifts mid-sync. Renew records with expire times in
+// [Begin, End] are renewed past End (out of the window); Remove other records
+// of the window are removed (released); Add new records get expire times in
+// [AddBegin, AddEnd] (the window when both are zero).
+type Churn struct {
+	AfterRequests int       `json:"after_requests"`
+	Begin         time.Time `json:"begin"`
+	End           time.Time `json:"end"`
+	Renew         int       `json:"renew"`
+	Remove        int       `json:"remove"`
+	Add           int       `json:"add"`
+	AddBegin      time.Time `json:"add_begin,omitzero"`
+	AddEnd        time.Time `json:"add_end,omitzero"`
+}
+
+// ChurnResult records what a Churn did, so that a test can compute the truth.
+type ChurnResult struct {
+	Applied      bool     `json:"applied"`
+	AfterRequest int      `json:"after_request,omitempty"`
+	Renewed      []string `json:"renewed"`
+	Removed      []string `json:"removed"`
+	Added        []string `json:"added"`
 }
 
 // Validate reports every out-of-range value, naming its JSON field.
 func (k Knobs) Validate() error {
-	var errs []error
-	checkDur := func(name string, d, maxD time.Duration) {
-		if d < 0 || d > maxD {
-			errs = append(errs, fmt.Errorf("knobs: %s %s out of range 0..%s", name, d, maxD))
+	v := &validator{}
+	v.dur("latency", k.Latency, MaxLatency)
+	v.dur("jitter", k.Jitter, MaxLatency)
+	v.dur("slow_delay", k.SlowDelay, MaxSlowDelay)
+	v.float("bss_rate", k.BSSRate, MaxRate)
+	v.float("tms_rate", k.TMSRate, MaxRate)
+	v.float("error_ratio", k.ErrorRatio, 1)
+	v.float("throttle_ratio", k.ThrottleRatio, 1)
+	v.float("slow_ratio", k.SlowRatio, 1)
+	v.float("bss_ip_throttle_ratio", k.BSSIPThrottleRatio, 1)
+	v.float("tms_throttle_403_ratio", k.TMSThrottle403Ratio, 1)
+	v.ids("forbidden_resource_ids", k.ForbiddenResourceIDs)
+	v.ids("malformed_resource_ids", k.MalformedResourceIDs)
+	v.ids("no_id_resource_ids", k.NoIDResourceIDs)
+	v.ids("partial_resource_ids", k.PartialResourceIDs)
+	v.ids("no_project_resource_ids", k.NoProjectResourceIDs)
+	v.ids("unserved_tms_types", k.UnservedTMSTypes)
+	v.oneOf("list_order", k.ListOrder, "", ListOrderIndex, ListOrderExpire, ListOrderID)
+	v.oneOf("list_fail_code", k.ListFailCode, "", CodeBSSParam, CodeBSSSystem)
+	v.oneOf("wrong_site", k.WrongSite, "", CodeWrongSite, CodeWrongSiteOther)
+	v.oneOf("bulk_empty_filter", k.BulkEmptyFilter, "", BulkAll, BulkTaggedOnly, BulkRefused, BulkMissing)
+	if k.ListFailFromOffset != nil && *k.ListFailFromOffset < 0 {
+		v.add("list_fail_from_offset %d must be >= 0 (or null/-1 in JSON to turn it off)", *k.ListFailFromOffset)
+	}
+	if k.BulkMaxLimit < 0 || k.BulkMaxLimit > MaxBulkLimit {
+		v.add("bulk_max_limit %d out of range 0..%d (0 = %d)", k.BulkMaxLimit, MaxBulkLimit, MaxBulkLimit)
+	}
+	if k.Churn != nil {
+		k.Churn.validate(v)
+	}
+	return errors.Join(v.errs...)
+}
+
+func (c *Churn) validate(v *validator) {
+	if c.AfterRequests < 1 {
+		v.add("churn.after_requests %d must be >= 1", c.AfterRequests)
+	}
+	if c.Begin.IsZero() || c.End.Before(c.Begin) {
+		v.add("churn needs begin <= end, got %s..%s", c.Begin.Format(time.RFC3339), c.End.Format(time.RFC3339))
+	}
+	for name, n := range map[string]int{"renew": c.Renew, "remove": c.Remove, "add": c.Add} {
+		if n < 0 || n > MaxResources {
+			v.add("churn.%s %d out of range 0..%d", name, n, MaxResources)
 		}
 	}
-	checkFloat := func(name string, v, maxV float64) {
-		if math.IsNaN(v) || v < 0 || v > maxV {
-			errs = append(errs, fmt.Errorf("knobs: %s %v out of range 0..%v", name, v, maxV))
-		}
+	if c.AddBegin.IsZero() != c.AddEnd.IsZero() || c.AddEnd.Before(c.AddBegin) {
+		v.add("churn.add_begin and churn.add_end must be both unset or an ordered pair")
 	}
-	checkDur("latency", k.Latency, MaxLatency)
-	checkDur("jitter", k.Jitter, MaxLatency)
-	checkDur("slow_delay", k.SlowDelay, MaxSlowDelay)
-	checkFloat("bss_rate", k.BSSRate, MaxRate)
-	checkFloat("tms_rate", k.TMSRate, MaxRate)
-	checkFloat("error_ratio", k.ErrorRatio, 1)
-	checkFloat("throttle_ratio", k.ThrottleRatio, 1)
-	checkFloat("slow_ratio", k.SlowRatio, 1)
-	if len(k.ForbiddenResourceIDs) > MaxForbidden {
-		errs = append(errs, fmt.Errorf("knobs: forbidden_resource_ids has %d entries, at most %d allowed", len(k.ForbiddenResourceIDs), MaxForbidden))
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("knobs: "+format, args...))
+}
+
+func (v *validator) dur(name string, d, maxD time.Duration) {
+	if d < 0 || d > maxD {
+		v.add("%s %s out of range 0..%s", name, d, maxD)
 	}
-	for i, id := range k.ForbiddenResourceIDs {
-		if id == "" {
-			errs = append(errs, fmt.Errorf("knobs: forbidden_resource_ids[%d] is empty", i))
-			break
-		}
+}
+
+func (v *validator) float(name string, f, maxV float64) {
+	if math.IsNaN(f) || f < 0 || f > maxV {
+		v.add("%s %v out of range 0..%v", name, f, maxV)
 	}
-	return errors.Join(errs...)
+}
+
+func (v *validator) ids(name string, ids []string) {
+	if len(ids) > MaxForbidden {
+		v.add("%s has %d entries, at most %d allowed", name, len(ids), MaxForbidden)
+	}
+	if i := slices.Index(ids, ""); i >= 0 {
+		v.add("%s[%d] is empty", name, i)
+	}
+}
+
+func (v *validator) oneOf(name, got string, allowed ...string) {
+	if !slices.Contains(allowed, got) {
+		v.add("%s %q is not one of %q", name, got, allowed[1:])
+	}
 }
 
 func (k Knobs) clone() Knobs {
-	k.ForbiddenResourceIDs = append([]string(nil), k.ForbiddenResourceIDs...)
+	k.ForbiddenResourceIDs = slices.Clone(k.ForbiddenResourceIDs)
+	k.MalformedResourceIDs = slices.Clone(k.MalformedResourceIDs)
+	k.NoIDResourceIDs = slices.Clone(k.NoIDResourceIDs)
+	k.PartialResourceIDs = slices.Clone(k.PartialResourceIDs)
+	k.NoProjectResourceIDs = slices.Clone(k.NoProjectResourceIDs)
+	k.UnservedTMSTypes = slices.Clone(k.UnservedTMSTypes)
+	if k.ListFailFromOffset != nil {
+		n := *k.ListFailFromOffset
+		k.ListFailFromOffset = &n
+	}
+	if k.Churn != nil {
+		c := *k.Churn
+		k.Churn = &c
+	}
 	return k
 }
 
-// knobsJSON is the wire form; pointers tell "absent" from zero so that a
-// partial document only changes the fields it names.
-type knobsJSON struct {
-	Latency              *string   `json:"latency,omitempty"`
-	Jitter               *string   `json:"jitter,omitempty"`
-	BSSRate              *float64  `json:"bss_rate,omitempty"`
-	TMSRate              *float64  `json:"tms_rate,omitempty"`
-	ErrorRatio           *float64  `json:"error_ratio,omitempty"`
-	ThrottleRatio        *float64  `json:"throttle_ratio,omitempty"`
-	SlowRatio            *float64  `json:"slow_ratio,omitempty"`
-	SlowDelay            *string   `json:"slow_delay,omitempty"`
-	ForbiddenResourceIDs *[]string `json:"forbidden_resource_ids,omitempty"`
-}
-
-// MarshalJSON writes every field, durations as Go duration strings.
-func (k Knobs) MarshalJSON() ([]byte, error) {
-	dur := func(d time.Duration) *string { s := d.String(); return &s }
-	ids := k.ForbiddenResourceIDs
-	if ids == nil {
-		ids = []string{}
+func (k *Knobs) bulkMaxLimit() int {
+	if k.BulkMaxLimit == 0 {
+		return MaxBulkLimit
 	}
-	return json.Marshal(knobsJSON{
-		Latency: dur(k.Latency), Jitter: dur(k.Jitter), SlowDelay: dur(k.SlowDelay),
-		BSSRate: &k.BSSRate, TMSRate: &k.TMSRate,
-		ErrorRatio: &k.ErrorRatio, ThrottleRatio: &k.ThrottleRatio, SlowRatio: &k.SlowRatio,
-		ForbiddenResourceIDs: &ids,
-	})
-}
-
-// UnmarshalJSON updates only the fields present in data, so a partial
-// document is a patch of the receiver. Unknown fields are errors, to catch
-// typos in demo scripts. It does not range-check; call Validate.
-func (k *Knobs) UnmarshalJSON(data []byte) error {
-	var w knobsJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return fmt.Errorf("knobs: %w", err)
-	}
-	out := *k
-	for _, d := range []struct {
-		name string
-		src  *string
-		dst  *time.Duration
-	}{{"latency", w.Latency, &out.Latency}, {"jitter", w.Jitter, &out.Jitter}, {"slow_delay", w.SlowDelay, &out.SlowDelay}} {
-		if d.src == nil {
-			continue
-		}
-		v, err := time.ParseDuration(*d.src)
-		if err != nil {
-			return fmt.Errorf("knobs: %s %q is not a Go duration like \"20ms\"", d.name, *d.src)
-		}
-		*d.dst = v
-	}
-	for _, f := range []struct {
-		src *float64
-		dst *float64
-	}{{w.BSSRate, &out.BSSRate}, {w.TMSRate, &out.TMSRate}, {w.ErrorRatio, &out.ErrorRatio}, {w.ThrottleRatio, &out.ThrottleRatio}, {w.SlowRatio, &out.SlowRatio}} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
-	if w.ForbiddenResourceIDs != nil {
-		out.ForbiddenResourceIDs = *w.ForbiddenResourceIDs
-	}
-	*k = out
-	return nil
-}
-
-// runtimeConfig is the immutable view of the knobs one request works with;
-// it is swapped atomically so requests never take a lock for it.
-type runtimeConfig struct {
-	knobs     Knobs
-	bss, tms  *rate.Limiter // nil = unlimited
-	forbidden map[string]struct{}
-}
-
-func newRuntimeConfig(k Knobs, prev *runtimeConfig) *runtimeConfig {
-	c := &runtimeConfig{knobs: k.clone(), forbidden: make(map[string]struct{}, len(k.ForbiddenResourceIDs))}
-	for _, id := range k.ForbiddenResourceIDs {
-		c.forbidden[id] = struct{}{}
-	}
-	var prevBSS, prevTMS *rate.Limiter
-	var prevBSSRate, prevTMSRate float64
-	if prev != nil {
-		prevBSS, prevTMS = prev.bss, prev.tms
-		prevBSSRate, prevTMSRate = prev.knobs.BSSRate, prev.knobs.TMSRate
-	}
-	c.bss = limiterFor(k.BSSRate, prevBSSRate, prevBSS)
-	c.tms = limiterFor(k.TMSRate, prevTMSRate, prevTMS)
-	return c
-}
-
-// limiterFor keeps the previous limiter when the rate is unchanged, so that
-// changing another knob does not refill the bucket.
-func limiterFor(r, prevRate float64, prev *rate.Limiter) *rate.Limiter {
-	if r == 0 {
-		return nil
-	}
-	if prev != nil && r == prevRate {
-		return prev
-	}
-	return rate.NewLimiter(rate.Limit(r), int(math.Max(1, r)))
-}
-
-func (c *runtimeConfig) limiter(svc service) *rate.Limiter {
-	if svc == serviceBSS {
-		return c.bss
-	}
-	return c.tms
+	return k.BulkMaxLimit
 }

@@ -80,7 +80,7 @@ func (d *dataset) resourceNoTags(i int) Resource {
 		ResourceTypeName: info.resTypeName,
 		Status:           int32(s.status),
 		ExpireTime:       d.epoch.Add(time.Duration(s.expire) * time.Second),
-		TMSResourceType:  info.tmsType,
+		TMSResourceType:  d.tmsTypes[s.kind],
 		IsMainResource:   1,
 	}
 	if main != i {

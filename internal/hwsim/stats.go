@@ -7,9 +7,11 @@ import (
 
 // API names, the keys of Stats.APIs.
 const (
-	APIBSSList   = "bss.list"   // BSS ListPayPerUseCustomerResources
-	APITMSShow   = "tms.show"   // TMS ShowResourceTag
-	APITMSFilter = "tms.filter" // TMS ListResource
+	APIBSSList      = "bss.list"      // BSS ListPayPerUseCustomerResources
+	APITMSShow      = "tms.show"      // TMS ShowResourceTag
+	APITMSFilter    = "tms.filter"    // TMS ListResource
+	APITMSTags      = "tms.tags"      // TMS ListTags (tag keys and values of a project and type)
+	APITMSProviders = "tms.providers" // TMS ListProviders
 )
 
 type apiID int
@@ -18,11 +20,13 @@ const (
 	apiBSSList apiID = iota
 	apiTMSShow
 	apiTMSFilter
+	apiTMSTags
+	apiTMSProviders
 	numAPIs
 )
 
 func (a apiID) String() string {
-	return [...]string{APIBSSList, APITMSShow, APITMSFilter}[a]
+	return [...]string{APIBSSList, APITMSShow, APITMSFilter, APITMSTags, APITMSProviders}[a]
 }
 
 type service int
@@ -40,7 +44,7 @@ func (a apiID) service() service {
 }
 
 // Stats are the request counters per API (keys APIBSSList, APITMSShow,
-// APITMSFilter).
+// APITMSFilter, APITMSTags, APITMSProviders).
 type Stats struct {
 	APIs map[string]APIStats `json:"apis"`
 }
@@ -51,7 +55,7 @@ type Stats struct {
 type APIStats struct {
 	Requests     int64 `json:"requests"`
 	OK           int64 `json:"ok"`
-	Throttled    int64 `json:"throttled"`     // 429
+	Throttled    int64 `json:"throttled"`     // 429, 403 TMS.0006, 400 CBC.99007197
 	ServerErrors int64 `json:"server_errors"` // 500
 	Unauthorized int64 `json:"unauthorized"`  // 401
 	Forbidden    int64 `json:"forbidden"`     // 403

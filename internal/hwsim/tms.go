@@ -8,10 +8,11 @@ import (
 	"expiry-sync/internal/catalog"
 )
 
-// TMS ListResource limits.
+// TMS ListResource limits (https://support.huaweicloud.com/api-tms/ListResource.html:
+// default 200, at most 10 tags, at most 10 values per key; the limit maximum
+// is the BulkMaxLimit knob, 1000 by default as the current page documents).
 const (
 	tmsDefaultLimit  = 200
-	tmsMaxLimit      = 200
 	tmsMaxFilterTags = 10
 	tmsMaxValues     = 10
 )
@@ -66,8 +67,10 @@ type tmsTypeError struct {
 type tmsFilterResp struct {
 	Resources  []tmsResource  `json:"resources"`
 	Errors     []tmsTypeError `json:"errors"`
-	TotalCount int32          `json:"total_count"`
+	TotalCount *int32         `json:"total_count,omitempty"` // nil when BulkOmitTotalCount
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func tmsBad(code, format string, args ...any) *apiError {
 	return svcError(http.StatusBadRequest, code, fmt.Sprintf(format, args...))
@@ -76,15 +79,15 @@ func tmsBad(code, format string, args ...any) *apiError {
 // handleTMSShow serves ShowResourceTag.
 func (s *Simulator) handleTMSShow(ex *exchange) (any, *apiError) {
 	id := ex.r.PathValue("resource_id")
-	if _, ok := ex.cfg.forbidden[id]; ok {
-		return nil, svcError(http.StatusForbidden, codeTMSDenied, "You do not have permissions to perform the operation.")
+	if ex.cfg.knobs.TMSPermissionDenied || ex.cfg.forbidden.has(id) {
+		return nil, tmsDenied()
 	}
 	q := ex.r.URL.Query()
 	resType, projectID := q.Get("resource_type"), q.Get("project_id")
 	switch {
 	case resType == "":
 		return nil, tmsBad(codeTMSBad, "Bad request. resource_type is required.")
-	case !knownTMSTypes[resType]:
+	case !knownTMSTypes[resType] || ex.cfg.unserved.has(resType):
 		return nil, tmsBad(codeTMSType, "Invalid resource type. %q is not a TMS resource type.", resType)
 	case projectID == "":
 		return nil, tmsBad(codeTMSProject, "Project_id is invalid. project_id is required for region-level resource types.")
@@ -96,11 +99,17 @@ func (s *Simulator) handleTMSShow(ex *exchange) (any, *apiError) {
 	if !ok || d.projects[d.slots[i].project].ID != projectID {
 		return nil, svcError(http.StatusNotFound, codeTMSNotFound, "The resources requested cannot be found.")
 	}
-	if kinds[d.slots[i].kind].tmsType != resType {
+	if d.tmsTypes[d.slots[i].kind] != resType {
 		return nil, tmsBad(codeTMSType, "Invalid resource type. Resource %s is not of type %q.", id, resType)
 	}
 	var buf [MaxTagsPerResource]tagRef
 	return tmsShowResp{Tags: d.pools.tmsTags(d.pools.refs(d.seed, i, &buf))}, nil
+}
+
+// tmsDenied is TMS's answer to an account without the TMS permission: TMS has
+// no per-resource authorization, so it concerns every resource alike.
+func tmsDenied() *apiError {
+	return svcError(http.StatusForbidden, codeTMSDenied, "You do not have permissions to perform the operation.")
 }
 
 func (p *tagPools) tmsTags(refs []tagRef) []tmsTag {
@@ -119,6 +128,7 @@ type tmsQuery struct {
 	filters      []compiledTag
 	impossible   bool // a filter key no resource has
 	untaggedOnly bool
+	taggedOnly   bool // an empty filter under BulkEmptyFilter "tagged-only"
 	offset       int
 	limit        int
 	typeErrors   []tmsTypeError
@@ -132,18 +142,37 @@ type compiledTag struct {
 
 // handleTMSFilter serves ListResource.
 func (s *Simulator) handleTMSFilter(ex *exchange) (any, *apiError) {
+	k := &ex.cfg.knobs
+	if k.BulkEmptyFilter == BulkMissing {
+		return nil, gwError(http.StatusNotFound, codeNoAPI, "The API does not exist or has not been published in the environment")
+	}
+	if k.TMSPermissionDenied {
+		return nil, tmsDenied()
+	}
 	var req tmsFilterReq
 	if e := decodeStrict(ex.body, &req, func(f string, a ...any) *apiError { return tmsBad(codeTMSBad, "Bad request. "+f, a...) }); e != nil {
 		return nil, e
 	}
-	q, e := s.compileTMSQuery(&req)
+	q, e := s.compileTMSQuery(&req, ex.cfg)
 	if e != nil {
 		return nil, e
 	}
-	return s.listTMS(q), nil
+	if len(req.Tags) == 0 && !q.untaggedOnly {
+		switch k.BulkEmptyFilter {
+		case BulkRefused:
+			return nil, tmsBad(codeTMSNoTags, "Tags is empty.")
+		case BulkTaggedOnly:
+			q.taggedOnly = true
+		}
+	}
+	resp := s.listTMS(q)
+	if k.BulkOmitTotalCount {
+		resp.TotalCount = nil
+	}
+	return resp, nil
 }
 
-func (s *Simulator) compileTMSQuery(req *tmsFilterReq) (*tmsQuery, *apiError) {
+func (s *Simulator) compileTMSQuery(req *tmsFilterReq, cfg *runtimeConfig) (*tmsQuery, *apiError) {
 	q := &tmsQuery{project: -1, limit: tmsDefaultLimit}
 	if req.ProjectID == nil || *req.ProjectID == "" {
 		return nil, tmsBad(codeTMSProject, "Project_id is invalid. project_id is required for region-level resource types.")
@@ -158,9 +187,10 @@ func (s *Simulator) compileTMSQuery(req *tmsFilterReq) (*tmsQuery, *apiError) {
 		}
 	}
 	if req.Limit != nil {
-		if q.limit = int(*req.Limit); q.limit < 1 || q.limit > tmsMaxLimit {
-			return nil, tmsBad(codeTMSLimit, "Limit is invalid. limit must be between 1 and %d, got %d.", tmsMaxLimit, q.limit)
+		if maxLimit := cfg.knobs.bulkMaxLimit(); *req.Limit < 1 || int(*req.Limit) > maxLimit {
+			return nil, tmsBad(codeTMSLimit, "Limit is invalid. limit must be between 1 and %d, got %d.", maxLimit, *req.Limit)
 		}
+		q.limit = int(*req.Limit)
 	}
 	q.untaggedOnly = req.WithoutAnyTag != nil && *req.WithoutAnyTag
 	if q.untaggedOnly && len(req.Tags) > 0 {
@@ -180,12 +210,12 @@ func (s *Simulator) compileTMSQuery(req *tmsFilterReq) (*tmsQuery, *apiError) {
 			continue
 		}
 		seen[t] = true
-		if !knownTMSTypes[t] {
+		if !knownTMSTypes[t] || cfg.unserved.has(t) {
 			q.typeErrors = append(q.typeErrors, tmsTypeError{ErrorCode: codeTMSType, ErrorMsg: "Invalid resource type.", ProjectID: q.projectID, ResourceType: t})
 			continue
 		}
 		for k := range numKinds {
-			if kinds[k].tmsType == t {
+			if s.data.tmsTypes[k] == t {
 				q.kinds[k] = true
 			}
 		}
@@ -229,6 +259,9 @@ func (q *tmsQuery) matchTags(p *tagPools, refs []tagRef) bool {
 	if q.untaggedOnly {
 		return len(refs) == 0
 	}
+	if q.taggedOnly && len(refs) == 0 {
+		return false
+	}
 	for _, f := range q.filters {
 		j := slices.IndexFunc(refs, func(t tagRef) bool { return t.key == f.key })
 		if j < 0 || (f.values != nil && !f.values[p.values[refs[j].value]]) {
@@ -244,6 +277,7 @@ func (s *Simulator) listTMS(q *tmsQuery) tmsFilterResp {
 	if resp.Errors == nil {
 		resp.Errors = []tmsTypeError{}
 	}
+	resp.TotalCount = ptr(int32(0))
 	if q.project < 0 || q.impossible {
 		return resp
 	}
@@ -252,7 +286,7 @@ func (s *Simulator) listTMS(q *tmsQuery) tmsFilterResp {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var buf [MaxTagsPerResource]tagRef
-	filtering := q.untaggedOnly || len(q.filters) > 0
+	filtering := q.untaggedOnly || q.taggedOnly || len(q.filters) > 0
 	total := 0
 	for i, sl := range d.slots {
 		if int(sl.project) != q.project || !q.kinds[sl.kind] || d.isRemoved(i) {
@@ -271,11 +305,11 @@ func (s *Simulator) listTMS(q *tmsQuery) tmsFilterResp {
 			resp.Resources = append(resp.Resources, tmsResource{
 				ProjectID: p.ID, ProjectName: p.Name,
 				ResourceID: resourceID(d.seed, d.codec, i), ResourceName: d.name(i),
-				ResourceType: kinds[sl.kind].tmsType, Tags: d.pools.tmsTags(refs),
+				ResourceType: d.tmsTypes[sl.kind], Tags: d.pools.tmsTags(refs),
 			})
 		}
 		total++
 	}
-	resp.TotalCount = int32(total)
+	resp.TotalCount = ptr(int32(total))
 	return resp
 }

@@ -277,7 +277,7 @@ func TestListResourceTypeErrorsAndValidation(t *testing.T) {
 		body tmsmodel.ResqTagResource
 		code string
 	}{
-		{"limit 201", tmsmodel.ResqTagResource{ProjectId: &project, ResourceTypes: []string{"ecs"}, Limit: ptr(int32(201))}, "TMS.0007"},
+		{"limit 1001", tmsmodel.ResqTagResource{ProjectId: &project, ResourceTypes: []string{"ecs"}, Limit: ptr(int32(1001))}, "TMS.0007"},
 		{"limit 0", tmsmodel.ResqTagResource{ProjectId: &project, ResourceTypes: []string{"ecs"}, Limit: ptr(int32(0))}, "TMS.0007"},
 		{"negative offset", tmsmodel.ResqTagResource{ProjectId: &project, ResourceTypes: []string{"ecs"}, Offset: ptr(int32(-1))}, "TMS.0017"},
 		{"no project", tmsmodel.ResqTagResource{ResourceTypes: []string{"ecs"}}, "TMS.2011"},

@@ -120,6 +120,9 @@ type stackOptions struct {
 	payloadKey string
 	// migrationURL: the worker migrates as this user (DATABASE_MIGRATION_URL).
 	migrationURL string
+	// parallel: the test runs beside others (t.Parallel), so it sets no
+	// environment for the in-process starter and uses the client only.
+	parallel bool
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -175,7 +178,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		}
 	}
 	s.client = devServer.Client()
-
+	if o.parallel {
+		return s
+	}
 	for k, v := range map[string]string{
 		"TEMPORAL_ADDRESS": s.cfg.Temporal.Address, "TEMPORAL_NAMESPACE": "default",
 		"TEMPORAL_TASK_QUEUE": s.cfg.Temporal.TaskQueue, "HUAWEI_DOMAIN_ID": domain,

@@ -43,7 +43,7 @@ func New(cfg config.Huawei) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	bssURL, tmsURL, err := endpoints(cfg)
+	bssURL, tmsURL, err := Endpoints(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,8 @@ func New(cfg config.Huawei) (*Client, error) {
 // by catalog.Default().Restrict(served) once TMS has said what it serves.
 func (c *Client) UseCatalog(t *catalog.Table) { c.types.Store(t) }
 
-func (c *Client) catalog() *catalog.Table { return c.types.Load() }
+// Catalog is the BSS-to-TMS table the client reads tags with.
+func (c *Client) Catalog() *catalog.Table { return c.types.Load() }
 
 // Stats returns the client's wire counters.
 func (c *Client) Stats() *Stats { return c.stats }

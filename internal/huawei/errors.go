@@ -62,6 +62,16 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
+	s := e.Problem()
+	if h := e.hint(); h != "" {
+		s += ": " + h
+	}
+	return s
+}
+
+// Problem is the error's text without its hint: the API, the HTTP status,
+// Huawei's code and message, and the request id.
+func (e *APIError) Problem() string {
 	s := e.API + ": "
 	if e.Status != 0 {
 		s += strconv.Itoa(e.Status) + " "
@@ -73,11 +83,11 @@ func (e *APIError) Error() string {
 	if e.RequestID != "" {
 		s += " (request id " + e.RequestID + ")"
 	}
-	if h := e.hint(); h != "" {
-		s += ": " + h
-	}
 	return s
 }
+
+// Hint is what to do about the error ("" when nothing specific).
+func (e *APIError) Hint() string { return e.hint() }
 
 func (e *APIError) hint() string {
 	if e.IAMAction != "" {
@@ -93,8 +103,11 @@ func (e *APIError) hint() string {
 	case codeWrongSite, codeWrongSiteOther:
 		return "wrong site: the account does not belong to the site of this endpoint; set HUAWEI_SITE to the account's site (cn, intl or eu), or fix HUAWEI_BSS_ENDPOINT"
 	}
-	if e.Kind == KindThrottled {
+	switch e.Kind {
+	case KindThrottled:
 		return "throttled by Huawei: retried after a pause"
+	case KindTransport:
+		return "check that this machine reaches the endpoint (HUAWEI_SITE or HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT, proxy, firewall, DNS)"
 	}
 	if e.Status == http.StatusBadRequest {
 		return "the request was refused as invalid; this is a bug or a bad sync option"

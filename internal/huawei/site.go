@@ -45,9 +45,9 @@ func SiteEndpoints(site string) (bss, tms string, err error) {
 	return r.bss[0], r.tms[0], nil
 }
 
-// endpoints resolves the configuration's endpoints: an explicit
+// Endpoints resolves the configuration's endpoints: an explicit
 // HUAWEI_BSS_ENDPOINT or HUAWEI_TMS_ENDPOINT wins over the site's preset.
-func endpoints(cfg config.Huawei) (bss, tms string, err error) {
+func Endpoints(cfg config.Huawei) (bss, tms string, err error) {
 	bss, tms, err = SiteEndpoints(cfg.Site)
 	if err != nil {
 		return "", "", err

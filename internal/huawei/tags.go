@@ -22,7 +22,7 @@ func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inven
 	res := inventory.TagResult{ResourceID: r.ResourceID}
 	// TagTarget does not say whether the resource is a main one: main-only
 	// entries (shared bandwidth) are not looked up.
-	tmsType, ok := c.catalog().Lookup(r.ResourceTypeCode, false)
+	tmsType, ok := c.Catalog().Lookup(r.ResourceTypeCode, false)
 	if !ok {
 		res.Status = inventory.TagsUnsupported
 		return res, nil

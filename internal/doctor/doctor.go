@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"expiry-sync/internal/config"
+	"expiry-sync/internal/huawei"
 )
 
 // Check is the outcome of one check.
@@ -80,9 +81,12 @@ func skip(name, why string) Check { return Check{Name: name, Skipped: true, Deta
 // it).
 func Run(ctx context.Context, cfg config.Worker, loadErr error) Report {
 	var r Report
+	if loadErr == nil {
+		_, _, loadErr = huawei.SiteEndpoints(cfg.Huawei.Site)
+	}
 	if loadErr != nil {
 		r.add(fail("configuration", "set the variable as the message says (see the README's configuration table)", "%v", loadErr))
-		for _, name := range []string{"database", "migrations", "temporal", "namespace", "search attributes", "huawei BSS", "huawei TMS"} {
+		for _, name := range []string{"database", "migrations", "temporal", "namespace", "search attributes", checkBSS, checkTMS, checkShowTags, checkListResource} {
 			r.add(skip(name, "needs a valid configuration"))
 		}
 		return r

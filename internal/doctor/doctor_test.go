@@ -199,4 +199,12 @@ func TestBadConfigurationStopsAtTheFirstCheck(t *testing.T) {
 	assert.Contains(t, byName["database"], "skip  database: needs a valid configuration")
 }
 
+func TestUnknownSiteIsAConfigurationFailure(t *testing.T) {
+	cfg, _ := deployment(t, hwsim.Knobs{})
+	cfg.Huawei.Site = "mars"
+	byName, out := lines(t, doctor.Run(context.Background(), cfg, nil))
+	assert.Contains(t, byName["configuration"], `FAIL  configuration: HUAWEI_SITE="mars"`, out)
+	assert.Contains(t, byName["IAM tms:resources:list"], "skip")
+}
+
 func report(checks []doctor.Check) doctor.Report { return doctor.Report{Checks: checks} }

@@ -12,6 +12,14 @@ import (
 	"expiry-sync/internal/inventory"
 )
 
+// Names of the Huawei checks.
+const (
+	checkBSS          = "huawei BSS (credentials, site, IAM bss:order:view)"
+	checkTMS          = "huawei TMS (credentials, endpoint)"
+	checkShowTags     = "IAM tms:resourceTags:list"
+	checkListResource = "IAM tms:resources:list"
+)
+
 // Huawei checks the credentials with one small BSS listing and one TMS
 // ListProviders call, then the IAM permission each API the sync uses needs,
 // probing TMS with a listed resource.
@@ -20,7 +28,7 @@ func Huawei(ctx context.Context, cfg config.Huawei) []Check {
 	defer cancel()
 	hw, err := huawei.New(cfg)
 	if err != nil {
-		return []Check{fail("huawei", "fix the Huawei settings as the message says", "%v", err)}
+		return []Check{fail(checkBSS, "fix the Huawei settings as the message says", "%v", err)}
 	}
 	bssURL, tmsURL, _ := huawei.Endpoints(cfg) // New checked them
 	var checks []Check
@@ -29,7 +37,7 @@ func Huawei(ctx context.Context, cfg config.Huawei) []Check {
 	tms := tmsCheck(ctx, hw, tmsURL)
 	checks = append(checks, tms)
 	if !bss.OK || !tms.OK {
-		return append(checks, skip("IAM tms:resourceTags:list", "needs working BSS and TMS calls"), skip("IAM tms:resources:list", "needs working BSS and TMS calls"))
+		return append(checks, skip(checkShowTags, "needs working BSS and TMS calls"), skip(checkListResource, "needs working BSS and TMS calls"))
 	}
 	return append(checks, tmsPermissions(ctx, hw, probe)...)
 }
@@ -37,7 +45,7 @@ func Huawei(ctx context.Context, cfg config.Huawei) []Check {
 // bssCheck lists a few resources; the first with tags to read, if any, is
 // what the TMS permission probes use.
 func bssCheck(ctx context.Context, hw *huawei.Client, url string) (inventory.Resource, Check) {
-	const name = "huawei BSS (credentials, site, IAM bss:order:view)"
+	const name = checkBSS
 	now := time.Now()
 	page, err := hw.ListPage(ctx, huawei.ListQuery{ExpireBegin: now.AddDate(-1, 0, 0), ExpireEnd: now.AddDate(5, 0, 0), Limit: 1})
 	if err != nil {
@@ -53,7 +61,7 @@ func bssCheck(ctx context.Context, hw *huawei.Client, url string) (inventory.Res
 }
 
 func tmsCheck(ctx context.Context, hw *huawei.Client, url string) Check {
-	const name = "huawei TMS (credentials, endpoint)"
+	const name = checkTMS
 	served, err := hw.Providers(ctx)
 	if err != nil {
 		return apiFailure(name, err)
@@ -64,7 +72,7 @@ func tmsCheck(ctx context.Context, hw *huawei.Client, url string) Check {
 // tmsPermissions probes ShowResourceTag and ListResource with a listed
 // resource. TMS authorizes per account, so one resource answers for all.
 func tmsPermissions(ctx context.Context, hw *huawei.Client, probe inventory.Resource) []Check {
-	const show, list = "IAM tms:resourceTags:list", "IAM tms:resources:list"
+	const show, list = checkShowTags, checkListResource
 	if probe.ResourceID == "" {
 		why := "no listed resource has tags to read: nothing to probe TMS with"
 		return []Check{skip(show, why), skip(list, why)}

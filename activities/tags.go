@@ -181,50 +181,75 @@ type SnapshotTagsInput struct {
 	SyncID    string `json:"sync_id"`
 	ProjectID string `json:"project"`
 	TMSType   string `json:"type"`
+	// Expected is how many of this pair's resources the sync needs (0:
+	// unknown): a bulk strategy that would cost more calls than reading them
+	// one by one is not attempted.
+	Expected int `json:"expected,omitempty"`
 }
 
 // SnapshotTagsResult says how many resources the snapshot holds, or that
-// TMS cannot list this type in bulk (its resources are then queried one by one).
+// bulk listing cannot serve this pair (its resources are then queried one by
+// one) and why.
 type SnapshotTagsResult struct {
 	Resources   int    `json:"resources"`
 	Calls       int    `json:"calls"`
 	Unsupported string `json:"unsupported,omitempty"`
 	Retries     int    `json:"retries,omitempty"`
+	Strategy    string `json:"strategy,omitempty"`
 }
 
 // SnapshotTags reads the tags of every resource of a type in a project with
-// TMS ListResource, 200 per call, and keeps them for this sync. The offset
-// reached is heartbeated, so a retry goes on from there.
+// TMS ListResource (huawei.Client.BulkTags) and keeps them for this sync. The
+// listing's cursor is heartbeated, so a retry goes on from there. A refusal
+// that repeats (other than bad credentials or a missing TMS permission, which
+// per-resource reads would meet too) is not a failure: the result says why,
+// and the sync reads those resources one by one.
 func (a *Activities) SnapshotTags(ctx context.Context, in SnapshotTagsInput) (SnapshotTagsResult, error) {
-	res := SnapshotTagsResult{Retries: retries(ctx)}
-	offset := 0
+	cursor := huawei.BulkCursor{Budget: in.Expected}
 	if activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &offset)
+		var saved huawei.BulkCursor
+		if err := activity.GetHeartbeatDetails(ctx, &saved); err == nil && saved.Phase != "" {
+			cursor = saved // an unreadable (older) progress starts over: snapshots are idempotent
+		}
 	}
 	beat := &progress{}
 	defer keepAlive(ctx, beat)()
-	for {
-		page, err := a.Huawei.ListTagged(ctx, in.ProjectID, in.TMSType, offset, huawei.MaxBulkPageSize)
-		if err != nil {
-			return res, huaweiError(err)
-		}
-		res.Calls++
-		if page.Unsupported != "" {
-			res.Unsupported = page.Unsupported
-			return res, nil
-		}
-		entries := make([]store.SnapshotEntry, len(page.Resources))
-		for i, r := range page.Resources {
+	var dbErr error
+	bulk, err := a.Huawei.BulkTags(ctx, in.ProjectID, in.TMSType, cursor, func(page []huawei.TaggedResource, next huawei.BulkCursor) error {
+		entries := make([]store.SnapshotEntry, len(page))
+		for i, r := range page {
 			entries[i] = store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags}
 		}
-		if err := a.Store.SaveTagSnapshot(ctx, in.SyncID, entries); err != nil {
-			return res, databaseError("save tag snapshot", err)
+		if dbErr = a.Store.SaveTagSnapshot(ctx, in.SyncID, entries); dbErr != nil {
+			return dbErr
 		}
-		offset += len(page.Resources)
-		res.Resources = offset
-		beat.set(offset)
-		if len(page.Resources) == 0 || offset >= page.TotalCount {
-			return res, nil
-		}
+		beat.set(next)
+		return nil
+	})
+	res := SnapshotTagsResult{Resources: bulk.Resources, Calls: bulk.Calls, Unsupported: bulk.Unavailable, Strategy: bulk.Strategy, Retries: retries(ctx)}
+	var ae *huawei.APIError
+	switch {
+	case err == nil:
+		return res, nil
+	case dbErr != nil:
+		return res, databaseError("save tag snapshot", dbErr)
+	case errors.As(err, &ae) && bulkFallback(ae):
+		res.Unsupported = ae.Error()
+		return res, nil
 	}
+	return res, huaweiError(err)
+}
+
+// bulkFallback reports whether a bulk failure should send the pair to
+// per-resource reads instead of failing the sync: any refusal that repeats,
+// except bad credentials and a missing TMS permission (per-resource reads
+// would meet them too).
+func bulkFallback(ae *huawei.APIError) bool {
+	switch {
+	case ae.Kind.Retryable(), ae.Kind == huawei.KindAuth:
+		return false
+	case ae.Kind == huawei.KindForbidden && ae.IAMAction != "":
+		return false
+	}
+	return true
 }

@@ -27,14 +27,17 @@ func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(strings.TrimSpace(s
 
 // Huawei is how the worker reaches Huawei Cloud.
 type Huawei struct {
-	AccessKey     Secret        `env:"HUAWEI_ACCESS_KEY"`
-	AccessKeyFile string        `env:"HUAWEI_ACCESS_KEY_FILE"`
-	SecretKey     Secret        `env:"HUAWEI_SECRET_KEY"`
-	SecretKeyFile string        `env:"HUAWEI_SECRET_KEY_FILE"`
-	DomainID      string        `env:"HUAWEI_DOMAIN_ID"`
-	BSSEndpoint   string        `env:"HUAWEI_BSS_ENDPOINT" envDefault:"https://bss.myhuaweicloud.com"`
-	TMSEndpoint   string        `env:"HUAWEI_TMS_ENDPOINT" envDefault:"https://tms.myhuaweicloud.com"`
-	HTTPTimeout   time.Duration `env:"HUAWEI_HTTP_TIMEOUT" envDefault:"30s"`
+	AccessKey     Secret `env:"HUAWEI_ACCESS_KEY"`
+	AccessKeyFile string `env:"HUAWEI_ACCESS_KEY_FILE"`
+	SecretKey     Secret `env:"HUAWEI_SECRET_KEY"`
+	SecretKeyFile string `env:"HUAWEI_SECRET_KEY_FILE"`
+	DomainID      string `env:"HUAWEI_DOMAIN_ID"`
+	// Site (cn, intl or eu) picks both endpoints from the SDK's region
+	// tables (huawei.SiteEndpoints); an explicit endpoint overrides its preset.
+	Site        string        `env:"HUAWEI_SITE" envDefault:"cn"`
+	BSSEndpoint string        `env:"HUAWEI_BSS_ENDPOINT"`
+	TMSEndpoint string        `env:"HUAWEI_TMS_ENDPOINT"`
+	HTTPTimeout time.Duration `env:"HUAWEI_HTTP_TIMEOUT" envDefault:"30s"`
 	// Client-side request rates (per second, per worker process) that keep the
 	// worker under Huawei's API flow control; 0 disables the limiter.
 	BSSRate float64 `env:"HUAWEI_BSS_RATE" envDefault:"5"`
@@ -132,10 +135,10 @@ func (h Huawei) Validate() error {
 		return errors.New("HUAWEI_SECRET_KEY (or HUAWEI_SECRET_KEY_FILE) is not set: the worker needs a secret key")
 	case h.DomainID == "":
 		return errors.New("HUAWEI_DOMAIN_ID is not set: the worker needs the account (domain) id")
-	case !strings.HasPrefix(h.BSSEndpoint, "http://") && !strings.HasPrefix(h.BSSEndpoint, "https://"):
-		return fmt.Errorf("HUAWEI_BSS_ENDPOINT=%q is not an http(s) URL", h.BSSEndpoint)
-	case !strings.HasPrefix(h.TMSEndpoint, "http://") && !strings.HasPrefix(h.TMSEndpoint, "https://"):
-		return fmt.Errorf("HUAWEI_TMS_ENDPOINT=%q is not an http(s) URL", h.TMSEndpoint)
+	case h.BSSEndpoint != "" && !strings.HasPrefix(h.BSSEndpoint, "http://") && !strings.HasPrefix(h.BSSEndpoint, "https://"):
+		return fmt.Errorf("HUAWEI_BSS_ENDPOINT=%q is not an http(s) URL (leave it unset to use HUAWEI_SITE's)", h.BSSEndpoint)
+	case h.TMSEndpoint != "" && !strings.HasPrefix(h.TMSEndpoint, "http://") && !strings.HasPrefix(h.TMSEndpoint, "https://"):
+		return fmt.Errorf("HUAWEI_TMS_ENDPOINT=%q is not an http(s) URL (leave it unset to use HUAWEI_SITE's)", h.TMSEndpoint)
 	case h.HTTPTimeout < time.Second || h.HTTPTimeout > 10*time.Minute:
 		return fmt.Errorf("HUAWEI_HTTP_TIMEOUT=%s is out of range: allowed 1s..10m", h.HTTPTimeout)
 	case h.BSSRate < 0 || h.TMSRate < 0:

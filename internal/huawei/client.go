@@ -14,6 +14,7 @@ import (
 	bss "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/bss/v2"
 	tms "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/tms/v1"
 
+	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/config"
 )
 
@@ -25,6 +26,7 @@ type Client struct {
 	bssLimit *throttle
 	tmsLimit *throttle
 	stats    *Stats
+	types    atomic.Pointer[catalog.Table] // BSS-to-TMS types, see UseCatalog
 }
 
 // Stats counts HTTP exchanges with Huawei, as seen on the wire.
@@ -34,9 +36,15 @@ type Stats struct {
 	Failed    atomic.Int64 // other answers >= 400, and transport errors
 }
 
-// New builds both API clients from the configuration.
+// New builds both API clients from the configuration: the endpoints are
+// HUAWEI_SITE's presets unless HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT
+// override them. The catalog is catalog.Default until UseCatalog.
 func New(cfg config.Huawei) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	bssURL, tmsURL, err := Endpoints(cfg)
+	if err != nil {
 		return nil, err
 	}
 	stats := &Stats{}
@@ -59,22 +67,31 @@ func New(cfg config.Huawei) (*Client, error) {
 			WithErrorHandler(errorHandler{}).
 			SafeBuild()
 	}
-	bssHC, err := build(bss.BssClientBuilder(), cfg.BSSEndpoint)
+	bssHC, err := build(bss.BssClientBuilder(), bssURL)
 	if err != nil {
 		return nil, err
 	}
-	tmsHC, err := build(tms.TmsClientBuilder(), cfg.TMSEndpoint)
+	tmsHC, err := build(tms.TmsClientBuilder(), tmsURL)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{
+	c := &Client{
 		bss:      bss.NewBssClient(bssHC),
 		tms:      tms.NewTmsClient(tmsHC),
 		bssLimit: newThrottle(cfg.BSSRate),
 		tmsLimit: newThrottle(cfg.TMSRate),
 		stats:    stats,
-	}, nil
+	}
+	c.types.Store(catalog.Default())
+	return c, nil
 }
+
+// UseCatalog replaces the BSS-to-TMS table the client reads tags with, e.g.
+// by catalog.Default().Restrict(served) once TMS has said what it serves.
+func (c *Client) UseCatalog(t *catalog.Table) { c.types.Store(t) }
+
+// Catalog is the BSS-to-TMS table the client reads tags with.
+func (c *Client) Catalog() *catalog.Table { return c.types.Load() }
 
 // Stats returns the client's wire counters.
 func (c *Client) Stats() *Stats { return c.stats }

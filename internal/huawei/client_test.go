@@ -24,7 +24,7 @@ const (
 
 func newSim(t *testing.T, n int, knobs hwsim.Knobs) (*hwsim.Simulator, string) {
 	t.Helper()
-	sim, err := hwsim.New(hwsim.Options{Seed: 5, Resources: n, AccessKey: ak, SecretKey: sk, DomainID: domain, Knobs: knobs})
+	sim, err := hwsim.New(hwsim.Options{Seed: 5, Resources: n, AccessKey: ak, SecretKey: sk, DomainID: domain, Knobs: knobs, FullCatalog: true})
 	require.NoError(t, err)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
@@ -103,7 +103,8 @@ func TestListFiltersByWindowAndStatus(t *testing.T) {
 	assert.Equal(t, want, page.TotalCount)
 	assert.Len(t, page.Resources, want)
 	for _, r := range page.Resources {
-		assert.Equal(t, 2, r.Status)
+		require.NotNil(t, r.Status)
+		assert.Equal(t, 2, *r.Status)
 	}
 }
 
@@ -193,12 +194,14 @@ func TestErrorsAreClassified(t *testing.T) {
 		assert.Equal(t, time.Second, ae.RetryAfter)
 		assert.True(t, ae.Kind.Retryable())
 	})
-	t.Run("403 on one resource is a result", func(t *testing.T) {
-		require.NoError(t, sim.SetKnobs(hwsim.Knobs{ForbiddenResourceIDs: []string{target.ResourceID}}))
-		res, err := c.ResourceTags(ctx, target)
-		require.NoError(t, err)
-		assert.Equal(t, inventory.TagsError, res.Status)
-		assert.Contains(t, res.Error, "403")
+	t.Run("a TMS 403 is an account-level error naming the IAM action", func(t *testing.T) {
+		require.NoError(t, sim.SetKnobs(hwsim.Knobs{TMSPermissionDenied: true}))
+		_, err := c.ResourceTags(ctx, target)
+		ae := apiError(t, err)
+		assert.Equal(t, huawei.KindForbidden, ae.Kind)
+		assert.Equal(t, "tms:resourceTags:list", ae.IAMAction)
+		assert.False(t, ae.Kind.Retryable())
+		assert.Contains(t, ae.Error(), "lacks the IAM permission tms:resourceTags:list")
 	})
 	t.Run("404 means the resource vanished", func(t *testing.T) {
 		require.NoError(t, sim.SetKnobs(hwsim.Knobs{}))

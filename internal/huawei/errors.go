@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
@@ -19,14 +20,15 @@ import (
 type Kind string
 
 const (
-	KindThrottled   Kind = "HuaweiThrottled"   // 429: retry after a pause
+	KindThrottled   Kind = "HuaweiThrottled"   // 429, 403 TMS.0006, 400 CBC.99007197: retry after a pause
 	KindServer      Kind = "HuaweiServerError" // 5xx: retry
 	KindTransport   Kind = "HuaweiTransport"   // no HTTP answer (timeout, refused): retry
 	KindBadResponse Kind = "HuaweiBadResponse" // an answer we cannot use: retry, it may be transient
 	KindBadRequest  Kind = "HuaweiBadRequest"  // 400: our request is wrong, retrying cannot help
 	KindAuth        Kind = "HuaweiAuthFailed"  // 401: AK/SK or clock, retrying cannot help
-	KindForbidden   Kind = "HuaweiForbidden"   // 403: wrong site or no permission
+	KindForbidden   Kind = "HuaweiForbidden"   // 403: wrong site or no permission (IAMAction names it)
 	KindNotFound    Kind = "HuaweiNotFound"    // 404: the resource is gone
+	KindNoAPI       Kind = "HuaweiNoSuchAPI"   // 404 APIGW.0101: the endpoint does not serve this API
 )
 
 // Retryable reports whether retrying the same call may succeed.
@@ -39,7 +41,7 @@ func (k Kind) Retryable() bool {
 }
 
 // NonRetryableKinds are the kinds an activity retry policy must not retry.
-var NonRetryableKinds = []string{string(KindBadRequest), string(KindAuth), string(KindForbidden), string(KindNotFound)}
+var NonRetryableKinds = []string{string(KindBadRequest), string(KindAuth), string(KindForbidden), string(KindNotFound), string(KindNoAPI)}
 
 // APIError is a classified failure of one Huawei API call. Its text names the
 // API, the HTTP status, Huawei's error code and request id, and a hint; it
@@ -52,9 +54,24 @@ type APIError struct {
 	Message    string
 	RequestID  string
 	RetryAfter time.Duration
+	// IAMAction is the permission the account lacks, set on a KindForbidden
+	// that is a permission denial (not a wrong site), e.g.
+	// "tms:resourceTags:list". TMS authorizes per account, never per
+	// resource: such an error concerns every resource alike.
+	IAMAction string
 }
 
 func (e *APIError) Error() string {
+	s := e.Problem()
+	if h := e.hint(); h != "" {
+		s += ": " + h
+	}
+	return s
+}
+
+// Problem is the error's text without its hint: the API, the HTTP status,
+// Huawei's code and message, and the request id.
+func (e *APIError) Problem() string {
 	s := e.API + ": "
 	if e.Status != 0 {
 		s += strconv.Itoa(e.Status) + " "
@@ -66,27 +83,78 @@ func (e *APIError) Error() string {
 	if e.RequestID != "" {
 		s += " (request id " + e.RequestID + ")"
 	}
-	if h := hint(e.Code, e.Status); h != "" {
-		s += ": " + h
-	}
 	return s
 }
 
-func hint(code string, status int) string {
-	switch code {
-	case "APIGW.0301":
-		return "check HUAWEI_ACCESS_KEY, HUAWEI_SECRET_KEY and HUAWEI_DOMAIN_ID"
-	case "APIGW.0303":
-		return "the signature expired: check this machine's clock"
-	case "CBC.0150":
-		return "wrong site: international accounts use https://bss-intl.myhuaweicloud.com as HUAWEI_BSS_ENDPOINT"
-	case "CBC.0151", "CBC.0155":
-		return "the account lacks the BSS permission to list its subscriptions"
+// Hint is what to do about the error ("" when nothing specific).
+func (e *APIError) Hint() string { return e.hint() }
+
+func (e *APIError) hint() string {
+	if e.IAMAction != "" {
+		return "the account lacks the IAM permission " + e.IAMAction + " (" + e.API + " needs it for the whole account): grant it to the IAM user of HUAWEI_ACCESS_KEY"
 	}
-	if status == http.StatusBadRequest {
+	switch gatewayCode(e.Code) {
+	case "APIGW.0301":
+		return "the AK/SK signature was refused: check HUAWEI_ACCESS_KEY, HUAWEI_SECRET_KEY and HUAWEI_DOMAIN_ID, and this machine's clock (more than 15 minutes off also fails the signature)"
+	case "APIGW.0303":
+		return "this endpoint expects App (AppKey) authentication, not AK/SK: check that HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT point at Huawei's own API endpoints"
+	case "APIGW.0101":
+		return "this endpoint does not serve the API: check HUAWEI_SITE, or the HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT that overrides it"
+	case codeWrongSite, codeWrongSiteOther:
+		return "wrong site: the account does not belong to the site of this endpoint; set HUAWEI_SITE to the account's site (cn, intl or eu), or fix HUAWEI_BSS_ENDPOINT"
+	}
+	switch e.Kind {
+	case KindThrottled:
+		return "throttled by Huawei: retried after a pause"
+	case KindTransport:
+		return "check that this machine reaches the endpoint (HUAWEI_SITE or HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT, proxy, firewall, DNS)"
+	}
+	if e.Status == http.StatusBadRequest {
 		return "the request was refused as invalid; this is a bug or a bad sync option"
 	}
 	return ""
+}
+
+// Codes with a meaning of their own. Sources: the TMS error-code page
+// (https://support.huaweicloud.com/intl/en-us/my-kualalumpur-1-api-tms/en-us_topic_0057939857.html:
+// 403 TMS.0006 "The request is too much, try again later"), the Terraform
+// provider's cross-site list (huaweicloud/terraform-provider-huaweicloud,
+// huaweicloud/config/config.go: CBC.0150 and CBC.0156 are 403 "customer does
+// not belong to the website"), the team reference for CBC.0250 and
+// CBC.99007197 (BSS flow control).
+const (
+	codeWrongSite      = "CBC.0150"
+	codeWrongSiteOther = "CBC.0156"
+)
+
+var throttleCodes = map[string]bool{
+	"APIGW.0308":   true, // API gateway flow control (429)
+	"CBC.0250":     true, // BSS flow control
+	"CBC.99007197": true, // BSS flow control by source IP (400)
+	"TMS.0006":     true, // TMS's own throttling (403)
+}
+
+// iamActions is the IAM action each API needs, from the "授权信息" section of
+// its page: https://support.huaweicloud.com/api-tms/ShowResourceTag.html,
+// .../ListResource.html and .../ListTags.html. ListProviders needs none. For
+// BSS, the customer-API permission table
+// (https://support.huaweicloud.com/intl/zh-cn/api-oce/jac_00004.html) lists
+// bss:order:view for order queries; that it also guards this listing is an
+// assumption.
+var iamActions = map[string]string{
+	apiShowTags:     "tms:resourceTags:list",
+	apiListResource: "tms:resources:list",
+	apiListTags:     "tms:resourceTags:list",
+	apiList:         "bss:order:view",
+}
+
+// gatewayCode folds the dedicated gateway's "APIG." prefix (as in Huawei's
+// FAQ answers) into the shared gateway's "APIGW.".
+func gatewayCode(code string) string {
+	if rest, ok := strings.CutPrefix(code, "APIG."); ok {
+		return "APIGW." + rest
+	}
+	return code
 }
 
 // classify turns an SDK error into an *APIError.
@@ -128,8 +196,9 @@ func fromResponse(api string, re *responseError) *APIError {
 		API: api, Status: re.StatusCode, Code: re.ErrorCode,
 		Message: re.ErrorMessage, RequestID: re.RequestId, RetryAfter: re.retryAfter,
 	}
+	code := gatewayCode(re.ErrorCode)
 	switch {
-	case re.StatusCode == http.StatusTooManyRequests || re.ErrorCode == "APIGW.0308" || re.ErrorCode == "CBC.0250":
+	case re.StatusCode == http.StatusTooManyRequests || throttleCodes[code]:
 		e.Kind = KindThrottled
 	case re.StatusCode >= 500:
 		e.Kind = KindServer
@@ -137,6 +206,11 @@ func fromResponse(api string, re *responseError) *APIError {
 		e.Kind = KindAuth
 	case re.StatusCode == http.StatusForbidden:
 		e.Kind = KindForbidden
+		if code != codeWrongSite && code != codeWrongSiteOther {
+			e.IAMAction = iamActions[api]
+		}
+	case re.StatusCode == http.StatusNotFound && code == "APIGW.0101":
+		e.Kind = KindNoAPI
 	case re.StatusCode == http.StatusNotFound:
 		e.Kind = KindNotFound
 	case re.StatusCode >= 400:

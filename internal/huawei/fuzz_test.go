@@ -32,9 +32,12 @@ import (
 //     comes with an empty result;
 //   - a ListPage result never holds half a resource: every resource has an
 //     id and a non-zero UTC expire time, and no id appears twice;
-//   - a ResourceTags result has a valid Status for the status answered;
-//   - a ListTagged result has an id on every resource;
-//   - each call makes exactly one HTTP exchange (the SDK must not retry).
+//   - a ResourceTags result has a valid Status for the status answered (a
+//     403 is an error: TMS authorizes per account);
+//   - a BulkTags listing ends within a few exchanges even when every answer
+//     is the same, and hands on only resources with an id and a tag map;
+//   - each ListPage and ResourceTags call makes exactly one HTTP exchange
+//     (the SDK must not retry).
 //
 // Run: go test -run XXX -fuzz FuzzClientResponses -fuzztime 60s ./internal/huawei/
 func FuzzClientResponses(f *testing.F) {
@@ -78,7 +81,7 @@ func FuzzClientResponses(f *testing.F) {
 		// Retry-After, possibly long), which must not slow the next call.
 		fuzzListPage(t, fuzzClient(t, srv.URL), a)
 		fuzzResourceTags(t, fuzzClient(t, srv.URL), a)
-		fuzzListTagged(t, fuzzClient(t, srv.URL), a)
+		fuzzBulkTags(t, fuzzClient(t, srv.URL), a)
 	})
 }
 
@@ -117,9 +120,8 @@ func fuzzResourceTags(t *testing.T, c *huawei.Client, a *fuzzAnswer) {
 	checkOneExchange(t, "ResourceTags", c, a.status)
 	if err != nil {
 		ae := checkAPIError(t, err, "TMS ShowResourceTag", a)
-		// 404 and 403 are results, unless the code says throttled.
-		if ae.Kind == huawei.KindNotFound || ae.Kind == huawei.KindForbidden {
-			t.Fatalf("ResourceTags: %s must be a result, not an error: %v", ae.Kind, err)
+		if ae.Kind == huawei.KindNotFound {
+			t.Fatalf("ResourceTags: a 404 must be a TagsNotFound result, not an error: %v", err)
 		}
 		return
 	}
@@ -127,41 +129,47 @@ func fuzzResourceTags(t *testing.T, c *huawei.Client, a *fuzzAnswer) {
 		t.Fatalf("ResourceTags: result for %q, asked for %q", res.ResourceID, target.ResourceID)
 	}
 	want := map[int]inventory.TagStatus{
-		http.StatusOK:        inventory.TagsOK,
-		http.StatusNotFound:  inventory.TagsNotFound,
-		http.StatusForbidden: inventory.TagsError,
+		http.StatusOK:       inventory.TagsOK,
+		http.StatusNotFound: inventory.TagsNotFound,
 	}[a.status]
 	if want == "" || res.Status != want {
 		t.Fatalf("ResourceTags: status %d gave a result with Status %q (want an error or %q): %+v", a.status, res.Status, want, res)
-	}
-	if res.Status == inventory.TagsError && res.Error == "" {
-		t.Fatalf("ResourceTags: TagsError without a reason: %+v", res)
 	}
 	if res.Status != inventory.TagsOK && res.Tags != nil {
 		t.Fatalf("ResourceTags: Status %q with tags: %+v", res.Status, res)
 	}
 }
 
-func fuzzListTagged(t *testing.T, c *huawei.Client, a *fuzzAnswer) {
-	page, err := c.ListTagged(context.Background(), "project-1", "ecs", 0, huawei.MaxBulkPageSize)
-	checkOneExchange(t, "ListTagged", c, a.status)
+// fuzzBulkTags: the same answer to every call must still end the listing.
+func fuzzBulkTags(t *testing.T, c *huawei.Client, a *fuzzAnswer) {
+	pages := 0
+	res, err := c.BulkTags(context.Background(), "project-1", "ecs", huawei.BulkCursor{}, func(page []huawei.TaggedResource, next huawei.BulkCursor) error {
+		pages++
+		for i, r := range page {
+			if r.ResourceID == "" {
+				t.Fatalf("BulkTags: resource %d has no id: %+v", i, r)
+			}
+			if r.Tags == nil {
+				t.Fatalf("BulkTags: resource %d (%s) has a nil tag map", i, r.ResourceID)
+			}
+		}
+		if next.Phase == "" {
+			t.Fatalf("BulkTags: a cursor without a phase: %+v", next)
+		}
+		return nil
+	})
+	if n := c.Stats().Requests.Load(); n > 6 || int64(res.Calls) != n {
+		t.Fatalf("BulkTags: %d exchanges for %d counted calls (at most 6 for a constant answer)", n, res.Calls)
+	}
 	if err != nil {
-		checkAPIError(t, err, "TMS ListResource", a)
-		if page.Resources != nil || page.TotalCount != 0 || page.Unsupported != "" {
-			t.Fatalf("ListTagged: an error came with a partial page: %+v", page)
+		var ae *huawei.APIError
+		if !errors.As(err, &ae) || (ae.API != "TMS ListResource" && ae.API != "TMS ListTags") {
+			t.Fatalf("BulkTags: want a TMS *huawei.APIError, got %T: %v", err, err)
 		}
 		return
 	}
-	if a.status != http.StatusOK {
-		t.Fatalf("ListTagged: status %d was taken for a page: %+v", a.status, page)
-	}
-	for i, r := range page.Resources {
-		if r.ResourceID == "" {
-			t.Fatalf("ListTagged: resource %d has no id: %+v", i, r)
-		}
-		if r.Tags == nil {
-			t.Fatalf("ListTagged: resource %d (%s) has a nil tag map", i, r.ResourceID)
-		}
+	if a.status != http.StatusOK && res.Unavailable == "" && pages > 0 {
+		t.Fatalf("BulkTags: status %d was taken for pages: %+v", a.status, res)
 	}
 }
 
@@ -220,6 +228,9 @@ func checkOneExchange(t *testing.T, call string, c *huawei.Client, status int) {
 	}
 }
 
+// fuzzThrottleCodes are Huawei's throttling codes, whatever the status.
+var fuzzThrottleCodes = map[string]bool{"APIGW.0308": true, "CBC.0250": true, "CBC.99007197": true, "TMS.0006": true}
+
 // checkAPIError asserts err is an *huawei.APIError of the given API whose
 // Kind is the one the status (and Huawei's throttling codes) call for.
 func checkAPIError(t *testing.T, err error, api string, a *fuzzAnswer) *huawei.APIError {
@@ -233,7 +244,7 @@ func checkAPIError(t *testing.T, err error, api string, a *fuzzAnswer) *huawei.A
 	}
 	want := huawei.KindBadResponse // a 200 we could not use
 	switch {
-	case a.status >= 400 && (a.status == http.StatusTooManyRequests || ae.Code == "APIGW.0308" || ae.Code == "CBC.0250"):
+	case a.status >= 400 && (a.status == http.StatusTooManyRequests || fuzzThrottleCodes[strings.Replace(ae.Code, "APIG.", "APIGW.", 1)]):
 		want = huawei.KindThrottled
 	case a.status == http.StatusInternalServerError:
 		want = huawei.KindServer
@@ -241,6 +252,8 @@ func checkAPIError(t *testing.T, err error, api string, a *fuzzAnswer) *huawei.A
 		want = huawei.KindAuth
 	case a.status == http.StatusForbidden:
 		want = huawei.KindForbidden
+	case a.status == http.StatusNotFound && (ae.Code == "APIGW.0101" || ae.Code == "APIG.0101"):
+		want = huawei.KindNoAPI
 	case a.status == http.StatusNotFound:
 		want = huawei.KindNotFound
 	case a.status == http.StatusBadRequest:

@@ -121,6 +121,9 @@ func toPage(resp *model.ListPayPerUseCustomerResourcesResponse) (Page, error) {
 	return page, nil
 }
 
+// toResource converts one record. A missing status or expire_policy stays
+// nil (unknown: 0 is the grace-period policy); a missing project_id is kept
+// empty (the record is stored, its tags cannot be read).
 func toResource(o model.OrderInstanceV2) (inventory.Resource, error) {
 	id := deref(o.ResourceId)
 	if id == "" {

@@ -6,19 +6,23 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/tms/v1/model"
 
-	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/inventory"
 )
 
 const apiShowTags = "TMS ShowResourceTag"
 
-// ResourceTags queries one resource's tags. A resource of a type that TMS
-// does not serve is reported untagged without a call; a 404 (the resource
-// vanished) and a 403 on this one resource are results, not errors. Any other
-// failure is returned as an *APIError for the caller's retry policy.
+// ResourceTags queries one resource's tags. A resource of a type without TMS
+// tags in the client's catalog is reported untagged without a call; a 404
+// from TMS (the resource vanished since it was listed) is a TagsNotFound
+// result. Every other failure is an *APIError: a 403 other than TMS.0006
+// throttling is KindForbidden with IAMAction "tms:resourceTags:list" and
+// concerns the whole account (TMS has no per-resource authorization); a 400
+// (e.g. a resource listed without project_id) is KindBadRequest.
 func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inventory.TagResult, error) {
 	res := inventory.TagResult{ResourceID: r.ResourceID}
-	tmsType, ok := catalog.TMSResourceType(r.ResourceTypeCode)
+	// TagTarget does not say whether the resource is a main one: main-only
+	// entries (shared bandwidth) are not looked up.
+	tmsType, ok := c.Catalog().Lookup(r.ResourceTypeCode, false)
 	if !ok {
 		res.Status = inventory.TagsUnsupported
 		return res, nil
@@ -38,10 +42,6 @@ func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inven
 		return res, nil
 	case errors.As(err, &ae) && ae.Kind == KindNotFound:
 		res.Status = inventory.TagsNotFound
-		return res, nil
-	case errors.As(err, &ae) && ae.Kind == KindForbidden:
-		res.Status = inventory.TagsError
-		res.Error = ae.Error()
 		return res, nil
 	}
 	return res, err

@@ -93,9 +93,30 @@ func (s *Store) DB() *gorm.DB { return s.db }
 
 // Migrate applies the versioned migrations that are not applied yet.
 func (s *Store) Migrate(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
+	p, err := s.migrations()
 	if err != nil {
 		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}
+
+// MigrationVersion returns the database's migration version and the latest
+// one this build knows, without migrating (for `worker check`).
+func (s *Store) MigrationVersion(ctx context.Context) (current, latest int64, err error) {
+	p, err := s.migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.GetVersions(ctx)
+}
+
+func (s *Store) migrations() (*goose.Provider, error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, err
 	}
 	dir := "migrations/mysql"
 	if s.dialect == goose.DialectSQLite3 {
@@ -103,16 +124,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	fsys, err := fs.Sub(migrations, dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := goose.NewProvider(s.dialect, sqlDB, fsys)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	return nil
+	return p, nil
 }
 
 // parseURL maps DATABASE_URL to a gorm dialector.

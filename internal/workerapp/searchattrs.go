@@ -20,7 +20,7 @@ import (
 // one. Where the server refuses (no permission, Temporal Cloud), it returns
 // the exact command an operator must run.
 func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	missing, err := missingSearchAttributes(ctx, c, namespace)
+	missing, err := MissingSearchAttributes(ctx, c, namespace)
 	if err != nil || len(missing) == 0 {
 		return err
 	}
@@ -29,11 +29,11 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	})
 	if err != nil {
 		return fmt.Errorf("search attributes %s are missing in namespace %s and this worker cannot create them (%v); run: %s",
-			strings.Join(slices.Sorted(maps.Keys(missing)), ", "), namespace, err, createCommand(namespace, missing))
+			strings.Join(slices.Sorted(maps.Keys(missing)), ", "), namespace, err, SearchAttributesCommand(namespace, missing))
 	}
 	// The server registers them asynchronously: wait until they are listed.
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		if missing, err = missingSearchAttributes(ctx, c, namespace); err != nil || len(missing) == 0 {
+		if missing, err = MissingSearchAttributes(ctx, c, namespace); err != nil || len(missing) == 0 {
 			return err
 		}
 		if time.Now().After(deadline) {
@@ -43,7 +43,9 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	}
 }
 
-func missingSearchAttributes(ctx context.Context, c client.Client, namespace string) (map[string]enumspb.IndexedValueType, error) {
+// MissingSearchAttributes lists the sync's search attributes the namespace
+// lacks, with their types (an error for one of the wrong type).
+func MissingSearchAttributes(ctx context.Context, c client.Client, namespace string) (map[string]enumspb.IndexedValueType, error) {
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
 		return nil, fmt.Errorf("listing the search attributes of namespace %s: %w", namespace, err)
@@ -61,8 +63,8 @@ func missingSearchAttributes(ctx context.Context, c client.Client, namespace str
 	return missing, nil
 }
 
-// createCommand is the official CLI's command creating the attributes.
-func createCommand(namespace string, attrs map[string]enumspb.IndexedValueType) string {
+// SearchAttributesCommand is the official CLI's command creating the attributes.
+func SearchAttributesCommand(namespace string, attrs map[string]enumspb.IndexedValueType) string {
 	cmd := "temporal operator search-attribute create --namespace " + namespace
 	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		cmd += " --name " + name + " --type " + typeName(attrs[name])

@@ -8,7 +8,7 @@ import (
 )
 
 func TestCreateCommandIsTheOfficialCLIs(t *testing.T) {
-	got := createCommand("prod", map[string]enumspb.IndexedValueType{
+	got := SearchAttributesCommand("prod", map[string]enumspb.IndexedValueType{
 		"ExpireDays":       enumspb.INDEXED_VALUE_TYPE_INT,
 		"ExpirySyncStatus": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		"Owners":           enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,

@@ -46,6 +46,7 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		_ = st.Close()
 		return nil, err
 	}
+	restrictTagTypes(ctx, hw, logger)
 	dc, err := codec.NewDataConverter(cfg.Temporal.PayloadKey.Reveal())
 	if err != nil {
 		_ = st.Close()
@@ -92,6 +93,19 @@ func holderRunning(tc client.Client) store.HolderRunning {
 			return false, err
 		}
 		return d.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	}
+}
+
+// restrictTagTypes keeps the catalog's types that TMS ListProviders serves;
+// without an answer every catalog type is read (a refused type then shows
+// as a per-resource error).
+func restrictTagTypes(ctx context.Context, hw *huawei.Client, logger *slog.Logger) {
+	warnings, err := hw.RestrictCatalog(ctx)
+	if err != nil {
+		logger.Warn("TMS ListProviders failed: reading tags for every type of the catalog", "error", err)
+	}
+	for _, w := range warnings {
+		logger.Warn(w)
 	}
 }
 

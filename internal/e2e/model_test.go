@@ -400,4 +400,3 @@ func (m *model) liveIDs() []string {
 	}
 	return ids
 }
-

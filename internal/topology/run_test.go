@@ -230,3 +230,24 @@ func (top *topology) runSchedule() {
 	assert.Len(t, desc.Info.RecentActions, 1, "one action: the trigger")
 	var _ client.ScheduleHandle = h
 }
+
+// checkNotReadyWithoutTemporal stops the Temporal server: the worker stays
+// alive (/healthz) but is no longer ready, and its healthcheck fails.
+func (top *topology) checkNotReadyWithoutTemporal() {
+	t := top.t
+	top.server.stop()
+	var body string
+	eventually(t, "/readyz reports Temporal down", time.Minute, func() bool {
+		var code int
+		code, body, _ = httpGet(top.metrics + "/readyz")
+		return code == http.StatusServiceUnavailable
+	})
+	assert.Contains(t, body, "database: ok\n")
+	assert.NotContains(t, body, "temporal: ok")
+	code, _, err := httpGet(top.metrics + "/healthz")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, code, "the process is up")
+	cmd := exec.Command(top.bins["worker"], "healthcheck")
+	cmd.Env = environ(map[string]string{"METRICS_LISTEN": strings.TrimPrefix(top.metrics, "http://")})
+	assert.Error(t, cmd.Run(), "the container's healthcheck fails")
+}

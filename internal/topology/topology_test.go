@@ -40,6 +40,7 @@ type topology struct {
 	toolsPath string // PATH for the compose jobs' scripts
 	frontend  string // host:port of the Temporal frontend
 	temporal  client.Client
+	server    *process
 	account   string
 	dbName    string
 	adminDB   *store.Store // root's view of the inventory database
@@ -65,6 +66,7 @@ func TestProductionTopology(t *testing.T) {
 	scrape := top.checkMetricsAgainstDatabase(id)
 	top.checkDashboard(scrape)
 	top.checkNoSecretLeaks(scrape)
+	top.checkNotReadyWithoutTemporal()
 }
 
 func newTopology(t *testing.T) *topology {
@@ -177,6 +179,7 @@ func (top *topology) startTemporal() {
 	require.FileExists(t, env["DYNAMIC_CONFIG_FILE_PATH"], "the mounted dynamic config")
 	server := start(t, "temporal-server", filepath.Join(top.serverDir, "server"), []string{"start"}, env)
 	top.logs = append(top.logs, server)
+	top.server = server
 	top.frontend = loopback(front)
 
 	var err error

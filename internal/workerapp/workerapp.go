@@ -32,18 +32,18 @@ import (
 
 // Worker is a started-but-not-running worker and what it holds open.
 type Worker struct {
-	Client    client.Client
-	Store     *store.Store
-	Huawei    *huawei.Client
-	Metrics   *metrics.Recorder // nil when METRICS_LISTEN is empty
-	worker    worker.Worker
-	cfg       config.Worker
-	logger    *slog.Logger
-	identity  string
-	listener  net.Listener // METRICS_LISTEN's, once Start has opened it
-	server    *httpServer
-	started   atomic.Bool
-	closeOnce atomic.Bool
+	Client   client.Client
+	Store    *store.Store
+	Huawei   *huawei.Client
+	Metrics  *metrics.Recorder // nil when METRICS_LISTEN is empty
+	worker   worker.Worker
+	cfg      config.Worker
+	logger   *slog.Logger
+	identity string
+	listener net.Listener // METRICS_LISTEN's, once Start has opened it
+	server   *httpServer
+	started  atomic.Bool
+	closed   atomic.Bool
 }
 
 // New checks the database (and migrates it), builds the clients and
@@ -199,7 +199,7 @@ func (w *Worker) Stop() {
 }
 
 func (w *Worker) close() {
-	if w.closeOnce.Swap(true) {
+	if w.closed.Swap(true) {
 		return
 	}
 	w.server.shutdown()

@@ -84,7 +84,8 @@ func (top *topology) workerEnv() map[string]string {
 	}
 	env["TEMPORAL_ADDRESS"] = top.frontend
 	env["HUAWEI_BSS_ENDPOINT"], env["HUAWEI_TMS_ENDPOINT"] = top.simURL, top.simURL
-	env["DATABASE_URL"] = "mysql://expiry@127.0.0.1:3306/" + top.dbName
+	require.Equal(t, "expiry", compose.Env(top.service("mysql"))["MYSQL_USER"], "the worker's user is the mysql service's")
+	env["DATABASE_URL"] = "mysql://" + top.dbUser + "@127.0.0.1:3306/" + top.dbName
 	env["METRICS_LISTEN"] = loopback(freePort(t))
 	require.Empty(t, env["DATABASE_PASSWORD"], "the password comes from DATABASE_PASSWORD_FILE")
 	mapPaths(t, top.project, svc, env)

@@ -43,6 +43,7 @@ type topology struct {
 	server    *process
 	account   string
 	dbName    string
+	dbUser    string // the mysql service's MYSQL_USER, for this run
 	adminDB   *store.Store // root's view of the inventory database
 	bins      map[string]string
 	simURL    string
@@ -256,7 +257,10 @@ func (top *topology) prepareInventoryDatabase() {
 	admin, err := store.Open(context.Background(), adminURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = admin.Close() })
-	user := mysql["MYSQL_USER"]
+	// The compose file's user, suffixed: MariaDB users are server-wide, and
+	// another run of this test may be using the plain name.
+	user := mysql["MYSQL_USER"] + top.dbName[len(top.dbName)-6:]
+	top.dbUser = user
 	for _, q := range []string{
 		"DROP USER IF EXISTS '" + user + "'@'%'",
 		"CREATE USER '" + user + "'@'%' IDENTIFIED BY ?",

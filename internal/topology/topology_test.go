@@ -43,7 +43,7 @@ type topology struct {
 	server    *process
 	account   string
 	dbName    string
-	dbUser    string // the mysql service's MYSQL_USER, for this run
+	dbUser    string       // the mysql service's MYSQL_USER, for this run
 	adminDB   *store.Store // root's view of the inventory database
 	bins      map[string]string
 	simURL    string

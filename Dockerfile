@@ -1,13 +1,18 @@
-# Builds the three binaries (worker, starter, hwsim) into one small image;
-# docker-compose.yml picks the command per service.
-FROM golang:1.26 AS build
+# Builds expiry-sync's binaries (worker, starter, codec-server, hwsim) into
+# one small image; docker-compose.yml picks the command per service.
+#   docker build --build-arg VERSION=$(git describe --tags --always) -t expiry-sync .
+FROM golang:1.26.8 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./worker ./starter ./cmd/hwsim
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath \
+      -ldflags="-s -w -X expiry-sync/internal/version.Version=${VERSION}" \
+      -o /out/ ./worker ./starter ./cmd/codec-server ./cmd/hwsim
 
 FROM gcr.io/distroless/static-debian12:nonroot
+WORKDIR /app
 COPY --from=build /out/ /usr/local/bin/
 USER nonroot
 ENTRYPOINT []

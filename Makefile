@@ -7,8 +7,10 @@ demo: ## run one whole sync on the embedded defaults and leave the stack up to e
 test: ## run every test (installs the Temporal CLI, starts MariaDB if down)
 	./scripts/test.sh
 
-build: ## build the binaries into bin/
-	go build -o bin/ ./worker ./starter ./cmd/...
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+build: ## build the binaries into bin/ (VERSION=... names the release)
+	go build -ldflags "-X expiry-sync/internal/version.Version=$(VERSION)" -o bin/ ./worker ./starter ./cmd/...
 
 bench: ## measure the benchmark matrix on the real stack; writes bench/results/
 	./scripts/bench.sh

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"expiry-sync/internal/huawei"
+	"expiry-sync/internal/metrics"
 	"expiry-sync/internal/store"
 )
 
@@ -37,6 +38,7 @@ type Activities struct {
 	// (asked of Temporal), so a terminated sync's lease is taken over at
 	// once; nil waits for the lease to expire.
 	HolderRunning store.HolderRunning
+	Metrics       *metrics.Recorder // nil: no metrics
 }
 
 // retries is how many times this activity was retried before this attempt.

@@ -46,5 +46,6 @@ func (a *Activities) CommitBatch(ctx context.Context, in CommitBatchInput) (Comm
 	if err != nil {
 		return CommitBatchResult{}, writeError(fmt.Sprintf("batch %d", in.Batch), err)
 	}
+	a.Metrics.BatchCommitted(a.AccountID, len(in.Rows), applied)
 	return CommitBatchResult{Applied: applied, Retries: retries(ctx), WriteMS: float64(time.Since(start).Microseconds()) / 1000}, nil
 }

@@ -188,6 +188,7 @@ func (a *Activities) FinishSync(ctx context.Context, in FinishSyncInput) (Summar
 	if err != nil {
 		return Summary{}, writeError("finish sync", err)
 	}
+	a.Metrics.SyncFinished(log.AccountID, log.Status, log.StartedAt, log.FinishedAt)
 	n := log.GetNotes()
 	s := Summary{
 		SyncID: log.SyncID, Status: log.Status, ExpireDays: log.ExpireDays, WindowBegin: log.WindowBegin,

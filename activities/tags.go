@@ -155,6 +155,7 @@ func (a *Activities) tagsWithRetries(ctx context.Context, r inventory.TagTarget)
 		if err == nil || attempt == callAttempts || !errors.As(err, &ae) || !ae.Kind.Retryable() {
 			return res, attempt - 1, err
 		}
+		a.Metrics.HuaweiRetry(ae.API)
 		wait := pause
 		if ae.RetryAfter > 0 {
 			wait = ae.RetryAfter

@@ -26,6 +26,50 @@ ensure_temporal() {
   log "Temporal CLI: $TEMPORAL_CLI ($("$TEMPORAL_CLI" --version 2>/dev/null | head -1))"
 }
 
+# ensure_temporal_server sets TEMPORAL_SERVER_DIR to a folder holding the
+# Temporal server (server) and its schema tool (sql) at the version of
+# docker-compose.yml's temporalio/server image, for the production-topology
+# test; it builds them with `go install` once (about 5 minutes on 2 cores).
+# That version's go.mod asks for Go >= 1.26.10: the install alone uses the
+# go1.27.3 toolchain, which the Go module proxy serves.
+ensure_temporal_server() {
+  local version gobin
+  version="$(sed -n 's|^ *image: temporalio/server:\([0-9][0-9.]*\) *$|\1|p' docker-compose.yml)"
+  if [ -z "$version" ]; then
+    log "docker-compose.yml names no temporalio/server:<version> image"
+    return 1
+  fi
+  gobin="$(go env GOBIN)"
+  [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+  TEMPORAL_SERVER_DIR="$gobin/temporal-server-$version"
+  if [ ! -x "$TEMPORAL_SERVER_DIR/server" ] || [ ! -x "$TEMPORAL_SERVER_DIR/sql" ]; then
+    log "building the Temporal server $version and its schema tool (first time only, about 5 minutes)"
+    GOBIN="$TEMPORAL_SERVER_DIR" GOTOOLCHAIN=go1.27.3 go install \
+      "go.temporal.io/server/cmd/server@v$version" "go.temporal.io/server/cmd/tools/sql@v$version"
+  fi
+  export TEMPORAL_SERVER_DIR
+  log "Temporal server: $("$TEMPORAL_SERVER_DIR/server" --version 2>/dev/null | head -1)"
+}
+
+# ensure_postgres starts the local PostgreSQL (Temporal's persistence in the
+# production-topology test) when it is installed but down.
+ensure_postgres() {
+  if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    log "PostgreSQL answers on 127.0.0.1:5432"
+    return 0
+  fi
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    for _ in $(seq 1 30); do
+      pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && { log "PostgreSQL is up"; return 0; }
+      sleep 1
+    done
+  fi
+  log "PostgreSQL is not reachable on 127.0.0.1:5432"
+  return 1
+}
+
 # mariadb_up reports whether MariaDB/MySQL answers on 127.0.0.1:3306.
 mariadb_up() {
   if command -v mariadb-admin >/dev/null 2>&1; then

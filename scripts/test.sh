@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test against real services: the Temporal CLI's dev server,
-# MariaDB, the Huawei API simulator and headless Chromium (Web UI test).
+# MariaDB, the Huawei API simulator and headless Chromium (Web UI test); the
+# production-topology test adds the Temporal server binary on PostgreSQL.
 # Installs and starts what is missing. Browser screenshots land in
 # test-artifacts/.
 set -euo pipefail
@@ -8,7 +9,9 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_temporal
+ensure_temporal_server
 ensure_mariadb
+ensure_postgres
 ensure_chromium
 export EXPIRY_SYNC_REQUIRE_ALL=1 # a missing service fails the tests instead of skipping them
 

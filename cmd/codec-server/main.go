@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -25,7 +24,12 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:8234", "address to serve /encode and /decode on")
 	origin := flag.String("ui-origin", "http://localhost:8233", "the Web UI's origin, allowed by CORS")
 	flag.Parse()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logCfg, err := config.LoadLog()
+	logger := logCfg.NewLogger(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(2)
+	}
 	cfg, err := config.LoadTemporal()
 	if err == nil && cfg.PayloadKey == "" {
 		err = errors.New("EXPIRY_SYNC_PAYLOAD_KEY (or EXPIRY_SYNC_PAYLOAD_KEY_FILE) is not set: nothing to decode")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -63,12 +65,20 @@ type Worker struct {
 	// DatabaseURL is mysql://user:pass@host:3306/db or sqlite:///path/file.db;
 	// empty means expiry-sync.db in the working directory.
 	DatabaseURL Secret `env:"DATABASE_URL"`
+	// DatabasePassword (or the file DatabasePasswordFile names) is the
+	// password of DATABASE_URL's user, taken as is: unlike a password inside
+	// the URL it needs no percent-escaping of / @ # ? % +.
+	DatabasePassword     Secret `env:"DATABASE_PASSWORD"`
+	DatabasePasswordFile string `env:"DATABASE_PASSWORD_FILE"`
 	// DatabaseMigrationURL, when set, is the (more privileged) user the
 	// worker applies migrations with; DATABASE_URL then needs only
 	// SELECT, INSERT, UPDATE and DELETE.
 	DatabaseMigrationURL Secret `env:"DATABASE_MIGRATION_URL"`
 	// MaxConcurrentActivities bounds the activities one worker runs at once.
 	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"64"`
+	// MetricsListen (host:port) serves /metrics, /healthz and /readyz; empty: off.
+	MetricsListen string `env:"METRICS_LISTEN"`
+	Log           Log
 }
 
 // LoadWorker reads and validates the worker configuration.
@@ -83,7 +93,31 @@ func LoadWorker() (Worker, error) {
 	if err := c.Temporal.loadKeyFile(); err != nil {
 		return c, err
 	}
+	if err := c.applyDatabasePassword(); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+// applyDatabasePassword puts DATABASE_PASSWORD(_FILE) into DATABASE_URL,
+// escaped, so that any password works.
+func (c *Worker) applyDatabasePassword() error {
+	if err := readKeyFile("DATABASE_PASSWORD_FILE", c.DatabasePasswordFile, &c.DatabasePassword); err != nil {
+		return err
+	}
+	if c.DatabasePassword == "" {
+		return nil
+	}
+	u, err := url.Parse(c.DatabaseURL.Reveal())
+	if err != nil || u.Scheme != "mysql" || u.User == nil {
+		return errors.New("DATABASE_PASSWORD is set but DATABASE_URL is not mysql://user@host:3306/db: the password needs a MySQL URL with a user")
+	}
+	if _, has := u.User.Password(); has {
+		return errors.New("DATABASE_URL has a password and DATABASE_PASSWORD is set too: keep one of them")
+	}
+	u.User = url.UserPassword(u.User.Username(), c.DatabasePassword.Reveal())
+	c.DatabaseURL = Secret(u.String())
+	return nil
 }
 
 // LoadTemporal reads the Temporal settings alone (for the starter).
@@ -109,6 +143,14 @@ func (c Worker) Validate() error {
 	}
 	if c.MaxConcurrentActivities < 1 || c.MaxConcurrentActivities > 10000 {
 		return fmt.Errorf("WORKER_MAX_CONCURRENT_ACTIVITIES=%d is out of range: allowed 1..10000", c.MaxConcurrentActivities)
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			return fmt.Errorf("METRICS_LISTEN=%q is not host:port: allowed e.g. 0.0.0.0:9464 or 127.0.0.1:9464 (empty: off)", c.MetricsListen)
+		}
+	}
+	if err := c.Log.Validate(); err != nil {
+		return err
 	}
 	return c.Huawei.Validate()
 }

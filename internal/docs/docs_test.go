@@ -1,6 +1,8 @@
 package docs
 
 import (
+	"context"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -8,10 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
 
+	"expiry-sync/internal/compose"
 	"expiry-sync/internal/config"
 )
 
@@ -53,92 +56,81 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 	assert.Equal(t, code, documented, "README configuration table vs the env tags in internal/config")
 }
 
-// composeFile models the part of the Compose specification the file uses;
-// decoding with KnownFields catches a misspelt key.
-type composeFile struct {
-	Name     string `yaml:"name"`
-	Services map[string]struct {
-		Image       string            `yaml:"image"`
-		Build       any               `yaml:"build"`
-		Command     []string          `yaml:"command"`
-		Environment map[string]string `yaml:"environment"`
-		Ports       []string          `yaml:"ports"`
-		Profiles    []string          `yaml:"profiles"`
-		Healthcheck *struct {
-			Test        []string `yaml:"test"`
-			Interval    string   `yaml:"interval"`
-			Timeout     string   `yaml:"timeout"`
-			Retries     int      `yaml:"retries"`
-			StartPeriod string   `yaml:"start_period"`
-		} `yaml:"healthcheck"`
-		Restart   string `yaml:"restart"`
-		DependsOn map[string]struct {
-			Condition string `yaml:"condition"`
-			Required  *bool  `yaml:"required"`
-		} `yaml:"depends_on"`
-		Volumes []string `yaml:"volumes"`
-	} `yaml:"services"`
-	Volumes map[string]any `yaml:"volumes"`
-}
-
-func loadCompose(t *testing.T) composeFile {
-	b, err := os.ReadFile("../../docker-compose.yml")
+// loadCompose reads docker-compose.yml with compose-go, the loader of
+// `docker compose`, and .env.example as its .env.
+func loadCompose(t *testing.T) *types.Project {
+	p, err := compose.Load(context.Background(), "../..", "../../.env.example")
 	require.NoError(t, err)
-	var c composeFile
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	require.NoError(t, dec.Decode(&c))
-	return c
+	return p
 }
 
 func TestComposeFileWiresTheStack(t *testing.T) {
 	c := loadCompose(t)
-	for _, name := range []string{"mysql", "temporal", "temporal-ui", "worker", "hwsim"} {
+	for _, name := range []string{"mysql", "postgresql", "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "codec-server", "worker", "hwsim", "prometheus", "grafana"} {
 		require.Contains(t, c.Services, name)
 	}
 	mysql := c.Services["mysql"]
 	assert.True(t, strings.HasPrefix(mysql.Image, "mysql:8"), mysql.Image)
-	assert.Contains(t, mysql.Command, "--character-set-server=utf8mb4")
-	require.NotNil(t, mysql.Healthcheck)
-	assert.Contains(t, mysql.Volumes, "mysql-data:/var/lib/mysql")
-	assert.Contains(t, c.Volumes, "mysql-data", "named volume declared")
+	assert.Contains(t, []string(mysql.Command), "--character-set-server=utf8mb4")
+	require.NotNil(t, mysql.HealthCheck)
+	for _, volume := range []string{"mysql-data", "temporal-pg-data"} {
+		assert.Contains(t, c.Volumes, volume, "named volume declared")
+	}
 
-	assert.Contains(t, c.Services["temporal"].Ports, "127.0.0.1:7233:7233")
-	assert.Contains(t, c.Services["temporal-ui"].Ports, "127.0.0.1:8233:8080", "the UI on the README's port")
+	assert.Equal(t, "127.0.0.1", c.Services["temporal"].Ports[0].HostIP)
+	assert.Equal(t, "8233", c.Services["temporal-ui"].Ports[0].Published, "the UI on the README's port")
 	assert.Equal(t, []string{"simulator"}, c.Services["hwsim"].Profiles, "the simulator is optional")
+	assert.Equal(t, []string{"monitoring"}, c.Services["prometheus"].Profiles)
+	assert.Equal(t, []string{"monitoring"}, c.Services["grafana"].Profiles)
+	assert.Equal(t, []string{"encryption"}, c.Services["codec-server"].Profiles)
+	assert.Equal(t, types.ServiceConditionCompletedSuccessfully, c.Services["temporal"].DependsOn["temporal-schema"].Condition,
+		"the server starts on a schema the job created or upgraded")
 
 	worker := c.Services["worker"]
 	assert.NotNil(t, worker.Build, "the worker is built from the repo")
-	assert.Equal(t, "service_healthy", worker.DependsOn["mysql"].Condition)
-	assert.Equal(t, "service_healthy", worker.DependsOn["temporal"].Condition)
-	require.NotNil(t, worker.DependsOn["hwsim"].Required)
-	assert.False(t, *worker.DependsOn["hwsim"].Required, "the simulator is optional for the worker")
+	assert.Equal(t, types.ServiceConditionHealthy, worker.DependsOn["mysql"].Condition)
+	assert.Equal(t, types.ServiceConditionCompletedSuccessfully, worker.DependsOn["temporal-namespace"].Condition,
+		"the worker starts once the namespace and search attributes exist")
+	assert.False(t, worker.DependsOn["hwsim"].Required, "the simulator is optional for the worker")
+	require.NotNil(t, worker.HealthCheck)
+	assert.Equal(t, types.HealthCheckTest{"CMD", "worker", "healthcheck"}, worker.HealthCheck.Test, "healthy = /readyz answers 200")
 	documented := readmeTable(t)
 	for name := range worker.Environment {
 		assert.Contains(t, documented, name, "worker variable %s is in the README table", name)
 	}
-	for _, required := range []string{"HUAWEI_ACCESS_KEY", "HUAWEI_SECRET_KEY", "HUAWEI_DOMAIN_ID", "DATABASE_URL", "TEMPORAL_ADDRESS"} {
+	for _, required := range []string{"HUAWEI_ACCESS_KEY_FILE", "HUAWEI_SECRET_KEY_FILE", "HUAWEI_DOMAIN_ID", "DATABASE_URL", "DATABASE_PASSWORD_FILE", "TEMPORAL_ADDRESS", "METRICS_LISTEN"} {
 		assert.Contains(t, worker.Environment, required)
 	}
-	assert.True(t, strings.HasPrefix(worker.Environment["DATABASE_URL"], "mysql://"), "the worker uses the stack's MySQL")
+	assert.True(t, strings.HasPrefix(*worker.Environment["DATABASE_URL"], "mysql://"), "the worker uses the stack's MySQL")
 }
 
 func TestComposeFileHoldsNoSecrets(t *testing.T) {
 	c := loadCompose(t)
-	secret := regexp.MustCompile(`(?i)(PASSWORD|PWD|SECRET|ACCESS_KEY)`)
+	secretVar := regexp.MustCompile(`(?i)(PASSWORD|PWD|SECRET|ACCESS_KEY|PAYLOAD_KEY)`)
+	hwsimDemoKeys := map[string]bool{"HWSIM_ACCESS_KEY": true, "HWSIM_SECRET_KEY": true} // the simulator's demo pair
 	for name, svc := range c.Services {
-		for k, v := range svc.Environment {
-			if secret.MatchString(k) {
-				assert.Regexp(t, `^\$\{[A-Z_]+(:[?-][^}]*)?\}$`, v, "%s.%s must come from .env", name, k)
-			}
+		mounted := map[string]bool{}
+		for _, s := range svc.Secrets {
+			mounted["/run/secrets/"+s.Source] = true
 		}
-		if url := svc.Environment["DATABASE_URL"]; url != "" {
-			assert.Regexp(t, `:\$\{[A-Z_]*PASSWORD[^}]*\}@`, url, "%s: the database password comes from .env", name)
+		for k, v := range svc.Environment {
+			if !secretVar.MatchString(k) || hwsimDemoKeys[k] {
+				continue
+			}
+			assert.True(t, strings.HasSuffix(k, "_FILE"), "%s.%s: a secret comes as a file (*_FILE), never as environment", name, k)
+			assert.True(t, v != nil && mounted[*v], "%s.%s=%v names a secret the service mounts", name, k, v)
+		}
+		if raw := svc.Environment["DATABASE_URL"]; raw != nil {
+			u, err := url.Parse(*raw)
+			require.NoError(t, err)
+			_, has := u.User.Password()
+			assert.False(t, has, "%s: DATABASE_URL carries no password (DATABASE_PASSWORD_FILE does)", name)
 		}
 	}
 	example, err := os.ReadFile("../../.env.example")
 	require.NoError(t, err)
-	for _, v := range []string{"MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD", "HUAWEI_ACCESS_KEY", "HUAWEI_SECRET_KEY", "HUAWEI_DOMAIN_ID"} {
-		assert.Contains(t, string(example), v+"=", ".env.example lists %s", v)
+	for name, secret := range c.Secrets {
+		assert.NotEmpty(t, secret.Environment, "secret %s comes from .env", name)
+		assert.Contains(t, string(example), secret.Environment+"=", ".env.example lists %s", secret.Environment)
 	}
 }

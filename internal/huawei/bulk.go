@@ -164,7 +164,7 @@ func (b *bulk) list(body *model.ResqTagResource, done func()) error {
 	body.ProjectId, body.ResourceTypes = ptr(b.project), []string{b.typ}
 	body.Offset, body.Limit = ptr(int32(b.cur.Offset)), ptr(int32(b.cur.Limit))
 	b.cur.Calls++
-	resp, err := call(b.ctx, b.c.tmsLimit, apiListResource, func() (*model.ListResourceResponse, error) {
+	resp, err := call(b.ctx, b.c.observer, b.c.tmsLimit, apiListResource, func() (*model.ListResourceResponse, error) {
 		return b.c.tms.ListResource(&model.ListResourceRequest{Body: body})
 	})
 	if err != nil {

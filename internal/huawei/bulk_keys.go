@@ -64,7 +64,7 @@ func (b *bulk) nextChunk(kv keyValues) {
 // of listing them against the caller's budget.
 func (b *bulk) loadKeys() error {
 	b.cur.Calls++
-	resp, err := call(b.ctx, b.c.tmsLimit, apiListTags, func() (*model.ListTagsResponse, error) {
+	resp, err := call(b.ctx, b.c.observer, b.c.tmsLimit, apiListTags, func() (*model.ListTagsResponse, error) {
 		return b.c.tms.ListTags(&model.ListTagsRequest{
 			ProjectId: b.project, ResourceTypes: b.typ, TagTypes: model.GetListTagsRequestTagTypesEnum().RESOURCE,
 		})

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/global"
@@ -27,6 +28,7 @@ type Client struct {
 	tmsLimit *throttle
 	stats    *Stats
 	types    atomic.Pointer[catalog.Table] // BSS-to-TMS types, see UseCatalog
+	observer Observer
 }
 
 // Stats counts HTTP exchanges with Huawei, as seen on the wire.
@@ -39,7 +41,7 @@ type Stats struct {
 // New builds both API clients from the configuration: the endpoints are
 // HUAWEI_SITE's presets unless HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT
 // override them. The catalog is catalog.Default until UseCatalog.
-func New(cfg config.Huawei) (*Client, error) {
+func New(cfg config.Huawei, opts ...Option) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -81,8 +83,12 @@ func New(cfg config.Huawei) (*Client, error) {
 		bssLimit: newThrottle(cfg.BSSRate),
 		tmsLimit: newThrottle(cfg.TMSRate),
 		stats:    stats,
+		observer: noObserver{},
 	}
 	c.types.Store(catalog.Default())
+	for _, opt := range opts {
+		opt(c)
+	}
 	return c, nil
 }
 
@@ -99,11 +105,20 @@ func (c *Client) Stats() *Stats { return c.stats }
 // call runs one SDK call after the limiter allows it. The SDK blocks without a
 // context, so the call runs aside and ctx only stops the wait for it; the HTTP
 // timeout bounds the call itself.
-func call[T any](ctx context.Context, t *throttle, api string, fn func() (T, error)) (T, error) {
+func call[T any](ctx context.Context, obs Observer, t *throttle, api string, fn func() (T, error)) (_ T, err error) {
+	start := time.Now()
+	var sent time.Time
+	defer func() {
+		if sent.IsZero() { // given up while waiting
+			sent = time.Now()
+		}
+		obs.ObserveCall(api, sent.Sub(start), time.Since(sent), err)
+	}()
 	var zero T
 	if err := t.wait(ctx); err != nil {
 		return zero, err
 	}
+	sent = time.Now()
 	type result struct {
 		v   T
 		err error

@@ -83,7 +83,7 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery) (Page, error) {
 		}
 		body.StatusList = &statuses
 	}
-	resp, err := call(ctx, c.bssLimit, apiList, func() (*model.ListPayPerUseCustomerResourcesResponse, error) {
+	resp, err := call(ctx, c.observer, c.bssLimit, apiList, func() (*model.ListPayPerUseCustomerResourcesResponse, error) {
 		return c.bss.ListPayPerUseCustomerResources(&model.ListPayPerUseCustomerResourcesRequest{Body: body})
 	})
 	if err != nil {

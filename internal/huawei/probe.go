@@ -14,7 +14,7 @@ func (c *Client) ProbeListResource(ctx context.Context, projectID, tmsType strin
 		ProjectId: ptr(projectID), ResourceTypes: []string{tmsType}, Tags: []model.Tag{},
 		WithoutAnyTag: ptr(true), Limit: ptr(int32(1)),
 	}
-	_, err := call(ctx, c.tmsLimit, apiListResource, func() (*model.ListResourceResponse, error) {
+	_, err := call(ctx, c.observer, c.tmsLimit, apiListResource, func() (*model.ListResourceResponse, error) {
 		return c.tms.ListResource(&model.ListResourceRequest{Body: body})
 	})
 	return err

@@ -31,7 +31,7 @@ func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inven
 	if r.ProjectID != "" {
 		req.ProjectId = ptr(r.ProjectID)
 	}
-	resp, err := call(ctx, c.tmsLimit, apiShowTags, func() (*model.ShowResourceTagResponse, error) {
+	resp, err := call(ctx, c.observer, c.tmsLimit, apiShowTags, func() (*model.ShowResourceTagResponse, error) {
 		return c.tms.ShowResourceTag(req)
 	})
 	var ae *APIError

@@ -1,5 +1,6 @@
 // Package workerapp wires a worker: configuration, database, Huawei client,
-// Temporal client, and the registered workflow and activities.
+// Temporal client, the registered workflow and activities, and the HTTP
+// listener for metrics and health.
 package workerapp
 
 import (
@@ -7,10 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
+	"sync/atomic"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -19,16 +24,26 @@ import (
 	"expiry-sync/internal/codec"
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
+	"expiry-sync/internal/metrics"
 	"expiry-sync/internal/store"
+	"expiry-sync/internal/version"
 	"expiry-sync/workflows"
 )
 
 // Worker is a started-but-not-running worker and what it holds open.
 type Worker struct {
-	Client client.Client
-	Store  *store.Store
-	Huawei *huawei.Client
-	worker worker.Worker
+	Client   client.Client
+	Store    *store.Store
+	Huawei   *huawei.Client
+	Metrics  *metrics.Recorder // nil when METRICS_LISTEN is empty
+	worker   worker.Worker
+	cfg      config.Worker
+	logger   *slog.Logger
+	identity string
+	listener net.Listener // METRICS_LISTEN's, once Start has opened it
+	server   *httpServer
+	started  atomic.Bool
+	closed   atomic.Bool
 }
 
 // New checks the database (and migrates it), builds the clients and
@@ -37,11 +52,23 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 	if err := migrate(ctx, cfg); err != nil {
 		return nil, err
 	}
+	var rec *metrics.Recorder
+	if cfg.MetricsListen != "" {
+		var err error
+		if rec, err = metrics.New(version.Version, logger); err != nil {
+			return nil, err
+		}
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
 	if err != nil {
 		return nil, err
 	}
-	hw, err := huawei.New(cfg.Huawei)
+	var hwOpts []huawei.Option
+	if rec != nil {
+		hwOpts = append(hwOpts, huawei.WithObserver(rec))
+		rec.Registry().MustRegister(metrics.NewDatabase(st.DB(), logger))
+	}
+	hw, err := huawei.New(cfg.Huawei, hwOpts...)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -52,11 +79,14 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		_ = st.Close()
 		return nil, err
 	}
+	identity := processIdentity()
 	tc, err := client.DialContext(ctx, client.Options{
-		HostPort:      cfg.Temporal.Address,
-		Namespace:     cfg.Temporal.Namespace,
-		Logger:        tlog.NewStructuredLogger(logger),
-		DataConverter: dc,
+		HostPort:       cfg.Temporal.Address,
+		Namespace:      cfg.Temporal.Namespace,
+		Identity:       identity,
+		Logger:         tlog.NewStructuredLogger(logger),
+		DataConverter:  dc,
+		MetricsHandler: rec.TemporalHandler(),
 	})
 	if err != nil {
 		_ = st.Close()
@@ -67,16 +97,28 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		_ = st.Close()
 		return nil, err
 	}
+	var interceptors []interceptor.WorkerInterceptor
+	if rec != nil {
+		interceptors = append(interceptors, rec.Interceptor())
+	}
 	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
 		// A page fans out dozens of short activities at once: two fixed
 		// pollers would queue them one round trip at a time.
 		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+		Interceptors:               interceptors,
 	})
 	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, HolderRunning: holderRunning(tc)})
-	return &Worker{Client: tc, Store: st, Huawei: hw, worker: w}, nil
+	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, HolderRunning: holderRunning(tc), Metrics: rec})
+	return &Worker{Client: tc, Store: st, Huawei: hw, Metrics: rec, worker: w, cfg: cfg, logger: logger, identity: identity}, nil
+}
+
+// processIdentity is the SDK's default identity (pid@host), set explicitly so
+// that /readyz can find this process among the task queue's pollers.
+func processIdentity() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%d@%s@expiry-sync", os.Getpid(), host)
 }
 
 // holderRunning asks Temporal whether the sync holding an account's lease
@@ -127,19 +169,40 @@ func migrate(ctx context.Context, cfg config.Worker) error {
 // Run polls until stop is closed (or the worker fails), then stops gracefully.
 func (w *Worker) Run(stop <-chan any) error {
 	defer w.close()
+	if err := w.serveHTTP(); err != nil {
+		return err
+	}
+	// Readiness asks the server whether this process polls: no need to know
+	// when the SDK's pollers are up, only that they were started.
+	w.started.Store(true)
+	defer w.started.Store(false)
 	return w.worker.Run(stop)
 }
 
 // Start polls in the background (tests); Stop ends it.
-func (w *Worker) Start() error { return w.worker.Start() }
+func (w *Worker) Start() error {
+	if err := w.serveHTTP(); err != nil {
+		return err
+	}
+	if err := w.worker.Start(); err != nil {
+		return err
+	}
+	w.started.Store(true)
+	return nil
+}
 
 // Stop stops polling, waits for running activities, and closes the clients.
 func (w *Worker) Stop() {
+	w.started.Store(false)
 	w.worker.Stop()
 	w.close()
 }
 
 func (w *Worker) close() {
+	if w.closed.Swap(true) {
+		return
+	}
+	w.server.shutdown()
 	w.Client.Close()
 	_ = w.Store.Close()
 }

@@ -76,6 +76,7 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 	})
 	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, HolderRunning: holderRunning(tc)})
+	workflows.RegisterNotify(w, st, cfg.Huawei.DomainID)
 	return &Worker{Client: tc, Store: st, Huawei: hw, worker: w}, nil
 }
 

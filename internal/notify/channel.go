@@ -67,7 +67,9 @@ type SMTP struct {
 type Ref string
 
 // IsRef reports whether the value is a reference.
-func (r Ref) IsRef() bool { return strings.HasPrefix(string(r), "env:") || strings.HasPrefix(string(r), "file:") }
+func (r Ref) IsRef() bool {
+	return strings.HasPrefix(string(r), "env:") || strings.HasPrefix(string(r), "file:")
+}
 
 // Resolve reads the value. Errors name the reference, never the value.
 func (r Ref) Resolve() (string, error) {

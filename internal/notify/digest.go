@@ -34,9 +34,12 @@ func NewItem(r store.ExpiringResource, owner string, asOf time.Time) Item {
 	}
 }
 
-// DaysLeft rounds the time to expiry down to whole days (-1 within the
-// first day after expiry).
+// DaysLeft counts whole days to expiry (0: within a day); once expired,
+// minus the whole days since, at least 1.
 func DaysLeft(expire, asOf time.Time) int {
+	if d := expire.Sub(asOf); d < 0 {
+		return -max(1, int(math.Floor(-d.Hours()/24)))
+	}
 	return int(math.Floor(expire.Sub(asOf).Hours() / 24))
 }
 

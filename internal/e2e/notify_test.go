@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -332,4 +334,132 @@ func screenshotMails(t *testing.T, mails ...received) {
 		text := visit(t, ctx, "file://"+file, func(text string) bool { return strings.Contains(text, "expiry-sync") }, filepath.Join(dir, name))
 		assert.Contains(t, text, m.Title)
 	}
+}
+
+// TestNotifyFailuresRetriesAndRenewal: a rate-limited robot (DingTalk's
+// 130101), a receiver that is down for a while and one answering 5xx get
+// their digests once each after retries; a robot refusing for good fails
+// its route alone and releases its resources for a later run. Then a
+// renewed resource and a released one are not reminded again, and the
+// renewed one is reminded afresh when it nears its new expiry.
+func TestNotifyFailuresRetriesAndRenewal(t *testing.T) {
+	dingSecret, hookSecret := "SEC"+randomToken(), "whsec_"+base64Of("hook-"+randomToken())
+	ding, hook := newReceiver(t, "dingtalk", dingSecret), newReceiver(t, "webhook", hookSecret)
+	slack, wecom := newReceiver(t, "slack", ""), newReceiver(t, "wecom", "")
+	ding.script = func(n int, w http.ResponseWriter) bool {
+		if n == 1 {
+			_, _ = io.WriteString(w, `{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}`)
+		}
+		return n == 1
+	}
+	hook.script = func(n int, w http.ResponseWriter) bool {
+		if n <= 2 {
+			http.Error(w, "upstream unavailable", http.StatusBadGateway)
+		}
+		return n <= 2
+	}
+	slack.down()
+	t.Setenv("T_DING_SECRET", dingSecret)
+	t.Setenv("T_HOOK_SECRET", hookSecret)
+	writeRoutes(t, fmt.Sprintf(`
+default_route: ops
+channels:
+  ding: {type: dingtalk, url: %q, secret: "env:T_DING_SECRET", rate_limit_wait: 1s}
+  slack: {type: slack, url: %q}
+  wecom-wrong-key: {type: wecom, url: %q}
+  hook: {type: webhook, url: %q, secret: "env:T_HOOK_SECRET"}
+routes:
+  - {name: alice, owners: [alice], channels: [ding]}
+  - {name: zhangsan, owners: [张三], channels: [slack], language: zh}
+  - {name: storage, match: ["storage-*"], channels: [wecom-wrong-key]}
+  - {name: ops, channels: [hook]}
+`, ding.url(), slack.url(), strings.Replace(wecom.url(), wecom.token, "not-the-key", 1), hook.url()))
+
+	s := newStack(t, stackOptions{resources: 1000, seed: 21})
+	rows := syncAndTagOwners(t, s)
+	t.Setenv("DATABASE_URL", s.dbURL)
+
+	go func() { time.Sleep(6 * time.Second); slack.up() }() // down for a while, then back
+	res, _ := s.runNotify("notify-fail-1-"+s.cfg.Huawei.DomainID, workflows.NotifyInput{IgnoreQuietHours: true})
+	want := expectedDigests(rows, res.AsOf, []int{30, 7, 1, 0})
+	for route, status := range map[string]string{"alice": workflows.RouteSent, "zhangsan": workflows.RouteSent, "ops": workflows.RouteSent, "storage": workflows.RouteFailed} {
+		assert.Equal(t, status, routeByName(res, route).Status, "route %s: %+v", route, routeByName(res, route))
+	}
+	storage := routeByName(res, "storage")
+	require.NotEmpty(t, storage.Digests)
+	for _, d := range storage.Digests {
+		assert.True(t, d.Released, "a digest no channel took releases its resources")
+		assert.Contains(t, d.Sends[0].Error, "93000")
+		assert.Equal(t, 1, d.Sends[0].Attempts, "a refusal is not retried")
+	}
+	assertDigests(t, "ding", ding.messages(), "alice", want, rows)
+	assertDigests(t, "slack", slack.messages(), "zhangsan", want, rows)
+	assertDigests(t, "hook", hook.messages(), "ops", want, rows)
+	assert.Empty(t, wecom.messages())
+	attempts := map[string]int{}
+	for _, rt := range res.Routes {
+		for _, d := range rt.Digests {
+			for _, snd := range d.Sends {
+				attempts[snd.Channel] = max(attempts[snd.Channel], snd.Attempts)
+			}
+		}
+	}
+	assert.Equal(t, 2, attempts["ding"], "rate limited once, then sent")
+	assert.Equal(t, 3, attempts["hook"], "two 502s, then sent")
+	assert.Greater(t, attempts["slack"], 1, "retried while the receiver was down")
+	var storageClaims int64
+	require.NoError(t, s.store.DB().Model(&store.Notification{}).Where("digest_id IN ?", digestIDs(storage)).Count(&storageClaims).Error)
+	assert.Zero(t, storageClaims)
+
+	// Renew one resource of alice's 30-day digest and release another.
+	var in30 []store.ExpiringResource
+	for _, r := range rows {
+		if routeOfTags(r.Tags) == "alice" && r.ExpirePolicy != 3 && r.ExpireTime.After(res.AsOf.Add(8*24*time.Hour)) && !r.ExpireTime.After(res.AsOf.Add(30*24*time.Hour)) {
+			in30 = append(in30, r)
+		}
+	}
+	require.GreaterOrEqual(t, len(in30), 3, "alice has resources 8 to 30 days from expiry")
+	// The latest to expire is renewed: at 2 days before its old expiry, the
+	// others are all due at a tighter threshold.
+	slices.SortFunc(in30, func(a, b store.ExpiringResource) int { return b.ExpireTime.Compare(a.ExpireTime) })
+	renewed, released := in30[0], in30[1]
+	newExpire := renewed.ExpireTime.AddDate(1, 0, 0)
+	require.NoError(t, s.store.DB().Model(&store.ExpiringResource{}).Where("id = ?", renewed.ID).Update("expire_time", newExpire).Error)
+	require.NoError(t, s.store.DB().Model(&store.ExpiringResource{}).Where("id = ?", released.ID).Update("is_active", false).Error)
+
+	seen := len(ding.messages())
+	later := renewed.ExpireTime.Add(-2 * 24 * time.Hour) // the old expiry is 2 days away
+	res2, _ := s.runNotify("notify-fail-2-"+s.cfg.Huawei.DomainID, workflows.NotifyInput{IgnoreQuietHours: true, AsOf: &later, Routes: []string{"alice"}})
+	assert.Equal(t, workflows.RouteSent, routeByName(res2, "alice").Status)
+	newMsgs := ding.messages()[seen:]
+	require.NotEmpty(t, newMsgs, "alice's other resources moved to tighter thresholds")
+	for _, m := range newMsgs {
+		assert.NotContains(t, m.Text, renewed.ResourceID, "renewed: no more reminders of the old expiry")
+		assert.NotContains(t, m.Text, released.ResourceID, "released: no more reminders")
+	}
+	assert.Contains(t, strings.Join(idsOf(newMsgs, rows), " "), in30[2].ResourceID, "a resource neither renewed nor released is reminded at a tighter threshold")
+
+	seen = len(ding.messages())
+	nearing := newExpire.Add(-10 * 24 * time.Hour)
+	res3, _ := s.runNotify("notify-fail-3-"+s.cfg.Huawei.DomainID, workflows.NotifyInput{IgnoreQuietHours: true, AsOf: &nearing, Routes: []string{"alice"}})
+	assert.Equal(t, workflows.RouteSent, routeByName(res3, "alice").Status)
+	all := strings.Join(idsOf(ding.messages()[seen:], rows), " ")
+	assert.Contains(t, all, renewed.ResourceID, "the renewed resource is reminded afresh near its new expiry")
+	assert.NotContains(t, all, released.ResourceID)
+}
+
+func digestIDs(r workflows.RouteOutcome) []string {
+	var out []string
+	for _, d := range r.Digests {
+		out = append(out, d.DigestID)
+	}
+	return out
+}
+
+func idsOf(msgs []received, rows []store.ExpiringResource) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, idsIn(m, rows)...)
+	}
+	return out
 }

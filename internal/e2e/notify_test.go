@@ -463,3 +463,62 @@ func idsOf(msgs []received, rows []store.ExpiringResource) []string {
 	}
 	return out
 }
+
+// TestNotifyWorkerKilledMidSendSendsNoDuplicate: the worker process dies
+// while the receiver holds its request; the worker that takes over finds
+// the send under way, marks it unconfirmed and does not send it again. No
+// worker log holds a secret.
+func TestNotifyWorkerKilledMidSendSendsNoDuplicate(t *testing.T) {
+	secret := "whsec_" + base64Of("kill-"+randomToken())
+	hook := newReceiver(t, "webhook", secret)
+	hook.hold, hook.held = make(chan struct{}), make(chan struct{})
+	t.Setenv("T_HOOK_SECRET", secret)
+	writeRoutes(t, fmt.Sprintf(`
+default_route: ops
+thresholds: [30]
+channels:
+  hook: {type: webhook, url: %q, secret: "env:T_HOOK_SECRET"}
+routes:
+  - {name: ops, channels: [hook]}
+`, hook.url()))
+	s := newStack(t, stackOptions{resources: 300, seed: 3, workerProcess: true})
+	w1 := s.startWorkerProcess()
+	syncAndTagOwners(t, s)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	id := "notify-kill-" + s.cfg.Huawei.DomainID
+	run, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.cfg.Temporal.TaskQueue}, workflows.NotifyWorkflowName,
+		workflows.NotifyInput{AccountID: s.cfg.Huawei.DomainID})
+	require.NoError(t, err)
+	select {
+	case <-hook.held:
+	case <-ctx.Done():
+		t.Fatal("the digest never reached the receiver")
+	}
+	w1.kill()
+	s.startWorkerProcess()
+	close(hook.hold) // the request arrives after all; its sender is gone
+
+	var res workflows.NotifyResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Len(t, res.Routes, 1)
+	require.Len(t, res.Routes[0].Digests, 1)
+	snd := res.Routes[0].Digests[0].Sends[0]
+	assert.Equal(t, store.SendUnconfirmed, snd.Status, "%+v", snd)
+	assert.Contains(t, snd.Error, "may have arrived")
+	assert.False(t, res.Routes[0].Digests[0].Released, "an unconfirmed digest keeps its resources: never sent twice")
+	assert.Equal(t, 1, hook.requestCount(), "sent once")
+	assert.Len(t, hook.messages(), 1)
+
+	res2, _ := s.runNotify(id+"-again", workflows.NotifyInput{})
+	assert.Empty(t, res2.Routes, "a later run does not send it again")
+	assert.Equal(t, 1, hook.requestCount())
+	s.assertNoSecretInHistory(id, run.GetRunID(), []string{secret, hook.token})
+	for _, log := range s.workerLogs {
+		b, err := os.ReadFile(log)
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), secret)
+		assert.NotContains(t, string(b), hook.token)
+	}
+}

@@ -50,11 +50,11 @@ type received struct {
 
 // receiver is an HTTP server standing in for one platform.
 type receiver struct {
-	t     *testing.T
-	kind  string
-	token string // the credential in the URL
+	t      *testing.T
+	kind   string
+	token  string // the credential in the URL
 	secret string
-	addr  string
+	addr   string
 
 	mu       sync.Mutex
 	srv      *http.Server
@@ -436,8 +436,8 @@ func (s *mailSession) Mail(string, *smtp.MailOptions) error {
 	return nil
 }
 func (s *mailSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *mailSession) Reset()                                {}
-func (s *mailSession) Logout() error                         { return nil }
+func (s *mailSession) Reset()                               {}
+func (s *mailSession) Logout() error                        { return nil }
 func (s *mailSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
@@ -502,7 +502,7 @@ func selfSigned(t *testing.T) (tls.Certificate, []byte) {
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "expiry-sync test relay"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

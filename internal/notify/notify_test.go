@@ -125,13 +125,15 @@ func TestSendErrorsByClassNeverShowTheURL(t *testing.T) {
 		answer func(w http.ResponseWriter)
 		class  Class
 	}{
-		"429":              {TypeSlack, func(w http.ResponseWriter) { w.Header().Set("Retry-After", "7"); w.WriteHeader(429) }, ClassRateLimited},
-		"503":              {TypeWebhook, func(w http.ResponseWriter) { w.WriteHeader(503) }, ClassUnavailable},
-		"404":              {TypeSlack, func(w http.ResponseWriter) { http.Error(w, "channel_not_found", 404) }, ClassRejected},
-		"dingtalk 130101":  {TypeDingTalk, func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"errcode":130101,"errmsg":"send too fast"}`)) }, ClassRateLimited},
-		"dingtalk 310000":  {TypeDingTalk, func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"errcode":310000,"errmsg":"sign not match"}`)) }, ClassRejected},
-		"feishu 11232":     {TypeFeishu, func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"code":11232,"msg":"frequency limited"}`)) }, ClassRateLimited},
-		"wecom 45009":      {TypeWeCom, func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"errcode":45009,"errmsg":"api freq out of limit"}`)) }, ClassRateLimited},
+		"429":             {TypeSlack, func(w http.ResponseWriter) { w.Header().Set("Retry-After", "7"); w.WriteHeader(429) }, ClassRateLimited},
+		"503":             {TypeWebhook, func(w http.ResponseWriter) { w.WriteHeader(503) }, ClassUnavailable},
+		"404":             {TypeSlack, func(w http.ResponseWriter) { http.Error(w, "channel_not_found", 404) }, ClassRejected},
+		"dingtalk 130101": {TypeDingTalk, func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"errcode":130101,"errmsg":"send too fast"}`)) }, ClassRateLimited},
+		"dingtalk 310000": {TypeDingTalk, func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"errcode":310000,"errmsg":"sign not match"}`)) }, ClassRejected},
+		"feishu 11232":    {TypeFeishu, func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"code":11232,"msg":"frequency limited"}`)) }, ClassRateLimited},
+		"wecom 45009": {TypeWeCom, func(w http.ResponseWriter) {
+			_, _ = w.Write([]byte(`{"errcode":45009,"errmsg":"api freq out of limit"}`))
+		}, ClassRateLimited},
 		"wecom busy":       {TypeWeCom, func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"errcode":-1,"errmsg":"system busy"}`)) }, ClassUnavailable},
 		"no answer (hang)": {TypeWebhook, func(w http.ResponseWriter) { time.Sleep(1500 * time.Millisecond) }, ClassUncertain},
 	} {

@@ -37,7 +37,7 @@ const (
 
 // DingTalkSign is the sign of a DingTalk custom robot with 加签 (signed
 // requests), as DingTalk documents it
-// (https://open.dingtalk.com/document/robots/customize-robot-security-settings):
+// (https://open.dingtalk.com/document/robots/custom-robot-access, 安全设置 加签):
 // base64(HmacSHA256(key = secret, message = timestamp + "\n" + secret)),
 // with timestamp in milliseconds; the caller URL-encodes it into the query.
 func DingTalkSign(secret string, timestampMS int64) string {
@@ -74,7 +74,7 @@ func (ch *Channel) sendDingTalk(ctx context.Context, m Message) error {
 
 // FeishuSign is the sign of a Feishu/Lark custom bot with signature
 // verification (签名校验), as the 自定义机器人使用指南 documents it
-// (https://open.feishu.cn/document/client-docs/bot-v3/add-custom-bot):
+// (https://open.feishu.cn/document/ukTMukTMukTM/ucTM5YjL3ETO24yNxkjN):
 // base64(HmacSHA256(key = timestamp + "\n" + secret, message = "")), with
 // timestamp in seconds, no more than an hour from Feishu's clock.
 func FeishuSign(secret string, timestamp int64) string {

@@ -53,7 +53,7 @@ func syncAndTagOwners(t *testing.T, s *stack) []store.ExpiringResource {
 		if i%5 == 0 {
 			policy = 3 // auto-renew: not reminded
 		}
-		rows[i].Tags, rows[i].ExpirePolicy = tags, policy
+		rows[i].Tags, rows[i].ExpirePolicy = tags, &policy
 		require.NoError(t, s.store.DB().Model(&store.ExpiringResource{}).Where("id = ?", rows[i].ID).
 			Updates(map[string]any{"tags": tags, "expire_policy": policy}).Error)
 	}
@@ -82,7 +82,7 @@ type digestKey struct {
 func expectedDigests(rows []store.ExpiringResource, asOf time.Time, thresholds []int) map[digestKey][]string {
 	want := map[digestKey][]string{}
 	for _, r := range rows {
-		if !r.IsActive || r.ExpirePolicy == 3 {
+		if !r.IsActive || (r.ExpirePolicy != nil && *r.ExpirePolicy == 3) {
 			continue
 		}
 		t := -1
@@ -414,7 +414,7 @@ routes:
 	// Renew one resource of alice's 30-day digest and release another.
 	var in30 []store.ExpiringResource
 	for _, r := range rows {
-		if routeOfTags(r.Tags) == "alice" && r.ExpirePolicy != 3 && r.ExpireTime.After(res.AsOf.Add(8*24*time.Hour)) && !r.ExpireTime.After(res.AsOf.Add(30*24*time.Hour)) {
+		if routeOfTags(r.Tags) == "alice" && *r.ExpirePolicy != 3 && r.ExpireTime.After(res.AsOf.Add(8*24*time.Hour)) && !r.ExpireTime.After(res.AsOf.Add(30*24*time.Hour)) {
 			in30 = append(in30, r)
 		}
 	}

@@ -22,7 +22,7 @@ type Item struct {
 	Owner        string    `json:"owner,omitempty"`
 	ExpireTime   time.Time `json:"expire_time"`
 	DaysLeft     int       `json:"days_left"` // negative once expired
-	ExpirePolicy int       `json:"expire_policy"`
+	ExpirePolicy *int      `json:"expire_policy"` // nil: unknown
 }
 
 // NewItem describes a stored resource at asOf.
@@ -69,7 +69,7 @@ var words = map[string]map[string]string{
 		"col.service": "Service", "col.region": "Region", "col.policy": "At expiry",
 		"policy.0": "grace period", "policy.1": "to pay-per-use", "policy.2": "auto-delete",
 		"policy.3": "auto-renew", "policy.4": "freeze", "policy.5": "delete",
-		"unowned": "(no owner tag)",
+		"policy.unknown": "unknown", "unowned": "(no owner tag)",
 	},
 	"zh": {
 		"title.within":  "【到期提醒】路由 %[2]s：%[1]d 个资源将在 %[3]d 天内到期",
@@ -85,7 +85,7 @@ var words = map[string]map[string]string{
 		"col.service": "服务", "col.region": "区域", "col.policy": "到期后",
 		"policy.0": "进入宽限期", "policy.1": "转按需", "policy.2": "自动删除",
 		"policy.3": "自动续费", "policy.4": "冻结", "policy.5": "释放",
-		"unowned": "（无负责人标签）",
+		"policy.unknown": "未知", "unowned": "（无负责人标签）",
 	},
 }
 
@@ -132,11 +132,14 @@ func (d Digest) owner(it Item) string {
 	return it.Owner
 }
 
-func (d Digest) policy(p int) string {
-	if s, ok := words[d.Language][fmt.Sprintf("policy.%d", p)]; ok {
+func (d Digest) policy(p *int) string {
+	if p == nil {
+		return d.w("policy.unknown")
+	}
+	if s, ok := words[d.Language][fmt.Sprintf("policy.%d", *p)]; ok {
 		return s
 	}
-	return fmt.Sprint(p)
+	return fmt.Sprint(*p)
 }
 
 func expires(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

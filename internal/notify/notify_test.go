@@ -79,7 +79,7 @@ routes:
 	require.NoError(t, err)
 	asOf := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	row := func(id string, days float64, policy int, tags store.Tags) store.ExpiringResource {
-		return store.ExpiringResource{ResourceID: id, ExpireTime: asOf.Add(time.Duration(days * 24 * float64(time.Hour))), ExpirePolicy: policy, Tags: tags, IsActive: true}
+		return store.ExpiringResource{ResourceID: id, ExpireTime: asOf.Add(time.Duration(days * 24 * float64(time.Hour))), ExpirePolicy: &policy, Tags: tags, IsActive: true}
 	}
 	rows := []store.ExpiringResource{
 		row("over", -2, 0, store.Tags{"owner": "alice"}),

@@ -105,7 +105,8 @@ func (c *Config) Plan(rows []store.ExpiringResource, notified map[store.NotifyKe
 		if len(only) > 0 && !slices.Contains(only, r.Name) {
 			continue
 		}
-		if row.ExpirePolicy == AutoRenewPolicy && !*r.IncludeAutoRenew {
+		// An unknown policy (NULL) is reminded: better one reminder too many.
+		if row.ExpirePolicy != nil && *row.ExpirePolicy == AutoRenewPolicy && !*r.IncludeAutoRenew {
 			continue
 		}
 		t, ok := r.Threshold(row.ExpireTime, asOf)

@@ -21,7 +21,7 @@ type Item struct {
 	ProjectID    string    `json:"project_id"`
 	Owner        string    `json:"owner,omitempty"`
 	ExpireTime   time.Time `json:"expire_time"`
-	DaysLeft     int       `json:"days_left"` // negative once expired
+	DaysLeft     int       `json:"days_left"`     // negative once expired
 	ExpirePolicy *int      `json:"expire_policy"` // nil: unknown
 }
 

@@ -101,6 +101,8 @@ ensure_mariadb() {
 
 # ensure_chromium installs Debian's Chromium for the Web UI browser test.
 ensure_chromium() {
+  # CJK fonts: the Chinese reminder mail is screenshotted (docs/notify.md).
+  dpkg -s fonts-noto-cjk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >/dev/null 2>&1 || true
   if command -v chromium >/dev/null 2>&1; then
     log "Chromium: $(chromium --version 2>/dev/null)"
     return 0

@@ -64,7 +64,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newSyncCommand(e), newResumeCommand(e), newStatusCommand(e), newListCommand(e), newCancelCommand(e),
-		newScheduleCommand(e), newReportCommand(e))
+		newScheduleCommand(e), newReportCommand(e), newNotifyCommand(e))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 	})
 	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, HolderRunning: holderRunning(tc), Metrics: rec})
+	workflows.RegisterNotify(w, st, cfg.Huawei.DomainID)
 	return &Worker{Client: tc, Store: st, Huawei: hw, Metrics: rec, worker: w, cfg: cfg, logger: logger, identity: identity}, nil
 }
 

@@ -1,0 +1,302 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/notify"
+	"expiry-sync/internal/store"
+	"expiry-sync/workflows"
+)
+
+// Each notify command builds one typed result and renders it in one
+// function, text or JSON (-o), so that it ports to a shared printer.
+
+var notifyOutputs = []string{"text", "json"}
+
+// notifyClock is preview's "now"; tests pin it.
+var notifyClock = time.Now
+
+func newNotifyCommand(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "notify",
+		Short: "Renewal reminders: preview what is due, send a test, read the history, schedule runs",
+		Long: `notify works with the renewal reminders the worker sends after each sync and on
+a schedule (docs/notify.md). The routes file is the one EXPIRY_SYNC_NOTIFY_FILE
+names; preview and history read DATABASE_URL like report.`,
+	}
+	cmd.AddCommand(newNotifyPreviewCommand(e), newNotifyTestCommand(e), newNotifyHistoryCommand(e), newNotifyScheduleCommand(e))
+	return cmd
+}
+
+func checkOutput(o string) error {
+	if !slices.Contains(notifyOutputs, o) {
+		return fmt.Errorf("-o=%s is not allowed: allowed %s", reportQuote(o), strings.Join(notifyOutputs, ", "))
+	}
+	return nil
+}
+
+// openNotifyStore opens DATABASE_URL for reading, with report's messages.
+func openNotifyStore(ctx context.Context) (*store.Store, string, error) {
+	dbURL := os.Getenv("DATABASE_URL")
+	if err := store.CheckURL(dbURL); err != nil {
+		return nil, "", err
+	}
+	name := reportDatabaseName(dbURL)
+	if path, missing := store.MissingSQLiteFile(dbURL); missing {
+		return nil, name, fail(fmt.Errorf("database %s has no expiry-sync tables (the file %s does not exist): start the worker once with this DATABASE_URL, then run a sync", name, path))
+	}
+	s, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return nil, name, fail(errors.New(reportOneLine(err.Error())))
+	}
+	return s, name, nil
+}
+
+func dbReadError(name string, err error) error {
+	if errors.Is(err, store.ErrNoTables) || strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "1146") {
+		return fail(fmt.Errorf("database %s has no reminder tables: start the worker once with this DATABASE_URL to migrate it", name))
+	}
+	return fail(fmt.Errorf("reading database %s: %s", name, reportOneLine(err.Error())))
+}
+
+// notifyPreviewResult is what a run would send now.
+type notifyPreviewResult struct {
+	AccountID  string               `json:"account_id"`
+	AsOf       time.Time            `json:"as_of"`
+	WithinDays int                  `json:"within_days,omitempty"`
+	Routes     []notifyPreviewRoute `json:"routes"`
+}
+
+type notifyPreviewRoute struct {
+	Route      string                `json:"route"`
+	Language   string                `json:"language"`
+	Channels   []string              `json:"channels"`
+	QuietUntil *time.Time            `json:"quiet_until,omitempty"`
+	Digests    []notifyPreviewDigest `json:"digests"`
+}
+
+type notifyPreviewDigest struct {
+	Threshold int           `json:"threshold_days"` // 0 = overdue
+	Title     string        `json:"title"`
+	Resources []notify.Item `json:"resources"`
+}
+
+func newNotifyPreviewCommand(e *env) *cobra.Command {
+	var account, output string
+	var within int
+	cmd := &cobra.Command{
+		Use:   "preview --account A [--within-days N]",
+		Short: "Print what would be sent now, per route, without sending",
+		Long: `preview plans the reminders of an account as a run would now, from the routes
+file and the database, and prints each route's digests: their title and resources.
+It sends nothing and records nothing. --within-days N keeps the resources expiring
+within N days (expired ones included).`,
+		Example: `  EXPIRY_SYNC_NOTIFY_FILE=notify.yaml starter notify preview --account 0c6a5a4b8d3e4f2a9b7c1d2e3f4a5b6c
+  starter notify preview --account 0c6a... --within-days 7 -o json`,
+		Args:              cobra.NoArgs,
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if account == "" {
+				account = os.Getenv("HUAWEI_DOMAIN_ID")
+			}
+			if account == "" {
+				return errors.New("--account is required: the Huawei account (domain) id, or set HUAWEI_DOMAIN_ID")
+			}
+			if cmd.Flags().Changed("within-days") && (within < 1 || within > reportMaxDays) {
+				return fmt.Errorf("--within-days=%d is out of range: allowed 1..%d", within, reportMaxDays)
+			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			res, err := notifyPreview(cmd.Context(), account, within)
+			if err != nil {
+				return err
+			}
+			return renderNotifyPreview(e.stdout, res, output)
+		},
+	}
+	cmd.Flags().StringVar(&account, "account", "", "the account (Huawei domain id); default HUAWEI_DOMAIN_ID")
+	cmd.Flags().IntVar(&within, "within-days", 0, fmt.Sprintf("only resources expiring within this many days (1..%d)", reportMaxDays))
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output: text or json")
+	return cmd
+}
+
+func loadNotifyConfig() (*notify.Config, error) {
+	cfg, err := notify.LoadFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return nil, errors.New(notify.ConfigEnv + " is not set: name the routes file (see docs/notify.md)")
+	}
+	return cfg, nil
+}
+
+func notifyPreview(ctx context.Context, account string, within int) (notifyPreviewResult, error) {
+	res := notifyPreviewResult{AccountID: account, AsOf: notifyClock().UTC().Truncate(time.Second), WithinDays: within}
+	cfg, err := loadNotifyConfig()
+	if err != nil {
+		return res, err
+	}
+	s, name, err := openNotifyStore(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer s.Close()
+	rows, err := s.NotifyCandidates(ctx, account, cfg.Horizon(res.AsOf))
+	if err != nil {
+		return res, dbReadError(name, err)
+	}
+	if within > 0 {
+		rows = slices.DeleteFunc(rows, func(r store.ExpiringResource) bool {
+			return r.ExpireTime.After(res.AsOf.Add(time.Duration(within) * 24 * time.Hour))
+		})
+	}
+	notified := map[store.NotifyKey]bool{}
+	if len(rows) > 0 {
+		if notified, err = s.NotifiedKeys(ctx, account, rows[0].ExpireTime); err != nil {
+			return res, dbReadError(name, err)
+		}
+	}
+	for _, p := range cfg.Plan(rows, notified, res.AsOf, nil) {
+		if len(res.Routes) == 0 || res.Routes[len(res.Routes)-1].Route != p.Route.Name {
+			pr := notifyPreviewRoute{Route: p.Route.Name, Language: p.Route.Language}
+			for _, c := range p.Route.Channels {
+				pr.Channels = append(pr.Channels, c+" ("+cfg.Channels[c].Recipient()+")")
+			}
+			if until := p.Route.QuietHours.Until(res.AsOf); !until.IsZero() {
+				pr.QuietUntil = &until
+			}
+			res.Routes = append(res.Routes, pr)
+		}
+		d := notify.Digest{Account: account, Route: p.Route.Name, Threshold: p.Threshold, Language: p.Route.Language, AsOf: res.AsOf, Items: p.Items}
+		last := &res.Routes[len(res.Routes)-1]
+		last.Digests = append(last.Digests, notifyPreviewDigest{Threshold: p.Threshold, Title: d.Title(), Resources: p.Items})
+	}
+	return res, nil
+}
+
+func renderNotifyPreview(w io.Writer, r notifyPreviewResult, output string) error {
+	if output == "json" {
+		return writeJSON(w, r)
+	}
+	fmt.Fprintf(w, "Reminders due for account %s as of %s (nothing is sent)\n", r.AccountID, r.AsOf.Format(time.RFC3339))
+	if len(r.Routes) == 0 {
+		fmt.Fprintln(w, "\nNothing is due: every resource in a threshold was already reminded, or none is near expiry.")
+		return nil
+	}
+	for _, rt := range r.Routes {
+		fmt.Fprintf(w, "\nRoute %s (%s) → %s\n", rt.Route, rt.Language, strings.Join(rt.Channels, ", "))
+		if rt.QuietUntil != nil {
+			fmt.Fprintf(w, "  in quiet hours: a run waits until %s\n", rt.QuietUntil.Format(time.RFC3339))
+		}
+		for _, d := range rt.Digests {
+			fmt.Fprintf(w, "  %s\n", d.Title)
+			for _, it := range d.Resources {
+				owner := it.Owner
+				if owner == "" {
+					owner = "-"
+				}
+				fmt.Fprintf(w, "    %-40s %s  %4dd  %s  %s\n", it.ResourceID, it.ExpireTime.Format("2006-01-02 15:04"), it.DaysLeft, owner, oneLineName(it.Name))
+			}
+		}
+	}
+	return nil
+}
+
+func oneLineName(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// notifyTestResult is how each channel of a route took a test message.
+type notifyTestResult struct {
+	Route      string                   `json:"route"`
+	WorkflowID string                   `json:"workflow_id"`
+	Channels   []activities.SendOutcome `json:"channels"`
+}
+
+func newNotifyTestCommand(e *env) *cobra.Command {
+	var route, output string
+	cmd := &cobra.Command{
+		Use:   "test --route R",
+		Short: "Send one test message on each channel of a route, through the worker",
+		Long: `test asks the worker (which holds the channels' secrets) to send one test message
+on each channel of the route, once, and prints how each went. Exit 1 when one failed.`,
+		Example: `  starter notify test --route team-storage`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if route == "" {
+				return errors.New("--route is required: the name of a route in the routes file")
+			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			res, err := e.notifyTest(cmd.Context(), route)
+			if err != nil {
+				return err
+			}
+			if err := renderNotifyTest(e.stdout, res, output); err != nil {
+				return fail(err)
+			}
+			for _, c := range res.Channels {
+				if c.Status != store.SendSent {
+					return fail(fmt.Errorf("channel %s did not take the test message", c.Channel))
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&route, "route", "", "the route to test (required)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output: text or json")
+	return cmd
+}
+
+func (e *env) notifyTest(ctx context.Context, route string) (notifyTestResult, error) {
+	res := notifyTestResult{Route: route, WorkflowID: fmt.Sprintf("notify-test-%d", time.Now().UnixMilli())}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: res.WorkflowID, TaskQueue: e.temporal.TaskQueue}, workflows.NotifyTestWorkflowName,
+		workflows.NotifyTestInput{Route: route})
+	if err != nil {
+		return res, fail(fmt.Errorf("cannot start the test: %v", err))
+	}
+	if err := run.Get(ctx, &res.Channels); err != nil {
+		return res, fail(errors.New(workflows.ErrorText(err)))
+	}
+	return res, nil
+}
+
+func renderNotifyTest(w io.Writer, r notifyTestResult, output string) error {
+	if output == "json" {
+		return writeJSON(w, r)
+	}
+	fmt.Fprintf(w, "Test message on route %s (%s)\n", r.Route, r.WorkflowID)
+	for _, c := range r.Channels {
+		line := fmt.Sprintf("  %-20s %-8s %-40s %s", c.Channel, c.Type, c.Recipient, c.Status)
+		if c.Error != "" {
+			line += ": " + c.Error
+		}
+		fmt.Fprintln(w, line)
+	}
+	return nil
+}

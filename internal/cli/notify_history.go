@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"expiry-sync/internal/store"
+	"expiry-sync/workflows"
+)
+
+// notifyHistoryResult lists what was sent, when and to whom.
+type notifyHistoryResult struct {
+	Sends []notifyHistoryLine `json:"sends"`
+}
+
+type notifyHistoryLine struct {
+	CreatedAt time.Time  `json:"created_at"`
+	SentAt    *time.Time `json:"sent_at,omitempty"`
+	AccountID string     `json:"account_id"`
+	Route     string     `json:"route"`
+	Threshold int        `json:"threshold_days"`
+	Resources int        `json:"resources"`
+	Channel   string     `json:"channel"`
+	Type      string     `json:"type"`
+	Recipient string     `json:"recipient"`
+	Status    string     `json:"status"`
+	Attempts  int        `json:"attempts"`
+	Error     string     `json:"error,omitempty"`
+	DigestID  string     `json:"digest_id"`
+}
+
+func newNotifyHistoryCommand(e *env) *cobra.Command {
+	var account, route, output string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history [--account A] [--route R] [--limit N]",
+		Short: "List the reminders sent: when, which route and threshold, to whom, and how it went",
+		Args:  cobra.NoArgs,
+		// History reads the database only.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 1 || limit > reportMaxLimit {
+				return fmt.Errorf("--limit=%d is out of range: allowed 1..%d", limit, reportMaxLimit)
+			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			res, err := notifyHistory(cmd.Context(), store.HistoryFilter{AccountID: account, Route: route, Limit: limit})
+			if err != nil {
+				return err
+			}
+			return renderNotifyHistory(e.stdout, res, output)
+		},
+	}
+	cmd.Flags().StringVar(&account, "account", "", "only this account")
+	cmd.Flags().StringVar(&route, "route", "", "only this route")
+	cmd.Flags().IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many sends, newest first (1..%d)", reportMaxLimit))
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output: text or json")
+	return cmd
+}
+
+func notifyHistory(ctx context.Context, f store.HistoryFilter) (notifyHistoryResult, error) {
+	res := notifyHistoryResult{Sends: []notifyHistoryLine{}}
+	s, name, err := openNotifyStore(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer s.Close()
+	recs, err := s.NotifyHistory(ctx, f)
+	if err != nil {
+		return res, dbReadError(name, err)
+	}
+	for _, r := range recs {
+		res.Sends = append(res.Sends, notifyHistoryLine{
+			CreatedAt: r.CreatedAt.UTC(), SentAt: r.SentAt, AccountID: r.AccountID, Route: r.Route, Threshold: r.ThresholdDays,
+			Resources: r.Resources, Channel: r.Channel, Type: r.ChannelType, Recipient: r.Recipient, Status: r.Status,
+			Attempts: r.Attempts, Error: r.ErrorMessage, DigestID: r.DigestID,
+		})
+	}
+	return res, nil
+}
+
+func renderNotifyHistory(w io.Writer, r notifyHistoryResult, output string) error {
+	if output == "json" {
+		return writeJSON(w, r)
+	}
+	if len(r.Sends) == 0 {
+		fmt.Fprintln(w, "No reminder was sent yet.")
+		return nil
+	}
+	t := newTable(w)
+	t.AppendHeader([]any{"WHEN", "ROUTE", "THRESHOLD", "RESOURCES", "CHANNEL", "TO", "STATUS", "ATTEMPTS"})
+	for _, s := range r.Sends {
+		status := s.Status
+		if s.Error != "" {
+			status += ": " + truncateText(s.Error, 60)
+		}
+		threshold := "overdue"
+		if s.Threshold > 0 {
+			threshold = fmt.Sprintf("%d days", s.Threshold)
+		}
+		t.AppendRow([]any{s.CreatedAt.Format("2006-01-02 15:04:05"), s.Route, threshold, s.Resources, s.Channel, s.Recipient, status, s.Attempts})
+	}
+	t.Render()
+	return nil
+}
+
+func truncateText(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// notifyScheduleResult says what the schedule command did.
+type notifyScheduleResult struct {
+	ScheduleID string `json:"schedule_id"`
+	Action     string `json:"action"` // created, updated, deleted
+	Every      string `json:"every,omitempty"`
+	AccountID  string `json:"account_id"`
+}
+
+func newNotifyScheduleCommand(e *env) *cobra.Command {
+	var account, output string
+	var every time.Duration
+	var remove bool
+	cmd := &cobra.Command{
+		Use:   "schedule --every D [--account A] | --delete",
+		Short: "Send the due reminders of an account on a schedule of their own (a Temporal Schedule)",
+		Long: `schedule creates (or updates) the Temporal Schedule notify-<account>, which runs
+NotifyExpiring every --every, besides the run after each sync. --delete removes it.`,
+		Example: `  starter notify schedule --every 6h
+  starter notify schedule --delete`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if account == "" {
+				account = strings.TrimSpace(os.Getenv("HUAWEI_DOMAIN_ID"))
+			}
+			if account == "" {
+				return errors.New("--account is required: the Huawei account (domain) id, or set HUAWEI_DOMAIN_ID")
+			}
+			if !remove && (every < time.Minute || every > 31*24*time.Hour) {
+				return fmt.Errorf("--every=%s is out of range: allowed 1m..744h", every)
+			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			res, err := e.notifySchedule(cmd.Context(), account, every, remove)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(e.stdout, res)
+			}
+			fmt.Fprintf(e.stdout, "Schedule %s %s (account %s%s)\n", res.ScheduleID, res.Action, res.AccountID, map[bool]string{true: ", every " + res.Every}[res.Every != ""])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&account, "account", "", "the account (Huawei domain id); default HUAWEI_DOMAIN_ID")
+	cmd.Flags().DurationVar(&every, "every", 0, "how often to run, e.g. 6h (1m..744h)")
+	cmd.Flags().BoolVar(&remove, "delete", false, "delete the schedule")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output: text or json")
+	return cmd
+}
+
+func (e *env) notifySchedule(ctx context.Context, account string, every time.Duration, remove bool) (notifyScheduleResult, error) {
+	res := notifyScheduleResult{ScheduleID: "notify-" + account, AccountID: account}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	sc := c.ScheduleClient()
+	if remove {
+		if err := sc.GetHandle(ctx, res.ScheduleID).Delete(ctx); err != nil {
+			return res, fail(fmt.Errorf("cannot delete schedule %s: %v", res.ScheduleID, err))
+		}
+		res.Action = "deleted"
+		return res, nil
+	}
+	res.Every = every.String()
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+	action := workflows.NotifyScheduleAction("notify-"+account, e.temporal.TaskQueue, account)
+	_, err = sc.Create(ctx, client.ScheduleOptions{ID: res.ScheduleID, Spec: spec, Action: action})
+	if err == nil {
+		res.Action = "created"
+		return res, nil
+	}
+	err = sc.GetHandle(ctx, res.ScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			s := in.Description.Schedule
+			s.Spec, s.Action = &spec, action
+			return &client.ScheduleUpdate{Schedule: &s}, nil
+		},
+	})
+	if err != nil {
+		return res, fail(fmt.Errorf("cannot create or update schedule %s: %v", res.ScheduleID, err))
+	}
+	res.Action = "updated"
+	return res, nil
+}

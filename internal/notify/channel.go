@@ -1,0 +1,259 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Channel types.
+const (
+	TypeWebhook  = "webhook"
+	TypeDingTalk = "dingtalk"
+	TypeFeishu   = "feishu"
+	TypeWeCom    = "wecom"
+	TypeSlack    = "slack"
+	TypeEmail    = "email"
+)
+
+// ChannelTypes lists the channel types a routes file may use.
+var ChannelTypes = []string{TypeWebhook, TypeDingTalk, TypeFeishu, TypeWeCom, TypeSlack, TypeEmail}
+
+// Channel is one destination of the routes file. URLs of chat robots carry
+// their token, so they are references too; only their scheme and host are
+// ever printed.
+type Channel struct {
+	Name string `yaml:"-"`
+	Type string `yaml:"type"`
+	// URL: the webhook address, literal or a reference (env:NAME, file:PATH).
+	URL Ref `yaml:"url"`
+	// Secret signs requests (webhook, dingtalk, feishu); a reference only.
+	Secret Ref `yaml:"secret"`
+	// Timeout of one request (default 15s).
+	Timeout time.Duration `yaml:"timeout"`
+	// RateLimitWait: how long to wait after the platform says "too many"
+	// without saying for how long (DingTalk throttles a robot for 10
+	// minutes; default 1m).
+	RateLimitWait time.Duration `yaml:"rate_limit_wait"`
+	// MaxItems caps the resources listed in one chat message; the rest are
+	// counted (default 50). E-mail lists all.
+	MaxItems int `yaml:"max_items"`
+	// E-mail.
+	SMTP *SMTP `yaml:"smtp"`
+}
+
+// SMTP is how an e-mail channel reaches its relay.
+type SMTP struct {
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// TLS: starttls (default, port 587), tls (implicit, port 465) or none
+	// (a local relay only).
+	TLS      string   `yaml:"tls"`
+	Username string   `yaml:"username"`
+	Password Ref      `yaml:"password"`
+	From     string   `yaml:"from"`
+	To       []string `yaml:"to"`
+	// CAFile: PEM certificates to trust instead of the system's.
+	CAFile string `yaml:"ca_file"`
+}
+
+// Ref is a value given directly or by reference: "env:NAME" reads the
+// variable NAME, "file:PATH" the file PATH (trimmed), when a send needs it.
+type Ref string
+
+// IsRef reports whether the value is a reference.
+func (r Ref) IsRef() bool {
+	return strings.HasPrefix(string(r), "env:") || strings.HasPrefix(string(r), "file:")
+}
+
+// Resolve reads the value. Errors name the reference, never the value.
+func (r Ref) Resolve() (string, error) {
+	s := string(r)
+	switch {
+	case strings.HasPrefix(s, "env:"):
+		v := strings.TrimSpace(os.Getenv(s[4:]))
+		if v == "" {
+			return "", fmt.Errorf("%s: the variable is not set", s)
+		}
+		return v, nil
+	case strings.HasPrefix(s, "file:"):
+		b, err := os.ReadFile(s[5:])
+		if err != nil {
+			return "", fmt.Errorf("%s cannot be read: %v", s, errors.Unwrap(err))
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return s, nil
+}
+
+// String never shows a literal value.
+func (r Ref) String() string {
+	if r.IsRef() {
+		return string(r)
+	}
+	return "[redacted]"
+}
+
+func (ch *Channel) check() error {
+	if !slices.Contains(ChannelTypes, ch.Type) {
+		return fmt.Errorf("type %q is not allowed: use one of %s", ch.Type, strings.Join(ChannelTypes, ", "))
+	}
+	if ch.Secret != "" && !ch.Secret.IsRef() {
+		return errors.New("secret must be a reference (env:NAME or file:PATH), never the secret itself")
+	}
+	if ch.Timeout == 0 {
+		ch.Timeout = 15 * time.Second
+	}
+	if ch.RateLimitWait == 0 {
+		ch.RateLimitWait = time.Minute
+	}
+	if ch.MaxItems == 0 {
+		ch.MaxItems = 50
+	}
+	if ch.Timeout < time.Second || ch.Timeout > 5*time.Minute {
+		return fmt.Errorf("timeout %s is out of range: allowed 1s..5m", ch.Timeout)
+	}
+	if ch.MaxItems < 1 || ch.MaxItems > 500 {
+		return fmt.Errorf("max_items %d is out of range: allowed 1..500", ch.MaxItems)
+	}
+	if ch.Type == TypeEmail {
+		return ch.checkSMTP()
+	}
+	if ch.SMTP != nil {
+		return fmt.Errorf("smtp is only for type %s", TypeEmail)
+	}
+	if ch.URL == "" {
+		return errors.New("url is not set: give the webhook address, or env:NAME / file:PATH holding it")
+	}
+	if !ch.URL.IsRef() {
+		if _, err := parseHTTPURL(string(ch.URL)); err != nil {
+			return err
+		}
+	}
+	if (ch.Type == TypeDingTalk || ch.Type == TypeFeishu || ch.Type == TypeWebhook) && ch.Secret == "" {
+		return fmt.Errorf("secret is not set: %s requests are signed; give env:NAME or file:PATH", ch.Type)
+	}
+	return nil
+}
+
+func (ch *Channel) checkSMTP() error {
+	m := ch.SMTP
+	switch {
+	case m == nil:
+		return errors.New("smtp is not set: an e-mail channel needs smtp.host, smtp.from and smtp.to")
+	case m.Host == "" || m.From == "" || len(m.To) == 0:
+		return errors.New("smtp needs host, from and to")
+	case m.Password != "" && !m.Password.IsRef():
+		return errors.New("smtp.password must be a reference (env:NAME or file:PATH), never the password itself")
+	}
+	if m.TLS == "" {
+		m.TLS = "starttls"
+	}
+	if !slices.Contains([]string{"starttls", "tls", "none"}, m.TLS) {
+		return fmt.Errorf("smtp.tls %q is not allowed: use starttls, tls or none", m.TLS)
+	}
+	if m.Port == 0 {
+		m.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[m.TLS]
+	}
+	if m.Port < 1 || m.Port > 65535 {
+		return fmt.Errorf("smtp.port %d is out of range: allowed 1..65535", m.Port)
+	}
+	return nil
+}
+
+func parseHTTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("url is not an http(s) address")
+	}
+	return u, nil
+}
+
+// Recipient says where a channel sends without anything secret: the type
+// and host of a webhook (its path and query hold tokens), the addresses of
+// an e-mail.
+func (ch *Channel) Recipient() string {
+	if ch.Type == TypeEmail {
+		return "mail to " + strings.Join(ch.SMTP.To, ", ")
+	}
+	raw, err := ch.URL.Resolve()
+	if err != nil {
+		return ch.Type
+	}
+	u, err := parseHTTPURL(raw)
+	if err != nil {
+		return ch.Type
+	}
+	return ch.Type + " " + u.Scheme + "://" + u.Host
+}
+
+// Message is one digest (or a test message) to send.
+type Message struct {
+	// ID identifies the delivery; the same on every attempt.
+	ID     string
+	Digest Digest
+}
+
+// Send delivers m on the channel. A failure is a *SendError.
+func (ch *Channel) Send(ctx context.Context, m Message) error {
+	switch ch.Type {
+	case TypeWebhook:
+		return ch.sendWebhook(ctx, m)
+	case TypeDingTalk:
+		return ch.sendDingTalk(ctx, m)
+	case TypeFeishu:
+		return ch.sendFeishu(ctx, m)
+	case TypeWeCom:
+		return ch.sendWeCom(ctx, m)
+	case TypeSlack:
+		return ch.sendSlack(ctx, m)
+	case TypeEmail:
+		return ch.sendEmail(ctx, m)
+	}
+	return &SendError{Class: ClassConfig, Msg: "unknown channel type " + ch.Type}
+}
+
+// Class sorts send failures by what to do about them.
+type Class string
+
+// Failure classes; they are the Temporal error types of a failed send.
+const (
+	// ClassRateLimited: the platform asks to slow down (HTTP 429, DingTalk
+	// 130101, Feishu 11232, WeCom 45009): retried after RetryAfter.
+	ClassRateLimited Class = "NotifyRateLimited"
+	// ClassUnavailable: not delivered, may work later (5xx, connection
+	// refused, SMTP 4xx): retried with backoff.
+	ClassUnavailable Class = "NotifyUnavailable"
+	// ClassRejected: refused for good (4xx, a bad signature or token, SMTP
+	// 5xx): not retried.
+	ClassRejected Class = "NotifyRejected"
+	// ClassUncertain: the request went out but no answer came; it may have
+	// arrived, so it is not sent again.
+	ClassUncertain Class = "NotifyUncertain"
+	// ClassConfig: the routes file or a secret reference is wrong.
+	ClassConfig Class = "NotifyConfig"
+)
+
+// SendError is a failed send. Its message never holds a URL's path or
+// query, a secret, or the message body.
+type SendError struct {
+	Class      Class
+	Msg        string
+	RetryAfter time.Duration
+}
+
+func (e *SendError) Error() string { return e.Msg }
+
+// Retryable reports whether another attempt may succeed.
+func (e *SendError) Retryable() bool {
+	return e.Class == ClassRateLimited || e.Class == ClassUnavailable
+}
+
+func configError(ch *Channel, err error) error {
+	return &SendError{Class: ClassConfig, Msg: fmt.Sprintf("channel %s: %v", ch.Name, err)}
+}

@@ -1,0 +1,222 @@
+package notify
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"math"
+	"strings"
+	"time"
+
+	"expiry-sync/internal/store"
+)
+
+// Item is one resource of a digest.
+type Item struct {
+	ResourceID   string    `json:"resource_id"`
+	Name         string    `json:"resource_name"`
+	Service      string    `json:"service_type_code"`
+	ResourceType string    `json:"resource_type_code"`
+	Region       string    `json:"region_code"`
+	ProjectID    string    `json:"project_id"`
+	Owner        string    `json:"owner,omitempty"`
+	ExpireTime   time.Time `json:"expire_time"`
+	DaysLeft     int       `json:"days_left"`     // negative once expired
+	ExpirePolicy *int      `json:"expire_policy"` // nil: unknown
+}
+
+// NewItem describes a stored resource at asOf.
+func NewItem(r store.ExpiringResource, owner string, asOf time.Time) Item {
+	return Item{
+		ResourceID: r.ResourceID, Name: r.ResourceName, Service: r.ServiceTypeCode, ResourceType: r.ResourceTypeCode,
+		Region: r.RegionCode, ProjectID: r.ProjectID, Owner: owner, ExpireTime: r.ExpireTime.UTC(),
+		DaysLeft: DaysLeft(r.ExpireTime, asOf), ExpirePolicy: r.ExpirePolicy,
+	}
+}
+
+// DaysLeft counts whole days to expiry (0: within a day); once expired,
+// minus the whole days since, at least 1.
+func DaysLeft(expire, asOf time.Time) int {
+	if d := expire.Sub(asOf); d < 0 {
+		return -max(1, int(math.Floor(-d.Hours()/24)))
+	}
+	return int(math.Floor(expire.Sub(asOf).Hours() / 24))
+}
+
+// Digest is one message: a route's resources for one threshold.
+type Digest struct {
+	Account   string    `json:"account_id"`
+	Route     string    `json:"route"`
+	Threshold int       `json:"threshold_days"` // 0 = overdue
+	Language  string    `json:"language"`
+	AsOf      time.Time `json:"as_of"`
+	Items     []Item    `json:"resources"`
+	Test      bool      `json:"test,omitempty"`
+}
+
+var words = map[string]map[string]string{
+	"en": {
+		"title.within":  "[expiry-sync] %d resource(s) of route %s expire within %d day(s)",
+		"title.overdue": "[expiry-sync] %d resource(s) of route %s have expired and are not renewed",
+		"title.test":    "[expiry-sync] test message for route %s",
+		"intro":         "Account %s, as of %s. Renew them, or let them go on purpose.",
+		"test":          "This is a test message from expiry-sync. Reminders of route %s will arrive here.",
+		"more":          "… and %d more: run `starter report` for the full list.",
+		"left.future":   "in %d day(s)",
+		"left.today":    "today",
+		"left.past":     "expired %d day(s) ago",
+		"col.resource":  "Resource", "col.expires": "Expires", "col.left": "When", "col.owner": "Owner",
+		"col.service": "Service", "col.region": "Region", "col.policy": "At expiry",
+		"policy.0": "grace period", "policy.1": "to pay-per-use", "policy.2": "auto-delete",
+		"policy.3": "auto-renew", "policy.4": "freeze", "policy.5": "delete",
+		"policy.unknown": "unknown", "unowned": "(no owner tag)",
+	},
+	"zh": {
+		"title.within":  "【到期提醒】路由 %[2]s：%[1]d 个资源将在 %[3]d 天内到期",
+		"title.overdue": "【到期提醒】路由 %[2]s：%[1]d 个资源已过期且未续费",
+		"title.test":    "【到期提醒】路由 %s 的测试消息",
+		"intro":         "账号 %s，统计时间 %s。请及时续费，或确认不再需要。",
+		"test":          "这是 expiry-sync 的测试消息。路由 %s 的到期提醒将发送到这里。",
+		"more":          "…… 另有 %d 个资源：完整列表请运行 `starter report`。",
+		"left.future":   "%d 天后到期",
+		"left.today":    "今天到期",
+		"left.past":     "已过期 %d 天",
+		"col.resource":  "资源", "col.expires": "到期时间", "col.left": "剩余", "col.owner": "负责人",
+		"col.service": "服务", "col.region": "区域", "col.policy": "到期后",
+		"policy.0": "进入宽限期", "policy.1": "转按需", "policy.2": "自动删除",
+		"policy.3": "自动续费", "policy.4": "冻结", "policy.5": "释放",
+		"policy.unknown": "未知", "unowned": "（无负责人标签）",
+	},
+}
+
+func (d Digest) w(key string) string {
+	if s, ok := words[d.Language][key]; ok {
+		return s
+	}
+	return words["en"][key]
+}
+
+// Title is the subject line.
+func (d Digest) Title() string {
+	switch {
+	case d.Test:
+		return fmt.Sprintf(d.w("title.test"), d.Route)
+	case d.Threshold == Overdue:
+		return fmt.Sprintf(d.w("title.overdue"), len(d.Items), d.Route)
+	}
+	return fmt.Sprintf(d.w("title.within"), len(d.Items), d.Route, d.Threshold)
+}
+
+func (d Digest) intro() string {
+	if d.Test {
+		return fmt.Sprintf(d.w("test"), d.Route)
+	}
+	return fmt.Sprintf(d.w("intro"), d.Account, d.AsOf.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// When says how far an item is from its expiry.
+func (d Digest) When(it Item) string {
+	switch {
+	case it.DaysLeft > 0:
+		return fmt.Sprintf(d.w("left.future"), it.DaysLeft)
+	case it.DaysLeft == 0:
+		return d.w("left.today")
+	}
+	return fmt.Sprintf(d.w("left.past"), -it.DaysLeft)
+}
+
+func (d Digest) owner(it Item) string {
+	if it.Owner == "" {
+		return d.w("unowned")
+	}
+	return it.Owner
+}
+
+func (d Digest) policy(p *int) string {
+	if p == nil {
+		return d.w("policy.unknown")
+	}
+	if s, ok := words[d.Language][fmt.Sprintf("policy.%d", *p)]; ok {
+		return s
+	}
+	return fmt.Sprint(*p)
+}
+
+func expires(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// Text is the plain-text digest (e-mail, webhook).
+func (d Digest) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n%s\n\n", d.Title(), d.intro())
+	for _, it := range d.Items {
+		fmt.Fprintf(&b, "- %s (%s) %s, %s: %s · %s · %s · %s: %s\n", oneLine(it.Name), it.ResourceID, expires(it.ExpireTime), d.When(it),
+			d.owner(it), it.Service, it.Region, d.w("col.policy"), d.policy(it.ExpirePolicy))
+	}
+	return b.String()
+}
+
+// Markdown is the digest for chat robots: at most maxItems resources, the
+// rest counted.
+func (d Digest) Markdown(maxItems int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n%s\n\n", mdEscape(d.Title()), mdEscape(d.intro()))
+	for i, it := range d.Items {
+		if i == maxItems {
+			fmt.Fprintf(&b, "\n%s\n", fmt.Sprintf(d.w("more"), len(d.Items)-maxItems))
+			break
+		}
+		fmt.Fprintf(&b, "- **%s** `%s` %s (%s) · %s · %s\n", mdEscape(oneLine(it.Name)), it.ResourceID, expires(it.ExpireTime), d.When(it),
+			mdEscape(d.owner(it)), d.policy(it.ExpirePolicy))
+	}
+	return b.String()
+}
+
+var htmlDigest = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body style="font-family:-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#1f2328;margin:24px">
+<h2 style="margin:0 0 8px;font-size:20px">{{.Title}}</h2>
+<p style="margin:0 0 16px;color:#59636e">{{.Intro}}</p>
+{{if .Rows}}<table style="border-collapse:collapse;font-size:14px">
+<tr style="background:#f6f8fa">{{range .Cols}}<th style="text-align:left;padding:6px 10px;border:1px solid #d1d9e0">{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>
+<td style="padding:6px 10px;border:1px solid #d1d9e0"><b>{{.Name}}</b><br><code style="font-size:12px;color:#59636e">{{.ID}}</code></td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0;white-space:nowrap">{{.Expires}}</td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0;white-space:nowrap;color:{{.Color}}"><b>{{.When}}</b></td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Owner}}</td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Service}}<br><span style="color:#59636e">{{.Region}}</span></td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Policy}}</td>
+</tr>{{end}}
+</table>{{end}}
+<p style="margin-top:16px;font-size:12px;color:#59636e">expiry-sync</p>
+</body></html>
+`))
+
+// HTML is the e-mail's HTML part.
+func (d Digest) HTML() string {
+	type row struct{ Name, ID, Expires, When, Color, Owner, Service, Region, Policy string }
+	data := struct {
+		Lang, Title, Intro string
+		Cols               []string
+		Rows               []row
+	}{Lang: d.Language, Title: d.Title(), Intro: d.intro()}
+	for _, c := range []string{"col.resource", "col.expires", "col.left", "col.owner", "col.service", "col.policy"} {
+		data.Cols = append(data.Cols, d.w(c))
+	}
+	for _, it := range d.Items {
+		color := "#9a6700"
+		if it.DaysLeft < 1 {
+			color = "#d1242f"
+		}
+		data.Rows = append(data.Rows, row{it.Name, it.ResourceID, expires(it.ExpireTime), d.When(it), color, d.owner(it), it.Service, it.Region, d.policy(it.ExpirePolicy)})
+	}
+	var b bytes.Buffer
+	_ = htmlDigest.Execute(&b, data) // the template and its data cannot fail
+	return b.String()
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+var mdReplacer = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "'", "[", `\[`, "]", `\]`, "<", "＜", ">", "＞", "#", `\#`)
+
+// mdEscape keeps names and tag values from being read as markdown.
+func mdEscape(s string) string { return mdReplacer.Replace(s) }

@@ -1,0 +1,202 @@
+package notify
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Rate-limit codes the Chinese robots answer inside an HTTP 200.
+const (
+	// DingTalkTooFast: "send too fast, exceed 20 times per minute"; a robot
+	// sends at most 20 messages a minute and is then throttled for 10
+	// minutes (custom robot docs, "消息发送频率限制").
+	DingTalkTooFast = 130101
+	// FeishuFrequencyLimited: 11232, a custom bot sends at most 100
+	// messages a minute and 5 a second (自定义机器人使用指南).
+	FeishuFrequencyLimited = 11232
+	// WeComFrequencyLimited: 45009 "api freq out of limit" (global error
+	// codes); a group robot sends at most 20 messages a minute.
+	WeComFrequencyLimited = 45009
+	// busy is the "system busy, retry" code DingTalk and WeCom share.
+	busy = -1
+)
+
+// Size limits of one message, in bytes of the content.
+const (
+	dingTalkMaxBytes = 18000 // markdown text; DingTalk's limit is about 20,000
+	feishuMaxBytes   = 18000 // the whole body must stay under 20 KB
+	weComMaxBytes    = 4096  // markdown.content, as WeCom documents
+)
+
+// DingTalkSign is the sign of a DingTalk custom robot with 加签 (signed
+// requests), as DingTalk documents it
+// (https://open.dingtalk.com/document/robots/custom-robot-access, 安全设置 加签):
+// base64(HmacSHA256(key = secret, message = timestamp + "\n" + secret)),
+// with timestamp in milliseconds; the caller URL-encodes it into the query.
+func DingTalkSign(secret string, timestampMS int64) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(strconv.FormatInt(timestampMS, 10) + "\n" + secret))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// sendDingTalk posts a markdown message to a DingTalk custom robot
+// (https://open.dingtalk.com/document/robots/custom-robot-access):
+// {"msgtype":"markdown","markdown":{"title","text"}} to the robot's URL
+// with timestamp and sign added to its query. DingTalk answers HTTP 200
+// with {"errcode":0,"errmsg":"ok"}; errcode 130101 (too fast) is retried
+// after rate_limit_wait, -1 (busy) with backoff, any other (310000 sign
+// not match, 300001 bad token, keywords not found) is permanent.
+func (ch *Channel) sendDingTalk(ctx context.Context, m Message) error {
+	target, err := ch.resolveURL()
+	if err != nil {
+		return err
+	}
+	secret, err := ch.resolveSecret()
+	if err != nil {
+		return err
+	}
+	ts := now().UnixMilli()
+	q := target.Query()
+	q.Set("timestamp", strconv.FormatInt(ts, 10))
+	q.Set("sign", DingTalkSign(secret, ts))
+	target.RawQuery = q.Encode()
+	text := fitMarkdown(m.Digest, ch.MaxItems, dingTalkMaxBytes)
+	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": m.Digest.Title(), "text": text}})
+	return ch.postRobot(ctx, target.String(), body, "errcode", DingTalkTooFast)
+}
+
+// FeishuSign is the sign of a Feishu/Lark custom bot with signature
+// verification (签名校验), as the 自定义机器人使用指南 documents it
+// (https://open.feishu.cn/document/ukTMukTMukTM/ucTM5YjL3ETO24yNxkjN):
+// base64(HmacSHA256(key = timestamp + "\n" + secret, message = "")), with
+// timestamp in seconds, no more than an hour from Feishu's clock.
+func FeishuSign(secret string, timestamp int64) string {
+	mac := hmac.New(sha256.New, []byte(strconv.FormatInt(timestamp, 10)+"\n"+secret))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// sendFeishu posts a rich-text ("post") message to a Feishu/Lark custom
+// bot: {"timestamp","sign","msg_type":"post","content":{"post":{...}}}.
+// Feishu answers {"code":0,"msg":"success"}; 11232 (frequency limited) is
+// retried, 19021 (sign match fail), 19022 (IP not allowed), 19024
+// (keywords), 9499 (bad request) and any other code are permanent.
+func (ch *Channel) sendFeishu(ctx context.Context, m Message) error {
+	target, err := ch.resolveURL()
+	if err != nil {
+		return err
+	}
+	secret, err := ch.resolveSecret()
+	if err != nil {
+		return err
+	}
+	d := m.Digest
+	lang := "en_us"
+	if d.Language == "zh" {
+		lang = "zh_cn"
+	}
+	ts := now().Unix()
+	var body []byte
+	for shown := min(len(d.Items), ch.MaxItems); ; shown = shown * 3 / 4 { // as many lines as fit
+		body, _ = json.Marshal(map[string]any{
+			"timestamp": strconv.FormatInt(ts, 10), "sign": FeishuSign(secret, ts), "msg_type": "post",
+			"content": map[string]any{"post": map[string]any{lang: map[string]any{"title": d.Title(), "content": feishuRows(d, shown)}}},
+		})
+		if len(body) <= feishuMaxBytes || shown == 0 {
+			break
+		}
+	}
+	return ch.postRobot(ctx, target.String(), body, "code", FeishuFrequencyLimited)
+}
+
+// feishuRows are the paragraphs of a post: the intro, shown items, and
+// how many more there are.
+func feishuRows(d Digest, shown int) [][]map[string]string {
+	line := func(s string) []map[string]string { return []map[string]string{{"tag": "text", "text": s}} }
+	rows := [][]map[string]string{line(d.intro())}
+	for _, it := range d.Items[:shown] {
+		rows = append(rows, line("• "+oneLine(it.Name)+" ("+it.ResourceID+") "+expires(it.ExpireTime)+", "+d.When(it)+" · "+d.owner(it)+" · "+d.policy(it.ExpirePolicy)))
+	}
+	if shown < len(d.Items) {
+		rows = append(rows, line(fmt.Sprintf(d.w("more"), len(d.Items)-shown)))
+	}
+	return rows
+}
+
+// sendWeCom posts a markdown message to a WeCom (企业微信) group robot
+// (https://developer.work.weixin.qq.com/document/path/91770):
+// {"msgtype":"markdown","markdown":{"content"}}, content at most 4,096
+// bytes. The robot's key in the URL is its only credential: WeCom robots
+// are not signed. WeCom answers {"errcode":0,"errmsg":"ok"}; 45009 (api
+// freq out of limit) is retried, -1 (busy) too, others are permanent.
+func (ch *Channel) sendWeCom(ctx context.Context, m Message) error {
+	target, err := ch.resolveURL()
+	if err != nil {
+		return err
+	}
+	text := fitMarkdown(m.Digest, ch.MaxItems, weComMaxBytes)
+	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": text}})
+	return ch.postRobot(ctx, target.String(), body, "errcode", WeComFrequencyLimited)
+}
+
+// postRobot posts to a robot that answers HTTP 200 with a JSON code
+// (codeField) that is 0 on success.
+func (ch *Channel) postRobot(ctx context.Context, rawURL string, body []byte, codeField string, tooFast int) error {
+	target, err := parseHTTPURL(rawURL)
+	if err != nil {
+		return configError(ch, err)
+	}
+	r, err := ch.post(ctx, target, body, http.Header{})
+	if err != nil {
+		return err
+	}
+	if r.status != http.StatusOK {
+		return ch.statusError(r, "")
+	}
+	var ans map[string]any
+	if err := json.Unmarshal(r.body, &ans); err != nil {
+		return ch.rejected(-1, "the answer is not JSON")
+	}
+	code, _ := ans[codeField].(float64)
+	msg, _ := ans["errmsg"].(string)
+	if m, ok := ans["msg"].(string); ok && msg == "" {
+		msg = m
+	}
+	switch int(code) {
+	case 0:
+		return nil
+	case tooFast:
+		return ch.rateLimited(int(code), msg)
+	case busy:
+		return &SendError{Class: ClassUnavailable, Msg: "channel " + ch.Name + " (" + ch.Type + "): busy: " + short(msg)}
+	}
+	return ch.rejected(int(code), msg)
+}
+
+// fitMarkdown renders the digest's markdown with as many items as fit in
+// maxBytes.
+func fitMarkdown(d Digest, maxItems, maxBytes int) string {
+	for n := maxItems; ; n = n * 3 / 4 {
+		s := d.Markdown(n)
+		if len(s) <= maxBytes || n == 0 {
+			return truncateBytes(s, maxBytes)
+		}
+	}
+}
+
+func truncateBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,64 @@
+package workflows
+
+import (
+	"os"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/notify"
+	"expiry-sync/internal/store"
+)
+
+// NotifyAfterSyncChange versions the sync's call to StartNotifyAfterSync:
+// histories recorded before it replay without the child.
+const NotifyAfterSyncChange = "notify-after-sync"
+
+// NotifyWorkflowID is the id of the reminders run a sync starts.
+func NotifyWorkflowID(syncID string) string { return "notify-" + syncID }
+
+// StartNotifyAfterSync starts the reminders of an account as a child of
+// the sync that just finished, when it finished well (success or partial:
+// the expire times are all read even when some tags are not). The child is
+// abandoned: the sync ends without waiting for it (a route in quiet hours
+// may wait for hours); only its start is awaited. A failure to start is
+// logged, never the sync's failure. It is versioned (GetVersion), so the
+// sync's recorded histories still replay. The sync calls it once, last:
+//
+//	workflows.StartNotifyAfterSync(ctx, s.cursor.AccountID, s.syncID, summary.Status)
+func StartNotifyAfterSync(ctx workflow.Context, accountID, syncID, status string) {
+	if status != store.StatusSuccess && status != store.StatusPartial {
+		return
+	}
+	if workflow.GetVersion(ctx, NotifyAfterSyncChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        NotifyWorkflowID(syncID),
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+	})
+	f := workflow.ExecuteChildWorkflow(cctx, NotifyWorkflowName, NotifyInput{AccountID: accountID, SyncID: syncID})
+	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("renewal reminders not started", "error", err)
+	}
+}
+
+// NotifyScheduleAction is what a Temporal Schedule runs to send the due
+// reminders of an account on its own cadence (starter notify schedule).
+func NotifyScheduleAction(workflowID, taskQueue, accountID string) *client.ScheduleWorkflowAction {
+	return &client.ScheduleWorkflowAction{ID: workflowID, Workflow: NotifyWorkflowName, TaskQueue: taskQueue,
+		Args: []any{NotifyInput{AccountID: accountID}}}
+}
+
+// RegisterNotify registers the reminders' workflows and activities on a
+// worker. The routes file is the one EXPIRY_SYNC_NOTIFY_FILE names, read
+// anew by every activity (an edit applies to the next run); unset, runs
+// find reminders not configured and end at once.
+func RegisterNotify(w worker.Registry, st *store.Store, accountID string) {
+	w.RegisterWorkflowWithOptions(NotifyExpiring, workflow.RegisterOptions{Name: NotifyWorkflowName})
+	w.RegisterWorkflowWithOptions(NotifyTest, workflow.RegisterOptions{Name: NotifyTestWorkflowName})
+	w.RegisterActivity(&activities.Notifier{Store: st, AccountID: accountID, ConfigFile: os.Getenv(notify.ConfigEnv)})
+}

@@ -1,0 +1,82 @@
+package workflows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/notify"
+	"expiry-sync/internal/store"
+	"expiry-sync/workflows"
+)
+
+// The sync's hook starts the reminders as a child named after the sync,
+// for a finished sync only.
+func TestStartNotifyAfterSyncStartsTheChild(t *testing.T) {
+	for status, want := range map[string]bool{store.StatusSuccess: true, store.StatusPartial: true, store.StatusFailed: false} {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		parent := func(ctx workflow.Context) error {
+			workflows.StartNotifyAfterSync(ctx, "acc", "sync-1", status)
+			return nil
+		}
+		env.RegisterWorkflow(parent)
+		started := false
+		env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.NotifyInput) (workflows.NotifyResult, error) {
+			started = true
+			assert.Equal(t, workflows.NotifyInput{AccountID: "acc", SyncID: "sync-1"}, in)
+			assert.Equal(t, workflows.NotifyWorkflowID("sync-1"), workflow.GetInfo(ctx).WorkflowExecution.ID)
+			return workflows.NotifyResult{}, nil
+		}, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
+		env.ExecuteWorkflow(parent)
+		require.NoError(t, env.GetWorkflowError())
+		assert.Equal(t, want, started, status)
+	}
+}
+
+// A route in quiet hours waits for their end (a durable timer) and claims
+// as of then; a failing route does not stop the others.
+func TestNotifyWaitsOutQuietHoursAndIsolatesRoutes(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
+	n := &activities.Notifier{}
+	env.RegisterActivity(n)
+	asOf := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	quietEnd := asOf.Add(9 * time.Hour)
+	env.OnActivity(n.NotifyPlan, mock.Anything, mock.Anything).Return(activities.NotifyPlan{Configured: true, AccountID: "acc", Routes: []activities.PlannedRoute{
+		{Route: "quiet", QuietUntil: &quietEnd}, {Route: "broken"},
+	}}, nil)
+	var claimedAt time.Time
+	env.OnActivity(n.NotifyClaim, mock.Anything, mock.MatchedBy(func(in activities.ClaimInput) bool { return in.Route == "quiet" })).
+		Return(func(_ context.Context, in activities.ClaimInput) ([]activities.ClaimedDigest, error) {
+			claimedAt = in.AsOf
+			return []activities.ClaimedDigest{{DigestID: "d1", Threshold: 7, Resources: 2, Channels: []activities.ChannelRef{{Name: "hook", Type: "webhook"}}}}, nil
+		})
+	env.OnActivity(n.NotifyClaim, mock.Anything, mock.MatchedBy(func(in activities.ClaimInput) bool { return in.Route == "broken" })).
+		Return(nil, errNotifyConfig())
+	env.OnActivity(n.NotifySend, mock.Anything, mock.Anything).Return(activities.SendOutcome{Status: store.SendSent}, nil)
+	env.OnActivity(n.NotifySettle, mock.Anything, mock.Anything).Return(activities.DigestOutcome{DigestID: "d1", Threshold: 7, Resources: 2,
+		Sends: []activities.SendOutcome{{Channel: "hook", Status: store.SendSent}}}, nil)
+	env.ExecuteWorkflow(workflows.NotifyWorkflowName, workflows.NotifyInput{AsOf: &asOf})
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.NotifyResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, quietEnd, claimedAt, "claimed when the quiet hours ended")
+	assert.Equal(t, workflows.RouteSent, res.Routes[0].Status)
+	assert.Equal(t, workflows.RouteFailed, res.Routes[1].Status)
+	assert.Contains(t, res.Routes[1].Error, "routes file")
+	assert.Equal(t, 1, res.Sent)
+}
+
+func errNotifyConfig() error {
+	return temporal.NewNonRetryableApplicationError("the routes file is broken", string(notify.ClassConfig), nil)
+}

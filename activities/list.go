@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/inventory"
 )
@@ -17,9 +16,11 @@ type ListPageInput struct {
 	Statuses    []int     `json:"statuses,omitempty"`
 	Offset      int       `json:"offset"`
 	Limit       int       `json:"limit"`
-	// SyncID: leave out the resources this sync has already written (a
-	// resumed page, or a page listed again after the listing shifted).
-	SyncID string `json:"sync_id,omitempty"`
+	// SyncID and Generation: leave out the resources this attempt of the
+	// sync has already written (a page listed again after the listing
+	// shifted), and tell apart those an earlier attempt wrote (Known).
+	SyncID     string `json:"sync_id,omitempty"`
+	Generation int64  `json:"generation,omitempty"`
 	// Anchor: the last ids of the previous page. This page starts inside
 	// them when the listing did not shift under the sync; leave them out.
 	Anchor []string `json:"anchor,omitempty"`
@@ -29,8 +30,11 @@ type ListPageInput struct {
 
 // ListPageResult is one page: at most 500 resources cross history at once.
 type ListPageResult struct {
-	// Resources are the page's resources this sync has not seen yet.
-	Resources  []inventory.Resource `json:"resources"`
+	// Resources are the page's resources this sync has not written yet.
+	Resources []inventory.Resource `json:"resources"`
+	// Known are those an earlier attempt of the sync wrote: their BSS
+	// fields are written again, their tags are not read again.
+	Known      []inventory.Resource `json:"known,omitempty"`
 	TotalCount int                  `json:"total_count"` // -1: BSS did not say
 	Received   int                  `json:"received"`    // records in the answer
 	Retries    int                  `json:"retries,omitempty"`
@@ -65,18 +69,23 @@ func (a *Activities) ListPage(ctx context.Context, in ListPageInput) (ListPageRe
 	if in.Overlap == 0 {
 		res.Tail = nil
 	}
-	written := map[string]bool{}
+	written := map[string]int64{}
 	if in.SyncID != "" {
 		if written, err = a.Store.WrittenBy(ctx, a.AccountID, in.SyncID, ids); err != nil {
 			return ListPageResult{}, databaseError("read rows written by the sync", err)
 		}
 	}
 	for _, r := range page.Resources {
-		if written[r.ResourceID] || slices.Contains(in.Anchor, r.ResourceID) {
-			continue
+		gen, wrote := written[r.ResourceID]
+		if (wrote && gen >= in.Generation) || slices.Contains(in.Anchor, r.ResourceID) {
+			continue // this attempt has it already
 		}
-		r.TagType, _ = catalog.TMSResourceType(r.ResourceTypeCode)
-		res.Resources = append(res.Resources, r)
+		r.TagType, _ = a.Huawei.Catalog().Lookup(r.ResourceTypeCode, r.IsMainResource)
+		if wrote {
+			res.Known = append(res.Known, r)
+		} else {
+			res.Resources = append(res.Resources, r)
+		}
 	}
 	return res, nil
 }

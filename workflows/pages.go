@@ -96,7 +96,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			return false, firstOf(drain(), err)
 		}
 		commits.Send(ctx, pageWork{offset: offset, next: nextOffset, anchorIn: anchor, tail: page.Tail,
-			firstRow: firstRow, received: page.Received, rows: joinTags(pending, tags)})
+			firstRow: firstRow, received: page.Received, rows: append(joinTags(pending, tags), keptTags(page.Known)...)})
 		if !more {
 			s.setPhase(ctx, "writing the last page")
 			return true, drain()
@@ -152,7 +152,7 @@ func (s *syncRun) listPage(ctx workflow.Context, offset int, anchor []string) wo
 		WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
 	}
 	if s.truth() {
-		in.SyncID, in.Anchor, in.Overlap = s.syncID, anchor, s.overlap()
+		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor, s.overlap()
 	}
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", offset))), a.ListPage, in)
 }
@@ -168,6 +168,16 @@ func (s *syncRun) recordPage(page activities.ListPageResult, offset int) {
 		s.cursor.Notes.QuarantinedCount++
 		addNote(&s.cursor.Notes.Quarantined, fmt.Sprintf("offset %d: record %q skipped: %s", offset, q.ResourceID, q.Reason))
 	}
+}
+
+// keptTags are rows an earlier attempt of the sync wrote: written again
+// with BSS's current fields, their stored tags kept.
+func keptTags(resources []inventory.Resource) []inventory.Row {
+	rows := make([]inventory.Row, len(resources))
+	for i, r := range resources {
+		rows[i] = inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsKept}}
+	}
+	return rows
 }
 
 func joinTags(resources []inventory.Resource, tags map[string]inventory.TagResult) []inventory.Row {

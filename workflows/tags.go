@@ -39,7 +39,11 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 			p.TagsUnsupported++
 			continue
 		}
-		targets = append(targets, inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode})
+		t := inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode}
+		if s.truth() {
+			t.TagType = r.TagType
+		}
+		targets = append(targets, t)
 	}
 	if len(targets) == 0 {
 		return results, nil
@@ -180,8 +184,11 @@ func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, 
 	futures := make([]workflow.Future, len(pairs))
 	for i, pair := range pairs {
 		project, tmsType, _ := strings.Cut(pair, "/")
-		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), a.SnapshotTags,
-			activities.SnapshotTagsInput{SyncID: s.syncID, ProjectID: project, TMSType: tmsType})
+		in := activities.SnapshotTagsInput{SyncID: s.syncID, ProjectID: project, TMSType: tmsType}
+		if s.truth() {
+			in.Expected = s.expectedOfPair(targets, pairOf, pair)
+		}
+		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), a.SnapshotTags, in)
 	}
 	var firstErr error
 	for i, f := range futures {
@@ -209,6 +216,22 @@ func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, 
 		}
 	}
 	return firstErr
+}
+
+// expectedOfPair estimates how many resources of the account a pair holds:
+// its share of this page times the listing's total. It bounds the calls a
+// bulk strategy may spend before one call per resource is cheaper.
+func (s *syncRun) expectedOfPair(targets []inventory.TagTarget, pairOf func(inventory.TagTarget) string, pair string) int {
+	n := 0
+	for _, t := range targets {
+		if pairOf(t) == pair {
+			n++
+		}
+	}
+	if total := s.progress().TotalCount; total > len(targets) {
+		return n * total / len(targets)
+	}
+	return n
 }
 
 // fatalForBulk: failures that one-by-one reads would meet too, or that say

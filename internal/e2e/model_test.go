@@ -69,6 +69,7 @@ type model struct {
 	knownTags map[string]bool // resources whose tags some sync stored
 	denied    bool            // TMS refuses the account's tag reads
 	ops       []string        // what ran, for the failure message
+	seed      uint64
 }
 
 type modelSync struct {
@@ -88,7 +89,7 @@ func newModel(t *testing.T, seed uint64) *model {
 	now := time.Now().UTC()
 	// Most resources around the window, some in it, some about to enter it.
 	s.sim.AddResourcesExpiring(20+rng.IntN(40), now.AddDate(0, 0, -modelLookbackDays-5), now.AddDate(0, 0, modelExpireDays+5))
-	return &model{t: t, s: s, rng: rng, knownTags: map[string]bool{}}
+	return &model{t: t, s: s, rng: rng, knownTags: map[string]bool{}, seed: seed}
 }
 
 func (m *model) run(ops int) {
@@ -135,7 +136,7 @@ func (m *model) input() workflows.SyncInput {
 
 func (m *model) sync(fault int) {
 	in := m.input()
-	id := fmt.Sprintf("model-%d", len(m.syncs))
+	id := fmt.Sprintf("model-%d-%d-%d", m.seed, time.Now().UnixNano()%1e9, len(m.syncs))
 	m.ops = append(m.ops, fmt.Sprintf("sync %s fault=%d page=%d mode=%s", id, fault, in.PageSize, in.TagMode))
 	knobs := m.s.sim.Knobs()
 	switch fault {
@@ -184,7 +185,8 @@ func (m *model) runSync(ms *modelSync, in workflows.SyncInput, fault int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	superseded := m.superseded(ms)
-	run, err := m.s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ms.id, TaskQueue: m.s.cfg.Temporal.TaskQueue}, workflows.WorkflowName, in)
+	run, err := m.s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ms.id, TaskQueue: m.s.cfg.Temporal.TaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true}, workflows.WorkflowName, in)
 	require.NoError(m.t, err)
 	if fault == faultTerminate || fault == faultCancel {
 		m.stopMidway(ctx, ms.id, fault)
@@ -200,8 +202,9 @@ func (m *model) runSync(ms *modelSync, in workflows.SyncInput, fault int) {
 		ms.state, ms.resume = "completed", false
 		m.checkCompleted(ms, summary, fault == faultChurn)
 	default:
-		ms.state, ms.resume = m.stateOf(err, fault), true
-		if fault == faultNone && !m.denied {
+		_, opened := m.s.store.GetSyncLog(ctx, ms.id)
+		ms.state, ms.resume = m.stateOf(err, fault), opened == nil // stopped before it opened its log: nothing to resume
+		if fault == faultNone {
 			m.t.Errorf("sync %s without a fault failed: %v", ms.id, err)
 		}
 	}

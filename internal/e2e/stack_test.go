@@ -133,7 +133,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	// Each test syncs its own account: the one-sync-per-account rule then
 	// never couples two tests through the shared Temporal server.
 	domain := fmt.Sprintf("%s%08x", testDomain[:24], queueSeq.Add(1))
-	sim, err := hwsim.New(hwsim.Options{Seed: o.seed, Resources: o.resources, AccessKey: testAK, SecretKey: testSK, DomainID: domain, Knobs: o.knobs})
+	sim, err := hwsim.New(hwsim.Options{Seed: o.seed, Resources: o.resources, AccessKey: testAK, SecretKey: testSK, DomainID: domain, Knobs: o.knobs, FullCatalog: true})
 	require.NoError(t, err)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)

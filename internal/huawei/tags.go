@@ -20,9 +20,13 @@ const apiShowTags = "TMS ShowResourceTag"
 // (e.g. a resource listed without project_id) is KindBadRequest.
 func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inventory.TagResult, error) {
 	res := inventory.TagResult{ResourceID: r.ResourceID}
-	// TagTarget does not say whether the resource is a main one: main-only
-	// entries (shared bandwidth) are not looked up.
-	tmsType, ok := c.Catalog().Lookup(r.ResourceTypeCode, false)
+	// The listing named the TMS type (it knows whether the resource is a
+	// main one); older callers leave it to the type code, and main-only
+	// entries (shared bandwidth) are then not looked up.
+	tmsType, ok := r.TagType, r.TagType != ""
+	if !ok {
+		tmsType, ok = c.Catalog().Lookup(r.ResourceTypeCode, false)
+	}
 	if !ok {
 		res.Status = inventory.TagsUnsupported
 		return res, nil

@@ -47,8 +47,12 @@ const (
 	TagsUnsupported TagStatus = "unsupported"
 	// TagsNotFound: TMS answered 404, the resource vanished since it was listed.
 	TagsNotFound TagStatus = "not_found"
-	// TagsError: TMS refused this one resource (403); the reason is in Error.
+	// TagsError: TMS refused the resource's tags; the reason is in Error,
+	// and the last known tags are kept.
 	TagsError TagStatus = "error"
+	// TagsKept: not read again: an earlier attempt of the same sync read
+	// them; the stored tags and their status stay as they are.
+	TagsKept TagStatus = "kept"
 )
 
 // TagResult is the outcome of one resource's tag query.
@@ -70,4 +74,7 @@ type TagTarget struct {
 	ResourceID       string `json:"id"`
 	ProjectID        string `json:"project,omitempty"`
 	ResourceTypeCode string `json:"type"`
+	// TagType is the TMS type to ask under (Resource.TagType); empty in
+	// histories of the first version, where the type code decides.
+	TagType string `json:"tms,omitempty"`
 }

@@ -87,18 +87,22 @@ func (s *Store) stageGone(tx *gorm.DB, syncID string, g GoneResource) error {
 	return tx.Exec("INSERT INTO sync_gone (sync_id, resource_id, bss_status) VALUES (?, ?, ?)"+conflict, syncID, g.ResourceID, g.Status).Error
 }
 
-// WrittenBy returns which of the ids a sync has already written.
-func (s *Store) WrittenBy(ctx context.Context, account, syncID string, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+// WrittenBy returns which of the ids a sync has already written, with the
+// generation of the attempt that wrote them.
+func (s *Store) WrittenBy(ctx context.Context, account, syncID string, ids []string) (map[string]int64, error) {
+	out := map[string]int64{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var got []string
-	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).
+	var got []struct {
+		ResourceID     string
+		SyncGeneration int64
+	}
+	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).Select("resource_id, sync_generation").
 		Where("cloud_provider = ? AND account_id = ? AND last_sync_id = ? AND resource_id IN ?", inventory.CloudProvider, account, syncID, ids).
-		Pluck("resource_id", &got).Error
-	for _, id := range got {
-		out[id] = true
+		Scan(&got).Error
+	for _, r := range got {
+		out[r.ResourceID] = r.SyncGeneration
 	}
 	return out, err
 }

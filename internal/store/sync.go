@@ -81,7 +81,7 @@ func (s *Store) BeginSync(ctx context.Context, st SyncStart, running HolderRunni
 		if !found {
 			return s.createSyncLog(tx, st, &a, &log)
 		}
-		return s.reopenSyncLog(tx, st, a, &log)
+		return s.reopenSyncLog(tx, st, &a, &log)
 	})
 	var busy *AlreadyRunningError
 	if errors.As(err, &busy) {
@@ -162,10 +162,15 @@ func (s *Store) lockSyncLog(tx *gorm.DB, syncID string, log *SyncLog) (bool, err
 	return err == nil, err
 }
 
-func (s *Store) createSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *SyncLog) error {
+// nextGeneration hands out the account's next generation.
+func nextGeneration(tx *gorm.DB, a *SyncAccount) error {
 	a.LastGeneration++
-	if err := tx.Model(&SyncAccount{}).Where("cloud_provider = ? AND account_id = ?", a.CloudProvider, a.AccountID).
-		Update("last_generation", a.LastGeneration).Error; err != nil {
+	return tx.Model(&SyncAccount{}).Where("cloud_provider = ? AND account_id = ?", a.CloudProvider, a.AccountID).
+		Update("last_generation", a.LastGeneration).Error
+}
+
+func (s *Store) createSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *SyncLog) error {
+	if err := nextGeneration(tx, a); err != nil {
 		return err
 	}
 	now := utcNow()
@@ -179,11 +184,21 @@ func (s *Store) createSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 	return tx.Create(log).Error
 }
 
-func (s *Store) reopenSyncLog(tx *gorm.DB, st SyncStart, a SyncAccount, log *SyncLog) error {
+// reopenSyncLog starts a new attempt of a failed or canceled sync. The
+// attempt takes a new generation, as its listing is newer than anything
+// written so far, and lists again from the start: the cloud may have
+// changed since the last attempt, so the rows it wrote are refreshed from
+// BSS (their tags are not read again) or, if no longer listed, re-checked.
+func (s *Store) reopenSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *SyncLog) error {
+	if err := nextGeneration(tx, a); err != nil {
+		return err
+	}
 	now := utcNow()
-	log.RunID, log.Status, log.Attempts, log.LeaseToken = st.RunID, StatusRunning, log.Attempts+1, a.LeaseToken
+	log.RunID, log.Status, log.Attempts, log.LeaseToken, log.Generation = st.RunID, StatusRunning, log.Attempts+1, a.LeaseToken, a.LastGeneration
 	log.ErrorMessage, log.FinishedAt, log.UpdatedAt, log.AttemptStartedAt = nil, nil, now, &now
-	return tx.Select("run_id", "status", "attempts", "lease_token", "error_message", "finished_at", "updated_at", "attempt_started_at").Save(log).Error
+	log.NextOffset, log.NextRow, log.ListingAnchor = 0, 0, nil
+	return tx.Select("run_id", "status", "attempts", "lease_token", "generation", "error_message", "finished_at", "updated_at",
+		"attempt_started_at", "next_offset", "next_row", "listing_anchor").Save(log).Error
 }
 
 // sweep runs once the sync holds its account: any other sync of the account

@@ -112,9 +112,11 @@ func TestAnUnrenewedLeaseExpires(t *testing.T) {
 	})
 }
 
-// Invariant: only the newest completed sync of an account speaks last. A
-// sync that a newer one superseded cannot be resumed, nor can one whose
-// window is too old; an older sync never overwrites a newer sync's row.
+// Invariant: only the newest completed sync of an account speaks last. Each
+// attempt takes a new generation (its listing is the newest); a write of an
+// older generation never overwrites a newer one's row; a sync that a newer
+// completed sync superseded cannot be resumed, nor one whose window is too
+// old.
 func TestGenerationsOrderTheSyncs(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -124,26 +126,32 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 		newer := begin(t, s, "sync-newer", "run-b")
 		assert.Greater(t, newer.Generation, older.Generation)
 		r := row("r1", t0, map[string]string{"owner": "new"})
-		r.Name = "name from the newer sync"
+		r.Name = "name from the newer listing"
 		_, err := s.CommitBatch(ctx, batch(newer, 1, r))
 		require.NoError(t, err)
 		require.NoError(t, s.EndSync(ctx, newer.Writer(), store.StatusFailed, "batch 2 rejected", 0))
 
-		// The newer sync failed: the older one may still be resumed, but it
-		// does not overwrite what the newer one wrote.
+		// The newer sync failed: the older one may be resumed, and its new
+		// attempt lists the cloud as it is now, so it is the newest writer.
 		resumed := begin(t, s, "sync-older", "run-c")
+		assert.Greater(t, resumed.Generation, newer.Generation)
+
+		// Defence in depth: a write carrying an older generation (a
+		// listing made before the row's) never overwrites the row.
 		stale := row("r1", t0.AddDate(0, 0, -3), map[string]string{"owner": "old"})
-		stale.Name = "name from the older sync"
-		_, err = s.CommitBatch(ctx, batch(resumed, 1, stale, row("r2", t0, nil)))
+		stale.Name = "name from an older listing"
+		olderListing := resumed.Writer()
+		olderListing.Generation = newer.Generation - 1
+		_, err = s.CommitBatch(ctx, store.BatchCommit{Writer: olderListing, Batch: 1, Rows: []inventory.Row{stale, row("r2", t0, nil)}, SyncedAt: t0})
 		require.NoError(t, err)
 		rows := rowsOf(t, s)
-		assert.Equal(t, "name from the newer sync", rows["r1"].ResourceName)
+		assert.Equal(t, "name from the newer listing", rows["r1"].ResourceName)
 		assert.Equal(t, store.Tags{"owner": "new"}, rows["r1"].Tags)
 		assert.Equal(t, newer.Generation, rows["r1"].SyncGeneration)
-		assert.Equal(t, resumed.Generation, rows["r2"].SyncGeneration)
+		assert.Equal(t, olderListing.Generation, rows["r2"].SyncGeneration)
 		require.NoError(t, s.EndSync(ctx, resumed.Writer(), store.StatusFailed, "again", 0))
 
-		// Once the newer sync completes, the older one is superseded.
+		// Once the newer sync completes (in a new attempt), the older one is superseded.
 		newerAgain := begin(t, s, "sync-newer", "run-d")
 		finish(t, s, newerAgain)
 		_, err = s.BeginSync(ctx, start("sync-older", "run-e"), nil)
@@ -164,6 +172,34 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 		late.Now = late.Now.Add(-2 * time.Minute)
 		_, err = s.BeginSync(ctx, late, nil)
 		require.NoError(t, err, "within MaxResumeAge a resume goes on")
+	})
+}
+
+// A new attempt writes the rows an earlier one wrote with BSS's current
+// fields, but does not read their tags again: "kept" keeps them.
+func TestKeptTagsStayAsTheyAre(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		first := begin(t, s, "sync-1", "run-a")
+		denied := row("r2", t0, nil)
+		denied.Tags = inventory.TagResult{ResourceID: "r2", Status: inventory.TagsError, Error: "refused"}
+		_, err := s.CommitBatch(ctx, batch(first, 1, row("r1", t0, map[string]string{"owner": "张三"}), denied))
+		require.NoError(t, err)
+		require.NoError(t, s.EndSync(ctx, first.Writer(), store.StatusFailed, "x", 0))
+
+		again := begin(t, s, "sync-1", "run-b")
+		renewed, still := row("r1", t0.AddDate(0, 1, 0), nil), row("r2", t0, nil)
+		renewed.Tags = inventory.TagResult{ResourceID: "r1", Status: inventory.TagsKept}
+		still.Tags = inventory.TagResult{ResourceID: "r2", Status: inventory.TagsKept}
+		_, err = s.CommitBatch(ctx, batch(again, 2, renewed, still))
+		require.NoError(t, err)
+		rows := rowsOf(t, s)
+		assert.Equal(t, t0.AddDate(0, 1, 0), rows["r1"].ExpireTime.UTC(), "BSS fields are written again")
+		assert.Equal(t, store.Tags{"owner": "张三"}, rows["r1"].Tags)
+		assert.Equal(t, string(inventory.TagsOK), rows["r1"].TagStatus)
+		assert.Equal(t, string(inventory.TagsError), rows["r2"].TagStatus)
+		assert.Equal(t, "refused", rows["r2"].TagError)
+		assert.Equal(t, again.Generation, rows["r1"].SyncGeneration)
 	})
 }
 

@@ -131,6 +131,8 @@ func (s *Store) onConflict() string {
 			case keptColumns[c] || c == "sync_generation":
 			case tagColumns[c]:
 				set = append(set, fmt.Sprintf("%s = IF(%s AND VALUES(tag_status) = 'ok', VALUES(%s), %s)", c, newer, c, c))
+			case tagStatusColumns[c]:
+				set = append(set, fmt.Sprintf("%s = IF(%s AND VALUES(tag_status) <> 'kept', VALUES(%s), %s)", c, newer, c, c))
 			default:
 				set = append(set, fmt.Sprintf("%s = IF(%s, VALUES(%s), %s)", c, newer, c, c))
 			}
@@ -144,6 +146,8 @@ func (s *Store) onConflict() string {
 		case keptColumns[c]:
 		case tagColumns[c]:
 			set = append(set, fmt.Sprintf("%s = CASE WHEN excluded.tag_status = 'ok' THEN excluded.%s ELSE expiring_resources.%s END", c, c, c))
+		case tagStatusColumns[c]:
+			set = append(set, fmt.Sprintf("%s = CASE WHEN excluded.tag_status = 'kept' THEN expiring_resources.%s ELSE excluded.%s END", c, c, c))
 		default:
 			set = append(set, c+" = excluded."+c)
 		}
@@ -152,5 +156,9 @@ func (s *Store) onConflict() string {
 		" WHERE excluded.sync_generation >= expiring_resources.sync_generation"
 }
 
-// tagColumns change only with a successful tag read.
-var tagColumns = map[string]bool{"tags": true, "tags_read_at": true}
+// tagColumns change only with a successful tag read; tagStatusColumns with
+// any read (not when the rows come back "kept").
+var (
+	tagColumns       = map[string]bool{"tags": true, "tags_read_at": true}
+	tagStatusColumns = map[string]bool{"tag_status": true, "tag_error": true}
+)

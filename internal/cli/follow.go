@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/term"
 
 	"expiry-sync/workflows"
 )
@@ -116,4 +118,10 @@ func (v *barView) update(p workflows.Progress) {
 func progressCounts(p workflows.Progress) string {
 	return fmt.Sprintf("%d/%d listed · %d tags read · %d batches (%d rows) committed · %d retries · %d failures",
 		p.ResourcesListed, p.TotalCount, p.TagsFetched, p.BatchesCommitted, p.RowsCommitted, p.Retries, p.Failures)
+}
+
+// isTerminal tells whether w is a terminal (not a file, a pipe or /dev/null).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -1,5 +1,7 @@
 package cli
 
+//go:generate go run ../../cmd/gendocs ../../docs/cli
+
 import (
 	"bytes"
 	"fmt"
@@ -52,6 +54,7 @@ func GenerateReference(dir string) error {
 	root.DisableAutoGenTag = true
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	root.InitDefaultVersionFlag()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -139,6 +139,9 @@ func TestReportWithoutTablesExitsOneAndCreatesNothing(t *testing.T) {
 }
 
 func TestReportMissingTablesOnMySQLExitsOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs MariaDB; -short is make unit")
+	}
 	url := testenv.MySQLURL(t)
 	t.Setenv("DATABASE_URL", url)
 	code, out, errOut := runReport(t, "--expire-days", "7")

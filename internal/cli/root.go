@@ -109,7 +109,13 @@ func (e *env) rootCommand() *cobra.Command {
 them, runs them on Temporal Schedules, and reports what the inventory holds.
 Settings come from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 TEMPORAL_TASK_QUEUE, TEMPORAL_UI_URL, EXPIRY_SYNC_PAYLOAD_KEY, HUAWEI_DOMAIN_ID
-and DATABASE_URL (see the README's configuration table).`,
+and DATABASE_URL (see the README's configuration table).
+
+Output: -o text (the default) prints tables and aligned fields for people; json,
+jsonl and csv print the fields each command's reference lists, for programs.
+Exit codes: 0 done, 1 a sync or a service failed, 2 bad input (one line on stderr
+naming the value and what is allowed; nothing is started or written), 130
+interrupted while waiting (the sync goes on).`,
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -173,9 +173,9 @@ func TestExpiringWithinSortsTheSameOnBothDatabases(t *testing.T) {
 		// that collations would fold.
 		reporttest.Write(t, s, "a0000000000000000000000000000002", "sync-other", []reporttest.Resource{
 			{ID: "soon-1", Name: "a-db", Service: catalog.ServiceECS, Type: catalog.ResourceVM, Region: "ap-southeast-1", Project: "p9",
-				Status: 2, Expire: reportNow.Add(24 * time.Hour), Tags: map[string]string{}},
+				Status: new(2), Expire: reportNow.Add(24 * time.Hour), Tags: map[string]string{}},
 			{ID: "other-2", Name: "á-db", Service: catalog.ServiceECS, Type: catalog.ResourceVM, Region: "ap-southeast-1", Project: "p9",
-				Status: 2, Expire: reportNow.Add(5 * 24 * time.Hour), Tags: map[string]string{}},
+				Status: new(2), Expire: reportNow.Add(5 * 24 * time.Hour), Tags: map[string]string{}},
 		})
 		for _, c := range []struct {
 			sort store.ReportSort

@@ -116,8 +116,12 @@ func (v *barView) update(p workflows.Progress) {
 }
 
 func progressCounts(p workflows.Progress) string {
-	return fmt.Sprintf("%d/%d listed · %d tags read · %d batches (%d rows) committed · %d retries · %d failures",
+	s := fmt.Sprintf("%d/%d listed · %d tags read · %d batches (%d rows) committed · %d retries · %d failures",
 		p.ResourcesListed, p.TotalCount, p.TagsFetched, p.BatchesCommitted, p.RowsCommitted, p.Retries, p.Failures)
+	if p.Rechecked > 0 {
+		s += fmt.Sprintf(" · %d re-checked by id", p.Rechecked)
+	}
+	return s
 }
 
 // isTerminal tells whether w is a terminal (not a file, a pipe or /dev/null).

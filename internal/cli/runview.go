@@ -119,9 +119,12 @@ func (st syncState) PrintText(w io.Writer) error {
 		k.row("Ended", fmt.Sprintf("%s (after %s)", utc(*st.ClosedAt), st.ClosedAt.Sub(st.StartedAt).Round(time.Second)))
 	}
 	if p := st.Progress; p != nil {
-		k.row("Attempt", fmt.Sprintf("%d (workflow runs: %d)", p.Attempt, p.Runs))
+		k.row("Attempt", fmt.Sprintf("%d (workflow runs: %d, account generation %d)", p.Attempt, p.Runs, p.Generation))
 		k.row("Progress", progressCounts(*p))
 		k.row("Now", p.Phase)
+		if p.TagsDenied != "" {
+			k.row("Tags denied", p.TagsDenied)
+		}
 		if p.LastError != "" {
 			k.row("Last error", p.LastError)
 		}
@@ -163,7 +166,11 @@ func printSummary(w io.Writer, s activities.Summary) {
 	k.row("  type without tags", s.UntaggedResources)
 	k.row("  vanished (404)", s.VanishedResources)
 	k.row("  tag errors", s.TagErrorResources)
+	k.row("Re-checked by id", s.RecheckedResources)
 	k.row("Marked inactive", s.DeactivatedResources)
+	if s.QuarantinedRecords > 0 {
+		k.row("Quarantined records", s.QuarantinedRecords)
+	}
 	k.row("Batches committed", s.BatchesCommitted)
 	k.row("Rows written", s.RowsWritten)
 	k.row("Attempts", s.Attempts)
@@ -177,6 +184,19 @@ func printSummary(w io.Writer, s activities.Summary) {
 		for _, te := range s.TagErrors {
 			fmt.Fprintf(w, "  %s: %s\n", te.ResourceID, te.Error)
 		}
+	}
+	printNotes(w, "Partial because", s.Notes.Degraded)
+	printNotes(w, "Bulk tag reads done one by one instead", s.Notes.Fallbacks)
+	printNotes(w, "Skipped records (a sample)", s.Notes.Quarantined)
+}
+
+func printNotes(w io.Writer, title string, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s:\n", title)
+	for _, n := range notes {
+		fmt.Fprintf(w, "  %s\n", n)
 	}
 }
 

@@ -40,7 +40,8 @@ func columns(t reflect.Type) []column {
 		if name == "" {
 			name = f.Name
 		}
-		cols = append(cols, column{name: name, index: []int{i}, field: f, omitEmpty: strings.Contains(opts, "omitempty")})
+		omit := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
+		cols = append(cols, column{name: name, index: []int{i}, field: f, omitEmpty: omit})
 	}
 	return cols
 }

@@ -52,9 +52,6 @@ func describeOutput(cmd *cobra.Command, r printer.Result, label ...string) {
 func GenerateReference(dir string) error {
 	root := Command()
 	root.DisableAutoGenTag = true
-	root.InitDefaultHelpCmd()
-	root.InitDefaultCompletionCmd()
-	root.InitDefaultVersionFlag()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -95,10 +95,16 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return ExitBadInput
 }
 
-// Command is the starter's command tree, for the generated CLI reference.
+// Command is the starter's whole command tree (help, completion and
+// --version included, which cobra otherwise adds when it runs), for the
+// generated CLI reference and the docs tests.
 func Command() *cobra.Command {
 	e := &env{stdout: io.Discard, stderr: io.Discard, output: formatFlag(printer.Text)}
-	return e.rootCommand()
+	root := e.rootCommand()
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	root.InitDefaultVersionFlag()
+	return root
 }
 
 func (e *env) rootCommand() *cobra.Command {

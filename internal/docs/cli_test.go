@@ -81,7 +81,6 @@ func codeLines(md string) []string {
 // flags, under its documented name (not a hidden alias).
 func TestDocsNameOnlyRealFlags(t *testing.T) {
 	root := cli.Command()
-	root.InitDefaultCompletionCmd()
 	checked := 0
 	for file, md := range handWritten(t) {
 		for _, line := range codeLines(md) {

@@ -1,6 +1,6 @@
 // Command starter starts, follows, schedules and reports expiry-sync runs:
-// `starter --help`. Its version is set at build time:
-// go build -ldflags "-X expiry-sync/internal/cli.Version=v1.2.3" ./starter
+// `starter --help`. `starter --version` prints internal/version, set at
+// build time (make build, the Dockerfile).
 package main
 
 import (

@@ -128,20 +128,16 @@ within N days (expired ones included).`,
 	return cmd
 }
 
-func loadNotifyConfig() (*notify.Config, error) {
-	cfg, err := notify.LoadFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	if cfg == nil {
+func (e *env) loadNotifyConfig() (*notify.Config, error) {
+	if e.cfg.NotifyFile == "" {
 		return nil, errors.New(notify.ConfigEnv + " is not set: name the routes file (see docs/notify.md)")
 	}
-	return cfg, nil
+	return notify.Load(e.cfg.NotifyFile)
 }
 
 func (e *env) notifyPreview(ctx context.Context, account string, within int) (notifyPreviewResult, error) {
 	res := notifyPreviewResult{AccountID: account, AsOf: notifyClock().UTC().Truncate(time.Second), WithinDays: within}
-	cfg, err := loadNotifyConfig()
+	cfg, err := e.loadNotifyConfig()
 	if err != nil {
 		return res, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/printer"
+	"expiry-sync/internal/version"
 )
 
 // Exit codes.
@@ -25,10 +26,6 @@ const (
 	ExitBadInput    = 2   // a flag, an argument or a setting is invalid
 	ExitInterrupted = 130 // Ctrl-C while waiting: the starter stopped, the sync did not
 )
-
-// Version is the starter's version, set at build time with
-// -ldflags "-X expiry-sync/internal/cli.Version=v1.2.3".
-var Version = "dev"
 
 // failure marks an error that is not the user's input (exit 1).
 type failure struct{ err error }
@@ -114,15 +111,15 @@ func (e *env) rootCommand() *cobra.Command {
 		Long: `starter starts syncs of the Huawei Cloud resources that are about to expire, follows
 them, runs them on Temporal Schedules, and reports what the inventory holds.
 Settings come from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-TEMPORAL_TASK_QUEUE, TEMPORAL_UI_URL, EXPIRY_SYNC_PAYLOAD_KEY, HUAWEI_DOMAIN_ID
-and DATABASE_URL (see the README's configuration table).
+TEMPORAL_TASK_QUEUE, TEMPORAL_UI_URL, EXPIRY_SYNC_PAYLOAD_KEY, HUAWEI_DOMAIN_ID,
+DATABASE_URL and EXPIRY_SYNC_NOTIFY_FILE (see the README's configuration table).
 
 Output: -o text (the default) prints tables and aligned fields for people; json,
 jsonl and csv print the fields each command's reference lists, for programs.
 Exit codes: 0 done, 1 a sync or a service failed, 2 bad input (one line on stderr
 naming the value and what is allowed; nothing is started or written), 130
 interrupted while waiting (the sync goes on).`,
-		Version:       Version,
+		Version:       version.String(), // set at build time: internal/version
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

@@ -15,6 +15,9 @@ type Starter struct {
 	Account string `env:"HUAWEI_DOMAIN_ID"`
 	// DatabaseURL is the inventory `report` reads, as the worker's DATABASE_URL.
 	DatabaseURL Secret `env:"DATABASE_URL"`
+	// NotifyFile is the routes file of the renewal reminders
+	// (`starter notify preview`; see docs/notify.md).
+	NotifyFile string `env:"EXPIRY_SYNC_NOTIFY_FILE"`
 }
 
 // LoadStarter reads the starter's configuration.

@@ -124,9 +124,9 @@ func TestReadmeCheatSheetNamesEveryCommand(t *testing.T) {
 				continue
 			}
 			path := sub.CommandPath()
-			if sub.Parent().Name() == "schedule" {
-				// The cheat sheet groups them: starter schedule create|list|...
-				named := regexp.MustCompile(`starter schedule [a-z|\\]*\b` + sub.Name() + `\b`).MatchString(readme)
+			if parent := sub.Parent(); parent.HasParent() {
+				// The cheat sheet groups subcommands: starter schedule create|list|...
+				named := regexp.MustCompile(`starter ` + parent.Name() + ` [a-z|\\]*\b` + sub.Name() + `\b`).MatchString(readme)
 				assert.True(t, named, "the README's cheat sheet names %s", path)
 			} else {
 				assert.True(t, strings.Contains(readme, "`"+path), "the README's cheat sheet names %s", path)

@@ -1,13 +1,22 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test build bench
+.PHONY: demo test unit lint docs build bench
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 demo: ## run one whole sync on the embedded defaults and leave the stack up to explore
 	./scripts/demo.sh
 
-test: ## run every test (installs the Temporal CLI, starts MariaDB if down)
+test: ## every check and test: vet, staticcheck, workflowcheck, go test (installs what is missing, starts MariaDB and PostgreSQL if down)
 	./scripts/test.sh
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+unit: ## the tests that need no service (no Temporal server, no MariaDB), in well under a minute
+	go test -short $$(go list ./... | grep -v -e /internal/e2e -e /internal/bench -e /internal/topology -e '/internal/store$$')
+
+lint: ## go vet, staticcheck and workflowcheck at their pinned versions
+	./scripts/lint.sh
+
+docs: ## regenerate the CLI reference (docs/cli) from the commands
+	go generate ./internal/cli
 
 build: ## build the binaries into bin/ (VERSION=... names the release)
 	go build -ldflags "-X expiry-sync/internal/version.Version=$(VERSION)" -o bin/ ./worker ./starter ./cmd/...

@@ -2,6 +2,8 @@
 # shellcheck shell=bash
 
 TEMPORAL_CLI_VERSION=v1.5.1
+STATICCHECK_VERSION=v0.8.2    # honnef.co/go/tools, staticcheck 2026.1
+WORKFLOWCHECK_VERSION=v0.6.0  # go.temporal.io/sdk/contrib/tools/workflowcheck
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -121,4 +123,16 @@ wait_http() {
     sleep 1
   done
   return 1
+}
+
+# go_tool prints the path of a Go command at a pinned version, installing it
+# with `go install` into .tools/<version>/ the first time.
+go_tool() {
+  local pkg=$1 version=$2 dir
+  dir="$PWD/.tools/$version"
+  if [ ! -x "$dir/${pkg##*/}" ]; then
+    log "installing ${pkg##*/} $version"
+    GOBIN="$dir" go install "$pkg@$version" >&2
+  fi
+  printf '%s\n' "$dir/${pkg##*/}"
 }

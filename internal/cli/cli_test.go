@@ -3,10 +3,12 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/cli"
 )
@@ -82,4 +84,55 @@ func TestHelpShowsExamples(t *testing.T) {
 	assert.Equal(t, cli.ExitOK, code)
 	assert.Contains(t, out, "starter sync --expire-days 30 --wait")
 	assert.Contains(t, out, "--resume")
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, "--version")
+	assert.Equal(t, cli.ExitOK, code)
+	assert.Equal(t, "starter version dev\n", out)
+}
+
+func TestOutputFormatIsChecked(t *testing.T) {
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	code, out, errOut := run(t, "list", "-o", "yaml")
+	assert.Equal(t, cli.ExitBadInput, code)
+	assert.Empty(t, out)
+	assert.Equal(t, `error: invalid argument "yaml" for "-o, --output" flag: allowed text, json, jsonl, csv (see 'starter list --help')`+"\n", errOut)
+	code, _, errOut = run(t, "status", "x", "--json", "-o", "jsonl")
+	assert.Equal(t, cli.ExitBadInput, code)
+	assert.Contains(t, errOut, "--json and --output jsonl contradict each other: give one")
+}
+
+// Shell completion of enumerations needs no service.
+func TestCompletesEnumValues(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "sync", "--tag-mode", ""}, []string{"per-resource", "bulk", "auto"}},
+		{[]string{"__complete", "list", "--status", ""}, []string{"running", "completed", "failed", "canceled", "terminated", "timed-out", "success", "partial"}},
+		{[]string{"__complete", "list", "-o", ""}, []string{"text", "json", "jsonl", "csv"}},
+		{[]string{"__complete", "report", "--sort", ""}, []string{"expire", "name", "service", "region", "project"}},
+		{[]string{"__complete", "report", "--service", ""}, []string{"ecs", "evs", "vpc", "rds", "dcs"}},
+		{[]string{"__complete", "schedule", "create", "x", "--overlap-policy", ""}, []string{"skip", "buffer-one", "buffer-all", "allow-all", "cancel-other", "terminate-other"}},
+		{[]string{"__complete", "schedule", "backfill", "x", "--overlap-policy", ""}, []string{"skip", "buffer-one", "buffer-all", "allow-all", "cancel-other", "terminate-other"}},
+	} {
+		code, out, _ := run(t, c.args...)
+		assert.Equal(t, cli.ExitOK, code, "%q", c.args)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		assert.Equal(t, append(c.want, ":4"), lines, "%q", c.args) // 4: no file completion
+	}
+}
+
+func TestDevNullIsNotATerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	assert.False(t, cli.IsTerminal(f))
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	assert.False(t, cli.IsTerminal(w))
+	assert.False(t, cli.IsTerminal(&bytes.Buffer{}))
 }

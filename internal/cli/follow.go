@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/term"
 
 	"expiry-sync/workflows"
 )
@@ -114,6 +116,16 @@ func (v *barView) update(p workflows.Progress) {
 }
 
 func progressCounts(p workflows.Progress) string {
-	return fmt.Sprintf("%d/%d listed · %d tags read · %d batches (%d rows) committed · %d retries · %d failures",
+	s := fmt.Sprintf("%d/%d listed · %d tags read · %d batches (%d rows) committed · %d retries · %d failures",
 		p.ResourcesListed, p.TotalCount, p.TagsFetched, p.BatchesCommitted, p.RowsCommitted, p.Retries, p.Failures)
+	if p.Rechecked > 0 {
+		s += fmt.Sprintf(" · %d re-checked by id", p.Rechecked)
+	}
+	return s
+}
+
+// isTerminal tells whether w is a terminal (not a file, a pipe or /dev/null).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

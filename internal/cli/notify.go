@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,19 +14,18 @@ import (
 
 	"expiry-sync/activities"
 	"expiry-sync/internal/notify"
+	"expiry-sync/internal/report"
 	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
 )
 
-// Each notify command builds one typed result and renders it in one
-// function, text or JSON (-o), so that it ports to a shared printer.
-
-var notifyOutputs = []string{"text", "json"}
+// Each notify command builds one typed result; the printer renders it
+// (-o text|json|jsonl|csv).
 
 // notifyClock is preview's "now"; tests pin it.
 var notifyClock = time.Now
 
-func newNotifyCommand(e *env) *cobra.Command {
+func (e *env) notifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "notify",
 		Short: "Renewal reminders: preview what is due, send a test, read the history, schedule runs",
@@ -36,30 +33,34 @@ func newNotifyCommand(e *env) *cobra.Command {
 a schedule (docs/notify.md). The routes file is the one EXPIRY_SYNC_NOTIFY_FILE
 names; preview and history read DATABASE_URL like report.`,
 	}
-	cmd.AddCommand(newNotifyPreviewCommand(e), newNotifyTestCommand(e), newNotifyHistoryCommand(e), newNotifyScheduleCommand(e))
+	cmd.AddCommand(e.notifyPreviewCommand(), e.notifyTestCommand(), e.notifyHistoryCommand(), e.notifyScheduleCommand())
 	return cmd
 }
 
-func checkOutput(o string) error {
-	if !slices.Contains(notifyOutputs, o) {
-		return fmt.Errorf("-o=%s is not allowed: allowed %s", reportQuote(o), strings.Join(notifyOutputs, ", "))
+// notifyAccount is --account, else HUAWEI_DOMAIN_ID.
+func (e *env) notifyAccount(account string) (string, error) {
+	if account == "" {
+		account = strings.TrimSpace(e.cfg.Account)
 	}
-	return nil
+	if account == "" {
+		return "", errors.New("--account is required: the Huawei account (domain) id, or set HUAWEI_DOMAIN_ID")
+	}
+	return account, nil
 }
 
 // openNotifyStore opens DATABASE_URL for reading, with report's messages.
-func openNotifyStore(ctx context.Context) (*store.Store, string, error) {
-	dbURL := os.Getenv("DATABASE_URL")
+func (e *env) openNotifyStore(ctx context.Context) (*store.Store, string, error) {
+	dbURL := e.cfg.DatabaseURL.Reveal()
 	if err := store.CheckURL(dbURL); err != nil {
 		return nil, "", err
 	}
-	name := reportDatabaseName(dbURL)
+	name := databaseName(dbURL)
 	if path, missing := store.MissingSQLiteFile(dbURL); missing {
 		return nil, name, fail(fmt.Errorf("database %s has no expiry-sync tables (the file %s does not exist): start the worker once with this DATABASE_URL, then run a sync", name, path))
 	}
 	s, err := store.Open(ctx, dbURL)
 	if err != nil {
-		return nil, name, fail(errors.New(reportOneLine(err.Error())))
+		return nil, name, fail(errors.New(oneLine(err.Error())))
 	}
 	return s, name, nil
 }
@@ -68,14 +69,14 @@ func dbReadError(name string, err error) error {
 	if errors.Is(err, store.ErrNoTables) || strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "1146") {
 		return fail(fmt.Errorf("database %s has no reminder tables: start the worker once with this DATABASE_URL to migrate it", name))
 	}
-	return fail(fmt.Errorf("reading database %s: %s", name, reportOneLine(err.Error())))
+	return fail(fmt.Errorf("reading database %s: %s", name, oneLine(err.Error())))
 }
 
 // notifyPreviewResult is what a run would send now.
 type notifyPreviewResult struct {
 	AccountID  string               `json:"account_id"`
 	AsOf       time.Time            `json:"as_of"`
-	WithinDays int                  `json:"within_days,omitempty"`
+	WithinDays int                  `json:"expire_days,omitempty" doc:"--expire-days"`
 	Routes     []notifyPreviewRoute `json:"routes"`
 }
 
@@ -93,64 +94,54 @@ type notifyPreviewDigest struct {
 	Resources []notify.Item `json:"resources"`
 }
 
-func newNotifyPreviewCommand(e *env) *cobra.Command {
-	var account, output string
+func (e *env) notifyPreviewCommand() *cobra.Command {
+	var account string
 	var within int
 	cmd := &cobra.Command{
-		Use:   "preview --account A [--within-days N]",
+		Use:   "preview --account A [--expire-days N]",
 		Short: "Print what would be sent now, per route, without sending",
 		Long: `preview plans the reminders of an account as a run would now, from the routes
 file and the database, and prints each route's digests: their title and resources.
-It sends nothing and records nothing. --within-days N keeps the resources expiring
+It sends nothing and records nothing. --expire-days N keeps the resources expiring
 within N days (expired ones included).`,
 		Example: `  EXPIRY_SYNC_NOTIFY_FILE=notify.yaml starter notify preview --account 0c6a5a4b8d3e4f2a9b7c1d2e3f4a5b6c
-  starter notify preview --account 0c6a... --within-days 7 -o json`,
-		Args:              cobra.NoArgs,
-		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
+  starter notify preview --account 0c6a... --expire-days 7 -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if account == "" {
-				account = os.Getenv("HUAWEI_DOMAIN_ID")
-			}
-			if account == "" {
-				return errors.New("--account is required: the Huawei account (domain) id, or set HUAWEI_DOMAIN_ID")
-			}
-			if cmd.Flags().Changed("within-days") && (within < 1 || within > reportMaxDays) {
-				return fmt.Errorf("--within-days=%d is out of range: allowed 1..%d", within, reportMaxDays)
-			}
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			res, err := notifyPreview(cmd.Context(), account, within)
+			account, err := e.notifyAccount(account)
 			if err != nil {
 				return err
 			}
-			return renderNotifyPreview(e.stdout, res, output)
+			if cmd.Flags().Changed("expire-days") && (within < 1 || within > report.MaxDays) {
+				return fmt.Errorf("--expire-days=%d is out of range: allowed 1..%d", within, report.MaxDays)
+			}
+			res, err := e.notifyPreview(cmd.Context(), account, within)
+			if err != nil {
+				return err
+			}
+			return e.print(res)
 		},
 	}
 	cmd.Flags().StringVar(&account, "account", "", "the account (Huawei domain id); default HUAWEI_DOMAIN_ID")
-	cmd.Flags().IntVar(&within, "within-days", 0, fmt.Sprintf("only resources expiring within this many days (1..%d)", reportMaxDays))
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output: text or json")
+	cmd.Flags().IntVar(&within, "expire-days", 0, fmt.Sprintf("only resources expiring within this many days (1..%d)", report.MaxDays))
+	describeOutput(cmd, notifyPreviewResult{})
 	return cmd
 }
 
-func loadNotifyConfig() (*notify.Config, error) {
-	cfg, err := notify.LoadFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	if cfg == nil {
+func (e *env) loadNotifyConfig() (*notify.Config, error) {
+	if e.cfg.NotifyFile == "" {
 		return nil, errors.New(notify.ConfigEnv + " is not set: name the routes file (see docs/notify.md)")
 	}
-	return cfg, nil
+	return notify.Load(e.cfg.NotifyFile)
 }
 
-func notifyPreview(ctx context.Context, account string, within int) (notifyPreviewResult, error) {
+func (e *env) notifyPreview(ctx context.Context, account string, within int) (notifyPreviewResult, error) {
 	res := notifyPreviewResult{AccountID: account, AsOf: notifyClock().UTC().Truncate(time.Second), WithinDays: within}
-	cfg, err := loadNotifyConfig()
+	cfg, err := e.loadNotifyConfig()
 	if err != nil {
 		return res, err
 	}
-	s, name, err := openNotifyStore(ctx)
+	s, name, err := e.openNotifyStore(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -188,10 +179,8 @@ func notifyPreview(ctx context.Context, account string, within int) (notifyPrevi
 	return res, nil
 }
 
-func renderNotifyPreview(w io.Writer, r notifyPreviewResult, output string) error {
-	if output == "json" {
-		return writeJSON(w, r)
-	}
+// PrintText lists each route's digests.
+func (r notifyPreviewResult) PrintText(w io.Writer) error {
 	fmt.Fprintf(w, "Reminders due for account %s as of %s (nothing is sent)\n", r.AccountID, r.AsOf.Format(time.RFC3339))
 	if len(r.Routes) == 0 {
 		fmt.Fprintln(w, "\nNothing is due: every resource in a threshold was already reminded, or none is near expiry.")
@@ -218,13 +207,6 @@ func renderNotifyPreview(w io.Writer, r notifyPreviewResult, output string) erro
 
 func oneLineName(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
-
 // notifyTestResult is how each channel of a route took a test message.
 type notifyTestResult struct {
 	Route      string                   `json:"route"`
@@ -232,8 +214,8 @@ type notifyTestResult struct {
 	Channels   []activities.SendOutcome `json:"channels"`
 }
 
-func newNotifyTestCommand(e *env) *cobra.Command {
-	var route, output string
+func (e *env) notifyTestCommand() *cobra.Command {
+	var route string
 	cmd := &cobra.Command{
 		Use:   "test --route R",
 		Short: "Send one test message on each channel of a route, through the worker",
@@ -245,15 +227,16 @@ on each channel of the route, once, and prints how each went. Exit 1 when one fa
 			if route == "" {
 				return errors.New("--route is required: the name of a route in the routes file")
 			}
-			if err := checkOutput(output); err != nil {
+			var res notifyTestResult
+			err := e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) (err error) {
+				res, err = e.notifyTest(ctx, c, route)
 				return err
-			}
-			res, err := e.notifyTest(cmd.Context(), route)
+			})
 			if err != nil {
 				return err
 			}
-			if err := renderNotifyTest(e.stdout, res, output); err != nil {
-				return fail(err)
+			if err := e.print(res); err != nil {
+				return err
 			}
 			for _, c := range res.Channels {
 				if c.Status != store.SendSent {
@@ -264,18 +247,13 @@ on each channel of the route, once, and prints how each went. Exit 1 when one fa
 		},
 	}
 	cmd.Flags().StringVar(&route, "route", "", "the route to test (required)")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output: text or json")
+	describeOutput(cmd, notifyTestResult{})
 	return cmd
 }
 
-func (e *env) notifyTest(ctx context.Context, route string) (notifyTestResult, error) {
+func (e *env) notifyTest(ctx context.Context, c *conn, route string) (notifyTestResult, error) {
 	res := notifyTestResult{Route: route, WorkflowID: fmt.Sprintf("notify-test-%d", time.Now().UnixMilli())}
-	c, err := e.dial(ctx)
-	if err != nil {
-		return res, err
-	}
-	defer c.Close()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: res.WorkflowID, TaskQueue: e.temporal.TaskQueue}, workflows.NotifyTestWorkflowName,
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: res.WorkflowID, TaskQueue: e.cfg.Temporal.TaskQueue}, workflows.NotifyTestWorkflowName,
 		workflows.NotifyTestInput{Route: route})
 	if err != nil {
 		return res, fail(fmt.Errorf("cannot start the test: %v", err))
@@ -286,10 +264,8 @@ func (e *env) notifyTest(ctx context.Context, route string) (notifyTestResult, e
 	return res, nil
 }
 
-func renderNotifyTest(w io.Writer, r notifyTestResult, output string) error {
-	if output == "json" {
-		return writeJSON(w, r)
-	}
+// PrintText says how each channel took the test message.
+func (r notifyTestResult) PrintText(w io.Writer) error {
 	fmt.Fprintf(w, "Test message on route %s (%s)\n", r.Route, r.WorkflowID)
 	for _, c := range r.Channels {
 		line := fmt.Sprintf("  %-20s %-8s %-40s %s", c.Channel, c.Type, c.Recipient, c.Status)

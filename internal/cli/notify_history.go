@@ -2,24 +2,25 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"expiry-sync/internal/report"
 	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
 )
 
-// notifyHistoryResult lists what was sent, when and to whom.
+// notifyHistoryResult lists what was sent, when and to whom: one row per
+// send.
 type notifyHistoryResult struct {
-	Sends []notifyHistoryLine `json:"sends"`
+	Sends []notifyHistoryLine
 }
+
+func (r notifyHistoryResult) Rows() any { return r.Sends }
 
 type notifyHistoryLine struct {
 	CreatedAt time.Time  `json:"created_at"`
@@ -37,39 +38,34 @@ type notifyHistoryLine struct {
 	DigestID  string     `json:"digest_id"`
 }
 
-func newNotifyHistoryCommand(e *env) *cobra.Command {
-	var account, route, output string
+func (e *env) notifyHistoryCommand() *cobra.Command {
+	var account, route string
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "history [--account A] [--route R] [--limit N]",
 		Short: "List the reminders sent: when, which route and threshold, to whom, and how it went",
 		Args:  cobra.NoArgs,
-		// History reads the database only.
-		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 1 || limit > reportMaxLimit {
-				return fmt.Errorf("--limit=%d is out of range: allowed 1..%d", limit, reportMaxLimit)
+			if limit < 1 || limit > report.MaxLimit {
+				return fmt.Errorf("--limit=%d is out of range: allowed 1..%d", limit, report.MaxLimit)
 			}
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			res, err := notifyHistory(cmd.Context(), store.HistoryFilter{AccountID: account, Route: route, Limit: limit})
+			res, err := e.notifyHistory(cmd.Context(), store.HistoryFilter{AccountID: account, Route: route, Limit: limit})
 			if err != nil {
 				return err
 			}
-			return renderNotifyHistory(e.stdout, res, output)
+			return e.print(res)
 		},
 	}
 	cmd.Flags().StringVar(&account, "account", "", "only this account")
 	cmd.Flags().StringVar(&route, "route", "", "only this route")
-	cmd.Flags().IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many sends, newest first (1..%d)", reportMaxLimit))
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output: text or json")
+	cmd.Flags().IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many sends, newest first (1..%d)", report.MaxLimit))
+	describeOutput(cmd, notifyHistoryResult{})
 	return cmd
 }
 
-func notifyHistory(ctx context.Context, f store.HistoryFilter) (notifyHistoryResult, error) {
+func (e *env) notifyHistory(ctx context.Context, f store.HistoryFilter) (notifyHistoryResult, error) {
 	res := notifyHistoryResult{Sends: []notifyHistoryLine{}}
-	s, name, err := openNotifyStore(ctx)
+	s, name, err := e.openNotifyStore(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -88,10 +84,8 @@ func notifyHistory(ctx context.Context, f store.HistoryFilter) (notifyHistoryRes
 	return res, nil
 }
 
-func renderNotifyHistory(w io.Writer, r notifyHistoryResult, output string) error {
-	if output == "json" {
-		return writeJSON(w, r)
-	}
+// PrintText is a table of the sends.
+func (r notifyHistoryResult) PrintText(w io.Writer) error {
 	if len(r.Sends) == 0 {
 		fmt.Fprintln(w, "No reminder was sent yet.")
 		return nil
@@ -124,61 +118,60 @@ func truncateText(s string, n int) string {
 // notifyScheduleResult says what the schedule command did.
 type notifyScheduleResult struct {
 	ScheduleID string `json:"schedule_id"`
-	Action     string `json:"action"` // created, updated, deleted
+	Action     string `json:"action" doc:"created, updated or deleted"`
 	Every      string `json:"every,omitempty"`
 	AccountID  string `json:"account_id"`
 }
 
-func newNotifyScheduleCommand(e *env) *cobra.Command {
-	var account, output string
+func (r notifyScheduleResult) PrintText(w io.Writer) error {
+	every := ""
+	if r.Every != "" {
+		every = ", every " + r.Every
+	}
+	_, err := fmt.Fprintf(w, "Schedule %s %s (account %s%s)\n", r.ScheduleID, r.Action, r.AccountID, every)
+	return err
+}
+
+func (e *env) notifyScheduleCommand() *cobra.Command {
+	var account string
 	var every time.Duration
 	var remove bool
 	cmd := &cobra.Command{
-		Use:   "schedule --every D [--account A] | --delete",
+		Use:   "schedule --interval D [--account A] | --delete",
 		Short: "Send the due reminders of an account on a schedule of their own (a Temporal Schedule)",
 		Long: `schedule creates (or updates) the Temporal Schedule notify-<account>, which runs
-NotifyExpiring every --every, besides the run after each sync. --delete removes it.`,
-		Example: `  starter notify schedule --every 6h
+NotifyExpiring every --interval, besides the run after each sync. --delete removes it.`,
+		Example: `  starter notify schedule --interval 6h
   starter notify schedule --delete`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if account == "" {
-				account = strings.TrimSpace(os.Getenv("HUAWEI_DOMAIN_ID"))
-			}
-			if account == "" {
-				return errors.New("--account is required: the Huawei account (domain) id, or set HUAWEI_DOMAIN_ID")
-			}
-			if !remove && (every < time.Minute || every > 31*24*time.Hour) {
-				return fmt.Errorf("--every=%s is out of range: allowed 1m..744h", every)
-			}
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			res, err := e.notifySchedule(cmd.Context(), account, every, remove)
+			account, err := e.notifyAccount(account)
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return writeJSON(e.stdout, res)
+			if !remove && (every < time.Minute || every > 31*24*time.Hour) {
+				return fmt.Errorf("--interval=%s is out of range: allowed 1m..744h", every)
 			}
-			fmt.Fprintf(e.stdout, "Schedule %s %s (account %s%s)\n", res.ScheduleID, res.Action, res.AccountID, map[bool]string{true: ", every " + res.Every}[res.Every != ""])
-			return nil
+			var res notifyScheduleResult
+			err = e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) (err error) {
+				res, err = e.notifySchedule(ctx, c, account, every, remove)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return e.print(res)
 		},
 	}
 	cmd.Flags().StringVar(&account, "account", "", "the account (Huawei domain id); default HUAWEI_DOMAIN_ID")
-	cmd.Flags().DurationVar(&every, "every", 0, "how often to run, e.g. 6h (1m..744h)")
+	cmd.Flags().DurationVar(&every, "interval", 0, "how often to run, e.g. 6h (1m..744h)")
 	cmd.Flags().BoolVar(&remove, "delete", false, "delete the schedule")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output: text or json")
+	describeOutput(cmd, notifyScheduleResult{})
 	return cmd
 }
 
-func (e *env) notifySchedule(ctx context.Context, account string, every time.Duration, remove bool) (notifyScheduleResult, error) {
+func (e *env) notifySchedule(ctx context.Context, c *conn, account string, every time.Duration, remove bool) (notifyScheduleResult, error) {
 	res := notifyScheduleResult{ScheduleID: "notify-" + account, AccountID: account}
-	c, err := e.dial(ctx)
-	if err != nil {
-		return res, err
-	}
-	defer c.Close()
 	sc := c.ScheduleClient()
 	if remove {
 		if err := sc.GetHandle(ctx, res.ScheduleID).Delete(ctx); err != nil {
@@ -189,8 +182,8 @@ func (e *env) notifySchedule(ctx context.Context, account string, every time.Dur
 	}
 	res.Every = every.String()
 	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
-	action := workflows.NotifyScheduleAction("notify-"+account, e.temporal.TaskQueue, account)
-	_, err = sc.Create(ctx, client.ScheduleOptions{ID: res.ScheduleID, Spec: spec, Action: action})
+	action := workflows.NotifyScheduleAction("notify-"+account, e.cfg.Temporal.TaskQueue, account)
+	_, err := sc.Create(ctx, client.ScheduleOptions{ID: res.ScheduleID, Spec: spec, Action: action})
 	if err == nil {
 		res.Action = "created"
 		return res, nil

@@ -1,5 +1,6 @@
-// Package cli is the starter: the command line that starts, follows and
-// resumes syncs. Exit codes: 0 done, 1 the run or a service failed, 2 bad input.
+// Package cli is the starter: the command line that starts, follows,
+// resumes, schedules and reports syncs. Exit codes: 0 done, 1 the run or a
+// service failed, 2 bad input, 130 interrupted while waiting (the sync goes on).
 package cli
 
 import (
@@ -7,24 +8,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
+	"github.com/spf13/pflag"
 
-	"expiry-sync/internal/codec"
 	"expiry-sync/internal/config"
+	"expiry-sync/internal/printer"
+	"expiry-sync/internal/version"
 )
 
 // Exit codes.
 const (
-	ExitOK       = 0
-	ExitFailure  = 1 // the sync failed, or Temporal/the database could not be reached
-	ExitBadInput = 2 // a flag, an argument or a setting is invalid
+	ExitOK          = 0
+	ExitFailure     = 1   // the sync failed, or Temporal/the database could not be reached
+	ExitBadInput    = 2   // a flag, an argument or a setting is invalid
+	ExitInterrupted = 130 // Ctrl-C while waiting: the starter stopped, the sync did not
 )
 
 // failure marks an error that is not the user's input (exit 1).
@@ -35,75 +35,170 @@ func (f failure) Unwrap() error { return f.err }
 
 func fail(err error) error { return failure{err} }
 
+// interrupted ends a command that was waiting when the user pressed Ctrl-C;
+// its text says what goes on and how to follow it (exit 130).
+type interrupted struct{ text string }
+
+func (i interrupted) Error() string { return i.text }
+
 // env is what every command shares.
 type env struct {
 	stdout, stderr io.Writer
-	temporal       config.Temporal
-	isTTY          bool
+	cfg            config.Starter
+	output         formatFlag
+	json           bool
+	out            printer.Printer
+}
+
+// flagAliases are the other names a flag answers to: the official temporal
+// CLI's spellings and the starter's earlier ones. They are hidden from the
+// help; errors name the flag by its documented name.
+var flagAliases = map[string]string{
+	"within-days": "expire-days", // report's earlier name for the same window
+	"format":      "output",      // report --format table|csv|json
+	"every":       "interval",
+	"timezone":    "time-zone",
+	"overlap":     "overlap-policy",
+	"note":        "notes",
+	"reason":      "notes", // temporal schedule toggle --reason
+}
+
+func normalizeFlag(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	if canonical, ok := flagAliases[name]; ok {
+		return pflag.NormalizedName(canonical)
+	}
+	return pflag.NormalizedName(name)
 }
 
 // Execute runs the starter with args and returns the process exit code.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, isTTY: isTerminal(stdout)}
-	root := &cobra.Command{
-		Use:           "starter",
-		Short:         "Start and follow expiry-sync runs on Temporal",
-		Long:          "starter starts syncs of the Huawei Cloud resources that are about to expire, and follows them.\nTemporal settings come from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL.",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			t, err := config.LoadTemporal()
-			e.temporal = t
-			return err
-		},
-	}
+	e := &env{stdout: stdout, stderr: stderr, output: formatFlag(printer.Text)}
+	root := e.rootCommand()
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
-	})
-	root.AddCommand(newSyncCommand(e), newResumeCommand(e), newStatusCommand(e), newListCommand(e), newCancelCommand(e),
-		newScheduleCommand(e), newReportCommand(e), newNotifyCommand(e))
 	err := root.ExecuteContext(ctx)
-	if err == nil {
+	var stopped interrupted
+	var f failure
+	switch {
+	case err == nil:
 		return ExitOK
+	case errors.As(err, &stopped):
+		fmt.Fprintln(stderr, stopped.text)
+		return ExitInterrupted
 	}
 	fmt.Fprintln(stderr, "error: "+strings.TrimSpace(err.Error()))
-	var f failure
 	if errors.As(err, &f) {
 		return ExitFailure
 	}
 	return ExitBadInput
 }
 
-// dial connects to Temporal, failing fast with the address in the message.
-func (e *env) dial(ctx context.Context) (client.Client, error) {
-	dc, err := codec.NewDataConverter(e.temporal.PayloadKey.Reveal())
-	if err != nil {
-		return nil, err
+// Command is the starter's whole command tree (help, completion and
+// --version included, which cobra otherwise adds when it runs), for the
+// generated CLI reference and the docs tests.
+func Command() *cobra.Command {
+	e := &env{stdout: io.Discard, stderr: io.Discard, output: formatFlag(printer.Text)}
+	root := e.rootCommand()
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	root.InitDefaultVersionFlag()
+	return root
+}
+
+func (e *env) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "starter",
+		Short: "Start, follow, schedule and report expiry-sync runs on Temporal",
+		Long: `starter starts syncs of the Huawei Cloud resources that are about to expire, follows
+them, runs them on Temporal Schedules, and reports what the inventory holds.
+Settings come from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_TASK_QUEUE, TEMPORAL_UI_URL, EXPIRY_SYNC_PAYLOAD_KEY, HUAWEI_DOMAIN_ID,
+DATABASE_URL and EXPIRY_SYNC_NOTIFY_FILE (see the README's configuration table).
+
+Output: -o text (the default) prints tables and aligned fields for people; json,
+jsonl and csv print the fields each command's reference lists, for programs.
+Exit codes: 0 done, 1 a sync or a service failed, 2 bad input (one line on stderr
+naming the value and what is allowed; nothing is started or written), 130
+interrupted while waiting (the sync goes on).`,
+		Version:       version.String(), // set at build time: internal/version
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return e.setup(cmd)
+		},
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort: e.temporal.Address, Namespace: e.temporal.Namespace, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), DataConverter: dc,
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
+	pf := root.PersistentFlags()
+	pf.VarP(&e.output, "output", "o", "output format: "+printer.Names())
+	pf.BoolVar(&e.json, "json", false, "same as --output json")
+	_ = pf.MarkHidden("json")
+	_ = root.RegisterFlagCompletionFunc("output", completeWords(formatNames()...))
+	root.AddCommand(e.syncCommand(), e.resumeCommand(), e.statusCommand(), e.listCommand(), e.cancelCommand(),
+		e.scheduleCommand(), e.reportCommand(), e.notifyCommand())
+	root.SetGlobalNormalizationFunc(normalizeFlag)
+	return root
+}
+
+// setup reads the configuration and the output format before a command runs.
+func (e *env) setup(cmd *cobra.Command) error {
+	cfg, err := config.LoadStarter()
 	if err != nil {
-		return nil, fail(fmt.Errorf("cannot reach Temporal at %s (TEMPORAL_ADDRESS): %v", e.temporal.Address, err))
+		return err
 	}
-	return c, nil
+	e.cfg = cfg
+	format := printer.Format(e.output)
+	if e.json {
+		if cmd.Flags().Changed("output") && format != printer.JSON {
+			return fmt.Errorf("--json and --output %s contradict each other: give one", format)
+		}
+		format = printer.JSON
+	}
+	e.out = printer.Printer{Out: e.stdout, Format: format}
+	return nil
+}
+
+// print writes a command's result in the chosen format.
+func (e *env) print(r printer.Result) error {
+	if err := e.out.Print(r); err != nil {
+		return fail(fmt.Errorf("writing the output: %v", err))
+	}
+	return nil
+}
+
+// formatFlag is -o/--output.
+type formatFlag printer.Format
+
+func (f *formatFlag) String() string { return string(*f) }
+func (f *formatFlag) Type() string   { return "format" }
+func (f *formatFlag) Set(s string) error {
+	format, err := printer.ParseFormat(s)
+	if err != nil {
+		return err
+	}
+	*f = formatFlag(format)
+	return nil
+}
+
+func formatNames() []string {
+	names := make([]string, len(printer.Formats))
+	for i, f := range printer.Formats {
+		names[i] = string(f)
+	}
+	return names
 }
 
 // webURL links a workflow in the Temporal Web UI.
 func (e *env) webURL(workflowID string) string {
-	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(e.temporal.UIURL, "/"), e.temporal.Namespace, workflowID)
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(e.cfg.Temporal.UIURL, "/"), e.cfg.Temporal.Namespace, workflowID)
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// scheduleURL links a schedule in the Temporal Web UI.
+func (e *env) scheduleURL(id string) string {
+	return fmt.Sprintf("%s/namespaces/%s/schedules/%s", strings.TrimRight(e.cfg.Temporal.UIURL, "/"), e.cfg.Temporal.Namespace, id)
 }
+
+// utc formats a time for the text output.
+func utc(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -1,25 +1,31 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/cli"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
 )
 
-// state mirrors the JSON of `starter status --json` and `list --json`.
+// state mirrors the JSON of `starter status -o json` and `list -o json`.
 type state struct {
-	SyncID     string `json:"sync_id"`
-	State      string `json:"state"`
-	SyncStatus string `json:"sync_status"`
-	Resources  int    `json:"resources"`
-	ExpireDays int    `json:"expire_days"`
-	Error      string `json:"error"`
+	SyncID     string    `json:"sync_id"`
+	State      string    `json:"state"`
+	SyncStatus string    `json:"sync_status"`
+	Resources  int       `json:"resources"`
+	ExpireDays int       `json:"expire_days"`
+	StartedAt  time.Time `json:"started_at"`
+	Error      string    `json:"error"`
 	Progress   *struct {
 		Phase         string `json:"phase"`
 		PagesListed   int    `json:"pages_listed"`
@@ -37,7 +43,7 @@ type state struct {
 }
 
 func (s *stack) status(id string) state {
-	code, out, errOut := s.starter("status", id, "--json")
+	code, out, errOut := s.starter("status", id, "-o", "json")
 	require.Equal(s.t, 0, code, "status: %s", errOut)
 	var st state
 	require.NoError(s.t, json.Unmarshal([]byte(out), &st), out)
@@ -45,7 +51,7 @@ func (s *stack) status(id string) state {
 }
 
 func (s *stack) list(args ...string) []state {
-	code, out, errOut := s.starter(append([]string{"list", "--json"}, args...)...)
+	code, out, errOut := s.starter(append([]string{"list", "-o", "json"}, args...)...)
 	require.Equal(s.t, 0, code, "list: %s", errOut)
 	var runs []state
 	require.NoError(s.t, json.Unmarshal([]byte(out), &runs), out)
@@ -143,4 +149,60 @@ func TestRunCommandsRefuseUnknownIDs(t *testing.T) {
 	code, _, errOut := s.starter("list", "--status", "bogus")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `--status "bogus" is not allowed: use one of running, completed, failed`)
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the starter writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Ctrl-C on `sync --wait` stops the starter, not the sync: it says so and
+// how to follow it, and exits 130.
+func TestCtrlCOnWaitLeavesTheSyncRunning(t *testing.T) {
+	s := newStack(t, stackOptions{resources: 3000, seed: 31, knobs: hwsim.Knobs{Latency: 25 * time.Millisecond}})
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Execute(ctx, []string{"sync", "--expire-days", "400", "--lookback-days", "40", "--tag-mode", "per-resource",
+			"--tags-per-activity", "5", "--tag-concurrency", "4", "--wait"}, &out, &errOut)
+	}()
+	eventually(t, "the starter prints the sync it started", time.Minute, func() bool {
+		return strings.Contains(out.String(), "Started sync ")
+	})
+	id := syncIDFrom(t, out.String())
+	interrupt() // what main does on SIGINT
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the starter did not stop waiting")
+	}
+	assert.Equal(t, cli.ExitInterrupted, code)
+	msg := errOut.String()
+	assert.Contains(t, msg, "Stopped waiting. Sync "+id+" goes on in Temporal:")
+	assert.Contains(t, msg, "follow it:  starter status "+id)
+	assert.Contains(t, msg, "cancel it:  starter cancel "+id)
+	assert.NotContains(t, msg, "failed")
+	assert.NotContains(t, msg, "Resume it with")
+	assert.NotContains(t, msg, "error:")
+
+	st := s.status(id)
+	assert.Equal(t, "running", st.State, "the sync goes on")
+	code, _, errOut2 := s.starter("cancel", id, "--wait")
+	require.Equal(t, 0, code, errOut2)
 }

@@ -14,35 +14,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/report"
 	"expiry-sync/internal/testenv"
 	"expiry-sync/workflows"
 )
 
-// reportedResource is the part of `starter report --format json` checked here.
-type reportedResource struct {
-	ResourceID string            `json:"resource_id"`
-	ExpireTime time.Time         `json:"expire_time"`
-	DaysLeft   int               `json:"days_left"`
-	Tags       map[string]string `json:"tags"`
-	TagStatus  string            `json:"tag_status"`
-	IsActive   bool              `json:"is_active"`
-}
-
-// reportJSON runs `starter report ... --format json` and decodes it, returning
+// reportJSON runs `starter report ... -o json` and decodes it, returning
 // the instants just before and after the run: the report's "now" lies between.
-func (s *stack) reportJSON(args ...string) (items []reportedResource, before, after time.Time) {
+func (s *stack) reportJSON(args ...string) (items []report.Item, before, after time.Time) {
 	s.t.Helper()
 	before = time.Now()
-	code, out, errOut := s.starter(append([]string{"report", "--format", "json"}, args...)...)
+	code, out, errOut := s.starter(append([]string{"report", "-o", "json"}, args...)...)
 	after = time.Now()
 	require.Equal(s.t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	require.Empty(s.t, errOut)
-	var all []json.RawMessage
-	require.NoError(s.t, json.Unmarshal([]byte(out), &all))
-	items = make([]reportedResource, len(all))
-	for i, raw := range all {
-		require.NoError(s.t, json.Unmarshal(raw, &items[i]))
-	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	require.NoError(s.t, dec.Decode(&items))
 	return items, before, after
 }
 
@@ -83,9 +71,9 @@ func storedTags(r hwsim.Resource) map[string]string {
 
 // assertReport checks that the report holds exactly want, in order, with
 // their tags, give or take the resources at the window's edge.
-func assertReport(t *testing.T, got []reportedResource, want []hwsim.Resource, uncertain map[string]bool, before, after time.Time) {
+func assertReport(t *testing.T, got []report.Item, want []hwsim.Resource, uncertain map[string]bool, before, after time.Time) {
 	t.Helper()
-	got = slices.DeleteFunc(slices.Clone(got), func(r reportedResource) bool { return uncertain[r.ResourceID] })
+	got = slices.DeleteFunc(slices.Clone(got), func(r report.Item) bool { return uncertain[r.ResourceID] })
 	gotIDs := make([]string, len(got))
 	for i, r := range got {
 		gotIDs[i] = r.ResourceID
@@ -110,9 +98,6 @@ func TestReportAfterRealSync(t *testing.T) {
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
 			s := newStack(t, stackOptions{resources: 1500, seed: 2027, dbURL: db.URL})
-			// Sync ids are per second and per account: a sync started in the
-			// same second as the previous subtest's would attach to its run.
-			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 			code, out, errOut := s.starter("sync", "--expire-days", "30", "--wait")
 			require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 			log := s.syncLog(syncIDFrom(t, out))
@@ -121,7 +106,7 @@ func TestReportAfterRealSync(t *testing.T) {
 			all := func(hwsim.Resource) bool { return true }
 
 			// Every active resource expiring within 7 days, expired ones included.
-			got, before, after := s.reportJSON("--within-days", "7")
+			got, before, after := s.reportJSON("--expire-days", "7")
 			want, uncertain := expectedReport(s, log.WindowBegin, before.Add(week), after.Add(week), all)
 			require.Greater(t, len(want), 20, "the dataset has resources expiring this week")
 			require.True(t, slices.ContainsFunc(want, func(r hwsim.Resource) bool { return r.ExpireTime.Before(before) }),
@@ -131,7 +116,7 @@ func TestReportAfterRealSync(t *testing.T) {
 			assertReport(t, got, want, uncertain, before, after)
 
 			// The table says how many.
-			code, out, errOut = s.starter("report", "--within-days", "7")
+			code, out, errOut = s.starter("report", "--expire-days", "7")
 			require.Equal(t, 0, code, errOut)
 			assert.Contains(t, out, fmt.Sprintf("│ %d resources expiring by ", len(got)))
 			assert.Equal(t, len(got)+6, strings.Count(out, "\n"), "header, rows and footer:\n%s", out)
@@ -141,7 +126,7 @@ func TestReportAfterRealSync(t *testing.T) {
 			for _, keep := range []func(k, v string) bool{func(string, string) bool { return true }, awkward} {
 				key, value := commonTag(want, keep)
 				require.NotEmpty(t, key)
-				got, before, after = s.reportJSON("--within-days", "7", "--tag", key+"="+value)
+				got, before, after = s.reportJSON("--expire-days", "7", "--tag", key+"="+value)
 				wantTag, uncertain := expectedReport(s, log.WindowBegin, before.Add(week), after.Add(week), func(r hwsim.Resource) bool {
 					v, ok := storedTags(r)[key]
 					return ok && v == value
@@ -170,7 +155,7 @@ func TestReportAfterRealSync(t *testing.T) {
 				}
 			}
 			require.NotEmpty(t, pair[0][0], "a resource with two tags")
-			got, before, after = s.reportJSON("--within-days", "7", "--tag", pair[0][0]+"="+pair[0][1], "--tag", pair[1][0]+"="+pair[1][1])
+			got, before, after = s.reportJSON("--expire-days", "7", "--tag", pair[0][0]+"="+pair[0][1], "--tag", pair[1][0]+"="+pair[1][1])
 			wantBoth, uncertain := expectedReport(s, log.WindowBegin, before.Add(week), after.Add(week), func(r hwsim.Resource) bool {
 				tags := storedTags(r)
 				v0, ok0 := tags[pair[0][0]]

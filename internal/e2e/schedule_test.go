@@ -19,7 +19,7 @@ import (
 	"expiry-sync/workflows"
 )
 
-// scheduleJSON mirrors `starter schedule describe --json`.
+// scheduleJSON mirrors `starter schedule describe -o json`.
 type scheduleJSON struct {
 	ID     string `json:"schedule_id"`
 	WebURL string `json:"web_url"`
@@ -46,12 +46,13 @@ type scheduleJSON struct {
 }
 
 type scheduleActionJSON struct {
-	WorkflowID string `json:"workflow_id"`
-	Status     string `json:"status"`
-	SyncStatus string `json:"sync_status"`
+	ScheduledAt time.Time `json:"scheduled_at"`
+	WorkflowID  string    `json:"workflow_id"`
+	Status      string    `json:"status"`
+	SyncStatus  string    `json:"sync_status"`
 }
 
-// scheduleRowJSON mirrors one entry of `starter schedule list --json`.
+// scheduleRowJSON mirrors one entry of `starter schedule list -o json`.
 type scheduleRowJSON struct {
 	ID           string              `json:"schedule_id"`
 	Overlap      string              `json:"overlap"`
@@ -76,7 +77,7 @@ func (s *stack) newScheduleID(prefix string) string {
 
 func (s *stack) describeSchedule(id string) scheduleJSON {
 	s.t.Helper()
-	code, out, errOut := s.starter("schedule", "describe", id, "--json")
+	code, out, errOut := s.starter("schedule", "describe", id, "-o", "json")
 	require.Equal(s.t, 0, code, "describe %s: %s", id, errOut)
 	var d scheduleJSON
 	require.NoError(s.t, json.Unmarshal([]byte(out), &d), out)
@@ -85,7 +86,7 @@ func (s *stack) describeSchedule(id string) scheduleJSON {
 
 func (s *stack) listSchedules() []scheduleRowJSON {
 	s.t.Helper()
-	code, out, errOut := s.starter("schedule", "list", "--json")
+	code, out, errOut := s.starter("schedule", "list", "-o", "json")
 	require.Equal(s.t, 0, code, "schedule list: %s", errOut)
 	var rows []scheduleRowJSON
 	require.NoError(s.t, json.Unmarshal([]byte(out), &rows), out)
@@ -129,7 +130,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	id := s.newScheduleID("e2e-life")
 
 	// create: every hour (in Shanghai time), a sync of the next 7 days.
-	code, out, errOut := s.starter("schedule", "create", id, "--every", "1h", "--timezone", "Asia/Shanghai", "--expire-days", "7")
+	code, out, errOut := s.starter("schedule", "create", id, "--interval", "1h", "--time-zone", "Asia/Shanghai", "--expire-days", "7")
 	require.Equal(t, 0, code, "create: %s", errOut)
 	assert.Contains(t, out, "Created schedule "+id+" in namespace default: every 1h (Asia/Shanghai), overlap skip; syncs resources expiring within 7 days")
 	assert.Contains(t, out, "Web UI: http://localhost:8233/namespaces/default/schedules/"+id)
@@ -169,7 +170,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	})
 
 	// trigger starts a sync now; the stack's worker runs it to the end.
-	code, out, errOut = s.starter("schedule", "trigger", id, "--json")
+	code, out, errOut = s.starter("schedule", "trigger", id, "-o", "json")
 	require.Equal(t, 0, code, "trigger: %s", errOut)
 	var trig struct {
 		Outcome    string   `json:"outcome"`
@@ -214,15 +215,37 @@ func TestScheduleLifecycle(t *testing.T) {
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &expireDays))
 	assert.EqualValues(t, 7, expireDays)
 
+	// backfill starts now the sync of a past time of the schedule: the one
+	// on the hour two hours ago.
+	past := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+	code, out, errOut = s.starter("schedule", "backfill", id, "--start-time", past.Add(-30*time.Minute).Format(time.RFC3339),
+		"--end-time", past.Add(30*time.Minute).In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339))
+	require.Equal(t, 0, code, "backfill: %s", errOut)
+	assert.Contains(t, out, "Backfilling schedule "+id+": the syncs due from ")
+	var backfilled string
+	waitUntil(t, "the backfilled sync completes", 2*time.Minute, func() bool {
+		for _, a := range s.describeSchedule(id).RecentActions {
+			if a.ScheduledAt.Equal(past) {
+				backfilled = a.WorkflowID
+				require.NotContains(t, []string{"failed", "canceled", "terminated", "timed-out"}, a.Status)
+				return a.Status == "completed"
+			}
+		}
+		return false
+	})
+	assert.Equal(t, "expiry-sync-"+id+"-"+past.Format(time.RFC3339), backfilled, "Temporal names it after its schedule time")
+	assert.Equal(t, store.StatusSuccess, s.syncLog(backfilled).Status)
+	syncID = backfilled // the most recent action, for list below
+
 	// pause and unpause change the state and the note.
-	code, out, errOut = s.starter("schedule", "pause", id, "--note", "e2e: database maintenance")
+	code, out, errOut = s.starter("schedule", "pause", id, "--notes", "e2e: database maintenance")
 	require.Equal(t, 0, code, "pause: %s", errOut)
 	assert.Equal(t, fmt.Sprintf("Paused schedule %s: no sync starts until 'starter schedule unpause %s'; note %q\n", id, id, "e2e: database maintenance"), out)
 	d = s.describeSchedule(id)
 	assert.True(t, d.Paused)
 	assert.Equal(t, "e2e: database maintenance", d.Note)
 
-	code, out, errOut = s.starter("schedule", "unpause", id, "--note", "e2e: maintenance done")
+	code, out, errOut = s.starter("schedule", "unpause", id, "--notes", "e2e: maintenance done")
 	require.Equal(t, 0, code, "unpause: %s", errOut)
 	assert.True(t, strings.HasPrefix(out, "Unpaused schedule "+id+": next run "), out)
 	d = s.describeSchedule(id)
@@ -272,7 +295,7 @@ func TestScheduleRefusesBadInputAndUnknownIDs(t *testing.T) {
 	s := newStack(t, stackOptions{resources: 10, seed: 5})
 	id := s.newScheduleID("e2e-dup")
 
-	code, _, errOut := s.starter("schedule", "create", id, "--every", "1h", "--paused")
+	code, _, errOut := s.starter("schedule", "create", id, "--every", "1h", "--paused") // the earlier flag name still works
 	require.Equal(t, 0, code, "create: %s", errOut)
 	// Creating it again is refused and leaves the first one as it was.
 	code, out, errOut := s.starter("schedule", "create", id, "--cron", "0 2 * * *", "--expire-days", "9")
@@ -312,7 +335,7 @@ func TestScheduleRefusesBadInputAndUnknownIDs(t *testing.T) {
 	// An unknown id: one line, exit 2, for every subcommand.
 	unknown := "e2e-no-such-schedule"
 	for _, args := range [][]string{
-		{"describe", unknown}, {"describe", unknown, "--json"},
+		{"describe", unknown}, {"describe", unknown, "-o", "json"}, {"backfill", unknown, "--start-time", "2026-11-20T00:00:00Z", "--end-time", "2026-11-21T00:00:00Z"},
 		{"update", unknown, "--expire-days", "3"},
 		{"pause", unknown}, {"unpause", unknown, "--note", "x"},
 		{"trigger", unknown}, {"delete", unknown},

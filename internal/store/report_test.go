@@ -11,90 +11,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/catalog"
-	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/report/reporttest"
 	"expiry-sync/internal/store"
 	"expiry-sync/internal/testenv"
 )
 
-// reportNow is the report's "now" in these tests; rows are placed around it.
-var reportNow = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+var (
+	reportNow     = reporttest.Now
+	reportBy      = reporttest.By
+	reportAccount = reporttest.Account
+)
 
-const reportAccount = "a0000000000000000000000000000001"
-
-// reportRow describes one stored resource of the report fixture.
-type reportRow struct {
-	id, name, service, region, project string
-	expire                             time.Time
-	tags                               map[string]string // nil with unknownTags: NULL
-	unknownTags                        bool
-	inactive                           bool
-}
-
-// reportFixture is written through CommitBatch, as a sync would.
-var reportFixture = []reportRow{
-	{id: "expired-active", name: "b-web", service: catalog.ServiceECS, region: "cn-north-4", project: "p1",
-		expire: reportNow.Add(-3 * 24 * time.Hour), tags: map[string]string{"env": "prod"}},
-	{id: "soon-1", name: "中文服务器", service: catalog.ServiceEVS, region: "cn-east-3", project: "p2",
-		expire: reportNow.Add(24 * time.Hour), tags: map[string]string{`quote"key`: `say "hi"`, "团队": "运维部 🚀", "env": "prod"}},
-	{id: "soon-2", name: "A-db", service: catalog.ServiceECS, region: "cn-north-4", project: "p1",
-		expire: reportNow.Add(2 * 24 * time.Hour), tags: map[string]string{"pct": "100%", "under_score": "a_b", "env": "test"}},
-	{id: "inactive", name: "gone", service: catalog.ServiceECS, region: "cn-north-4", project: "p1",
-		expire: reportNow.Add(3 * 24 * time.Hour), tags: map[string]string{"env": "prod"}, inactive: true},
-	{id: "unknown-tags", name: "Z-cache", service: catalog.ServiceDCS, region: "cn-south-1", project: "p3",
-		expire: reportNow.Add(4 * 24 * time.Hour), unknownTags: true},
-	{id: "empty-val", name: "a-db", service: catalog.ServiceRDS, region: "cn-north-4", project: "p1",
-		expire: reportNow.Add(5 * 24 * time.Hour), tags: map[string]string{"env": "", "emoji🎉": "🔥", "ENV": "PROD"}},
-	{id: "no-tags", name: "🚀rocket", service: catalog.ServiceVPC, region: "cn-east-3", project: "p2",
-		expire: reportNow.Add(6 * 24 * time.Hour), tags: map[string]string{}},
-	{id: "edge", name: "eip-edge", service: catalog.ServiceVPC, region: "cn-north-4", project: "p1",
-		expire: reportNow.Add(7 * 24 * time.Hour), tags: map[string]string{`back\slash`: `C:\path\%d`, "a": `'; DROP TABLE expiring_resources; --`}},
-	{id: "later", name: "later", service: catalog.ServiceECS, region: "cn-north-4", project: "p1",
-		expire: reportNow.Add(7*24*time.Hour + time.Second), tags: map[string]string{"env": "prod"}},
-}
-
-var reportBy = reportNow.Add(7 * 24 * time.Hour)
-
-// withReportFixture runs fn on both databases, each holding the fixture.
+// withReportFixture runs fn on both databases, each holding the shared
+// report fixture (internal/report/reporttest).
 func withReportFixture(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	for _, db := range testenv.Databases() {
-		t.Run(db.Name, func(t *testing.T) {
-			ctx := context.Background()
-			s, err := store.Open(ctx, db.URL(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = s.Close() })
-			require.NoError(t, s.Migrate(ctx))
-			writeReportFixture(t, s, reportAccount, "sync-report", reportFixture)
-			fn(t, s)
-		})
-	}
-}
-
-func writeReportFixture(t *testing.T, s *store.Store, acct, syncID string, fixture []reportRow) {
-	t.Helper()
-	ctx := context.Background()
-	log, err := s.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "run-1", AccountID: acct, ExpireDays: 30,
-		WindowBegin: reportNow.AddDate(0, 0, -15), WindowEnd: reportNow.AddDate(0, 0, 30)}, nil)
-	require.NoError(t, err)
-	rows := make([]inventory.Row, len(fixture))
-	for i, f := range fixture {
-		rows[i] = inventory.Row{
-			Resource: inventory.Resource{ResourceID: f.id, Name: f.name, RegionCode: f.region, ProjectID: f.project,
-				ServiceTypeCode: f.service, ResourceTypeCode: catalog.ResourceVM, IsMainResource: true, Status: new(2),
-				ExpireTime: f.expire, EffectiveTime: f.expire.AddDate(-1, 0, 0), ExpirePolicy: new(1)},
-			Tags: inventory.TagResult{ResourceID: f.id, Status: inventory.TagsOK, Tags: f.tags},
-		}
-		if f.unknownTags {
-			rows[i].Tags = inventory.TagResult{ResourceID: f.id, Status: inventory.TagsUnsupported}
-		}
-	}
-	ok, err := s.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: 1, Rows: rows, SyncedAt: reportNow})
-	require.NoError(t, err)
-	require.True(t, ok)
-	for _, f := range fixture {
-		if f.inactive {
-			require.NoError(t, s.DB().Model(&store.ExpiringResource{}).
-				Where("account_id = ? AND resource_id = ?", acct, f.id).Update("is_active", false).Error)
-		}
+		t.Run(db.Name, func(t *testing.T) { fn(t, reporttest.Open(t, db.URL(t))) })
 	}
 }
 
@@ -230,7 +162,7 @@ func TestExpiringWithinMatchesTagsExactly(t *testing.T) {
 		// The table is intact after the value that looks like SQL.
 		var n int64
 		require.NoError(t, s.DB().Model(&store.ExpiringResource{}).Count(&n).Error)
-		assert.Equal(t, int64(len(reportFixture)), n)
+		assert.Equal(t, int64(len(reporttest.Inventory)), n)
 	})
 }
 
@@ -239,11 +171,11 @@ func TestExpiringWithinSortsTheSameOnBothDatabases(t *testing.T) {
 		ctx := context.Background()
 		// A second account holding a resource id of the first one and names
 		// that collations would fold.
-		writeReportFixture(t, s, "a0000000000000000000000000000002", "sync-other", []reportRow{
-			{id: "soon-1", name: "a-db", service: catalog.ServiceECS, region: "ap-southeast-1", project: "p9",
-				expire: reportNow.Add(24 * time.Hour), tags: map[string]string{}},
-			{id: "other-2", name: "á-db", service: catalog.ServiceECS, region: "ap-southeast-1", project: "p9",
-				expire: reportNow.Add(5 * 24 * time.Hour), tags: map[string]string{}},
+		reporttest.Write(t, s, "a0000000000000000000000000000002", "sync-other", []reporttest.Resource{
+			{ID: "soon-1", Name: "a-db", Service: catalog.ServiceECS, Type: catalog.ResourceVM, Region: "ap-southeast-1", Project: "p9",
+				Status: new(2), Expire: reportNow.Add(24 * time.Hour), Tags: map[string]string{}},
+			{ID: "other-2", Name: "á-db", Service: catalog.ServiceECS, Type: catalog.ResourceVM, Region: "ap-southeast-1", Project: "p9",
+				Status: new(2), Expire: reportNow.Add(5 * 24 * time.Hour), Tags: map[string]string{}},
 		})
 		for _, c := range []struct {
 			sort store.ReportSort

@@ -1,0 +1,4 @@
+package cli
+
+// IsTerminal is isTerminal, for the external tests.
+var IsTerminal = isTerminal

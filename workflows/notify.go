@@ -236,7 +236,7 @@ func thresholdName(t int) string {
 // showNotify puts the per-route outcome in the Web UI (current details).
 func showNotify(ctx workflow.Context, r NotifyResult) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Renewal reminders** of account %s as of %s\n\n", r.AccountID, r.AsOf.Format(time.RFC3339))
+	b.WriteString(fmt.Sprintf("**Renewal reminders** of account %s as of %s\n\n", r.AccountID, r.AsOf.Format(time.RFC3339)))
 	if !r.Configured {
 		b.WriteString("Reminders are not configured on the worker (EXPIRY_SYNC_NOTIFY_FILE).\n")
 		workflow.SetCurrentDetails(ctx, b.String())
@@ -259,7 +259,7 @@ func showNotify(ctx workflow.Context, r NotifyResult) {
 		if rt.Error != "" {
 			detail += " " + rt.Error
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", rt.Route, rt.Status, strings.ReplaceAll(detail, "|", "/"))
+		b.WriteString(fmt.Sprintf("| %s | %s | %s |\n", rt.Route, rt.Status, strings.ReplaceAll(detail, "|", "/")))
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }

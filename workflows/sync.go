@@ -179,6 +179,7 @@ func (s *syncRun) finish(ctx workflow.Context) (activities.Summary, error) {
 	}
 	s.upsertAttributes(ctx, summary.Status, summary.TotalResources)
 	s.setPhase(ctx, fmt.Sprintf("done: %s, %d resources", summary.Status, summary.TotalResources))
+	StartNotifyAfterSync(ctx, s.cursor.AccountID, s.syncID, summary.Status)
 	return summary, nil
 }
 

@@ -135,6 +135,9 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	// The reminders a finished sync starts are tested on their own (notify_test.go).
+	env.RegisterWorkflowWithOptions(func(workflow.Context, workflows.NotifyInput) error { return nil },
+		workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
 	env.SetStartWorkflowOptions(defaultStartOptions())
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env

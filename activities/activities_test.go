@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -126,6 +128,30 @@ func TestFetchTagsResumesFromHeartbeatDetailsAndStagesTags(t *testing.T) {
 			assert.Equal(t, store.Tags(want.Tags), got)
 		}
 	}
+}
+
+// A retried FetchTags attempt heartbeats the progress it resumed from from
+// its very first heartbeat: were it to heartbeat nothing until it staged
+// something, a worker dying then would lose the earlier attempts' work.
+func TestARetriedAttemptKeepsTheEarlierProgressInItsHeartbeats(t *testing.T) {
+	t.Cleanup(activities.SetKeepAliveEvery(50 * time.Millisecond))
+	f := newFixture(t, sk)
+	require.NoError(t, f.sim.SetKnobs(hwsim.Knobs{Latency: 400 * time.Millisecond}))
+	targets := f.taggable(4)
+	done := []inventory.TagResult{{ResourceID: targets[0].ResourceID, Status: inventory.TagsOK}, {ResourceID: targets[1].ResourceID, Status: inventory.TagsOK}}
+	f.env.SetHeartbeatDetails(done)
+	var first []inventory.TagResult
+	var beats int
+	f.env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+		if beats++; beats == 1 {
+			require.True(t, details.HasValues(), "the first heartbeat carries details")
+			require.NoError(t, details.Get(&first))
+		}
+	})
+	_, err := f.env.ExecuteActivity(f.acts.FetchTags, activities.FetchTagsInput{SyncID: "sync-1", Resources: targets})
+	require.NoError(t, err)
+	require.Positive(t, beats)
+	assert.Equal(t, done, first, "the first heartbeat is the progress the attempt resumed from")
 }
 
 func resourceIDs(targets []inventory.TagTarget) []string {

@@ -2,8 +2,11 @@ package activities
 
 import (
 	"context"
+
 	"fmt"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
@@ -47,5 +50,7 @@ func (a *Activities) CommitBatch(ctx context.Context, in CommitBatchInput) (Comm
 		return CommitBatchResult{}, writeError(fmt.Sprintf("batch %d", in.Batch), err)
 	}
 	a.Metrics.BatchCommitted(a.AccountID, len(in.Rows), applied)
+	activity.GetLogger(ctx).Info("committed a batch", "sync_id", in.SyncID, "account", a.AccountID, "batch", in.Batch,
+		"rows", len(in.Rows), "next_offset", in.NextOffset, "applied", applied, "took", time.Since(start))
 	return CommitBatchResult{Applied: applied, Retries: retries(ctx), WriteMS: float64(time.Since(start).Microseconds()) / 1000}, nil
 }

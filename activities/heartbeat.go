@@ -12,7 +12,7 @@ import (
 // an activity is alive; the HeartbeatTimeout in workflows/options.go must be
 // a few of these, so that a killed worker's activities are retried elsewhere
 // within seconds rather than at their StartToClose timeout.
-const keepAliveEvery = 3 * time.Second
+var keepAliveEvery = 3 * time.Second
 
 // progress holds an activity's latest heartbeat details.
 type progress struct {

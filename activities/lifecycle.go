@@ -57,6 +57,8 @@ func (a *Activities) BeginSync(ctx context.Context, in BeginSyncInput) (Checkpoi
 	if err != nil {
 		return Checkpoint{}, beginError(err)
 	}
+	activity.GetLogger(ctx).Info("sync opened", "sync_id", in.SyncID, "account", a.AccountID, "attempt", log.Attempts,
+		"generation", log.Generation, "window_begin", log.WindowBegin, "window_end", log.WindowEnd)
 	return Checkpoint{
 		AccountID:   log.AccountID,
 		WindowBegin: log.WindowBegin, WindowEnd: log.WindowEnd, NextOffset: log.NextOffset, NextRow: log.NextRow,
@@ -189,6 +191,8 @@ func (a *Activities) FinishSync(ctx context.Context, in FinishSyncInput) (Summar
 		return Summary{}, writeError("finish sync", err)
 	}
 	a.Metrics.SyncFinished(log.AccountID, log.Status, log.StartedAt, log.FinishedAt)
+	activity.GetLogger(ctx).Info("sync finished", "sync_id", in.SyncID, "account", a.AccountID, "status", log.Status,
+		"resources", log.TotalResources, "deactivated", log.DeactivatedResources, "rechecked", log.RecheckedResources)
 	n := log.GetNotes()
 	s := Summary{
 		SyncID: log.SyncID, Status: log.Status, ExpireDays: log.ExpireDays, WindowBegin: log.WindowBegin,
@@ -230,5 +234,6 @@ func (a *Activities) EndSync(ctx context.Context, in EndSyncInput) error {
 	if err := a.Store.EndSync(ctx, w, in.Status, in.Reason, in.Retries); err != nil {
 		return databaseError("close sync log", err)
 	}
+	activity.GetLogger(ctx).Info("sync ended", "sync_id", in.SyncID, "account", a.AccountID, "status", in.Status, "reason", in.Reason)
 	return nil
 }

@@ -2,8 +2,11 @@ package activities
 
 import (
 	"context"
+
 	"slices"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/inventory"
@@ -87,5 +90,8 @@ func (a *Activities) ListPage(ctx context.Context, in ListPageInput) (ListPageRe
 			res.Resources = append(res.Resources, r)
 		}
 	}
+	activity.GetLogger(ctx).Info("listed a page", "sync_id", in.SyncID, "account", a.AccountID, "offset", in.Offset,
+		"received", res.Received, "new", len(res.Resources), "known", len(res.Known), "total_count", res.TotalCount,
+		"connected", res.Connected, "quarantined", len(res.Quarantined))
 	return res, nil
 }

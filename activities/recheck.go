@@ -73,6 +73,8 @@ func (a *Activities) RecheckUnseen(ctx context.Context, in RecheckInput) (Rechec
 		res.Found += len(rc.Found)
 		res.Gone += len(rc.Gone)
 		res.Quarantined += len(ids) - len(rc.Found) - len(rc.Gone)
+		activity.GetLogger(ctx).Info("re-checked unseen resources by id", "sync_id", in.SyncID, "account", a.AccountID,
+			"asked", len(ids), "found", len(rc.Found), "gone", len(rc.Gone), "after", after)
 		after = ids[len(ids)-1]
 		beat.set(after)
 	}
@@ -117,4 +119,3 @@ func quarantinedIDs(page huawei.Page) map[string]bool {
 	}
 	return out
 }
-

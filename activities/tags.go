@@ -107,6 +107,8 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 	if err := stage(); err != nil {
 		return FetchTagsResult{}, err
 	}
+	activity.GetLogger(ctx).Debug("read tags", "sync_id", in.SyncID, "account", a.AccountID, "resources", len(in.Resources),
+		"from_snapshot", in.FromSnapshot, "call_retries", callRetries)
 	return FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries}, nil
 }
 
@@ -228,6 +230,8 @@ func (a *Activities) SnapshotTags(ctx context.Context, in SnapshotTagsInput) (Sn
 		return nil
 	})
 	res := SnapshotTagsResult{Resources: bulk.Resources, Calls: bulk.Calls, Unsupported: bulk.Unavailable, Strategy: bulk.Strategy, Retries: retries(ctx)}
+	activity.GetLogger(ctx).Info("read tags in bulk", "sync_id", in.SyncID, "account", a.AccountID, "project", in.ProjectID,
+		"type", in.TMSType, "resources", res.Resources, "calls", res.Calls, "strategy", res.Strategy, "fallback", res.Unsupported)
 	var ae *huawei.APIError
 	switch {
 	case err == nil:

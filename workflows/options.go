@@ -33,10 +33,10 @@ var (
 	// Database writes retry through outages of several minutes; a write the
 	// database rejects for good fails at once, naming the batch.
 	dbRetry = &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        20 * time.Second,
-		MaximumAttempts:        30,
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    20 * time.Second,
+		MaximumAttempts:    30,
 		NonRetryableErrorTypes: []string{activities.ErrTypeDatabaseRejected, activities.ErrTypeInvalidInput, activities.ErrTypeAlreadyRunning,
 			activities.ErrTypeResumeRefused, activities.ErrTypeLeaseLost},
 	}

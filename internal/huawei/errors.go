@@ -191,10 +191,19 @@ func redactURL(raw string) string {
 	return u.Scheme + "://" + u.Host + u.Path
 }
 
+// MaxRetryAfter caps the wait a Retry-After imposes: a longer one (a day,
+// say) would freeze every call of the worker. The attempt then fails as
+// throttled, saying so, and is retried after MaxRetryAfter.
+var MaxRetryAfter = time.Minute
+
 func fromResponse(api string, re *responseError) *APIError {
 	e := &APIError{
 		API: api, Status: re.StatusCode, Code: re.ErrorCode,
 		Message: re.ErrorMessage, RequestID: re.RequestId, RetryAfter: re.retryAfter,
+	}
+	if e.RetryAfter > MaxRetryAfter {
+		e.Message += fmt.Sprintf(" (Retry-After asked for %s: waiting %s at most before the next attempt)", e.RetryAfter, MaxRetryAfter)
+		e.RetryAfter = MaxRetryAfter
 	}
 	code := gatewayCode(re.ErrorCode)
 	switch {

@@ -268,11 +268,18 @@ func checkAPIError(t *testing.T, err error, api string, a *fuzzAnswer) *huawei.A
 	if ae.RetryAfter < 0 {
 		t.Fatalf("%s: negative RetryAfter %s from Retry-After %q", api, ae.RetryAfter, a.retryAfter)
 	}
-	// Delta-seconds are taken as they are, saturating rather than wrapping.
+	// Delta-seconds are taken as they are up to huawei.MaxRetryAfter, and a
+	// longer wait is capped, saying so.
 	if n, perr := strconv.ParseInt(a.retryAfter, 10, 64); perr == nil && n >= 0 && a.status >= 400 {
 		want := time.Duration(math.MaxInt64)
 		if n <= math.MaxInt64/int64(time.Second) {
 			want = time.Duration(n) * time.Second
+		}
+		if want > huawei.MaxRetryAfter {
+			want = huawei.MaxRetryAfter
+			if !strings.Contains(ae.Error(), "Retry-After asked for") {
+				t.Fatalf("%s: a capped Retry-After %q is not said: %v", api, a.retryAfter, ae)
+			}
 		}
 		if ae.RetryAfter != want {
 			t.Fatalf("%s: Retry-After %q gave RetryAfter %s, want %s", api, a.retryAfter, ae.RetryAfter, want)

@@ -5,6 +5,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/contract"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -12,21 +13,6 @@ import (
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/metrics"
 	"expiry-sync/internal/store"
-)
-
-// Error types the workflow's retry policies refer to.
-const (
-	// ErrTypeDatabaseRejected: the database refused a write in a way that repeats.
-	ErrTypeDatabaseRejected = "DatabaseRejected"
-	// ErrTypeInvalidInput: the workflow input is invalid.
-	ErrTypeInvalidInput = "InvalidInput"
-	// ErrTypeAlreadyRunning: another sync of the account runs.
-	ErrTypeAlreadyRunning = "SyncAlreadyRunning"
-	// ErrTypeResumeRefused: the sync cannot be resumed (superseded, too old,
-	// finished, or never started writing).
-	ErrTypeResumeRefused = "ResumeRefused"
-	// ErrTypeLeaseLost: another sync holds the account now; this one stops.
-	ErrTypeLeaseLost = "LeaseLost"
 )
 
 // Activities carries the worker's shared clients; one instance per worker.
@@ -65,7 +51,7 @@ func writeError(what string, err error) error {
 		superseded *store.SupersededError
 	)
 	if errors.As(err, &lost) || errors.As(err, &superseded) {
-		return temporal.NewNonRetryableApplicationError(what+": "+err.Error(), ErrTypeLeaseLost, nil)
+		return temporal.NewNonRetryableApplicationError(what+": "+err.Error(), contract.ErrTypeLeaseLost, nil)
 	}
 	return databaseError(what, err)
 }
@@ -73,7 +59,7 @@ func writeError(what string, err error) error {
 // databaseError marks permanent database refusals non-retryable.
 func databaseError(what string, err error) error {
 	if store.IsPermanent(err) {
-		return temporal.NewNonRetryableApplicationError(what+": "+err.Error(), ErrTypeDatabaseRejected, nil)
+		return temporal.NewNonRetryableApplicationError(what+": "+err.Error(), contract.ErrTypeDatabaseRejected, nil)
 	}
 	return temporal.NewApplicationError(what+": "+err.Error(), "DatabaseUnavailable")
 }

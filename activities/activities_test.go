@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/contract"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func appError(t *testing.T, err error) *temporal.ApplicationError {
 
 func TestBadSignatureIsANonRetryableAuthError(t *testing.T) {
 	f := newFixture(t, "a-wrong-secret")
-	_, err := f.env.ExecuteActivity(f.acts.ListPage, activities.ListPageInput{
+	_, err := f.env.ExecuteActivity(f.acts.ListPage, contract.ListPageInput{
 		WindowBegin: time.Now().AddDate(0, 0, -30), WindowEnd: time.Now().AddDate(0, 0, 30), Limit: 100,
 	})
 	app := appError(t, err)
@@ -88,7 +89,7 @@ func TestBadSignatureIsANonRetryableAuthError(t *testing.T) {
 func TestThrottledTagQueryIsRetryableAfterRetryAfter(t *testing.T) {
 	f := newFixture(t, sk)
 	require.NoError(t, f.sim.SetKnobs(hwsim.Knobs{ThrottleRatio: 1}))
-	_, err := f.env.ExecuteActivity(f.acts.FetchTags, activities.FetchTagsInput{Resources: f.taggable(3)})
+	_, err := f.env.ExecuteActivity(f.acts.FetchTags, contract.FetchTagsInput{Resources: f.taggable(3)})
 	app := appError(t, err)
 	assert.Equal(t, string(huawei.KindThrottled), app.Type())
 	assert.False(t, app.NonRetryable())
@@ -103,9 +104,9 @@ func TestFetchTagsResumesFromHeartbeatDetailsAndStagesTags(t *testing.T) {
 		{ResourceID: targets[1].ResourceID, Status: inventory.TagsNotFound},
 	}
 	f.env.SetHeartbeatDetails(done)
-	v, err := f.env.ExecuteActivity(f.acts.FetchTags, activities.FetchTagsInput{SyncID: "sync-1", Resources: targets})
+	v, err := f.env.ExecuteActivity(f.acts.FetchTags, contract.FetchTagsInput{SyncID: "sync-1", Resources: targets})
 	require.NoError(t, err)
-	var res activities.FetchTagsResult
+	var res contract.FetchTagsResult
 	require.NoError(t, v.Get(&res))
 	require.Len(t, res.Results, 6)
 	assert.Equal(t, inventory.TagsNotFound, res.Results[1].Status, "results of the earlier attempt are kept")
@@ -148,7 +149,7 @@ func TestARetriedAttemptKeepsTheEarlierProgressInItsHeartbeats(t *testing.T) {
 			require.NoError(t, details.Get(&first))
 		}
 	})
-	_, err := f.env.ExecuteActivity(f.acts.FetchTags, activities.FetchTagsInput{SyncID: "sync-1", Resources: targets})
+	_, err := f.env.ExecuteActivity(f.acts.FetchTags, contract.FetchTagsInput{SyncID: "sync-1", Resources: targets})
 	require.NoError(t, err)
 	require.Positive(t, beats)
 	assert.Equal(t, done, first, "the first heartbeat is the progress the attempt resumed from")
@@ -173,7 +174,7 @@ func TestCommitBatchAttachesStagedTags(t *testing.T) {
 		return inventory.Row{Resource: inventory.Resource{ResourceID: id, Status: new(2), ExpireTime: time.Now()},
 			Tags: inventory.TagResult{ResourceID: id, Status: status}}
 	}
-	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 1, SyncedAt: time.Now(), Generation: log.Generation, LeaseToken: log.LeaseToken,
+	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, contract.CommitBatchInput{SyncID: "sync-1", Batch: 1, SyncedAt: time.Now(), Generation: log.Generation, LeaseToken: log.LeaseToken,
 		Rows: []inventory.Row{row("r1", inventory.TagsOK), row("r2", inventory.TagsNotFound)}})
 	require.NoError(t, err)
 	var stored []store.ExpiringResource
@@ -182,7 +183,7 @@ func TestCommitBatchAttachesStagedTags(t *testing.T) {
 	assert.Equal(t, store.Tags{"owner": "李四"}, stored[0].Tags)
 	assert.Nil(t, stored[1].Tags)
 
-	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "sync-1", Batch: 2, SyncedAt: time.Now(), Generation: log.Generation, LeaseToken: log.LeaseToken,
+	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, contract.CommitBatchInput{SyncID: "sync-1", Batch: 2, SyncedAt: time.Now(), Generation: log.Generation, LeaseToken: log.LeaseToken,
 		Rows: []inventory.Row{row("r-unstaged", inventory.TagsOK)}})
 	app := appError(t, err)
 	assert.True(t, app.NonRetryable(), "a batch whose tags were never staged is a bug, not an outage")
@@ -191,18 +192,18 @@ func TestCommitBatchAttachesStagedTags(t *testing.T) {
 
 func TestCommitBatchWithoutTheLeaseIsRefusedForGood(t *testing.T) {
 	f := newFixture(t, sk)
-	_, err := f.env.ExecuteActivity(f.acts.CommitBatch, activities.CommitBatchInput{SyncID: "never-opened", Batch: 1})
+	_, err := f.env.ExecuteActivity(f.acts.CommitBatch, contract.CommitBatchInput{SyncID: "never-opened", Batch: 1})
 	app := appError(t, err)
-	assert.Equal(t, activities.ErrTypeLeaseLost, app.Type())
+	assert.Equal(t, contract.ErrTypeLeaseLost, app.Type())
 	assert.True(t, app.NonRetryable())
 	assert.Contains(t, app.Error(), "batch 1")
 }
 
 func TestBeginResumeOfAnUnknownSyncIsRefused(t *testing.T) {
 	f := newFixture(t, sk)
-	_, err := f.env.ExecuteActivity(f.acts.BeginSync, activities.BeginSyncInput{SyncID: "nope", RunID: "r", Resume: true, ExpireDays: 30})
+	_, err := f.env.ExecuteActivity(f.acts.BeginSync, contract.BeginSyncInput{SyncID: "nope", RunID: "r", Resume: true, ExpireDays: 30})
 	app := appError(t, err)
-	assert.Equal(t, activities.ErrTypeResumeRefused, app.Type())
+	assert.Equal(t, contract.ErrTypeResumeRefused, app.Type())
 	assert.True(t, app.NonRetryable())
 	assert.Contains(t, app.Error(), `cannot resume sync "nope"`)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,9 +18,6 @@ import (
 	"expiry-sync/internal/store"
 )
 
-// ErrTypeNotifyOff: no routes file is configured (EXPIRY_SYNC_NOTIFY_FILE).
-const ErrTypeNotifyOff = "NotifyNotConfigured"
-
 // Notifier holds the renewal reminders' activities: everything they read
 // comes from the database and the routes file, so that only ids, names and
 // counts cross the workflow's history. Secrets are read when a send needs
@@ -31,91 +29,9 @@ type Notifier struct {
 	ConfigFile string
 }
 
-// PlanInput asks what is due for an account at AsOf.
-type PlanInput struct {
-	AccountID string    `json:"account_id,omitempty"`
-	AsOf      time.Time `json:"as_of"`
-	Routes    []string  `json:"routes,omitempty"`
-}
-
-// NotifyPlan is what each route has to send.
-type NotifyPlan struct {
-	Configured bool           `json:"configured"`
-	AccountID  string         `json:"account_id"`
-	Routes     []PlannedRoute `json:"routes,omitempty"`
-}
-
-// PlannedRoute is one route with something to send.
-type PlannedRoute struct {
-	Route      string             `json:"route"`
-	Thresholds []PlannedThreshold `json:"thresholds"`
-	// QuietUntil: the route is in its quiet hours until then.
-	QuietUntil *time.Time `json:"quiet_until,omitempty"`
-}
-
-// PlannedThreshold counts a route's resources due for one threshold.
-type PlannedThreshold struct {
-	Threshold int `json:"threshold_days"`
-	Resources int `json:"resources"`
-}
-
-// ClaimInput claims what a route has to send at AsOf.
-type ClaimInput struct {
-	AccountID string    `json:"account_id"`
-	Route     string    `json:"route"`
-	AsOf      time.Time `json:"as_of"`
-}
-
-// ClaimedDigest is a digest recorded and ready to send.
-type ClaimedDigest struct {
-	DigestID  string       `json:"digest_id"`
-	Threshold int          `json:"threshold_days"`
-	Resources int          `json:"resources"`
-	Channels  []ChannelRef `json:"channels"`
-}
-
-// ChannelRef names a channel and its type.
-type ChannelRef struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-}
-
-// SendInput sends one digest on one channel.
-type SendInput struct {
-	DigestID string `json:"digest_id"`
-	Channel  string `json:"channel"`
-}
-
-// SendOutcome is how a send ended.
-type SendOutcome struct {
-	Channel   string `json:"channel"`
-	Type      string `json:"type,omitempty"`
-	Recipient string `json:"recipient,omitempty"`
-	Status    string `json:"status"`
-	Attempts  int    `json:"attempts,omitempty"`
-	Error     string `json:"error,omitempty"`
-}
-
-// SettleInput closes a digest.
-type SettleInput struct {
-	DigestID string `json:"digest_id"`
-	Reason   string `json:"reason,omitempty"` // why sends still pending were given up
-}
-
-// DigestOutcome is a digest's final state.
-type DigestOutcome struct {
-	DigestID  string        `json:"digest_id"`
-	Threshold int           `json:"threshold_days"`
-	Resources int           `json:"resources"`
-	Sends     []SendOutcome `json:"sends"`
-	// Released: no channel delivered it, so its resources are reminded
-	// again by a later run.
-	Released bool `json:"released,omitempty"`
-}
-
 func (n *Notifier) config() (*notify.Config, error) {
 	if n.ConfigFile == "" {
-		return nil, temporal.NewNonRetryableApplicationError("reminders are not configured: set "+notify.ConfigEnv+" on the worker", ErrTypeNotifyOff, nil)
+		return nil, temporal.NewNonRetryableApplicationError("reminders are not configured: set "+notify.ConfigEnv+" on the worker", contract.ErrTypeNotifyOff, nil)
 	}
 	c, err := notify.Load(n.ConfigFile)
 	if err != nil {
@@ -131,11 +47,11 @@ func (n *Notifier) account(id string) string {
 	return id
 }
 
-// NotifyPlan works out what each route has to send at AsOf, without
+// contract.NotifyPlan works out what each route has to send at AsOf, without
 // recording anything.
-func (n *Notifier) NotifyPlan(ctx context.Context, in PlanInput) (NotifyPlan, error) {
+func (n *Notifier) NotifyPlan(ctx context.Context, in contract.PlanInput) (contract.NotifyPlan, error) {
 	defer keepAlive(ctx, nil)()
-	plan := NotifyPlan{AccountID: n.account(in.AccountID)}
+	plan := contract.NotifyPlan{AccountID: n.account(in.AccountID)}
 	if n.ConfigFile == "" {
 		return plan, nil
 	}
@@ -145,7 +61,7 @@ func (n *Notifier) NotifyPlan(ctx context.Context, in PlanInput) (NotifyPlan, er
 	}
 	for _, r := range in.Routes {
 		if cfg.Route(r) == nil {
-			return plan, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is not in the routes file: allowed %s", r, strings.Join(cfg.RouteNames(), ", ")), ErrTypeInvalidInput, nil)
+			return plan, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is not in the routes file: allowed %s", r, strings.Join(cfg.RouteNames(), ", ")), contract.ErrTypeInvalidInput, nil)
 		}
 	}
 	plan.Configured = true
@@ -155,14 +71,14 @@ func (n *Notifier) NotifyPlan(ctx context.Context, in PlanInput) (NotifyPlan, er
 	}
 	for _, p := range pending {
 		if len(plan.Routes) == 0 || plan.Routes[len(plan.Routes)-1].Route != p.Route.Name {
-			pr := PlannedRoute{Route: p.Route.Name}
+			pr := contract.PlannedRoute{Route: p.Route.Name}
 			if until := p.Route.QuietHours.Until(in.AsOf); !until.IsZero() {
 				pr.QuietUntil = &until
 			}
 			plan.Routes = append(plan.Routes, pr)
 		}
 		last := &plan.Routes[len(plan.Routes)-1]
-		last.Thresholds = append(last.Thresholds, PlannedThreshold{Threshold: p.Threshold, Resources: len(p.Items)})
+		last.Thresholds = append(last.Thresholds, contract.PlannedThreshold{Threshold: p.Threshold, Resources: len(p.Items)})
 	}
 	return plan, nil
 }
@@ -195,7 +111,7 @@ func digestID(ctx context.Context, route string, threshold int) string {
 // threshold), with their resources and pending sends, each in one
 // transaction. Resources another digest already carries for the threshold
 // are left out: two runs at once never send a resource twice.
-func (n *Notifier) NotifyClaim(ctx context.Context, in ClaimInput) ([]ClaimedDigest, error) {
+func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]contract.ClaimedDigest, error) {
 	defer keepAlive(ctx, nil)()
 	cfg, err := n.config()
 	if err != nil {
@@ -206,12 +122,12 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in ClaimInput) ([]ClaimedDig
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is no longer in the routes file", in.Route), string(notify.ClassConfig), nil)
 	}
 	account := n.account(in.AccountID)
-	var out []ClaimedDigest
+	var out []contract.ClaimedDigest
 	var done []int
 	for _, t := range route.Thresholds { // an earlier attempt's claims
 		d, _, err := n.Store.GetDigest(ctx, digestID(ctx, route.Name, t))
 		if err == nil {
-			out = append(out, ClaimedDigest{DigestID: d.ID, Threshold: t, Resources: d.Resources, Channels: channelRefs(cfg, route)})
+			out = append(out, contract.ClaimedDigest{DigestID: d.ID, Threshold: t, Resources: d.Resources, Channels: channelRefs(cfg, route)})
 			done = append(done, t)
 		}
 	}
@@ -237,17 +153,17 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in ClaimInput) ([]ClaimedDig
 			return nil, databaseError("recording the digest", err)
 		}
 		if claimed > 0 {
-			out = append(out, ClaimedDigest{DigestID: c.Digest.ID, Threshold: p.Threshold, Resources: claimed, Channels: channelRefs(cfg, route)})
+			out = append(out, contract.ClaimedDigest{DigestID: c.Digest.ID, Threshold: p.Threshold, Resources: claimed, Channels: channelRefs(cfg, route)})
 		}
 	}
-	slices.SortFunc(out, func(a, b ClaimedDigest) int { return a.Threshold - b.Threshold })
+	slices.SortFunc(out, func(a, b contract.ClaimedDigest) int { return a.Threshold - b.Threshold })
 	return out, nil
 }
 
-func channelRefs(cfg *notify.Config, r *notify.Route) []ChannelRef {
-	out := make([]ChannelRef, len(r.Channels))
+func channelRefs(cfg *notify.Config, r *notify.Route) []contract.ChannelRef {
+	out := make([]contract.ChannelRef, len(r.Channels))
 	for i, name := range r.Channels {
-		out[i] = ChannelRef{Name: name, Type: cfg.Channels[name].Type}
+		out[i] = contract.ChannelRef{Name: name, Type: cfg.Channels[name].Type}
 	}
 	return out
 }
@@ -265,9 +181,9 @@ func deliveryID(digestID, channel string) string {
 // worker that died mid-send, and marks it unconfirmed instead of sending
 // again. A failure known not to have reached the platform is put back to
 // pending and retried per its class.
-func (n *Notifier) NotifySend(ctx context.Context, in SendInput) (SendOutcome, error) {
+func (n *Notifier) NotifySend(ctx context.Context, in contract.SendInput) (contract.SendOutcome, error) {
 	defer keepAlive(ctx, nil)()
-	out := SendOutcome{Channel: in.Channel}
+	out := contract.SendOutcome{Channel: in.Channel}
 	cfg, err := n.config()
 	if err != nil {
 		return out, err
@@ -328,7 +244,7 @@ func (n *Notifier) NotifySend(ctx context.Context, in SendInput) (SendOutcome, e
 
 // endSend records a send's status and turns a send error into the
 // activity's error, typed by its class for the retry policy.
-func (n *Notifier) endSend(ctx context.Context, in SendInput, status string, se *notify.SendError) error {
+func (n *Notifier) endSend(ctx context.Context, in contract.SendInput, status string, se *notify.SendError) error {
 	msg := ""
 	if se != nil {
 		msg = se.Msg
@@ -346,7 +262,7 @@ func (n *Notifier) endSend(ctx context.Context, in SendInput, status string, se 
 
 // NotifySettle closes a digest: sends still pending were given up, and a
 // digest no channel delivered releases its resources for a later run.
-func (n *Notifier) NotifySettle(ctx context.Context, in SettleInput) (DigestOutcome, error) {
+func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (contract.DigestOutcome, error) {
 	defer keepAlive(ctx, nil)()
 	reason := in.Reason
 	if reason == "" {
@@ -354,27 +270,22 @@ func (n *Notifier) NotifySettle(ctx context.Context, in SettleInput) (DigestOutc
 	}
 	sends, released, err := n.Store.SettleDigest(ctx, in.DigestID, reason)
 	if err != nil {
-		return DigestOutcome{}, databaseError("settling digest "+in.DigestID, err)
+		return contract.DigestOutcome{}, databaseError("settling digest "+in.DigestID, err)
 	}
 	d, _, err := n.Store.GetDigest(ctx, in.DigestID)
 	if err != nil {
-		return DigestOutcome{}, databaseError("reading digest "+in.DigestID, err)
+		return contract.DigestOutcome{}, databaseError("reading digest "+in.DigestID, err)
 	}
-	out := DigestOutcome{DigestID: d.ID, Threshold: d.ThresholdDays, Resources: d.Resources, Released: released}
+	out := contract.DigestOutcome{DigestID: d.ID, Threshold: d.ThresholdDays, Resources: d.Resources, Released: released}
 	for _, s := range sends {
-		out.Sends = append(out.Sends, SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status, Attempts: s.Attempts, Error: s.ErrorMessage})
+		out.Sends = append(out.Sends, contract.SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status, Attempts: s.Attempts, Error: s.ErrorMessage})
 	}
 	return out, nil
 }
 
-// TestInput sends a test message on each channel of a route.
-type TestInput struct {
-	Route string `json:"route"`
-}
-
 // NotifyTestSend sends one test message on each channel of a route, once,
 // and says how each went. Nothing is recorded.
-func (n *Notifier) NotifyTestSend(ctx context.Context, in TestInput) ([]SendOutcome, error) {
+func (n *Notifier) NotifyTestSend(ctx context.Context, in contract.TestInput) ([]contract.SendOutcome, error) {
 	defer keepAlive(ctx, nil)()
 	cfg, err := n.config()
 	if err != nil {
@@ -382,14 +293,14 @@ func (n *Notifier) NotifyTestSend(ctx context.Context, in TestInput) ([]SendOutc
 	}
 	route := cfg.Route(in.Route)
 	if route == nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is not in the routes file: allowed %s", in.Route, strings.Join(cfg.RouteNames(), ", ")), ErrTypeInvalidInput, nil)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is not in the routes file: allowed %s", in.Route, strings.Join(cfg.RouteNames(), ", ")), contract.ErrTypeInvalidInput, nil)
 	}
 	info := activity.GetInfo(ctx)
-	var out []SendOutcome
+	var out []contract.SendOutcome
 	for _, name := range route.Channels {
 		ch := cfg.Channels[name]
 		d := notify.Digest{Account: n.AccountID, Route: route.Name, Language: route.Language, AsOf: time.Now().UTC(), Test: true}
-		o := SendOutcome{Channel: name, Type: ch.Type, Recipient: ch.Recipient(), Status: store.SendSent, Attempts: 1}
+		o := contract.SendOutcome{Channel: name, Type: ch.Type, Recipient: ch.Recipient(), Status: store.SendSent, Attempts: 1}
 		if err := ch.Send(ctx, notify.Message{ID: deliveryID("test-"+info.WorkflowExecution.RunID, name), Digest: d}); err != nil {
 			o.Status, o.Error = store.SendFailed, err.Error()
 		}

@@ -2,9 +2,9 @@ package activities
 
 import (
 	"context"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -13,34 +13,14 @@ import (
 	"expiry-sync/internal/store"
 )
 
-// RecheckInput asks to re-check, by id, the active resources a sync's
-// listing did not see.
-type RecheckInput struct {
-	SyncID     string    `json:"sync_id"`
-	Generation int64     `json:"generation"`
-	LeaseToken int64     `json:"lease_token"`
-	Until      time.Time `json:"until"`    // the window's end: every unseen row expiring by then
-	Statuses   []int     `json:"statuses"` // the statuses the sync keeps active
-	SyncedAt   time.Time `json:"synced_at"`
-}
-
-// RecheckResult counts what BSS said.
-type RecheckResult struct {
-	Found       int `json:"found"`       // still listed: kept active, refreshed (e.g. renewed)
-	Gone        int `json:"gone"`        // closed, out of scope or no longer listed: deactivated at the end
-	Quarantined int `json:"quarantined"` // unreadable answers: left as they are
-	Calls       int `json:"calls"`
-	Retries     int `json:"retries,omitempty"`
-}
-
 // RecheckUnseen asks BSS, by id (50 a call), about every active resource
 // of the account that this sync's listing did not see and that expires by
 // the window's end: those that left the window (renewed), that BSS closed or
 // released, and the overdue ones behind the window. Nothing is declared gone
 // without BSS's word on that very resource. The id reached is heartbeated,
 // so a retry goes on from there.
-func (a *Activities) RecheckUnseen(ctx context.Context, in RecheckInput) (RecheckResult, error) {
-	res := RecheckResult{Retries: retries(ctx)}
+func (a *Activities) RecheckUnseen(ctx context.Context, in contract.RecheckInput) (contract.RecheckResult, error) {
+	res := contract.RecheckResult{Retries: retries(ctx)}
 	after := ""
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &after)

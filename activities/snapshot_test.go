@@ -2,18 +2,18 @@ package activities_test
 
 import (
 	"context"
+	"expiry-sync/internal/contract"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"expiry-sync/activities"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/hwsim"
 )
 
 // snapshotPair is one project and type of the fixture, and its resources.
-func (f *fixture) snapshotPair(t *testing.T) (activities.SnapshotTagsInput, []string) {
+func (f *fixture) snapshotPair(t *testing.T) (contract.SnapshotTagsInput, []string) {
 	t.Helper()
 	targets := f.taggable(1)
 	require.NotEmpty(t, targets)
@@ -23,7 +23,7 @@ func (f *fixture) snapshotPair(t *testing.T) (activities.SnapshotTagsInput, []st
 			ids = append(ids, r.ResourceID)
 		}
 	}
-	return activities.SnapshotTagsInput{SyncID: "sync-snap", ProjectID: targets[0].ProjectID, TMSType: "ecs"}, ids
+	return contract.SnapshotTagsInput{SyncID: "sync-snap", ProjectID: targets[0].ProjectID, TMSType: "ecs"}, ids
 }
 
 func TestSnapshotTagsStagesEveryResourceUnderEachEmptyFilterBehaviour(t *testing.T) {
@@ -34,7 +34,7 @@ func TestSnapshotTagsStagesEveryResourceUnderEachEmptyFilterBehaviour(t *testing
 			in, ids := f.snapshotPair(t)
 			val, err := f.env.ExecuteActivity(f.acts.SnapshotTags, in)
 			require.NoError(t, err)
-			var res activities.SnapshotTagsResult
+			var res contract.SnapshotTagsResult
 			require.NoError(t, val.Get(&res))
 			assert.Empty(t, res.Unsupported)
 			assert.Equal(t, len(ids), res.Resources)
@@ -63,7 +63,7 @@ func TestSnapshotTagsFallsBackInsteadOfFailing(t *testing.T) {
 			in, _ := f.snapshotPair(t)
 			val, err := f.env.ExecuteActivity(f.acts.SnapshotTags, in)
 			require.NoError(t, err, "a bulk refusal is a fallback, never a failed sync")
-			var res activities.SnapshotTagsResult
+			var res contract.SnapshotTagsResult
 			require.NoError(t, val.Get(&res))
 			assert.NotEmpty(t, res.Unsupported)
 		})

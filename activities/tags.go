@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/contract"
 	"slices"
 	"time"
 
@@ -13,28 +14,6 @@ import (
 	"expiry-sync/internal/store"
 )
 
-// FetchTagsInput is a small group of resources whose tags one activity reads.
-type FetchTagsInput struct {
-	SyncID    string                `json:"sync_id"`
-	Resources []inventory.TagTarget `json:"resources"`
-	// FromSnapshot: the sync has read these resources' project and type in
-	// bulk; a resource the snapshot lacks is queried on its own.
-	FromSnapshot bool `json:"from_snapshot,omitempty"`
-}
-
-// FetchTagsResult holds one result per resource, in input order, without
-// the tags themselves: those are staged in the database (tag_snapshots) for
-// the batch that commits the resource, so that they never cross history.
-type FetchTagsResult struct {
-	Results []inventory.TagResult `json:"results"`
-	Retries int                   `json:"retries,omitempty"`
-	// Denied is set when TMS refused the account itself (a 403 that is not
-	// throttling: TMS has no per-resource authorization). The group's
-	// remaining resources are reported as errors with it, keeping their
-	// stored tags, and the workflow stops asking TMS.
-	Denied string `json:"denied,omitempty"`
-}
-
 // stageEvery spaces FetchTags's staging of the tags it read (one small
 // INSERT): what is staged is what a retry does not read again.
 const stageEvery = time.Second
@@ -42,7 +21,7 @@ const stageEvery = time.Second
 // FetchTags reads the tags of each resource of the group and stages them.
 // Its staged progress is heartbeated, so a retry (after an API failure or a
 // dead worker) resumes where the last attempt stopped.
-func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTagsResult, error) {
+func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) (contract.FetchTagsResult, error) {
 	var done []inventory.TagResult
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &done); err != nil || len(done) > len(in.Resources) {
@@ -57,7 +36,7 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 	if in.FromSnapshot {
 		var err error
 		if inSnapshot, err = a.Store.SnapshotTags(ctx, in.SyncID, resourceIDs(todo)); err != nil {
-			return FetchTagsResult{}, databaseError("read tag snapshot", err)
+			return contract.FetchTagsResult{}, databaseError("read tag snapshot", err)
 		}
 	}
 	var staged []store.SnapshotEntry
@@ -81,16 +60,16 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		if denied := accountDenied(err); denied != "" {
 			done = append(done, deniedResults(todo[i:], denied)...)
 			if err := stage(); err != nil {
-				return FetchTagsResult{}, err
+				return contract.FetchTagsResult{}, err
 			}
-			return FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries, Denied: denied}, nil
+			return contract.FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries, Denied: denied}, nil
 		}
 		if err != nil {
 			if serr := stage(); serr != nil {
-				return FetchTagsResult{}, serr
+				return contract.FetchTagsResult{}, serr
 			}
 			activity.RecordHeartbeat(ctx, done) // before failing: the retry starts from here
-			return FetchTagsResult{}, huaweiError(err)
+			return contract.FetchTagsResult{}, huaweiError(err)
 		}
 		if res.Status == inventory.TagsOK {
 			staged = append(staged, store.SnapshotEntry{ResourceID: r.ResourceID, Tags: res.Tags})
@@ -99,17 +78,17 @@ func (a *Activities) FetchTags(ctx context.Context, in FetchTagsInput) (FetchTag
 		done = append(done, res)
 		if time.Since(lastStage) >= stageEvery {
 			if err := stage(); err != nil {
-				return FetchTagsResult{}, err
+				return contract.FetchTagsResult{}, err
 			}
 			lastStage = time.Now()
 		}
 	}
 	if err := stage(); err != nil {
-		return FetchTagsResult{}, err
+		return contract.FetchTagsResult{}, err
 	}
 	activity.GetLogger(ctx).Debug("read tags", "sync_id", in.SyncID, "account", a.AccountID, "resources", len(in.Resources),
 		"from_snapshot", in.FromSnapshot, "call_retries", callRetries)
-	return FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries}, nil
+	return contract.FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries}, nil
 }
 
 // accountDenied names the account-wide TMS refusal err is, or "".
@@ -179,35 +158,13 @@ func resourceIDs(targets []inventory.TagTarget) []string {
 	return ids
 }
 
-// SnapshotTagsInput names one project and TMS type to read in bulk.
-type SnapshotTagsInput struct {
-	SyncID    string `json:"sync_id"`
-	ProjectID string `json:"project"`
-	TMSType   string `json:"type"`
-	// Expected is how many of this pair's resources the sync needs (0:
-	// unknown): a bulk strategy that would cost more calls than reading them
-	// one by one is not attempted.
-	Expected int `json:"expected,omitempty"`
-}
-
-// SnapshotTagsResult says how many resources the snapshot holds, or that
-// bulk listing cannot serve this pair (its resources are then queried one by
-// one) and why.
-type SnapshotTagsResult struct {
-	Resources   int    `json:"resources"`
-	Calls       int    `json:"calls"`
-	Unsupported string `json:"unsupported,omitempty"`
-	Retries     int    `json:"retries,omitempty"`
-	Strategy    string `json:"strategy,omitempty"`
-}
-
 // SnapshotTags reads the tags of every resource of a type in a project with
 // TMS ListResource (huawei.Client.BulkTags) and keeps them for this sync. The
 // listing's cursor is heartbeated, so a retry goes on from there. A refusal
 // that repeats (other than bad credentials or a missing TMS permission, which
 // per-resource reads would meet too) is not a failure: the result says why,
 // and the sync reads those resources one by one.
-func (a *Activities) SnapshotTags(ctx context.Context, in SnapshotTagsInput) (SnapshotTagsResult, error) {
+func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsInput) (contract.SnapshotTagsResult, error) {
 	cursor := huawei.BulkCursor{Budget: in.Expected}
 	if activity.HasHeartbeatDetails(ctx) {
 		var saved huawei.BulkCursor
@@ -229,7 +186,7 @@ func (a *Activities) SnapshotTags(ctx context.Context, in SnapshotTagsInput) (Sn
 		beat.set(next)
 		return nil
 	})
-	res := SnapshotTagsResult{Resources: bulk.Resources, Calls: bulk.Calls, Unsupported: bulk.Unavailable, Strategy: bulk.Strategy, Retries: retries(ctx)}
+	res := contract.SnapshotTagsResult{Resources: bulk.Resources, Calls: bulk.Calls, Unsupported: bulk.Unavailable, Strategy: bulk.Strategy, Retries: retries(ctx)}
 	activity.GetLogger(ctx).Info("read tags in bulk", "sync_id", in.SyncID, "account", a.AccountID, "project", in.ProjectID,
 		"type", in.TMSType, "resources", res.Resources, "calls", res.Calls, "strategy", res.Strategy, "fallback", res.Unsupported)
 	var ae *huawei.APIError

@@ -1,20 +1,18 @@
 package workflows
 
 import (
+	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
-
-	"expiry-sync/activities"
-	"expiry-sync/internal/huawei"
 )
 
 // Defaults and limits of the sync options; the starter's flags share them.
 const (
-	DefaultPageSize        = huawei.MaxPageSize
+	DefaultPageSize        = contract.MaxPageSize
 	DefaultBatchSize       = 500
 	DefaultTagConcurrency  = 20
 	DefaultTagsPerActivity = 10
@@ -123,7 +121,7 @@ func (in SyncInput) Validate() error {
 	for _, c := range []RangeError{
 		{"expire_days", in.ExpireDays, 1, MaxExpireDays},
 		{"lookback_days", in.LookbackDays, 0, MaxLookbackDays},
-		{"page_size", in.PageSize, 1, huawei.MaxPageSize},
+		{"page_size", in.PageSize, 1, contract.MaxPageSize},
 		{"batch_size", in.BatchSize, 1, MaxBatchSize},
 		{"tag_concurrency", in.TagConcurrency, 1, MaxTagConcurrency},
 		{"tags_per_activity", in.TagsPerActivity, 1, MaxTagsPerActivity},
@@ -144,12 +142,12 @@ func (in SyncInput) Validate() error {
 }
 
 func invalidInput(err error) error {
-	return temporal.NewNonRetryableApplicationError("invalid sync input: "+err.Error(), activities.ErrTypeInvalidInput, nil)
+	return temporal.NewNonRetryableApplicationError("invalid sync input: "+err.Error(), contract.ErrTypeInvalidInput, nil)
 }
 
 // Cursor is the small state a run hands to the next when it continues as new.
 type Cursor struct {
-	activities.Checkpoint
+	contract.Checkpoint
 	Progress Progress `json:"progress"`
 	// Snapshots: "project/type" pairs whose tags this sync has read in bulk;
 	// NoBulk: those TMS cannot list in bulk. A few dozen at most.
@@ -158,7 +156,7 @@ type Cursor struct {
 	// Denied: TMS refused the account's tag reads; no more are tried.
 	Denied string `json:"denied,omitempty"`
 	// Notes: what the sync could not do as asked, for its summary.
-	Notes activities.Notes `json:"notes,omitzero"`
+	Notes contract.Notes `json:"notes,omitzero"`
 }
 
 // Progress is what the "progress" query answers.

@@ -1,10 +1,10 @@
 package workflows
 
 import (
+	"expiry-sync/internal/contract"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"expiry-sync/activities"
 )
 
 // holdLease runs HoldLease beside the sync's work, renewing the account's
@@ -20,7 +20,7 @@ func (s *syncRun) holdLease(ctx workflow.Context) (workflow.Context, func()) {
 	work, stopWork := workflow.WithCancel(ctx)
 	lease, stopLease := workflow.WithCancel(ctx)
 	c := s.cursor
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(lease, leaseOptions()), a.HoldLease, activities.HoldLeaseInput{
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(lease, leaseOptions()), contract.ActivityHoldLease, contract.HoldLeaseInput{
 		SyncID: s.syncID, AccountID: c.AccountID, Generation: c.Generation, LeaseToken: c.LeaseToken,
 	})
 	workflow.Go(ctx, func(ctx workflow.Context) {

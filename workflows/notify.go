@@ -1,16 +1,13 @@
 package workflows
 
 import (
+	"expiry-sync/internal/contract"
 	"fmt"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"expiry-sync/activities"
-	"expiry-sync/internal/notify"
-	"expiry-sync/internal/store"
 )
 
 const (
@@ -57,35 +54,33 @@ type NotifyResult struct {
 
 // RouteOutcome is what one route sent.
 type RouteOutcome struct {
-	Route   string                     `json:"route"`
-	Status  string                     `json:"status"`
-	Digests []activities.DigestOutcome `json:"digests,omitempty"`
-	Error   string                     `json:"error,omitempty"`
+	Route   string                   `json:"route"`
+	Status  string                   `json:"status"`
+	Digests []contract.DigestOutcome `json:"digests,omitempty"`
+	Error   string                   `json:"error,omitempty"`
 }
 
-var notifier *activities.Notifier // only names activity methods
-
 // Retry policies of reminders: database steps as the sync's; sends per
-// failure class (notify.Class): rate limits wait as long as the platform
+// failure class (contract.Notify*): rate limits wait as long as the platform
 // asks (NextRetryDelay), outages back off up to a few minutes for a day,
 // refusals and uncertain deliveries are never retried.
 var (
 	notifyDBRetry = &temporal.RetryPolicy{
 		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 20 * time.Second, MaximumAttempts: 30,
-		NonRetryableErrorTypes: []string{string(notify.ClassConfig), activities.ErrTypeNotifyOff, activities.ErrTypeInvalidInput, activities.ErrTypeDatabaseRejected},
+		NonRetryableErrorTypes: []string{contract.NotifyConfig, contract.ErrTypeNotifyOff, contract.ErrTypeInvalidInput, contract.ErrTypeDatabaseRejected},
 	}
-	sendNonRetryable = []string{string(notify.ClassRejected), string(notify.ClassUncertain), string(notify.ClassConfig), activities.ErrTypeNotifyOff, activities.ErrTypeDatabaseRejected}
+	sendNonRetryable = []string{contract.NotifyRejected, contract.NotifyUncertain, contract.NotifyConfig, contract.ErrTypeNotifyOff, contract.ErrTypeDatabaseRejected}
 )
 
 // sendMaxInterval: chat robots throttle per minute; mail relays that defer
 // (4xx) want minutes between tries.
-var sendMaxInterval = map[string]time.Duration{notify.TypeEmail: 10 * time.Minute}
+var sendMaxInterval = map[string]time.Duration{contract.ChannelEmail: 10 * time.Minute}
 
 func notifyDBOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: notifyDBRetry, Summary: summary}
 }
 
-func sendOptions(ch activities.ChannelRef, summary string) workflow.ActivityOptions {
+func sendOptions(ch contract.ChannelRef, summary string) workflow.ActivityOptions {
 	maxInterval := 5 * time.Minute
 	if d, ok := sendMaxInterval[ch.Type]; ok {
 		maxInterval = d
@@ -106,9 +101,9 @@ func NotifyExpiring(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 		asOf = in.AsOf.UTC()
 	}
 	res := NotifyResult{AsOf: asOf}
-	var plan activities.NotifyPlan
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("plan reminders")), notifier.NotifyPlan,
-		activities.PlanInput{AccountID: in.AccountID, AsOf: asOf, Routes: in.Routes}).Get(ctx, &plan)
+	var plan contract.NotifyPlan
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("plan reminders")), contract.ActivityNotifyPlan,
+		contract.PlanInput{AccountID: in.AccountID, AsOf: asOf, Routes: in.Routes}).Get(ctx, &plan)
 	if err != nil {
 		return res, err
 	}
@@ -137,9 +132,9 @@ func NotifyExpiring(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 	for _, r := range res.Routes {
 		for _, d := range r.Digests {
 			for _, s := range d.Sends {
-				if s.Status == store.SendSent {
+				if s.Status == contract.SendSent {
 					res.Sent++
-				} else if s.Status != store.SendObsolete {
+				} else if s.Status != contract.SendObsolete {
 					res.Failed++
 				}
 			}
@@ -150,7 +145,7 @@ func NotifyExpiring(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 }
 
 // runRoute sends one route's digests; its failures end up in its outcome.
-func runRoute(ctx workflow.Context, in NotifyInput, account string, pr activities.PlannedRoute, asOf time.Time, status func(string)) RouteOutcome {
+func runRoute(ctx workflow.Context, in NotifyInput, account string, pr contract.PlannedRoute, asOf time.Time, status func(string)) RouteOutcome {
 	out := RouteOutcome{Route: pr.Route}
 	if pr.QuietUntil != nil && !in.IgnoreQuietHours && pr.QuietUntil.After(asOf) {
 		wait := pr.QuietUntil.Sub(asOf)
@@ -162,9 +157,9 @@ func runRoute(ctx workflow.Context, in NotifyInput, account string, pr activitie
 		asOf = asOf.Add(wait)
 	}
 	status("claiming")
-	var claimed []activities.ClaimedDigest
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("claim digests of route "+pr.Route)), notifier.NotifyClaim,
-		activities.ClaimInput{AccountID: account, Route: pr.Route, AsOf: asOf}).Get(ctx, &claimed)
+	var claimed []contract.ClaimedDigest
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("claim digests of route "+pr.Route)), contract.ActivityNotifyClaim,
+		contract.ClaimInput{AccountID: account, Route: pr.Route, AsOf: asOf}).Get(ctx, &claimed)
 	if err != nil {
 		out.Status, out.Error = RouteFailed, ErrorText(err)
 		return out
@@ -178,12 +173,12 @@ func runRoute(ctx workflow.Context, in NotifyInput, account string, pr activitie
 }
 
 // sendDigest sends a digest on all its channels at once, then settles it.
-func sendDigest(ctx workflow.Context, route string, d activities.ClaimedDigest) activities.DigestOutcome {
+func sendDigest(ctx workflow.Context, route string, d contract.ClaimedDigest) contract.DigestOutcome {
 	futures := make([]workflow.Future, len(d.Channels))
 	for i, ch := range d.Channels {
 		summary := fmt.Sprintf("send %s digest of route %s via %s (%s), %d resources", thresholdName(d.Threshold), route, ch.Name, ch.Type, d.Resources)
-		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(ch, summary)), notifier.NotifySend,
-			activities.SendInput{DigestID: d.DigestID, Channel: ch.Name})
+		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(ch, summary)), contract.ActivityNotifySend,
+			contract.SendInput{DigestID: d.DigestID, Channel: ch.Name})
 	}
 	var reasons []string
 	for i, f := range futures {
@@ -191,24 +186,24 @@ func sendDigest(ctx workflow.Context, route string, d activities.ClaimedDigest) 
 			reasons = append(reasons, d.Channels[i].Name+": "+ErrorText(err))
 		}
 	}
-	var out activities.DigestOutcome
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("settle digest "+d.DigestID)), notifier.NotifySettle,
-		activities.SettleInput{DigestID: d.DigestID, Reason: "given up: " + strings.Join(reasons, "; ")}).Get(ctx, &out)
+	var out contract.DigestOutcome
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("settle digest "+d.DigestID)), contract.ActivityNotifySettle,
+		contract.SettleInput{DigestID: d.DigestID, Reason: "given up: " + strings.Join(reasons, "; ")}).Get(ctx, &out)
 	if err != nil {
-		out = activities.DigestOutcome{DigestID: d.DigestID, Threshold: d.Threshold, Resources: d.Resources}
+		out = contract.DigestOutcome{DigestID: d.DigestID, Threshold: d.Threshold, Resources: d.Resources}
 		for _, ch := range d.Channels {
-			out.Sends = append(out.Sends, activities.SendOutcome{Channel: ch.Name, Type: ch.Type, Status: "unknown", Error: ErrorText(err)})
+			out.Sends = append(out.Sends, contract.SendOutcome{Channel: ch.Name, Type: ch.Type, Status: "unknown", Error: ErrorText(err)})
 		}
 	}
 	return out
 }
 
-func routeStatus(digests []activities.DigestOutcome) string {
+func routeStatus(digests []contract.DigestOutcome) string {
 	sent, other := 0, 0
 	for _, d := range digests {
 		for _, s := range d.Sends {
 			switch s.Status {
-			case store.SendSent, store.SendObsolete:
+			case contract.SendSent, contract.SendObsolete:
 				sent++
 			default:
 				other++
@@ -227,7 +222,7 @@ func routeStatus(digests []activities.DigestOutcome) string {
 }
 
 func thresholdName(t int) string {
-	if t == notify.Overdue {
+	if t == contract.OverdueThreshold {
 		return "overdue"
 	}
 	return fmt.Sprintf("%d-day", t)
@@ -270,10 +265,10 @@ type NotifyTestInput struct {
 }
 
 // NotifyTest sends one test message on each channel of a route.
-func NotifyTest(ctx workflow.Context, in NotifyTestInput) ([]activities.SendOutcome, error) {
+func NotifyTest(ctx workflow.Context, in NotifyTestInput) ([]contract.SendOutcome, error) {
 	opts := workflow.ActivityOptions{StartToCloseTimeout: 6 * time.Minute, HeartbeatTimeout: heartbeatTimeout, Summary: "test message on route " + in.Route,
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}}
-	var out []activities.SendOutcome
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), notifier.NotifyTestSend, activities.TestInput{Route: in.Route}).Get(ctx, &out)
+	var out []contract.SendOutcome
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityNotifyTestSend, contract.TestInput{Route: in.Route}).Get(ctx, &out)
 	return out, err
 }

@@ -1,16 +1,11 @@
 package workflows
 
 import (
-	"os"
-
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"expiry-sync/activities"
-	"expiry-sync/internal/notify"
-	"expiry-sync/internal/store"
+	"expiry-sync/internal/contract"
 )
 
 // NotifyAfterSyncChange versions the sync's call to StartNotifyAfterSync:
@@ -30,7 +25,7 @@ func NotifyWorkflowID(syncID string) string { return "notify-" + syncID }
 //
 //	workflows.StartNotifyAfterSync(ctx, s.cursor.AccountID, s.syncID, summary.Status)
 func StartNotifyAfterSync(ctx workflow.Context, accountID, syncID, status string) {
-	if status != store.StatusSuccess && status != store.StatusPartial {
+	if status != contract.StatusSuccess && status != contract.StatusPartial {
 		return
 	}
 	if workflow.GetVersion(ctx, NotifyAfterSyncChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
@@ -51,14 +46,4 @@ func StartNotifyAfterSync(ctx workflow.Context, accountID, syncID, status string
 func NotifyScheduleAction(workflowID, taskQueue, accountID string) *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{ID: workflowID, Workflow: NotifyWorkflowName, TaskQueue: taskQueue,
 		Args: []any{NotifyInput{AccountID: accountID}}}
-}
-
-// RegisterNotify registers the reminders' workflows and activities on a
-// worker. The routes file is the one EXPIRY_SYNC_NOTIFY_FILE names, read
-// anew by every activity (an edit applies to the next run); unset, runs
-// find reminders not configured and end at once.
-func RegisterNotify(w worker.Registry, st *store.Store, accountID string) {
-	w.RegisterWorkflowWithOptions(NotifyExpiring, workflow.RegisterOptions{Name: NotifyWorkflowName})
-	w.RegisterWorkflowWithOptions(NotifyTest, workflow.RegisterOptions{Name: NotifyTestWorkflowName})
-	w.RegisterActivity(&activities.Notifier{Store: st, AccountID: accountID, ConfigFile: os.Getenv(notify.ConfigEnv)})
 }

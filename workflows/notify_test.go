@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"expiry-sync/internal/contract"
 	"testing"
 	"time"
 
@@ -52,20 +53,20 @@ func TestNotifyWaitsOutQuietHoursAndIsolatesRoutes(t *testing.T) {
 	env.RegisterActivity(n)
 	asOf := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
 	quietEnd := asOf.Add(9 * time.Hour)
-	env.OnActivity(n.NotifyPlan, mock.Anything, mock.Anything).Return(activities.NotifyPlan{Configured: true, AccountID: "acc", Routes: []activities.PlannedRoute{
+	env.OnActivity(n.NotifyPlan, mock.Anything, mock.Anything).Return(contract.NotifyPlan{Configured: true, AccountID: "acc", Routes: []contract.PlannedRoute{
 		{Route: "quiet", QuietUntil: &quietEnd}, {Route: "broken"},
 	}}, nil)
 	var claimedAt time.Time
-	env.OnActivity(n.NotifyClaim, mock.Anything, mock.MatchedBy(func(in activities.ClaimInput) bool { return in.Route == "quiet" })).
-		Return(func(_ context.Context, in activities.ClaimInput) ([]activities.ClaimedDigest, error) {
+	env.OnActivity(n.NotifyClaim, mock.Anything, mock.MatchedBy(func(in contract.ClaimInput) bool { return in.Route == "quiet" })).
+		Return(func(_ context.Context, in contract.ClaimInput) ([]contract.ClaimedDigest, error) {
 			claimedAt = in.AsOf
-			return []activities.ClaimedDigest{{DigestID: "d1", Threshold: 7, Resources: 2, Channels: []activities.ChannelRef{{Name: "hook", Type: "webhook"}}}}, nil
+			return []contract.ClaimedDigest{{DigestID: "d1", Threshold: 7, Resources: 2, Channels: []contract.ChannelRef{{Name: "hook", Type: "webhook"}}}}, nil
 		})
-	env.OnActivity(n.NotifyClaim, mock.Anything, mock.MatchedBy(func(in activities.ClaimInput) bool { return in.Route == "broken" })).
+	env.OnActivity(n.NotifyClaim, mock.Anything, mock.MatchedBy(func(in contract.ClaimInput) bool { return in.Route == "broken" })).
 		Return(nil, errNotifyConfig())
-	env.OnActivity(n.NotifySend, mock.Anything, mock.Anything).Return(activities.SendOutcome{Status: store.SendSent}, nil)
-	env.OnActivity(n.NotifySettle, mock.Anything, mock.Anything).Return(activities.DigestOutcome{DigestID: "d1", Threshold: 7, Resources: 2,
-		Sends: []activities.SendOutcome{{Channel: "hook", Status: store.SendSent}}}, nil)
+	env.OnActivity(n.NotifySend, mock.Anything, mock.Anything).Return(contract.SendOutcome{Status: store.SendSent}, nil)
+	env.OnActivity(n.NotifySettle, mock.Anything, mock.Anything).Return(contract.DigestOutcome{DigestID: "d1", Threshold: 7, Resources: 2,
+		Sends: []contract.SendOutcome{{Channel: "hook", Status: store.SendSent}}}, nil)
 	env.ExecuteWorkflow(workflows.NotifyWorkflowName, workflows.NotifyInput{AsOf: &asOf})
 	require.NoError(t, env.GetWorkflowError())
 	var res workflows.NotifyResult

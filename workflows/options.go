@@ -1,20 +1,18 @@
 package workflows
 
 import (
+	"expiry-sync/internal/contract"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"expiry-sync/activities"
-	"expiry-sync/internal/huawei"
 )
 
 // Retry policies, one per kind of I/O. Huawei calls back off exponentially up
 // to a ceiling and never retry what cannot succeed (bad request, bad
 // credentials, no permission); a 429's Retry-After overrides the next delay.
 var (
-	huaweiNonRetryable = append([]string{activities.ErrTypeInvalidInput}, huawei.NonRetryableKinds...)
+	huaweiNonRetryable = append([]string{contract.ErrTypeInvalidInput}, contract.HuaweiNonRetryable...)
 
 	listRetry = &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
@@ -37,8 +35,8 @@ var (
 		BackoffCoefficient: 2,
 		MaximumInterval:    20 * time.Second,
 		MaximumAttempts:    30,
-		NonRetryableErrorTypes: []string{activities.ErrTypeDatabaseRejected, activities.ErrTypeInvalidInput, activities.ErrTypeAlreadyRunning,
-			activities.ErrTypeResumeRefused, activities.ErrTypeLeaseLost},
+		NonRetryableErrorTypes: []string{contract.ErrTypeDatabaseRejected, contract.ErrTypeInvalidInput, contract.ErrTypeAlreadyRunning,
+			contract.ErrTypeResumeRefused, contract.ErrTypeLeaseLost},
 	}
 	// The lease is held for the whole run: retried (on another worker)
 	// until the run ends, unless another sync holds the account.
@@ -46,7 +44,7 @@ var (
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        5 * time.Second,
-		NonRetryableErrorTypes: []string{activities.ErrTypeLeaseLost},
+		NonRetryableErrorTypes: []string{contract.ErrTypeLeaseLost},
 	}
 	// The re-check calls BSS and writes: Huawei's retries, and the
 	// non-retryable refusals of a sync that may no longer write.
@@ -55,7 +53,7 @@ var (
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
 		MaximumAttempts:        10,
-		NonRetryableErrorTypes: append([]string{activities.ErrTypeDatabaseRejected, activities.ErrTypeLeaseLost}, huaweiNonRetryable...),
+		NonRetryableErrorTypes: append([]string{contract.ErrTypeDatabaseRejected, contract.ErrTypeLeaseLost}, huaweiNonRetryable...),
 	}
 )
 

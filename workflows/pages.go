@@ -1,13 +1,12 @@
 package workflows
 
 import (
+	"expiry-sync/internal/contract"
 	"fmt"
 
 	"go.temporal.io/sdk/workflow"
 
-	"expiry-sync/activities"
 	"expiry-sync/internal/inventory"
-	"expiry-sync/internal/store"
 )
 
 // maxOverlap is how many ids consecutive pages share. BSS pages by offset
@@ -48,7 +47,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			}
 			if commitErr == nil {
 				commitErr = s.commit(ctx, w)
-				s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
+				s.upsertAttributes(ctx, contract.StatusRunning, s.progress().RowsCommitted)
 			}
 		}
 		committed.Send(ctx, struct{}{})
@@ -66,7 +65,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 		if s.shouldContinueAsNew(ctx) {
 			return false, drain()
 		}
-		var page activities.ListPageResult
+		var page contract.ListPageResult
 		if err := next.Get(ctx, &page); err != nil {
 			return false, firstOf(drain(), err)
 		}
@@ -119,7 +118,7 @@ func (s *syncRun) overlap() int {
 }
 
 // advance is how far the next page starts after this one.
-func (s *syncRun) advance(page activities.ListPageResult) int {
+func (s *syncRun) advance(page contract.ListPageResult) int {
 	if n := s.overlap(); page.Received > n {
 		return page.Received - n
 	}
@@ -127,7 +126,7 @@ func (s *syncRun) advance(page activities.ListPageResult) int {
 }
 
 // more says whether the listing goes on after this page.
-func (s *syncRun) more(offset int, page activities.ListPageResult) bool {
+func (s *syncRun) more(offset int, page contract.ListPageResult) bool {
 	switch {
 	case !s.truth():
 		return page.Received > 0 && offset+page.Received < page.TotalCount
@@ -148,16 +147,16 @@ func firstOf(a, b error) error {
 
 func (s *syncRun) listPage(ctx workflow.Context, offset int, anchor []string) workflow.Future {
 	c := &s.cursor
-	in := activities.ListPageInput{
+	in := contract.ListPageInput{
 		WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
 	}
 	if s.truth() {
 		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor, s.overlap()
 	}
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", offset))), a.ListPage, in)
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", offset))), contract.ActivityListPage, in)
 }
 
-func (s *syncRun) recordPage(page activities.ListPageResult, offset int) {
+func (s *syncRun) recordPage(page contract.ListPageResult, offset int) {
 	p := s.progress()
 	p.PagesListed++
 	p.ResourcesListed += len(page.Resources)
@@ -197,7 +196,7 @@ func (s *syncRun) commit(ctx workflow.Context, w pageWork) error {
 	row := w.firstRow
 	for i, b := range batches {
 		batch := c.LastCommittedBatch + 1
-		in := activities.CommitBatchInput{
+		in := contract.CommitBatchInput{
 			SyncID: s.syncID, Batch: batch, NextOffset: w.offset, NextRow: row + len(b), SyncedAt: syncedAt, Rows: b,
 			Generation: c.Generation, LeaseToken: c.LeaseToken, Anchor: w.anchorIn,
 		}
@@ -205,9 +204,9 @@ func (s *syncRun) commit(ctx workflow.Context, w pageWork) error {
 			in.NextOffset, in.NextRow, in.Anchor = w.next, 0, w.tail
 		}
 		s.setWriting(ctx, fmt.Sprintf("writing batch %d (%d rows) at offset %d", batch, len(b), w.offset))
-		var res activities.CommitBatchResult
+		var res contract.CommitBatchResult
 		opts := dbOptions(fmt.Sprintf("batch %d: %d rows at offset %d", batch, len(b), w.offset))
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CommitBatch, in).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityCommitBatch, in).Get(ctx, &res); err != nil {
 			p.Failures++
 			return err
 		}

@@ -16,13 +16,11 @@ package workflows
 
 import (
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"expiry-sync/activities"
-	"expiry-sync/internal/store"
 )
 
 const (
@@ -49,17 +47,14 @@ const (
 	inventoryTruth        = 1
 )
 
-// a is only used to name activity methods.
-var a *activities.Activities
-
 // SyncExpiringResources lists the resources expiring in the window page by
 // page, reads their tags with a bounded fan-out of activities, upserts them
 // in checkpointed batches, re-checks by id what it did not see, and then
 // deactivates what BSS says is gone.
-func SyncExpiringResources(ctx workflow.Context, in SyncInput) (activities.Summary, error) {
+func SyncExpiringResources(ctx workflow.Context, in SyncInput) (contract.Summary, error) {
 	in = in.WithDefaults()
 	if err := in.Validate(); err != nil {
-		return activities.Summary{}, invalidInput(err)
+		return contract.Summary{}, invalidInput(err)
 	}
 	s := &syncRun{in: in, syncID: workflow.GetInfo(ctx).WorkflowExecution.ID}
 	if in.Cursor != nil {
@@ -68,7 +63,7 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (activities.Summa
 	s.version = workflow.GetVersion(ctx, versionInventoryTruth, workflow.DefaultVersion, inventoryTruth)
 	s.cursor.Progress.Runs++
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return s.cursor.Progress, nil }); err != nil {
-		return activities.Summary{}, err
+		return contract.Summary{}, err
 	}
 	summary, err := s.run(ctx)
 	if err != nil && !workflow.IsContinueAsNewError(err) {
@@ -91,15 +86,15 @@ func (s *syncRun) truth() bool { return s.version >= inventoryTruth }
 
 func (s *syncRun) progress() *Progress { return &s.cursor.Progress }
 
-func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
+func (s *syncRun) run(ctx workflow.Context) (contract.Summary, error) {
 	if s.in.Cursor == nil {
 		if err := s.begin(ctx); err != nil {
-			return activities.Summary{}, err
+			return contract.Summary{}, err
 		}
 	}
 	work, release := s.holdLease(ctx)
 	defer release()
-	s.upsertAttributes(ctx, store.StatusRunning, s.progress().RowsCommitted)
+	s.upsertAttributes(ctx, contract.StatusRunning, s.progress().RowsCommitted)
 	done, err := s.syncPages(work)
 	if err == nil && done && s.truth() {
 		err = s.recheck(work)
@@ -113,7 +108,7 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 			next.Cursor = &s.cursor
 			err = workflow.NewContinueAsNewError(ctx, SyncExpiringResources, next)
 		}
-		return activities.Summary{}, err
+		return contract.Summary{}, err
 	}
 	return s.finish(work)
 }
@@ -123,9 +118,9 @@ func (s *syncRun) run(ctx workflow.Context) (activities.Summary, error) {
 func (s *syncRun) begin(ctx workflow.Context) error {
 	s.setPhase(ctx, "opening the sync log")
 	now := workflow.Now(ctx).UTC()
-	var cp activities.Checkpoint
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("open sync log")), a.BeginSync,
-		activities.BeginSyncInput{
+	var cp contract.Checkpoint
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("open sync log")), contract.ActivityBeginSync,
+		contract.BeginSyncInput{
 			SyncID: s.syncID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Resume: s.in.Resume, Now: now,
 			ExpireDays: s.in.ExpireDays, WindowBegin: now.AddDate(0, 0, -s.in.LookbackDays), WindowEnd: now.AddDate(0, 0, s.in.ExpireDays),
 		}).Get(ctx, &cp)
@@ -150,8 +145,8 @@ func (s *syncRun) begin(ctx workflow.Context) error {
 func (s *syncRun) recheck(ctx workflow.Context) error {
 	s.setPhase(ctx, "re-checking by id the resources the listing did not see")
 	c, p := &s.cursor, s.progress()
-	var r activities.RecheckResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recheckOptions()), a.RecheckUnseen, activities.RecheckInput{
+	var r contract.RecheckResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recheckOptions()), contract.ActivityRecheckUnseen, contract.RecheckInput{
 		SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
 		Until: c.WindowEnd, Statuses: s.in.Statuses, SyncedAt: workflow.Now(ctx).UTC(),
 	}).Get(ctx, &r)
@@ -168,12 +163,12 @@ func (s *syncRun) recheck(ctx workflow.Context) error {
 }
 
 // finish deactivates what the re-check found gone and closes the sync log.
-func (s *syncRun) finish(ctx workflow.Context) (activities.Summary, error) {
+func (s *syncRun) finish(ctx workflow.Context) (contract.Summary, error) {
 	s.setPhase(ctx, "finishing: marking resources BSS no longer lists inactive and closing the sync log")
 	c := &s.cursor
-	var summary activities.Summary
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), a.FinishSync,
-		activities.FinishSyncInput{SyncID: s.syncID, Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken, Notes: c.Notes}).Get(ctx, &summary)
+	var summary contract.Summary
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), contract.ActivityFinishSync,
+		contract.FinishSyncInput{SyncID: s.syncID, Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken, Notes: c.Notes}).Get(ctx, &summary)
 	if err != nil {
 		return summary, err
 	}
@@ -192,10 +187,10 @@ func (s *syncRun) shouldContinueAsNew(ctx workflow.Context) bool {
 // and frees the account. It runs on a disconnected context so that it also
 // runs after a cancel.
 func (s *syncRun) end(ctx workflow.Context, cause error) {
-	status := store.StatusFailed
+	status := contract.StatusFailed
 	var canceled *temporal.CanceledError
 	if errors.As(cause, &canceled) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
-		status = store.StatusCanceled
+		status = contract.StatusCanceled
 	}
 	reason := ErrorText(cause)
 	s.progress().LastError = reason
@@ -205,8 +200,8 @@ func (s *syncRun) end(ctx workflow.Context, cause error) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	c := &s.cursor
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)), a.EndSync,
-		activities.EndSyncInput{SyncID: s.syncID, Status: status, Reason: reason, Retries: s.progress().Retries,
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)), contract.ActivityEndSync,
+		contract.EndSyncInput{SyncID: s.syncID, Status: status, Reason: reason, Retries: s.progress().Retries,
 			Generation: c.Generation, LeaseToken: c.LeaseToken}).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the end of the sync", "error", err)

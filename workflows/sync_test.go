@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"sync"
@@ -32,16 +33,16 @@ var a *activities.Activities
 type fakeCloud struct {
 	mu        sync.Mutex
 	resources []inventory.Resource
-	lists     []activities.ListPageInput
+	lists     []contract.ListPageInput
 	tagGroups [][]inventory.TagTarget
-	commits   []activities.CommitBatchInput
-	ends      []activities.EndSyncInput
-	begin     activities.Checkpoint
+	commits   []contract.CommitBatchInput
+	ends      []contract.EndSyncInput
+	begin     contract.Checkpoint
 	written   map[string]bool // rows this sync has committed, as the database holds them
 }
 
 func newFakeCloud(n int) *fakeCloud {
-	f := &fakeCloud{begin: activities.Checkpoint{Attempt: 1}, written: map[string]bool{}}
+	f := &fakeCloud{begin: contract.Checkpoint{Attempt: 1}, written: map[string]bool{}}
 	for i := range n {
 		typ, tagType := catalog.ResourceVM, "ecs"
 		if i%5 == 4 {
@@ -54,14 +55,14 @@ func newFakeCloud(n int) *fakeCloud {
 
 func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivity(a)
-	env.OnActivity(a.BeginSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BeginSyncInput) (activities.Checkpoint, error) {
+	env.OnActivity(a.BeginSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.BeginSyncInput) (contract.Checkpoint, error) {
 		cp := f.begin
 		if cp.WindowBegin.IsZero() {
 			cp.WindowBegin, cp.WindowEnd = in.WindowBegin, in.WindowEnd
 		}
 		return cp, nil
 	}).Maybe()
-	env.OnActivity(a.ListPage, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ListPageInput) (activities.ListPageResult, error) {
+	env.OnActivity(a.ListPage, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.ListPageInput) (contract.ListPageResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.lists = append(f.lists, in)
@@ -69,31 +70,31 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		page.Resources = slices.DeleteFunc(page.Resources, func(r inventory.Resource) bool { return in.SyncID != "" && f.written[r.ResourceID] })
 		return page, nil
 	}).Maybe()
-	env.OnActivity(a.HoldLease, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.HoldLeaseInput) error {
+	env.OnActivity(a.HoldLease, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ contract.HoldLeaseInput) error {
 		<-ctx.Done() // held until the run ends
 		return ctx.Err()
 	}).Maybe()
-	env.OnActivity(a.RecheckUnseen, mock.Anything, mock.Anything).Return(activities.RecheckResult{}, nil).Maybe()
-	env.OnActivity(a.FetchTags, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FetchTagsInput) (activities.FetchTagsResult, error) {
+	env.OnActivity(a.RecheckUnseen, mock.Anything, mock.Anything).Return(contract.RecheckResult{}, nil).Maybe()
+	env.OnActivity(a.FetchTags, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.FetchTagsInput) (contract.FetchTagsResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.tagGroups = append(f.tagGroups, in.Resources)
-		var out activities.FetchTagsResult
+		var out contract.FetchTagsResult
 		for _, r := range in.Resources {
 			out.Results = append(out.Results, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK, Tags: map[string]string{"id": r.ResourceID}})
 		}
 		return out, nil
 	}).Maybe()
-	env.OnActivity(a.CommitBatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CommitBatchInput) (activities.CommitBatchResult, error) {
+	env.OnActivity(a.CommitBatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.CommitBatchInput) (contract.CommitBatchResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.commits = append(f.commits, in)
 		for _, r := range in.Rows {
 			f.written[r.ResourceID] = true
 		}
-		return activities.CommitBatchResult{Applied: true}, nil
+		return contract.CommitBatchResult{Applied: true}, nil
 	}).Maybe()
-	env.OnActivity(a.FinishSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishSyncInput) (activities.Summary, error) {
+	env.OnActivity(a.FinishSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.FinishSyncInput) (contract.Summary, error) {
 		id := in.SyncID
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -101,9 +102,9 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		for _, c := range f.commits {
 			rows += len(c.Rows)
 		}
-		return activities.Summary{SyncID: id, Status: "success", TotalResources: rows, BatchesCommitted: len(f.commits)}, nil
+		return contract.Summary{SyncID: id, Status: "success", TotalResources: rows, BatchesCommitted: len(f.commits)}, nil
 	}).Maybe()
-	env.OnActivity(a.EndSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EndSyncInput) error {
+	env.OnActivity(a.EndSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.EndSyncInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.ends = append(f.ends, in)
@@ -114,10 +115,10 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 // listPage answers as the ListPage activity does: the page at the offset,
 // whether it overlaps the anchor, its tail, and only the resources not in
 // the anchor.
-func listPage(all []inventory.Resource, in activities.ListPageInput) activities.ListPageResult {
+func listPage(all []inventory.Resource, in contract.ListPageInput) contract.ListPageResult {
 	end := min(in.Offset+in.Limit, len(all))
 	page := all[min(in.Offset, end):end]
-	res := activities.ListPageResult{TotalCount: len(all), Received: len(page), Connected: in.Offset == 0 || len(in.Anchor) == 0}
+	res := contract.ListPageResult{TotalCount: len(all), Received: len(page), Connected: in.Offset == 0 || len(in.Anchor) == 0}
 	for _, r := range page {
 		if slices.Contains(in.Anchor, r.ResourceID) {
 			res.Connected = true
@@ -155,7 +156,7 @@ func TestSyncCommitsEveryRowOnceInOrderedBatches(t *testing.T) {
 	env.ExecuteWorkflow(workflows.WorkflowName, input())
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	var summary activities.Summary
+	var summary contract.Summary
 	require.NoError(t, env.GetWorkflowResult(&summary))
 	assert.Equal(t, 250, summary.TotalResources)
 
@@ -192,9 +193,9 @@ func TestSyncCommitsEveryRowOnceInOrderedBatches(t *testing.T) {
 	}
 	// Checkpoints: the last batch of a page points at the next page, row 0;
 	// the others at the next row of their page.
-	assert.Equal(t, activities.CommitBatchInput{NextOffset: 0, NextRow: 40}, checkpointOf(cloud.commits[0]))
-	assert.Equal(t, activities.CommitBatchInput{NextOffset: 90, NextRow: 0}, checkpointOf(cloud.commits[2]))
-	assert.Equal(t, activities.CommitBatchInput{NextOffset: 240, NextRow: 0}, checkpointOf(cloud.commits[len(cloud.commits)-1]))
+	assert.Equal(t, contract.CommitBatchInput{NextOffset: 0, NextRow: 40}, checkpointOf(cloud.commits[0]))
+	assert.Equal(t, contract.CommitBatchInput{NextOffset: 90, NextRow: 0}, checkpointOf(cloud.commits[2]))
+	assert.Equal(t, contract.CommitBatchInput{NextOffset: 240, NextRow: 0}, checkpointOf(cloud.commits[len(cloud.commits)-1]))
 	// Tags: only TMS types, in groups of at most 7.
 	tagged := 0
 	for _, g := range cloud.tagGroups {
@@ -219,8 +220,8 @@ func TestSyncCommitsEveryRowOnceInOrderedBatches(t *testing.T) {
 	assert.Equal(t, 250, p.RowsCommitted)
 }
 
-func checkpointOf(c activities.CommitBatchInput) activities.CommitBatchInput {
-	return activities.CommitBatchInput{NextOffset: c.NextOffset, NextRow: c.NextRow}
+func checkpointOf(c contract.CommitBatchInput) contract.CommitBatchInput {
+	return contract.CommitBatchInput{NextOffset: c.NextOffset, NextRow: c.NextRow}
 }
 
 func TestTagFanOutIsBounded(t *testing.T) {
@@ -258,9 +259,9 @@ func TestNonRetryableHuaweiErrorFailsFastAndClosesTheLog(t *testing.T) {
 	cloud := newFakeCloud(10)
 	calls := 0
 	env.RegisterActivity(a)
-	env.OnActivity(a.ListPage, mock.Anything, mock.Anything).Return(func(context.Context, activities.ListPageInput) (activities.ListPageResult, error) {
+	env.OnActivity(a.ListPage, mock.Anything, mock.Anything).Return(func(context.Context, contract.ListPageInput) (contract.ListPageResult, error) {
 		calls++
-		return activities.ListPageResult{}, temporal.NewNonRetryableApplicationError(
+		return contract.ListPageResult{}, temporal.NewNonRetryableApplicationError(
 			"BSS ListPayPerUseCustomerResources: 401 APIGW.0301 Incorrect IAM authentication information", string(huawei.KindAuth), nil)
 	})
 	cloud.register(env)
@@ -283,12 +284,12 @@ func TestThrottledTagQueriesAreRetriedWithBackoff(t *testing.T) {
 	cloud := newFakeCloud(20)
 	attempts := 0
 	env.RegisterActivity(a)
-	env.OnActivity(a.FetchTags, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.FetchTagsInput) (activities.FetchTagsResult, error) {
+	env.OnActivity(a.FetchTags, mock.Anything, mock.Anything).Return(func(ctx context.Context, in contract.FetchTagsInput) (contract.FetchTagsResult, error) {
 		attempts++
 		if attempts <= 2 {
-			return activities.FetchTagsResult{}, temporal.NewApplicationError("TMS ShowResourceTag: 429 APIGW.0308 throttled", string(huawei.KindThrottled))
+			return contract.FetchTagsResult{}, temporal.NewApplicationError("TMS ShowResourceTag: 429 APIGW.0308 throttled", string(huawei.KindThrottled))
 		}
-		out := activities.FetchTagsResult{Retries: int(activity.GetInfo(ctx).Attempt) - 1}
+		out := contract.FetchTagsResult{Retries: int(activity.GetInfo(ctx).Attempt) - 1}
 		for _, r := range in.Resources {
 			out.Results = append(out.Results, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK})
 		}
@@ -313,12 +314,12 @@ func TestDatabaseRejectionFailsTheRunNamingTheBatch(t *testing.T) {
 	env := newEnv(t)
 	cloud := newFakeCloud(200)
 	env.RegisterActivity(a)
-	env.OnActivity(a.CommitBatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CommitBatchInput) (activities.CommitBatchResult, error) {
+	env.OnActivity(a.CommitBatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.CommitBatchInput) (contract.CommitBatchResult, error) {
 		if in.Batch == 3 {
-			return activities.CommitBatchResult{}, temporal.NewNonRetryableApplicationError("batch 3: Error 1644 (45000): rejected", activities.ErrTypeDatabaseRejected, nil)
+			return contract.CommitBatchResult{}, temporal.NewNonRetryableApplicationError("batch 3: Error 1644 (45000): rejected", contract.ErrTypeDatabaseRejected, nil)
 		}
 		cloud.commits = append(cloud.commits, in)
-		return activities.CommitBatchResult{Applied: true}, nil
+		return contract.CommitBatchResult{Applied: true}, nil
 	})
 	cloud.register(env)
 
@@ -334,7 +335,7 @@ func TestResumeContinuesAfterTheCheckpoint(t *testing.T) {
 	env := newEnv(t)
 	cloud := newFakeCloud(250)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	cloud.begin = activities.Checkpoint{WindowBegin: t0, WindowEnd: t0.AddDate(0, 0, 30), NextOffset: 100, NextRow: 80, LastCommittedBatch: 5, RowsCommitted: 180, Attempt: 2}
+	cloud.begin = contract.Checkpoint{WindowBegin: t0, WindowEnd: t0.AddDate(0, 0, 30), NextOffset: 100, NextRow: 80, LastCommittedBatch: 5, RowsCommitted: 180, Attempt: 2}
 	for _, r := range cloud.resources[:180] {
 		cloud.written[r.ResourceID] = true // committed by the first attempt
 	}
@@ -388,7 +389,7 @@ func TestContinuedRunPicksUpTheCursor(t *testing.T) {
 	in := input()
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	in.Cursor = &workflows.Cursor{
-		Checkpoint: activities.Checkpoint{WindowBegin: t0, WindowEnd: t0.AddDate(0, 0, 30), NextOffset: 200, LastCommittedBatch: 9},
+		Checkpoint: contract.Checkpoint{WindowBegin: t0, WindowEnd: t0.AddDate(0, 0, 30), NextOffset: 200, LastCommittedBatch: 9},
 		Progress:   workflows.Progress{Runs: 1, BatchesCommitted: 9, RowsCommitted: 200},
 	}
 	env.ExecuteWorkflow(workflows.WorkflowName, in)
@@ -416,7 +417,7 @@ func TestInvalidInputIsRejectedBeforeAnyActivity(t *testing.T) {
 		err := env.GetWorkflowError()
 		var app *temporal.ApplicationError
 		require.True(t, errors.As(err, &app), "%+v: %v", in, err)
-		assert.Equal(t, activities.ErrTypeInvalidInput, app.Type())
+		assert.Equal(t, contract.ErrTypeInvalidInput, app.Type())
 		assert.True(t, app.NonRetryable())
 		assert.Contains(t, app.Error(), "out of range")
 	}
@@ -427,7 +428,7 @@ func TestCancelMarksTheSyncCanceled(t *testing.T) {
 	cloud := newFakeCloud(500)
 	cloud.register(env)
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Millisecond)
-	env.OnActivity(a.FetchTags, mock.Anything, mock.Anything).After(time.Minute).Return(activities.FetchTagsResult{}, nil).Maybe()
+	env.OnActivity(a.FetchTags, mock.Anything, mock.Anything).After(time.Minute).Return(contract.FetchTagsResult{}, nil).Maybe()
 
 	env.ExecuteWorkflow(workflows.WorkflowName, input())
 	require.Error(t, env.GetWorkflowError())
@@ -445,23 +446,23 @@ func TestBulkModeSnapshotsEachPairOnceAndFallsBack(t *testing.T) {
 			cloud.resources[i].TagType = "eip"
 		}
 	}
-	var snapshots []activities.SnapshotTagsInput
+	var snapshots []contract.SnapshotTagsInput
 	var mu sync.Mutex
 	env.RegisterActivity(a)
-	env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SnapshotTagsInput) (activities.SnapshotTagsResult, error) {
+	env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.SnapshotTagsInput) (contract.SnapshotTagsResult, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		snapshots = append(snapshots, in)
 		if in.TMSType == "eip" {
-			return activities.SnapshotTagsResult{Unsupported: "TMS.5027 not supported", Calls: 1}, nil
+			return contract.SnapshotTagsResult{Unsupported: "TMS.5027 not supported", Calls: 1}, nil
 		}
-		return activities.SnapshotTagsResult{Resources: 150, Calls: 1}, nil
+		return contract.SnapshotTagsResult{Resources: 150, Calls: 1}, nil
 	})
 	cloud.register(env)
-	var inputs []activities.FetchTagsInput
+	var inputs []contract.FetchTagsInput
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 		if info.ActivityType.Name == "FetchTags" {
-			var in activities.FetchTagsInput
+			var in contract.FetchTagsInput
 			require.NoError(t, args.Get(&in))
 			mu.Lock()
 			inputs = append(inputs, in)
@@ -514,9 +515,9 @@ func TestAutoModeGoesBulkOnlyForLargeAccounts(t *testing.T) {
 		cloud := newFakeCloud(c.resources)
 		bulkCalls := 0
 		env.RegisterActivity(a)
-		env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(func(context.Context, activities.SnapshotTagsInput) (activities.SnapshotTagsResult, error) {
+		env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(func(context.Context, contract.SnapshotTagsInput) (contract.SnapshotTagsResult, error) {
 			bulkCalls++
-			return activities.SnapshotTagsResult{}, nil
+			return contract.SnapshotTagsResult{}, nil
 		}).Maybe()
 		cloud.register(env)
 		in := input()

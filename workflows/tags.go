@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,8 +10,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"expiry-sync/activities"
-	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/inventory"
 )
 
@@ -67,16 +66,16 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 			break
 		}
 		if s.truth() && s.cursor.Denied != "" {
-			s.recordTags(activities.FetchTagsResult{Results: deniedResults(g.targets, s.cursor.Denied)}, results)
+			s.recordTags(contract.FetchTagsResult{Results: deniedResults(g.targets, s.cursor.Denied)}, results)
 			continue
 		}
 		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", offset, i+1, len(groups)))
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, opts), a.FetchTags,
-			activities.FetchTagsInput{SyncID: s.syncID, Resources: g.targets, FromSnapshot: g.fromSnapshot})
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, opts), contract.ActivityFetchTags,
+			contract.FetchTagsInput{SyncID: s.syncID, Resources: g.targets, FromSnapshot: g.fromSnapshot})
 		inFlight++
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { inFlight-- }()
-			var r activities.FetchTagsResult
+			var r contract.FetchTagsResult
 			if err := f.Get(ctx, &r); err != nil {
 				if firstErr == nil {
 					firstErr = err
@@ -184,15 +183,15 @@ func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, 
 	futures := make([]workflow.Future, len(pairs))
 	for i, pair := range pairs {
 		project, tmsType, _ := strings.Cut(pair, "/")
-		in := activities.SnapshotTagsInput{SyncID: s.syncID, ProjectID: project, TMSType: tmsType}
+		in := contract.SnapshotTagsInput{SyncID: s.syncID, ProjectID: project, TMSType: tmsType}
 		if s.truth() {
 			in.Expected = s.expectedOfPair(targets, pairOf, pair)
 		}
-		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), a.SnapshotTags, in)
+		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), contract.ActivitySnapshotTags, in)
 	}
 	var firstErr error
 	for i, f := range futures {
-		var r activities.SnapshotTagsResult
+		var r contract.SnapshotTagsResult
 		err := f.Get(ctx, &r)
 		if err != nil && s.truth() && !fatalForBulk(err) {
 			p.Failures++
@@ -241,10 +240,10 @@ func fatalForBulk(err error) bool {
 	if temporal.IsCanceledError(err) {
 		return true
 	}
-	return errors.As(err, &app) && app.Type() == string(huawei.KindAuth)
+	return errors.As(err, &app) && app.Type() == contract.ErrTypeHuaweiAuth
 }
 
-func (s *syncRun) recordTags(r activities.FetchTagsResult, into map[string]inventory.TagResult) {
+func (s *syncRun) recordTags(r contract.FetchTagsResult, into map[string]inventory.TagResult) {
 	p := s.progress()
 	p.Retries += r.Retries
 	if r.Denied != "" && s.cursor.Denied == "" {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,8 +10,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
-
-	"expiry-sync/activities"
 
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
@@ -74,7 +73,7 @@ func (s *Stack) measureHistory(ctx context.Context, workflowID, runID string, r 
 				id := ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
 				phases[phaseOf[typeOf[id]]] = append(phases[phaseOf[typeOf[id]]], span{scheduled[id], at})
 				if typeOf[id] == "CommitBatch" {
-					var res activities.CommitBatchResult
+					var res contract.CommitBatchResult
 					if err := converter.GetDefaultDataConverter().FromPayloads(ev.GetActivityTaskCompletedEventAttributes().GetResult(), &res); err == nil {
 						commitDB += time.Duration(res.WriteMS * float64(time.Millisecond))
 					}

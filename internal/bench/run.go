@@ -2,13 +2,13 @@ package bench
 
 import (
 	"context"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
-	"expiry-sync/activities"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
@@ -118,7 +118,7 @@ func (s *Stack) Run(ctx context.Context, p Point) (Result, error) {
 		return res, err
 	}
 	firstRun := run.GetRunID() // Get follows continue-as-new and moves the handle's run id
-	var summary activities.Summary
+	var summary contract.Summary
 	if err := run.Get(ctx, &summary); err != nil {
 		return res, fmt.Errorf("sync failed: %w (worker log %s)", err, filepath.Join(s.dir, queue+".log"))
 	}

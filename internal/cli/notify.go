@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"io"
 	"slices"
@@ -12,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"expiry-sync/activities"
 	"expiry-sync/internal/notify"
 	"expiry-sync/internal/report"
 	"expiry-sync/internal/store"
@@ -209,9 +209,9 @@ func oneLineName(s string) string { return strings.Join(strings.Fields(s), " ") 
 
 // notifyTestResult is how each channel of a route took a test message.
 type notifyTestResult struct {
-	Route      string                   `json:"route"`
-	WorkflowID string                   `json:"workflow_id"`
-	Channels   []activities.SendOutcome `json:"channels"`
+	Route      string                 `json:"route"`
+	WorkflowID string                 `json:"workflow_id"`
+	Channels   []contract.SendOutcome `json:"channels"`
 }
 
 func (e *env) notifyTestCommand() *cobra.Command {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -12,7 +13,6 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
-	"expiry-sync/activities"
 	"expiry-sync/workflows"
 )
 
@@ -29,7 +29,7 @@ type syncState struct {
 	StartedAt  time.Time           `json:"started_at" doc:"when the sync first started (memo sync_started_at), across resumes and continue-as-new"`
 	ClosedAt   *time.Time          `json:"closed_at,omitempty" doc:"when its newest run ended"`
 	Progress   *workflows.Progress `json:"progress,omitempty" doc:"a running sync's progress query"`
-	Summary    *activities.Summary `json:"summary,omitempty" doc:"a completed sync's result"`
+	Summary    *contract.Summary   `json:"summary,omitempty" doc:"a completed sync's result"`
 	Error      string              `json:"error,omitempty" doc:"why a sync that did not complete ended"`
 	WebURL     string              `json:"web_url" doc:"the sync in the Temporal Web UI"`
 }
@@ -67,7 +67,7 @@ func (e *env) syncState(ctx context.Context, c *conn, desc *workflowservice.Desc
 		}
 		return st
 	}
-	var summary activities.Summary
+	var summary contract.Summary
 	if err := c.GetWorkflow(ctx, st.SyncID, st.RunID).Get(ctx, &summary); err != nil {
 		st.Error = workflows.ErrorText(err)
 	} else {
@@ -156,7 +156,7 @@ func (l syncList) PrintText(w io.Writer) error {
 	return nil
 }
 
-func printSummary(w io.Writer, s activities.Summary) {
+func printSummary(w io.Writer, s contract.Summary) {
 	k := newKV(w)
 	k.row("Sync", s.SyncID)
 	k.row("Status", s.Status)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"expiry-sync/internal/contract"
 	"flag"
 	"fmt"
 	"maps"
@@ -14,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"expiry-sync/activities"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
@@ -191,7 +191,7 @@ func (m *model) runSync(ms *modelSync, in workflows.SyncInput, fault int) {
 	if fault == faultTerminate || fault == faultCancel {
 		m.stopMidway(ctx, ms.id, fault)
 	}
-	var summary activities.Summary
+	var summary contract.Summary
 	err = run.Get(ctx, &summary)
 	switch {
 	case superseded:
@@ -251,7 +251,7 @@ func (m *model) stopMidway(ctx context.Context, id string, fault int) {
 
 // checkCompleted checks a completed sync: when it is the newest completed
 // one of the account, the window holds exactly what BSS lists.
-func (m *model) checkCompleted(ms *modelSync, summary activities.Summary, churned bool) {
+func (m *model) checkCompleted(ms *modelSync, summary contract.Summary, churned bool) {
 	t := m.t
 	ctx := context.Background()
 	log, err := m.s.store.GetSyncLog(ctx, ms.id)

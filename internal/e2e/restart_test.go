@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/contract"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,7 +14,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
-	"expiry-sync/activities"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
 	"expiry-sync/internal/testenv"
@@ -63,7 +63,7 @@ func TestTemporalServerRestartsMidRun(t *testing.T) {
 	require.NoError(t, err)
 	stopped = false
 
-	var summary activities.Summary
+	var summary contract.Summary
 	eventually(t, "the sync completes after the restart", 5*time.Minute, func() bool {
 		getCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()

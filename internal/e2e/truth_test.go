@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"testing"
@@ -15,7 +16,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"expiry-sync/activities"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
@@ -24,12 +24,12 @@ import (
 
 // runSync starts a sync (or a resume, with in.Resume) through the client
 // and waits for its end.
-func (s *stack) runSync(id string, in workflows.SyncInput) (activities.Summary, error) {
+func (s *stack) runSync(id string, in workflows.SyncInput) (contract.Summary, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	run, err := s.startSync(ctx, id, in)
 	require.NoError(s.t, err)
-	var summary activities.Summary
+	var summary contract.Summary
 	err = run.Get(ctx, &summary)
 	return summary, err
 }

@@ -2,6 +2,7 @@ package huawei
 
 import (
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"math"
 	"net/http"
@@ -20,15 +21,15 @@ import (
 type Kind string
 
 const (
-	KindThrottled   Kind = "HuaweiThrottled"   // 429, 403 TMS.0006, 400 CBC.99007197: retry after a pause
-	KindServer      Kind = "HuaweiServerError" // 5xx: retry
-	KindTransport   Kind = "HuaweiTransport"   // no HTTP answer (timeout, refused): retry
-	KindBadResponse Kind = "HuaweiBadResponse" // an answer we cannot use: retry, it may be transient
-	KindBadRequest  Kind = "HuaweiBadRequest"  // 400: our request is wrong, retrying cannot help
-	KindAuth        Kind = "HuaweiAuthFailed"  // 401: AK/SK or clock, retrying cannot help
-	KindForbidden   Kind = "HuaweiForbidden"   // 403: wrong site or no permission (IAMAction names it)
-	KindNotFound    Kind = "HuaweiNotFound"    // 404: the resource is gone
-	KindNoAPI       Kind = "HuaweiNoSuchAPI"   // 404 APIGW.0101: the endpoint does not serve this API
+	KindThrottled   Kind = contract.ErrTypeHuaweiThrottled   // 429, 403 TMS.0006, 400 CBC.99007197: retry after a pause
+	KindServer      Kind = contract.ErrTypeHuaweiServer      // 5xx: retry
+	KindTransport   Kind = contract.ErrTypeHuaweiTransport   // no HTTP answer (timeout, refused): retry
+	KindBadResponse Kind = contract.ErrTypeHuaweiBadResponse // an answer we cannot use: retry, it may be transient
+	KindBadRequest  Kind = contract.ErrTypeHuaweiBadRequest  // 400: our request is wrong, retrying cannot help
+	KindAuth        Kind = contract.ErrTypeHuaweiAuth        // 401: AK/SK or clock, retrying cannot help
+	KindForbidden   Kind = contract.ErrTypeHuaweiForbidden   // 403: wrong site or no permission (IAMAction names it)
+	KindNotFound    Kind = contract.ErrTypeHuaweiNotFound    // 404: the resource is gone
+	KindNoAPI       Kind = contract.ErrTypeHuaweiNoAPI       // 404 APIGW.0101: the endpoint does not serve this API
 )
 
 // Retryable reports whether retrying the same call may succeed.
@@ -41,7 +42,7 @@ func (k Kind) Retryable() bool {
 }
 
 // NonRetryableKinds are the kinds an activity retry policy must not retry.
-var NonRetryableKinds = []string{string(KindBadRequest), string(KindAuth), string(KindForbidden), string(KindNotFound), string(KindNoAPI)}
+var NonRetryableKinds = contract.HuaweiNonRetryable
 
 // APIError is a classified failure of one Huawei API call. Its text names the
 // API, the HTTP status, Huawei's error code and request id, and a hint; it

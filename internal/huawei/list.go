@@ -7,11 +7,12 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/bss/v2/model"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 )
 
 // MaxPageSize is the largest limit BSS accepts for one listing call.
-const MaxPageSize = 500
+const MaxPageSize = contract.MaxPageSize
 
 // bssTimeFormat is the UTC format BSS uses in requests and answers.
 const bssTimeFormat = "2006-01-02T15:04:05Z"

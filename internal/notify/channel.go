@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"net/url"
 	"os"
@@ -18,7 +19,7 @@ const (
 	TypeFeishu   = "feishu"
 	TypeWeCom    = "wecom"
 	TypeSlack    = "slack"
-	TypeEmail    = "email"
+	TypeEmail    = contract.ChannelEmail
 )
 
 // ChannelTypes lists the channel types a routes file may use.
@@ -225,18 +226,18 @@ type Class string
 const (
 	// ClassRateLimited: the platform asks to slow down (HTTP 429, DingTalk
 	// 130101, Feishu 11232, WeCom 45009): retried after RetryAfter.
-	ClassRateLimited Class = "NotifyRateLimited"
+	ClassRateLimited Class = contract.NotifyRateLimited
 	// ClassUnavailable: not delivered, may work later (5xx, connection
 	// refused, SMTP 4xx): retried with backoff.
-	ClassUnavailable Class = "NotifyUnavailable"
+	ClassUnavailable Class = contract.NotifyUnavailable
 	// ClassRejected: refused for good (4xx, a bad signature or token, SMTP
 	// 5xx): not retried.
-	ClassRejected Class = "NotifyRejected"
+	ClassRejected Class = contract.NotifyRejected
 	// ClassUncertain: the request went out but no answer came; it may have
 	// arrived, so it is not sent again.
-	ClassUncertain Class = "NotifyUncertain"
+	ClassUncertain Class = contract.NotifyUncertain
 	// ClassConfig: the routes file or a secret reference is wrong.
-	ClassConfig Class = "NotifyConfig"
+	ClassConfig Class = contract.NotifyConfig
 )
 
 // SendError is a failed send. Its message never holds a URL's path or

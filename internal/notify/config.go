@@ -7,6 +7,7 @@ package notify
 import (
 	"bytes"
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"os"
 	"path"
@@ -28,7 +29,7 @@ var (
 )
 
 // Overdue is the threshold of resources already past their expire time.
-const Overdue = 0
+const Overdue = contract.OverdueThreshold
 
 // Languages a digest is written in.
 var Languages = []string{"zh", "en"}

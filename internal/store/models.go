@@ -5,17 +5,18 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
+	"expiry-sync/internal/contract"
 	"fmt"
 	"time"
 )
 
 // Sync log statuses.
 const (
-	StatusRunning  = "running"
-	StatusSuccess  = "success"
-	StatusPartial  = "partial" // finished, but some resources' tags could not be read
-	StatusFailed   = "failed"
-	StatusCanceled = "canceled"
+	StatusRunning  = contract.StatusRunning
+	StatusSuccess  = contract.StatusSuccess
+	StatusPartial  = contract.StatusPartial
+	StatusFailed   = contract.StatusFailed
+	StatusCanceled = contract.StatusCanceled
 )
 
 // ExpiringResource is one row of expiring_resources.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/contract"
 	"time"
 
 	"gorm.io/gorm"
@@ -17,12 +18,12 @@ import (
 // once); obsolete: every resource of the digest was renewed or released
 // before it could go out.
 const (
-	SendPending     = "pending"
-	SendSending     = "sending"
-	SendSent        = "sent"
-	SendFailed      = "failed"
-	SendUnconfirmed = "unconfirmed"
-	SendObsolete    = "obsolete"
+	SendPending     = contract.SendPending
+	SendSending     = contract.SendSending
+	SendSent        = contract.SendSent
+	SendFailed      = contract.SendFailed
+	SendUnconfirmed = contract.SendUnconfirmed
+	SendObsolete    = contract.SendObsolete
 )
 
 // NotificationDigest is one message of a route for one threshold.

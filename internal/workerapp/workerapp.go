@@ -111,7 +111,9 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 	})
 	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, HolderRunning: holderRunning(tc), Metrics: rec})
-	workflows.RegisterNotify(w, st, cfg.Huawei.DomainID)
+	w.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.NotifyTest, workflow.RegisterOptions{Name: workflows.NotifyTestWorkflowName})
+	w.RegisterActivity(&activities.Notifier{Store: st, AccountID: cfg.Huawei.DomainID, ConfigFile: cfg.NotifyFile})
 	return &Worker{Client: tc, Store: st, Huawei: hw, Metrics: rec, worker: w, cfg: cfg, logger: logger, identity: identity}, nil
 }
 

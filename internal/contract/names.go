@@ -1,0 +1,94 @@
+// Package contract is what the workflows and their activities agree on: the
+// activities' names, their inputs and results, and the names both sides
+// read (sync statuses, error types, limits). Everything here crosses
+// Temporal's history, so it imports nothing that does I/O: workflow code
+// depends on this package, never on the store or the Huawei SDK.
+package contract
+
+// Activity names: the methods of activities.Activities and
+// activities.Notifier, registered under their method names.
+const (
+	ActivityBeginSync     = "BeginSync"
+	ActivityHoldLease     = "HoldLease"
+	ActivityListPage      = "ListPage"
+	ActivityFetchTags     = "FetchTags"
+	ActivitySnapshotTags  = "SnapshotTags"
+	ActivityCommitBatch   = "CommitBatch"
+	ActivityRecheckUnseen = "RecheckUnseen"
+	ActivityFinishSync    = "FinishSync"
+	ActivityEndSync       = "EndSync"
+
+	ActivityNotifyPlan     = "NotifyPlan"
+	ActivityNotifyClaim    = "NotifyClaim"
+	ActivityNotifySend     = "NotifySend"
+	ActivityNotifySettle   = "NotifySettle"
+	ActivityNotifyTestSend = "NotifyTestSend"
+)
+
+// MaxPageSize is the largest limit BSS accepts for one listing call.
+const MaxPageSize = 500
+
+// Sync statuses, in the sync log and the ExpirySyncStatus search attribute.
+const (
+	StatusRunning  = "running"
+	StatusSuccess  = "success"
+	StatusPartial  = "partial" // finished, but something could not be read as asked (see Notes)
+	StatusFailed   = "failed"
+	StatusCanceled = "canceled"
+)
+
+// Error types the activities fail with and the retry policies name.
+const (
+	// ErrTypeDatabaseRejected: the database refused a write in a way that repeats.
+	ErrTypeDatabaseRejected = "DatabaseRejected"
+	// ErrTypeDatabaseUnavailable: the database did not answer; retried.
+	ErrTypeDatabaseUnavailable = "DatabaseUnavailable"
+	// ErrTypeInvalidInput: the workflow input is invalid.
+	ErrTypeInvalidInput = "InvalidInput"
+	// ErrTypeAlreadyRunning: another sync of the account runs.
+	ErrTypeAlreadyRunning = "SyncAlreadyRunning"
+	// ErrTypeResumeRefused: the sync cannot be resumed (superseded, too old,
+	// finished, or never started writing).
+	ErrTypeResumeRefused = "ResumeRefused"
+	// ErrTypeLeaseLost: another sync holds the account now; this one stops.
+	ErrTypeLeaseLost = "LeaseLost"
+)
+
+// Huawei API failures, by what the caller should do about them (the
+// huawei package's error kinds).
+const (
+	ErrTypeHuaweiThrottled   = "HuaweiThrottled"   // 429, 403 TMS.0006, 400 CBC.99007197: retry after a pause
+	ErrTypeHuaweiServer      = "HuaweiServerError" // 5xx: retry
+	ErrTypeHuaweiTransport   = "HuaweiTransport"   // no HTTP answer (timeout, refused): retry
+	ErrTypeHuaweiBadResponse = "HuaweiBadResponse" // an answer we cannot use: retry, it may be transient
+	ErrTypeHuaweiBadRequest  = "HuaweiBadRequest"  // 400: our request is wrong, retrying cannot help
+	ErrTypeHuaweiAuth        = "HuaweiAuthFailed"  // 401: AK/SK or clock, retrying cannot help
+	ErrTypeHuaweiForbidden   = "HuaweiForbidden"   // 403: wrong site or no permission
+	ErrTypeHuaweiNotFound    = "HuaweiNotFound"    // 404: the resource is gone
+	ErrTypeHuaweiNoAPI       = "HuaweiNoSuchAPI"   // 404 APIGW.0101: the endpoint does not serve this API
+)
+
+// HuaweiNonRetryable are the Huawei failures a retry policy must not retry.
+var HuaweiNonRetryable = []string{ErrTypeHuaweiBadRequest, ErrTypeHuaweiAuth, ErrTypeHuaweiForbidden, ErrTypeHuaweiNotFound, ErrTypeHuaweiNoAPI}
+
+// Renewal reminders: send statuses, failure classes and channel types.
+const (
+	SendPending     = "pending"
+	SendSending     = "sending"
+	SendSent        = "sent"
+	SendFailed      = "failed"
+	SendUnconfirmed = "unconfirmed"
+	SendObsolete    = "obsolete"
+
+	NotifyRateLimited = "NotifyRateLimited"
+	NotifyUnavailable = "NotifyUnavailable"
+	NotifyRejected    = "NotifyRejected"
+	NotifyUncertain   = "NotifyUncertain"
+	NotifyConfig      = "NotifyConfig"
+
+	ChannelEmail = "email"
+
+	// OverdueThreshold is the reminder threshold of resources already past
+	// their expire time (thresholds are days before it).
+	OverdueThreshold = 0
+)

@@ -1,0 +1,234 @@
+package contract
+
+import (
+	"time"
+
+	"expiry-sync/internal/inventory"
+)
+
+// BeginSyncInput opens or resumes a sync.
+type BeginSyncInput struct {
+	SyncID      string    `json:"sync_id"`
+	RunID       string    `json:"run_id"`
+	Resume      bool      `json:"resume,omitempty"`
+	ExpireDays  int       `json:"expire_days"`
+	WindowBegin time.Time `json:"window_begin"`
+	WindowEnd   time.Time `json:"window_end"`
+	Now         time.Time `json:"now,omitzero"` // the workflow's clock
+}
+
+// Checkpoint is where a sync continues: the window it lists, the first
+// uncommitted row, and who the sync writes as (generation and lease token).
+type Checkpoint struct {
+	AccountID          string    `json:"account_id"`
+	WindowBegin        time.Time `json:"window_begin"`
+	WindowEnd          time.Time `json:"window_end"`
+	NextOffset         int       `json:"next_offset"`
+	NextRow            int       `json:"next_row"`
+	LastCommittedBatch int       `json:"last_committed_batch"`
+	RowsCommitted      int       `json:"rows_committed"`
+	Attempt            int       `json:"attempt"`
+	StartedAt          time.Time `json:"started_at"` // of the sync's first attempt
+	Generation         int64     `json:"generation,omitempty"`
+	LeaseToken         int64     `json:"lease_token,omitempty"`
+	// Anchor: the last ids of the last committed page, which the page at
+	// NextOffset must overlap (see ListPage).
+	Anchor []string `json:"anchor,omitempty"`
+}
+
+// HoldLeaseInput names the lease a sync holds.
+type HoldLeaseInput struct {
+	SyncID     string `json:"sync_id"`
+	AccountID  string `json:"account_id"`
+	Generation int64  `json:"generation"`
+	LeaseToken int64  `json:"lease_token"`
+}
+
+// Summary is the outcome of a finished sync, as recorded in its sync log.
+type Summary struct {
+	SyncID               string     `json:"sync_id"`
+	Status               string     `json:"status"`
+	ExpireDays           int        `json:"expire_days"`
+	WindowBegin          time.Time  `json:"window_begin"`
+	WindowEnd            time.Time  `json:"window_end"`
+	TotalResources       int        `json:"total_resources"`
+	TaggedResources      int        `json:"tagged_resources"`
+	UntaggedResources    int        `json:"untagged_resources"`
+	VanishedResources    int        `json:"vanished_resources"`
+	TagErrorResources    int        `json:"tag_error_resources"`
+	DeactivatedResources int        `json:"deactivated_resources"`
+	RecheckedResources   int        `json:"rechecked_resources,omitempty"`
+	QuarantinedRecords   int        `json:"quarantined_records,omitempty"`
+	BatchesCommitted     int        `json:"batches_committed"`
+	RowsWritten          int        `json:"rows_written"`
+	Attempts             int        `json:"attempts"`
+	Retries              int        `json:"retries"`
+	StartedAt            time.Time  `json:"started_at"`
+	FinishedAt           *time.Time `json:"finished_at,omitempty"`
+	// TagErrors lists (up to 50) resources whose tags could not be read.
+	TagErrors []TagError `json:"tag_errors,omitempty"`
+	// Notes say why the sync is partial and where bulk tags fell back.
+	Notes Notes `json:"notes,omitzero"`
+}
+
+// Notes is what a sync could not do as asked; it crosses history, so each
+// list is short (the workflow caps them).
+type Notes struct {
+	Degraded         []string `json:"degraded,omitempty"`    // why the sync is partial
+	Fallbacks        []string `json:"fallbacks,omitempty"`   // bulk tag reads done one by one instead
+	Quarantined      []string `json:"quarantined,omitempty"` // a sample of the skipped records
+	QuarantinedCount int      `json:"quarantined_count,omitempty"`
+}
+
+// TagError is one resource whose tags could not be read (its last known
+// tags are kept).
+type TagError struct {
+	ResourceID string `json:"resource_id"`
+	Error      string `json:"error"`
+}
+
+// FinishSyncInput closes a sync whose every batch is committed and whose
+// unseen resources are re-checked.
+type FinishSyncInput struct {
+	SyncID     string `json:"sync_id"`
+	Retries    int    `json:"retries"` // retried activity attempts, for the log
+	Generation int64  `json:"generation,omitempty"`
+	LeaseToken int64  `json:"lease_token,omitempty"`
+	Notes      Notes  `json:"notes,omitzero"`
+}
+
+// EndSyncInput records why a sync stopped before finishing.
+type EndSyncInput struct {
+	SyncID     string `json:"sync_id"`
+	Status     string `json:"status"` // failed or canceled
+	Reason     string `json:"reason"`
+	Retries    int    `json:"retries"`
+	Generation int64  `json:"generation,omitempty"`
+	LeaseToken int64  `json:"lease_token,omitempty"`
+}
+
+// ListPageInput selects one listing page.
+type ListPageInput struct {
+	WindowBegin time.Time `json:"window_begin"`
+	WindowEnd   time.Time `json:"window_end"`
+	Statuses    []int     `json:"statuses,omitempty"`
+	Offset      int       `json:"offset"`
+	Limit       int       `json:"limit"`
+	// SyncID and Generation: leave out the resources this attempt of the
+	// sync has already written (a page listed again after the listing
+	// shifted), and tell apart those an earlier attempt wrote (Known).
+	SyncID     string `json:"sync_id,omitempty"`
+	Generation int64  `json:"generation,omitempty"`
+	// Anchor: the last ids of the previous page. This page starts inside
+	// them when the listing did not shift under the sync; leave them out.
+	Anchor []string `json:"anchor,omitempty"`
+	// Overlap: how many of the page's last ids to return as its Tail.
+	Overlap int `json:"overlap,omitempty"`
+}
+
+// ListPageResult is one page: at most 500 resources cross history at once.
+type ListPageResult struct {
+	// Resources are the page's resources this sync has not written yet.
+	Resources []inventory.Resource `json:"resources"`
+	// Known are those an earlier attempt of the sync wrote: their BSS
+	// fields are written again, their tags are not read again.
+	Known      []inventory.Resource `json:"known,omitempty"`
+	TotalCount int                  `json:"total_count"` // -1: BSS did not say
+	Received   int                  `json:"received"`    // records in the answer
+	Retries    int                  `json:"retries,omitempty"`
+	// Connected: the page overlaps the Anchor (or there is nothing to
+	// overlap), so no resource can have slid past the sync between the two
+	// pages. When false, the workflow lists again further back.
+	Connected bool `json:"connected,omitempty"`
+	// Tail: the page's last Overlap ids, the next page's Anchor.
+	Tail        []string                `json:"tail,omitempty"`
+	Quarantined []inventory.Quarantined `json:"quarantined,omitempty"`
+}
+
+// FetchTagsInput is a small group of resources whose tags one activity reads.
+type FetchTagsInput struct {
+	SyncID    string                `json:"sync_id"`
+	Resources []inventory.TagTarget `json:"resources"`
+	// FromSnapshot: the sync has read these resources' project and type in
+	// bulk; a resource the snapshot lacks is queried on its own.
+	FromSnapshot bool `json:"from_snapshot,omitempty"`
+}
+
+// FetchTagsResult holds one result per resource, in input order, without
+// the tags themselves: those are staged in the database (tag_snapshots) for
+// the batch that commits the resource, so that they never cross history.
+type FetchTagsResult struct {
+	Results []inventory.TagResult `json:"results"`
+	Retries int                   `json:"retries,omitempty"`
+	// Denied is set when TMS refused the account itself (a 403 that is not
+	// throttling: TMS has no per-resource authorization). The group's
+	// remaining resources are reported as errors with it, keeping their
+	// stored tags, and the workflow stops asking TMS.
+	Denied string `json:"denied,omitempty"`
+}
+
+// SnapshotTagsInput names one project and TMS type to read in bulk.
+type SnapshotTagsInput struct {
+	SyncID    string `json:"sync_id"`
+	ProjectID string `json:"project"`
+	TMSType   string `json:"type"`
+	// Expected is how many of this pair's resources the sync needs (0:
+	// unknown): a bulk strategy that would cost more calls than reading them
+	// one by one is not attempted.
+	Expected int `json:"expected,omitempty"`
+}
+
+// SnapshotTagsResult says how many resources the snapshot holds, or that
+// bulk listing cannot serve this pair (its resources are then queried one by
+// one) and why.
+type SnapshotTagsResult struct {
+	Resources   int    `json:"resources"`
+	Calls       int    `json:"calls"`
+	Unsupported string `json:"unsupported,omitempty"`
+	Retries     int    `json:"retries,omitempty"`
+	Strategy    string `json:"strategy,omitempty"`
+}
+
+// CommitBatchInput is one chunk of rows and the checkpoint after it.
+type CommitBatchInput struct {
+	SyncID     string          `json:"sync_id"`
+	Batch      int             `json:"batch"`
+	NextOffset int             `json:"next_offset"`
+	NextRow    int             `json:"next_row"`
+	SyncedAt   time.Time       `json:"synced_at"`
+	Rows       []inventory.Row `json:"rows"`
+	Generation int64           `json:"generation,omitempty"`
+	LeaseToken int64           `json:"lease_token,omitempty"`
+	// Anchor: the last ids of the page NextOffset follows.
+	Anchor []string `json:"anchor,omitempty"`
+}
+
+// CommitBatchResult says whether this call wrote the batch (false: an
+// earlier attempt already had).
+type CommitBatchResult struct {
+	Applied bool `json:"applied"`
+	Retries int  `json:"retries,omitempty"`
+	// WriteMS is the time the transaction took: the database's share of the
+	// write phase, without Temporal's dispatch.
+	WriteMS float64 `json:"write_ms"`
+}
+
+// RecheckInput asks to re-check, by id, the active resources a sync's
+// listing did not see.
+type RecheckInput struct {
+	SyncID     string    `json:"sync_id"`
+	Generation int64     `json:"generation"`
+	LeaseToken int64     `json:"lease_token"`
+	Until      time.Time `json:"until"`    // the window's end: every unseen row expiring by then
+	Statuses   []int     `json:"statuses"` // the statuses the sync keeps active
+	SyncedAt   time.Time `json:"synced_at"`
+}
+
+// RecheckResult counts what BSS said.
+type RecheckResult struct {
+	Found       int `json:"found"`       // still listed: kept active, refreshed (e.g. renewed)
+	Gone        int `json:"gone"`        // closed, out of scope or no longer listed: deactivated at the end
+	Quarantined int `json:"quarantined"` // unreadable answers: left as they are
+	Calls       int `json:"calls"`
+	Retries     int `json:"retries,omitempty"`
+}

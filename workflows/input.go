@@ -31,6 +31,10 @@ var DefaultStatuses = []int{2, 4, 5}
 
 // SyncInput carries only the knobs of a sync, never data or credentials.
 type SyncInput struct {
+	// Account names the Huawei account to sync, as the worker's accounts
+	// file (or "default", the HUAWEI_* environment's) names it; empty means
+	// "default".
+	Account string `json:"account,omitempty"`
 	// ExpireDays: list resources expiring within this many days from the start.
 	ExpireDays int `json:"expire_days"`
 	// LookbackDays: also list resources that expired up to this many days ago

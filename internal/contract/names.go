@@ -17,6 +17,7 @@ const (
 	ActivityRecheckUnseen = "RecheckUnseen"
 	ActivityFinishSync    = "FinishSync"
 	ActivityEndSync       = "EndSync"
+	ActivityListAccounts  = "ListAccounts"
 
 	ActivityNotifyPlan     = "NotifyPlan"
 	ActivityNotifyClaim    = "NotifyClaim"

@@ -5,7 +5,12 @@ package activities
 import (
 	"context"
 	"errors"
+	"expiry-sync/internal/config"
 	"expiry-sync/internal/contract"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -17,14 +22,51 @@ import (
 
 // Activities carries the worker's shared clients; one instance per worker.
 type Activities struct {
-	Store     *store.Store
-	Huawei    *huawei.Client
-	AccountID string // the Huawei domain id this worker syncs
+	Store *store.Store
+	// Accounts are the Huawei accounts the worker serves, by name; every
+	// worker on a task queue serves the same ones.
+	Accounts map[string]*Account
 	// HolderRunning tells whether the sync holding an account still runs
 	// (asked of Temporal), so a terminated sync's lease is taken over at
 	// once; nil waits for the lease to expire.
 	HolderRunning store.HolderRunning
 	Metrics       *metrics.Recorder // nil: no metrics
+}
+
+// Account is one Huawei account the worker serves.
+type Account struct {
+	Name     string
+	DomainID string
+	Huawei   *huawei.Client // its own limiters and catalog
+	Defaults config.SyncDefaults
+}
+
+// account finds the account an activity input names ("" is the default).
+// One the worker does not serve fails the activity for good: the workers of
+// a task queue must all serve the same accounts.
+func (a *Activities) account(name string) (*Account, error) {
+	if name == "" {
+		name = contract.DefaultAccount
+	}
+	if acc, ok := a.Accounts[name]; ok {
+		return acc, nil
+	}
+	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("account %q is not served by this worker: it serves %s (EXPIRY_SYNC_ACCOUNTS_FILE)",
+		name, strings.Join(a.accountNames(), ", ")), contract.ErrTypeInvalidInput, nil)
+}
+
+// accountNames are the names of the accounts the worker serves, sorted.
+func (a *Activities) accountNames() []string {
+	return slices.Sorted(maps.Keys(a.Accounts))
+}
+
+// ListAccounts answers which accounts the worker serves (for a sync of
+// every account).
+func (a *Activities) ListAccounts(context.Context) ([]string, error) { return a.accountNames(), nil }
+
+// writer is who a sync of the account writes as.
+func (acc *Account) writer(syncID string, generation, token int64) store.Writer {
+	return store.Writer{SyncID: syncID, AccountID: acc.DomainID, AccountName: acc.Name, Generation: generation, Token: token}
 }
 
 // retries is how many times this activity was retried before this attempt.

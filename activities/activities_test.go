@@ -49,7 +49,9 @@ func newFixture(t *testing.T, secret string) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, st.Migrate(context.Background()))
-	acts := &activities.Activities{Store: st, Huawei: hw, AccountID: domain}
+	acts := &activities.Activities{Store: st, Accounts: map[string]*activities.Account{
+		contract.DefaultAccount: {Name: contract.DefaultAccount, DomainID: domain, Huawei: hw},
+	}}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)

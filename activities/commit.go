@@ -16,17 +16,21 @@ import (
 // staged for its resources, and records the checkpoint in one transaction.
 func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInput) (contract.CommitBatchResult, error) {
 	defer keepAlive(ctx, nil)()
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return contract.CommitBatchResult{}, err
+	}
 	start := time.Now()
 	applied, err := a.Store.CommitBatch(ctx, store.BatchCommit{
-		Writer: store.Writer{SyncID: in.SyncID, AccountID: a.AccountID, Generation: in.Generation, Token: in.LeaseToken},
+		Writer: acc.writer(in.SyncID, in.Generation, in.LeaseToken),
 		Batch:  in.Batch, NextOffset: in.NextOffset, NextRow: in.NextRow, Anchor: in.Anchor,
 		Rows: in.Rows, SyncedAt: in.SyncedAt, TagsStaged: true,
 	})
 	if err != nil {
 		return contract.CommitBatchResult{}, writeError(fmt.Sprintf("batch %d", in.Batch), err)
 	}
-	a.Metrics.BatchCommitted(a.AccountID, len(in.Rows), applied)
-	activity.GetLogger(ctx).Info("committed a batch", "sync_id", in.SyncID, "account", a.AccountID, "batch", in.Batch,
+	a.Metrics.BatchCommitted(acc.Name, len(in.Rows), applied)
+	activity.GetLogger(ctx).Info("committed a batch", "sync_id", in.SyncID, "account", acc.Name, "batch", in.Batch,
 		"rows", len(in.Rows), "next_offset", in.NextOffset, "applied", applied, "took", time.Since(start))
 	return contract.CommitBatchResult{Applied: applied, Retries: retries(ctx), WriteMS: float64(time.Since(start).Microseconds()) / 1000}, nil
 }

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"expiry-sync/internal/contract"
@@ -16,21 +17,42 @@ import (
 // re-opens a failed or canceled one, and takes the account's lease.
 func (a *Activities) BeginSync(ctx context.Context, in contract.BeginSyncInput) (contract.Checkpoint, error) {
 	defer keepAlive(ctx, nil)()
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return contract.Checkpoint{}, err
+	}
+	knobs := acc.knobs(in)
 	log, err := a.Store.BeginSync(ctx, store.SyncStart{
-		SyncID: in.SyncID, RunID: in.RunID, AccountID: a.AccountID, ExpireDays: in.ExpireDays,
-		WindowBegin: in.WindowBegin, WindowEnd: in.WindowEnd, Resume: in.Resume, Now: in.Now,
+		SyncID: in.SyncID, RunID: in.RunID, AccountID: acc.DomainID, AccountName: acc.Name, ExpireDays: knobs.ExpireDays,
+		WindowBegin: knobs.WindowBegin, WindowEnd: knobs.WindowEnd, Resume: in.Resume, Now: in.Now,
 	}, a.HolderRunning)
 	if err != nil {
 		return contract.Checkpoint{}, beginError(err)
 	}
-	activity.GetLogger(ctx).Info("sync opened", "sync_id", in.SyncID, "account", a.AccountID, "attempt", log.Attempts,
+	activity.GetLogger(ctx).Info("sync opened", "sync_id", in.SyncID, "account", acc.Name, "attempt", log.Attempts,
 		"generation", log.Generation, "window_begin", log.WindowBegin, "window_end", log.WindowEnd)
 	return contract.Checkpoint{
 		AccountID:   log.AccountID,
 		WindowBegin: log.WindowBegin, WindowEnd: log.WindowEnd, NextOffset: log.NextOffset, NextRow: log.NextRow,
 		LastCommittedBatch: log.LastCommittedBatch, RowsCommitted: log.RowsWritten, Attempt: log.Attempts,
 		StartedAt: log.StartedAt, Generation: log.Generation, LeaseToken: log.LeaseToken, Anchor: log.Anchor(),
+		ExpireDays: log.ExpireDays, LookbackDays: knobs.LookbackDays, TagMode: knobs.TagMode,
 	}, nil
+}
+
+// knobs fills what a sync's input left unset (ExpireDays 0: the account's
+// defaults, else the global ones) and computes its window from the
+// workflow's clock.
+func (acc *Account) knobs(in contract.BeginSyncInput) contract.BeginSyncInput {
+	if in.ExpireDays > 0 {
+		return in
+	}
+	d := acc.Defaults
+	in.ExpireDays = cmp.Or(d.ExpireDays, contract.DefaultExpireDays)
+	in.LookbackDays = cmp.Or(d.LookbackDays, contract.DefaultLookbackDays)
+	in.TagMode = d.TagMode
+	in.WindowBegin, in.WindowEnd = in.Now.AddDate(0, 0, -in.LookbackDays), in.Now.AddDate(0, 0, in.ExpireDays)
+	return in
 }
 
 // beginError maps the store's refusals to non-retryable errors the starter
@@ -60,7 +82,11 @@ const renewEvery = 3 * time.Second
 // account is free within store.LeaseTTL. It fails only when another sync
 // holds the account, which the workflow then stops for.
 func (a *Activities) HoldLease(ctx context.Context, in contract.HoldLeaseInput) error {
-	w := store.Writer{SyncID: in.SyncID, AccountID: in.AccountID, Generation: in.Generation, Token: in.LeaseToken}
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return err
+	}
+	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
 	tick := time.NewTicker(renewEvery)
 	defer tick.Stop()
 	for {
@@ -91,13 +117,17 @@ const maxListedTagErrors = 50
 // FinishSync deactivates what the re-check found gone and closes the log.
 func (a *Activities) FinishSync(ctx context.Context, in contract.FinishSyncInput) (contract.Summary, error) {
 	defer keepAlive(ctx, nil)()
-	w := store.Writer{SyncID: in.SyncID, AccountID: a.AccountID, Generation: in.Generation, Token: in.LeaseToken}
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return contract.Summary{}, err
+	}
+	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
 	log, err := a.Store.FinishSync(ctx, store.SyncFinish{Writer: w, Retries: in.Retries, Notes: storeNotes(in.Notes)})
 	if err != nil {
 		return contract.Summary{}, writeError("finish sync", err)
 	}
-	a.Metrics.SyncFinished(log.AccountID, log.Status, log.StartedAt, log.FinishedAt)
-	activity.GetLogger(ctx).Info("sync finished", "sync_id", in.SyncID, "account", a.AccountID, "status", log.Status,
+	a.Metrics.SyncFinished(acc.Name, log.Status, log.StartedAt, log.FinishedAt)
+	activity.GetLogger(ctx).Info("sync finished", "sync_id", in.SyncID, "account", acc.Name, "status", log.Status,
 		"resources", log.TotalResources, "deactivated", log.DeactivatedResources, "rechecked", log.RecheckedResources)
 	n := log.GetNotes()
 	s := contract.Summary{
@@ -126,10 +156,14 @@ func (a *Activities) FinishSync(ctx context.Context, in contract.FinishSyncInput
 // and frees the account.
 func (a *Activities) EndSync(ctx context.Context, in contract.EndSyncInput) error {
 	defer keepAlive(ctx, nil)()
-	w := store.Writer{SyncID: in.SyncID, AccountID: a.AccountID, Generation: in.Generation, Token: in.LeaseToken}
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return err
+	}
+	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
 	if err := a.Store.EndSync(ctx, w, in.Status, in.Reason, in.Retries); err != nil {
 		return databaseError("close sync log", err)
 	}
-	activity.GetLogger(ctx).Info("sync ended", "sync_id", in.SyncID, "account", a.AccountID, "status", in.Status, "reason", in.Reason)
+	activity.GetLogger(ctx).Info("sync ended", "sync_id", in.SyncID, "account", acc.Name, "status", in.Status, "reason", in.Reason)
 	return nil
 }

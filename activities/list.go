@@ -15,7 +15,11 @@ import (
 // tells whether it joins the previous one.
 func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (contract.ListPageResult, error) {
 	defer keepAlive(ctx, nil)()
-	page, err := a.Huawei.ListPage(ctx, huawei.ListQuery{
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return contract.ListPageResult{}, err
+	}
+	page, err := acc.Huawei.ListPage(ctx, huawei.ListQuery{
 		ExpireBegin: in.WindowBegin, ExpireEnd: in.WindowEnd, StatusList: in.Statuses, Offset: in.Offset, Limit: in.Limit,
 	})
 	if err != nil {
@@ -35,7 +39,7 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 	}
 	written := map[string]int64{}
 	if in.SyncID != "" {
-		if written, err = a.Store.WrittenBy(ctx, a.AccountID, in.SyncID, ids); err != nil {
+		if written, err = a.Store.WrittenBy(ctx, acc.DomainID, in.SyncID, ids); err != nil {
 			return contract.ListPageResult{}, databaseError("read rows written by the sync", err)
 		}
 	}
@@ -44,14 +48,14 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 		if (wrote && gen >= in.Generation) || slices.Contains(in.Anchor, r.ResourceID) {
 			continue // this attempt has it already
 		}
-		r.TagType, _ = a.Huawei.Catalog().Lookup(r.ResourceTypeCode, r.IsMainResource)
+		r.TagType, _ = acc.Huawei.Catalog().Lookup(r.ResourceTypeCode, r.IsMainResource)
 		if wrote {
 			res.Known = append(res.Known, r)
 		} else {
 			res.Resources = append(res.Resources, r)
 		}
 	}
-	activity.GetLogger(ctx).Info("listed a page", "sync_id", in.SyncID, "account", a.AccountID, "offset", in.Offset,
+	activity.GetLogger(ctx).Info("listed a page", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset,
 		"received", res.Received, "new", len(res.Resources), "known", len(res.Known), "total_count", res.TotalCount,
 		"connected", res.Connected, "quarantined", len(res.Quarantined))
 	return res, nil

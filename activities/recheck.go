@@ -28,7 +28,11 @@ func (a *Activities) RecheckUnseen(ctx context.Context, in contract.RecheckInput
 	beat := &progress{}
 	beat.set(after)
 	defer keepAlive(ctx, beat)()
-	w := store.Writer{SyncID: in.SyncID, AccountID: a.AccountID, Generation: in.Generation, Token: in.LeaseToken}
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return res, err
+	}
+	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
 	for {
 		ids, err := a.Store.RecheckCandidates(ctx, w, in.Until, after, huawei.MaxIDsPerQuery)
 		if err != nil {
@@ -37,7 +41,7 @@ func (a *Activities) RecheckUnseen(ctx context.Context, in contract.RecheckInput
 		if len(ids) == 0 {
 			return res, nil
 		}
-		page, err := a.Huawei.ListPage(ctx, huawei.ListQuery{ResourceIDs: ids, Limit: huawei.MaxPageSize})
+		page, err := acc.Huawei.ListPage(ctx, huawei.ListQuery{ResourceIDs: ids, Limit: huawei.MaxPageSize})
 		if err != nil {
 			return res, huaweiError(err)
 		}
@@ -53,7 +57,7 @@ func (a *Activities) RecheckUnseen(ctx context.Context, in contract.RecheckInput
 		res.Found += len(rc.Found)
 		res.Gone += len(rc.Gone)
 		res.Quarantined += len(ids) - len(rc.Found) - len(rc.Gone)
-		activity.GetLogger(ctx).Info("re-checked unseen resources by id", "sync_id", in.SyncID, "account", a.AccountID,
+		activity.GetLogger(ctx).Info("re-checked unseen resources by id", "sync_id", in.SyncID, "account", acc.Name,
 			"asked", len(ids), "found", len(rc.Found), "gone", len(rc.Gone), "after", after)
 		after = ids[len(ids)-1]
 		beat.set(after)

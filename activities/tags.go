@@ -22,6 +22,10 @@ const stageEvery = time.Second
 // Its staged progress is heartbeated, so a retry (after an API failure or a
 // dead worker) resumes where the last attempt stopped.
 func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) (contract.FetchTagsResult, error) {
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return contract.FetchTagsResult{}, err
+	}
 	var done []inventory.TagResult
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &done); err != nil || len(done) > len(in.Resources) {
@@ -55,7 +59,7 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 			done = append(done, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK})
 			continue
 		}
-		res, retried, err := a.tagsWithRetries(ctx, r)
+		res, retried, err := a.tagsWithRetries(ctx, acc, r)
 		callRetries += retried
 		if denied := accountDenied(err); denied != "" {
 			done = append(done, deniedResults(todo[i:], denied)...)
@@ -86,7 +90,7 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 	if err := stage(); err != nil {
 		return contract.FetchTagsResult{}, err
 	}
-	activity.GetLogger(ctx).Debug("read tags", "sync_id", in.SyncID, "account", a.AccountID, "resources", len(in.Resources),
+	activity.GetLogger(ctx).Debug("read tags", "sync_id", in.SyncID, "account", acc.Name, "resources", len(in.Resources),
 		"from_snapshot", in.FromSnapshot, "call_retries", callRetries)
 	return contract.FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries}, nil
 }
@@ -121,13 +125,13 @@ const callAttempts = 3
 
 // tagsWithRetries queries one resource's tags, retrying retryable failures
 // after the server's Retry-After or a short doubling pause.
-func (a *Activities) tagsWithRetries(ctx context.Context, r inventory.TagTarget) (inventory.TagResult, int, error) {
+func (a *Activities) tagsWithRetries(ctx context.Context, acc *Account, r inventory.TagTarget) (inventory.TagResult, int, error) {
 	if r.ProjectID == "" {
 		return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: noProject}, 0, nil
 	}
 	pause := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		res, err := a.Huawei.ResourceTags(ctx, r)
+		res, err := acc.Huawei.ResourceTags(ctx, r)
 		var ae *huawei.APIError
 		if errors.As(err, &ae) && ae.Kind == huawei.KindBadRequest {
 			// TMS refused this one resource's query: its tags stay as stored.
@@ -165,6 +169,10 @@ func resourceIDs(targets []inventory.TagTarget) []string {
 // per-resource reads would meet too) is not a failure: the result says why,
 // and the sync reads those resources one by one.
 func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsInput) (contract.SnapshotTagsResult, error) {
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return contract.SnapshotTagsResult{}, err
+	}
 	cursor := huawei.BulkCursor{Budget: in.Expected}
 	if activity.HasHeartbeatDetails(ctx) {
 		var saved huawei.BulkCursor
@@ -175,7 +183,7 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 	beat := &progress{}
 	defer keepAlive(ctx, beat)()
 	var dbErr error
-	bulk, err := a.Huawei.BulkTags(ctx, in.ProjectID, in.TMSType, cursor, func(page []huawei.TaggedResource, next huawei.BulkCursor) error {
+	bulk, err := acc.Huawei.BulkTags(ctx, in.ProjectID, in.TMSType, cursor, func(page []huawei.TaggedResource, next huawei.BulkCursor) error {
 		entries := make([]store.SnapshotEntry, len(page))
 		for i, r := range page {
 			entries[i] = store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags}
@@ -187,7 +195,7 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 		return nil
 	})
 	res := contract.SnapshotTagsResult{Resources: bulk.Resources, Calls: bulk.Calls, Unsupported: bulk.Unavailable, Strategy: bulk.Strategy, Retries: retries(ctx)}
-	activity.GetLogger(ctx).Info("read tags in bulk", "sync_id", in.SyncID, "account", a.AccountID, "project", in.ProjectID,
+	activity.GetLogger(ctx).Info("read tags in bulk", "sync_id", in.SyncID, "account", acc.Name, "project", in.ProjectID,
 		"type", in.TMSType, "resources", res.Resources, "calls", res.Calls, "strategy", res.Strategy, "fallback", res.Unsupported)
 	var ae *huawei.APIError
 	switch {

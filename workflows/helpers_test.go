@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 )
@@ -10,3 +11,5 @@ func defaultStartOptions() client.StartWorkflowOptions {
 }
 
 func newDataConverter() converter.DataConverter { return converter.GetDefaultDataConverter() }
+
+func activityNamed(name string) activity.RegisterOptions { return activity.RegisterOptions{Name: name} }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"expiry-sync/internal/contract"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +17,8 @@ const (
 	DefaultBatchSize       = 500
 	DefaultTagConcurrency  = 20
 	DefaultTagsPerActivity = 10
-	DefaultLookbackDays    = 15
+	DefaultExpireDays      = contract.DefaultExpireDays
+	DefaultLookbackDays    = contract.DefaultLookbackDays
 
 	MaxExpireDays      = 3650
 	MaxLookbackDays    = 365
@@ -63,6 +65,9 @@ type SyncInput struct {
 
 // WithDefaults fills the unset knobs.
 func (in SyncInput) WithDefaults() SyncInput {
+	if in.Account == "" {
+		in.Account = contract.DefaultAccount
+	}
 	if in.PageSize == 0 {
 		in.PageSize = DefaultPageSize
 	}
@@ -120,10 +125,14 @@ func (e *RangeError) Error() string {
 	return fmt.Sprintf("%s=%d is out of range: allowed %d..%d", e.Field, e.Value, e.Min, e.Max)
 }
 
+// accountName is what an account may be called: it goes into workflow
+// ids, search attributes and rows.
+var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
 // Validate names the first bad knob and its allowed range.
 func (in SyncInput) Validate() error {
 	for _, c := range []RangeError{
-		{"expire_days", in.ExpireDays, 1, MaxExpireDays},
+		{"expire_days", in.ExpireDays, 0, MaxExpireDays}, // 0: the account's defaults
 		{"lookback_days", in.LookbackDays, 0, MaxLookbackDays},
 		{"page_size", in.PageSize, 1, contract.MaxPageSize},
 		{"batch_size", in.BatchSize, 1, MaxBatchSize},
@@ -133,6 +142,9 @@ func (in SyncInput) Validate() error {
 		if c.Value < c.Min || c.Value > c.Max {
 			return &c
 		}
+	}
+	if !accountName.MatchString(in.Account) {
+		return &ChoiceError{Field: "account", Value: in.Account, Allowed: []string{"1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"}}
 	}
 	if in.TagMode != "" && !slices.Contains(TagModes, in.TagMode) {
 		return &ChoiceError{Field: "tag_mode", Value: in.TagMode, Allowed: TagModes}

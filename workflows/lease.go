@@ -21,7 +21,7 @@ func (s *syncRun) holdLease(ctx workflow.Context) (workflow.Context, func()) {
 	lease, stopLease := workflow.WithCancel(ctx)
 	c := s.cursor
 	f := workflow.ExecuteActivity(workflow.WithActivityOptions(lease, leaseOptions()), contract.ActivityHoldLease, contract.HoldLeaseInput{
-		SyncID: s.syncID, AccountID: c.AccountID, Generation: c.Generation, LeaseToken: c.LeaseToken,
+		Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
 	})
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		if err := f.Get(ctx, nil); err != nil && !temporal.IsCanceledError(err) {

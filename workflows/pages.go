@@ -148,7 +148,7 @@ func firstOf(a, b error) error {
 func (s *syncRun) listPage(ctx workflow.Context, offset int, anchor []string) workflow.Future {
 	c := &s.cursor
 	in := contract.ListPageInput{
-		WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
+		Account: s.in.Account, WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
 	}
 	if s.truth() {
 		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor, s.overlap()
@@ -197,7 +197,7 @@ func (s *syncRun) commit(ctx workflow.Context, w pageWork) error {
 	for i, b := range batches {
 		batch := c.LastCommittedBatch + 1
 		in := contract.CommitBatchInput{
-			SyncID: s.syncID, Batch: batch, NextOffset: w.offset, NextRow: row + len(b), SyncedAt: syncedAt, Rows: b,
+			Account: s.in.Account, SyncID: s.syncID, Batch: batch, NextOffset: w.offset, NextRow: row + len(b), SyncedAt: syncedAt, Rows: b,
 			Generation: c.Generation, LeaseToken: c.LeaseToken, Anchor: w.anchorIn,
 		}
 		if i == len(batches)-1 {

@@ -15,7 +15,7 @@ var (
 	AttrExpiringResources = temporal.NewSearchAttributeKeyInt64("ExpiringResources")
 	// AttrExpireDays: the sync's window, in days.
 	AttrExpireDays = temporal.NewSearchAttributeKeyInt64("ExpireDays")
-	// AttrAccount: the Huawei account (domain id) synced.
+	// AttrAccount: the name of the Huawei account synced.
 	AttrAccount = temporal.NewSearchAttributeKeyKeyword("ExpirySyncAccount")
 )
 

@@ -12,7 +12,7 @@ import (
 // once per page at most, never per resource (each upsert is a history event).
 func (s *syncRun) upsertAttributes(ctx workflow.Context, status string, resources int) {
 	err := workflow.UpsertTypedSearchAttributes(ctx,
-		AttrAccount.ValueSet(s.cursor.AccountID),
+		AttrAccount.ValueSet(s.in.Account),
 		AttrSyncStatus.ValueSet(status),
 		AttrExpiringResources.ValueSet(int64(resources)),
 		AttrExpireDays.ValueSet(int64(s.in.ExpireDays)),

@@ -15,6 +15,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"expiry-sync/internal/contract"
 	"fmt"
@@ -118,16 +119,20 @@ func (s *syncRun) run(ctx workflow.Context) (contract.Summary, error) {
 func (s *syncRun) begin(ctx workflow.Context) error {
 	s.setPhase(ctx, "opening the sync log")
 	now := workflow.Now(ctx).UTC()
+	in := contract.BeginSyncInput{Account: s.in.Account, SyncID: s.syncID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Resume: s.in.Resume, Now: now}
+	if s.in.ExpireDays > 0 { // else the account's defaults decide, in BeginSync
+		in.ExpireDays, in.WindowBegin, in.WindowEnd = s.in.ExpireDays, now.AddDate(0, 0, -s.in.LookbackDays), now.AddDate(0, 0, s.in.ExpireDays)
+	}
 	var cp contract.Checkpoint
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("open sync log")), contract.ActivityBeginSync,
-		contract.BeginSyncInput{
-			SyncID: s.syncID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Resume: s.in.Resume, Now: now,
-			ExpireDays: s.in.ExpireDays, WindowBegin: now.AddDate(0, 0, -s.in.LookbackDays), WindowEnd: now.AddDate(0, 0, s.in.ExpireDays),
-		}).Get(ctx, &cp)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("open sync log")), contract.ActivityBeginSync, in).Get(ctx, &cp)
 	if err != nil {
 		return err
 	}
 	s.cursor.Checkpoint = cp
+	if s.in.ExpireDays == 0 {
+		s.in.ExpireDays, s.in.LookbackDays = cp.ExpireDays, cp.LookbackDays
+		s.in.TagMode = cmp.Or(cp.TagMode, s.in.TagMode)
+	}
 	// The memo survives continue-as-new: lists show when the sync began,
 	// not when its newest run did.
 	if err := workflow.UpsertMemo(ctx, map[string]any{MemoStartedAt: cp.StartedAt}); err != nil {
@@ -147,7 +152,7 @@ func (s *syncRun) recheck(ctx workflow.Context) error {
 	c, p := &s.cursor, s.progress()
 	var r contract.RecheckResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recheckOptions()), contract.ActivityRecheckUnseen, contract.RecheckInput{
-		SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
+		Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
 		Until: c.WindowEnd, Statuses: s.in.Statuses, SyncedAt: workflow.Now(ctx).UTC(),
 	}).Get(ctx, &r)
 	if err != nil {
@@ -168,7 +173,7 @@ func (s *syncRun) finish(ctx workflow.Context) (contract.Summary, error) {
 	c := &s.cursor
 	var summary contract.Summary
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), contract.ActivityFinishSync,
-		contract.FinishSyncInput{SyncID: s.syncID, Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken, Notes: c.Notes}).Get(ctx, &summary)
+		contract.FinishSyncInput{Account: s.in.Account, SyncID: s.syncID, Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken, Notes: c.Notes}).Get(ctx, &summary)
 	if err != nil {
 		return summary, err
 	}
@@ -201,7 +206,7 @@ func (s *syncRun) end(ctx workflow.Context, cause error) {
 	defer cancel()
 	c := &s.cursor
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)), contract.ActivityEndSync,
-		contract.EndSyncInput{SyncID: s.syncID, Status: status, Reason: reason, Retries: s.progress().Retries,
+		contract.EndSyncInput{Account: s.in.Account, SyncID: s.syncID, Status: status, Reason: reason, Retries: s.progress().Retries,
 			Generation: c.Generation, LeaseToken: c.LeaseToken}).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the end of the sync", "error", err)

@@ -1,5 +1,7 @@
 package config
 
+import "expiry-sync/internal/contract"
+
 // Account is one Huawei account the worker syncs: a name that the starter,
 // the workflows and every row written use, and how to reach it.
 type Account struct {
@@ -22,4 +24,13 @@ type SyncDefaults struct {
 }
 
 // DefaultAccount names the account of the single-account HUAWEI_* environment.
-const DefaultAccount = "default"
+const DefaultAccount = contract.DefaultAccount
+
+// ServedAccounts are the accounts the worker serves: those of the accounts
+// file, or the one of the HUAWEI_* environment, named DefaultAccount.
+func (w Worker) ServedAccounts() []Account {
+	if len(w.Accounts) > 0 {
+		return w.Accounts
+	}
+	return []Account{{Name: DefaultAccount, Huawei: w.Huawei}}
+}

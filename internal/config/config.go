@@ -78,10 +78,13 @@ type Worker struct {
 	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"64"`
 	// MetricsListen (host:port) serves /metrics, /healthz and /readyz; empty: off.
 	MetricsListen string `env:"METRICS_LISTEN"`
+	// Accounts are the accounts of the accounts file (none: the HUAWEI_*
+	// environment's, see ServedAccounts).
+	Accounts []Account `env:"-"`
 	// NotifyFile is the renewal reminders' routes file (YAML); unset, no
 	// reminder is sent. Read anew by every reminder activity.
 	NotifyFile string `env:"EXPIRY_SYNC_NOTIFY_FILE"`
-	Log           Log
+	Log        Log
 }
 
 // LoadWorker reads and validates the worker configuration.

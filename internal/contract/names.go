@@ -26,6 +26,17 @@ const (
 	ActivityNotifyTestSend = "NotifyTestSend"
 )
 
+// DefaultAccount names the account of the single-account HUAWEI_*
+// environment, and the account of a sync that names none.
+const DefaultAccount = "default"
+
+// The window a sync lists when neither its input nor its account's
+// defaults say: expiring within 30 days, or expired up to 15 days ago.
+const (
+	DefaultExpireDays   = 30
+	DefaultLookbackDays = 15
+)
+
 // MaxPageSize is the largest limit BSS accepts for one listing call.
 const MaxPageSize = 500
 

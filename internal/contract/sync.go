@@ -8,13 +8,18 @@ import (
 
 // BeginSyncInput opens or resumes a sync.
 type BeginSyncInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	SyncID      string    `json:"sync_id"`
 	RunID       string    `json:"run_id"`
 	Resume      bool      `json:"resume,omitempty"`
-	ExpireDays  int       `json:"expire_days"`
+	ExpireDays  int       `json:"expire_days"` // 0: the account's defaults fill ExpireDays, LookbackDays and TagMode
 	WindowBegin time.Time `json:"window_begin"`
 	WindowEnd   time.Time `json:"window_end"`
 	Now         time.Time `json:"now,omitzero"` // the workflow's clock
+	// LookbackDays and TagMode are only set by the account's defaults.
+	LookbackDays int    `json:"lookback_days,omitempty"`
+	TagMode      string `json:"tag_mode,omitempty"`
 }
 
 // Checkpoint is where a sync continues: the window it lists, the first
@@ -29,6 +34,11 @@ type Checkpoint struct {
 	RowsCommitted      int       `json:"rows_committed"`
 	Attempt            int       `json:"attempt"`
 	StartedAt          time.Time `json:"started_at"` // of the sync's first attempt
+	// ExpireDays, LookbackDays and TagMode are the knobs the sync runs with
+	// once the account's defaults filled those the input left unset.
+	ExpireDays   int    `json:"expire_days,omitempty"`
+	LookbackDays int    `json:"lookback_days,omitempty"`
+	TagMode      string `json:"tag_mode,omitempty"`
 	Generation         int64     `json:"generation,omitempty"`
 	LeaseToken         int64     `json:"lease_token,omitempty"`
 	// Anchor: the last ids of the last committed page, which the page at
@@ -38,8 +48,9 @@ type Checkpoint struct {
 
 // HoldLeaseInput names the lease a sync holds.
 type HoldLeaseInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	SyncID     string `json:"sync_id"`
-	AccountID  string `json:"account_id"`
 	Generation int64  `json:"generation"`
 	LeaseToken int64  `json:"lease_token"`
 }
@@ -90,6 +101,8 @@ type TagError struct {
 // FinishSyncInput closes a sync whose every batch is committed and whose
 // unseen resources are re-checked.
 type FinishSyncInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	SyncID     string `json:"sync_id"`
 	Retries    int    `json:"retries"` // retried activity attempts, for the log
 	Generation int64  `json:"generation,omitempty"`
@@ -99,6 +112,8 @@ type FinishSyncInput struct {
 
 // EndSyncInput records why a sync stopped before finishing.
 type EndSyncInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	SyncID     string `json:"sync_id"`
 	Status     string `json:"status"` // failed or canceled
 	Reason     string `json:"reason"`
@@ -109,6 +124,8 @@ type EndSyncInput struct {
 
 // ListPageInput selects one listing page.
 type ListPageInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	WindowBegin time.Time `json:"window_begin"`
 	WindowEnd   time.Time `json:"window_end"`
 	Statuses    []int     `json:"statuses,omitempty"`
@@ -147,6 +164,8 @@ type ListPageResult struct {
 
 // FetchTagsInput is a small group of resources whose tags one activity reads.
 type FetchTagsInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	SyncID    string                `json:"sync_id"`
 	Resources []inventory.TagTarget `json:"resources"`
 	// FromSnapshot: the sync has read these resources' project and type in
@@ -169,6 +188,8 @@ type FetchTagsResult struct {
 
 // SnapshotTagsInput names one project and TMS type to read in bulk.
 type SnapshotTagsInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	SyncID    string `json:"sync_id"`
 	ProjectID string `json:"project"`
 	TMSType   string `json:"type"`
@@ -191,6 +212,8 @@ type SnapshotTagsResult struct {
 
 // CommitBatchInput is one chunk of rows and the checkpoint after it.
 type CommitBatchInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	SyncID     string          `json:"sync_id"`
 	Batch      int             `json:"batch"`
 	NextOffset int             `json:"next_offset"`
@@ -216,6 +239,8 @@ type CommitBatchResult struct {
 // RecheckInput asks to re-check, by id, the active resources a sync's
 // listing did not see.
 type RecheckInput struct {
+	// Account names the account (empty: the default one).
+	Account string `json:"account,omitempty"`
 	SyncID     string    `json:"sync_id"`
 	Generation int64     `json:"generation"`
 	LeaseToken int64     `json:"lease_token"`

@@ -50,10 +50,11 @@ func (SyncAccount) TableName() string { return "sync_accounts" }
 
 // Writer is who writes: a sync, by the lease token it holds.
 type Writer struct {
-	SyncID     string
-	AccountID  string
-	Generation int64
-	Token      int64
+	SyncID      string
+	AccountID   string // the domain id: what the lease and generations key on
+	AccountName string // the name rows are written with
+	Generation  int64
+	Token       int64
 }
 
 // AlreadyRunningError: another live sync holds the account; this one yields.

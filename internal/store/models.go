@@ -24,6 +24,7 @@ type ExpiringResource struct {
 	ID                  uint64 `gorm:"primaryKey"`
 	CloudProvider       string
 	AccountID           string
+	AccountName         string
 	ResourceID          string
 	ResourceName        string
 	RegionCode          string
@@ -54,6 +55,7 @@ type SyncLog struct {
 	SyncID               string `gorm:"primaryKey"`
 	CloudProvider        string
 	AccountID            string
+	AccountName          string
 	Status               string
 	ExpireDays           int
 	WindowBegin          time.Time

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 )
 
@@ -33,7 +35,8 @@ var ErrNotRunning = errors.New("sync is not running")
 type SyncStart struct {
 	SyncID      string
 	RunID       string // the workflow run opening this attempt
-	AccountID   string
+	AccountID   string // the domain id
+	AccountName string // the name the worker's accounts file gives it
 	ExpireDays  int
 	WindowBegin time.Time
 	WindowEnd   time.Time
@@ -176,7 +179,7 @@ func (s *Store) createSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 	now := utcNow()
 	*log = SyncLog{
 		SyncID: st.SyncID, RunID: st.RunID, CloudProvider: inventory.CloudProvider,
-		AccountID: st.AccountID, Status: StatusRunning, ExpireDays: st.ExpireDays,
+		AccountID: st.AccountID, AccountName: cmp.Or(st.AccountName, contract.DefaultAccount), Status: StatusRunning, ExpireDays: st.ExpireDays,
 		WindowBegin: utcSecond(st.WindowBegin), WindowEnd: utcSecond(st.WindowEnd),
 		Attempts: 1, StartedAt: now, UpdatedAt: now, AttemptStartedAt: &now,
 		Generation: a.LastGeneration, LeaseToken: a.LeaseToken,
@@ -225,7 +228,7 @@ func (s *Store) sweep(ctx context.Context, log SyncLog) error {
 
 // Writer is the identity the sync writes with.
 func (l SyncLog) Writer() Writer {
-	return Writer{SyncID: l.SyncID, AccountID: l.AccountID, Generation: l.Generation, Token: l.LeaseToken}
+	return Writer{SyncID: l.SyncID, AccountID: l.AccountID, AccountName: l.AccountName, Generation: l.Generation, Token: l.LeaseToken}
 }
 
 // BatchCommit is one chunk of rows and the checkpoint after it.
@@ -310,6 +313,14 @@ func (s *Store) explainSkippedBatch(tx *gorm.DB, b BatchCommit) error {
 	return fmt.Errorf("%w: batch %d follows %d", ErrOutOfOrder, b.Batch, log.LastCommittedBatch)
 }
 
+// accountName is the name rows are written with ("default" when unset).
+func (w Writer) accountName() string {
+	if w.AccountName == "" {
+		return contract.DefaultAccount
+	}
+	return w.AccountName
+}
+
 // stagedFrom names the sync whose staged tags the batch uses, or "".
 func (b BatchCommit) stagedFrom() string {
 	if b.TagsStaged {
@@ -322,7 +333,7 @@ func toModels(b BatchCommit) []ExpiringResource {
 	out := make([]ExpiringResource, len(b.Rows))
 	for i, r := range b.Rows {
 		out[i] = NewRow(b.AccountID, b.SyncID, r, b.SyncedAt)
-		out[i].SyncGeneration = b.Generation
+		out[i].SyncGeneration, out[i].AccountName = b.Generation, b.accountName()
 	}
 	return out
 }

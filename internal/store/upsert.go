@@ -11,7 +11,7 @@ import (
 
 // insertColumns are written by an upsert, in this order (InsertArgs).
 var insertColumns = []string{
-	"cloud_provider", "account_id", "resource_id", "resource_name", "region_code", "project_id",
+	"cloud_provider", "account_id", "account_name", "resource_id", "resource_name", "region_code", "project_id",
 	"service_type_code", "resource_type_code", "resource_spec_code", "parent_resource_id",
 	"is_main_resource", "status", "effective_time", "expire_time", "expire_policy",
 	"enterprise_project_id", "tags", "tag_status", "tag_error", "is_active",
@@ -65,7 +65,7 @@ func InsertColumns() []string { return insertColumns }
 // InsertArgs is the row's values in InsertColumns order, with tags as the
 // tags column's value (JSON text, or nil for NULL).
 func (r ExpiringResource) InsertArgs(tags any) []any {
-	return []any{r.CloudProvider, r.AccountID, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
+	return []any{r.CloudProvider, r.AccountID, r.AccountName, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
 		r.ServiceTypeCode, r.ResourceTypeCode, r.ResourceSpecCode, r.ParentResourceID,
 		r.IsMainResource, r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy, r.EnterpriseProjectID,
 		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID, r.TagsReadAt, r.SyncGeneration}

@@ -34,7 +34,7 @@ import (
 type Worker struct {
 	Client   client.Client
 	Store    *store.Store
-	Huawei   *huawei.Client
+	Accounts map[string]*activities.Account // by name
 	Metrics  *metrics.Recorder // nil when METRICS_LISTEN is empty
 	worker   worker.Worker
 	cfg      config.Worker
@@ -68,12 +68,11 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		hwOpts = append(hwOpts, huawei.WithObserver(rec))
 		rec.Registry().MustRegister(metrics.NewDatabase(st.DB(), logger))
 	}
-	hw, err := huawei.New(cfg.Huawei, hwOpts...)
+	accounts, err := buildAccounts(ctx, cfg, hwOpts, logger)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
-	restrictTagTypes(ctx, hw, logger)
 	dc, err := codec.NewDataConverter(cfg.Temporal.PayloadKey.Reveal())
 	if err != nil {
 		_ = st.Close()
@@ -110,11 +109,12 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		Interceptors:               interceptors,
 	})
 	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterActivity(&activities.Activities{Store: st, Huawei: hw, AccountID: cfg.Huawei.DomainID, HolderRunning: holderRunning(tc), Metrics: rec})
+	w.RegisterWorkflowWithOptions(workflows.SyncAllAccounts, workflow.RegisterOptions{Name: workflows.AllAccountsWorkflowName})
+	w.RegisterActivity(&activities.Activities{Store: st, Accounts: accounts, HolderRunning: holderRunning(tc), Metrics: rec})
 	w.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.NotifyTest, workflow.RegisterOptions{Name: workflows.NotifyTestWorkflowName})
-	w.RegisterActivity(&activities.Notifier{Store: st, AccountID: cfg.Huawei.DomainID, ConfigFile: cfg.NotifyFile})
-	return &Worker{Client: tc, Store: st, Huawei: hw, Metrics: rec, worker: w, cfg: cfg, logger: logger, identity: identity}, nil
+	w.RegisterActivity(&activities.Notifier{Store: st, AccountID: defaultDomain(accounts), ConfigFile: cfg.NotifyFile})
+	return &Worker{Client: tc, Store: st, Accounts: accounts, Metrics: rec, worker: w, cfg: cfg, logger: logger, identity: identity}, nil
 }
 
 // processIdentity is the SDK's default identity (pid@host), set explicitly so

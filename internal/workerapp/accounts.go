@@ -1,0 +1,35 @@
+package workerapp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"expiry-sync/activities"
+	"expiry-sync/internal/config"
+	"expiry-sync/internal/huawei"
+)
+
+// buildAccounts builds one Huawei client per account the worker serves,
+// each with its own limiters and with the tag catalog its TMS serves.
+func buildAccounts(ctx context.Context, cfg config.Worker, opts []huawei.Option, logger *slog.Logger) (map[string]*activities.Account, error) {
+	out := map[string]*activities.Account{}
+	for _, acc := range cfg.ServedAccounts() {
+		hw, err := huawei.New(acc.Huawei, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", acc.Name, err)
+		}
+		restrictTagTypes(ctx, hw, logger.With("account", acc.Name))
+		out[acc.Name] = &activities.Account{Name: acc.Name, DomainID: acc.Huawei.DomainID, Huawei: hw, Defaults: acc.Defaults}
+	}
+	return out, nil
+}
+
+// defaultDomain is the domain id of the default account, which reminders
+// use when their input names none.
+func defaultDomain(accounts map[string]*activities.Account) string {
+	if acc, ok := accounts[config.DefaultAccount]; ok {
+		return acc.DomainID
+	}
+	return ""
+}

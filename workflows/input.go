@@ -21,6 +21,9 @@ const (
 	DefaultLookbackDays    = contract.DefaultLookbackDays
 
 	MaxExpireDays      = 3650
+	// MinPageSize: consecutive pages share at least one id (see maxOverlap),
+	// which a page of one cannot.
+	MinPageSize = 2
 	MaxLookbackDays    = 365
 	MaxBatchSize       = 500
 	MaxTagConcurrency  = 200
@@ -134,7 +137,7 @@ func (in SyncInput) Validate() error {
 	for _, c := range []RangeError{
 		{"expire_days", in.ExpireDays, 0, MaxExpireDays}, // 0: the account's defaults
 		{"lookback_days", in.LookbackDays, 0, MaxLookbackDays},
-		{"page_size", in.PageSize, 1, contract.MaxPageSize},
+		{"page_size", in.PageSize, MinPageSize, contract.MaxPageSize},
 		{"batch_size", in.BatchSize, 1, MaxBatchSize},
 		{"tag_concurrency", in.TagConcurrency, 1, MaxTagConcurrency},
 		{"tags_per_activity", in.TagsPerActivity, 1, MaxTagsPerActivity},

@@ -108,13 +108,13 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 	}
 }
 
-// overlap is how many ids consecutive pages share (none for tiny pages,
-// and none in the first version).
+// overlap is how many ids consecutive pages share: at least one, up to a
+// quarter of a page (none in the first version).
 func (s *syncRun) overlap() int {
 	if !s.truth() {
 		return 0
 	}
-	return min(maxOverlap, s.in.PageSize/4)
+	return max(1, min(maxOverlap, s.in.PageSize/4))
 }
 
 // advance is how far the next page starts after this one.

@@ -36,7 +36,7 @@ func TestBadInputExitsTwoNamingTheValue(t *testing.T) {
 		{[]string{"sync", "--batch-size", "0"}, "--batch-size=0 is out of range: allowed 1..500"},
 		{[]string{"sync", "--tag-concurrency", "0"}, "--tag-concurrency=0 is out of range: allowed 1..200"},
 		{[]string{"sync", "--tags-per-activity", "101"}, "--tags-per-activity=101 is out of range: allowed 1..100"},
-		{[]string{"sync", "--page-size", "501"}, "--page-size=501 is out of range: allowed 1..500"},
+		{[]string{"sync", "--page-size", "501"}, "--page-size=501 is out of range: allowed 2..500"},
 		{[]string{"sync", "--lookback-days", "-1"}, "--lookback-days=-1 is out of range: allowed 0..365"},
 		{[]string{"sync", "--tag-mode", "fast"}, `--tag-mode="fast" is not allowed: use one of per-resource, bulk, auto`},
 		{[]string{"sync", "--no-such-flag"}, "unknown flag: --no-such-flag"},

@@ -30,7 +30,7 @@ var syncKnobs = []syncKnob{
 		ptr: func(in *workflows.SyncInput) any { return &in.ExpireDays }, fixed: true},
 	{flag: "lookback-days", usage: fmt.Sprintf("also sync resources expired up to this many days ago (0..%d)", workflows.MaxLookbackDays),
 		ptr: func(in *workflows.SyncInput) any { return &in.LookbackDays }, fixed: true},
-	{flag: "page-size", usage: "resources per BSS listing call (1..500)",
+	{flag: "page-size", usage: fmt.Sprintf("resources per BSS listing call (%d..%d)", workflows.MinPageSize, workflows.DefaultPageSize),
 		ptr: func(in *workflows.SyncInput) any { return &in.PageSize }, fixed: true},
 	{flag: "batch-size", usage: fmt.Sprintf("rows per database transaction (1..%d)", workflows.MaxBatchSize),
 		ptr: func(in *workflows.SyncInput) any { return &in.BatchSize }},
@@ -127,6 +127,9 @@ func syncOptionsOf(in workflows.SyncInput) syncOptions {
 func validateSyncInput(in workflows.SyncInput) (workflows.SyncInput, error) {
 	if in.TagMode == "" { // "" means auto in the workflow's input, but here it was typed
 		return in, flagError(&workflows.ChoiceError{Field: "tag_mode", Value: in.TagMode, Allowed: workflows.TagModes})
+	}
+	if in.ExpireDays < 1 || in.ExpireDays > workflows.MaxExpireDays { // 0 means "the account's defaults" in the workflow's input, but here it was typed
+		return in, flagError(&workflows.RangeError{Field: "expire_days", Value: in.ExpireDays, Min: 1, Max: workflows.MaxExpireDays})
 	}
 	if err := in.Validate(); err != nil {
 		return in, flagError(err)

@@ -69,6 +69,20 @@ func TestSyncThroughTLSFrontendWithAPIKey(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
 	assert.Equal(t, "success", st.SyncStatus)
 	assert.Greater(t, p.accepted(workflowService+"DescribeWorkflowExecution"), before, "the profile's connection went through the frontend")
+
+	// The official CLI reads the same profile the same way (for it an
+	// empty variable overrides the profile's value: leave them out).
+	before = p.accepted(workflowService + "DescribeWorkflowExecution")
+	cmd := exec.Command(testenv.FindTemporalCLI(), "workflow", "describe", "--workflow-id", id, "--output", "json")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TEMPORAL_") || !strings.HasSuffix(kv, "=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cli, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", cli)
+	assert.Contains(t, string(cli), id)
+	assert.Greater(t, p.accepted(workflowService+"DescribeWorkflowExecution"), before, "the CLI went through the frontend")
 	assert.Zero(t, p.refused.Load())
 }
 

@@ -35,6 +35,8 @@ func hint(err error, detail string, t config.Temporal, opts client.Options) stri
 	switch code := serviceerror.ToStatus(err).Code(); {
 	case code == codes.Unauthenticated && opts.Credentials != nil:
 		return "the API key was refused: check TEMPORAL_API_KEY (or the profile's api_key)"
+	case code == codes.Unauthenticated && tlsOn && len(opts.ConnectionOptions.TLS.Certificates) > 0:
+		return "the client certificate was refused: check TEMPORAL_TLS_CLIENT_CERT_PATH (or the profile's tls.client_cert_path)"
 	case code == codes.Unauthenticated:
 		return "the server wants credentials: set TEMPORAL_API_KEY, or a client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)"
 	case code == codes.PermissionDenied:

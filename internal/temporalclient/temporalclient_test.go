@@ -99,6 +99,11 @@ func TestDialFailureIsOneLineNamingTheSetting(t *testing.T) {
 			err: status.Error(codes.Unauthenticated, "missing"), opts: plain,
 			want: "the server wants credentials: set TEMPORAL_API_KEY, or a client certificate",
 		},
+		"certificate refused": {
+			err:  status.Error(codes.Unauthenticated, "Request unauthorized."),
+			opts: client.Options{HostPort: "h:7233", ConnectionOptions: client.ConnectionOptions{TLS: &tls.Config{Certificates: []tls.Certificate{{}}}}},
+			want: "the client certificate was refused: check TEMPORAL_TLS_CLIENT_CERT_PATH",
+		},
 		"permission": {
 			err: status.Error(codes.PermissionDenied, "Request unauthorized."), opts: withKey,
 			want: "these credentials may not use namespace ns: check TEMPORAL_NAMESPACE",

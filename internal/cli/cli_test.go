@@ -76,7 +76,7 @@ func TestUnreachableTemporalExitsOneNamingTheAddress(t *testing.T) {
 	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
 	code, _, errOut := run(t, "sync", "--expire-days", "7")
 	assert.Equal(t, cli.ExitFailure, code)
-	assert.Contains(t, errOut, "cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS)")
+	assert.Contains(t, errOut, "cannot connect to Temporal at 127.0.0.1:1: no answer: check TEMPORAL_ADDRESS")
 }
 
 func TestHelpShowsExamples(t *testing.T) {

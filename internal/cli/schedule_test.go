@@ -11,7 +11,7 @@ import (
 
 func TestScheduleBadInputExitsTwoNamingTheValue(t *testing.T) {
 	// Nothing listens on port 1: bad input must be refused before any dial
-	// (a dial would fail with exit 1, "cannot reach Temporal").
+	// (a dial would fail with exit 1, "cannot connect to Temporal").
 	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
 	longID := strings.Repeat("a", 201)
 	for _, c := range []struct {
@@ -128,7 +128,7 @@ func TestScheduleGoodInputDialsTemporal(t *testing.T) {
 	} {
 		code, out, errOut := run(t, args...)
 		assert.Equal(t, cli.ExitFailure, code, "%q: %s", args, errOut)
-		assert.Contains(t, errOut, "error: cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS)", "%q", args)
+		assert.Contains(t, errOut, "error: cannot connect to Temporal at 127.0.0.1:1: no answer: check TEMPORAL_ADDRESS", "%q", args)
 		assert.Empty(t, out, "%q", args)
 	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -13,14 +12,13 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"expiry-sync/internal/codec"
+	"expiry-sync/internal/temporalclient"
 	"expiry-sync/workflows"
 )
 
 const (
 	// commandTimeout bounds a command that does not wait for a sync.
 	commandTimeout = 2 * time.Minute
-	// dialTimeout: an unreachable Temporal fails fast, naming the address.
-	dialTimeout = 10 * time.Second
 	// noTimeout: the command waits for a sync, which may take hours.
 	noTimeout time.Duration = 0
 )
@@ -51,14 +49,11 @@ func (e *env) withTemporal(cmd *cobra.Command, timeout time.Duration, fn func(ct
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	dialCtx, cancelDial := context.WithTimeout(ctx, dialTimeout)
-	c, err := client.DialContext(dialCtx, client.Options{
-		HostPort: t.Address, Namespace: t.Namespace, DataConverter: dc,
-		Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+	c, err := temporalclient.Dial(ctx, t, client.Options{
+		DataConverter: dc, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
 	})
-	cancelDial()
 	if err != nil {
-		return fail(fmt.Errorf("cannot reach Temporal at %s (TEMPORAL_ADDRESS): %v", t.Address, err))
+		return fail(err)
 	}
 	defer c.Close()
 	return fn(ctx, &conn{Client: c, dc: dc})

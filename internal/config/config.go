@@ -46,18 +46,6 @@ type Huawei struct {
 	TMSRate float64 `env:"HUAWEI_TMS_RATE" envDefault:"20"`
 }
 
-// Temporal is how both binaries reach the Temporal service.
-type Temporal struct {
-	Address   string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
-	Namespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
-	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"expiry-sync"`
-	UIURL     string `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
-	// PayloadKey (base64 of 32 bytes) turns on AES-256-GCM encryption of
-	// every payload; the worker, the starter and the codec server share it.
-	PayloadKey     Secret `env:"EXPIRY_SYNC_PAYLOAD_KEY"`
-	PayloadKeyFile string `env:"EXPIRY_SYNC_PAYLOAD_KEY_FILE"`
-}
-
 // Worker is the whole worker configuration.
 type Worker struct {
 	Huawei   Huawei
@@ -96,7 +84,7 @@ func LoadWorker() (Worker, error) {
 	if err := c.Huawei.loadKeyFiles(); err != nil {
 		return c, err
 	}
-	if err := c.Temporal.loadKeyFile(); err != nil {
+	if err := c.Temporal.load(); err != nil {
 		return c, err
 	}
 	if err := c.applyDatabasePassword(); err != nil {
@@ -126,22 +114,6 @@ func (c *Worker) applyDatabasePassword() error {
 	return nil
 }
 
-// LoadTemporal reads the Temporal settings alone (for the starter).
-func LoadTemporal() (Temporal, error) {
-	var c Temporal
-	if err := env.Parse(&c); err != nil {
-		return c, fmt.Errorf("configuration: %w", err)
-	}
-	if err := c.loadKeyFile(); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
-}
-
-func (t *Temporal) loadKeyFile() error {
-	return readKeyFile("EXPIRY_SYNC_PAYLOAD_KEY_FILE", t.PayloadKeyFile, &t.PayloadKey)
-}
-
 // Validate reports the first missing or out-of-range setting by its variable name.
 func (c Worker) Validate() error {
 	if err := c.Temporal.Validate(); err != nil {
@@ -159,19 +131,6 @@ func (c Worker) Validate() error {
 		return err
 	}
 	return c.Huawei.Validate()
-}
-
-// Validate checks the Temporal settings.
-func (t Temporal) Validate() error {
-	switch {
-	case strings.TrimSpace(t.Address) == "":
-		return errors.New("TEMPORAL_ADDRESS is empty: set host:port of the Temporal frontend, e.g. 127.0.0.1:7233")
-	case strings.TrimSpace(t.Namespace) == "":
-		return errors.New("TEMPORAL_NAMESPACE is empty: set a namespace, e.g. default")
-	case strings.TrimSpace(t.TaskQueue) == "":
-		return errors.New("TEMPORAL_TASK_QUEUE is empty: set a task queue name, e.g. expiry-sync")
-	}
-	return nil
 }
 
 // Validate checks the Huawei settings without ever printing a key.

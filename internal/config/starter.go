@@ -26,5 +26,5 @@ func LoadStarter() (Starter, error) {
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
-	return c, c.Temporal.loadKeyFile()
+	return c, c.Temporal.load()
 }

@@ -26,7 +26,7 @@ func envNames(t reflect.Type) []string {
 			names = append(names, envNames(f.Type)...)
 			continue
 		}
-		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" {
+		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" && name != "-" { // "-": not from the environment
 			names = append(names, name)
 		}
 	}

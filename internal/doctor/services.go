@@ -15,6 +15,7 @@ import (
 
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/store"
+	"expiry-sync/internal/temporalclient"
 	"expiry-sync/internal/workerapp"
 )
 
@@ -52,12 +53,10 @@ func Database(ctx context.Context, cfg config.Worker) []Check {
 func Temporal(ctx context.Context, cfg config.Temporal) []Check {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort: cfg.Address, Namespace: cfg.Namespace, Logger: tlog.NewStructuredLogger(discardLogger()),
-	})
+	c, err := temporalclient.Dial(ctx, cfg, client.Options{Logger: tlog.NewStructuredLogger(discardLogger())})
 	if err != nil {
 		return []Check{
-			fail("temporal", "check TEMPORAL_ADDRESS (host:port of the Temporal frontend) and that the server runs", "cannot reach Temporal at %s: %v", cfg.Address, err),
+			fail("temporal", "check TEMPORAL_ADDRESS and the other TEMPORAL_* settings (docs/temporal-clusters.md), and that the server runs", "%v", err),
 			skip("namespace", "needs Temporal"), skip("search attributes", "needs Temporal"),
 		}
 	}

@@ -123,6 +123,8 @@ type stackOptions struct {
 	// parallel: the test runs beside others (t.Parallel), so it sets no
 	// environment for the in-process starter and uses the client only.
 	parallel bool
+	// temporal changes the worker's connection (e.g. through a TLS frontend).
+	temporal func(*config.Temporal)
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -152,6 +154,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		DatabaseURL:             config.Secret(s.dbURL),
 		DatabaseMigrationURL:    config.Secret(o.migrationURL),
 		MaxConcurrentActivities: 64,
+	}
+	if o.temporal != nil {
+		o.temporal(&s.cfg.Temporal)
 	}
 	if o.dbProxy {
 		s.proxy = newTCPProxy(t, s.dbURL)

@@ -26,6 +26,7 @@ import (
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/metrics"
 	"expiry-sync/internal/store"
+	"expiry-sync/internal/temporalclient"
 	"expiry-sync/internal/version"
 	"expiry-sync/workflows"
 )
@@ -79,9 +80,7 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		return nil, err
 	}
 	identity := processIdentity()
-	tc, err := client.DialContext(ctx, client.Options{
-		HostPort:       cfg.Temporal.Address,
-		Namespace:      cfg.Temporal.Namespace,
+	tc, err := temporalclient.Dial(ctx, cfg.Temporal, client.Options{
 		Identity:       identity,
 		Logger:         tlog.NewStructuredLogger(logger),
 		DataConverter:  dc,
@@ -89,7 +88,7 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 	})
 	if err != nil {
 		_ = st.Close()
-		return nil, fmt.Errorf("temporal at %s: %w", cfg.Temporal.Address, err)
+		return nil, err
 	}
 	if err := ensureSearchAttributes(ctx, tc, cfg.Temporal.Namespace); err != nil {
 		tc.Close()

@@ -1,21 +1,39 @@
 package workflows_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"expiry-sync/workflows"
 )
 
-// TestReplayRecordedHistory replays a history recorded from a real sync on
-// the dev server (internal/e2e TestLiveHistoriesReplay writes it). A change
-// that breaks determinism for runs in flight fails here: version it with
-// workflow.GetVersion, or re-record when no old run can still be open.
-func TestReplayRecordedHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/sync_history.json"))
+// recordedHistories are real syncs recorded on the dev server (internal/e2e
+// TestLiveHistoriesReplay writes one with EXPIRY_SYNC_RECORD_HISTORY=path),
+// one per version of the workflow's command sequence, with the id of the
+// workflow they ran as (its children's ids derive from it). Keep them all:
+// a change that breaks one must be versioned with workflow.GetVersion.
+var recordedHistories = []struct{ file, workflowID string }{
+	{"testdata/sync_history.json", ""}, // before versionInventoryTruth
+	{"testdata/sync_history_v1.json", "expiry-sync-d0e2e000000000000000000000000001-20261201T205321.566Z"}, // inventory-truth, notify-after-sync
+}
+
+func TestReplayRecordedHistories(t *testing.T) {
+	for _, h := range recordedHistories {
+		t.Run(h.file, func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			f, err := os.Open(h.file)
+			require.NoError(t, err)
+			defer f.Close()
+			hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+			require.NoError(t, err)
+			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist,
+				worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: h.workflowID}}))
+		})
+	}
 }

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"expiry-sync/internal/hwsim"
-	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
 )
@@ -121,35 +120,6 @@ func TestFlakyHuaweiAPIs(t *testing.T) {
 	st := s.status(id)
 	require.NotNil(t, st.Summary)
 	assert.Equal(t, log.Retries, st.Summary.Retries)
-}
-
-func TestForbiddenTagsMakeThePartialSync(t *testing.T) {
-	s := newStack(t, stackOptions{resources: 600, seed: 37})
-	var forbidden []string
-	for _, r := range s.sim.Resources() {
-		if r.TMSResourceType != "" && r.Status == 2 && len(forbidden) < 4 {
-			forbidden = append(forbidden, r.ResourceID)
-		}
-	}
-	require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{ForbiddenResourceIDs: forbidden}))
-	code, out, errOut := s.starter(syncArgs("--wait")...)
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-	id := syncIDFrom(t, out)
-	assert.Regexp(t, `(?m)^Status\s+partial$`, out)
-	assert.Contains(t, out, "Resources stored without tags because TMS refused them (4):")
-	log := s.syncLog(id)
-	assert.Equal(t, store.StatusPartial, log.Status)
-	assert.Equal(t, 4, log.TagErrorResources)
-	rows := s.rows()
-	for _, rid := range forbidden {
-		assert.Contains(t, out, rid)
-		r := rows[rid]
-		assert.Equal(t, string(inventory.TagsError), r.TagStatus)
-		assert.Contains(t, r.TagError, "403")
-		assert.Nil(t, r.Tags)
-		assert.True(t, r.IsActive, "a resource whose tags are unreadable is still stored")
-	}
-	assert.Equal(t, int64(len(forbidden)), s.sim.Stats().APIs[hwsim.APITMSShow].Forbidden, "a 403 is not retried")
 }
 
 func TestOneSyncPerAccountAtATime(t *testing.T) {

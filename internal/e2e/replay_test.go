@@ -45,12 +45,15 @@ func TestLiveHistoriesReplay(t *testing.T) {
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	id, run := syncIDFrom(t, out), firstRunID(t, out)
 	h := s.history(id, run)
-	require.NoError(t, replayer(t).ReplayWorkflowHistory(nil, h))
+	// The replay runs as the original execution: the sync's child workflow
+	// ids derive from its own.
+	require.NoError(t, replayer(t).ReplayWorkflowHistoryWithOptions(nil, h,
+		worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id, RunID: run}}))
 
 	if path := os.Getenv("EXPIRY_SYNC_RECORD_HISTORY"); path != "" {
 		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(path, b, 0o644))
-		t.Logf("recorded %d events to %s", len(h.Events), path)
+		t.Logf("recorded %d events of %s to %s", len(h.Events), id, path)
 	}
 }

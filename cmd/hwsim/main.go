@@ -109,7 +109,7 @@ func defineFlags(cmd *cobra.Command, cfg *config) {
 	f.StringVar(&cfg.epoch, "epoch", "", "RFC 3339 instant expire times are anchored to (default: now)")
 	f.StringSliceVar(&cfg.forbidden, "forbidden-resource-ids", nil, "resource ids whose TMS tag queries answer 403")
 	f.StringVar(&cfg.knobsJSON, "knobs", "", `any other knobs as the JSON of PUT /_hwsim/knobs, e.g. '{"bulk_empty_filter":"refused","wrong_site":"CBC.0150"}' (see docs/simulator.md)`)
-	f.BoolVar(&cfg.fullCatalog, "full-catalog", false, "serve TMS tags for every catalog type (RDS, DCS too), as real TMS does")
+	f.BoolVar(&cfg.fullCatalog, "full-catalog", true, "serve TMS tags for every catalog type (RDS, DCS too), as real TMS does; false plays a TMS that serves ecs, disk and eip only")
 }
 
 // validate checks every flag, naming it and its allowed range.

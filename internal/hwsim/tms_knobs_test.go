@@ -178,7 +178,7 @@ func TestListTagsIsTheUnionOfTheProjectsTags(t *testing.T) {
 }
 
 func TestListProvidersAndUnservedTypes(t *testing.T) {
-	sim, base := newSim(t, 100)
+	sim, base := newSim(t, 100, func(o *hwsim.Options) { o.FullCatalog = true })
 	client := tmsClient(t, base, goodCreds, httpConfig())
 	served := func() []string {
 		var types []string
@@ -199,10 +199,26 @@ func TestListProvidersAndUnservedTypes(t *testing.T) {
 	}
 	assert.Equal(t, catalog.TMSResourceTypes(), served(), "paged with limit 2")
 
+	// Without FullCatalog the simulator tags ecs, disk and eip only, and
+	// says so: ListProviders leaves out the types its records carry no tags for.
+	_, narrow := newSim(t, 100)
+	narrowClient := tmsClient(t, narrow, goodCreds, httpConfig())
+	resp0, err := narrowClient.ListProviders(&tmsmodel.ListProvidersRequest{})
+	require.NoError(t, err)
+	var narrowTypes []string
+	for _, p := range *resp0.Providers {
+		for _, rt := range p.ResourceTypes {
+			narrowTypes = append(narrowTypes, rt.ResourceType)
+		}
+	}
+	assert.NotContains(t, narrowTypes, "rds")
+	assert.NotContains(t, narrowTypes, "dcs")
+	assert.Contains(t, narrowTypes, "ecs")
+
 	vm := firstVM(t, sim)
 	require.NoError(t, sim.SetKnobs(hwsim.Knobs{UnservedTMSTypes: []string{"ecs"}}))
 	assert.NotContains(t, served(), "ecs")
-	_, err := showTags(client, vm, "ecs")
+	_, err = showTags(client, vm, "ecs")
 	serviceError(t, err, 400, "TMS.5027")
 	resp, err := client.ListResource(&tmsmodel.ListResourceRequest{Body: &tmsmodel.ResqTagResource{ProjectId: &vm.ProjectID, ResourceTypes: []string{"ecs"}, Tags: []tmsmodel.Tag{}}})
 	require.NoError(t, err, "a per-type failure is inside a 200 answer")

@@ -123,11 +123,29 @@ func (s *Simulator) handleTMSProviders(ex *exchange) (any, *apiError) {
 			return nil, tmsBad(codeTMSLimit, "Limit is invalid. limit must be between 1 and %d, got %q.", providersMaxLimit, v)
 		}
 	}
-	all := providers(ex.cfg.unserved, q.Get("provider"))
+	all := providers(s.unservedTypes(ex.cfg), q.Get("provider"))
 	return tmsProvidersResp{
 		Providers:  all[min(offset, len(all)):min(offset+limit, len(all))],
 		TotalCount: int32(len(all)),
 	}, nil
+}
+
+// unservedTypes are the TMS types ListProviders leaves out: the knob's, and
+// without FullCatalog the types the simulator's records carry no tags for
+// (it then plays a TMS that does not serve them: a worker restricted to
+// ListProviders' answer stores them untagged instead of asking).
+func (s *Simulator) unservedTypes(cfg *runtimeConfig) idSet {
+	out := newSet(nil)
+	for t := range cfg.unserved {
+		out[t] = struct{}{}
+	}
+	for k, info := range kinds {
+		full, _ := catalog.Default().Lookup(info.resType, info.main)
+		if full != "" && s.data.tmsTypes[k] != full {
+			out[full] = struct{}{}
+		}
+	}
+	return out
 }
 
 // providers groups the catalog's TMS types by provider, without the

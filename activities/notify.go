@@ -65,6 +65,10 @@ func (n *Notifier) NotifyPlan(ctx context.Context, in contract.PlanInput) (contr
 		}
 	}
 	plan.Configured = true
+	if in.AfterSync && !cfg.SendsAfterSync() {
+		plan.Skipped = "the routes file says after_sync: false: reminders go out on their schedule only"
+		return plan, nil
+	}
 	pending, err := n.pending(ctx, cfg, plan.AccountID, in.AsOf, in.Routes)
 	if err != nil {
 		return plan, err

@@ -103,7 +103,7 @@ func NotifyExpiring(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 	res := NotifyResult{AsOf: asOf}
 	var plan contract.NotifyPlan
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("plan reminders")), contract.ActivityNotifyPlan,
-		contract.PlanInput{AccountID: in.AccountID, AsOf: asOf, Routes: in.Routes}).Get(ctx, &plan)
+		contract.PlanInput{AccountID: in.AccountID, AfterSync: in.SyncID != "", AsOf: asOf, Routes: in.Routes}).Get(ctx, &plan)
 	if err != nil {
 		return res, err
 	}

@@ -202,6 +202,7 @@ func TestNotifyDigestsPerOwnerOnEveryChannel(t *testing.T) {
 			strings.Split(relay.addr, ":")[1], relay.user, lang, relay.caFile)
 	}
 	writeRoutes(t, fmt.Sprintf(`
+after_sync: false # this test starts the reminders runs itself
 owner_keys: [owner, 负责人, team]
 default_route: ops
 channels:
@@ -362,6 +363,7 @@ func TestNotifyFailuresRetriesAndRenewal(t *testing.T) {
 	t.Setenv("T_DING_SECRET", dingSecret)
 	t.Setenv("T_HOOK_SECRET", hookSecret)
 	writeRoutes(t, fmt.Sprintf(`
+after_sync: false # this test starts the reminders runs itself
 default_route: ops
 channels:
   ding: {type: dingtalk, url: %q, secret: "env:T_DING_SECRET", rate_limit_wait: 1s}
@@ -474,6 +476,7 @@ func TestNotifyWorkerKilledMidSendSendsNoDuplicate(t *testing.T) {
 	hook.hold, hook.held = make(chan struct{}), make(chan struct{})
 	t.Setenv("T_HOOK_SECRET", secret)
 	writeRoutes(t, fmt.Sprintf(`
+after_sync: false # this test starts the reminders runs itself
 default_route: ops
 thresholds: [30]
 channels:
@@ -520,5 +523,55 @@ routes:
 		require.NoError(t, err)
 		assert.NotContains(t, string(b), secret)
 		assert.NotContains(t, string(b), hook.token)
+	}
+}
+
+// TestRemindersFollowASuccessfulSync: owners tag their resources in the
+// console; the next sync reads the tags and, once it has succeeded, its
+// reminders run reaches each owner with exactly their due resources,
+// without anyone starting it.
+func TestRemindersFollowASuccessfulSync(t *testing.T) {
+	secret := "whsec_" + base64Of("after-sync-"+randomToken())
+	hook, ops := newReceiver(t, "webhook", secret), newReceiver(t, "webhook", secret)
+	t.Setenv("T_HOOK_SECRET", secret)
+	writeRoutes(t, fmt.Sprintf(`
+owner_keys: [owner]
+default_route: ops
+thresholds: [30, 7]
+channels:
+  hook: {type: webhook, url: %q, secret: "env:T_HOOK_SECRET"}
+  ops-hook: {type: webhook, url: %q, secret: "env:T_HOOK_SECRET"}
+routes:
+  - {name: alice, owners: [alice], channels: [hook]}
+  - {name: ops, channels: [ops-hook]}
+`, hook.url(), ops.url()))
+	s := newStack(t, stackOptions{resources: 400, seed: 31})
+	var alices []string
+	for r := range s.sim.All() {
+		if r.TMSResourceType != "" && len(alices) < 40 {
+			alices = append(alices, r.ResourceID)
+		}
+	}
+	require.Equal(t, len(alices), s.sim.SetTags(alices, map[string]string{"owner": "alice"}))
+
+	id := s.syncID("remind")
+	summary, err := s.runSync(id, workflows.SyncInput{ExpireDays: 40, LookbackDays: 20})
+	require.NoError(t, err)
+	require.Equal(t, store.StatusSuccess, summary.Status)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res workflows.NotifyResult
+	require.NoError(t, s.client.GetWorkflow(ctx, workflows.NotifyWorkflowID(id), "").Get(ctx, &res), "the sync started its reminders")
+
+	var rows []store.ExpiringResource
+	require.NoError(t, s.store.DB().Where("account_id = ?", s.cfg.Huawei.DomainID).Find(&rows).Error)
+	want := expectedDigests(rows, res.AsOf, []int{30, 7})
+	require.NotEmpty(t, want)
+	assertDigests(t, "hook", hook.messages(), "alice", want, rows)
+	assertDigests(t, "ops-hook", ops.messages(), "ops", want, rows)
+	for _, r := range rows {
+		if slices.Contains(alices, r.ResourceID) {
+			assert.Equal(t, "alice", r.Tags["owner"], "the sync read the owner's tag")
+		}
 	}
 }

@@ -152,6 +152,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			PayloadKey: config.Secret(o.payloadKey),
 		},
 		DatabaseURL:             config.Secret(s.dbURL),
+		NotifyFile:              os.Getenv("EXPIRY_SYNC_NOTIFY_FILE"), // as a worker process would read it
 		DatabaseMigrationURL:    config.Secret(o.migrationURL),
 		MaxConcurrentActivities: 64,
 	}

@@ -142,6 +142,8 @@ type dataset struct {
 	live     int
 	removals uint64 // RemoveRandom calls so far, to vary its stream
 	churns   uint64 // churns applied so far, to vary their stream
+	// retagged: records whose tags SetTags replaced, by index.
+	retagged map[int][]tagRef
 }
 
 func newDataset(seed int64, epoch time.Time, n int, fullCatalog bool) *dataset {

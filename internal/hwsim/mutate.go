@@ -1,6 +1,7 @@
 package hwsim
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -125,4 +126,28 @@ func (s *Simulator) Truth(begin, end time.Time, statuses []int) []Resource {
 		out = append(out, d.resource(i))
 	}
 	return out
+}
+
+// SetTags replaces the tags of each listed record (none: untagged), as an
+// owner editing them in the console does; TMS answers with them from then
+// on. Unknown or removed ids are skipped; it returns how many it changed.
+func (s *Simulator) SetTags(ids []string, tags map[string]string) int {
+	d := s.data
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	refs := make([]tagRef, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		refs = append(refs, d.pools.ref(k, tags[k]))
+	}
+	if d.retagged == nil {
+		d.retagged = map[int][]tagRef{}
+	}
+	n := 0
+	for _, id := range ids {
+		if i, ok := d.lookupIndex(id); ok {
+			d.retagged[i] = refs
+			n++
+		}
+	}
+	return n
 }

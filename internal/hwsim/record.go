@@ -57,7 +57,7 @@ var (
 func (d *dataset) resource(i int) Resource {
 	res := d.resourceNoTags(i)
 	if res.TMSResourceType != "" {
-		res.Tags = d.pools.tagMap(d.seed, i)
+		res.Tags = d.tagMap(i)
 	}
 	return res
 }

@@ -1,6 +1,7 @@
 package hwsim
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -133,16 +134,41 @@ func (p *tagPools) refs(seed int64, i int, buf *[MaxTagsPerResource]tagRef) []ta
 	return buf[:n]
 }
 
-// tagMap returns the tags of record i, nil when it has none.
-func (p *tagPools) tagMap(seed int64, i int) map[string]string {
+// refs are record i's tags: SetTags's, else those of the seed. Caller
+// holds d.mu (read).
+func (d *dataset) refs(i int, buf *[MaxTagsPerResource]tagRef) []tagRef {
+	if r, ok := d.retagged[i]; ok {
+		return r
+	}
+	return d.pools.refs(d.seed, i, buf)
+}
+
+// tagMap returns the tags of record i, nil when it has none. Caller holds
+// d.mu (read).
+func (d *dataset) tagMap(i int) map[string]string {
 	var buf [MaxTagsPerResource]tagRef
-	refs := p.refs(seed, i, &buf)
+	refs := d.refs(i, &buf)
 	if len(refs) == 0 {
 		return nil
 	}
 	m := make(map[string]string, len(refs))
 	for _, t := range refs {
-		m[p.keys[t.key]] = p.values[t.value]
+		m[d.pools.keys[t.key]] = d.pools.values[t.value]
 	}
 	return m
+}
+
+// ref finds (or adds) a key and a value in the pools. Caller holds d.mu.
+func (p *tagPools) ref(key, value string) tagRef {
+	k, ok := p.keyIndex[key]
+	if !ok {
+		k = len(p.keys)
+		p.addKey(key)
+	}
+	v := slices.Index(p.values, value)
+	if v < 0 {
+		v = len(p.values)
+		p.values = append(p.values, value)
+	}
+	return tagRef{key: uint16(k), value: uint16(v)}
 }

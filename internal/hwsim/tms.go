@@ -103,7 +103,7 @@ func (s *Simulator) handleTMSShow(ex *exchange) (any, *apiError) {
 		return nil, tmsBad(codeTMSType, "Invalid resource type. Resource %s is not of type %q.", id, resType)
 	}
 	var buf [MaxTagsPerResource]tagRef
-	return tmsShowResp{Tags: d.pools.tmsTags(d.pools.refs(d.seed, i, &buf))}, nil
+	return tmsShowResp{Tags: d.pools.tmsTags(d.refs(i, &buf))}, nil
 }
 
 // tmsDenied is TMS's answer to an account without the TMS permission: TMS has
@@ -236,7 +236,9 @@ func (s *Simulator) compileTagFilters(q *tmsQuery, tags []tmsTagFilter) *apiErro
 		if len(t.Values) > tmsMaxValues {
 			return tmsBad(codeTMSValues, "Values is too much. At most %d values per key, got %d.", tmsMaxValues, len(t.Values))
 		}
+		s.data.mu.RLock()
 		k, ok := s.data.pools.keyIndex[t.Key]
+		s.data.mu.RUnlock()
 		if !ok {
 			q.impossible = true
 			continue
@@ -294,13 +296,13 @@ func (s *Simulator) listTMS(q *tmsQuery) tmsFilterResp {
 		}
 		var refs []tagRef
 		if filtering {
-			if refs = d.pools.refs(d.seed, i, &buf); !q.matchTags(d.pools, refs) {
+			if refs = d.refs(i, &buf); !q.matchTags(d.pools, refs) {
 				continue
 			}
 		}
 		if total >= q.offset && len(resp.Resources) < q.limit {
 			if !filtering {
-				refs = d.pools.refs(d.seed, i, &buf)
+				refs = d.refs(i, &buf)
 			}
 			resp.Resources = append(resp.Resources, tmsResource{
 				ProjectID: p.ID, ProjectName: p.Name,

@@ -62,7 +62,7 @@ func (d *dataset) tagValues(projectID string, wanted [numKinds]bool) []tmsTagVal
 		if d.isRemoved(i) || !wanted[sl.kind] || d.projects[sl.project].ID != projectID {
 			continue
 		}
-		for _, t := range d.pools.refs(d.seed, i, &buf) {
+		for _, t := range d.refs(i, &buf) {
 			if byKey[t.key] == nil {
 				byKey[t.key] = map[uint16]bool{}
 			}

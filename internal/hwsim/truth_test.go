@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bssmodel "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/bss/v2/model"
+	tmsmodel "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/tms/v1/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -276,4 +277,32 @@ func TestWrongSiteAndIPThrottling(t *testing.T) {
 	require.NoError(t, sim.SetKnobs(hwsim.Knobs{BSSIPThrottleRatio: 1}))
 	serviceError(t, list(), 400, "CBC.99007197")
 	assert.Equal(t, int64(1), sim.Stats().APIs[hwsim.APIBSSList].Throttled, "counted as throttling, not as a bad request")
+}
+
+// SetTags plays an owner editing tags in the console: TMS answers with the
+// new tags, in ShowResourceTag and in a ListResource filtered on them, and
+// the truth carries them.
+func TestSetTagsChangesWhatTMSAnswers(t *testing.T) {
+	sim, base := newSim(t, 100)
+	client := tmsClient(t, base, goodCreds, httpConfig())
+	vm := firstVM(t, sim)
+	owner := map[string]string{"owner": "李四", "cost-center": "CC-9"}
+	require.Equal(t, 1, sim.SetTags([]string{vm.ResourceID, "no-such-id"}, owner))
+	got, err := showTags(client, vm, "ecs")
+	require.NoError(t, err)
+	assert.Equal(t, owner, got)
+	r, ok := sim.Lookup(vm.ResourceID)
+	require.True(t, ok)
+	assert.Equal(t, owner, r.Tags)
+
+	resp, err := client.ListResource(&tmsmodel.ListResourceRequest{Body: &tmsmodel.ResqTagResource{ProjectId: &vm.ProjectID,
+		ResourceTypes: []string{"ecs"}, Tags: []tmsmodel.Tag{{Key: "owner", Values: []string{"李四"}}}}})
+	require.NoError(t, err)
+	require.Len(t, *resp.Resources, 1)
+	assert.Equal(t, vm.ResourceID, (*resp.Resources)[0].ResourceId)
+
+	require.Equal(t, 1, sim.SetTags([]string{vm.ResourceID}, nil))
+	got, err = showTags(client, vm, "ecs")
+	require.NoError(t, err)
+	assert.Empty(t, got, "tags taken away")
 }

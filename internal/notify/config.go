@@ -45,6 +45,10 @@ type Config struct {
 	Thresholds       Thresholds `yaml:"thresholds"`
 	Language         string     `yaml:"language"`
 	IncludeAutoRenew bool       `yaml:"include_auto_renew"`
+	// AfterSync: send the due reminders right after each successful sync
+	// of the account (the default); false sends them only when a reminders
+	// run is started otherwise (starter notify schedule, or by hand).
+	AfterSync *bool `yaml:"after_sync"`
 	// Channels by name; routes refer to them.
 	Channels map[string]*Channel `yaml:"channels"`
 	Routes   []*Route            `yaml:"routes"`
@@ -307,3 +311,6 @@ func (q *QuietHours) Until(t time.Time) time.Time {
 	}
 	return time.Time{}
 }
+
+// SendsAfterSync says whether a successful sync sends the due reminders.
+func (c *Config) SendsAfterSync() bool { return c.AfterSync == nil || *c.AfterSync }

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/store"
+	"expiry-sync/workflows"
 )
 
 func TestBulkTagModeStoresTheSameTagsWithFewCalls(t *testing.T) {
@@ -32,4 +34,56 @@ func TestBulkTagModeStoresTheSameTagsWithFewCalls(t *testing.T) {
 	var left int64
 	require.NoError(t, s.store.DB().Table("tag_snapshots").Where("sync_id = ?", id).Count(&left).Error)
 	assert.Zero(t, left, "the finished sync dropped its snapshot")
+}
+
+// Invariant: auto mode never fails a sync that per-resource mode would
+// complete, and stores the same rows and tags, whatever TMS does with an
+// empty tag filter: (a) lists every resource, (b) lists tagged ones only,
+// (c) refuses it with 400 TMS.0012, (d) has no ListResource at all (404
+// APIGW.0101) — with TMS's 403 TMS.0006 throttling, 429s and 500s on.
+func TestAutoSyncIsExactUnderEveryBulkBehaviour(t *testing.T) {
+	for _, c := range []struct {
+		mode        string
+		bulkUsed    bool // ListResource serves the tags
+		perResource bool // every tag read one by one
+	}{
+		{hwsim.BulkAll, true, false},
+		{hwsim.BulkTaggedOnly, true, false},
+		{hwsim.BulkRefused, true, false},
+		{hwsim.BulkMissing, false, true},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			s := newStack(t, stackOptions{resources: 2300, seed: 24, knobs: hwsim.Knobs{
+				BulkEmptyFilter: c.mode, TMSThrottle403Ratio: 0.05, ThrottleRatio: 0.03, ErrorRatio: 0.03,
+			}})
+			id := s.syncID("auto-" + c.mode)
+			summary, err := s.runSync(id, workflows.SyncInput{}) // default knobs: auto tag mode
+			require.NoError(t, err)
+			assert.Equal(t, store.StatusSuccess, summary.Status)
+			log := s.syncLog(id)
+			want := s.expected(log)
+			require.GreaterOrEqual(t, len(want), workflows.AutoBulkResources, "enough resources for auto to go bulk")
+			assertRows(t, s, want, id)
+
+			stats := s.sim.Stats().APIs
+			tagged := 0
+			for _, r := range want {
+				if r.TMSResourceType != "" {
+					tagged++
+				}
+			}
+			t.Logf("%s: %d taggable; ListResource %d, ListTags %d, ShowResourceTag %d calls; 403 TMS.0006/429/500 retried: %d; fallbacks: %v",
+				c.mode, tagged, stats[hwsim.APITMSFilter].Requests, stats[hwsim.APITMSTags].Requests, stats[hwsim.APITMSShow].Requests,
+				summary.Retries, summary.Notes.Fallbacks)
+			assert.Positive(t, summary.Retries, "the faults were met and retried")
+			if c.bulkUsed {
+				assert.Less(t, stats[hwsim.APITMSShow].Requests, int64(tagged/4), "bulk served most tags")
+			}
+			if c.perResource {
+				assert.NotEmpty(t, summary.Notes.Fallbacks, "the summary says why bulk was not used")
+				assert.Contains(t, *log.Notes, "APIGW.0101", "and so does the sync log")
+				assert.GreaterOrEqual(t, stats[hwsim.APITMSShow].Requests, int64(tagged), "every tag read one by one")
+			}
+		})
+	}
 }

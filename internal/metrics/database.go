@@ -80,7 +80,7 @@ func (d *Database) collectExpiring(ctx context.Context, ch chan<- prometheus.Met
 	now := d.now().UTC()
 	// One count per window, in one pass over the longest window's rows;
 	// CASE and SUM read the same on MySQL and SQLite.
-	sel := "account_id, service_type_code"
+	sel := "account_name, service_type_code"
 	var args []any
 	for i, days := range ExpiryWindows {
 		sel += fmt.Sprintf(", SUM(CASE WHEN expire_time <= ? THEN 1 ELSE 0 END) AS w%d", i)
@@ -89,7 +89,7 @@ func (d *Database) collectExpiring(ctx context.Context, ch chan<- prometheus.Met
 	longest := ExpiryWindows[len(ExpiryWindows)-1]
 	rows, err := d.db.WithContext(ctx).Table("expiring_resources").Select(sel, args...).
 		Where("is_active = ? AND expire_time >= ? AND expire_time <= ?", true, now, now.AddDate(0, 0, longest)).
-		Group("account_id, service_type_code").Rows()
+		Group("account_name, service_type_code").Rows()
 	if err != nil {
 		return err
 	}
@@ -113,17 +113,17 @@ func (d *Database) collectExpiring(ctx context.Context, ch chan<- prometheus.Met
 
 func (d *Database) collectSyncs(ctx context.Context, ch chan<- prometheus.Metric) error {
 	var rows []struct {
-		AccountID string
-		Status    string
-		N         int64
+		AccountName string
+		Status      string
+		N           int64
 	}
-	err := d.db.WithContext(ctx).Table("resource_sync_logs").Select("account_id, status, COUNT(*) AS n").
-		Group("account_id, status").Scan(&rows).Error
+	err := d.db.WithContext(ctx).Table("resource_sync_logs").Select("account_name, status, COUNT(*) AS n").
+		Group("account_name, status").Scan(&rows).Error
 	if err != nil {
 		return err
 	}
 	for _, r := range rows {
-		ch <- prometheus.MustNewConstMetric(d.syncs, prometheus.GaugeValue, float64(r.N), r.AccountID, r.Status)
+		ch <- prometheus.MustNewConstMetric(d.syncs, prometheus.GaugeValue, float64(r.N), r.AccountName, r.Status)
 	}
 	return nil
 }
@@ -131,27 +131,27 @@ func (d *Database) collectSyncs(ctx context.Context, ch chan<- prometheus.Metric
 // collectLastSuccess reads, per account, the newest finished sync.
 func (d *Database) collectLastSuccess(ctx context.Context, ch chan<- prometheus.Metric) error {
 	var rows []struct {
-		AccountID  string
-		StartedAt  time.Time
-		FinishedAt time.Time
+		AccountName string
+		StartedAt   time.Time
+		FinishedAt  time.Time
 	}
-	newest := d.db.Table("resource_sync_logs").Select("account_id, MAX(finished_at) AS finished_at").
-		Where("status IN ?", finishedStatuses).Group("account_id")
+	newest := d.db.Table("resource_sync_logs").Select("account_name, MAX(finished_at) AS finished_at").
+		Where("status IN ?", finishedStatuses).Group("account_name")
 	err := d.db.WithContext(ctx).Table("resource_sync_logs AS l").
-		Select("l.account_id, l.started_at, l.finished_at").
-		Joins("JOIN (?) AS n ON n.account_id = l.account_id AND n.finished_at = l.finished_at", newest).
+		Select("l.account_name, l.started_at, l.finished_at").
+		Joins("JOIN (?) AS n ON n.account_name = l.account_name AND n.finished_at = l.finished_at", newest).
 		Where("l.status IN ?", finishedStatuses).Scan(&rows).Error
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	for _, r := range rows {
-		if seen[r.AccountID] { // two syncs finished in the same second
+		if seen[r.AccountName] { // two syncs finished in the same second
 			continue
 		}
-		seen[r.AccountID] = true
-		ch <- prometheus.MustNewConstMetric(d.lastSuccess, prometheus.GaugeValue, float64(r.FinishedAt.Unix()), r.AccountID)
-		ch <- prometheus.MustNewConstMetric(d.lastDuration, prometheus.GaugeValue, r.FinishedAt.Sub(r.StartedAt).Seconds(), r.AccountID)
+		seen[r.AccountName] = true
+		ch <- prometheus.MustNewConstMetric(d.lastSuccess, prometheus.GaugeValue, float64(r.FinishedAt.Unix()), r.AccountName)
+		ch <- prometheus.MustNewConstMetric(d.lastDuration, prometheus.GaugeValue, r.FinishedAt.Sub(r.StartedAt).Seconds(), r.AccountName)
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func TestDatabaseGauges(t *testing.T) {
 			day := 24 * time.Hour
 			var rows []store.ExpiringResource
 			add := func(account, service string, in time.Duration, active bool) {
-				rows = append(rows, store.ExpiringResource{CloudProvider: "huawei", AccountID: account, ResourceID: account + service + in.String() + map[bool]string{true: "a", false: "i"}[active],
+				rows = append(rows, store.ExpiringResource{CloudProvider: "huawei", AccountID: "domain-" + account, AccountName: account, ResourceID: account + service + in.String() + map[bool]string{true: "a", false: "i"}[active],
 					ServiceTypeCode: service, ExpireTime: now.Add(in), IsActive: active, TagStatus: "ok", FirstSeenAt: now, LastSyncedAt: now, LastSyncID: "s"})
 			}
 			add("A", "ecs", 2*day, true)
@@ -101,10 +101,10 @@ func TestDatabaseGauges(t *testing.T) {
 			require.NoError(t, st.DB().Create(&rows).Error)
 			finished := func(h int) *time.Time { f := now.Add(-time.Duration(h) * time.Hour); return &f }
 			logs := []store.SyncLog{
-				{SyncID: "a1", AccountID: "A", Status: "success", StartedAt: now.Add(-50 * time.Hour), FinishedAt: finished(49)},
-				{SyncID: "a2", AccountID: "A", Status: "partial", StartedAt: now.Add(-3 * time.Hour), FinishedAt: finished(2)},
-				{SyncID: "a3", AccountID: "A", Status: "failed", StartedAt: now.Add(-time.Hour), FinishedAt: finished(0)},
-				{SyncID: "b1", AccountID: "B", Status: "running", StartedAt: now},
+				{SyncID: "a1", AccountID: "domain-A", AccountName: "A", Status: "success", StartedAt: now.Add(-50 * time.Hour), FinishedAt: finished(49)},
+				{SyncID: "a2", AccountID: "domain-A", AccountName: "A", Status: "partial", StartedAt: now.Add(-3 * time.Hour), FinishedAt: finished(2)},
+				{SyncID: "a3", AccountID: "domain-A", AccountName: "A", Status: "failed", StartedAt: now.Add(-time.Hour), FinishedAt: finished(0)},
+				{SyncID: "b1", AccountID: "domain-B", AccountName: "B", Status: "running", StartedAt: now},
 			}
 			for i := range logs {
 				logs[i].CloudProvider, logs[i].WindowBegin, logs[i].WindowEnd, logs[i].UpdatedAt = "huawei", now, now, now

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/config"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
 )
@@ -108,7 +109,7 @@ func (top *topology) expiringCounts() map[string][2]int {
 // the simulator's own counts.
 func (top *topology) checkMetricsAgainstDatabase(firstSync string) scrape {
 	t := top.t
-	acct := map[string]string{"account": top.account}
+	acct := map[string]string{"account": config.DefaultAccount}
 
 	// The expiring gauges, read at scrape time, equal the database's counts
 	// (read before and after, in case a resource crossed a boundary between).
@@ -126,7 +127,7 @@ func (top *topology) checkMetricsAgainstDatabase(firstSync string) scrape {
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["account"] != top.account {
+			if labels["account"] != config.DefaultAccount {
 				continue
 			}
 			c := got[labels["service"]]
@@ -157,11 +158,11 @@ func (top *topology) checkMetricsAgainstDatabase(firstSync string) scrape {
 	last, ok := s.value("expiry_sync_last_success_timestamp_seconds", acct)
 	require.True(t, ok)
 	assert.Equal(t, float64(newestFinish.Unix()), last)
-	n, _ := s.value("expiry_sync_syncs", map[string]string{"account": top.account, "status": "success"})
+	n, _ := s.value("expiry_sync_syncs", map[string]string{"account": config.DefaultAccount, "status": "success"})
 	assert.Equal(t, float64(successes), n)
 	n, _ = s.value("expiry_sync_rows_written_total", acct)
 	assert.Equal(t, float64(rows), n, "rows written = the sync logs' rows_written")
-	n, _ = s.value("expiry_sync_sync_duration_seconds", map[string]string{"account": top.account, "status": "success"})
+	n, _ = s.value("expiry_sync_sync_duration_seconds", map[string]string{"account": config.DefaultAccount, "status": "success"})
 	assert.Equal(t, float64(successes), n, "one duration per finished sync")
 
 	// Huawei calls: the worker's counts per API and code are the

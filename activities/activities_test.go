@@ -58,6 +58,16 @@ func newFixture(t *testing.T, secret string) *fixture {
 	return &fixture{sim: sim, acts: acts, env: env}
 }
 
+// lease opens a sync of the fixture's account and returns its log: the
+// generation and lease token its activities write with.
+func (f *fixture) lease(t *testing.T, syncID string) store.SyncLog {
+	t.Helper()
+	log, err := f.acts.Store.BeginSync(context.Background(), store.SyncStart{SyncID: syncID, RunID: "r", AccountID: domain, ExpireDays: 30,
+		WindowBegin: time.Now().AddDate(0, 0, -1), WindowEnd: time.Now().AddDate(0, 0, 30)}, nil)
+	require.NoError(t, err)
+	return log
+}
+
 func (f *fixture) taggable(n int) []inventory.TagTarget {
 	var out []inventory.TagTarget
 	for _, r := range f.sim.Resources() {
@@ -106,7 +116,8 @@ func TestFetchTagsResumesFromHeartbeatDetailsAndStagesTags(t *testing.T) {
 		{ResourceID: targets[1].ResourceID, Status: inventory.TagsNotFound},
 	}
 	f.env.SetHeartbeatDetails(done)
-	v, err := f.env.ExecuteActivity(f.acts.FetchTags, contract.FetchTagsInput{SyncID: "sync-1", Resources: targets})
+	log := f.lease(t, "sync-1")
+	v, err := f.env.ExecuteActivity(f.acts.FetchTags, contract.FetchTagsInput{SyncID: "sync-1", Resources: targets, Generation: log.Generation, LeaseToken: log.LeaseToken})
 	require.NoError(t, err)
 	var res contract.FetchTagsResult
 	require.NoError(t, v.Get(&res))
@@ -151,7 +162,8 @@ func TestARetriedAttemptKeepsTheEarlierProgressInItsHeartbeats(t *testing.T) {
 			require.NoError(t, details.Get(&first))
 		}
 	})
-	_, err := f.env.ExecuteActivity(f.acts.FetchTags, contract.FetchTagsInput{SyncID: "sync-1", Resources: targets})
+	log := f.lease(t, "sync-1")
+	_, err := f.env.ExecuteActivity(f.acts.FetchTags, contract.FetchTagsInput{SyncID: "sync-1", Resources: targets, Generation: log.Generation, LeaseToken: log.LeaseToken})
 	require.NoError(t, err)
 	require.Positive(t, beats)
 	assert.Equal(t, done, first, "the first heartbeat is the progress the attempt resumed from")
@@ -168,15 +180,13 @@ func resourceIDs(targets []inventory.TagTarget) []string {
 func TestCommitBatchAttachesStagedTags(t *testing.T) {
 	f := newFixture(t, sk)
 	ctx := context.Background()
-	log, err := f.acts.Store.BeginSync(ctx, store.SyncStart{SyncID: "sync-1", RunID: "r", AccountID: domain, ExpireDays: 30,
-		WindowBegin: time.Now().AddDate(0, 0, -1), WindowEnd: time.Now().AddDate(0, 0, 30)}, nil)
-	require.NoError(t, err)
-	require.NoError(t, f.acts.Store.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{{ResourceID: "r1", Tags: store.Tags{"owner": "李四"}}}))
+	log := f.lease(t, "sync-1")
+	require.NoError(t, f.acts.Store.SaveTagSnapshot(ctx, log.Writer(), []store.SnapshotEntry{{ResourceID: "r1", Tags: store.Tags{"owner": "李四"}}}))
 	row := func(id string, status inventory.TagStatus) inventory.Row {
 		return inventory.Row{Resource: inventory.Resource{ResourceID: id, Status: new(2), ExpireTime: time.Now()},
 			Tags: inventory.TagResult{ResourceID: id, Status: status}}
 	}
-	_, err = f.env.ExecuteActivity(f.acts.CommitBatch, contract.CommitBatchInput{SyncID: "sync-1", Batch: 1, SyncedAt: time.Now(), Generation: log.Generation, LeaseToken: log.LeaseToken,
+	_, err := f.env.ExecuteActivity(f.acts.CommitBatch, contract.CommitBatchInput{SyncID: "sync-1", Batch: 1, SyncedAt: time.Now(), Generation: log.Generation, LeaseToken: log.LeaseToken,
 		Rows: []inventory.Row{row("r1", inventory.TagsOK), row("r2", inventory.TagsNotFound)}})
 	require.NoError(t, err)
 	var stored []store.ExpiringResource

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"expiry-sync/internal/contract"
+	"expiry-sync/internal/inventory"
 
 	"slices"
 
@@ -36,6 +37,9 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 	}
 	if in.Overlap == 0 {
 		res.Tail = nil
+	}
+	for _, q := range page.Quarantined {
+		res.Quarantined = append(res.Quarantined, inventory.Quarantined{Offset: in.Offset + q.Index, ResourceID: q.ResourceID, Reason: q.Reason})
 	}
 	written := map[string]int64{}
 	if in.SyncID != "" {

@@ -23,7 +23,8 @@ func (f *fixture) snapshotPair(t *testing.T) (contract.SnapshotTagsInput, []stri
 			ids = append(ids, r.ResourceID)
 		}
 	}
-	return contract.SnapshotTagsInput{SyncID: "sync-snap", ProjectID: targets[0].ProjectID, TMSType: "ecs"}, ids
+	log := f.lease(t, "sync-snap")
+	return contract.SnapshotTagsInput{SyncID: "sync-snap", ProjectID: targets[0].ProjectID, TMSType: "ecs", Generation: log.Generation, LeaseToken: log.LeaseToken}, ids
 }
 
 func TestSnapshotTagsStagesEveryResourceUnderEachEmptyFilterBehaviour(t *testing.T) {

@@ -46,8 +46,8 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 	var staged []store.SnapshotEntry
 	// stage saves what was read, then offers it as the progress to resume from.
 	stage := func() error {
-		if err := a.Store.SaveTagSnapshot(ctx, in.SyncID, staged); err != nil {
-			return databaseError("stage tags", err)
+		if err := a.Store.SaveTagSnapshot(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), staged); err != nil {
+			return writeError("stage tags", err)
 		}
 		staged = staged[:0]
 		beat.set(slices.Clone(done))
@@ -188,7 +188,7 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 		for i, r := range page {
 			entries[i] = store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags}
 		}
-		if dbErr = a.Store.SaveTagSnapshot(ctx, in.SyncID, entries); dbErr != nil {
+		if dbErr = a.Store.SaveTagSnapshot(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), entries); dbErr != nil {
 			return dbErr
 		}
 		beat.set(next)
@@ -202,7 +202,7 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 	case err == nil:
 		return res, nil
 	case dbErr != nil:
-		return res, databaseError("save tag snapshot", dbErr)
+		return res, writeError("save tag snapshot", dbErr)
 	case errors.As(err, &ae) && bulkFallback(ae):
 		res.Unsupported = ae.Error()
 		return res, nil

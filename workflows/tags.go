@@ -71,7 +71,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 		}
 		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", offset, i+1, len(groups)))
 		f := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, opts), contract.ActivityFetchTags,
-			contract.FetchTagsInput{Account: s.in.Account, SyncID: s.syncID, Resources: g.targets, FromSnapshot: g.fromSnapshot})
+			contract.FetchTagsInput{Account: s.in.Account, SyncID: s.syncID, Generation: s.cursor.Generation, LeaseToken: s.cursor.LeaseToken, Resources: g.targets, FromSnapshot: g.fromSnapshot})
 		inFlight++
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { inFlight-- }()
@@ -183,7 +183,7 @@ func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, 
 	futures := make([]workflow.Future, len(pairs))
 	for i, pair := range pairs {
 		project, tmsType, _ := strings.Cut(pair, "/")
-		in := contract.SnapshotTagsInput{Account: s.in.Account, SyncID: s.syncID, ProjectID: project, TMSType: tmsType}
+		in := contract.SnapshotTagsInput{Account: s.in.Account, SyncID: s.syncID, Generation: s.cursor.Generation, LeaseToken: s.cursor.LeaseToken, ProjectID: project, TMSType: tmsType}
 		if s.truth() {
 			in.Expected = s.expectedOfPair(targets, pairOf, pair)
 		}

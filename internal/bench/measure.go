@@ -234,7 +234,7 @@ func (s *Stack) writePathRate(ctx context.Context, synced *store.Store) (float64
 		}
 	}
 	for chunk := range slices.Chunk(staged, 500) {
-		if err := st.SaveTagSnapshot(ctx, syncID, chunk); err != nil {
+		if err := st.SaveTagSnapshot(ctx, log.Writer(), chunk); err != nil {
 			return 0, err
 		}
 	}

@@ -164,6 +164,9 @@ type ListPageResult struct {
 
 // FetchTagsInput is a small group of resources whose tags one activity reads.
 type FetchTagsInput struct {
+	// Generation and LeaseToken fence the tags it stages.
+	Generation int64 `json:"generation,omitempty"`
+	LeaseToken int64 `json:"lease_token,omitempty"`
 	// Account names the account (empty: the default one).
 	Account string `json:"account,omitempty"`
 	SyncID    string                `json:"sync_id"`
@@ -188,6 +191,9 @@ type FetchTagsResult struct {
 
 // SnapshotTagsInput names one project and TMS type to read in bulk.
 type SnapshotTagsInput struct {
+	// Generation and LeaseToken fence the tags it stages.
+	Generation int64 `json:"generation,omitempty"`
+	LeaseToken int64 `json:"lease_token,omitempty"`
 	// Account names the account (empty: the default one).
 	Account string `json:"account,omitempty"`
 	SyncID    string `json:"sync_id"`

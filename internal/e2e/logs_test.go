@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"expiry-sync/internal/config"
 	"io"
 	"net/http"
 	"os"
@@ -48,7 +49,7 @@ func TestWorkerLogsAndMetricsHoldNoSecrets(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", path, b)
 		scraped[path] = string(b)
 	}
-	assert.Contains(t, scraped["/metrics"], `expiry_sync_rows_written_total{account="`+s.cfg.Huawei.DomainID+`"}`)
+	assert.Contains(t, scraped["/metrics"], `expiry_sync_rows_written_total{account="`+config.DefaultAccount+`"}`)
 
 	for _, log := range s.workerLogs {
 		b, err := os.ReadFile(log)

@@ -32,7 +32,7 @@ type Resource struct {
 // Quarantined is a BSS record the sync could not use (no id, no readable
 // expire time): counted, named in the sync log, skipped.
 type Quarantined struct {
-	Offset     int    `json:"offset"` // listing offset of its page
+	Offset     int    `json:"offset"` // its position in the listing
 	ResourceID string `json:"id,omitempty"`
 	Reason     string `json:"reason"`
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // SnapshotEntry is one resource's tags as a bulk listing returned them.
@@ -11,12 +13,15 @@ type SnapshotEntry struct {
 	Tags       Tags
 }
 
-// SaveTagSnapshot keeps bulk-read tags for the rest of a sync. Saving the
-// same resource again overwrites it, so a retried page is harmless.
-func (s *Store) SaveTagSnapshot(ctx context.Context, syncID string, entries []SnapshotEntry) error {
+// SaveTagSnapshot keeps read tags for the rest of a sync. Saving the same
+// resource again overwrites it, so a retried page is harmless. Like every
+// write of a sync it is fenced: an activity of a sync that lost its account
+// (terminated, taken over) stages nothing.
+func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []SnapshotEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	syncID := w.SyncID
 	var sql strings.Builder
 	sql.WriteString("INSERT INTO tag_snapshots (sync_id, resource_id, tags) VALUES ")
 	args := make([]any, 0, 3*len(entries))
@@ -40,7 +45,12 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, syncID string, entries []Sn
 	} else {
 		sql.WriteString(" ON CONFLICT (sync_id, resource_id) DO UPDATE SET tags = excluded.tags")
 	}
-	return s.db.WithContext(ctx).Exec(sql.String(), args...).Error
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.fence(tx, w); err != nil {
+			return err
+		}
+		return tx.Exec(sql.String(), args...).Error
+	})
 }
 
 // SnapshotTags returns the bulk-read tags of those resources that have them.

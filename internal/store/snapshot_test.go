@@ -14,14 +14,18 @@ func TestTagSnapshotsLiveForOneSync(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		log := begin(t, s, "sync-1", "run-a")
-		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{
+		require.NoError(t, s.SaveTagSnapshot(ctx, log.Writer(), []store.SnapshotEntry{
 			{ResourceID: "r1", Tags: store.Tags{"owner": "张三", "q": `"quoted"`}},
 			{ResourceID: "r2"},
 			{ResourceID: "R1", Tags: store.Tags{"case": "sensitive ids"}},
 		}))
-		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-1", []store.SnapshotEntry{{ResourceID: "r2", Tags: store.Tags{"env": "prod"}}}),
+		require.NoError(t, s.SaveTagSnapshot(ctx, log.Writer(), []store.SnapshotEntry{{ResourceID: "r2", Tags: store.Tags{"env": "prod"}}}),
 			"saving a resource again overwrites it")
-		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-other", []store.SnapshotEntry{{ResourceID: "r3", Tags: store.Tags{"x": "y"}}}))
+		otherStart := start("sync-other", "run-o")
+		otherStart.AccountID = "another-account"
+		other, err := s.BeginSync(ctx, otherStart, nil)
+		require.NoError(t, err)
+		require.NoError(t, s.SaveTagSnapshot(ctx, other.Writer(), []store.SnapshotEntry{{ResourceID: "r3", Tags: store.Tags{"x": "y"}}}))
 
 		got, err := s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2", "R1", "r3", "missing"})
 		require.NoError(t, err)

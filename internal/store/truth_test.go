@@ -256,19 +256,23 @@ func TestStagingRowsNeverOutliveTheirSync(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		failed := begin(t, s, "sync-failed", "run-a")
-		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-failed", []store.SnapshotEntry{{ResourceID: "r1"}}))
+		require.NoError(t, s.SaveTagSnapshot(ctx, failed.Writer(), []store.SnapshotEntry{{ResourceID: "r1"}}))
 		require.NoError(t, s.EndSync(ctx, failed.Writer(), store.StatusFailed, "x", 0))
 		got, err := s.SnapshotTags(ctx, "sync-failed", []string{"r1"})
 		require.NoError(t, err)
 		assert.Empty(t, got, "a failed sync drops its snapshot")
 
 		terminated := begin(t, s, "sync-terminated", "run-b")
-		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-terminated", []store.SnapshotEntry{{ResourceID: "r2"}}))
-		require.NoError(t, s.SaveTagSnapshot(ctx, "sync-with-no-log", []store.SnapshotEntry{{ResourceID: "r3"}}))
-		_ = terminated // never closed: terminated workflows run no cleanup
+		require.NoError(t, s.SaveTagSnapshot(ctx, terminated.Writer(), []store.SnapshotEntry{{ResourceID: "r2"}}))
+		// never closed: terminated workflows run no cleanup; and a row whose
+		// sync left no log at all
+		require.NoError(t, s.DB().Exec("INSERT INTO tag_snapshots (sync_id, resource_id, tags) VALUES ('sync-with-no-log', 'r3', '{}')").Error)
 
 		_, err = s.BeginSync(ctx, start("sync-next", "run-c"), dead)
 		require.NoError(t, err)
+		var lost *store.LeaseLostError
+		require.ErrorAs(t, s.SaveTagSnapshot(ctx, terminated.Writer(), []store.SnapshotEntry{{ResourceID: "r4"}}), &lost,
+			"a taken-over sync's late activity stages nothing")
 		for _, id := range []string{"sync-terminated", "sync-with-no-log"} {
 			got, err := s.SnapshotTags(ctx, id, []string{"r2", "r3"})
 			require.NoError(t, err)

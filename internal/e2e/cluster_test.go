@@ -201,7 +201,7 @@ func TestStarterThroughMutualTLS(t *testing.T) {
 	code, out, errOut := s.starter("list")
 	assert.Equal(t, 1, code, "no client certificate")
 	assert.Empty(t, out)
-	assertOneLine(t, errOut, "the server refused this client's certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH")
+	assertOneLine(t, errOut, "set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH") // refused, or closed before the alert is read
 	assert.Zero(t, p.total())
 
 	stranger := testenv.NewCA(t, "stranger").Client("worker")
@@ -209,7 +209,7 @@ func TestStarterThroughMutualTLS(t *testing.T) {
 	t.Setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", stranger.KeyFile)
 	code, _, errOut = s.starter("list")
 	assert.Equal(t, 1, code, "a certificate of another CA")
-	assertOneLine(t, errOut, "the server refused this client's certificate")
+	assertOneLine(t, errOut, "TEMPORAL_TLS_CLIENT_CERT_PATH")
 	assert.Zero(t, p.total())
 
 	client := p.ca.Client("worker")

@@ -373,28 +373,32 @@ func TestScheduleTerminateOtherReplacesTheRunningSync(t *testing.T) {
 	t.Cleanup(func() { _ = h.Delete(context.Background()) })
 
 	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumsTerminateOther}))
-	var firstRun string
+	var first store.SyncAccount
 	eventually(t, "the first scheduled sync holds the account", 30*time.Second, func() bool {
 		acct, err := s.store.Account(ctx, s.cfg.Huawei.DomainID)
-		if err == nil && acct.LeaseSyncID != "" {
-			firstRun = acct.LeaseSyncID
-		}
-		return firstRun != ""
+		first = acct
+		return err == nil && acct.LeaseSyncID != ""
 	})
 	require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{}))
 	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumsTerminateOther}))
-	var second string
-	eventually(t, "a second scheduled sync completes", 2*time.Minute, func() bool {
+	// The replacement may run under the same workflow id (schedules name
+	// runs by the second): then it is a new attempt, with a new generation.
+	var done store.SyncAccount
+	eventually(t, "the replacing sync completes", 2*time.Minute, func() bool {
 		acct, err := s.store.Account(ctx, s.cfg.Huawei.DomainID)
-		if err != nil || acct.CompletedSyncID == "" || acct.CompletedSyncID == firstRun {
-			return false
-		}
-		second = acct.CompletedSyncID
-		return true
+		done = acct
+		return err == nil && acct.CompletedGeneration > first.LastGeneration
 	})
-	log := s.syncLog(second)
+	d, err := h.Describe(ctx)
+	require.NoError(t, err)
+	require.Len(t, d.Info.RecentActions, 2)
+	firstRun := d.Info.RecentActions[0].StartWorkflowResult
+	desc, err := s.client.DescribeWorkflow(ctx, firstRun.WorkflowID, firstRun.FirstExecutionRunID)
+	require.NoError(t, err)
+	assert.Equal(t, "Terminated", desc.Status.String(), "terminate-other ended the first run")
+	log := s.syncLog(done.CompletedSyncID)
 	assert.Contains(t, []string{store.StatusSuccess, store.StatusPartial}, log.Status)
-	s.assertWindowIsTruth(second, nil)
+	s.assertWindowIsTruth(done.CompletedSyncID, nil)
 }
 
 // A malformed BSS record is quarantined: counted, named in the sync log,

@@ -54,6 +54,10 @@ func hint(err error, detail string, t config.Temporal, opts client.Options) stri
 		return "the server does not speak TLS: set TEMPORAL_TLS=false (an API key turns TLS on)"
 	case has("certificate required", "bad certificate", "unknown certificate authority", "certificate unknown", "expired certificate"):
 		return "the server refused this client's certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH to a certificate it trusts"
+	case tlsOn && has("broken pipe", "connection reset", "EOF"):
+		// With TLS 1.3 a server that refuses the client's certificate may
+		// close the connection before the client reads its alert.
+		return "the server closed the TLS connection (it may want a client certificate it trusts): set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
 	case !tlsOn && has("EOF", "server preface", "connection reset"):
 		return "the server closed the connection: if it wants TLS, set TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)"
 	case code == codes.DeadlineExceeded || code == codes.Unavailable:

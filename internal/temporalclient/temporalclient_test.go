@@ -125,6 +125,11 @@ func TestDialFailureIsOneLineNamingTheSetting(t *testing.T) {
 			err:  errors.New("connection error: desc = \"error reading server preface: remote error: tls: certificate required\""),
 			want: "the server refused this client's certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH",
 		},
+		"closed right after the TLS handshake": {
+			err:  errors.New("failed reaching server: write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe"),
+			opts: client.Options{HostPort: "h:7233", ConnectionOptions: client.ConnectionOptions{TLS: &tls.Config{}}},
+			want: "the server closed the TLS connection (it may want a client certificate it trusts): set TEMPORAL_TLS_CLIENT_CERT_PATH",
+		},
 		"TLS server, plain client": {
 			err: errors.New("connection error: desc = \"error reading server preface: EOF\""), opts: plain,
 			want: "the server closed the connection: if it wants TLS, set TEMPORAL_TLS=true",

@@ -123,13 +123,16 @@ const noProject = "BSS gave no project_id for this resource; TMS needs one to re
 // activity retry and its growing backoff.
 const callAttempts = 3
 
+// firstPause is the first wait before a call is tried again in place.
+const firstPause = 250 * time.Millisecond
+
 // tagsWithRetries queries one resource's tags, retrying retryable failures
 // after the server's Retry-After or a short doubling pause.
 func (a *Activities) tagsWithRetries(ctx context.Context, acc *Account, r inventory.TagTarget) (inventory.TagResult, int, error) {
 	if r.ProjectID == "" {
 		return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: noProject}, 0, nil
 	}
-	pause := 250 * time.Millisecond
+	pause := firstPause
 	for attempt := 1; ; attempt++ {
 		res, err := acc.Huawei.ResourceTags(ctx, r)
 		var ae *huawei.APIError
@@ -141,16 +144,25 @@ func (a *Activities) tagsWithRetries(ctx context.Context, acc *Account, r invent
 			return res, attempt - 1, err
 		}
 		a.Metrics.HuaweiRetry(ae.API)
-		wait := pause
-		if ae.RetryAfter > 0 {
-			wait = ae.RetryAfter
+		if err := pauseBeforeRetry(ctx, ae, &pause); err != nil {
+			return res, attempt - 1, err
 		}
-		select {
-		case <-ctx.Done():
-			return res, attempt - 1, ctx.Err()
-		case <-time.After(wait):
-		}
-		pause *= 2
+	}
+}
+
+// pauseBeforeRetry waits the server's Retry-After, or the doubling pause,
+// before a call is tried again in the same activity.
+func pauseBeforeRetry(ctx context.Context, ae *huawei.APIError, pause *time.Duration) error {
+	wait := *pause
+	if ae.RetryAfter > 0 {
+		wait = ae.RetryAfter
+	}
+	*pause *= 2
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
 	}
 }
 
@@ -181,9 +193,10 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 		}
 	}
 	beat := &progress{}
+	beat.set(cursor)
 	defer keepAlive(ctx, beat)()
 	var dbErr error
-	bulk, err := acc.Huawei.BulkTags(ctx, in.ProjectID, in.TMSType, cursor, func(page []huawei.TaggedResource, next huawei.BulkCursor) error {
+	save := func(page []huawei.TaggedResource, next huawei.BulkCursor) error {
 		entries := make([]store.SnapshotEntry, len(page))
 		for i, r := range page {
 			entries[i] = store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags}
@@ -191,9 +204,36 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 		if dbErr = a.Store.SaveTagSnapshot(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), entries); dbErr != nil {
 			return dbErr
 		}
+		cursor = next
 		beat.set(next)
 		return nil
-	})
+	}
+	// A lone 429, 500 or TMS.0006 is retried in place, from the cursor
+	// reached, as one-by-one reads do: failing the activity for it would
+	// cost the pair an activity retry and its growing backoff. A listing of
+	// many pages meets such faults now and then: only
+	// callAttempts failures in a row, with no page read between them, fail
+	// the attempt.
+	var bulk huawei.BulkResult
+	pause := firstPause
+	for failures := 0; ; {
+		before := cursor
+		bulk, err = acc.Huawei.BulkTags(ctx, in.ProjectID, in.TMSType, cursor, save)
+		var ae *huawei.APIError
+		if err == nil || dbErr != nil || !errors.As(err, &ae) || !ae.Kind.Retryable() {
+			break
+		}
+		if cursor != before {
+			failures, pause = 0, firstPause
+		}
+		if failures++; failures == callAttempts {
+			break
+		}
+		a.Metrics.HuaweiRetry(ae.API)
+		if err := pauseBeforeRetry(ctx, ae, &pause); err != nil {
+			return contract.SnapshotTagsResult{}, err
+		}
+	}
 	res := contract.SnapshotTagsResult{Resources: bulk.Resources, Calls: bulk.Calls, Unsupported: bulk.Unavailable, Strategy: bulk.Strategy, Retries: retries(ctx)}
 	activity.GetLogger(ctx).Info("read tags in bulk", "sync_id", in.SyncID, "account", acc.Name, "project", in.ProjectID,
 		"type", in.TMSType, "resources", res.Resources, "calls", res.Calls, "strategy", res.Strategy, "fallback", res.Unsupported)

@@ -125,7 +125,9 @@ func syncOptionsOf(in workflows.SyncInput) syncOptions {
 // so a 0 was typed: WithDefaults would read it as "unset") and names the
 // flag of the first bad one.
 func validateSyncInput(in workflows.SyncInput) (workflows.SyncInput, error) {
-	if in.TagMode == "" { // "" means auto in the workflow's input, but here it was typed
+	// "" means auto in the workflow's input, but here it was typed (or it is
+	// a stored input leaving the window to the account's defaults).
+	if in.TagMode == "" && in.ExpireDays != 0 {
 		return in, flagError(&workflows.ChoiceError{Field: "tag_mode", Value: in.TagMode, Allowed: workflows.TagModes})
 	}
 	if in.ExpireDays < 1 || in.ExpireDays > workflows.MaxExpireDays { // 0 means "the account's defaults" in the workflow's input, but here it was typed
@@ -135,6 +137,16 @@ func validateSyncInput(in workflows.SyncInput) (workflows.SyncInput, error) {
 		return in, flagError(err)
 	}
 	return in.WithDefaults(), nil
+}
+
+// validateFlags checks the knobs as the flags typed them: unlike a stored
+// input, where 0 leaves the window to the account's defaults, a typed
+// --expire-days is 1 or more.
+func validateFlags(in workflows.SyncInput) (workflows.SyncInput, error) {
+	if in.ExpireDays < 1 || in.ExpireDays > workflows.MaxExpireDays {
+		return in, flagError(&workflows.RangeError{Field: "expire_days", Value: in.ExpireDays, Min: 1, Max: workflows.MaxExpireDays})
+	}
+	return validateSyncInput(in)
 }
 
 func flagName(field string) string { return strings.ReplaceAll(field, "_", "-") }

@@ -99,8 +99,6 @@ func (st allAccountsState) failedAccounts() []string {
 	return out
 }
 
-func (st allAccountsState) Rows() any { return []allAccountsState{st} }
-
 func (st allAccountsState) PrintText(w io.Writer) error {
 	k := newKV(w)
 	k.row("Sync", st.SyncID+" (every account)")

@@ -282,6 +282,7 @@ func decodeInput(c *conn, workflowType string, p *commonpb.Payload) (target, wor
 	if workflowType == workflows.AllAccountsWorkflowName {
 		var all workflows.AllAccountsInput
 		err := c.decode(p, &all)
+		all.Sync.Account = config.DefaultAccount // each child's is set by the parent
 		return target{all: true}, all.Sync, err
 	}
 	var in workflows.SyncInput

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -261,13 +262,16 @@ func (e *env) waitSync(ctx context.Context, c *conn, run client.WorkflowRun) err
 }
 
 // refuseIfBusy stops before starting anything when a sync of the account
-// already runs (or, for every account, when a sync of every account does).
-// The worker enforces the rule in the database (two starts in the same
-// instant); this says it sooner.
+// already runs on the task queue (or, for every account, when a sync of
+// every account does): account names are those of the task queue's
+// workers. The worker enforces the rule in the database (two starts in the
+// same instant); this says it sooner.
 func (e *env) refuseIfBusy(ctx context.Context, c *conn, t target) error {
-	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s", workflows.WorkflowName, accountQuery([]string{t.account}))
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND TaskQueue = '%s' AND %s",
+		workflows.WorkflowName, queueName(e.cfg.Temporal.TaskQueue), accountQuery([]string{t.account}))
 	if t.all {
-		query = fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.AllAccountsWorkflowName)
+		query = fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND TaskQueue = '%s'",
+			workflows.AllAccountsWorkflowName, queueName(e.cfg.Temporal.TaskQueue))
 	}
 	running, err := e.listSyncs(ctx, c, query, 1)
 	if err != nil || len(running) == 0 {
@@ -276,6 +280,10 @@ func (e *env) refuseIfBusy(ctx context.Context, c *conn, t target) error {
 	return fail(fmt.Errorf("%s is already being synced by %s (started %s): nothing started; wait for it, or cancel it with 'starter cancel %s'",
 		t.text(), running[0].SyncID, utc(running[0].StartedAt), running[0].SyncID))
 }
+
+// queueName quotes nothing: a task queue name with a quote cannot be
+// queried, so the quote is dropped (the query then finds nothing).
+func queueName(q string) string { return strings.ReplaceAll(q, "'", "") }
 
 // startAttributes make a sync findable (and its account busy) from the
 // moment it starts; the workflow keeps them up to date. A sync of every

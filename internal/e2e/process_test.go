@@ -61,10 +61,10 @@ func workerEnv(cfg config.Worker) []string {
 		account = []string{config.AccountsFileEnv + "=" + cfg.AccountsFile}
 	}
 	return append(account,
-		"TEMPORAL_ADDRESS=" + cfg.Temporal.Address, "TEMPORAL_NAMESPACE=" + cfg.Temporal.Namespace,
-		"TEMPORAL_TASK_QUEUE=" + cfg.Temporal.TaskQueue, "DATABASE_URL=" + cfg.DatabaseURL.Reveal(),
-		"DATABASE_MIGRATION_URL=" + cfg.DatabaseMigrationURL.Reveal(),
-		"EXPIRY_SYNC_PAYLOAD_KEY=" + cfg.Temporal.PayloadKey.Reveal(),
+		"TEMPORAL_ADDRESS="+cfg.Temporal.Address, "TEMPORAL_NAMESPACE="+cfg.Temporal.Namespace,
+		"TEMPORAL_TASK_QUEUE="+cfg.Temporal.TaskQueue, "DATABASE_URL="+cfg.DatabaseURL.Reveal(),
+		"DATABASE_MIGRATION_URL="+cfg.DatabaseMigrationURL.Reveal(),
+		"EXPIRY_SYNC_PAYLOAD_KEY="+cfg.Temporal.PayloadKey.Reveal(),
 	)
 }
 

@@ -233,12 +233,8 @@ func (o *scheduleOptions) updated(c *conn, id string, s client.Schedule, flags *
 		in.ExpireDays, in.LookbackDays, in.TagMode = workflows.DefaultExpireDays, workflows.DefaultLookbackDays, workflows.TagModeAuto
 	}
 	copyGivenKnobs(flags, &in, o.input)
-	keepDefaults := in.ExpireDays == 0
-	if in, err = validateSyncInput(in); err != nil {
+	if in, err = validateStored(in); err != nil {
 		return s, err
-	}
-	if keepDefaults {
-		in.LookbackDays, in.TagMode = 0, ""
 	}
 	next := syncAction(id, act.TaskQueue, t, in, act.TypedSearchAttributes)
 	next.ID, next.Memo, next.UntypedSearchAttributes = act.ID, act.Memo, act.UntypedSearchAttributes

@@ -121,18 +121,32 @@ func syncOptionsOf(in workflows.SyncInput) syncOptions {
 		TagConcurrency: in.TagConcurrency, TagsPerActivity: in.TagsPerActivity, TagMode: in.TagMode}
 }
 
-// validateSyncInput checks the knobs as typed (flags carry their defaults,
-// so a 0 was typed: WithDefaults would read it as "unset") and names the
-// flag of the first bad one.
-func validateSyncInput(in workflows.SyncInput) (workflows.SyncInput, error) {
-	if in.TagMode == "" { // "" means auto in the workflow's input, but here it was typed
+// validateFlags checks the knobs as typed (flags carry their defaults, so
+// a 0 or "" was typed: WithDefaults would read it as "unset", and
+// expire_days 0 as "the account's defaults") and names the flag of the
+// first bad one.
+func validateFlags(in workflows.SyncInput) (workflows.SyncInput, error) {
+	if in.TagMode == "" {
 		return in, flagError(&workflows.ChoiceError{Field: "tag_mode", Value: in.TagMode, Allowed: workflows.TagModes})
 	}
-	if in.ExpireDays < 1 || in.ExpireDays > workflows.MaxExpireDays { // 0 means "the account's defaults" in the workflow's input, but here it was typed
+	if in.ExpireDays < 1 || in.ExpireDays > workflows.MaxExpireDays {
 		return in, flagError(&workflows.RangeError{Field: "expire_days", Value: in.ExpireDays, Min: 1, Max: workflows.MaxExpireDays})
 	}
+	return validateStored(in)
+}
+
+// validateStored checks a stored input (a schedule's action), where
+// expire_days 0 and an empty tag mode leave the window and the tag mode to
+// the account's defaults; it keeps them so.
+func validateStored(in workflows.SyncInput) (workflows.SyncInput, error) {
 	if err := in.Validate(); err != nil {
 		return in, flagError(err)
+	}
+	if in.ExpireDays == 0 {
+		mode := in.TagMode
+		in = in.WithDefaults()
+		in.TagMode = mode
+		return in, nil
 	}
 	return in.WithDefaults(), nil
 }

@@ -23,6 +23,7 @@ const allowedTag = "key=value, or key= for an empty value"
 type reportOptions struct {
 	days            rawInt
 	limit           rawInt
+	accounts        []string
 	service         string
 	region          string
 	project         string
@@ -63,6 +64,9 @@ when unknown). When --limit cuts the list, a note goes to stderr.`,
   # The production ECS servers of one project expiring within 30 days, soonest first
   starter report --expire-days 30 --service ecs --project 0a1b2c3d4e5f40718293a4b5c6d7e8f9 --tag env=prod
 
+  # Two accounts of the workers' accounts file
+  starter report --expire-days 30 --account prod --account staging --sort account
+
   # Everything expiring within 90 days in cn-north-4, for a spreadsheet
   starter report --expire-days 90 --region cn-north-4 -o csv > expiring.csv
 
@@ -74,6 +78,7 @@ when unknown). When --limit cuts the list, a note goes to stderr.`,
 	}
 	f := cmd.Flags()
 	f.Var(&o.days, "expire-days", fmt.Sprintf("report resources expiring within this many days from now, expired ones included (1..%d, required)", report.MaxDays))
+	addAccountFilter(f, &o.accounts, "only the resources")
 	f.StringVar(&o.service, "service", "", "only this service: "+report.AllowedServices)
 	f.StringVar(&o.region, "region", "", "only this region code, e.g. cn-north-4")
 	f.StringVar(&o.project, "project", "", "only this project id")
@@ -113,6 +118,9 @@ func (o *reportOptions) query(cmd *cobra.Command) (report.Query, error) {
 	if q.Limit, err = parseRange("limit", o.limit.raw, 1, report.MaxLimit); err != nil {
 		return q, err
 	}
+	if err := checkAccountFilter(o.accounts); err != nil {
+		return q, err
+	}
 	service, ok := report.ServiceCode(o.service)
 	if !ok {
 		return q, fmt.Errorf("--service=%s is not allowed: allowed %s", quote(o.service), report.AllowedServices)
@@ -129,7 +137,7 @@ func (o *reportOptions) query(cmd *cobra.Command) (report.Query, error) {
 		tags = append(tags, store.TagMatch{Key: key, Value: value})
 	}
 	q.Filter = store.ReportFilter{
-		IncludeInactive: o.includeInactive, ServiceTypeCode: service, RegionCode: o.region, ProjectID: o.project,
+		IncludeInactive: o.includeInactive, AccountNames: o.accounts, ServiceTypeCode: service, RegionCode: o.region, ProjectID: o.project,
 		Tags: tags, Sort: sort,
 	}
 	return q, nil

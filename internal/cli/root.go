@@ -111,8 +111,10 @@ func (e *env) rootCommand() *cobra.Command {
 		Long: `starter starts syncs of the Huawei Cloud resources that are about to expire, follows
 them, runs them on Temporal Schedules, and reports what the inventory holds.
 Settings come from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-TEMPORAL_TASK_QUEUE, TEMPORAL_UI_URL, EXPIRY_SYNC_PAYLOAD_KEY, HUAWEI_DOMAIN_ID,
-DATABASE_URL and EXPIRY_SYNC_NOTIFY_FILE (see the README's configuration table).
+TEMPORAL_TASK_QUEUE, TEMPORAL_UI_URL, EXPIRY_SYNC_PAYLOAD_KEY, HUAWEI_DOMAIN_ID (for
+notify), DATABASE_URL and EXPIRY_SYNC_NOTIFY_FILE (see the README's configuration
+table). Accounts are named as the workers' accounts file names them (--account); the
+HUAWEI_* environment's account is "default".
 
 Output: -o text (the default) prints tables and aligned fields for people; json,
 jsonl and csv print the fields each command's reference lists, for programs.

@@ -83,47 +83,134 @@ func (e *env) describeSync(ctx context.Context, c *conn, id string) (*workflowse
 }
 
 func (e *env) statusCommand() *cobra.Command {
+	var accounts []string
 	cmd := &cobra.Command{
-		Use:   "status SYNC_ID",
-		Short: "Show a sync's state, progress, timings and last error",
+		Use:   "status [SYNC_ID] [--account NAME]...",
+		Short: "Show a sync's state, progress, timings and last error, or each account's newest sync",
 		Long: `status shows a sync's state: a running one its progress (the workflow's progress
 query), a finished one its summary, a failed or canceled one its error and the command
-that resumes it.`,
-		Example: `  starter status expiry-sync-0a1b2c3d-20261126T083500.000Z
-  starter status expiry-sync-0a1b2c3d-20261126T083500.000Z -o json`,
-		Args:              cobra.ExactArgs(1),
+that resumes it. A sync of every account shows each account's sync.
+
+Without SYNC_ID, status shows the newest sync of each --account (found by the
+ExpirySyncAccount search attribute). With both, it checks that the sync is of one of
+those accounts.`,
+		Example: `  starter status expiry-sync-prod-20261126T083500.000Z
+  starter status --account prod --account staging
+  starter status expiry-sync-all-20261126T020000.000Z -o json`,
+		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: e.completeSyncIDs(nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkAccountFilter(accounts); err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				if len(accounts) == 0 {
+					return errors.New("status needs a SYNC_ID or at least one --account (see 'starter list' for sync ids)")
+				}
+				return e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) error { return e.newestSyncs(ctx, c, accounts) })
+			}
 			if err := checkSyncID(args[0]); err != nil {
 				return err
 			}
-			return e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) error {
-				desc, err := e.describeSync(ctx, c, args[0])
-				if err != nil {
-					return err
-				}
-				return e.print(e.syncState(ctx, c, desc))
-			})
+			return e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) error { return e.runStatus(ctx, c, args[0], accounts) })
 		},
 	}
-	describeOutput(cmd, syncState{})
+	addAccountFilter(cmd.Flags(), &accounts, "the newest sync")
+	describeOutput(cmd, syncState{}, "Of a sync")
+	describeOutput(cmd, allAccountsState{}, "Of a sync of every account")
+	describeOutput(cmd, syncStates{}, "With --account and no SYNC_ID: a list, each account's newest sync")
 	return cmd
+}
+
+func (e *env) runStatus(ctx context.Context, c *conn, id string, accounts []string) error {
+	desc, err := e.describeSync(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if isAllAccounts(desc.GetWorkflowExecutionInfo()) {
+		if len(accounts) > 0 {
+			return fmt.Errorf("sync %q syncs every account, not only %s: drop --account", id, strings.Join(accounts, ", "))
+		}
+		st, err := e.allAccountsState(ctx, c, desc)
+		if err != nil {
+			return err
+		}
+		return e.print(st)
+	}
+	st := e.syncState(ctx, c, desc)
+	if len(accounts) > 0 && !slices.Contains(accounts, st.Account) {
+		return fmt.Errorf("sync %q is of account %s, not %s", id, quote(st.Account), strings.Join(accounts, ", "))
+	}
+	return e.print(st)
+}
+
+// newestSyncs prints the newest sync of each account, in the order given.
+func (e *env) newestSyncs(ctx context.Context, c *conn, accounts []string) error {
+	out := syncStates{}
+	var none []string
+	for _, a := range slices.Compact(slices.Clone(accounts)) {
+		query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus != 'ContinuedAsNew' AND %s", workflows.WorkflowName, accountQuery([]string{a}))
+		runs, err := e.listSyncs(ctx, c, query, 1)
+		if err != nil {
+			return err
+		}
+		if len(runs) == 0 {
+			none = append(none, a)
+			continue
+		}
+		desc, err := e.describeSync(ctx, c, runs[0].SyncID)
+		if err != nil {
+			return err
+		}
+		out = append(out, e.syncState(ctx, c, desc))
+	}
+	if len(out) == 0 {
+		return fmt.Errorf("no sync of account %s in namespace %s (see 'starter list')", strings.Join(none, ", "), e.cfg.Temporal.Namespace)
+	}
+	if err := e.print(out); err != nil {
+		return err
+	}
+	if len(none) > 0 {
+		fmt.Fprintf(e.stderr, "note: no sync of account %s yet\n", strings.Join(none, ", "))
+	}
+	return nil
+}
+
+// syncStates is what status prints for --account: each account's newest
+// sync, in full.
+type syncStates []syncState
+
+func (l syncStates) Rows() any { return []syncState(l) }
+
+func (l syncStates) PrintText(w io.Writer) error {
+	for i, st := range l {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := st.PrintText(w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (e *env) listCommand() *cobra.Command {
 	var (
-		status string
-		limit  int
+		status   string
+		limit    int
+		accounts []string
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List recent syncs, newest first",
 		Long: `list shows recent syncs from Temporal's visibility store, newest first, one row per
-sync (its newest attempt). STARTED is when the sync first started, across resumes and
-continue-as-new.`,
+sync (its newest attempt): those of one account each, including the children of a sync
+of every account. STARTED is when the sync first started, across resumes and
+continue-as-new. --account keeps the syncs of the accounts named (the ExpirySyncAccount
+search attribute).`,
 		Example: `  starter list
   starter list --status failed
-  starter list --status running -o jsonl`,
+  starter list --account prod --account staging --status running -o jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus != 'ContinuedAsNew'", workflows.WorkflowName)
@@ -133,6 +220,12 @@ continue-as-new.`,
 					return fmt.Errorf("--status %q is not allowed: use one of %s", status, strings.Join(listStateNames(), ", "))
 				}
 				query += " AND " + listStates[i].query
+			}
+			if err := checkAccountFilter(accounts); err != nil {
+				return err
+			}
+			if len(accounts) > 0 {
+				query += " AND " + accountQuery(accounts)
 			}
 			if limit < 1 || limit > 1000 {
 				return fmt.Errorf("--limit=%d is out of range: allowed 1..1000", limit)
@@ -149,6 +242,7 @@ continue-as-new.`,
 	f := cmd.Flags()
 	f.StringVar(&status, "status", "", "only syncs in this state: "+strings.Join(listStateNames(), ", "))
 	f.IntVar(&limit, "limit", 20, "at most this many syncs (1..1000)")
+	addAccountFilter(f, &accounts, "only the syncs")
 	_ = cmd.RegisterFlagCompletionFunc("status", completeWords(listStateNames()...))
 	describeOutput(cmd, syncList{})
 	return cmd

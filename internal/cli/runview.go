@@ -21,6 +21,7 @@ import (
 // prints at the end.
 type syncState struct {
 	SyncID     string              `json:"sync_id" doc:"the workflow id"`
+	Account    string              `json:"account" doc:"search attribute ExpirySyncAccount: the name of the account synced"`
 	RunID      string              `json:"run_id" doc:"its newest run"`
 	State      string              `json:"state" doc:"running, completed, failed, canceled, terminated or timed-out"`
 	SyncStatus string              `json:"sync_status" doc:"search attribute ExpirySyncStatus: running, success, partial, failed or canceled"`
@@ -43,6 +44,7 @@ func (e *env) stateOf(c *conn, info *workflowpb.WorkflowExecutionInfo) syncState
 		WebURL: e.webURL(id),
 	}
 	fields := info.GetSearchAttributes().GetIndexedFields()
+	attribute(fields, workflows.AttrAccount.GetName(), &st.Account)
 	attribute(fields, workflows.AttrSyncStatus.GetName(), &st.SyncStatus)
 	attribute(fields, workflows.AttrExpiringResources.GetName(), &st.Resources)
 	attribute(fields, workflows.AttrExpireDays.GetName(), &st.ExpireDays)
@@ -104,12 +106,13 @@ func (e *env) listSyncs(ctx context.Context, c *conn, query string, limit int) (
 // PrintText shows a finished sync's summary, else its state and progress.
 func (st syncState) PrintText(w io.Writer) error {
 	if st.Summary != nil {
-		printSummary(w, *st.Summary)
+		printSummary(w, st.Account, *st.Summary)
 		fmt.Fprintf(w, "Web UI               %s\n", st.WebURL)
 		return nil
 	}
 	k := newKV(w)
 	k.row("Sync", st.SyncID)
+	k.row("Account", orDash(st.Account))
 	k.row("State", st.State)
 	if st.SyncStatus != "" {
 		k.row("Sync status", st.SyncStatus)
@@ -144,21 +147,22 @@ func (l syncList) Rows() any { return []syncState(l) }
 
 func (l syncList) PrintText(w io.Writer) error {
 	t := newTable(w)
-	t.AppendHeader(table.Row{"SYNC ID", "STATE", "SYNC STATUS", "RESOURCES", "EXPIRE DAYS", "STARTED (UTC)", "DURATION"})
+	t.AppendHeader(table.Row{"SYNC ID", "ACCOUNT", "STATE", "SYNC STATUS", "RESOURCES", "EXPIRE DAYS", "STARTED (UTC)", "DURATION"})
 	for _, r := range l {
 		dur := time.Since(r.StartedAt).Round(time.Second).String() + "+"
 		if r.ClosedAt != nil {
 			dur = r.ClosedAt.Sub(r.StartedAt).Round(time.Second).String()
 		}
-		t.AppendRow(table.Row{r.SyncID, r.State, r.SyncStatus, r.Resources, r.ExpireDays, r.StartedAt.UTC().Format(time.DateTime), dur})
+		t.AppendRow(table.Row{r.SyncID, orDash(r.Account), r.State, r.SyncStatus, r.Resources, r.ExpireDays, r.StartedAt.UTC().Format(time.DateTime), dur})
 	}
 	t.Render()
 	return nil
 }
 
-func printSummary(w io.Writer, s contract.Summary) {
+func printSummary(w io.Writer, account string, s contract.Summary) {
 	k := newKV(w)
 	k.row("Sync", s.SyncID)
+	k.row("Account", orDash(account))
 	k.row("Status", s.Status)
 	k.row("Window", fmt.Sprintf("%s .. %s (expire within %d days)", utc(s.WindowBegin), utc(s.WindowEnd), s.ExpireDays))
 	k.row("Resources", s.TotalResources)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"expiry-sync/internal/config"
 	"expiry-sync/workflows"
 )
 
@@ -24,10 +26,11 @@ func (e *env) scheduleCommand() *cobra.Command {
 		Use:   "schedule",
 		Short: "Run syncs on a recurring schedule (Temporal Schedules)",
 		Long: `schedule manages Temporal Schedules that start syncs on their own: at the times of a cron
-expression or at a fixed interval. Each run is a normal sync, with the workflow id
-expiry-sync-<schedule ID>-<schedule time>. By default a run is skipped while the
-previous sync still runs (--overlap-policy skip), so two syncs of one account never
-overlap. The flags are named as those of the official 'temporal schedule' commands.
+expression or at a fixed interval. Each run is a normal sync of one account (or of every
+account: --all-accounts), with the workflow id expiry-sync-<schedule ID>-<schedule time>.
+By default a run is skipped while the previous sync still runs (--overlap-policy skip),
+so two syncs of one account never overlap. The flags are named as those of the official
+'temporal schedule' commands.
 
 The schedules live in TEMPORAL_NAMESPACE and start syncs on TEMPORAL_TASK_QUEUE.`,
 		Example: `  starter schedule create nightly --cron "0 2 * * *" --time-zone Asia/Shanghai --expire-days 30
@@ -61,14 +64,20 @@ func (e *env) scheduleCreateCommand() *cobra.Command {
 		Long: `create makes a Temporal Schedule that starts a sync with the given options (the same knobs
 as 'starter sync') at the times of --cron, read in --time-zone, or every --interval.
 Exactly one of --cron and --interval is required. The ID is 1..200 characters of
-A-Z a-z 0-9 . _ - and names the syncs: expiry-sync-<ID>-<schedule time>.`,
+A-Z a-z 0-9 . _ - and names the syncs: expiry-sync-<ID>-<schedule time>. A schedule
+syncs one account (--account, default "default") or every account the workers serve
+(--all-accounts); without --expire-days, --lookback-days and --tag-mode each run takes
+the account's defaults from the workers' accounts file.`,
 		Example: `  starter schedule create nightly --cron "0 2 * * *" --time-zone Asia/Shanghai --expire-days 30
-  starter schedule create hourly --interval 1h --expire-days 7 --jitter 5m --notes "ops-1234: hourly until the renewal wave ends"
+  starter schedule create nightly-all --cron "0 2 * * *" --time-zone Asia/Shanghai --all-accounts
+  starter schedule create hourly --interval 1h --account prod --expire-days 7 --jitter 5m --notes "ops-1234: hourly until the renewal wave ends"
   starter schedule create weekly-long --cron "30 3 * * MON" --expire-days 365 --lookback-days 60 --paused -o json`,
 		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error { return e.runScheduleCreate(cmd, args[0], o) },
 	}
 	addScheduleFlags(cmd.Flags(), o)
+	markAccountDefaults(cmd.Flags())
+	addTargetFlags(cmd.Flags(), &o.target)
 	e.completeScheduleFlags(cmd)
 	describeOutput(cmd, createdSchedule{})
 	return cmd
@@ -82,14 +91,18 @@ func (e *env) runScheduleCreate(cmd *cobra.Command, id string, o *scheduleOption
 	if err := o.validate(changed, true); err != nil {
 		return err
 	}
-	in, _ := validateSyncInput(o.input)
+	if err := o.target.check(cmd.Flags()); err != nil {
+		return err
+	}
+	in, _ := validateFlags(o.input)
+	in = useAccountDefaults(cmd.Flags(), in)
 	return e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) error {
 		var spec client.ScheduleSpec
 		o.applySpec(&spec, changed)
 		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID:             id,
 			Spec:           spec,
-			Action:         syncAction(id, e.cfg.Temporal.TaskQueue, in, temporal.SearchAttributes{}),
+			Action:         syncAction(id, e.cfg.Temporal.TaskQueue, o.target, in, temporal.SearchAttributes{}),
 			Overlap:        enumspb.ScheduleOverlapPolicy(o.overlap),
 			CatchupWindow:  o.catchup.d,
 			PauseOnFailure: o.pauseOnFailure,
@@ -111,17 +124,26 @@ func (e *env) runScheduleCreate(cmd *cobra.Command, id string, o *scheduleOption
 // appends the schedule time (expiry-sync-nightly-2026-11-26T02:00:00Z).
 func syncWorkflowID(scheduleID string) string { return "expiry-sync-" + scheduleID }
 
-// syncAction is what the schedule does: start a sync with this input.
-func syncAction(scheduleID, taskQueue string, in workflows.SyncInput, keep temporal.SearchAttributes) *client.ScheduleWorkflowAction {
-	return &client.ScheduleWorkflowAction{
-		ID:            syncWorkflowID(scheduleID),
-		Workflow:      workflows.WorkflowName,
-		Args:          []any{in},
-		TaskQueue:     taskQueue,
-		StaticSummary: fmt.Sprintf("Sync of resources expiring within %d days (schedule %s)", in.ExpireDays, scheduleID),
-		TypedSearchAttributes: temporal.NewSearchAttributes(keep.Copy(),
-			workflows.AttrExpireDays.ValueSet(int64(in.ExpireDays))),
+// syncAction is what the schedule does: start a sync of t with this input.
+func syncAction(scheduleID, taskQueue string, t target, in workflows.SyncInput, keep temporal.SearchAttributes) *client.ScheduleWorkflowAction {
+	attrs := []temporal.SearchAttributeUpdate{keep.Copy(), workflows.AttrExpireDays.ValueSet(int64(in.ExpireDays))}
+	if !t.all {
+		attrs = append(attrs, workflows.AttrAccount.ValueSet(t.account))
 	}
+	return &client.ScheduleWorkflowAction{
+		ID:                    syncWorkflowID(scheduleID),
+		Workflow:              t.workflowType(),
+		Args:                  []any{t.input(in)},
+		TaskQueue:             taskQueue,
+		StaticSummary:         fmt.Sprintf("Sync of %s: %s (schedule %s)", t.text(), windowText(in), scheduleID),
+		TypedSearchAttributes: temporal.NewSearchAttributes(attrs...),
+	}
+}
+
+// isSyncWorkflow tells whether a schedule starting this workflow type is the
+// starter's: a sync of one account or of every account.
+func isSyncWorkflow(workflowType string) bool {
+	return workflowType == workflows.WorkflowName || workflowType == workflows.AllAccountsWorkflowName
 }
 
 func (e *env) scheduleUpdateCommand() *cobra.Command {
@@ -197,18 +219,24 @@ func (o *scheduleOptions) updated(c *conn, id string, s client.Schedule, flags *
 	if !ok {
 		return s, notOurs(id, "(not a workflow)", "update")
 	}
-	if fmt.Sprint(act.Workflow) != workflows.WorkflowName {
+	if !isSyncWorkflow(fmt.Sprint(act.Workflow)) {
 		return s, notOurs(id, fmt.Sprint(act.Workflow), "update")
 	}
-	in, err := decodeArg(c, act.Args)
+	t, in, err := decodeArg(c, fmt.Sprint(act.Workflow), act.Args)
 	if err != nil {
 		return s, fail(fmt.Errorf("schedule %s: reading the sync options of its action: %v", id, err))
 	}
+	windowGiven := slices.ContainsFunc(windowFlags, flags.Changed)
+	if in.ExpireDays == 0 && windowGiven {
+		// The account's defaults no longer apply: the flags not given
+		// take the starter's defaults.
+		in.ExpireDays, in.LookbackDays, in.TagMode = workflows.DefaultExpireDays, workflows.DefaultLookbackDays, workflows.TagModeAuto
+	}
 	copyGivenKnobs(flags, &in, o.input)
-	if in, err = validateSyncInput(in); err != nil {
+	if in, err = validateStored(in); err != nil {
 		return s, err
 	}
-	next := syncAction(id, act.TaskQueue, in, act.TypedSearchAttributes)
+	next := syncAction(id, act.TaskQueue, t, in, act.TypedSearchAttributes)
 	next.ID, next.Memo, next.UntypedSearchAttributes = act.ID, act.Memo, act.UntypedSearchAttributes
 	next.WorkflowExecutionTimeout, next.WorkflowRunTimeout, next.WorkflowTaskTimeout = act.WorkflowExecutionTimeout, act.WorkflowRunTimeout, act.WorkflowTaskTimeout
 	next.RetryPolicy, next.StaticDetails, next.Priority = act.RetryPolicy, act.StaticDetails, act.Priority
@@ -231,19 +259,31 @@ func (o *scheduleOptions) updated(c *conn, id string, s client.Schedule, flags *
 	return s, nil
 }
 
-// decodeArg reads the sync input of a schedule's action: the SDK hands it
-// over still encoded by the client's data converter (encrypted with the
-// payload key).
-func decodeArg(c *conn, args []any) (workflows.SyncInput, error) {
-	var in workflows.SyncInput
+// decodeArg reads what a schedule's action syncs and with which knobs: the
+// SDK hands the input over still encoded by the client's data converter
+// (encrypted with the payload key).
+func decodeArg(c *conn, workflowType string, args []any) (target, workflows.SyncInput, error) {
 	if len(args) != 1 {
-		return in, fmt.Errorf("%d arguments, want 1", len(args))
+		return target{}, workflows.SyncInput{}, fmt.Errorf("%d arguments, want 1", len(args))
 	}
 	p, ok := args[0].(*commonpb.Payload)
 	if !ok {
-		return in, fmt.Errorf("argument is %T, not a payload", args[0])
+		return target{}, workflows.SyncInput{}, fmt.Errorf("argument is %T, not a payload", args[0])
 	}
-	return in, c.decode(p, &in)
+	return decodeInput(c, workflowType, p)
+}
+
+// decodeInput reads the input of a sync of one account or of every account.
+func decodeInput(c *conn, workflowType string, p *commonpb.Payload) (target, workflows.SyncInput, error) {
+	if workflowType == workflows.AllAccountsWorkflowName {
+		var all workflows.AllAccountsInput
+		err := c.decode(p, &all)
+		all.Sync.Account = config.DefaultAccount // each child's is set by the parent
+		return target{all: true}, all.Sync, err
+	}
+	var in workflows.SyncInput
+	err := c.decode(p, &in)
+	return target{account: cmp.Or(in.Account, config.DefaultAccount)}, in, err
 }
 
 func (e *env) scheduleListCommand() *cobra.Command {
@@ -283,7 +323,7 @@ func (e *env) scheduleIDs(ctx context.Context, c *conn) ([]string, error) {
 		}
 		for _, s := range res.GetSchedules() {
 			// Entries whose info is not indexed yet are checked by describe.
-			if t := s.GetInfo().GetWorkflowType().GetName(); t == "" || t == workflows.WorkflowName {
+			if t := s.GetInfo().GetWorkflowType().GetName(); t == "" || isSyncWorkflow(t) {
 				ids = append(ids, s.GetScheduleId())
 			}
 		}
@@ -309,7 +349,7 @@ func (e *env) listSchedules(ctx context.Context, c *conn) (scheduleList, error) 
 		if err != nil {
 			return l, err
 		}
-		if v.Action.WorkflowType == workflows.WorkflowName {
+		if isSyncWorkflow(v.Action.WorkflowType) {
 			l.rows = append(l.rows, rowOf(v))
 		}
 	}
@@ -361,7 +401,7 @@ func (e *env) withSchedule(cmd *cobra.Command, id, verb string, fn func(context.
 		if err != nil {
 			return err
 		}
-		if t := desc.GetSchedule().GetAction().GetStartWorkflow().GetWorkflowType().GetName(); t != workflows.WorkflowName {
+		if t := desc.GetSchedule().GetAction().GetStartWorkflow().GetWorkflowType().GetName(); !isSyncWorkflow(t) {
 			return notOurs(id, t, verb)
 		}
 		return fn(ctx, c, desc)
@@ -381,7 +421,8 @@ func isNoSchedule(err error) bool {
 }
 
 func notOurs(id, workflowType, verb string) error {
-	return fmt.Errorf("schedule %q starts workflow type %q, not %s: starter does not %s it (use the temporal CLI)", id, workflowType, workflows.WorkflowName, verb)
+	return fmt.Errorf("schedule %q starts workflow type %q, not %s or %s: starter does not %s it (use the temporal CLI)",
+		id, workflowType, workflows.WorkflowName, workflows.AllAccountsWorkflowName, verb)
 }
 
 // scheduleError turns a Temporal error into the starter's: bad input (exit 2)

@@ -173,6 +173,7 @@ func formatDuration(d time.Duration) string {
 // named as the official CLI's `temporal schedule create`.
 type scheduleOptions struct {
 	input          workflows.SyncInput
+	target         target // create only: update keeps the schedule's
 	cron           string
 	interval       intervalFlag
 	overlap        overlapFlag
@@ -236,7 +237,7 @@ func (o *scheduleOptions) validate(changed func(string) bool, creating bool) err
 	if start, end := o.startTime.t, o.endTime.t; !start.IsZero() && !end.IsZero() && !end.After(start) {
 		return fmt.Errorf("--end-time=%s is not after --start-time=%s", o.endTime.String(), o.startTime.String())
 	}
-	_, err := validateSyncInput(o.input)
+	_, err := validateFlags(o.input)
 	return err
 }
 

@@ -13,15 +13,15 @@ import (
 type createdSchedule struct{ scheduleView }
 
 func (v createdSchedule) PrintText(w io.Writer) error {
-	state, days := "", 0
+	state, window := "", "the account's default window"
 	if v.Paused {
 		state = " (paused)"
 	}
-	if v.Sync != nil {
-		days = v.Sync.ExpireDays
+	if v.Sync != nil && v.Sync.ExpireDays > 0 {
+		window = fmt.Sprintf("resources expiring within %d days", v.Sync.ExpireDays)
 	}
-	_, err := fmt.Fprintf(w, "Created schedule %s%s in namespace %s: %s, overlap %s; syncs resources expiring within %d days\nNext run: %s\nWeb UI: %s\n",
-		v.ID, state, v.Namespace, v.Spec.text(), v.Overlap, days, v.nextRunText(), v.WebURL)
+	_, err := fmt.Fprintf(w, "Created schedule %s%s in namespace %s: %s, overlap %s; syncs %s of %s\nNext run: %s\nWeb UI: %s\n",
+		v.ID, state, v.Namespace, v.Spec.text(), v.Overlap, window, accountsText(v.Accounts, v.AllAccounts), v.nextRunText(), v.WebURL)
 	return err
 }
 
@@ -58,6 +58,7 @@ func scheduleDiff(a, b scheduleView) []string {
 	add("pause-on-failure", fmt.Sprint(a.PauseOnFailure), fmt.Sprint(b.PauseOnFailure))
 	add("paused", fmt.Sprint(a.Paused), fmt.Sprint(b.Paused))
 	add("notes", fmt.Sprintf("%q", a.Note), fmt.Sprintf("%q", b.Note))
+	add("accounts", accountsText(a.Accounts, a.AllAccounts), accountsText(b.Accounts, b.AllAccounts))
 	if a.Sync != nil && b.Sync != nil {
 		x, y := knobValues(a.Sync.input()), knobValues(b.Sync.input())
 		for i := range x {
@@ -77,13 +78,15 @@ type scheduleRow struct {
 	NextRun      *time.Time    `json:"next_run" doc:"null when none is due (paused, or past --end-time)"`
 	RecentAction *actionResult `json:"recent_action" doc:"the latest sync it started, null before the first"`
 	TaskQueue    string        `json:"task_queue"`
-	ExpireDays   int           `json:"expire_days" doc:"--expire-days of its syncs"`
+	Accounts     []string      `json:"accounts" doc:"the accounts its syncs sync; empty with all_accounts"`
+	AllAccounts  bool          `json:"all_accounts" doc:"it syncs every account the workers serve"`
+	ExpireDays   int           `json:"expire_days" doc:"--expire-days of its syncs; 0: each account's default"`
 	WebURL       string        `json:"web_url"`
 }
 
 func rowOf(v scheduleView) scheduleRow {
 	row := scheduleRow{ID: v.ID, Spec: v.Spec, Overlap: v.Overlap, Paused: v.Paused, Note: v.Note,
-		TaskQueue: v.Action.TaskQueue, WebURL: v.WebURL, NextRun: v.nextRun()}
+		TaskQueue: v.Action.TaskQueue, WebURL: v.WebURL, NextRun: v.nextRun(), Accounts: v.Accounts, AllAccounts: v.AllAccounts}
 	if n := len(v.RecentActions); n > 0 {
 		row.RecentAction = &v.RecentActions[n-1]
 	}
@@ -107,7 +110,7 @@ func (l scheduleList) PrintText(w io.Writer) error {
 		return err
 	}
 	t := newTable(w)
-	t.AppendHeader(table.Row{"ID", "SPEC", "OVERLAP", "PAUSED", "NEXT RUN", "RECENT ACTION", "NOTE"})
+	t.AppendHeader(table.Row{"ID", "ACCOUNTS", "SPEC", "OVERLAP", "PAUSED", "NEXT RUN", "RECENT ACTION", "NOTE"})
 	for _, r := range l.rows {
 		next, recent := "-", "-"
 		if r.NextRun != nil {
@@ -116,7 +119,7 @@ func (l scheduleList) PrintText(w io.Writer) error {
 		if a := r.RecentAction; a != nil {
 			recent = a.WorkflowID + " (" + a.statusText() + ")"
 		}
-		t.AppendRow(table.Row{r.ID, r.Spec.text(), r.Overlap, yesNo(r.Paused), next, recent, orDash(r.Note)})
+		t.AppendRow(table.Row{r.ID, accountsText(r.Accounts, r.AllAccounts), r.Spec.text(), r.Overlap, yesNo(r.Paused), next, recent, orDash(r.Note)})
 	}
 	t.Render()
 	return nil

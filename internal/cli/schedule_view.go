@@ -30,6 +30,8 @@ type scheduleView struct {
 	Paused         bool           `json:"paused" doc:"whether it is paused"`
 	Note           string         `json:"note" doc:"--notes, or the note of the last pause or unpause"`
 	Action         actionView     `json:"action" doc:"the workflow it starts"`
+	Accounts       []string       `json:"accounts" doc:"the accounts its syncs sync; empty with all_accounts: every account the workers serve"`
+	AllAccounts    bool           `json:"all_accounts" doc:"--all-accounts: it starts a SyncAllAccounts parent, one child sync per account"`
 	Sync           *syncOptions   `json:"sync" doc:"the sync options of the syncs it starts (null if unreadable)"`
 	ActionsTaken   int64          `json:"actions_taken" doc:"syncs started"`
 	SkippedOverlap int64          `json:"skipped_overlap" doc:"syncs skipped by the overlap policy"`
@@ -54,7 +56,7 @@ type specView struct {
 }
 
 type actionView struct {
-	WorkflowType string `json:"workflow_type" doc:"SyncExpiringResources"`
+	WorkflowType string `json:"workflow_type" doc:"SyncExpiringResources, or SyncAllAccounts for every account"`
 	WorkflowID   string `json:"workflow_id" doc:"the id prefix of its syncs: Temporal appends the schedule time"`
 	TaskQueue    string `json:"task_queue" doc:"TEMPORAL_TASK_QUEUE when it was created"`
 	Summary      string `json:"summary,omitempty" doc:"the syncs' summary in the Web UI"`
@@ -133,6 +135,7 @@ func (e *env) viewOf(c *conn, id string, res *workflowservice.DescribeScheduleRe
 		MissedCatchup:  info.GetMissedCatchupWindow(),
 		Buffered:       info.GetBufferSize(),
 		Running:        runningIDs(info),
+		Accounts:       []string{},
 		NextRuns:       []time.Time{},
 		RecentActions:  []actionResult{},
 		CreatedAt:      info.GetCreateTime().AsTime(),
@@ -152,11 +155,14 @@ func (e *env) viewOf(c *conn, id string, res *workflowservice.DescribeScheduleRe
 	if attribute(sw.GetSearchAttributes().GetIndexedFields(), workflows.AttrExpireDays.GetName(), &n) {
 		v.Action.ExpireDays = &n
 	}
-	var in workflows.SyncInput
-	if v.Action.WorkflowType == workflows.WorkflowName && len(sw.GetInput().GetPayloads()) == 1 &&
-		c.dc.FromPayloads(sw.GetInput(), &in) == nil {
-		opts := syncOptionsOf(in)
-		v.Sync = &opts
+	if isSyncWorkflow(v.Action.WorkflowType) && len(sw.GetInput().GetPayloads()) == 1 {
+		if t, in, err := decodeInput(c, v.Action.WorkflowType, sw.GetInput().GetPayloads()[0]); err == nil {
+			opts := syncOptionsOf(in)
+			v.Sync, v.AllAccounts = &opts, t.all
+			if !t.all {
+				v.Accounts = []string{t.account}
+			}
+		}
 	}
 	for _, t := range info.GetFutureActionTimes()[:min(nextRunsShown, len(info.GetFutureActionTimes()))] {
 		v.NextRuns = append(v.NextRuns, t.AsTime())
@@ -342,8 +348,9 @@ func (v scheduleView) PrintText(w io.Writer) error {
 	if v.Action.Summary != "" {
 		row("Summary", v.Action.Summary)
 	}
+	row("Accounts", accountsText(v.Accounts, v.AllAccounts))
 	if v.Sync != nil {
-		row("Sync options", knobsText(v.Sync.input()))
+		row("Sync options", v.Sync.text())
 	}
 	row("Actions", fmt.Sprintf("%d taken, %d skipped (overlap), %d missed (catchup window), %d buffered", v.ActionsTaken, v.SkippedOverlap, v.MissedCatchup, v.Buffered))
 	row("Running", orDash(strings.Join(v.Running, ", ")))
@@ -388,6 +395,14 @@ func (v scheduleView) printRecent(w io.Writer) {
 		t.AppendRow(table.Row{formatTime(a.ScheduledAt, v.Spec.Timezone), formatTime(a.StartedAt, v.Spec.Timezone), a.WorkflowID, a.statusText()})
 	}
 	t.Render()
+}
+
+// text renders the options as the flags that would start such a sync.
+func (o syncOptions) text() string {
+	if o.ExpireDays == 0 {
+		return "the account's default window and tag mode, " + knobsText(o.input())
+	}
+	return knobsText(o.input())
 }
 
 // input turns the shown options back into a sync input.

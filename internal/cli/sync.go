@@ -21,6 +21,7 @@ import (
 // startOptions are the flags of sync and resume.
 type startOptions struct {
 	input  workflows.SyncInput
+	target target
 	wait   bool
 	resume string
 }
@@ -29,21 +30,33 @@ func (e *env) syncCommand() *cobra.Command {
 	o := &startOptions{}
 	cmd := &cobra.Command{
 		Use:   "sync",
-		Short: "Start a sync of the resources expiring within --expire-days",
+		Short: "Start a sync of one account's resources expiring within --expire-days, or of every account",
+		Long: `sync starts a sync of one account (--account, default: the HUAWEI_* environment's
+account "default") or of every account the workers serve (--all-accounts: one child
+sync per account, a few at a time; the parent ends partial when an account fails and
+never stops the others). The sync id is expiry-sync-<account>-<UTC time>, or
+expiry-sync-all-<UTC time> with children <that id>-<account>. Without --expire-days,
+--lookback-days and --tag-mode the account's defaults from the workers' accounts file
+apply (else 30 and 15 days, auto). One sync of an account runs at a time: the starter
+refuses a second one.`,
 		Example: `  starter sync --expire-days 30 --wait
-  starter sync --expire-days 7 --tag-concurrency 50 -o json
-  starter sync --resume expiry-sync-0a1b2c-20261126T083500.000Z --wait`,
+  starter sync --account prod --expire-days 7 --tag-concurrency 50 -o json
+  starter sync --all-accounts --wait
+  starter sync --resume expiry-sync-prod-20261126T083500.000Z --wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.runSync(cmd, o) },
 	}
 	f := cmd.Flags()
 	addSyncInputFlags(f, &o.input)
+	markAccountDefaults(f)
+	addTargetFlags(f, &o.target)
 	addWaitFlag(f, &o.wait)
 	f.StringVar(&o.resume, "resume", "", "continue the failed or canceled sync with this id from its last committed batch (as 'starter resume')")
 	e.completeKnobs(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("resume", e.completeSyncIDs(resumableStates))
 	describeOutput(cmd, started{}, "Without --wait")
 	describeOutput(cmd, syncState{}, "With --wait: the final state, as `starter status` prints it")
+	describeOutput(cmd, allAccountsState{}, "With --all-accounts --wait: each account's sync")
 	return cmd
 }
 
@@ -101,30 +114,30 @@ func (s started) PrintText(w io.Writer) error {
 }
 
 func (e *env) runSync(cmd *cobra.Command, o *startOptions) error {
-	in, err := validateSyncInput(o.input)
+	in, err := validateFlags(o.input)
 	if err != nil {
 		return err
 	}
-	if o.resume != "" {
-		if err := checkSyncID(o.resume); err != nil {
-			return err
-		}
+	if err := e.checkStart(cmd, o); err != nil {
+		return err
+	}
+	if o.resume == "" {
+		in = useAccountDefaults(cmd.Flags(), in)
 	}
 	timeout := commandTimeout
 	if o.wait {
 		timeout = noTimeout
 	}
 	return e.withTemporal(cmd, timeout, func(ctx context.Context, c *conn) error {
-		id := newSyncID(e.cfg.Account, time.Now())
-		reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-		if err := e.refuseIfAccountBusy(ctx, c); err != nil {
-			return err
-		}
+		t, id, reuse := o.target, newSyncID(o.target, time.Now()), enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 		if o.resume != "" {
 			if in, err = e.resumeInput(ctx, c, o.resume, in, cmd.Flags()); err != nil {
 				return err
 			}
-			id, reuse = o.resume, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+			t, id, reuse = target{account: in.Account}, o.resume, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+		}
+		if err := e.refuseIfBusy(ctx, c, t); err != nil {
+			return err
 		}
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID:                    id,
@@ -132,9 +145,9 @@ func (e *env) runSync(cmd *cobra.Command, o *startOptions) error {
 			WorkflowIDReusePolicy: reuse,
 			// Never attach to an existing run that happens to have this id.
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
-			StaticSummary:                            fmt.Sprintf("Sync of resources expiring within %d days", in.ExpireDays),
-			TypedSearchAttributes:                    e.startAttributes(in),
-		}, workflows.WorkflowName, in)
+			StaticSummary:                            fmt.Sprintf("Sync of %s: %s", t.text(), windowText(in)),
+			TypedSearchAttributes:                    startAttributes(t, in),
+		}, t.workflowType(), t.input(in))
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {
 			return fail(fmt.Errorf("sync %s already exists (another start in the same millisecond?): nothing started; see 'starter status %s'", id, id))
@@ -147,8 +160,27 @@ func (e *env) runSync(cmd *cobra.Command, o *startOptions) error {
 			return e.print(s)
 		}
 		e.out.Textf("%s", s.text())
+		if t.all {
+			return e.waitAllAccounts(ctx, c, run)
+		}
 		return e.waitSync(ctx, c, run)
 	})
+}
+
+// checkStart refuses contradicting flags before Temporal is asked.
+func (e *env) checkStart(cmd *cobra.Command, o *startOptions) error {
+	if o.resume == "" {
+		return o.target.check(cmd.Flags())
+	}
+	if err := checkSyncID(o.resume); err != nil {
+		return err
+	}
+	for _, f := range []string{"account", "all-accounts"} {
+		if cmd.Flags().Changed(f) {
+			return fmt.Errorf("--%s cannot be given with --resume: a resumed sync keeps its account", f)
+		}
+	}
+	return nil
 }
 
 // resumableStates are the states a sync can be resumed from.
@@ -163,6 +195,9 @@ func (e *env) resumeInput(ctx context.Context, c *conn, id string, given workflo
 	desc, err := e.describeSync(ctx, c, id)
 	if err != nil {
 		return given, err
+	}
+	if isAllAccounts(desc.GetWorkflowExecutionInfo()) {
+		return given, fmt.Errorf("sync %q syncs every account: resume the syncs of the accounts that failed (see 'starter status %s'), or start a new one", id, id)
 	}
 	if st := desc.GetWorkflowExecutionInfo().GetStatus(); !containsStatus(resumableStates, st) {
 		return given, fmt.Errorf("sync %q is %s: only a failed, canceled, terminated or timed-out sync can be resumed", id, stateName(st))
@@ -226,43 +261,51 @@ func (e *env) waitSync(ctx context.Context, c *conn, run client.WorkflowRun) err
 	return nil
 }
 
-// refuseIfAccountBusy stops before starting anything when a sync of the
-// account (HUAWEI_DOMAIN_ID) already runs. The worker enforces the same rule
-// in the database (two starts in the same instant); this says it sooner.
-func (e *env) refuseIfAccountBusy(ctx context.Context, c *conn) error {
-	account := e.cfg.Account
-	if account == "" {
-		return nil
+// refuseIfBusy stops before starting anything when a sync of the account
+// already runs on the task queue (or, for every account, when a sync of
+// every account does): account names are those of the task queue's
+// workers. The worker enforces the rule in the database (two starts in the
+// same instant); this says it sooner.
+func (e *env) refuseIfBusy(ctx context.Context, c *conn, t target) error {
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND TaskQueue = '%s' AND %s",
+		workflows.WorkflowName, queueName(e.cfg.Temporal.TaskQueue), accountQuery([]string{t.account}))
+	if t.all {
+		query = fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND TaskQueue = '%s'",
+			workflows.AllAccountsWorkflowName, queueName(e.cfg.Temporal.TaskQueue))
 	}
-	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s'",
-		workflows.WorkflowName, workflows.AttrAccount.GetName(), strings.ReplaceAll(account, "'", ""))
 	running, err := e.listSyncs(ctx, c, query, 1)
 	if err != nil || len(running) == 0 {
 		return err
 	}
-	return fail(fmt.Errorf("account %s is already being synced by %s (started %s): nothing started; wait for it, or cancel it with 'starter cancel %s'",
-		account, running[0].SyncID, utc(running[0].StartedAt), running[0].SyncID))
+	return fail(fmt.Errorf("%s is already being synced by %s (started %s): nothing started; wait for it, or cancel it with 'starter cancel %s'",
+		t.text(), running[0].SyncID, utc(running[0].StartedAt), running[0].SyncID))
 }
 
+// queueName quotes nothing: a task queue name with a quote cannot be
+// queried, so the quote is dropped (the query then finds nothing).
+func queueName(q string) string { return strings.ReplaceAll(q, "'", "") }
+
 // startAttributes make a sync findable (and its account busy) from the
-// moment it starts; the workflow keeps them up to date.
-func (e *env) startAttributes(in workflows.SyncInput) temporal.SearchAttributes {
-	updates := []temporal.SearchAttributeUpdate{
+// moment it starts; the workflow keeps them up to date. A sync of every
+// account has none: its children carry theirs.
+func startAttributes(t target, in workflows.SyncInput) temporal.SearchAttributes {
+	if t.all {
+		return temporal.SearchAttributes{}
+	}
+	return temporal.NewSearchAttributes(
 		workflows.AttrSyncStatus.ValueSet("running"),
 		workflows.AttrExpireDays.ValueSet(int64(in.ExpireDays)),
-	}
-	if e.cfg.Account != "" {
-		updates = append(updates, workflows.AttrAccount.ValueSet(e.cfg.Account))
-	}
-	return temporal.NewSearchAttributes(updates...)
+		workflows.AttrAccount.ValueSet(t.account),
+	)
 }
 
 // newSyncID names a sync after its account and start time, so the Web UI's
-// list reads well: expiry-sync-<domain id>-<UTC time to the millisecond>.
-func newSyncID(account string, now time.Time) string {
-	stamp := now.UTC().Format("20060102T150405.000Z")
-	if account != "" {
-		return "expiry-sync-" + account + "-" + stamp
+// list reads well: expiry-sync-<account name>-<UTC time to the millisecond>,
+// or expiry-sync-all-<UTC time> for every account.
+func newSyncID(t target, now time.Time) string {
+	name := t.account
+	if t.all {
+		name = "all"
 	}
-	return "expiry-sync-" + stamp
+	return "expiry-sync-" + name + "-" + now.UTC().Format("20060102T150405.000Z")
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,13 +28,26 @@ func (s Secret) Reveal() string                { return string(s) }
 func (Secret) LogValue() slog.Value            { return slog.StringValue("[redacted]") }
 func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(strings.TrimSpace(string(b))); return nil }
 
-// Huawei is how the worker reaches Huawei Cloud.
+// Huawei is how the worker reaches Huawei Cloud for one account.
 type Huawei struct {
+	// Credentials is CredentialsKeys (the keys below) or CredentialsChain
+	// (the Huawei SDK's provider chain finds them).
+	Credentials   string `env:"HUAWEI_CREDENTIALS" envDefault:"keys"`
 	AccessKey     Secret `env:"HUAWEI_ACCESS_KEY"`
 	AccessKeyFile string `env:"HUAWEI_ACCESS_KEY_FILE"`
 	SecretKey     Secret `env:"HUAWEI_SECRET_KEY"`
 	SecretKeyFile string `env:"HUAWEI_SECRET_KEY_FILE"`
-	DomainID      string `env:"HUAWEI_DOMAIN_ID"`
+	// SecurityToken goes with temporary keys (STS); empty for permanent ones.
+	SecurityToken     Secret `env:"HUAWEI_SECURITY_TOKEN"`
+	SecurityTokenFile string `env:"HUAWEI_SECURITY_TOKEN_FILE"`
+	// DomainID is the account synced: the account_id of its rows, its
+	// lease, and for a partner account the customer_id BSS lists.
+	DomainID string `env:"HUAWEI_DOMAIN_ID"`
+	// PartnerDomainID, set only by an accounts file's customer_id entry, is
+	// the partner account whose keys sign the calls: BSS then lists the
+	// customer DomainID's resources, and TMS (which has no customer_id)
+	// reads no tags. The partner's rate limits apply.
+	PartnerDomainID string
 	// Site (cn, intl or eu) picks both endpoints from the SDK's region
 	// tables (huawei.SiteEndpoints); an explicit endpoint overrides its preset.
 	Site        string        `env:"HUAWEI_SITE" envDefault:"cn"`
@@ -46,9 +60,32 @@ type Huawei struct {
 	TMSRate float64 `env:"HUAWEI_TMS_RATE" envDefault:"20"`
 }
 
+// Credential sources of an account.
+const (
+	CredentialsKeys  = "keys"
+	CredentialsChain = "chain"
+)
+
+// CallerDomainID is the account whose keys sign the calls (and whose
+// flow-control limits apply): the partner's for a partner account.
+func (h Huawei) CallerDomainID() string {
+	if h.PartnerDomainID != "" {
+		return h.PartnerDomainID
+	}
+	return h.DomainID
+}
+
 // Worker is the whole worker configuration.
 type Worker struct {
-	Huawei   Huawei
+	// Huawei is the single account of the HUAWEI_* environment, read when
+	// AccountsFile is unset.
+	Huawei Huawei
+	// AccountsFile (YAML, see docs/accounts.md) lists the accounts the
+	// worker serves; unset, the worker serves Huawei as account "default".
+	AccountsFile string `env:"EXPIRY_SYNC_ACCOUNTS_FILE"`
+	// Accounts are the accounts the worker serves, resolved by LoadWorker
+	// from AccountsFile or the HUAWEI_* environment (see ServedAccounts).
+	Accounts []Account `env:"-"`
 	Temporal Temporal
 	// DatabaseURL is mysql://user:pass@host:3306/db or sqlite:///path/file.db;
 	// empty means expiry-sync.db in the working directory.
@@ -66,9 +103,6 @@ type Worker struct {
 	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"64"`
 	// MetricsListen (host:port) serves /metrics, /healthz and /readyz; empty: off.
 	MetricsListen string `env:"METRICS_LISTEN"`
-	// Accounts are the accounts of the accounts file (none: the HUAWEI_*
-	// environment's, see ServedAccounts).
-	Accounts []Account `env:"-"`
 	// NotifyFile is the renewal reminders' routes file (YAML); unset, no
 	// reminder is sent. Read anew by every reminder activity.
 	NotifyFile string `env:"EXPIRY_SYNC_NOTIFY_FILE"`
@@ -81,16 +115,37 @@ func LoadWorker() (Worker, error) {
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
-	if err := c.Huawei.loadKeyFiles(); err != nil {
-		return c, err
-	}
 	if err := c.Temporal.load(); err != nil {
 		return c, err
 	}
 	if err := c.applyDatabasePassword(); err != nil {
 		return c, err
 	}
+	if err := c.loadAccounts(); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+// loadAccounts resolves Accounts: from AccountsFile, or the HUAWEI_*
+// environment as the one account "default".
+func (c *Worker) loadAccounts() error {
+	if c.AccountsFile == "" {
+		if err := c.Huawei.loadKeyFiles(); err != nil {
+			return err
+		}
+		c.Accounts = []Account{{Name: DefaultAccount, Huawei: c.Huawei}}
+		return nil
+	}
+	if set := c.Huawei.setVariables(); len(set) > 0 {
+		return fmt.Errorf("EXPIRY_SYNC_ACCOUNTS_FILE is set and so is %s: the accounts file names every account, keep one of them", strings.Join(set, ", "))
+	}
+	accounts, err := LoadAccountsFile(c.AccountsFile)
+	if err != nil {
+		return err
+	}
+	c.Huawei, c.Accounts = Huawei{}, accounts
+	return nil
 }
 
 // applyDatabasePassword puts DATABASE_PASSWORD(_FILE) into DATABASE_URL,
@@ -130,23 +185,25 @@ func (c Worker) Validate() error {
 	if err := c.Log.Validate(); err != nil {
 		return err
 	}
+	if c.AccountsFile != "" {
+		return nil // LoadAccountsFile checked each account, naming its fields
+	}
 	return c.Huawei.Validate()
 }
 
 // Validate checks the Huawei settings without ever printing a key.
 func (h Huawei) Validate() error {
+	if err := h.validateCredentials(); err != nil {
+		return err
+	}
 	switch {
-	case h.AccessKey == "":
-		return errors.New("HUAWEI_ACCESS_KEY (or HUAWEI_ACCESS_KEY_FILE) is not set: the worker needs an access key")
-	case h.SecretKey == "":
-		return errors.New("HUAWEI_SECRET_KEY (or HUAWEI_SECRET_KEY_FILE) is not set: the worker needs a secret key")
 	case h.DomainID == "":
 		return errors.New("HUAWEI_DOMAIN_ID is not set: the worker needs the account (domain) id")
-	case h.BSSEndpoint != "" && !strings.HasPrefix(h.BSSEndpoint, "http://") && !strings.HasPrefix(h.BSSEndpoint, "https://"):
+	case h.BSSEndpoint != "" && !isHTTPURL(h.BSSEndpoint):
 		return fmt.Errorf("HUAWEI_BSS_ENDPOINT=%q is not an http(s) URL (leave it unset to use HUAWEI_SITE's)", h.BSSEndpoint)
-	case h.TMSEndpoint != "" && !strings.HasPrefix(h.TMSEndpoint, "http://") && !strings.HasPrefix(h.TMSEndpoint, "https://"):
+	case h.TMSEndpoint != "" && !isHTTPURL(h.TMSEndpoint):
 		return fmt.Errorf("HUAWEI_TMS_ENDPOINT=%q is not an http(s) URL (leave it unset to use HUAWEI_SITE's)", h.TMSEndpoint)
-	case h.HTTPTimeout < time.Second || h.HTTPTimeout > 10*time.Minute:
+	case !httpTimeoutOK(h.HTTPTimeout):
 		return fmt.Errorf("HUAWEI_HTTP_TIMEOUT=%s is out of range: allowed 1s..10m", h.HTTPTimeout)
 	case h.BSSRate < 0 || h.TMSRate < 0:
 		return fmt.Errorf("HUAWEI_BSS_RATE=%g / HUAWEI_TMS_RATE=%g: rates must be >= 0 (0 = unlimited)", h.BSSRate, h.TMSRate)
@@ -154,13 +211,62 @@ func (h Huawei) Validate() error {
 	return nil
 }
 
+// validateCredentials checks that the keys are there, or that the chain
+// is asked for alone.
+func (h Huawei) validateCredentials() error {
+	switch h.Credentials {
+	case CredentialsChain:
+		if h.AccessKey != "" || h.SecretKey != "" || h.SecurityToken != "" {
+			return errors.New("HUAWEI_CREDENTIALS=chain and HUAWEI_ACCESS_KEY/SECRET_KEY/SECURITY_TOKEN are both set: keep one (the chain reads HUAWEICLOUD_SDK_AK/SK, the profile file or the ECS/CCE metadata)")
+		}
+		return nil
+	case CredentialsKeys, "":
+	default:
+		return fmt.Errorf("HUAWEI_CREDENTIALS=%q is not allowed: use keys (HUAWEI_ACCESS_KEY and HUAWEI_SECRET_KEY) or chain (the Huawei SDK's provider chain: HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata)", h.Credentials)
+	}
+	switch {
+	case h.AccessKey == "":
+		return errors.New("HUAWEI_ACCESS_KEY (or HUAWEI_ACCESS_KEY_FILE) is not set: the worker needs an access key")
+	case h.SecretKey == "":
+		return errors.New("HUAWEI_SECRET_KEY (or HUAWEI_SECRET_KEY_FILE) is not set: the worker needs a secret key")
+	}
+	return nil
+}
+
+func isHTTPURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+func httpTimeoutOK(d time.Duration) bool { return d >= time.Second && d <= 10*time.Minute }
+
 // loadKeyFiles reads a key from its *_FILE variable when the plain one is unset,
 // so keys can come from mounted secrets instead of the environment.
 func (h *Huawei) loadKeyFiles() error {
 	if err := readKeyFile("HUAWEI_ACCESS_KEY_FILE", h.AccessKeyFile, &h.AccessKey); err != nil {
 		return err
 	}
-	return readKeyFile("HUAWEI_SECRET_KEY_FILE", h.SecretKeyFile, &h.SecretKey)
+	if err := readKeyFile("HUAWEI_SECRET_KEY_FILE", h.SecretKeyFile, &h.SecretKey); err != nil {
+		return err
+	}
+	return readKeyFile("HUAWEI_SECURITY_TOKEN_FILE", h.SecurityTokenFile, &h.SecurityToken)
+}
+
+// setVariables names the account variables that are set, which an
+// accounts file replaces.
+func (h Huawei) setVariables() []string {
+	var set []string
+	for name, v := range map[string]string{
+		"HUAWEI_ACCESS_KEY": h.AccessKey.Reveal(), "HUAWEI_ACCESS_KEY_FILE": h.AccessKeyFile,
+		"HUAWEI_SECRET_KEY": h.SecretKey.Reveal(), "HUAWEI_SECRET_KEY_FILE": h.SecretKeyFile,
+		"HUAWEI_SECURITY_TOKEN": h.SecurityToken.Reveal(), "HUAWEI_SECURITY_TOKEN_FILE": h.SecurityTokenFile,
+		"HUAWEI_DOMAIN_ID": h.DomainID,
+	} {
+		if v != "" {
+			set = append(set, name)
+		}
+	}
+	slices.Sort(set)
+	return set
 }
 
 func readKeyFile(name, path string, dst *Secret) error {

@@ -10,8 +10,8 @@ import (
 // commands that reach Temporal (Temporal.Validate): `report` needs none of it.
 type Starter struct {
 	Temporal Temporal
-	// Account (HUAWEI_DOMAIN_ID), when set, names syncs after the account
-	// and lets the starter refuse a second sync of it.
+	// Account (HUAWEI_DOMAIN_ID) is the default account (domain id) of the
+	// notify commands. Syncs are named after account names (--account).
 	Account string `env:"HUAWEI_DOMAIN_ID"`
 	// DatabaseURL is the inventory `report` reads, as the worker's DATABASE_URL.
 	DatabaseURL Secret `env:"DATABASE_URL"`

@@ -91,9 +91,21 @@ func Run(ctx context.Context, cfg config.Worker, loadErr error) Report {
 		}
 		return r
 	}
-	r.add(ok("configuration", "task queue %s, namespace %s, Huawei site %s", cfg.Temporal.TaskQueue, cfg.Temporal.Namespace, cfg.Huawei.Site))
+	if cfg.AccountsFile == "" {
+		r.add(ok("configuration", "task queue %s, namespace %s, Huawei site %s", cfg.Temporal.TaskQueue, cfg.Temporal.Namespace, cfg.Huawei.Site))
+	} else {
+		r.add(ok("configuration", "task queue %s, namespace %s, %d accounts from %s", cfg.Temporal.TaskQueue, cfg.Temporal.Namespace, len(cfg.Accounts), cfg.AccountsFile))
+	}
 	r.add(Database(ctx, cfg)...)
 	r.add(Temporal(ctx, cfg.Temporal)...)
-	r.add(Huawei(ctx, cfg.Huawei)...)
+	for _, acc := range cfg.ServedAccounts() {
+		checks := Huawei(ctx, acc.Huawei)
+		for i := range checks {
+			if cfg.AccountsFile != "" { // name the account among several
+				checks[i].Name = "account " + acc.Name + ": " + checks[i].Name
+			}
+		}
+		r.add(checks...)
+	}
 	return r
 }

@@ -208,3 +208,23 @@ func TestUnknownSiteIsAConfigurationFailure(t *testing.T) {
 }
 
 func report(checks []doctor.Check) doctor.Report { return doctor.Report{Checks: checks} }
+
+// With an accounts file, each account's Huawei checks run, named after it.
+func TestEveryAccountOfTheFileIsChecked(t *testing.T) {
+	needTemporal(t)
+	cfg, _ := deployment(t, hwsim.Knobs{})
+	good := cfg.Huawei
+	bad := good
+	bad.SecretKey = "not-the-secret"
+	cfg.Huawei = config.Huawei{}
+	cfg.AccountsFile = "/etc/expiry-sync/accounts.yaml"
+	cfg.Accounts = []config.Account{{Name: "prod", Huawei: good}, {Name: "staging", Huawei: bad}}
+	r := doctor.Run(context.Background(), cfg, nil)
+	_, out := lines(t, r)
+	assert.True(t, r.Failed())
+	assert.Contains(t, out, "ok    configuration: task queue expiry-sync, namespace default, 2 accounts from /etc/expiry-sync/accounts.yaml")
+	assert.Contains(t, out, "ok    account prod: huawei BSS")
+	assert.Contains(t, out, "ok    account prod: IAM tms:resources:list")
+	assert.Contains(t, out, "FAIL  account staging: huawei BSS")
+	assert.NotContains(t, out, "not-the-secret")
+}

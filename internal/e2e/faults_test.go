@@ -134,7 +134,7 @@ func TestOneSyncPerAccountAtATime(t *testing.T) {
 	code, out, errOut = s.starter(syncArgs()...)
 	assert.Equal(t, 1, code)
 	assert.Empty(t, out, "nothing started")
-	assert.Contains(t, errOut, fmt.Sprintf("account %s is already being synced by %s", s.cfg.Huawei.DomainID, first))
+	assert.Contains(t, errOut, fmt.Sprintf("account default is already being synced by %s", first))
 	assert.Contains(t, errOut, "starter cancel "+first)
 
 	// Two starts that slip past the starter (same instant, or another

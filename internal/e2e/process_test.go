@@ -48,18 +48,24 @@ type workerProcess struct {
 	done chan struct{}
 }
 
-// workerEnv is the environment a worker process reads its configuration from.
+// workerEnv is the environment a worker process reads its configuration
+// from: the HUAWEI_* account, or the accounts file.
 func workerEnv(cfg config.Worker) []string {
 	h := cfg.Huawei
-	return []string{
+	account := []string{
 		"HUAWEI_ACCESS_KEY=" + h.AccessKey.Reveal(), "HUAWEI_SECRET_KEY=" + h.SecretKey.Reveal(), "HUAWEI_DOMAIN_ID=" + h.DomainID,
 		"HUAWEI_BSS_ENDPOINT=" + h.BSSEndpoint, "HUAWEI_TMS_ENDPOINT=" + h.TMSEndpoint, "HUAWEI_HTTP_TIMEOUT=" + h.HTTPTimeout.String(),
 		fmt.Sprintf("HUAWEI_BSS_RATE=%g", h.BSSRate), fmt.Sprintf("HUAWEI_TMS_RATE=%g", h.TMSRate),
-		"TEMPORAL_ADDRESS=" + cfg.Temporal.Address, "TEMPORAL_NAMESPACE=" + cfg.Temporal.Namespace,
-		"TEMPORAL_TASK_QUEUE=" + cfg.Temporal.TaskQueue, "DATABASE_URL=" + cfg.DatabaseURL.Reveal(),
-		"DATABASE_MIGRATION_URL=" + cfg.DatabaseMigrationURL.Reveal(),
-		"EXPIRY_SYNC_PAYLOAD_KEY=" + cfg.Temporal.PayloadKey.Reveal(),
 	}
+	if cfg.AccountsFile != "" {
+		account = []string{config.AccountsFileEnv + "=" + cfg.AccountsFile}
+	}
+	return append(account,
+		"TEMPORAL_ADDRESS="+cfg.Temporal.Address, "TEMPORAL_NAMESPACE="+cfg.Temporal.Namespace,
+		"TEMPORAL_TASK_QUEUE="+cfg.Temporal.TaskQueue, "DATABASE_URL="+cfg.DatabaseURL.Reveal(),
+		"DATABASE_MIGRATION_URL="+cfg.DatabaseMigrationURL.Reveal(),
+		"EXPIRY_SYNC_PAYLOAD_KEY="+cfg.Temporal.PayloadKey.Reveal(),
+	)
 }
 
 // startWorkerProcess starts a worker process and waits until it polls.

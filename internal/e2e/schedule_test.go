@@ -146,7 +146,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	assert.Equal(t, workflows.WorkflowName, d.Action.WorkflowType)
 	assert.Equal(t, "expiry-sync-"+id, d.Action.WorkflowID)
 	assert.Equal(t, s.cfg.Temporal.TaskQueue, d.Action.TaskQueue)
-	assert.Equal(t, "Sync of resources expiring within 7 days (schedule "+id+")", d.Action.Summary)
+	assert.Equal(t, "Sync of account default: resources expiring within 7 days (schedule "+id+")", d.Action.Summary)
 	if assert.NotNil(t, d.Action.ExpireDays) {
 		assert.EqualValues(t, 7, *d.Action.ExpireDays)
 	}
@@ -263,7 +263,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	if assert.NotNil(t, d.Action.ExpireDays) {
 		assert.EqualValues(t, 14, *d.Action.ExpireDays)
 	}
-	assert.Equal(t, "Sync of resources expiring within 14 days (schedule "+id+")", d.Action.Summary)
+	assert.Equal(t, "Sync of account default: resources expiring within 14 days (schedule "+id+")", d.Action.Summary)
 	assert.Equal(t, []string{"1h"}, d.Spec.Every)
 	assert.Equal(t, "Asia/Shanghai", d.Spec.Timezone)
 	assert.Equal(t, "skip", d.Overlap)
@@ -304,7 +304,7 @@ func TestScheduleRefusesBadInputAndUnknownIDs(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf("error: schedule %q already exists in namespace default: use 'starter schedule update %s'\n", id, id), errOut)
 	d := s.describeSchedule(id)
 	assert.Equal(t, []string{"1h"}, d.Spec.Every)
-	assert.Equal(t, 30, d.Sync.ExpireDays)
+	assert.Equal(t, 0, d.Sync.ExpireDays, "no window flag: the account's defaults")
 	assert.True(t, d.Paused)
 
 	// Cron expressions Temporal rejects: exit 2 naming the expression and the

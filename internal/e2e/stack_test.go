@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -125,6 +126,8 @@ type stackOptions struct {
 	parallel bool
 	// temporal changes the worker's connection (e.g. through a TLS frontend).
 	temporal func(*config.Temporal)
+	// wire wraps the simulator's handler, to see requests on the wire.
+	wire func(http.Handler) http.Handler
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -137,7 +140,11 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	domain := fmt.Sprintf("%s%08x", testDomain[:24], queueSeq.Add(1))
 	sim, err := hwsim.New(hwsim.Options{Seed: o.seed, Resources: o.resources, AccessKey: testAK, SecretKey: testSK, DomainID: domain, Knobs: o.knobs, FullCatalog: true})
 	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
+	handler := sim.Handler()
+	if o.wire != nil {
+		handler = o.wire(handler)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 
 	s := &stack{t: t, sim: sim, simURL: srv.URL, dbURL: o.dbURL(t)}

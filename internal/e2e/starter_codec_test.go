@@ -69,7 +69,7 @@ func TestPayloadKeyForEveryStarterCommand(t *testing.T) {
 	d := s.describeSchedule(sched)
 	require.NotNil(t, d.Sync, "describe reads the encrypted sync options")
 	assert.Equal(t, 7, d.Sync.ExpireDays)
-	assert.Equal(t, "Sync of resources expiring within 7 days (schedule "+sched+")", d.Action.Summary)
+	assert.Equal(t, "Sync of account default: resources expiring within 7 days (schedule "+sched+")", d.Action.Summary)
 	code, out, errOut = s.starter("schedule", "update", sched, "--expire-days", "14", "--tag-mode", "bulk")
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, "Updated schedule "+sched+": expire-days 7 -> 14, tag-mode auto -> bulk\n", out)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/global"
 	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	bss "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/bss/v2"
 	tms "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/tms/v1"
@@ -24,11 +23,14 @@ import (
 type Client struct {
 	bss      *bss.BssClient
 	tms      *tms.TmsClient
-	bssLimit *throttle
-	tmsLimit *throttle
+	bssLimit gate
+	tmsLimit gate
 	stats    *Stats
 	types    atomic.Pointer[catalog.Table] // BSS-to-TMS types, see UseCatalog
 	observer Observer
+	// customerID: a partner lists this customer's resources (BSS
+	// customer_id); TMS cannot read their tags.
+	customerID string
 }
 
 // Stats counts HTTP exchanges with Huawei, as seen on the wire.
@@ -40,7 +42,8 @@ type Stats struct {
 
 // New builds both API clients from the configuration: the endpoints are
 // HUAWEI_SITE's presets unless HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT
-// override them. The catalog is catalog.Default until UseCatalog.
+// override them. The catalog is catalog.Default until UseCatalog (none for
+// a partner's customer: TMS cannot read their tags).
 func New(cfg config.Huawei, opts ...Option) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -51,11 +54,7 @@ func New(cfg config.Huawei, opts ...Option) (*Client, error) {
 	}
 	stats := &Stats{}
 	build := func(builder *core.HcHttpClientBuilder, endpoint string) (*core.HcHttpClient, error) {
-		cred, err := global.NewCredentialsBuilder().
-			WithAk(cfg.AccessKey.Reveal()).
-			WithSk(cfg.SecretKey.Reveal()).
-			WithDomainId(cfg.DomainID).
-			SafeBuild()
+		cred, err := credentials(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -86,6 +85,10 @@ func New(cfg config.Huawei, opts ...Option) (*Client, error) {
 		observer: noObserver{},
 	}
 	c.types.Store(catalog.Default())
+	if cfg.PartnerDomainID != "" {
+		c.customerID = cfg.DomainID
+		c.types.Store(noTagTypes)
+	}
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -105,7 +108,7 @@ func (c *Client) Stats() *Stats { return c.stats }
 // call runs one SDK call after the limiter allows it. The SDK blocks without a
 // context, so the call runs aside and ctx only stops the wait for it; the HTTP
 // timeout bounds the call itself.
-func call[T any](ctx context.Context, obs Observer, t *throttle, api string, fn func() (T, error)) (_ T, err error) {
+func call[T any](ctx context.Context, obs Observer, t gate, api string, fn func() (T, error)) (_ T, err error) {
 	start := time.Now()
 	var sent time.Time
 	defer func() {
@@ -135,7 +138,7 @@ func call[T any](ctx context.Context, obs Observer, t *throttle, api string, fn 
 		if r.err != nil {
 			ae := classify(api, r.err)
 			if ae.Kind == KindThrottled {
-				t.pause(ae.RetryAfter)
+				t.pause(ctx, ae.RetryAfter)
 			}
 			return zero, ae
 		}

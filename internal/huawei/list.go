@@ -77,6 +77,9 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery) (Page, error) {
 	if len(q.ResourceIDs) > 0 {
 		body.ResourceIds = &q.ResourceIDs
 	}
+	if c.customerID != "" {
+		body.CustomerId = ptr(c.customerID)
+	}
 	if len(q.StatusList) > 0 {
 		statuses := make([]int32, len(q.StatusList))
 		for i, s := range q.StatusList {

@@ -45,6 +45,9 @@ func (c *Client) Providers(ctx context.Context) ([]string, error) {
 // client's catalog to them (catalog.Table.Restrict). It returns one warning
 // per type dropped: those resources are stored as types without tags.
 func (c *Client) RestrictCatalog(ctx context.Context) ([]string, error) {
+	if reason := c.TagsUnsupported(); reason != "" {
+		return []string{"tags are not read: " + reason}, nil
+	}
 	served, err := c.Providers(ctx)
 	if err != nil {
 		return nil, err

@@ -94,7 +94,8 @@ type Item struct {
 	IsMainResource      bool              `json:"is_main_resource"`
 	ParentResourceID    string            `json:"parent_resource_id"`
 	EffectiveTime       *time.Time        `json:"effective_time"`
-	AccountID           string            `json:"account_id" doc:"HUAWEI_DOMAIN_ID of the sync that stored it"`
+	AccountID           string            `json:"account_id" doc:"the account's domain id (HUAWEI_DOMAIN_ID, or the accounts file's domain_id or customer_id)"`
+	AccountName         string            `json:"account_name" doc:"the account's name in the workers' accounts file; default for the HUAWEI_* account"`
 	CloudProvider       string            `json:"cloud_provider"`
 	FirstSeenAt         time.Time         `json:"first_seen_at"`
 	LastSyncedAt        time.Time         `json:"last_synced_at"`
@@ -113,7 +114,7 @@ func NewItem(r store.ExpiringResource, now time.Time) Item {
 		ExpirePolicy: r.ExpirePolicy, ExpirePolicyText: PolicyText(r.ExpirePolicy),
 		Tags: r.Tags, TagStatus: r.TagStatus, TagError: r.TagError,
 		IsActive: r.IsActive, IsMainResource: r.IsMainResource, ParentResourceID: r.ParentResourceID,
-		AccountID: r.AccountID, CloudProvider: r.CloudProvider,
+		AccountID: r.AccountID, AccountName: r.AccountName, CloudProvider: r.CloudProvider,
 		FirstSeenAt: r.FirstSeenAt.UTC(), LastSyncedAt: r.LastSyncedAt.UTC(), LastSyncID: r.LastSyncID, ID: r.ID,
 	}
 	if r.EffectiveTime != nil {

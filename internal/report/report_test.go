@@ -46,19 +46,19 @@ func TestTable(t *testing.T) {
 // and tag lists cut at their widths (CJK counts twice), a newline in a tag
 // shown as ?, statuses and policies BSS did not give as unknown, unknown
 // numbers as numbers.
-const wantTable = `┌─────────────────────┬───────────┬─────────────────────────────────────────────────┬─────────┬────────┬────────────┬─────────┬──────────┬────────────────┬────────────────────────────────────────────────────┐
-│ EXPIRES (UTC)       │ DAYS LEFT │ RESOURCE                                        │ SERVICE │ TYPE   │ REGION     │ PROJECT │ STATUS   │ EXPIRE POLICY  │ TAGS                                               │
-├─────────────────────┼───────────┼─────────────────────────────────────────────────┼─────────┼────────┼────────────┼─────────┼──────────┼────────────────┼────────────────────────────────────────────────────┤
-│ 2026-11-23 08:00:00 │        -3 │ b-web (expired-active)                          │ ecs     │ vm     │ cn-north-4 │ p1      │ frozen   │ grace period   │ env=prod                                           │
-│ 2026-11-27 08:00:00 │         1 │ 中文服务器 (soon-1)                             │ evs     │ volume │ cn-east-3  │ p2      │ in use   │ to pay-per-use │ env=prod, quote"key=say "hi", 团队=运维部 🚀       │
-│ 2026-11-28 08:00:00 │         2 │ A-db (soon-2)                                   │ ecs     │ vm     │ cn-north-4 │ p1      │ expired  │ auto-renew     │ env=test, pct=100%, under_score=a_b                │
-│ 2026-11-30 08:00:00 │         4 │ Z-cache (unknown-tags)                          │ dcs     │ dcs    │ cn-south-1 │ p3      │ unknown  │ unknown        │ (type not tagged)                                  │
-│ 2026-12-01 08:00:00 │         5 │ a-db (empty-val)                                │ rds     │ rds.vm │ cn-north-4 │ p1      │ status 7 │ policy 9       │ ENV=PROD, emoji🎉=🔥, env=, lines=one?two          │
-│ 2026-12-02 08:00:00 │         6 │ 🚀rocket (no-tags)                              │ vpc     │ ip     │ cn-east-3  │ p2      │ in use   │ freeze         │ (none)                                             │
-│ 2026-12-03 08:00:00 │         7 │ eip-edge-日志日志日志日志日志日志日志日… (edge) │ vpc     │ ip     │ cn-north-4 │ p1      │ in use   │ to pay-per-use │ a='; DROP TABLE expiring_resources; --, back\slas… │
-├─────────────────────┴───────────┴─────────────────────────────────────────────────┴─────────┴────────┴────────────┴─────────┴──────────┴────────────────┴────────────────────────────────────────────────────┤
-│ 7 resources expiring by 2026-12-03 08:00:00 UTC (within 7 days), active only                                                                                                                                 │
-└──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
+const wantTable = `┌─────────────────────┬───────────┬─────────┬─────────────────────────────────────────────────┬─────────┬────────┬────────────┬─────────┬──────────┬────────────────┬────────────────────────────────────────────────────┐
+│ EXPIRES (UTC)       │ DAYS LEFT │ ACCOUNT │ RESOURCE                                        │ SERVICE │ TYPE   │ REGION     │ PROJECT │ STATUS   │ EXPIRE POLICY  │ TAGS                                               │
+├─────────────────────┼───────────┼─────────┼─────────────────────────────────────────────────┼─────────┼────────┼────────────┼─────────┼──────────┼────────────────┼────────────────────────────────────────────────────┤
+│ 2026-11-23 08:00:00 │        -3 │ prod    │ b-web (expired-active)                          │ ecs     │ vm     │ cn-north-4 │ p1      │ frozen   │ grace period   │ env=prod                                           │
+│ 2026-11-27 08:00:00 │         1 │ prod    │ 中文服务器 (soon-1)                             │ evs     │ volume │ cn-east-3  │ p2      │ in use   │ to pay-per-use │ env=prod, quote"key=say "hi", 团队=运维部 🚀       │
+│ 2026-11-28 08:00:00 │         2 │ prod    │ A-db (soon-2)                                   │ ecs     │ vm     │ cn-north-4 │ p1      │ expired  │ auto-renew     │ env=test, pct=100%, under_score=a_b                │
+│ 2026-11-30 08:00:00 │         4 │ prod    │ Z-cache (unknown-tags)                          │ dcs     │ dcs    │ cn-south-1 │ p3      │ unknown  │ unknown        │ (type not tagged)                                  │
+│ 2026-12-01 08:00:00 │         5 │ prod    │ a-db (empty-val)                                │ rds     │ rds.vm │ cn-north-4 │ p1      │ status 7 │ policy 9       │ ENV=PROD, emoji🎉=🔥, env=, lines=one?two          │
+│ 2026-12-02 08:00:00 │         6 │ prod    │ 🚀rocket (no-tags)                              │ vpc     │ ip     │ cn-east-3  │ p2      │ in use   │ freeze         │ (none)                                             │
+│ 2026-12-03 08:00:00 │         7 │ prod    │ eip-edge-日志日志日志日志日志日志日志日… (edge) │ vpc     │ ip     │ cn-north-4 │ p1      │ in use   │ to pay-per-use │ a='; DROP TABLE expiring_resources; --, back\slas… │
+├─────────────────────┴───────────┴─────────┴─────────────────────────────────────────────────┴─────────┴────────┴────────────┴─────────┴──────────┴────────────────┴────────────────────────────────────────────────────┤
+│ 7 resources expiring by 2026-12-03 08:00:00 UTC (within 7 days), active only                                                                                                                                           │
+└────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
 `
 
 // The machine formats carry every field of report.Item, named and ordered
@@ -67,7 +67,7 @@ var wantColumns = []string{
 	"expire_time", "days_left", "resource_id", "resource_name", "service_type_code", "resource_type_code", "resource_spec_code",
 	"region_code", "project_id", "enterprise_project_id", "status", "status_text", "expire_policy", "expire_policy_text",
 	"tags", "tag_status", "tag_error", "is_active", "is_main_resource", "parent_resource_id", "effective_time",
-	"account_id", "cloud_provider", "first_seen_at", "last_synced_at", "last_sync_id", "id",
+	"account_id", "account_name", "cloud_provider", "first_seen_at", "last_synced_at", "last_sync_id", "id",
 }
 
 func TestCSV(t *testing.T) {
@@ -94,7 +94,7 @@ func TestCSV(t *testing.T) {
 		"status": "2", "status_text": "in use", "expire_policy": "1", "expire_policy_text": "to pay-per-use",
 		"tags": `{"env":"prod","quote\"key":"say \"hi\"","团队":"运维部 🚀"}`, "tag_status": "ok", "tag_error": "",
 		"is_active": "true", "is_main_resource": "true", "parent_resource_id": "", "effective_time": "2025-11-27T08:00:00Z",
-		"account_id": reporttest.Account, "cloud_provider": "huawei",
+		"account_id": reporttest.Account, "account_name": reporttest.AccountName, "cloud_provider": "huawei",
 		"first_seen_at": "2026-11-26T08:00:00Z", "last_synced_at": "2026-11-26T08:00:00Z", "last_sync_id": "sync-report",
 	}, soon)
 	// Every tag survives, byte for byte, in the JSON column.
@@ -152,7 +152,7 @@ func TestJSON(t *testing.T) {
 		ResourceSpecCode: "spec-expired-active", RegionCode: "cn-north-4", ProjectID: "p1", EnterpriseProjectID: "0",
 		Status: new(4), StatusText: "frozen", ExpirePolicy: new(0), ExpirePolicyText: "grace period",
 		Tags: map[string]string{"env": "prod"}, TagStatus: "ok",
-		IsActive: true, IsMainResource: true, EffectiveTime: &effective, AccountID: reporttest.Account, CloudProvider: "huawei",
+		IsActive: true, IsMainResource: true, EffectiveTime: &effective, AccountID: reporttest.Account, AccountName: reporttest.AccountName, CloudProvider: "huawei",
 		FirstSeenAt: reporttest.Now, LastSyncedAt: reporttest.Now, LastSyncID: "sync-report",
 	}, first)
 	assert.Contains(t, out, `"expire_time": "2026-11-23T08:00:00Z"`, "times are UTC")
@@ -168,7 +168,7 @@ func TestEmptyResult(t *testing.T) {
 	assert.Equal(t, strings.Join(wantColumns, ",")+"\n", render(t, printer.CSV, res))
 	lines := strings.Split(strings.TrimSuffix(render(t, printer.Text, res), "\n"), "\n")
 	require.Len(t, lines, 5)
-	assert.Equal(t, "│ EXPIRES (UTC) │ DAYS LEFT │ RESOURCE │ SERVICE │ TYPE │ REGION │ PROJECT │ STATUS │ EXPIRE POLICY │ TAGS │", lines[1])
+	assert.Equal(t, "│ EXPIRES (UTC) │ DAYS LEFT │ ACCOUNT │ RESOURCE │ SERVICE │ TYPE │ REGION │ PROJECT │ STATUS │ EXPIRE POLICY │ TAGS │", lines[1])
 	assert.Regexp(t, `^│ 0 resources expiring by 2026-12-03 08:00:00 UTC \(within 7 days\), active only +│$`, lines[3])
 }
 

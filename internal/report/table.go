@@ -29,12 +29,13 @@ func writeTable(w io.Writer, r Result) error {
 	t.Style().Options.SeparateRows = false
 	t.Style().Format.Footer = text.FormatDefault
 	t.Style().Options.DoNotRenderSeparatorWhenEmpty = true
-	t.AppendHeader(table.Row{"EXPIRES (UTC)", "DAYS LEFT", "RESOURCE", "SERVICE", "TYPE", "REGION", "PROJECT", "STATUS", "EXPIRE POLICY", "TAGS"})
+	t.AppendHeader(table.Row{"EXPIRES (UTC)", "DAYS LEFT", "ACCOUNT", "RESOURCE", "SERVICE", "TYPE", "REGION", "PROJECT", "STATUS", "EXPIRE POLICY", "TAGS"})
 	t.SetColumnConfigs([]table.ColumnConfig{{Number: 2, Align: text.AlignRight}})
 	for _, it := range r.Items {
 		t.AppendRow(table.Row{
 			it.ExpireTime.Format(time.DateTime),
 			it.DaysLeft,
+			cell(it.AccountName),
 			resourceCell(it),
 			serviceCell(it.ServiceTypeCode),
 			cell(strings.TrimPrefix(it.ResourceTypeCode, resourceTypePrefix)),
@@ -46,7 +47,7 @@ func writeTable(w io.Writer, r Result) error {
 		})
 	}
 	// The same text in every cell merges into one line across the table.
-	footer := make(table.Row, 10)
+	footer := make(table.Row, 11)
 	for i := range footer {
 		footer[i] = r.footer()
 	}
@@ -64,6 +65,9 @@ func (r Result) footer() string {
 		s += fmt.Sprintf(" shown, more match (--limit=%d)", r.Query.Limit)
 	}
 	s += fmt.Sprintf(" expiring by %s UTC (within %d days)", r.ExpireBy.Format(time.DateTime), r.Query.Days)
+	if names := r.Query.Filter.AccountNames; len(names) > 0 {
+		s += ", account " + strings.Join(names, ", ")
+	}
 	if !r.Query.Filter.IncludeInactive {
 		s += ", active only"
 	}

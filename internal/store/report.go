@@ -28,17 +28,18 @@ const (
 	SortService ReportSort = "service" // service_type_code
 	SortRegion  ReportSort = "region"  // region_code
 	SortProject ReportSort = "project" // project_id
+	SortAccount ReportSort = "account" // account_name
 )
 
 // ReportSorts lists the orders a report accepts, the default first.
 func ReportSorts() []ReportSort {
-	return []ReportSort{SortExpire, SortName, SortService, SortRegion, SortProject}
+	return []ReportSort{SortExpire, SortName, SortService, SortRegion, SortProject, SortAccount}
 }
 
 // reportSortColumns is the column each order sorts by before the expire time.
 var reportSortColumns = map[ReportSort]string{
 	SortExpire: "", SortName: "resource_name", SortService: "service_type_code",
-	SortRegion: "region_code", SortProject: "project_id",
+	SortRegion: "region_code", SortProject: "project_id", SortAccount: "account_name",
 }
 
 // TagMatch is one tag a reported resource must carry with exactly this
@@ -56,6 +57,9 @@ type ReportFilter struct {
 	// IncludeInactive also reports resources that the last sync covering
 	// their expire time no longer saw.
 	IncludeInactive bool
+	// AccountNames: only the rows of these accounts (their names); none
+	// matches every account.
+	AccountNames []string
 	// ServiceTypeCode, RegionCode and ProjectID match exactly; "" matches any.
 	ServiceTypeCode string
 	RegionCode      string
@@ -92,6 +96,9 @@ func (s *Store) ExpiringWithin(ctx context.Context, f ReportFilter) ([]ExpiringR
 	q := s.db.WithContext(ctx).Model(&ExpiringResource{}).Where("expire_time <= ?", utcSecond(f.ExpireBy))
 	if !f.IncludeInactive {
 		q = q.Where("is_active = ?", true)
+	}
+	if len(f.AccountNames) > 0 {
+		q = q.Where("account_name IN ?", f.AccountNames)
 	}
 	if f.ServiceTypeCode != "" {
 		q = q.Where("service_type_code = ?", f.ServiceTypeCode)

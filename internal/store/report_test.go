@@ -171,7 +171,7 @@ func TestExpiringWithinSortsTheSameOnBothDatabases(t *testing.T) {
 		ctx := context.Background()
 		// A second account holding a resource id of the first one and names
 		// that collations would fold.
-		reporttest.Write(t, s, "a0000000000000000000000000000002", "sync-other", []reporttest.Resource{
+		reporttest.Write(t, s, "a0000000000000000000000000000002", "staging", "sync-other", []reporttest.Resource{
 			{ID: "soon-1", Name: "a-db", Service: catalog.ServiceECS, Type: catalog.ResourceVM, Region: "ap-southeast-1", Project: "p9",
 				Status: new(2), Expire: reportNow.Add(24 * time.Hour), Tags: map[string]string{}},
 			{ID: "other-2", Name: "á-db", Service: catalog.ServiceECS, Type: catalog.ResourceVM, Region: "ap-southeast-1", Project: "p9",
@@ -188,6 +188,7 @@ func TestExpiringWithinSortsTheSameOnBothDatabases(t *testing.T) {
 			{store.SortService, []string{"unknown-tags", "soon-1", "expired-active", "soon-1", "soon-2", "other-2", "empty-val", "no-tags", "edge"}},
 			{store.SortRegion, []string{"soon-1", "other-2", "soon-1", "no-tags", "expired-active", "soon-2", "empty-val", "edge", "unknown-tags"}},
 			{store.SortProject, []string{"expired-active", "soon-2", "empty-val", "edge", "soon-1", "no-tags", "unknown-tags", "soon-1", "other-2"}},
+			{store.SortAccount, []string{"expired-active", "soon-1", "soon-2", "unknown-tags", "empty-val", "no-tags", "edge", "soon-1", "other-2"}},
 		} {
 			got, err := s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, Sort: c.sort})
 			require.NoError(t, err, c.sort)
@@ -196,6 +197,21 @@ func TestExpiringWithinSortsTheSameOnBothDatabases(t *testing.T) {
 		got, err := s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy})
 		require.NoError(t, err)
 		assert.Equal(t, reportAccount, got[1].AccountID, "same expire time and id: the account breaks the tie")
+		for _, c := range []struct {
+			names []string
+			want  []string
+		}{
+			{[]string{"staging"}, []string{"soon-1", "other-2"}},
+			{[]string{"prod", "staging"}, []string{"expired-active", "soon-1", "soon-1", "soon-2", "unknown-tags", "empty-val", "other-2", "no-tags", "edge"}},
+			{[]string{"nope"}, []string{}},
+		} {
+			got, err := s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, AccountNames: c.names})
+			require.NoError(t, err)
+			assert.Equal(t, c.want, ids(got), "accounts %v", c.names)
+			for _, r := range got {
+				assert.Contains(t, c.names, r.AccountName)
+			}
+		}
 
 		_, err = s.ExpiringWithin(ctx, store.ReportFilter{ExpireBy: reportBy, Sort: "size"})
 		assert.ErrorContains(t, err, `unknown sort "size"`)

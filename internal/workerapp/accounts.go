@@ -4,18 +4,21 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"expiry-sync/activities"
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
+	"expiry-sync/internal/store"
 )
 
 // buildAccounts builds one Huawei client per account the worker serves,
-// each with its own limiters and with the tag catalog its TMS serves.
-func buildAccounts(ctx context.Context, cfg config.Worker, opts []huawei.Option, logger *slog.Logger) (map[string]*activities.Account, error) {
+// each with the account's limiters, shared by every worker through st
+// (LimiterOptions), and with the tag catalog its TMS serves.
+func buildAccounts(ctx context.Context, cfg config.Worker, st *store.Store, opts []huawei.Option, logger *slog.Logger) (map[string]*activities.Account, error) {
 	out := map[string]*activities.Account{}
 	for _, acc := range cfg.ServedAccounts() {
-		hw, err := huawei.New(acc.Huawei, opts...)
+		hw, err := huawei.New(acc.Huawei, append(slices.Clone(opts), LimiterOptions(st, acc)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", acc.Name, err)
 		}

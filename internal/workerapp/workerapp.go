@@ -69,7 +69,7 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		hwOpts = append(hwOpts, huawei.WithObserver(rec))
 		rec.Registry().MustRegister(metrics.NewDatabase(st.DB(), logger))
 	}
-	accounts, err := buildAccounts(ctx, cfg, hwOpts, logger)
+	accounts, err := buildAccounts(ctx, cfg, st, hwOpts, logger)
 	if err != nil {
 		_ = st.Close()
 		return nil, err

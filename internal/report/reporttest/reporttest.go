@@ -24,8 +24,11 @@ var Now = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 // By is Now plus 7 days: the bound of a 7-day report.
 var By = Now.Add(7 * 24 * time.Hour)
 
-// Account owns the Inventory.
-const Account = "a0000000000000000000000000000001"
+// Account owns the Inventory; AccountName is its name in the accounts file.
+const (
+	Account     = "a0000000000000000000000000000001"
+	AccountName = "prod"
+)
 
 // Resource is one stored resource of the fixture.
 type Resource struct {
@@ -71,12 +74,13 @@ func Find(id string) Resource {
 	panic("reporttest: no resource " + id)
 }
 
-// Write stores resources for account through BeginSync and CommitBatch, as
-// a sync would, at Now; then marks the Inactive ones so.
-func Write(t testing.TB, s *store.Store, account, syncID string, resources []Resource) {
+// Write stores resources for account (domain id) named name through
+// BeginSync and CommitBatch, as a sync would, at Now; then marks the
+// Inactive ones so.
+func Write(t testing.TB, s *store.Store, account, name, syncID string, resources []Resource) {
 	t.Helper()
 	ctx := context.Background()
-	log, err := s.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "run-1", AccountID: account, ExpireDays: 30,
+	log, err := s.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "run-1", AccountID: account, AccountName: name, ExpireDays: 30,
 		WindowBegin: Now.AddDate(0, 0, -15), WindowEnd: Now.AddDate(0, 0, 30), Now: Now}, nil)
 	require.NoError(t, err)
 	rows := make([]inventory.Row, len(resources))
@@ -110,6 +114,6 @@ func Open(t testing.TB, url string) *store.Store {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	require.NoError(t, s.Migrate(ctx))
-	Write(t, s, Account, "sync-report", Inventory)
+	Write(t, s, Account, AccountName, "sync-report", Inventory)
 	return s
 }

@@ -20,10 +20,10 @@ const (
 	DefaultExpireDays      = contract.DefaultExpireDays
 	DefaultLookbackDays    = contract.DefaultLookbackDays
 
-	MaxExpireDays      = 3650
+	MaxExpireDays = 3650
 	// MinPageSize: consecutive pages share at least one id (see maxOverlap),
 	// which a page of one cannot.
-	MinPageSize = 2
+	MinPageSize        = 2
 	MaxLookbackDays    = 365
 	MaxBatchSize       = 500
 	MaxTagConcurrency  = 200

@@ -9,21 +9,21 @@ const ErrTypeNotifyOff = "NotifyNotConfigured"
 
 // PlanInput asks what is due for an account at AsOf.
 type PlanInput struct {
-	AccountID string    `json:"account_id,omitempty"`
+	AccountID string `json:"account_id,omitempty"`
 	// AfterSync: a successful sync started this run (see the routes
 	// file's after_sync).
-	AfterSync bool `json:"after_sync,omitempty"`
+	AfterSync bool      `json:"after_sync,omitempty"`
 	AsOf      time.Time `json:"as_of"`
 	Routes    []string  `json:"routes,omitempty"`
 }
 
 // NotifyPlan is what each route has to send.
 type NotifyPlan struct {
-	Configured bool           `json:"configured"`
+	Configured bool `json:"configured"`
 	// Skipped says why nothing is planned although reminders are configured.
-	Skipped string `json:"skipped,omitempty"`
-	AccountID  string         `json:"account_id"`
-	Routes     []PlannedRoute `json:"routes,omitempty"`
+	Skipped   string         `json:"skipped,omitempty"`
+	AccountID string         `json:"account_id"`
+	Routes    []PlannedRoute `json:"routes,omitempty"`
 }
 
 // PlannedRoute is one route with something to send.

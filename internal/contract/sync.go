@@ -9,7 +9,7 @@ import (
 // BeginSyncInput opens or resumes a sync.
 type BeginSyncInput struct {
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account     string    `json:"account,omitempty"`
 	SyncID      string    `json:"sync_id"`
 	RunID       string    `json:"run_id"`
 	Resume      bool      `json:"resume,omitempty"`
@@ -39,8 +39,8 @@ type Checkpoint struct {
 	ExpireDays   int    `json:"expire_days,omitempty"`
 	LookbackDays int    `json:"lookback_days,omitempty"`
 	TagMode      string `json:"tag_mode,omitempty"`
-	Generation         int64     `json:"generation,omitempty"`
-	LeaseToken         int64     `json:"lease_token,omitempty"`
+	Generation   int64  `json:"generation,omitempty"`
+	LeaseToken   int64  `json:"lease_token,omitempty"`
 	// Anchor: the last ids of the last committed page, which the page at
 	// NextOffset must overlap (see ListPage).
 	Anchor []string `json:"anchor,omitempty"`
@@ -49,7 +49,7 @@ type Checkpoint struct {
 // HoldLeaseInput names the lease a sync holds.
 type HoldLeaseInput struct {
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account    string `json:"account,omitempty"`
 	SyncID     string `json:"sync_id"`
 	Generation int64  `json:"generation"`
 	LeaseToken int64  `json:"lease_token"`
@@ -102,7 +102,7 @@ type TagError struct {
 // unseen resources are re-checked.
 type FinishSyncInput struct {
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account    string `json:"account,omitempty"`
 	SyncID     string `json:"sync_id"`
 	Retries    int    `json:"retries"` // retried activity attempts, for the log
 	Generation int64  `json:"generation,omitempty"`
@@ -113,7 +113,7 @@ type FinishSyncInput struct {
 // EndSyncInput records why a sync stopped before finishing.
 type EndSyncInput struct {
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account    string `json:"account,omitempty"`
 	SyncID     string `json:"sync_id"`
 	Status     string `json:"status"` // failed or canceled
 	Reason     string `json:"reason"`
@@ -125,7 +125,7 @@ type EndSyncInput struct {
 // ListPageInput selects one listing page.
 type ListPageInput struct {
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account     string    `json:"account,omitempty"`
 	WindowBegin time.Time `json:"window_begin"`
 	WindowEnd   time.Time `json:"window_end"`
 	Statuses    []int     `json:"statuses,omitempty"`
@@ -168,7 +168,7 @@ type FetchTagsInput struct {
 	Generation int64 `json:"generation,omitempty"`
 	LeaseToken int64 `json:"lease_token,omitempty"`
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account   string                `json:"account,omitempty"`
 	SyncID    string                `json:"sync_id"`
 	Resources []inventory.TagTarget `json:"resources"`
 	// FromSnapshot: the sync has read these resources' project and type in
@@ -195,7 +195,7 @@ type SnapshotTagsInput struct {
 	Generation int64 `json:"generation,omitempty"`
 	LeaseToken int64 `json:"lease_token,omitempty"`
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account   string `json:"account,omitempty"`
 	SyncID    string `json:"sync_id"`
 	ProjectID string `json:"project"`
 	TMSType   string `json:"type"`
@@ -219,7 +219,7 @@ type SnapshotTagsResult struct {
 // CommitBatchInput is one chunk of rows and the checkpoint after it.
 type CommitBatchInput struct {
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account    string          `json:"account,omitempty"`
 	SyncID     string          `json:"sync_id"`
 	Batch      int             `json:"batch"`
 	NextOffset int             `json:"next_offset"`
@@ -246,7 +246,7 @@ type CommitBatchResult struct {
 // listing did not see.
 type RecheckInput struct {
 	// Account names the account (empty: the default one).
-	Account string `json:"account,omitempty"`
+	Account    string    `json:"account,omitempty"`
 	SyncID     string    `json:"sync_id"`
 	Generation int64     `json:"generation"`
 	LeaseToken int64     `json:"lease_token"`

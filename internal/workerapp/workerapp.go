@@ -36,7 +36,7 @@ type Worker struct {
 	Client   client.Client
 	Store    *store.Store
 	Accounts map[string]*activities.Account // by name
-	Metrics  *metrics.Recorder // nil when METRICS_LISTEN is empty
+	Metrics  *metrics.Recorder              // nil when METRICS_LISTEN is empty
 	worker   worker.Worker
 	cfg      config.Worker
 	logger   *slog.Logger

@@ -93,6 +93,9 @@ func (a *Activities) HoldLease(ctx context.Context, in contract.HoldLeaseInput) 
 		err := a.Store.RenewLease(ctx, w)
 		var lost *store.LeaseLostError
 		if errors.As(err, &lost) {
+			if lost.Holder == "" && a.syncEnded(ctx, in) {
+				return nil // FinishSync or EndSync freed it: the sync is over, not robbed
+			}
 			return temporal.NewNonRetryableApplicationError(lost.Error(), contract.ErrTypeLeaseLost, nil)
 		}
 		// Another error (the database is away) is retried at the next tick:
@@ -104,6 +107,13 @@ func (a *Activities) HoldLease(ctx context.Context, in contract.HoldLeaseInput) 
 		case <-tick.C:
 		}
 	}
+}
+
+// syncEnded says whether the attempt's own sync log is closed: its end
+// released the lease, which a renewal racing with it then misses.
+func (a *Activities) syncEnded(ctx context.Context, in contract.HoldLeaseInput) bool {
+	log, err := a.Store.GetSyncLog(ctx, in.SyncID)
+	return err == nil && log.Generation == in.Generation && log.Status != store.StatusRunning
 }
 
 // storeNotes is the notes as the sync log keeps them.

@@ -18,7 +18,7 @@ func TestEveryContractActivityIsAMethod(t *testing.T) {
 		names []string
 	}{
 		{&activities.Activities{}, []string{contract.ActivityBeginSync, contract.ActivityHoldLease, contract.ActivityListPage,
-			contract.ActivityFetchTags, contract.ActivitySnapshotTags, contract.ActivityCommitBatch, contract.ActivityRecheckUnseen,
+			contract.ActivityFetchTags, contract.ActivitySnapshotTags, contract.ActivityCommitBatch, contract.ActivityCommitPage, contract.ActivityRecheckUnseen,
 			contract.ActivityFinishSync, contract.ActivityEndSync}},
 		{&activities.Notifier{}, []string{contract.ActivityNotifyPlan, contract.ActivityNotifyClaim, contract.ActivityNotifySend,
 			contract.ActivityNotifySettle, contract.ActivityNotifyTestSend}},

@@ -174,6 +174,10 @@ type Cursor struct {
 	NoBulk    []string `json:"no_bulk,omitempty"`
 	// Denied: TMS refused the account's tag reads; no more are tried.
 	Denied string `json:"denied,omitempty"`
+	// ByReference: the attempt stages its pages (bulk mode, see
+	// pipeline.go); PageKeys numbers them.
+	ByReference bool  `json:"by_reference,omitempty"`
+	PageKeys    int64 `json:"page_keys,omitempty"`
 	// Notes: what the sync could not do as asked, for its summary.
 	Notes contract.Notes `json:"notes,omitzero"`
 }

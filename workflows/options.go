@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"expiry-sync/internal/contract"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -37,6 +38,15 @@ var (
 		MaximumAttempts:    30,
 		NonRetryableErrorTypes: []string{contract.ErrTypeDatabaseRejected, contract.ErrTypeInvalidInput, contract.ErrTypeAlreadyRunning,
 			contract.ErrTypeResumeRefused, contract.ErrTypeLeaseLost},
+	}
+	// CommitPage writes and may read a few tags one by one: the database's
+	// retries, and Huawei's refusals that cannot succeed.
+	commitPageRetry = &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        20 * time.Second,
+		MaximumAttempts:        30,
+		NonRetryableErrorTypes: append(slices.Clone(dbRetry.NonRetryableErrorTypes), contract.HuaweiNonRetryable...),
 	}
 	// The lease is held for the whole run: retried (on another worker)
 	// until the run ends, unless another sync holds the account.
@@ -83,6 +93,12 @@ func leaseOptions() workflow.ActivityOptions {
 // BSS call, heartbeating the id it reached.
 func recheckOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: recheckRetry, Summary: "re-check unseen resources by id"}
+}
+
+// commitPageOptions: a page whose bulk tags missed resources reads them one
+// by one at the TMS rate, so it may take minutes; it heartbeats meanwhile.
+func commitPageOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: commitPageRetry, Summary: summary}
 }
 
 func dbOptions(summary string) workflow.ActivityOptions {

@@ -36,6 +36,9 @@ type pageWork struct {
 // committed checkpoint, every listed page being committed.
 func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 	c := &s.cursor
+	if c.ByReference {
+		return s.pipeline(ctx, nil)
+	}
 	commits := workflow.NewBufferedChannel(ctx, 1)
 	var commitErr error
 	committed := workflow.NewChannel(ctx)
@@ -77,6 +80,13 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			offset, back = max(0, offset-back), 2*back
 			next = s.listPage(ctx, offset, anchor)
 			continue
+		}
+		if page.Staged {
+			// Bulk mode: the rest of the sync goes by reference.
+			if err := drain(); err != nil {
+				return false, err
+			}
+			return s.pipeline(ctx, &stagedPage{offset: offset, key: c.PageKeys, done: true, page: page})
 		}
 		back = s.overlap()
 		nextOffset, more := offset+s.advance(page), s.more(offset, page)
@@ -145,10 +155,36 @@ func firstOf(a, b error) error {
 	return b
 }
 
+// listPage lists the page at offset, staged in bulk mode from the first
+// version that stages pages.
 func (s *syncRun) listPage(ctx workflow.Context, offset int, anchor []string) workflow.Future {
+	stageFrom, key := s.stageFrom(), int64(0)
+	if stageFrom > 0 {
+		key = s.nextPageKey()
+	}
+	return s.listPageAt(ctx, offset, anchor, stageFrom, key)
+}
+
+// stageFrom is the BSS total from which pages are staged: bulk tag mode's
+// (see ListPageInput.StageFrom).
+func (s *syncRun) stageFrom() int {
+	if s.byRef < pagesByReference || !s.truth() {
+		return 0
+	}
+	switch s.in.TagMode {
+	case TagModeBulk:
+		return 1
+	case TagModeAuto:
+		return AutoBulkResources
+	}
+	return 0
+}
+
+func (s *syncRun) listPageAt(ctx workflow.Context, offset int, anchor []string, stageFrom int, key int64) workflow.Future {
 	c := &s.cursor
 	in := contract.ListPageInput{
 		Account: s.in.Account, WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
+		StageFrom: stageFrom, PageKey: key,
 	}
 	if s.truth() {
 		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor, s.overlap()
@@ -160,6 +196,9 @@ func (s *syncRun) recordPage(page contract.ListPageResult, offset int) {
 	p := s.progress()
 	p.PagesListed++
 	p.ResourcesListed += len(page.Resources)
+	if page.Staged {
+		p.ResourcesListed += page.Received - len(page.Quarantined)
+	}
 	p.TotalCount = page.TotalCount
 	p.Retries += page.Retries
 	for _, q := range page.Quarantined {

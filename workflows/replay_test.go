@@ -20,6 +20,8 @@ import (
 var recordedHistories = []struct{ file, workflowID string }{
 	{"testdata/sync_history.json", ""}, // before versionInventoryTruth
 	{"testdata/sync_history_v1.json", "expiry-sync-d0e2e000000000000000000000000001-20261201T205321.566Z"}, // inventory-truth, notify-after-sync
+	{"testdata/sync_history_v2.json", "expiry-sync-default-20261201T225418.964Z"},                          // pages-by-reference, per-resource tags: pages by value
+	{"testdata/sync_history_v2-bulk.json", "expiry-sync-default-20261201T225420.038Z"},                     // pages-by-reference, bulk tags: staged pages
 }
 
 func TestReplayRecordedHistories(t *testing.T) {

@@ -62,6 +62,7 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (contract.Summary
 		s.cursor = *in.Cursor
 	}
 	s.version = workflow.GetVersion(ctx, versionInventoryTruth, workflow.DefaultVersion, inventoryTruth)
+	s.byRef = workflow.GetVersion(ctx, versionPagesByReference, workflow.DefaultVersion, pagesByReference)
 	s.cursor.Progress.Runs++
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return s.cursor.Progress, nil }); err != nil {
 		return contract.Summary{}, err
@@ -77,6 +78,7 @@ type syncRun struct {
 	in       SyncInput
 	syncID   string
 	version  workflow.Version
+	byRef    workflow.Version // versionPagesByReference
 	cursor   Cursor
 	phase    string // what the main loop does
 	writing  string // what the committer writes, while it writes

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"expiry-sync/internal/contract"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -39,10 +40,17 @@ type fakeCloud struct {
 	ends      []contract.EndSyncInput
 	begin     contract.Checkpoint
 	written   map[string]bool // rows this sync has committed, as the database holds them
+	staged    map[int64][]inventory.Resource
+	// pageCommits are the CommitPage calls; each is also in commits, as the
+	// batch it wrote.
+	pageCommits []contract.CommitPageInput
+	finish      contract.FinishSyncInput
+	// onCommitPage, when set, sees each CommitPage before it is answered.
+	onCommitPage func(contract.CommitPageInput, []inventory.Resource)
 }
 
 func newFakeCloud(n int) *fakeCloud {
-	f := &fakeCloud{begin: contract.Checkpoint{Attempt: 1}, written: map[string]bool{}}
+	f := &fakeCloud{begin: contract.Checkpoint{Attempt: 1}, written: map[string]bool{}, staged: map[int64][]inventory.Resource{}}
 	for i := range n {
 		typ, tagType := catalog.ResourceVM, "ecs"
 		if i%5 == 4 {
@@ -66,6 +74,9 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.lists = append(f.lists, in)
+		if in.StageFrom > 0 && len(f.resources) >= in.StageFrom {
+			return f.stagePage(in), nil
+		}
 		page := listPage(f.resources, in)
 		page.Resources = slices.DeleteFunc(page.Resources, func(r inventory.Resource) bool { return in.SyncID != "" && f.written[r.ResourceID] })
 		return page, nil
@@ -94,10 +105,17 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		}
 		return contract.CommitBatchResult{Applied: true}, nil
 	}).Maybe()
+	env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(contract.SnapshotTagsResult{Calls: 1}, nil).Maybe()
+	env.OnActivity(a.CommitPage, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.CommitPageInput) (contract.CommitPageResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.commitPage(in), nil
+	}).Maybe()
 	env.OnActivity(a.FinishSync, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.FinishSyncInput) (contract.Summary, error) {
 		id := in.SyncID
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.finish = in
 		rows := 0
 		for _, c := range f.commits {
 			rows += len(c.Rows)
@@ -110,6 +128,52 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 		f.ends = append(f.ends, in)
 		return nil
 	}).Maybe()
+}
+
+// stagePage answers as ListPage does when it stages the page: the page is
+// kept whole, only its key, counts and pairs cross history.
+func (f *fakeCloud) stagePage(in contract.ListPageInput) contract.ListPageResult {
+	end := min(in.Offset+in.Limit, len(f.resources))
+	page := slices.Clone(f.resources[min(in.Offset, end):end])
+	f.staged[in.PageKey] = page
+	res := contract.ListPageResult{TotalCount: len(f.resources), Received: len(page), Connected: true, Staged: true}
+	counts := map[string]int{}
+	for _, r := range page {
+		if r.TagType != "" && r.ProjectID != "" {
+			counts[r.ProjectID+"/"+r.TagType]++
+		}
+	}
+	for _, pair := range slices.Sorted(maps.Keys(counts)) {
+		res.Pairs = append(res.Pairs, contract.PairCount{Pair: pair, Resources: counts[pair]})
+	}
+	for _, r := range page[max(0, len(page)-in.Overlap):] {
+		res.Tail = append(res.Tail, r.ResourceID)
+	}
+	return res
+}
+
+// commitPage answers as CommitPage does: nothing written unless the page
+// overlaps the anchor; then the rows this sync has not written, recorded as
+// one batch.
+func (f *fakeCloud) commitPage(in contract.CommitPageInput) contract.CommitPageResult {
+	page := f.staged[in.PageKey]
+	if f.onCommitPage != nil {
+		f.onCommitPage(in, page)
+	}
+	f.pageCommits = append(f.pageCommits, in)
+	if in.Offset > 0 && len(in.Anchor) > 0 && !slices.ContainsFunc(page, func(r inventory.Resource) bool { return slices.Contains(in.Anchor, r.ResourceID) }) {
+		return contract.CommitPageResult{}
+	}
+	batch := contract.CommitBatchInput{Batch: in.Batch, NextOffset: in.NextOffset, Anchor: in.Tail, SyncedAt: in.SyncedAt}
+	for _, r := range page {
+		if f.written[r.ResourceID] || slices.Contains(in.Anchor, r.ResourceID) {
+			continue
+		}
+		f.written[r.ResourceID] = true
+		batch.Rows = append(batch.Rows, inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK}})
+	}
+	f.commits = append(f.commits, batch)
+	return contract.CommitPageResult{Connected: true, Applied: true, Rows: len(batch.Rows), Tagged: len(batch.Rows)}
 }
 
 // listPage answers as the ListPage activity does: the page at the offset,
@@ -447,28 +511,26 @@ func TestBulkModeSnapshotsEachPairOnceAndFallsBack(t *testing.T) {
 		}
 	}
 	var snapshots []contract.SnapshotTagsInput
-	var mu sync.Mutex
+	read := map[string]bool{} // pairs whose snapshot finished
 	env.RegisterActivity(a)
 	env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.SnapshotTagsInput) (contract.SnapshotTagsResult, error) {
-		mu.Lock()
-		defer mu.Unlock()
+		cloud.mu.Lock()
+		defer cloud.mu.Unlock()
 		snapshots = append(snapshots, in)
+		read[in.ProjectID+"/"+in.TMSType] = true
 		if in.TMSType == "eip" {
 			return contract.SnapshotTagsResult{Unsupported: "TMS.5027 not supported", Calls: 1}, nil
 		}
 		return contract.SnapshotTagsResult{Resources: 150, Calls: 1}, nil
 	})
-	cloud.register(env)
-	var inputs []contract.FetchTagsInput
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		if info.ActivityType.Name == "FetchTags" {
-			var in contract.FetchTagsInput
-			require.NoError(t, args.Get(&in))
-			mu.Lock()
-			inputs = append(inputs, in)
-			mu.Unlock()
+	cloud.onCommitPage = func(in contract.CommitPageInput, page []inventory.Resource) {
+		for _, r := range page {
+			if r.TagType != "" {
+				assert.True(t, read[r.ProjectID+"/"+r.TagType], "offset %d is written once its pairs are read in bulk", in.Offset)
+			}
 		}
-	})
+	}
+	cloud.register(env)
 	in := input()
 	in.TagMode = workflows.TagModeBulk
 
@@ -480,30 +542,30 @@ func TestBulkModeSnapshotsEachPairOnceAndFallsBack(t *testing.T) {
 		pairs[s.ProjectID+"/"+s.TMSType]++
 	}
 	assert.Equal(t, map[string]int{"p1/ecs": 1, "p2/ecs": 1, "p1/eip": 1, "p2/eip": 1}, pairs, "each pair is read in bulk once per sync, across pages")
-	snapshotServed, single := 0, 0
-	for _, in := range inputs {
-		for _, r := range in.Resources {
-			if r.ResourceTypeCode == catalog.ResourceIP {
-				assert.False(t, in.FromSnapshot, "a type TMS cannot list in bulk is queried per resource")
-				single++
-			} else {
-				assert.True(t, in.FromSnapshot)
-				assert.Equal(t, "expiry-sync-test", in.SyncID)
-				snapshotServed++
-			}
+	assert.Empty(t, cloud.tagGroups, "bulk mode reads no tags in the workflow: CommitPage joins the snapshot and reads what it lacks")
+	assert.Len(t, cloud.finish.Notes.Fallbacks, 2, "the pairs TMS cannot list in bulk are noted: %v", cloud.finish.Notes.Fallbacks)
+	for _, l := range cloud.lists {
+		assert.Positive(t, l.PageKey, "every page of a bulk sync is staged")
+	}
+	assertPagesCoverTheListing(t, cloud)
+}
+
+// assertPagesCoverTheListing: the staged pages committed in order write
+// every resource once.
+func assertPagesCoverTheListing(t *testing.T, cloud *fakeCloud) {
+	t.Helper()
+	var ids []string
+	for i, c := range cloud.commits {
+		assert.Equal(t, i+1, c.Batch, "batches follow each other")
+		for _, r := range c.Rows {
+			ids = append(ids, r.ResourceID)
 		}
 	}
-	vms, ips := 0, 0
+	var want []string
 	for _, r := range cloud.resources {
-		switch r.ResourceTypeCode {
-		case catalog.ResourceVM:
-			vms++
-		case catalog.ResourceIP:
-			ips++
-		}
+		want = append(want, r.ResourceID)
 	}
-	assert.Equal(t, ips, single)
-	assert.Equal(t, vms, snapshotServed, "every taggable vm is served from the snapshot")
+	assert.Equal(t, want, ids)
 }
 
 func TestAutoModeGoesBulkOnlyForLargeAccounts(t *testing.T) {
@@ -526,4 +588,76 @@ func TestAutoModeGoesBulkOnlyForLargeAccounts(t *testing.T) {
 		require.NoError(t, env.GetWorkflowError())
 		assert.Equal(t, c.bulk, bulkCalls > 0, "%d resources", c.resources)
 	}
+}
+
+// A bulk sync lists ahead of its commits; when resources leave the listing
+// before its offset meanwhile, the pages listed ahead no longer overlap the
+// last one written: the workflow lists again further back and skips nothing.
+func TestBulkListingAheadSkipsNothingWhenTheListingShifts(t *testing.T) {
+	env := newEnv(t)
+	cloud := newFakeCloud(600)
+	removed := map[string]bool{}
+	cloud.onCommitPage = func(in contract.CommitPageInput, _ []inventory.Resource) {
+		if in.Batch == 2 && len(removed) == 0 {
+			// 60 resources of the first page leave the window: every
+			// page listed after this is 60 places further back.
+			for _, r := range cloud.resources[:60] {
+				removed[r.ResourceID] = true
+			}
+			cloud.resources = cloud.resources[60:]
+		}
+	}
+	cloud.register(env)
+	in := input()
+	in.TagMode, in.PageSize = workflows.TagModeBulk, 50
+
+	env.ExecuteWorkflow(workflows.WorkflowName, in)
+	require.NoError(t, env.GetWorkflowError())
+	for _, r := range cloud.resources {
+		assert.True(t, cloud.written[r.ResourceID], "%s stayed in the window: written", r.ResourceID)
+	}
+	var p workflows.Progress
+	v, err := env.QueryWorkflow(workflows.ProgressQuery)
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&p))
+	assert.Positive(t, p.ListingShifts, "pages listed ahead no longer overlapped")
+	disconnected := 0
+	for _, c := range cloud.pageCommits {
+		if c.Offset > 0 && !slices.ContainsFunc(cloud.staged[c.PageKey], func(r inventory.Resource) bool { return slices.Contains(c.Anchor, r.ResourceID) }) {
+			disconnected++
+		}
+	}
+	assert.Positive(t, disconnected, "CommitPage was asked to write a page that did not overlap, and wrote nothing")
+	maxOffset := 0
+	for _, l := range cloud.lists {
+		maxOffset = max(maxOffset, l.Offset)
+	}
+	assert.Less(t, maxOffset, 600, "no page is listed past BSS's total")
+}
+
+// The listing runs ahead of the commits, several pages at once, at
+// offsets a page apart less the overlap.
+func TestBulkListingRunsAheadOfTheCommits(t *testing.T) {
+	env := newEnv(t)
+	cloud := newFakeCloud(1000)
+	listedBeforeFirstCommit := 0
+	cloud.onCommitPage = func(in contract.CommitPageInput, _ []inventory.Resource) {
+		if in.Batch == 1 {
+			listedBeforeFirstCommit = len(cloud.lists)
+		}
+	}
+	cloud.register(env)
+	in := input()
+	in.TagMode = workflows.TagModeBulk
+
+	env.ExecuteWorkflow(workflows.WorkflowName, in)
+	require.NoError(t, env.GetWorkflowError())
+	assert.Greater(t, listedBeforeFirstCommit, 1, "pages after the first are listed before it is written")
+	var offsets []int
+	for _, l := range cloud.lists {
+		offsets = append(offsets, l.Offset)
+	}
+	slices.Sort(offsets)
+	assert.Equal(t, []int{0, 90, 180, 270, 360, 450, 540, 630, 720, 810, 900}, offsets, "pages of 100 overlapping by 10, each listed once")
+	assertPagesCoverTheListing(t, cloud)
 }

@@ -165,7 +165,7 @@ func (s *syncRun) useBulk() bool {
 // and the reason is noted: bulk mode never fails a sync that per-resource
 // mode would complete.
 func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, pairOf func(inventory.TagTarget) string) error {
-	c, p := &s.cursor, s.progress()
+	c := &s.cursor
 	var pairs []string
 	for _, t := range targets {
 		pair := pairOf(t)
@@ -182,39 +182,53 @@ func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, 
 	s.setPhase(ctx, fmt.Sprintf("reading the tags of %d project/type pairs in bulk", len(pairs)))
 	futures := make([]workflow.Future, len(pairs))
 	for i, pair := range pairs {
-		project, tmsType, _ := strings.Cut(pair, "/")
-		in := contract.SnapshotTagsInput{Account: s.in.Account, SyncID: s.syncID, Generation: s.cursor.Generation, LeaseToken: s.cursor.LeaseToken, ProjectID: project, TMSType: tmsType}
+		expected := 0
 		if s.truth() {
-			in.Expected = s.expectedOfPair(targets, pairOf, pair)
+			expected = s.expectedOfPair(targets, pairOf, pair)
 		}
-		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), contract.ActivitySnapshotTags, in)
+		futures[i] = s.snapshotPair(ctx, pair, expected)
 	}
 	var firstErr error
 	for i, f := range futures {
 		var r contract.SnapshotTagsResult
 		err := f.Get(ctx, &r)
-		if err != nil && s.truth() && !fatalForBulk(err) {
-			p.Failures++
-			r.Unsupported = ErrorText(err)
-			err = nil
-		}
-		if err != nil {
-			firstErr = firstOf(firstErr, err)
-			p.Failures++
-			continue
-		}
-		p.Retries += r.Retries
-		p.TagsSnapshotted += r.Resources
-		if r.Unsupported != "" {
-			c.NoBulk = append(c.NoBulk, pairs[i])
-			if s.truth() {
-				addNote(&c.Notes.Fallbacks, fmt.Sprintf("bulk tags of %s read one by one: %s", pairs[i], r.Unsupported))
-			}
-		} else {
-			c.Snapshots = append(c.Snapshots, pairs[i])
-		}
+		firstErr = firstOf(firstErr, s.recordSnapshot(pairs[i], r, err))
 	}
 	return firstErr
+}
+
+// snapshotPair starts reading one project/type pair in bulk.
+func (s *syncRun) snapshotPair(ctx workflow.Context, pair string, expected int) workflow.Future {
+	project, tmsType, _ := strings.Cut(pair, "/")
+	in := contract.SnapshotTagsInput{Account: s.in.Account, SyncID: s.syncID, Generation: s.cursor.Generation, LeaseToken: s.cursor.LeaseToken,
+		ProjectID: project, TMSType: tmsType, Expected: expected}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), contract.ActivitySnapshotTags, in)
+}
+
+// recordSnapshot records a pair's bulk read: read, or (noted) sent to
+// one-by-one reads. Only a failure one-by-one reads would meet too fails.
+func (s *syncRun) recordSnapshot(pair string, r contract.SnapshotTagsResult, err error) error {
+	c, p := &s.cursor, s.progress()
+	if err != nil && s.truth() && !fatalForBulk(err) {
+		p.Failures++
+		r.Unsupported = ErrorText(err)
+		err = nil
+	}
+	if err != nil {
+		p.Failures++
+		return err
+	}
+	p.Retries += r.Retries
+	p.TagsSnapshotted += r.Resources
+	if r.Unsupported != "" {
+		c.NoBulk = append(c.NoBulk, pair)
+		if s.truth() {
+			addNote(&c.Notes.Fallbacks, fmt.Sprintf("bulk tags of %s read one by one: %s", pair, r.Unsupported))
+		}
+	} else {
+		c.Snapshots = append(c.Snapshots, pair)
+	}
+	return nil
 }
 
 // expectedOfPair estimates how many resources of the account a pair holds:
@@ -246,11 +260,7 @@ func fatalForBulk(err error) bool {
 func (s *syncRun) recordTags(r contract.FetchTagsResult, into map[string]inventory.TagResult) {
 	p := s.progress()
 	p.Retries += r.Retries
-	if r.Denied != "" && s.cursor.Denied == "" {
-		s.cursor.Denied = r.Denied
-		p.TagsDenied = r.Denied
-		addNote(&s.cursor.Notes.Degraded, "TMS refused to read tags for this account, so the stored tags were kept: "+r.Denied)
-	}
+	s.noteDenied(r.Denied)
 	for _, t := range r.Results {
 		into[t.ResourceID] = t
 		p.TagsFetched++
@@ -261,4 +271,15 @@ func (s *syncRun) recordTags(r contract.FetchTagsResult, into map[string]invento
 			p.Vanished++
 		}
 	}
+}
+
+// noteDenied records that TMS refused the account's tag reads: no more are
+// tried, the stored tags are kept, and the sync is partial.
+func (s *syncRun) noteDenied(reason string) {
+	if reason == "" || s.cursor.Denied != "" {
+		return
+	}
+	s.cursor.Denied = reason
+	s.progress().TagsDenied = reason
+	addNote(&s.cursor.Notes.Degraded, "TMS refused to read tags for this account, so the stored tags were kept: "+reason)
 }

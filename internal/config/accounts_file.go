@@ -71,7 +71,7 @@ type accountEntry struct {
 // Defaults of an account's optional fields: those of the HUAWEI_* variables.
 const (
 	defaultHTTPTimeout = 30 * time.Second
-	defaultBSSRate     = 5
+	defaultBSSRate     = 10 // Huawei's documented limit per account and API
 	defaultTMSRate     = 20
 )
 

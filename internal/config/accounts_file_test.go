@@ -58,7 +58,7 @@ func TestTheIssuesMinimalFormWorksAsWritten(t *testing.T) {
 	assert.Equal(t, Huawei{
 		Credentials: CredentialsKeys, AccessKey: prodAK, SecretKey: prodSK, DomainID: "0a1b2c3d", Site: "cn",
 		BSSEndpoint: "https://bss.example.com", TMSEndpoint: "https://tms.example.com",
-		HTTPTimeout: 30 * time.Second, BSSRate: 5, TMSRate: 20,
+		HTTPTimeout: 30 * time.Second, BSSRate: 10, TMSRate: 20,
 	}, prod.Huawei, "keys read from the files, trimmed; the optional fields take the HUAWEI_* defaults")
 	assert.Equal(t, "staging", staging.Name)
 	assert.Equal(t, Secret("STAGINGKEY"), staging.Huawei.AccessKey)

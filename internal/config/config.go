@@ -56,7 +56,7 @@ type Huawei struct {
 	HTTPTimeout time.Duration `env:"HUAWEI_HTTP_TIMEOUT" envDefault:"30s"`
 	// Client-side request rates (per second, per worker process) that keep the
 	// worker under Huawei's API flow control; 0 disables the limiter.
-	BSSRate float64 `env:"HUAWEI_BSS_RATE" envDefault:"5"`
+	BSSRate float64 `env:"HUAWEI_BSS_RATE" envDefault:"10"`
 	TMSRate float64 `env:"HUAWEI_TMS_RATE" envDefault:"20"`
 }
 

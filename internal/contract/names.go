@@ -14,6 +14,7 @@ const (
 	ActivityFetchTags     = "FetchTags"
 	ActivitySnapshotTags  = "SnapshotTags"
 	ActivityCommitBatch   = "CommitBatch"
+	ActivityCommitPage    = "CommitPage"
 	ActivityRecheckUnseen = "RecheckUnseen"
 	ActivityFinishSync    = "FinishSync"
 	ActivityEndSync       = "EndSync"

@@ -141,6 +141,11 @@ type ListPageInput struct {
 	Anchor []string `json:"anchor,omitempty"`
 	// Overlap: how many of the page's last ids to return as its Tail.
 	Overlap int `json:"overlap,omitempty"`
+	// StageFrom: when BSS's total_count is at least this (1: always), the
+	// page is staged in the database under PageKey and crosses history by
+	// reference; CommitPage writes it. 0: the page is returned by value.
+	StageFrom int   `json:"stage_from,omitempty"`
+	PageKey   int64 `json:"page_key,omitempty"`
 }
 
 // ListPageResult is one page: at most 500 resources cross history at once.
@@ -160,6 +165,58 @@ type ListPageResult struct {
 	// Tail: the page's last Overlap ids, the next page's Anchor.
 	Tail        []string                `json:"tail,omitempty"`
 	Quarantined []inventory.Quarantined `json:"quarantined,omitempty"`
+	// Staged: the page's resources are staged (see StageFrom), not in
+	// Resources and Known; Pairs counts them by the project/type pairs whose
+	// tags TMS may list in bulk.
+	Staged bool        `json:"staged,omitempty"`
+	Pairs  []PairCount `json:"pairs,omitempty"`
+}
+
+// PairCount is how many resources of a page have one project and TMS type.
+type PairCount struct {
+	Pair      string `json:"pair"` // "project/type"
+	Resources int    `json:"resources"`
+}
+
+// CommitPageInput writes one staged page and records the checkpoint after it.
+type CommitPageInput struct {
+	// Account names the account (empty: the default one).
+	Account    string `json:"account,omitempty"`
+	SyncID     string `json:"sync_id"`
+	Generation int64  `json:"generation"`
+	LeaseToken int64  `json:"lease_token"`
+	PageKey    int64  `json:"page_key"`
+	Offset     int    `json:"offset"` // where the page was listed, for messages
+	Batch      int    `json:"batch"`  // the checkpoint's batch number
+	// Anchor: the last ids of the previous committed page; the page must
+	// overlap them (see ListPageResult.Connected) or nothing is written.
+	Anchor     []string  `json:"anchor,omitempty"`
+	NextOffset int       `json:"next_offset"`
+	Tail       []string  `json:"tail,omitempty"` // the checkpoint's next anchor
+	BatchSize  int       `json:"batch_size"`     // rows per INSERT
+	SyncedAt   time.Time `json:"synced_at"`
+	// Denied: TMS refused the account's tag reads; none are tried.
+	Denied string `json:"denied,omitempty"`
+}
+
+// CommitPageResult counts what a CommitPage wrote.
+type CommitPageResult struct {
+	// Connected is false when the page does not overlap the anchor: the
+	// listing shifted, nothing was written.
+	Connected bool `json:"connected"`
+	Applied   bool `json:"applied"` // false: an earlier attempt committed it
+	Rows      int  `json:"rows"`
+	Kept      int  `json:"kept,omitempty"` // written by an earlier attempt: tags kept
+	// Tag outcomes of the rows written: read OK (from the snapshot or one by
+	// one), read one by one (calls), refused, gone, of no TMS type.
+	Tagged      int     `json:"tagged,omitempty"`
+	TagCalls    int     `json:"tag_calls,omitempty"`
+	TagErrors   int     `json:"tag_errors,omitempty"`
+	Vanished    int     `json:"vanished,omitempty"`
+	Unsupported int     `json:"unsupported,omitempty"`
+	Denied      string  `json:"denied,omitempty"` // see FetchTagsResult.Denied
+	Retries     int     `json:"retries,omitempty"`
+	WriteMS     float64 `json:"write_ms"`
 }
 
 // FetchTagsInput is a small group of resources whose tags one activity reads.

@@ -112,8 +112,14 @@ func TestResumingASupersededSyncIsRefusedAndChangesNothing(t *testing.T) {
 // Before: resources sliding across a page boundary were skipped, then
 // marked inactive; an empty page before total_count ended the listing.
 func TestAListingThatShiftsMidSyncLosesNothing(t *testing.T) {
-	for _, order := range []string{hwsim.ListOrderIndex, hwsim.ListOrderExpire, hwsim.ListOrderID} {
-		t.Run(order, func(t *testing.T) {
+	// Per-resource tags list page after page; bulk tags list ahead, staged,
+	// and check the overlap when they commit.
+	for _, c := range []struct{ order, mode string }{
+		{hwsim.ListOrderIndex, workflows.TagModePerResource}, {hwsim.ListOrderExpire, workflows.TagModePerResource}, {hwsim.ListOrderID, workflows.TagModePerResource},
+		{hwsim.ListOrderIndex, workflows.TagModeBulk}, {hwsim.ListOrderExpire, workflows.TagModeBulk}, {hwsim.ListOrderID, workflows.TagModeBulk},
+	} {
+		order := c.order
+		t.Run(order+"/"+c.mode, func(t *testing.T) {
 			s := newStack(t, stackOptions{resources: 1200, seed: 82, knobs: hwsim.Knobs{ListOrder: order}})
 			now := time.Now().UTC()
 			begin, end := now.AddDate(0, 0, -40), now.AddDate(0, 0, 400)
@@ -122,7 +128,7 @@ func TestAListingThatShiftsMidSyncLosesNothing(t *testing.T) {
 			require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{ListOrder: order,
 				Churn: &hwsim.Churn{AfterRequests: 2, Begin: begin, End: end, Remove: 150, Renew: 20, Add: 10}}))
 			first := s.syncID("shift")
-			summary, err := s.runSync(first, workflows.SyncInput{PageSize: 100})
+			summary, err := s.runSync(first, workflows.SyncInput{PageSize: 100, TagMode: c.mode})
 			require.NoError(t, err)
 			churn := s.sim.ChurnResult()
 			require.True(t, churn.Applied)
@@ -140,7 +146,7 @@ func TestAListingThatShiftsMidSyncLosesNothing(t *testing.T) {
 			// The next sync sees the churned resources as they are now.
 			require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{ListOrder: order}))
 			second := s.syncID("after")
-			_, err = s.runSync(second, workflows.SyncInput{PageSize: 100})
+			_, err = s.runSync(second, workflows.SyncInput{PageSize: 100, TagMode: c.mode})
 			require.NoError(t, err)
 			s.assertWindowIsTruth(second, nil)
 			for _, id := range churn.Removed {

@@ -200,7 +200,7 @@ func (s *Store) sweep(ctx context.Context, log SyncLog) error {
 	if err != nil {
 		return err
 	}
-	for _, table := range []string{"tag_snapshots", "sync_gone"} {
+	for _, table := range stagingTables {
 		if err := db.Exec("DELETE FROM "+table+" WHERE sync_id NOT IN (SELECT sync_id FROM resource_sync_logs WHERE status = ?)", StatusRunning).Error; err != nil {
 			return err
 		}

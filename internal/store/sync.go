@@ -44,6 +44,12 @@ type BatchCommit struct {
 	// TagsStaged: the tags of rows read OK are in tag_snapshots (staged by
 	// this sync), not in Rows; the INSERT copies them inside the database.
 	TagsStaged bool
+	// ChunkRows bounds the rows of one INSERT (0: all in one).
+	ChunkRows int
+	// Page: the staged page the rows come from, dropped with the commit,
+	// and with it the staged tags of its rows (no other row needs them:
+	// the sync never writes a row twice).
+	Page *PageKey
 }
 
 // CommitBatch upserts the rows and moves the sync log's checkpoint in one
@@ -82,10 +88,10 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 			return s.explainSkippedBatch(tx, b)
 		}
 		applied = true
-		if len(b.Rows) == 0 {
-			return nil
+		if err := s.upsertChunks(tx, toModels(b), b.stagedFrom(), b.ChunkRows); err != nil || b.Page == nil {
+			return err
 		}
-		return s.upsert(tx, toModels(b), b.stagedFrom())
+		return dropPage(tx, *b.Page, b.Rows)
 	})
 	if errors.Is(err, errAlreadyCommitted) {
 		return false, nil
@@ -255,7 +261,7 @@ func (s *Store) deactivateGone(tx *gorm.DB, w Writer) (int, error) {
 
 // dropStaging removes what a sync staged while it ran.
 func (s *Store) dropStaging(tx *gorm.DB, syncID string) error {
-	for _, table := range []string{"tag_snapshots", "sync_gone"} {
+	for _, table := range stagingTables {
 		if err := tx.Exec("DELETE FROM "+table+" WHERE sync_id = ?", syncID).Error; err != nil {
 			return err
 		}

@@ -22,6 +22,21 @@ var insertColumns = []string{
 // natural key, and first_seen_at.
 var keptColumns = map[string]bool{"cloud_provider": true, "account_id": true, "resource_id": true, "first_seen_at": true}
 
+// upsertChunks upserts rows by chunks of at most size rows (0: one chunk).
+func (s *Store) upsertChunks(tx *gorm.DB, rows []ExpiringResource, stagedFrom string, size int) error {
+	if size <= 0 {
+		size = len(rows)
+	}
+	for len(rows) > 0 {
+		n := min(size, len(rows))
+		if err := s.upsert(tx, rows[:n], stagedFrom); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
 // upsert writes rows with one multi-row INSERT ... ON DUPLICATE KEY UPDATE
 // (MySQL) or ON CONFLICT DO UPDATE (SQLite) on the natural key. With
 // stagedFrom set, the tags of rows read OK come from that sync's

@@ -1,0 +1,194 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"expiry-sync/internal/contract"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
+)
+
+// CommitPage writes one staged page and the checkpoint after it, in one
+// transaction. It leaves out what the sync wrote already (the previous
+// page's overlap, a page listed again), keeps the tags of the rows an
+// earlier attempt wrote, and takes the others' tags from the sync's
+// snapshot; a resource the snapshot lacks is read on its own here, its
+// tags staged so that a retry does not read them again.
+func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput) (contract.CommitPageResult, error) {
+	defer keepAlive(ctx, nil)()
+	acc, err := a.account(in.Account)
+	if err != nil {
+		return contract.CommitPageResult{}, err
+	}
+	key := store.PageKey{SyncID: in.SyncID, Generation: in.Generation, Key: in.PageKey}
+	resources, err := a.Store.LoadPage(ctx, key)
+	if errors.Is(err, store.ErrPageNotStaged) {
+		return a.pageGone(ctx, in, err)
+	}
+	if err != nil {
+		return contract.CommitPageResult{}, databaseError("read the staged page", err)
+	}
+	if !overlaps(in, resources) {
+		activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset)
+		return contract.CommitPageResult{Retries: retries(ctx)}, nil
+	}
+	res := contract.CommitPageResult{Connected: true}
+	rows, err := a.pageRows(ctx, acc, in, resources, &res)
+	if err != nil {
+		return contract.CommitPageResult{}, err
+	}
+	start := time.Now()
+	res.Applied, err = a.Store.CommitBatch(ctx, store.BatchCommit{
+		Writer: acc.writer(in.SyncID, in.Generation, in.LeaseToken),
+		Batch:  in.Batch, NextOffset: in.NextOffset, Anchor: in.Tail, Rows: rows, SyncedAt: in.SyncedAt,
+		TagsStaged: true, ChunkRows: in.BatchSize, Page: &key,
+	})
+	if err != nil {
+		return contract.CommitPageResult{}, writeError(fmt.Sprintf("page at offset %d (batch %d)", in.Offset, in.Batch), err)
+	}
+	res.Rows, res.Retries = len(rows), retries(ctx)+res.Retries
+	res.WriteMS = float64(time.Since(start).Microseconds()) / 1000
+	a.Metrics.BatchCommitted(acc.Name, len(rows), res.Applied)
+	activity.GetLogger(ctx).Info("committed a page", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset, "batch", in.Batch,
+		"rows", res.Rows, "kept", res.Kept, "tag_calls", res.TagCalls, "applied", res.Applied, "write_ms", res.WriteMS)
+	return res, nil
+}
+
+// pageGone answers a page that is no longer staged: committed by an earlier
+// attempt of this activity (whose result was lost), or a failure.
+func (a *Activities) pageGone(ctx context.Context, in contract.CommitPageInput, cause error) (contract.CommitPageResult, error) {
+	log, err := a.Store.GetSyncLog(ctx, in.SyncID)
+	if err != nil {
+		return contract.CommitPageResult{}, databaseError("read the sync log", err)
+	}
+	if log.Generation == in.Generation && log.LastCommittedBatch >= in.Batch {
+		return contract.CommitPageResult{Connected: true, Retries: retries(ctx)}, nil
+	}
+	return contract.CommitPageResult{}, databaseError(fmt.Sprintf("page at offset %d", in.Offset), cause)
+}
+
+// overlaps: the page holds one of the anchor's ids, or there is no anchor.
+func overlaps(in contract.CommitPageInput, resources []inventory.Resource) bool {
+	if in.Offset == 0 || len(in.Anchor) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(resources, func(r inventory.Resource) bool { return slices.Contains(in.Anchor, r.ResourceID) })
+}
+
+// pageRows are the rows a page writes, with how their tags are known.
+func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.CommitPageInput, resources []inventory.Resource, res *contract.CommitPageResult) ([]inventory.Row, error) {
+	ids := make([]string, len(resources))
+	for i, r := range resources {
+		ids[i] = r.ResourceID
+	}
+	written, err := a.Store.WrittenBy(ctx, acc.DomainID, in.SyncID, ids)
+	if err != nil {
+		return nil, databaseError("read rows written by the sync", err)
+	}
+	snapshot, err := a.Store.SnapshotHas(ctx, in.SyncID, ids)
+	if err != nil {
+		return nil, databaseError("read the tag snapshot", err)
+	}
+	rows := make([]inventory.Row, 0, len(resources))
+	var unread []int // rows whose tags are read one by one
+	seen := make(map[string]bool, len(resources))
+	for _, r := range resources {
+		gen, wrote := written[r.ResourceID]
+		switch {
+		case (wrote && gen >= in.Generation) || slices.Contains(in.Anchor, r.ResourceID):
+			continue // this attempt has it already
+		case seen[r.ResourceID]:
+			continue // BSS listed it twice in the page: one row
+		}
+		seen[r.ResourceID] = true
+		if wrote {
+			res.Kept++
+			rows = append(rows, inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsKept}})
+			continue
+		}
+		row := inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID}}
+		switch {
+		case r.TagType == "":
+			row.Tags.Status = inventory.TagsUnsupported
+		case snapshot[r.ResourceID]:
+			row.Tags.Status = inventory.TagsOK
+		default:
+			unread = append(unread, len(rows))
+		}
+		rows = append(rows, row)
+	}
+	if err := a.readUnread(ctx, acc, in, rows, unread, res); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		switch r.Tags.Status {
+		case inventory.TagsOK:
+			res.Tagged++
+		case inventory.TagsError:
+			res.TagErrors++
+		case inventory.TagsNotFound:
+			res.Vanished++
+		case inventory.TagsUnsupported:
+			res.Unsupported++
+		}
+	}
+	return rows, nil
+}
+
+// readUnread reads one by one the tags of the rows the snapshot lacks
+// (their pair is not listed in bulk, or the bulk listing missed them),
+// staging what it reads every second: a retry finds those in the snapshot.
+func (a *Activities) readUnread(ctx context.Context, acc *Account, in contract.CommitPageInput, rows []inventory.Row, unread []int, res *contract.CommitPageResult) error {
+	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
+	var staged []store.SnapshotEntry
+	stage := func() error {
+		if err := a.Store.SaveTagSnapshot(ctx, w, staged); err != nil {
+			return writeError("stage tags", err)
+		}
+		staged = staged[:0]
+		return nil
+	}
+	lastStage := time.Now()
+	for _, i := range unread {
+		r := rows[i].Resource
+		if res.Denied == "" {
+			res.Denied = in.Denied
+		}
+		if res.Denied != "" {
+			rows[i].Tags = inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: res.Denied}
+			continue
+		}
+		t, retried, err := a.tagsWithRetries(ctx, acc, inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode, TagType: r.TagType})
+		res.TagCalls++
+		res.Retries += retried
+		if denied := accountDenied(err); denied != "" {
+			res.Denied = denied
+			rows[i].Tags = inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: denied}
+			continue
+		}
+		if err != nil {
+			if serr := stage(); serr != nil {
+				return serr
+			}
+			return huaweiError(err)
+		}
+		if t.Status == inventory.TagsOK {
+			staged = append(staged, store.SnapshotEntry{ResourceID: r.ResourceID, Tags: t.Tags})
+		}
+		t.Tags = nil
+		rows[i].Tags = t
+		if time.Since(lastStage) >= stageEvery {
+			if err := stage(); err != nil {
+				return err
+			}
+			lastStage = time.Now()
+		}
+	}
+	return stage()
+}

@@ -1,0 +1,115 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"expiry-sync/internal/contract"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/store"
+)
+
+// A page staged by ListPage crosses history as a key: CommitPage writes it
+// only if it overlaps the last committed page, leaves out the overlap, reads
+// the tags the snapshot lacks one by one, and drops what it staged.
+func TestStagedPageIsWrittenOnceWithItsTags(t *testing.T) {
+	f := newFixture(t, sk)
+	ctx := context.Background()
+	log := f.lease(t, "sync-pages")
+	now := time.Now().UTC()
+	list := func(offset int, key int64) contract.ListPageResult {
+		v, err := f.env.ExecuteActivity(f.acts.ListPage, contract.ListPageInput{WindowBegin: now.AddDate(0, 0, -400), WindowEnd: now.AddDate(0, 0, 400),
+			Offset: offset, Limit: 50, SyncID: log.SyncID, Generation: log.Generation, Overlap: 10, StageFrom: 1, PageKey: key})
+		require.NoError(t, err)
+		var page contract.ListPageResult
+		require.NoError(t, v.Get(&page))
+		return page
+	}
+	commit := func(in contract.CommitPageInput) contract.CommitPageResult {
+		in.SyncID, in.Generation, in.LeaseToken, in.BatchSize, in.SyncedAt = log.SyncID, log.Generation, log.LeaseToken, 20, now
+		v, err := f.env.ExecuteActivity(f.acts.CommitPage, in)
+		require.NoError(t, err)
+		var res contract.CommitPageResult
+		require.NoError(t, v.Get(&res))
+		return res
+	}
+
+	first := list(0, 1)
+	require.True(t, first.Staged)
+	assert.Empty(t, first.Resources, "a staged page's resources stay out of history")
+	assert.Equal(t, 50, first.Received)
+	assert.NotEmpty(t, first.Pairs)
+	res := commit(contract.CommitPageInput{PageKey: 1, Batch: 1, NextOffset: 40, Tail: first.Tail})
+	assert.True(t, res.Connected)
+	assert.Equal(t, 50, res.Rows)
+	assert.Positive(t, res.TagCalls, "no snapshot: the tags are read one by one")
+	_, err := f.acts.Store.LoadPage(ctx, store.PageKey{SyncID: log.SyncID, Generation: log.Generation, Key: 1})
+	assert.True(t, errors.Is(err, store.ErrPageNotStaged), "the committed page is dropped: %v", err)
+	var staged int64
+	require.NoError(t, f.acts.Store.DB().Table("tag_snapshots").Where("sync_id = ?", log.SyncID).Count(&staged).Error)
+	assert.Zero(t, staged, "the tags staged for the page are dropped with it")
+
+	again := commit(contract.CommitPageInput{PageKey: 1, Batch: 1, NextOffset: 40, Tail: first.Tail})
+	assert.True(t, again.Connected, "a retried commit of a committed page succeeds")
+	assert.False(t, again.Applied)
+
+	second := list(40, 2)
+	astray := commit(contract.CommitPageInput{PageKey: 2, Offset: 40, Batch: 2, Anchor: []string{"not-in-the-page"}, NextOffset: 80, Tail: second.Tail})
+	assert.False(t, astray.Connected, "a page that does not overlap the last one is not written")
+	sl, err := f.acts.Store.GetSyncLog(ctx, log.SyncID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, sl.LastCommittedBatch)
+
+	res = commit(contract.CommitPageInput{PageKey: 2, Offset: 40, Batch: 2, Anchor: first.Tail, NextOffset: 80, Tail: second.Tail})
+	assert.True(t, res.Connected)
+	assert.Equal(t, 40, res.Rows, "the 10 resources of the overlap were written with the first page")
+
+	var rows []store.ExpiringResource
+	require.NoError(t, f.acts.Store.DB().Order("resource_id").Find(&rows).Error)
+	assert.Len(t, rows, 90)
+	truth := map[string]map[string]string{}
+	for _, r := range f.sim.Resources() {
+		truth[r.ResourceID] = r.Tags
+	}
+	tagged := 0
+	for _, r := range rows {
+		if r.TagStatus == string(inventory.TagsOK) {
+			tagged++
+			want := store.Tags(truth[r.ResourceID])
+			if want == nil {
+				want = store.Tags{}
+			}
+			assert.Equal(t, want, r.Tags, r.ResourceID)
+		}
+		assert.Equal(t, log.Generation, r.SyncGeneration)
+	}
+	assert.Positive(t, tagged)
+}
+
+// A renewal that races with the sync's own end (FinishSync frees the lease)
+// is not a lost lease: HoldLease ends quietly, so the workflow does not
+// cancel a sync that just completed. Another holder is a lost lease.
+func TestHoldLeaseEndsQuietlyWhenTheSyncFinished(t *testing.T) {
+	f := newFixture(t, sk)
+	ctx := context.Background()
+	log := f.lease(t, "sync-finished")
+	_, err := f.acts.Store.FinishSync(ctx, store.SyncFinish{Writer: log.Writer()})
+	require.NoError(t, err)
+	_, err = f.env.ExecuteActivity(f.acts.HoldLease, contract.HoldLeaseInput{SyncID: log.SyncID, Generation: log.Generation, LeaseToken: log.LeaseToken})
+	assert.NoError(t, err)
+
+	old := f.lease(t, "sync-old")
+	require.NoError(t, f.acts.Store.EndSync(ctx, old.Writer(), store.StatusFailed, "test", 0))
+	taker := f.lease(t, "sync-taker")
+	require.NotEqual(t, old.SyncID, taker.SyncID)
+	_, err = f.env.ExecuteActivity(f.acts.HoldLease, contract.HoldLeaseInput{SyncID: old.SyncID, Generation: old.Generation, LeaseToken: old.LeaseToken})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "%v", err)
+	assert.Equal(t, contract.ErrTypeLeaseLost, app.Type())
+}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"gorm.io/gorm"
+
+	"expiry-sync/internal/inventory"
+)
+
+// ErrPageNotStaged: no staged page has that key (it was committed, or the
+// sync's staging was dropped).
+var ErrPageNotStaged = errors.New("page not staged")
+
+// stagingTables hold what a sync stages while it runs, by sync_id; they
+// are dropped when it ends.
+var stagingTables = []string{"tag_snapshots", "sync_gone", "staged_pages"}
+
+// PageKey names one staged listing page of a sync's attempt.
+type PageKey struct {
+	SyncID     string
+	Generation int64
+	Key        int64
+}
+
+// StagePage keeps a listed page's resources until the CommitPage that
+// writes them. Staging the same key again (a retried ListPage) overwrites it.
+func (s *Store) StagePage(ctx context.Context, k PageKey, resources []inventory.Resource) error {
+	body, err := packPage(resources)
+	if err != nil {
+		return err
+	}
+	clause := " ON CONFLICT (sync_id, generation, page_key) DO UPDATE SET body = excluded.body"
+	if s.Dialect() == "mysql" {
+		clause = " ON DUPLICATE KEY UPDATE body = VALUES(body)"
+	}
+	return s.db.WithContext(ctx).Exec("INSERT INTO staged_pages (sync_id, generation, page_key, body) VALUES (?, ?, ?, ?)"+clause,
+		k.SyncID, k.Generation, k.Key, body).Error
+}
+
+// LoadPage reads a staged page back.
+func (s *Store) LoadPage(ctx context.Context, k PageKey) ([]inventory.Resource, error) {
+	var bodies [][]byte
+	err := s.db.WithContext(ctx).Table("staged_pages").Where("sync_id = ? AND generation = ? AND page_key = ?", k.SyncID, k.Generation, k.Key).
+		Pluck("body", &bodies).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(bodies) == 0 {
+		return nil, fmt.Errorf("%w: key %d of generation %d", ErrPageNotStaged, k.Key, k.Generation)
+	}
+	return unpackPage(bodies[0])
+}
+
+// dropPage deletes a committed page and its rows' staged tags, inside the
+// commit's transaction.
+func dropPage(tx *gorm.DB, k PageKey, rows []inventory.Row) error {
+	if err := tx.Exec("DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key = ?", k.SyncID, k.Generation, k.Key).Error; err != nil {
+		return err
+	}
+	var tagged []string
+	for _, r := range rows {
+		if r.Tags.Status == inventory.TagsOK {
+			tagged = append(tagged, r.ResourceID)
+		}
+	}
+	if len(tagged) == 0 {
+		return nil
+	}
+	return tx.Exec("DELETE FROM tag_snapshots WHERE sync_id = ? AND resource_id IN ?", k.SyncID, tagged).Error
+}
+
+// packPage is a page's JSON, gzipped: a page of 500 resources is ~190 KB of
+// JSON and a fifth of that compressed, which the database writes and
+// reads back once each.
+func packPage(resources []inventory.Resource) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.NewEncoder(zw).Encode(resources); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func unpackPage(body []byte) ([]inventory.Resource, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("staged page: %w", err)
+	}
+	defer zr.Close()
+	var out []inventory.Resource
+	if err := json.NewDecoder(zr).Decode(&out); err != nil {
+		return nil, fmt.Errorf("staged page: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, zr)
+	return out, nil
+}
+
+// SnapshotHas says which of the ids a sync's tag snapshot holds (their
+// tags were read, in bulk or one by one, and staged).
+func (s *Store) SnapshotHas(ctx context.Context, syncID string, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var got []string
+	err := s.db.WithContext(ctx).Table("tag_snapshots").Where("sync_id = ? AND resource_id IN ?", syncID, ids).Pluck("resource_id", &got).Error
+	for _, id := range got {
+		out[id] = true
+	}
+	return out, err
+}

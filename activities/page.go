@@ -14,75 +14,96 @@ import (
 	"expiry-sync/internal/store"
 )
 
-// CommitPage writes one staged page and the checkpoint after it, in one
-// transaction. It leaves out what the sync wrote already (the previous
-// page's overlap, a page listed again), keeps the tags of the rows an
-// earlier attempt wrote, and takes the others' tags from the sync's
-// snapshot; a resource the snapshot lacks is read on its own here, its
-// tags staged so that a retry does not read them again.
+// CommitPage writes staged pages (one, or a run of consecutive ones) and
+// the checkpoint after the last, in one transaction. It leaves out what the
+// sync wrote already (the previous page's overlap, a page listed again),
+// keeps the tags of the rows an earlier attempt wrote, and takes the
+// others' tags from the sync's snapshot; a resource the snapshot lacks is
+// read on its own here, its tags staged so that a retry does not read them
+// again. A page that does not overlap the one before it ends the run: the
+// listing shifted there.
 func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput) (contract.CommitPageResult, error) {
 	defer keepAlive(ctx, nil)()
 	acc, err := a.account(in.Account)
 	if err != nil {
 		return contract.CommitPageResult{}, err
 	}
-	key := store.PageKey{SyncID: in.SyncID, Generation: in.Generation, Key: in.PageKey}
-	resources, err := a.Store.LoadPage(ctx, key)
-	if errors.Is(err, store.ErrPageNotStaged) {
-		return a.pageGone(ctx, in, err)
+	refs := in.Pages()
+	seen := map[string]bool{} // one row per resource, whatever the pages repeat
+	var keys []store.PageKey
+	var rows []inventory.Row
+	res := contract.CommitPageResult{Connected: true}
+	anchor := in.Anchor
+	for i, ref := range refs {
+		key := store.PageKey{SyncID: in.SyncID, Generation: in.Generation, Key: ref.PageKey}
+		resources, err := a.Store.LoadPage(ctx, key)
+		if errors.Is(err, store.ErrPageNotStaged) && i == 0 {
+			return a.pageGone(ctx, in, refs, err)
+		}
+		if err != nil {
+			return contract.CommitPageResult{}, databaseError("read the staged page", err)
+		}
+		if !overlaps(ref.Offset, anchor, resources) {
+			activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID, "account", acc.Name, "offset", ref.Offset)
+			break
+		}
+		page, err := a.pageRows(ctx, acc, in, anchor, seen, resources, &res)
+		if err != nil {
+			return contract.CommitPageResult{}, err
+		}
+		rows, keys, anchor = append(rows, page...), append(keys, key), ref.Tail
 	}
-	if err != nil {
-		return contract.CommitPageResult{}, databaseError("read the staged page", err)
-	}
-	if !overlaps(in, resources) {
-		activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset)
+	if len(keys) == 0 {
 		return contract.CommitPageResult{Retries: retries(ctx)}, nil
 	}
-	res := contract.CommitPageResult{Connected: true}
-	rows, err := a.pageRows(ctx, acc, in, resources, &res)
-	if err != nil {
-		return contract.CommitPageResult{}, err
-	}
+	last := refs[len(keys)-1]
 	start := time.Now()
 	res.Applied, err = a.Store.CommitBatch(ctx, store.BatchCommit{
 		Writer: acc.writer(in.SyncID, in.Generation, in.LeaseToken),
-		Batch:  in.Batch, NextOffset: in.NextOffset, Anchor: in.Tail, Rows: rows, SyncedAt: in.SyncedAt,
-		TagsStaged: true, ChunkRows: in.BatchSize, Page: &key,
+		Batch:  in.Batch, NextOffset: last.NextOffset, Anchor: last.Tail, Rows: rows, SyncedAt: in.SyncedAt,
+		TagsStaged: true, ChunkRows: in.BatchSize, Pages: keys,
 	})
 	if err != nil {
 		return contract.CommitPageResult{}, writeError(fmt.Sprintf("page at offset %d (batch %d)", in.Offset, in.Batch), err)
 	}
-	res.Rows, res.Retries = len(rows), retries(ctx)+res.Retries
+	res.Pages, res.Rows, res.Retries = len(keys), len(rows), retries(ctx)+res.Retries
 	res.WriteMS = float64(time.Since(start).Microseconds()) / 1000
 	a.Metrics.BatchCommitted(acc.Name, len(rows), res.Applied)
-	activity.GetLogger(ctx).Info("committed a page", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset, "batch", in.Batch,
-		"rows", res.Rows, "kept", res.Kept, "tag_calls", res.TagCalls, "applied", res.Applied, "write_ms", res.WriteMS)
+	activity.GetLogger(ctx).Info("committed pages", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset, "batch", in.Batch,
+		"pages", res.Pages, "rows", res.Rows, "kept", res.Kept, "tag_calls", res.TagCalls, "applied", res.Applied, "write_ms", res.WriteMS)
 	return res, nil
 }
 
-// pageGone answers a page that is no longer staged: committed by an earlier
-// attempt of this activity (whose result was lost), or a failure.
-func (a *Activities) pageGone(ctx context.Context, in contract.CommitPageInput, cause error) (contract.CommitPageResult, error) {
+// pageGone answers a first page that is no longer staged: committed by an
+// earlier attempt of this activity (whose result was lost), or a failure.
+// The checkpoint's offset tells how many of the pages that attempt wrote.
+func (a *Activities) pageGone(ctx context.Context, in contract.CommitPageInput, refs []contract.PageRef, cause error) (contract.CommitPageResult, error) {
 	log, err := a.Store.GetSyncLog(ctx, in.SyncID)
 	if err != nil {
 		return contract.CommitPageResult{}, databaseError("read the sync log", err)
 	}
 	if log.Generation == in.Generation && log.LastCommittedBatch >= in.Batch {
-		return contract.CommitPageResult{Connected: true, Retries: retries(ctx)}, nil
+		pages := 1
+		for i, ref := range refs {
+			if ref.NextOffset == log.NextOffset {
+				pages = i + 1
+			}
+		}
+		return contract.CommitPageResult{Connected: true, Pages: pages, Retries: retries(ctx)}, nil
 	}
 	return contract.CommitPageResult{}, databaseError(fmt.Sprintf("page at offset %d", in.Offset), cause)
 }
 
 // overlaps: the page holds one of the anchor's ids, or there is no anchor.
-func overlaps(in contract.CommitPageInput, resources []inventory.Resource) bool {
-	if in.Offset == 0 || len(in.Anchor) == 0 {
+func overlaps(offset int, anchor []string, resources []inventory.Resource) bool {
+	if offset == 0 || len(anchor) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(resources, func(r inventory.Resource) bool { return slices.Contains(in.Anchor, r.ResourceID) })
+	return slices.ContainsFunc(resources, func(r inventory.Resource) bool { return slices.Contains(anchor, r.ResourceID) })
 }
 
 // pageRows are the rows a page writes, with how their tags are known.
-func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.CommitPageInput, resources []inventory.Resource, res *contract.CommitPageResult) ([]inventory.Row, error) {
+func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.CommitPageInput, anchor []string, seen map[string]bool, resources []inventory.Resource, res *contract.CommitPageResult) ([]inventory.Row, error) {
 	ids := make([]string, len(resources))
 	for i, r := range resources {
 		ids[i] = r.ResourceID
@@ -97,14 +118,13 @@ func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.Com
 	}
 	rows := make([]inventory.Row, 0, len(resources))
 	var unread []int // rows whose tags are read one by one
-	seen := make(map[string]bool, len(resources))
 	for _, r := range resources {
 		gen, wrote := written[r.ResourceID]
 		switch {
-		case (wrote && gen >= in.Generation) || slices.Contains(in.Anchor, r.ResourceID):
+		case (wrote && gen >= in.Generation) || slices.Contains(anchor, r.ResourceID):
 			continue // this attempt has it already
 		case seen[r.ResourceID]:
-			continue // BSS listed it twice in the page: one row
+			continue // BSS listed it twice: one row
 		}
 		seen[r.ResourceID] = true
 		if wrote {

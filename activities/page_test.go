@@ -92,6 +92,54 @@ func TestStagedPageIsWrittenOnceWithItsTags(t *testing.T) {
 	assert.Positive(t, tagged)
 }
 
+// One CommitPage writes a run of consecutive pages in one transaction, up
+// to the first that does not overlap the page before it, and says how many;
+// a retry after a lost answer finds them committed and says the same.
+func TestConsecutivePagesAreWrittenInOneCommitUpToAShift(t *testing.T) {
+	f := newFixture(t, sk)
+	ctx := context.Background()
+	log := f.lease(t, "sync-grouped")
+	now := time.Now().UTC()
+	list := func(offset int, key int64) contract.ListPageResult {
+		v, err := f.env.ExecuteActivity(f.acts.ListPage, contract.ListPageInput{WindowBegin: now.AddDate(0, 0, -400), WindowEnd: now.AddDate(0, 0, 400),
+			Offset: offset, Limit: 50, SyncID: log.SyncID, Generation: log.Generation, Overlap: 10, StageFrom: 1, PageKey: key})
+		require.NoError(t, err)
+		var page contract.ListPageResult
+		require.NoError(t, v.Get(&page))
+		return page
+	}
+	// The third page comes as if the listing had shifted by 45: listed
+	// at offset 80, it holds what was at 125, no id of the second page.
+	p1, p2, p3 := list(0, 1), list(40, 2), list(125, 3)
+	in := contract.CommitPageInput{SyncID: log.SyncID, Generation: log.Generation, LeaseToken: log.LeaseToken, BatchSize: 20, SyncedAt: now,
+		PageKey: 1, Batch: 1, NextOffset: 40, Tail: p1.Tail, More: []contract.PageRef{
+			{PageKey: 2, Offset: 40, NextOffset: 80, Tail: p2.Tail},
+			{PageKey: 3, Offset: 80, NextOffset: 120, Tail: p3.Tail},
+		}}
+	v, err := f.env.ExecuteActivity(f.acts.CommitPage, in)
+	require.NoError(t, err)
+	var res contract.CommitPageResult
+	require.NoError(t, v.Get(&res))
+	assert.True(t, res.Connected)
+	assert.Equal(t, 2, res.Pages, "the third page does not overlap the second: not written")
+	assert.Equal(t, 90, res.Rows, "two pages of 50 overlapping by 10")
+	sl, err := f.acts.Store.GetSyncLog(ctx, log.SyncID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, sl.LastCommittedBatch)
+	assert.Equal(t, 80, sl.NextOffset, "the checkpoint follows the last page written")
+	var rows int64
+	require.NoError(t, f.acts.Store.DB().Model(&store.ExpiringResource{}).Count(&rows).Error)
+	assert.EqualValues(t, 90, rows)
+	_, err = f.acts.Store.LoadPage(ctx, store.PageKey{SyncID: log.SyncID, Generation: log.Generation, Key: 3})
+	assert.NoError(t, err, "the page not written stays staged")
+
+	v, err = f.env.ExecuteActivity(f.acts.CommitPage, in)
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&res))
+	assert.Equal(t, 2, res.Pages, "a retry finds the two pages committed")
+	assert.False(t, res.Applied)
+}
+
 // A renewal that races with the sync's own end (FinishSync frees the lease)
 // is not a lost lease: HoldLease ends quietly, so the workflow does not
 // cancel a sync that just completed. Another holder is a lost lease.

@@ -22,6 +22,8 @@ var recordedHistories = []struct{ file, workflowID string }{
 	{"testdata/sync_history_v1.json", "expiry-sync-d0e2e000000000000000000000000001-20261201T205321.566Z"}, // inventory-truth, notify-after-sync
 	{"testdata/sync_history_v2.json", "expiry-sync-default-20261201T225418.964Z"},                          // pages-by-reference, per-resource tags: pages by value
 	{"testdata/sync_history_v2-bulk.json", "expiry-sync-default-20261201T225420.038Z"},                     // pages-by-reference, bulk tags: staged pages
+	{"testdata/sync_history_v3.json", "expiry-sync-default-20261202T002438.822Z"},                          // grouped commits, per-resource tags
+	{"testdata/sync_history_v3-bulk.json", "expiry-sync-default-20261202T002439.721Z"},                     // grouped commits: a CommitPage of two pages
 }
 
 func TestReplayRecordedHistories(t *testing.T) {

@@ -152,28 +152,36 @@ func (f *fakeCloud) stagePage(in contract.ListPageInput) contract.ListPageResult
 	return res
 }
 
-// commitPage answers as CommitPage does: nothing written unless the page
-// overlaps the anchor; then the rows this sync has not written, recorded as
-// one batch.
+// commitPage answers as CommitPage does: each page in turn, as long as it
+// overlaps the anchor (the first) or the page before it; the rows this sync
+// has not written, recorded as one batch.
 func (f *fakeCloud) commitPage(in contract.CommitPageInput) contract.CommitPageResult {
-	page := f.staged[in.PageKey]
 	if f.onCommitPage != nil {
-		f.onCommitPage(in, page)
+		f.onCommitPage(in, f.staged[in.PageKey])
 	}
 	f.pageCommits = append(f.pageCommits, in)
-	if in.Offset > 0 && len(in.Anchor) > 0 && !slices.ContainsFunc(page, func(r inventory.Resource) bool { return slices.Contains(in.Anchor, r.ResourceID) }) {
+	batch := contract.CommitBatchInput{Batch: in.Batch, SyncedAt: in.SyncedAt}
+	anchor, pages := in.Anchor, 0
+	for _, ref := range in.Pages() {
+		page := f.staged[ref.PageKey]
+		if ref.Offset > 0 && len(anchor) > 0 && !slices.ContainsFunc(page, func(r inventory.Resource) bool { return slices.Contains(anchor, r.ResourceID) }) {
+			break
+		}
+		for _, r := range page {
+			if f.written[r.ResourceID] || slices.Contains(anchor, r.ResourceID) {
+				continue
+			}
+			f.written[r.ResourceID] = true
+			batch.Rows = append(batch.Rows, inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK}})
+		}
+		anchor, batch.NextOffset, batch.Anchor = ref.Tail, ref.NextOffset, ref.Tail
+		pages++
+	}
+	if pages == 0 {
 		return contract.CommitPageResult{}
 	}
-	batch := contract.CommitBatchInput{Batch: in.Batch, NextOffset: in.NextOffset, Anchor: in.Tail, SyncedAt: in.SyncedAt}
-	for _, r := range page {
-		if f.written[r.ResourceID] || slices.Contains(in.Anchor, r.ResourceID) {
-			continue
-		}
-		f.written[r.ResourceID] = true
-		batch.Rows = append(batch.Rows, inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK}})
-	}
 	f.commits = append(f.commits, batch)
-	return contract.CommitPageResult{Connected: true, Applied: true, Rows: len(batch.Rows), Tagged: len(batch.Rows)}
+	return contract.CommitPageResult{Connected: true, Pages: pages, Applied: true, Rows: len(batch.Rows), Tagged: len(batch.Rows)}
 }
 
 // listPage answers as the ListPage activity does: the page at the offset,
@@ -660,4 +668,7 @@ func TestBulkListingRunsAheadOfTheCommits(t *testing.T) {
 	slices.Sort(offsets)
 	assert.Equal(t, []int{0, 90, 180, 270, 360, 450, 540, 630, 720, 810, 900}, offsets, "pages of 100 overlapping by 10, each listed once")
 	assertPagesCoverTheListing(t, cloud)
+	grouped := slices.ContainsFunc(cloud.pageCommits, func(c contract.CommitPageInput) bool { return len(c.More) > 0 })
+	assert.True(t, grouped, "pages ready together are written by one CommitPage")
+	assert.Less(t, len(cloud.pageCommits), len(offsets))
 }

@@ -197,6 +197,23 @@ type CommitPageInput struct {
 	SyncedAt   time.Time `json:"synced_at"`
 	// Denied: TMS refused the account's tag reads; none are tried.
 	Denied string `json:"denied,omitempty"`
+	// More: the pages listed after this one, in order, written in the same
+	// transaction as long as each overlaps the one before it.
+	More []PageRef `json:"more,omitempty"`
+}
+
+// Pages lists every page of the CommitPage, its first included.
+func (in CommitPageInput) Pages() []PageRef {
+	first := PageRef{PageKey: in.PageKey, Offset: in.Offset, NextOffset: in.NextOffset, Tail: in.Tail}
+	return append([]PageRef{first}, in.More...)
+}
+
+// PageRef is a staged page of a CommitPage after its first.
+type PageRef struct {
+	PageKey    int64    `json:"page_key"`
+	Offset     int      `json:"offset"`
+	NextOffset int      `json:"next_offset"`
+	Tail       []string `json:"tail,omitempty"`
 }
 
 // CommitPageResult counts what a CommitPage wrote.
@@ -204,9 +221,13 @@ type CommitPageResult struct {
 	// Connected is false when the page does not overlap the anchor: the
 	// listing shifted, nothing was written.
 	Connected bool `json:"connected"`
-	Applied   bool `json:"applied"` // false: an earlier attempt committed it
-	Rows      int  `json:"rows"`
-	Kept      int  `json:"kept,omitempty"` // written by an earlier attempt: tags kept
+	// Pages: how many of the pages given were written (the first and as
+	// many of More as overlap the page before them); 0 means 1 for a
+	// CommitPage without More.
+	Pages   int  `json:"pages,omitempty"`
+	Applied bool `json:"applied"` // false: an earlier attempt committed it
+	Rows    int  `json:"rows"`
+	Kept    int  `json:"kept,omitempty"` // written by an earlier attempt: tags kept
 	// Tag outcomes of the rows written: read OK (from the snapshot or one by
 	// one), read one by one (calls), refused, gone, of no TMS type.
 	Tagged      int     `json:"tagged,omitempty"`

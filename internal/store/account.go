@@ -165,14 +165,46 @@ func (s *Store) RenewLease(ctx context.Context, w Writer) error {
 // fence locks the account's row and checks that w still holds its lease:
 // every write of a sync runs it first, in the write's own transaction.
 func (s *Store) fence(tx *gorm.DB, w Writer) error {
+	return s.checkLease(s.forUpdate(tx), w)
+}
+
+// fenceShared is fence for a sync's data writes (pages, staged tags). It
+// locks the account's row in share mode: the sync's concurrent writes do
+// not queue behind each other on it, while a takeover, which updates the
+// row, still waits for every write in flight, and every later write sees
+// the new holder. A transaction that fences shared never updates the
+// account's row (that would deadlock against another shared holder).
+func (s *Store) fenceShared(tx *gorm.DB, w Writer) error {
+	if s.Dialect() != "mysql" {
+		return s.checkLease(tx, w) // SQLite: one writer anyway
+	}
+	// LOCK IN SHARE MODE: MariaDB has no FOR SHARE; MySQL 8 takes both.
 	var a SyncAccount
-	err := s.forUpdate(tx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).Take(&a).Error
+	res := tx.Raw("SELECT lease_sync_id, lease_token FROM sync_accounts WHERE cloud_provider = ? AND account_id = ? LOCK IN SHARE MODE",
+		inventory.CloudProvider, w.AccountID).Scan(&a)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return &LeaseLostError{SyncID: w.SyncID, Account: w.AccountID}
+	}
+	return leaseHeld(a, w)
+}
+
+func (s *Store) checkLease(q *gorm.DB, w Writer) error {
+	var a SyncAccount
+	err := q.Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return &LeaseLostError{SyncID: w.SyncID, Account: w.AccountID}
 	}
 	if err != nil {
 		return err
 	}
+	return leaseHeld(a, w)
+}
+
+// leaseHeld: the account's row says w holds the lease.
+func leaseHeld(a SyncAccount, w Writer) error {
 	if a.LeaseSyncID != w.SyncID || a.LeaseToken != w.Token {
 		return &LeaseLostError{SyncID: w.SyncID, Account: w.AccountID, Holder: a.LeaseSyncID}
 	}

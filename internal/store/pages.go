@@ -58,12 +58,18 @@ func (s *Store) LoadPage(ctx context.Context, k PageKey) ([]inventory.Resource, 
 	return unpackPage(bodies[0])
 }
 
-// dropPage deletes a committed page and its rows' staged tags, inside the
-// commit's transaction.
-func dropPage(tx *gorm.DB, k PageKey, rows []inventory.Row) error {
-	if err := tx.Exec("DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key = ?", k.SyncID, k.Generation, k.Key).Error; err != nil {
-		return err
+// dropPages deletes committed pages and their rows' staged tags, inside
+// the commit's transaction.
+func dropPages(tx *gorm.DB, pages []PageKey, rows []inventory.Row) error {
+	if len(pages) == 0 {
+		return nil
 	}
+	for _, k := range pages {
+		if err := tx.Exec("DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key = ?", k.SyncID, k.Generation, k.Key).Error; err != nil {
+			return err
+		}
+	}
+	k := pages[0]
 	var tagged []string
 	for _, r := range rows {
 		if r.Tags.Status == inventory.TagsOK {

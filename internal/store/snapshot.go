@@ -46,7 +46,7 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []Snapsho
 		sql.WriteString(" ON CONFLICT (sync_id, resource_id) DO UPDATE SET tags = excluded.tags")
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.fence(tx, w); err != nil {
+		if err := s.fenceShared(tx, w); err != nil {
 			return err
 		}
 		return tx.Exec(sql.String(), args...).Error

@@ -46,10 +46,10 @@ type BatchCommit struct {
 	TagsStaged bool
 	// ChunkRows bounds the rows of one INSERT (0: all in one).
 	ChunkRows int
-	// Page: the staged page the rows come from, dropped with the commit,
-	// and with it the staged tags of its rows (no other row needs them:
+	// Pages: the staged pages the rows come from, dropped with the commit,
+	// and with them the staged tags of the rows (no other row needs them:
 	// the sync never writes a row twice).
-	Page *PageKey
+	Pages []PageKey
 }
 
 // CommitBatch upserts the rows and moves the sync log's checkpoint in one
@@ -60,7 +60,7 @@ type BatchCommit struct {
 func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 	applied := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.fence(tx, b.Writer); err != nil {
+		if err := s.fenceShared(tx, b.Writer); err != nil {
 			return err
 		}
 		update := map[string]any{
@@ -88,10 +88,10 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 			return s.explainSkippedBatch(tx, b)
 		}
 		applied = true
-		if err := s.upsertChunks(tx, toModels(b), b.stagedFrom(), b.ChunkRows); err != nil || b.Page == nil {
+		if err := s.upsertChunks(tx, toModels(b), b.stagedFrom(), b.ChunkRows); err != nil {
 			return err
 		}
-		return dropPage(tx, *b.Page, b.Rows)
+		return dropPages(tx, b.Pages, b.Rows)
 	})
 	if errors.Is(err, errAlreadyCommitted) {
 		return false, nil

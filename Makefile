@@ -21,5 +21,5 @@ docs: ## regenerate the CLI reference (docs/cli) from the commands
 build: ## build the binaries into bin/ (VERSION=... names the release)
 	go build -ldflags "-X expiry-sync/internal/version.Version=$(VERSION)" -o bin/ ./worker ./starter ./cmd/...
 
-bench: ## measure the benchmark matrix on the real stack; writes bench/results/
+bench: ## measure every named point against its floor on the real stack; merges into bench/results/ (scripts/bench.sh --point NAME for one)
 	./scripts/bench.sh

@@ -1,25 +1,28 @@
 // Command bench measures whole syncs on the real stack (Temporal dev server,
-// a worker process, the Huawei API simulator, MariaDB) against their bounds
-// and against the seed's naive way. `make bench` runs the matrix; one point:
+// a worker process, the Huawei API simulator, MariaDB or SQLite) against the
+// floor Huawei's rate limits allow, and against the seed's naive way.
+// `make bench` measures every named point into bench/results; one point:
 //
-//	go run ./cmd/bench --resources 10000 --latency 20ms --tms-rate 50 --tag-mode bulk --json
+//	go run ./cmd/bench --point 10k --out bench/results --merge
+//	go run ./cmd/bench --resources 2000 --latency 20ms --tms-rate 50 --json
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"time"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"expiry-sync/internal/bench"
 	"expiry-sync/internal/testenv"
-	"expiry-sync/workflows"
 )
 
 func main() {
@@ -31,103 +34,168 @@ func main() {
 	}
 }
 
+// options are the command's flags.
+type options struct {
+	point         bench.Point // the unnamed point the knob flags make
+	points        []string
+	scale         float64
+	asJSON, merge bool
+	matrix        bool
+	out           string
+}
+
+// knobFlags shape an unnamed point; a named point is fixed, so they are
+// refused beside --point.
+var knobFlags = []string{"resources", "accounts", "db", "latency", "bss-rate", "tms-rate", "tag-mode", "tags-per-activity", "tag-concurrency", "batch-size"}
+
 func newCommand() *cobra.Command {
-	p := bench.Point{Seed: 42}
-	var (
-		asJSON, matrix bool
-		out            string
-	)
+	o := options{point: bench.DefaultPoint()}
+	return command(&o, func(ctx context.Context, points []bench.Point, stdout io.Writer) error {
+		return run(ctx, o, points, stdout)
+	})
+}
+
+// command builds the command line into o; measure runs the points.
+func command(o *options, measure func(context.Context, []bench.Point, io.Writer) error) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:          "bench",
-		Short:        "Measure syncs on the real stack against their bounds and the naive baseline",
+		Use:   "bench",
+		Short: "Measure syncs on the real stack against the floor Huawei's rate limits allow and the naive baseline",
+		Long: "Measure syncs on the real stack against the floor Huawei's rate limits allow and the naive baseline.\n\n" +
+			"--point NAME runs a named point (" + strings.Join(bench.PointNames(), ", ") + ", or all); without it the flags make one point.\n" +
+			"--out DIR --merge merges the measured points into DIR/latest.json (keyed by point) and rewrites DIR/latest.md.",
 		SilenceUsage: true,
 		Args:         cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := check(p); err != nil && !matrix {
-				return err
-			}
-			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			cli := testenv.FindTemporalCLI()
-			if cli == "" {
-				return fmt.Errorf("%s", testenv.MissingTemporalCLI)
-			}
-			stack, err := bench.StartStack(cmd.Context(), cli, testenv.MySQLServerURL(), logger)
+			points, err := o.resolve(cmd.Flags())
 			if err != nil {
 				return err
 			}
-			defer stack.Close()
-			points := []bench.Point{p}
-			if matrix {
-				points = bench.Matrix()
-			}
-			var results []bench.Result
-			for _, pt := range points {
-				logger.Info("measuring", "resources", pt.Resources, "latency", pt.Latency, "tms_rate", pt.TMSRate, "tag_mode", pt.TagMode, "tags_per_activity", pt.TagsPerActivity)
-				r, err := stack.Run(cmd.Context(), pt)
-				if err != nil {
-					return err
-				}
-				logger.Info("measured", "wall_s", r.WallS, "resources_per_s", r.ResourcesPerS, "rows_ok", r.RowsOK)
-				results = append(results, r)
-				if asJSON && !matrix {
-					enc := json.NewEncoder(os.Stdout)
-					enc.SetIndent("", "  ")
-					return enc.Encode(r)
-				}
-			}
-			if !matrix {
-				bench.WriteMarkdown(os.Stdout, results, bench.Machine())
-				return nil
-			}
-			return save(out, results)
+			return measure(cmd.Context(), points, cmd.OutOrStdout())
 		},
 	}
+	p := &o.point
 	f := cmd.Flags()
-	f.IntVar(&p.Resources, "resources", 1000, "account size of the simulator (1..1,000,000)")
+	f.StringSliceVar(&o.points, "point", nil, "named point(s) to measure, repeatable or comma-separated: "+strings.Join(bench.PointNames(), ", ")+" or all")
+	f.IntVar(&p.Resources, "resources", p.Resources, "account size of the simulator (1..1,000,000), per account")
+	f.IntVar(&p.Accounts, "accounts", p.Accounts, "accounts synced together (all-accounts workflow), each with its own simulator and limits")
+	f.StringVar(&p.DB, "db", p.DB, "database: mysql (MariaDB, TEST_MYSQL_URL's server) or sqlite (a file, pure-Go glebarez/sqlite)")
 	f.DurationVar(&p.Latency, "latency", 0, "simulator latency per call, e.g. 20ms")
-	f.Float64Var(&p.TMSRate, "tms-rate", 0, "TMS calls/s the simulator allows (and the worker's limiter keeps to); 0 = unlimited")
-	f.StringVar(&p.TagMode, "tag-mode", workflows.TagModePerResource, "per-resource, bulk or auto")
-	f.IntVar(&p.TagsPerActivity, "tags-per-activity", workflows.DefaultTagsPerActivity, "resources per tag activity")
-	f.IntVar(&p.TagConcurrency, "tag-concurrency", workflows.DefaultTagConcurrency, "tag activities in flight")
-	f.IntVar(&p.BatchSize, "batch-size", workflows.DefaultBatchSize, "rows per transaction")
-	f.IntVar(&p.BaselineMax, "baseline-max", 2000, "resources the naive baseline syncs (scaled to the size); 0 = no baseline")
-	f.Int64Var(&p.Seed, "seed", 42, "dataset seed")
-	f.BoolVar(&asJSON, "json", false, "print one JSON record")
-	f.BoolVar(&matrix, "matrix", false, "run the whole matrix and write bench/results/")
-	f.StringVar(&out, "out", "bench/results", "where --matrix writes latest.json and latest.md")
+	f.Float64Var(&p.BSSRate, "bss-rate", p.BSSRate, "BSS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_BSS_RATE); Huawei's limit is 10; 0 = unlimited")
+	f.Float64Var(&p.TMSRate, "tms-rate", 0, "TMS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_TMS_RATE); 0 = unlimited")
+	f.StringVar(&p.TagMode, "tag-mode", p.TagMode, "per-resource, bulk or auto")
+	f.IntVar(&p.TagsPerActivity, "tags-per-activity", p.TagsPerActivity, "resources per tag activity")
+	f.IntVar(&p.TagConcurrency, "tag-concurrency", p.TagConcurrency, "tag activities in flight")
+	f.IntVar(&p.BatchSize, "batch-size", p.BatchSize, "rows per transaction")
+	f.IntVar(&p.BaselineMax, "baseline-max", p.BaselineMax, "resources the naive baseline syncs (scaled to the size); 0 = no baseline")
+	f.Int64Var(&p.Seed, "seed", p.Seed, "dataset seed (account i takes seed+i)")
+	f.Float64Var(&o.scale, "scale", 1, "shrink named points to this share of their size, for smoke tests (records say so)")
+	_ = f.MarkHidden("scale")
+	f.BoolVar(&o.asJSON, "json", false, "print the JSON records (one object for one point, a list for several)")
+	f.StringVar(&o.out, "out", "bench/results", "results folder of --merge")
+	f.BoolVar(&o.merge, "merge", false, "merge the measured points into OUT/latest.json, keeping the other points' records, and rewrite OUT/latest.md")
+	f.BoolVar(&o.matrix, "matrix", false, "every named point, merged into OUT (same as --point all --merge)")
+	_ = f.MarkDeprecated("matrix", "use --point all --merge")
 	return cmd
 }
 
-func check(p bench.Point) error {
-	in := workflows.SyncInput{ExpireDays: 400, LookbackDays: 40, BatchSize: p.BatchSize, TagConcurrency: p.TagConcurrency,
-		TagsPerActivity: p.TagsPerActivity, TagMode: p.TagMode}
-	if err := in.WithDefaults().Validate(); err != nil {
-		return err
+// resolve turns the flags into the points to measure.
+func (o *options) resolve(f *pflag.FlagSet) ([]bench.Point, error) {
+	if o.matrix {
+		o.points, o.merge = append(o.points, bench.PointAll), true
 	}
-	if p.Resources < 1 || p.Resources > 1_000_000 {
-		return fmt.Errorf("--resources=%d is out of range: allowed 1..1000000", p.Resources)
+	if f.Changed("out") && !o.merge {
+		return nil, errors.New("--out is where --merge writes: add --merge (it keeps the other points' records)")
 	}
-	return nil
+	if len(o.points) == 0 {
+		if f.Changed("scale") {
+			return nil, errors.New("--scale shrinks named points: use it with --point")
+		}
+		if err := o.point.Validate(); err != nil {
+			return nil, err
+		}
+		return []bench.Point{o.point}, nil
+	}
+	for _, name := range knobFlags {
+		if f.Changed(name) {
+			return nil, fmt.Errorf("--%s changes a point's knobs, and a named point's are fixed: drop --%s or --point", name, name)
+		}
+	}
+	points, err := bench.NamedPoints(o.points, o.scale)
+	if err != nil {
+		return nil, err
+	}
+	for i := range points {
+		if f.Changed("seed") {
+			points[i].Seed = o.point.Seed
+		}
+		if f.Changed("baseline-max") {
+			points[i].BaselineMax = o.point.BaselineMax
+		}
+	}
+	return points, nil
 }
 
-func save(dir string, results []bench.Result) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// run measures the points on one stack; with --merge what was measured is
+// saved even when a later point fails.
+func run(ctx context.Context, o options, points []bench.Point, stdout io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var recs bench.Records
+	if o.merge { // read first: an unreadable file stops the run before it starts
+		var warning string
+		var err error
+		if recs, warning, err = bench.ReadRecords(o.out); err != nil {
+			return err
+		}
+		if warning != "" {
+			logger.Warn(warning)
+		}
 	}
-	b, err := json.MarshalIndent(results, "", "  ")
+	cli := testenv.FindTemporalCLI()
+	if cli == "" {
+		return fmt.Errorf("%s", testenv.MissingTemporalCLI)
+	}
+	stack, err := bench.StartStack(ctx, cli, testenv.MySQLServerURL(), logger)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "latest.json"), append(b, '\n'), 0o644); err != nil {
-		return err
+	defer stack.Close()
+	var results []bench.Result
+	var runErr error
+	for _, pt := range points {
+		logger.Info("measuring", "point", pt.Key(), "resources", pt.Resources, "accounts", pt.Accounts, "db", pt.DB, "latency", pt.Latency,
+			"bss_rate", pt.BSSRate, "tms_rate", pt.TMSRate, "tag_mode", pt.TagMode)
+		r, err := stack.Run(ctx, pt)
+		if err != nil {
+			runErr = fmt.Errorf("point %s: %w", pt.Key(), err)
+			break
+		}
+		logger.Info("measured", "point", pt.Key(), "wall_s", r.WallS, "floor_s", r.FloorS, "floor_ratio", r.FloorRatio, "rows_ok", r.RowsOK)
+		results = append(results, r)
 	}
-	f, err := os.Create(filepath.Join(dir, "latest.md"))
-	if err != nil {
-		return err
+	if o.merge && len(results) > 0 {
+		if err := bench.Save(o.out, bench.Merge(recs, results)); err != nil {
+			return errors.Join(runErr, err)
+		}
+		logger.Info("merged into "+o.out, "points", len(results))
 	}
-	defer f.Close()
-	bench.WriteMarkdown(f, results, bench.Machine())
-	fmt.Fprintf(os.Stderr, "wrote %s and %s at %s\n", filepath.Join(dir, "latest.json"), filepath.Join(dir, "latest.md"), time.Now().Format(time.RFC3339))
-	bench.WriteMarkdown(os.Stdout, results, bench.Machine())
-	return nil
+	if err := printResults(stdout, o.asJSON, results); err != nil {
+		return errors.Join(runErr, err)
+	}
+	return runErr
+}
+
+func printResults(w io.Writer, asJSON bool, results []bench.Result) error {
+	if len(results) == 0 {
+		return nil
+	}
+	if !asJSON {
+		bench.WriteMarkdown(w, bench.Merge(nil, results))
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if len(results) == 1 {
+		return enc.Encode(results[0])
+	}
+	return enc.Encode(results)
 }

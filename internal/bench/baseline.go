@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -22,8 +21,8 @@ const baselinePool = 5
 // baseline syncs the first BaselineMax resources the seed's way, without
 // Temporal: list, query tags with a fixed pool of 5 threads, insert one row
 // per transaction. Its time is scaled linearly to the point's size.
-func (s *Stack) baseline(ctx context.Context, p Point, simURL string, r *Result) error {
-	dbURL, drop, err := s.newDatabase(ctx, fmt.Sprintf("expiry_baseline_%d", time.Now().UnixNano()%1e12))
+func (s *Stack) baseline(ctx context.Context, p Point, a *benchAccount, r *Result) error {
+	dbURL, drop, err := s.newDatabase(ctx, p.DB, "baseline")
 	if err != nil {
 		return err
 	}
@@ -36,8 +35,8 @@ func (s *Stack) baseline(ctx context.Context, p Point, simURL string, r *Result)
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	hw, err := huawei.New(config.Huawei{AccessKey: benchAK, SecretKey: benchSK, DomainID: benchDomain,
-		BSSEndpoint: simURL, TMSEndpoint: simURL, HTTPTimeout: 30 * time.Second, TMSRate: p.TMSRate})
+	hw, err := huawei.New(config.Huawei{AccessKey: config.Secret(a.ak), SecretKey: config.Secret(a.sk), DomainID: a.domain,
+		BSSEndpoint: a.srv.URL, TMSEndpoint: a.srv.URL, HTTPTimeout: 30 * time.Second, BSSRate: p.BSSRate, TMSRate: p.TMSRate})
 	if err != nil {
 		return err
 	}
@@ -53,7 +52,7 @@ func (s *Stack) baseline(ctx context.Context, p Point, simURL string, r *Result)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	for _, res := range resources {
-		row := store.NewRow(benchDomain, "baseline", inventory.Row{Resource: res, Tags: tags[res.ResourceID]}, now)
+		row := store.NewRow(a.domain, "baseline", inventory.Row{Resource: res, Tags: tags[res.ResourceID]}, now)
 		if err := st.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error { return tx.Create(&row).Error }); err != nil {
 			return err
 		}
@@ -71,8 +70,13 @@ func listAll(ctx context.Context, hw *huawei.Client, limit int) ([]inventory.Res
 	now := time.Now().UTC()
 	var out []inventory.Resource
 	for offset := 0; len(out) < limit; {
-		page, err := hw.ListPage(ctx, huawei.ListQuery{ExpireBegin: now.AddDate(0, 0, -40), ExpireEnd: now.AddDate(0, 0, 400),
-			StatusList: []int{2, 4, 5}, Offset: offset, Limit: huawei.MaxPageSize})
+		q := huawei.ListQuery{ExpireBegin: now.AddDate(0, 0, -40), ExpireEnd: now.AddDate(0, 0, 400),
+			StatusList: []int{2, 4, 5}, Offset: offset, Limit: huawei.MaxPageSize}
+		page, err := hw.ListPage(ctx, q)
+		for attempt := 1; err != nil && attempt < 10 && retryable(err); attempt++ {
+			time.Sleep(time.Second) // a throttled page, as a simple script would
+			page, err = hw.ListPage(ctx, q)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -126,10 +130,15 @@ func tagsWithRetry(ctx context.Context, hw *huawei.Client, r inventory.Resource)
 	target := inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode}
 	for attempt := 1; ; attempt++ {
 		res, err := hw.ResourceTags(ctx, target)
-		var ae *huawei.APIError
-		if err == nil || attempt == 10 || !errors.As(err, &ae) || !ae.Kind.Retryable() {
+		if err == nil || attempt == 10 || !retryable(err) {
 			return res, err
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// retryable: a throttled or failed call that a retry may get through.
+func retryable(err error) bool {
+	var ae *huawei.APIError
+	return errors.As(err, &ae) && ae.Kind.Retryable()
 }

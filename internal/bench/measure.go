@@ -10,6 +10,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
+	"gorm.io/gorm"
 
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
@@ -43,14 +44,25 @@ func union(spans []span) time.Duration {
 }
 
 var phaseOf = map[string]string{
-	"ListPage": "list", "FetchTags": "tags", "SnapshotTags": "tags", "CommitBatch": "writes", "FinishSync": "finalize",
+	contract.ActivityListPage: "list", contract.ActivityFetchTags: "tags", contract.ActivitySnapshotTags: "tags",
+	contract.ActivityCommitBatch: "writes", contract.ActivityCommitPage: "writes", contract.ActivityFinishSync: "finalize",
 }
 
-// measureHistory follows the sync's continue-as-new chain and reads phase
-// times, retries and run lengths from the events.
-func (s *Stack) measureHistory(ctx context.Context, workflowID, runID string, r *Result) error {
-	phases := map[string][]span{}
-	var commitDB time.Duration
+// history is what a workflow's events tell, over its continue-as-new chain.
+type history struct {
+	phases      map[string][]span
+	commitDB    time.Duration // the write transactions' own time (WriteMS)
+	runs        int
+	maxEvents   int
+	retries     int
+	first, last time.Time
+	children    map[string]string // child workflow id: its first run id
+}
+
+// readHistory follows a workflow's continue-as-new chain from runID and
+// reads phase spans, retries, run lengths and the children it started.
+func (s *Stack) readHistory(ctx context.Context, workflowID, runID string) (history, error) {
+	h := history{phases: map[string][]span{}, children: map[string]string{}}
 	for runID != "" {
 		scheduled := map[int64]time.Time{}
 		typeOf := map[int64]string{}
@@ -59,32 +71,71 @@ func (s *Stack) measureHistory(ctx context.Context, workflowID, runID string, r 
 		for it.HasNext() {
 			ev, err := it.Next()
 			if err != nil {
-				return err
+				return h, err
 			}
 			events++
 			at := ev.GetEventTime().AsTime()
+			if h.first.IsZero() {
+				h.first = at
+			}
+			h.last = at
 			switch {
 			case ev.GetActivityTaskScheduledEventAttributes() != nil:
 				scheduled[ev.GetEventId()] = at
 				typeOf[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
 			case ev.GetActivityTaskStartedEventAttributes() != nil:
-				r.Retries += int(ev.GetActivityTaskStartedEventAttributes().GetAttempt()) - 1
+				h.retries += int(ev.GetActivityTaskStartedEventAttributes().GetAttempt()) - 1
 			case ev.GetActivityTaskCompletedEventAttributes() != nil:
-				id := ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
-				phases[phaseOf[typeOf[id]]] = append(phases[phaseOf[typeOf[id]]], span{scheduled[id], at})
-				if typeOf[id] == "CommitBatch" {
+				attrs := ev.GetActivityTaskCompletedEventAttributes()
+				id := attrs.GetScheduledEventId()
+				h.phases[phaseOf[typeOf[id]]] = append(h.phases[phaseOf[typeOf[id]]], span{scheduled[id], at})
+				switch typeOf[id] {
+				case contract.ActivityCommitBatch:
 					var res contract.CommitBatchResult
-					if err := converter.GetDefaultDataConverter().FromPayloads(ev.GetActivityTaskCompletedEventAttributes().GetResult(), &res); err == nil {
-						commitDB += time.Duration(res.WriteMS * float64(time.Millisecond))
+					if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetResult(), &res); err == nil {
+						h.commitDB += time.Duration(res.WriteMS * float64(time.Millisecond))
 					}
+				case contract.ActivityCommitPage:
+					var res contract.CommitPageResult
+					if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetResult(), &res); err == nil {
+						h.commitDB += time.Duration(res.WriteMS * float64(time.Millisecond))
+					}
+				}
+			case ev.GetChildWorkflowExecutionStartedEventAttributes() != nil:
+				child := ev.GetChildWorkflowExecutionStartedEventAttributes().GetWorkflowExecution()
+				if _, seen := h.children[child.GetWorkflowId()]; !seen {
+					h.children[child.GetWorkflowId()] = child.GetRunId()
 				}
 			case ev.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil:
 				next = ev.GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
 			}
 		}
-		r.Runs++
-		r.MaxHistoryEvents = max(r.MaxHistoryEvents, events)
+		h.runs++
+		h.maxEvents = max(h.maxEvents, events)
 		runID = next
+	}
+	return h, nil
+}
+
+// measureRun reads every account's sync history: the phases are the union
+// of all accounts' activity spans, the in-sync write rate is every row over
+// the transactions' summed time.
+func (s *Stack) measureRun(ctx context.Context, accounts []*benchAccount, r *Result) error {
+	phases := map[string][]span{}
+	var commitDB time.Duration
+	for _, a := range accounts {
+		h, err := s.readHistory(ctx, a.syncID, a.firstRun)
+		if err != nil {
+			return fmt.Errorf("history of %s: %w", a.syncID, err)
+		}
+		a.hist = h
+		for k, v := range h.phases {
+			phases[k] = append(phases[k], v...)
+		}
+		commitDB += h.commitDB
+		r.Runs += h.runs
+		r.Retries += h.retries
+		r.MaxHistoryEvents = max(r.MaxHistoryEvents, h.maxEvents)
 	}
 	r.ListS = union(phases["list"]).Seconds()
 	r.TagsS = union(phases["tags"]).Seconds()
@@ -98,13 +149,14 @@ func (s *Stack) measureHistory(ctx context.Context, workflowID, runID string, r 
 
 // checkRows compares the database with the simulator's dataset: every
 // resource of the sync's window, once, with its exact tags.
-func checkRows(ctx context.Context, st *store.Store, sim *hwsim.Simulator, syncID string) (bool, string) {
+func checkRows(ctx context.Context, st *store.Store, sim *hwsim.Simulator, accountID, syncID string) (bool, string) {
 	log, err := st.GetSyncLog(ctx, syncID)
 	if err != nil {
 		return false, err.Error()
 	}
 	var rows []store.ExpiringResource
-	if err := st.DB().WithContext(ctx).Select("resource_id", "tags", "tag_status", "expire_time", "last_sync_id").Find(&rows).Error; err != nil {
+	if err := st.DB().WithContext(ctx).Select("resource_id", "tags", "tag_status", "expire_time", "last_sync_id").
+		Where("account_id = ?", accountID).Find(&rows).Error; err != nil {
 		return false, err.Error()
 	}
 	got := make(map[string]store.ExpiringResource, len(rows))
@@ -148,15 +200,24 @@ func sameTags(got store.Tags, want map[string]string) bool {
 	return true
 }
 
-// rawInsertRate copies the synced rows into an empty twin table with plain
-// multi-row INSERTs of 500 rows, one transaction each: the write bound.
-func rawInsertRate(ctx context.Context, st *store.Store) (float64, error) {
-	db := st.DB().WithContext(ctx)
-	if err := db.Exec("CREATE TABLE raw_bound LIKE expiring_resources").Error; err != nil {
-		return 0, err
-	}
+// chunkRows is the rows per transaction of the raw bound and of the write
+// path replayed alone: a sync's batch.
+const chunkRows = 500
+
+// eachChunk reads the synced rows in id order, chunkRows at a time, so
+// that a million rows never sit in memory at once.
+func eachChunk(ctx context.Context, st *store.Store, fn func([]store.ExpiringResource) error) error {
 	var rows []store.ExpiringResource
-	if err := db.Order("id").Find(&rows).Error; err != nil {
+	return st.DB().WithContext(ctx).FindInBatches(&rows, chunkRows, func(_ *gorm.DB, _ int) error {
+		return fn(rows)
+	}).Error
+}
+
+// rawInsertRate copies the synced rows into an empty twin table (same
+// columns and indexes) with plain multi-row INSERTs of 500 rows, one
+// transaction each: the write bound. Only the INSERTs are timed.
+func rawInsertRate(ctx context.Context, st *store.Store) (float64, error) {
+	if err := createRawTable(ctx, st); err != nil {
 		return 0, err
 	}
 	cols := store.InsertColumns()
@@ -166,8 +227,8 @@ func rawInsertRate(ctx context.Context, st *store.Store) (float64, error) {
 		return 0, err
 	}
 	var took time.Duration
-	for chunk := range slices.Chunk(rows, 500) {
-		start := time.Now() // like CommitBatch's write time: from rows in memory to committed
+	n := 0
+	err = eachChunk(ctx, st, func(chunk []store.ExpiringResource) error {
 		var q strings.Builder
 		q.WriteString("INSERT INTO raw_bound (" + strings.Join(cols, ",") + ") VALUES ")
 		args := make([]any, 0, len(chunk)*len(cols))
@@ -179,35 +240,38 @@ func rawInsertRate(ctx context.Context, st *store.Store) (float64, error) {
 			tags, _ := r.Tags.Value()
 			args = append(args, r.InsertArgs(tags)...)
 		}
+		start := time.Now() // like CommitBatch's write time: from rows in memory to committed
 		tx, err := sqlDB.BeginTx(ctx, nil)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			_ = tx.Rollback()
-			return 0, err
+			return err
 		}
 		if err := tx.Commit(); err != nil {
-			return 0, err
+			return err
 		}
 		took += time.Since(start)
+		n += len(chunk)
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	if took == 0 {
 		return 0, fmt.Errorf("no rows to measure the raw write rate")
 	}
-	return float64(len(rows)) / took.Seconds(), nil
+	return float64(n) / took.Seconds(), nil
 }
 
 // writePathRate replays the synced rows through CommitBatch into a fresh
-// database, alone on the machine like rawInsertRate: the tags are staged
-// first (untimed, that is the tag phase's work), then batches of 500 rows
-// are committed as a sync commits them.
-func (s *Stack) writePathRate(ctx context.Context, synced *store.Store) (float64, error) {
-	var rows []store.ExpiringResource
-	if err := synced.DB().WithContext(ctx).Order("id").Find(&rows).Error; err != nil {
-		return 0, err
-	}
-	dbURL, drop, err := s.newDatabase(ctx, fmt.Sprintf("expiry_write_%d", time.Now().UnixNano()%1e12))
+// database of the same kind, alone on the machine like rawInsertRate: the
+// tags are staged first (untimed, that is the tag phase's work), then
+// batches of 500 rows are committed as a sync commits them, each account's
+// under its own sync log.
+func (s *Stack) writePathRate(ctx context.Context, kind string, synced *store.Store) (float64, error) {
+	dbURL, drop, err := s.newDatabase(ctx, kind, "write")
 	if err != nil {
 		return 0, err
 	}
@@ -221,40 +285,70 @@ func (s *Stack) writePathRate(ctx context.Context, synced *store.Store) (float64
 		return 0, err
 	}
 	now := time.Now().UTC()
-	const syncID = "write-path"
-	log, err := st.BeginSync(ctx, store.SyncStart{SyncID: syncID, RunID: "r", AccountID: benchDomain, ExpireDays: 400,
-		WindowBegin: now.AddDate(0, 0, -40), WindowEnd: now.AddDate(0, 0, 400)}, nil)
+	logs := map[string]store.SyncLog{}
+	logOf := func(accountID string) (store.SyncLog, error) {
+		if l, ok := logs[accountID]; ok {
+			return l, nil
+		}
+		l, err := st.BeginSync(ctx, store.SyncStart{SyncID: "write-path-" + accountID, RunID: "r", AccountID: accountID, ExpireDays: 400,
+			WindowBegin: now.AddDate(0, 0, -40), WindowEnd: now.AddDate(0, 0, 400)}, nil)
+		logs[accountID] = l
+		return l, err
+	}
+	err = eachChunk(ctx, synced, func(chunk []store.ExpiringResource) error {
+		staged := map[string][]store.SnapshotEntry{}
+		for _, r := range chunk {
+			if r.TagStatus == string(inventory.TagsOK) {
+				staged[r.AccountID] = append(staged[r.AccountID], store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags})
+			}
+		}
+		for account, entries := range staged {
+			l, err := logOf(account)
+			if err != nil {
+				return err
+			}
+			if err := st.SaveTagSnapshot(ctx, l.Writer(), entries); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	var staged []store.SnapshotEntry
-	for _, r := range rows {
-		if r.TagStatus == string(inventory.TagsOK) {
-			staged = append(staged, store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags})
-		}
-	}
-	for chunk := range slices.Chunk(staged, 500) {
-		if err := st.SaveTagSnapshot(ctx, log.Writer(), chunk); err != nil {
-			return 0, err
-		}
-	}
 	var took time.Duration
-	for i, chunk := range slices.Collect(slices.Chunk(rows, 500)) {
-		batch := make([]inventory.Row, len(chunk))
-		for j, r := range chunk {
-			batch[j] = inventory.Row{Resource: inventory.Resource{ResourceID: r.ResourceID, Name: r.ResourceName,
+	n, batch := 0, map[string]int{}
+	err = eachChunk(ctx, synced, func(chunk []store.ExpiringResource) error {
+		rows := map[string][]inventory.Row{}
+		for _, r := range chunk {
+			rows[r.AccountID] = append(rows[r.AccountID], inventory.Row{Resource: inventory.Resource{ResourceID: r.ResourceID, Name: r.ResourceName,
 				RegionCode: r.RegionCode, ProjectID: r.ProjectID, ServiceTypeCode: r.ServiceTypeCode,
 				ResourceTypeCode: r.ResourceTypeCode, ResourceSpecCode: r.ResourceSpecCode, ParentResourceID: r.ParentResourceID,
 				IsMainResource: r.IsMainResource, Status: r.Status, ExpireTime: r.ExpireTime, ExpirePolicy: r.ExpirePolicy,
 				EnterpriseProjectID: r.EnterpriseProjectID},
-				Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagStatus(r.TagStatus), Error: r.TagError}}
+				Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagStatus(r.TagStatus), Error: r.TagError}})
 		}
-		start := time.Now()
-		if _, err := st.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: i + 1,
-			Rows: batch, SyncedAt: now, TagsStaged: true}); err != nil {
-			return 0, err
+		for account, rs := range rows {
+			l, err := logOf(account)
+			if err != nil {
+				return err
+			}
+			batch[account]++
+			start := time.Now()
+			if _, err := st.CommitBatch(ctx, store.BatchCommit{Writer: l.Writer(), Batch: batch[account],
+				Rows: rs, SyncedAt: now, TagsStaged: true}); err != nil {
+				return err
+			}
+			took += time.Since(start)
+			n += len(rs)
 		}
-		took += time.Since(start)
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
-	return float64(len(rows)) / took.Seconds(), nil
+	if took == 0 {
+		return 0, fmt.Errorf("no rows to replay through the write path")
+	}
+	return float64(n) / took.Seconds(), nil
 }

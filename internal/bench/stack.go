@@ -14,8 +14,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,8 +45,8 @@ func StartStack(ctx context.Context, temporalCLI, mysqlServerURL string, logger 
 	}
 	s := &Stack{workerBin: filepath.Join(dir, "worker"), mysqlURL: mysqlServerURL, dir: dir, logger: logger}
 	logger.Info("building the worker")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", s.workerBin, "./worker").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./worker (run the bench from the repository root): %v\n%s", err, out)
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", s.workerBin, "expiry-sync/worker").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build expiry-sync/worker (run the bench inside the repository): %v\n%s", err, out)
 	}
 	logger.Info("starting the Temporal dev server", "cli", temporalCLI)
 	s.dev, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
@@ -68,24 +70,6 @@ func (s *Stack) Close() {
 	_ = os.RemoveAll(s.dir)
 }
 
-// newDatabase creates an empty database for one point.
-func (s *Stack) newDatabase(ctx context.Context, name string) (dbURL string, drop func(), err error) {
-	admin, err := adminDB(s.mysqlURL)
-	if err != nil {
-		return "", nil, err
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	u, _ := url.Parse(s.mysqlURL)
-	u.Path = "/" + name
-	return u.String(), func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name)
-		admin.Close()
-	}, nil
-}
-
 func adminDB(serverURL string) (*sql.DB, error) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
@@ -105,8 +89,9 @@ func adminDB(serverURL string) (*sql.DB, error) {
 
 // workerProc is a running worker process.
 type workerProc struct {
-	cmd  *exec.Cmd
-	done chan error
+	cmd      *exec.Cmd
+	done     chan error
+	stopOnce sync.Once
 }
 
 // startWorker runs the worker binary with env and waits for it to poll.
@@ -116,7 +101,7 @@ func (s *Stack) startWorker(ctx context.Context, env []string, logPath string) (
 		return nil, err
 	}
 	cmd := exec.Command(s.workerBin)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(baseEnv(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the bench
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -139,6 +124,21 @@ func (s *Stack) startWorker(ctx context.Context, env []string, logPath string) (
 	return nil, fmt.Errorf("worker did not start within 30s, see %s", logPath)
 }
 
+// baseEnv is this process's environment without the settings a worker
+// reads (HUAWEI_*, DATABASE_*, TEMPORAL_*, EXPIRY_SYNC_*, WORKER_*): the
+// bench gives the worker each of its own.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc([]string{"HUAWEI_", "HUAWEICLOUD_", "DATABASE_", "TEMPORAL_", "EXPIRY_SYNC_", "WORKER_", "METRICS_", "LOG_"},
+			func(p string) bool { return strings.HasPrefix(name, p) }) {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 // peakRSSMB reads the process's peak resident set (VmHWM).
 func (w *workerProc) peakRSSMB() float64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
@@ -156,12 +156,16 @@ func (w *workerProc) peakRSSMB() float64 {
 	return 0
 }
 
+// stop interrupts the worker and waits for it to end; it may be called
+// again.
 func (w *workerProc) stop() {
-	_ = w.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-w.done:
-	case <-time.After(30 * time.Second):
-		_ = w.cmd.Process.Kill()
-		<-w.done
-	}
+	w.stopOnce.Do(func() {
+		_ = w.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-w.done:
+		case <-time.After(30 * time.Second):
+			_ = w.cmd.Process.Kill()
+			<-w.done
+		}
+	})
 }

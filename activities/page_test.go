@@ -15,6 +15,19 @@ import (
 	"expiry-sync/internal/store"
 )
 
+// stagedLister lists pages of 50 overlapping by 10 for the sync of log,
+// staging each under the key given.
+func stagedLister(t *testing.T, f *fixture, log store.SyncLog, now time.Time) func(offset int, key int64) contract.ListPageResult {
+	return func(offset int, key int64) contract.ListPageResult {
+		v, err := f.env.ExecuteActivity(f.acts.ListPage, contract.ListPageInput{WindowBegin: now.AddDate(0, 0, -400), WindowEnd: now.AddDate(0, 0, 400),
+			Offset: offset, Limit: 50, SyncID: log.SyncID, Generation: log.Generation, Overlap: 10, StageFrom: 1, PageKey: key})
+		require.NoError(t, err)
+		var page contract.ListPageResult
+		require.NoError(t, v.Get(&page))
+		return page
+	}
+}
+
 // A page staged by ListPage crosses history as a key: CommitPage writes it
 // only if it overlaps the last committed page, leaves out the overlap, reads
 // the tags the snapshot lacks one by one, and drops what it staged.
@@ -23,14 +36,7 @@ func TestStagedPageIsWrittenOnceWithItsTags(t *testing.T) {
 	ctx := context.Background()
 	log := f.lease(t, "sync-pages")
 	now := time.Now().UTC()
-	list := func(offset int, key int64) contract.ListPageResult {
-		v, err := f.env.ExecuteActivity(f.acts.ListPage, contract.ListPageInput{WindowBegin: now.AddDate(0, 0, -400), WindowEnd: now.AddDate(0, 0, 400),
-			Offset: offset, Limit: 50, SyncID: log.SyncID, Generation: log.Generation, Overlap: 10, StageFrom: 1, PageKey: key})
-		require.NoError(t, err)
-		var page contract.ListPageResult
-		require.NoError(t, v.Get(&page))
-		return page
-	}
+	list := stagedLister(t, f, log, now)
 	commit := func(in contract.CommitPageInput) contract.CommitPageResult {
 		in.SyncID, in.Generation, in.LeaseToken, in.BatchSize, in.SyncedAt = log.SyncID, log.Generation, log.LeaseToken, 20, now
 		v, err := f.env.ExecuteActivity(f.acts.CommitPage, in)
@@ -100,14 +106,7 @@ func TestConsecutivePagesAreWrittenInOneCommitUpToAShift(t *testing.T) {
 	ctx := context.Background()
 	log := f.lease(t, "sync-grouped")
 	now := time.Now().UTC()
-	list := func(offset int, key int64) contract.ListPageResult {
-		v, err := f.env.ExecuteActivity(f.acts.ListPage, contract.ListPageInput{WindowBegin: now.AddDate(0, 0, -400), WindowEnd: now.AddDate(0, 0, 400),
-			Offset: offset, Limit: 50, SyncID: log.SyncID, Generation: log.Generation, Overlap: 10, StageFrom: 1, PageKey: key})
-		require.NoError(t, err)
-		var page contract.ListPageResult
-		require.NoError(t, v.Get(&page))
-		return page
-	}
+	list := stagedLister(t, f, log, now)
 	// The third page comes as if the listing had shifted by 45: listed
 	// at offset 80, it holds what was at 125, no id of the second page.
 	p1, p2, p3 := list(0, 1), list(40, 2), list(125, 3)

@@ -64,12 +64,15 @@ func dropPages(tx *gorm.DB, pages []PageKey, rows []inventory.Row) error {
 	if len(pages) == 0 {
 		return nil
 	}
-	for _, k := range pages {
-		if err := tx.Exec("DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key = ?", k.SyncID, k.Generation, k.Key).Error; err != nil {
-			return err
-		}
-	}
+	// The pages of one commit are of one sync's attempt: one DELETE.
 	k := pages[0]
+	keys := make([]int64, len(pages))
+	for i, p := range pages {
+		keys[i] = p.Key
+	}
+	if err := tx.Exec("DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key IN ?", k.SyncID, k.Generation, keys).Error; err != nil {
+		return err
+	}
 	var tagged []string
 	for _, r := range rows {
 		if r.Tags.Status == inventory.TagsOK {

@@ -137,9 +137,9 @@ func TestFetchTagsResumesFromHeartbeatDetailsAndStagesTags(t *testing.T) {
 		got, ok := staged[target.ResourceID]
 		require.True(t, ok)
 		if len(want.Tags) == 0 {
-			assert.Empty(t, got)
+			assert.Empty(t, parseTags(t, got))
 		} else {
-			assert.Equal(t, store.Tags(want.Tags), got)
+			assert.Equal(t, store.Tags(want.Tags), parseTags(t, got))
 		}
 	}
 }
@@ -167,6 +167,14 @@ func TestARetriedAttemptKeepsTheEarlierProgressInItsHeartbeats(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, beats)
 	assert.Equal(t, done, first, "the first heartbeat is the progress the attempt resumed from")
+}
+
+// parseTags decodes staged tags (stored JSON text).
+func parseTags(t *testing.T, stored string) store.Tags {
+	t.Helper()
+	var tags store.Tags
+	require.NoError(t, tags.Scan(stored))
+	return tags
 }
 
 func resourceIDs(targets []inventory.TagTarget) []string {

@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 )
 
@@ -20,15 +21,26 @@ func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInp
 	if err != nil {
 		return contract.CommitBatchResult{}, err
 	}
+	var tagged []string
+	for _, r := range in.Rows {
+		if r.Tags.Status == inventory.TagsOK {
+			tagged = append(tagged, r.ResourceID)
+		}
+	}
+	staged, err := a.Store.SnapshotTags(ctx, in.SyncID, tagged)
+	if err != nil {
+		return contract.CommitBatchResult{}, databaseError("read the staged tags", err)
+	}
 	start := time.Now()
 	applied, err := a.Store.CommitBatch(ctx, store.BatchCommit{
 		Writer: acc.writer(in.SyncID, in.Generation, in.LeaseToken),
 		Batch:  in.Batch, NextOffset: in.NextOffset, NextRow: in.NextRow, Anchor: in.Anchor,
-		Rows: in.Rows, SyncedAt: in.SyncedAt, TagsStaged: true,
+		Rows: in.Rows, SyncedAt: in.SyncedAt, StagedTags: staged,
 	})
 	if err != nil {
 		return contract.CommitBatchResult{}, writeError(fmt.Sprintf("batch %d", in.Batch), err)
 	}
+	a.Store.ForgetSnapshot(in.SyncID, tagged)
 	a.Metrics.BatchCommitted(acc.Name, len(in.Rows), applied)
 	activity.GetLogger(ctx).Info("committed a batch", "sync_id", in.SyncID, "account", acc.Name, "batch", in.Batch,
 		"rows", len(in.Rows), "next_offset", in.NextOffset, "applied", applied, "took", time.Since(start))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"expiry-sync/internal/contract"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -30,6 +31,7 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	}
 	refs := in.Pages()
 	seen := map[string]bool{} // one row per resource, whatever the pages repeat
+	staged := map[string]string{}
 	var keys []store.PageKey
 	var rows []inventory.Row
 	res := contract.CommitPageResult{Connected: true}
@@ -47,7 +49,7 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 			activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID, "account", acc.Name, "offset", ref.Offset)
 			break
 		}
-		page, err := a.pageRows(ctx, acc, in, anchor, seen, resources, &res)
+		page, err := a.pageRows(ctx, acc, in, anchor, seen, staged, resources, &res)
 		if err != nil {
 			return contract.CommitPageResult{}, err
 		}
@@ -61,11 +63,12 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	res.Applied, err = a.Store.CommitBatch(ctx, store.BatchCommit{
 		Writer: acc.writer(in.SyncID, in.Generation, in.LeaseToken),
 		Batch:  in.Batch, NextOffset: last.NextOffset, Anchor: last.Tail, Rows: rows, SyncedAt: in.SyncedAt,
-		TagsStaged: true, ChunkRows: in.BatchSize, Pages: keys,
+		StagedTags: staged, ChunkRows: in.BatchSize, Pages: keys,
 	})
 	if err != nil {
 		return contract.CommitPageResult{}, writeError(fmt.Sprintf("page at offset %d (batch %d)", in.Offset, in.Batch), err)
 	}
+	a.Store.ForgetSnapshot(in.SyncID, slices.Collect(maps.Keys(staged)))
 	res.Pages, res.Rows, res.Retries = len(keys), len(rows), retries(ctx)+res.Retries
 	res.WriteMS = float64(time.Since(start).Microseconds()) / 1000
 	a.Metrics.BatchCommitted(acc.Name, len(rows), res.Applied)
@@ -102,8 +105,9 @@ func overlaps(offset int, anchor []string, resources []inventory.Resource) bool 
 	return slices.ContainsFunc(resources, func(r inventory.Resource) bool { return slices.Contains(anchor, r.ResourceID) })
 }
 
-// pageRows are the rows a page writes, with how their tags are known.
-func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.CommitPageInput, anchor []string, seen map[string]bool, resources []inventory.Resource, res *contract.CommitPageResult) ([]inventory.Row, error) {
+// pageRows are the rows a page writes, with how their tags are known; the
+// tags of those read OK go into staged.
+func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.CommitPageInput, anchor []string, seen map[string]bool, staged map[string]string, resources []inventory.Resource, res *contract.CommitPageResult) ([]inventory.Row, error) {
 	ids := make([]string, len(resources))
 	for i, r := range resources {
 		ids[i] = r.ResourceID
@@ -112,7 +116,7 @@ func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.Com
 	if err != nil {
 		return nil, databaseError("read rows written by the sync", err)
 	}
-	snapshot, err := a.Store.SnapshotHas(ctx, in.SyncID, ids)
+	snapshot, err := a.Store.SnapshotTags(ctx, in.SyncID, ids)
 	if err != nil {
 		return nil, databaseError("read the tag snapshot", err)
 	}
@@ -136,14 +140,15 @@ func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.Com
 		switch {
 		case r.TagType == "":
 			row.Tags.Status = inventory.TagsUnsupported
-		case snapshot[r.ResourceID]:
+		case snapshot[r.ResourceID] != "":
 			row.Tags.Status = inventory.TagsOK
+			staged[r.ResourceID] = snapshot[r.ResourceID]
 		default:
 			unread = append(unread, len(rows))
 		}
 		rows = append(rows, row)
 	}
-	if err := a.readUnread(ctx, acc, in, rows, unread, res); err != nil {
+	if err := a.readUnread(ctx, acc, in, rows, unread, staged, res); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -164,14 +169,15 @@ func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.Com
 // readUnread reads one by one the tags of the rows the snapshot lacks
 // (their pair is not listed in bulk, or the bulk listing missed them),
 // staging what it reads every second: a retry finds those in the snapshot.
-func (a *Activities) readUnread(ctx context.Context, acc *Account, in contract.CommitPageInput, rows []inventory.Row, unread []int, res *contract.CommitPageResult) error {
+// The tags read OK go into staged too, for this commit.
+func (a *Activities) readUnread(ctx context.Context, acc *Account, in contract.CommitPageInput, rows []inventory.Row, unread []int, staged map[string]string, res *contract.CommitPageResult) error {
 	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
-	var staged []store.SnapshotEntry
+	var entries []store.SnapshotEntry
 	stage := func() error {
-		if err := a.Store.SaveTagSnapshot(ctx, w, staged); err != nil {
+		if err := a.Store.SaveTagSnapshot(ctx, w, entries); err != nil {
 			return writeError("stage tags", err)
 		}
-		staged = staged[:0]
+		entries = entries[:0]
 		return nil
 	}
 	lastStage := time.Now()
@@ -199,7 +205,12 @@ func (a *Activities) readUnread(ctx context.Context, acc *Account, in contract.C
 			return huaweiError(err)
 		}
 		if t.Status == inventory.TagsOK {
-			staged = append(staged, store.SnapshotEntry{ResourceID: r.ResourceID, Tags: t.Tags})
+			entries = append(entries, store.SnapshotEntry{ResourceID: r.ResourceID, Tags: t.Tags})
+			js, err := store.Tags(t.Tags).JSON()
+			if err != nil {
+				return err
+			}
+			staged[r.ResourceID] = js
 		}
 		t.Tags = nil
 		rows[i].Tags = t

@@ -58,8 +58,14 @@ func TestStagedPageIsWrittenOnceWithItsTags(t *testing.T) {
 	_, err := f.acts.Store.LoadPage(ctx, store.PageKey{SyncID: log.SyncID, Generation: log.Generation, Key: 1})
 	assert.True(t, errors.Is(err, store.ErrPageNotStaged), "the committed page is dropped: %v", err)
 	var staged int64
-	require.NoError(t, f.acts.Store.DB().Table("tag_snapshots").Where("sync_id = ?", log.SyncID).Count(&staged).Error)
-	assert.Zero(t, staged, "the tags staged for the page are dropped with it")
+	require.NoError(t, f.acts.Store.DB().Table("staged_tags").Where("sync_id = ?", log.SyncID).Count(&staged).Error)
+	assert.Positive(t, staged, "the tags read one by one are staged, for a retry")
+	var committed []string
+	require.NoError(t, f.acts.Store.DB().Model(&store.ExpiringResource{}).Where("tag_status = ?", inventory.TagsOK).Pluck("resource_id", &committed).Error)
+	require.NotEmpty(t, committed)
+	left, err := f.acts.Store.SnapshotTags(ctx, log.SyncID, committed)
+	require.NoError(t, err)
+	assert.Empty(t, left, "the committed rows' tags are no longer held")
 
 	again := commit(contract.CommitPageInput{PageKey: 1, Batch: 1, NextOffset: 40, Tail: first.Tail})
 	assert.True(t, again.Connected, "a retried commit of a committed page succeeds")

@@ -10,6 +10,7 @@ import (
 
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/store"
 )
 
 // snapshotPair is one project and type of the fixture, and its resources.
@@ -45,7 +46,7 @@ func TestSnapshotTagsStagesEveryResourceUnderEachEmptyFilterBehaviour(t *testing
 			for _, id := range ids {
 				r, _ := f.sim.Lookup(id)
 				if len(r.Tags) > 0 {
-					assert.Equal(t, r.Tags, map[string]string(staged[id]), id)
+					assert.Equal(t, store.Tags(r.Tags), parseTags(t, staged[id]), id)
 				}
 			}
 		})

@@ -36,7 +36,7 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 	beat.set(slices.Clone(done)) // a new attempt's first heartbeat keeps the last one's progress
 	defer keepAlive(ctx, beat)()
 	todo := in.Resources[len(done):]
-	var inSnapshot map[string]store.Tags
+	var inSnapshot map[string]string
 	if in.FromSnapshot {
 		var err error
 		if inSnapshot, err = a.Store.SnapshotTags(ctx, in.SyncID, resourceIDs(todo)); err != nil {

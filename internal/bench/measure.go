@@ -334,9 +334,19 @@ func (s *Stack) writePathRate(ctx context.Context, kind string, synced *store.St
 				return err
 			}
 			batch[account]++
+			var tagged []string
+			for _, r := range rs {
+				if r.Tags.Status == inventory.TagsOK {
+					tagged = append(tagged, r.ResourceID)
+				}
+			}
 			start := time.Now()
+			staged, err := st.SnapshotTags(ctx, l.SyncID, tagged)
+			if err != nil {
+				return err
+			}
 			if _, err := st.CommitBatch(ctx, store.BatchCommit{Writer: l.Writer(), Batch: batch[account],
-				Rows: rs, SyncedAt: now, TagsStaged: true}); err != nil {
+				Rows: rs, SyncedAt: now, StagedTags: staged}); err != nil {
 				return err
 			}
 			took += time.Since(start)

@@ -32,7 +32,7 @@ func TestBulkTagModeStoresTheSameTagsWithFewCalls(t *testing.T) {
 	assert.Zero(t, stats[hwsim.APITMSShow].Requests, "every taggable type is listed in bulk: no per-resource call")
 
 	var left int64
-	require.NoError(t, s.store.DB().Table("tag_snapshots").Where("sync_id = ?", id).Count(&left).Error)
+	require.NoError(t, s.store.DB().Table("staged_tags").Where("sync_id = ?", id).Count(&left).Error)
 	assert.Zero(t, left, "the finished sync dropped its snapshot")
 }
 

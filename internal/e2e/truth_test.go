@@ -355,7 +355,7 @@ func TestOneWriterWhateverTheStartTimes(t *testing.T) {
 	assert.Equal(t, store.StatusFailed, abandoned.Status)
 	assert.Contains(t, *abandoned.ErrorMessage, "abandoned")
 	var left int64
-	require.NoError(t, s.store.DB().Table("tag_snapshots").Where("sync_id = ?", slow).Count(&left).Error)
+	require.NoError(t, s.store.DB().Table("staged_tags").Where("sync_id = ?", slow).Count(&left).Error)
 	assert.Zero(t, left, "the terminated sync's staged tags are swept")
 	s.assertWindowIsTruth(next, nil)
 }

@@ -133,6 +133,16 @@ func (l SyncLog) Anchor() []string {
 // NULL (tags unknown), an empty one is {} (the resource has no tags).
 type Tags map[string]string
 
+// JSON is the tags as stored: a JSON object, "{}" when there are none.
+func (t Tags) JSON() (string, error) {
+	if t == nil {
+		t = Tags{}
+	}
+	v, err := t.Value()
+	s, _ := v.(string)
+	return s, err
+}
+
 // Value encodes without HTML escaping so the stored JSON reads as written.
 func (t Tags) Value() (driver.Value, error) {
 	if t == nil {

@@ -28,8 +28,9 @@ var migrations embed.FS
 
 // Store is the project's only door to the database.
 type Store struct {
-	db      *gorm.DB
-	dialect goose.Dialect
+	db        *gorm.DB
+	dialect   goose.Dialect
+	snapshots snapshotCache // staged tags this worker has read, by sync
 }
 
 // Open connects to the database that databaseURL names and checks it answers.

@@ -20,7 +20,7 @@ var ErrPageNotStaged = errors.New("page not staged")
 
 // stagingTables hold what a sync stages while it runs, by sync_id; they
 // are dropped when it ends.
-var stagingTables = []string{"tag_snapshots", "sync_gone", "staged_pages"}
+var stagingTables = []string{"staged_tags", "sync_gone", "staged_pages"}
 
 // PageKey names one staged listing page of a sync's attempt.
 type PageKey struct {
@@ -58,9 +58,8 @@ func (s *Store) LoadPage(ctx context.Context, k PageKey) ([]inventory.Resource, 
 	return unpackPage(bodies[0])
 }
 
-// dropPages deletes committed pages and their rows' staged tags, inside
-// the commit's transaction.
-func dropPages(tx *gorm.DB, pages []PageKey, rows []inventory.Row) error {
+// dropPages deletes committed pages inside the commit's transaction.
+func dropPages(tx *gorm.DB, pages []PageKey) error {
 	if len(pages) == 0 {
 		return nil
 	}
@@ -70,19 +69,7 @@ func dropPages(tx *gorm.DB, pages []PageKey, rows []inventory.Row) error {
 	for i, p := range pages {
 		keys[i] = p.Key
 	}
-	if err := tx.Exec("DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key IN ?", k.SyncID, k.Generation, keys).Error; err != nil {
-		return err
-	}
-	var tagged []string
-	for _, r := range rows {
-		if r.Tags.Status == inventory.TagsOK {
-			tagged = append(tagged, r.ResourceID)
-		}
-	}
-	if len(tagged) == 0 {
-		return nil
-	}
-	return tx.Exec("DELETE FROM tag_snapshots WHERE sync_id = ? AND resource_id IN ?", k.SyncID, tagged).Error
+	return tx.Exec("DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key IN ?", k.SyncID, k.Generation, keys).Error
 }
 
 // packPage is a page's JSON, gzipped: a page of 500 resources is ~190 KB of
@@ -117,17 +104,3 @@ func unpackPage(body []byte) ([]inventory.Resource, error) {
 	return out, nil
 }
 
-// SnapshotHas says which of the ids a sync's tag snapshot holds (their
-// tags were read, in bulk or one by one, and staged).
-func (s *Store) SnapshotHas(ctx context.Context, syncID string, ids []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var got []string
-	err := s.db.WithContext(ctx).Table("tag_snapshots").Where("sync_id = ? AND resource_id IN ?", syncID, ids).Pluck("resource_id", &got).Error
-	for _, id := range got {
-		out[id] = true
-	}
-	return out, err
-}

@@ -29,11 +29,22 @@ func TestTagSnapshotsLiveForOneSync(t *testing.T) {
 
 		got, err := s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2", "R1", "r3", "missing"})
 		require.NoError(t, err)
-		assert.Equal(t, map[string]store.Tags{
-			"r1": {"owner": "张三", "q": `"quoted"`},
-			"r2": {"env": "prod"},
-			"R1": {"case": "sensitive ids"},
-		}, got, "only this sync's snapshot, ids compared exactly")
+		assert.Equal(t, map[string]string{
+			"r1": `{"owner":"张三","q":"\"quoted\""}`,
+			"r2": `{"env":"prod"}`,
+			"R1": `{"case":"sensitive ids"}`,
+		}, got, "only this sync's snapshot, ids compared exactly, as stored JSON")
+		var rows int64
+		require.NoError(t, s.DB().Table("staged_tags").Where("sync_id = ?", "sync-1").Count(&rows).Error)
+		assert.Equal(t, int64(2), rows, "one staged row per save, not per resource")
+
+		// What is staged after a read is seen by the next read; what a
+		// commit wrote is forgotten.
+		require.NoError(t, s.SaveTagSnapshot(ctx, log.Writer(), []store.SnapshotEntry{{ResourceID: "r4", Tags: store.Tags{"k": "v"}}}))
+		s.ForgetSnapshot("sync-1", []string{"r1"})
+		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r4"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"r4": `{"k":"v"}`}, got, "r1 was committed: forgotten; r4 staged since: read")
 
 		finish(t, s, log)
 		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2"})

@@ -41,9 +41,10 @@ type BatchCommit struct {
 	Anchor   []string
 	Rows     []inventory.Row
 	SyncedAt time.Time
-	// TagsStaged: the tags of rows read OK are in tag_snapshots (staged by
-	// this sync), not in Rows; the INSERT copies them inside the database.
-	TagsStaged bool
+	// StagedTags: when set, the tags of rows read OK come from it (stored
+	// JSON text by resource id, as SnapshotTags returns them), not from
+	// Rows; a row read OK that it lacks fails the commit (ErrNotStaged).
+	StagedTags map[string]string
 	// ChunkRows bounds the rows of one INSERT (0: all in one).
 	ChunkRows int
 	// Pages: the staged pages the rows come from, dropped with the commit,
@@ -88,10 +89,10 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 			return s.explainSkippedBatch(tx, b)
 		}
 		applied = true
-		if err := s.upsertChunks(tx, toModels(b), b.stagedFrom(), b.ChunkRows); err != nil {
+		if err := s.upsertChunks(tx, toModels(b), b.StagedTags, b.ChunkRows); err != nil {
 			return err
 		}
-		return dropPages(tx, b.Pages, b.Rows)
+		return dropPages(tx, b.Pages)
 	})
 	if errors.Is(err, errAlreadyCommitted) {
 		return false, nil
@@ -124,14 +125,6 @@ func (w Writer) accountName() string {
 		return contract.DefaultAccount
 	}
 	return w.AccountName
-}
-
-// stagedFrom names the sync whose staged tags the batch uses, or "".
-func (b BatchCommit) stagedFrom() string {
-	if b.TagsStaged {
-		return b.SyncID
-	}
-	return ""
 }
 
 func toModels(b BatchCommit) []ExpiringResource {
@@ -261,6 +254,7 @@ func (s *Store) deactivateGone(tx *gorm.DB, w Writer) (int, error) {
 
 // dropStaging removes what a sync staged while it ran.
 func (s *Store) dropStaging(tx *gorm.DB, syncID string) error {
+	s.snapshots.drop(syncID)
 	for _, table := range stagingTables {
 		if err := tx.Exec("DELETE FROM "+table+" WHERE sync_id = ?", syncID).Error; err != nil {
 			return err

@@ -266,7 +266,12 @@ func TestStagingRowsNeverOutliveTheirSync(t *testing.T) {
 		require.NoError(t, s.SaveTagSnapshot(ctx, terminated.Writer(), []store.SnapshotEntry{{ResourceID: "r2"}}))
 		// never closed: terminated workflows run no cleanup; and a row whose
 		// sync left no log at all
-		require.NoError(t, s.DB().Exec("INSERT INTO tag_snapshots (sync_id, resource_id, tags) VALUES ('sync-with-no-log', 'r3', '{}')").Error)
+		orphanStart := start("sync-with-no-log", "run-o")
+		orphanStart.AccountID = "another-account"
+		orphan, err := s.BeginSync(ctx, orphanStart, nil)
+		require.NoError(t, err)
+		require.NoError(t, s.SaveTagSnapshot(ctx, orphan.Writer(), []store.SnapshotEntry{{ResourceID: "r3"}}))
+		require.NoError(t, s.DB().Exec("DELETE FROM resource_sync_logs WHERE sync_id = 'sync-with-no-log'").Error)
 
 		_, err = s.BeginSync(ctx, start("sync-next", "run-c"), dead)
 		require.NoError(t, err)

@@ -23,13 +23,13 @@ var insertColumns = []string{
 var keptColumns = map[string]bool{"cloud_provider": true, "account_id": true, "resource_id": true, "first_seen_at": true}
 
 // upsertChunks upserts rows by chunks of at most size rows (0: one chunk).
-func (s *Store) upsertChunks(tx *gorm.DB, rows []ExpiringResource, stagedFrom string, size int) error {
+func (s *Store) upsertChunks(tx *gorm.DB, rows []ExpiringResource, staged map[string]string, size int) error {
 	if size <= 0 {
 		size = len(rows)
 	}
 	for len(rows) > 0 {
 		n := min(size, len(rows))
-		if err := s.upsert(tx, rows[:n], stagedFrom); err != nil {
+		if err := s.upsert(tx, rows[:n], staged); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -39,20 +39,19 @@ func (s *Store) upsertChunks(tx *gorm.DB, rows []ExpiringResource, stagedFrom st
 
 // upsert writes rows with one multi-row INSERT ... ON DUPLICATE KEY UPDATE
 // (MySQL) or ON CONFLICT DO UPDATE (SQLite) on the natural key. With
-// stagedFrom set, the tags of rows read OK come from that sync's
-// tag_snapshots. The SQL is built here rather than by gorm, which would
-// parse its 12,000 placeholders again.
-func (s *Store) upsert(tx *gorm.DB, rows []ExpiringResource, stagedFrom string) error {
+// staged set, the tags of rows read OK come from it. The SQL is built here
+// rather than by gorm, which would parse its 12,000 placeholders again.
+func (s *Store) upsert(tx *gorm.DB, rows []ExpiringResource, staged map[string]string) error {
 	var sql strings.Builder
 	sql.Grow(len(rows)*len(insertColumns)*2 + 1024)
 	sql.WriteString("INSERT INTO expiring_resources (")
 	sql.WriteString(strings.Join(insertColumns, ", "))
 	sql.WriteString(") VALUES ")
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(insertColumns)), ", ") + ")"
-	staged, err := s.stagedTags(tx, rows, stagedFrom)
-	if err != nil {
+	if err := allStaged(rows, staged); err != nil {
 		return err
 	}
+	var err error
 	args := make([]any, 0, len(rows)*(len(insertColumns)+1))
 	for i, r := range rows {
 		if i > 0 {
@@ -60,7 +59,7 @@ func (s *Store) upsert(tx *gorm.DB, rows []ExpiringResource, stagedFrom string) 
 		}
 		sql.WriteString(tuple)
 		var tags any
-		if raw, ok := staged[r.ResourceID]; ok {
+		if raw, ok := staged[r.ResourceID]; ok && r.TagStatus == string(inventory.TagsOK) {
 			tags = raw
 		} else if tags, err = r.Tags.Value(); err != nil {
 			return err
@@ -86,49 +85,21 @@ func (r ExpiringResource) InsertArgs(tags any) []any {
 		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID, r.TagsReadAt, r.SyncGeneration}
 }
 
-// stagedTags reads, as stored JSON text, the tags a sync staged for the
-// rows read OK: they go back into the INSERT without being decoded.
-func (s *Store) stagedTags(tx *gorm.DB, rows []ExpiringResource, syncID string) (map[string]string, error) {
-	if syncID == "" {
-		return nil, nil
+// allStaged checks that staged (when set) holds the tags of every row read OK.
+func allStaged(rows []ExpiringResource, staged map[string]string) error {
+	if staged == nil {
+		return nil
 	}
-	var ids []string
+	missing := 0
 	for _, r := range rows {
-		if r.TagStatus == string(inventory.TagsOK) {
-			ids = append(ids, r.ResourceID)
+		if _, ok := staged[r.ResourceID]; !ok && r.TagStatus == string(inventory.TagsOK) {
+			missing++
 		}
 	}
-	if len(ids) == 0 {
-		return nil, nil
+	if missing > 0 {
+		return fmt.Errorf("%w: %d of %d rows read OK have no staged tags", ErrNotStaged, missing, len(rows))
 	}
-	// Straight to the connection, like upsert: 500 ids, no reflection.
-	query := "SELECT resource_id, tags FROM tag_snapshots WHERE sync_id = ? AND resource_id IN (" +
-		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, syncID)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rs, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	out := make(map[string]string, len(ids))
-	for rs.Next() {
-		var id, tags string
-		if err := rs.Scan(&id, &tags); err != nil {
-			return nil, err
-		}
-		out[id] = tags
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) != len(ids) {
-		return nil, fmt.Errorf("%w: %d of %d resources read OK have no staged tags", ErrNotStaged, len(ids)-len(out), len(ids))
-	}
-	return out, nil
+	return nil
 }
 
 // onConflict is the dialect's clause for a row seen again. It keeps the

@@ -103,4 +103,3 @@ func unpackPage(body []byte) ([]inventory.Resource, error) {
 	_, _ = io.Copy(io.Discard, zr)
 	return out, nil
 }
-

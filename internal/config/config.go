@@ -101,6 +101,9 @@ type Worker struct {
 	DatabaseMigrationURL Secret `env:"DATABASE_MIGRATION_URL"`
 	// MaxConcurrentActivities bounds the activities one worker runs at once.
 	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"64"`
+	// TagMemoryMB bounds the staged tags one worker holds in memory; the
+	// rest are staged and read one database row per resource.
+	TagMemoryMB int `env:"WORKER_TAG_MEMORY_MB" envDefault:"96"`
 	// MetricsListen (host:port) serves /metrics, /healthz and /readyz; empty: off.
 	MetricsListen string `env:"METRICS_LISTEN"`
 	// NotifyFile is the renewal reminders' routes file (YAML); unset, no
@@ -176,6 +179,9 @@ func (c Worker) Validate() error {
 	}
 	if c.MaxConcurrentActivities < 1 || c.MaxConcurrentActivities > 10000 {
 		return fmt.Errorf("WORKER_MAX_CONCURRENT_ACTIVITIES=%d is out of range: allowed 1..10000", c.MaxConcurrentActivities)
+	}
+	if c.TagMemoryMB < 0 || c.TagMemoryMB > 1<<20 {
+		return fmt.Errorf("WORKER_TAG_MEMORY_MB=%d is out of range: allowed 0..1048576 (0: every tag read staged one row per resource)", c.TagMemoryMB)
 	}
 	if c.MetricsListen != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {

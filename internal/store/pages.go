@@ -20,7 +20,7 @@ var ErrPageNotStaged = errors.New("page not staged")
 
 // stagingTables hold what a sync stages while it runs, by sync_id; they
 // are dropped when it ends.
-var stagingTables = []string{"staged_tags", "sync_gone", "staged_pages"}
+var stagingTables = []string{"staged_tags", "tag_snapshots", "sync_gone", "staged_pages"}
 
 // PageKey names one staged listing page of a sync's attempt.
 type PageKey struct {

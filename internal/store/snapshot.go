@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	"gorm.io/gorm"
@@ -21,20 +22,26 @@ type SnapshotEntry struct {
 	Tags       Tags
 }
 
-// SaveTagSnapshot stages read tags for the rest of a sync: one row
-// (staged_tags) holding every entry, compressed, whatever their number,
-// so staging 100,000 resources' tags costs a few hundred rows, not
-// 100,000. A resource staged twice (a retried read) takes the tags of the
-// later row. This worker keeps what it staged in memory too. Like every
+// SaveTagSnapshot stages read tags for the rest of a sync. While this
+// worker's copy of staged tags stays within its budget (SetTagMemory), the
+// entries go into one row of staged_tags, compressed, and into that copy:
+// staging and joining 100,000 resources' tags then costs the database a few
+// hundred rows, not an insert, a read and a delete per resource. Beyond the
+// budget they go one row per resource into tag_snapshots, which commits
+// read by id, so a sync of any size stays within the worker's memory. A
+// resource staged twice (a retried read) takes the later tags. Like every
 // write of a sync it is fenced: an activity of a sync that lost its account
 // (terminated, taken over) stages nothing.
 func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []SnapshotEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	body, err := packTags(entries)
+	body, size, err := packTags(entries)
 	if err != nil {
 		return err
+	}
+	if !s.snapshots.reserve(size) {
+		return s.saveTagRows(ctx, w, entries)
 	}
 	var row int64
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -48,18 +55,52 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []Snapsho
 		row, err = res.LastInsertId()
 		return err
 	})
+	s.snapshots.release(size) // accounted for again as held entries
 	if err != nil {
 		return err
 	}
 	snap := s.snapshots.of(w.SyncID)
 	snap.mu.Lock()
 	defer snap.mu.Unlock()
-	return snap.add(row, body)
+	before := snap.bytes
+	err = snap.add(row, body)
+	s.snapshots.grow(snap.bytes - before)
+	return err
+}
+
+// saveTagRows stages entries one row per resource (tag_snapshots).
+func (s *Store) saveTagRows(ctx context.Context, w Writer, entries []SnapshotEntry) error {
+	var sql strings.Builder
+	sql.WriteString("INSERT INTO tag_snapshots (sync_id, resource_id, tags) VALUES ")
+	args := make([]any, 0, 3*len(entries))
+	for i, e := range entries {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?)")
+		js, err := e.Tags.JSON()
+		if err != nil {
+			return err
+		}
+		args = append(args, w.SyncID, e.ResourceID, js)
+	}
+	if s.Dialect() == "mysql" {
+		sql.WriteString(" ON DUPLICATE KEY UPDATE tags = VALUES(tags)")
+	} else {
+		sql.WriteString(" ON CONFLICT (sync_id, resource_id) DO UPDATE SET tags = excluded.tags")
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.fenceShared(tx, w); err != nil {
+			return err
+		}
+		return tx.Exec(sql.String(), args...).Error
+	})
 }
 
 // SnapshotTags returns, as stored JSON text, the staged tags of those of
-// the resources that have them. The sync's staged rows are read once per
-// worker (snapshotCache); each call reads only the rows staged since.
+// the resources that have them: from this worker's copy of the sync's
+// staged_tags rows (each read once, when new), then from tag_snapshots for
+// the others.
 func (s *Store) SnapshotTags(ctx context.Context, syncID string, resourceIDs []string) (map[string]string, error) {
 	snap := s.snapshots.of(syncID)
 	snap.mu.Lock()
@@ -68,12 +109,47 @@ func (s *Store) SnapshotTags(ctx context.Context, syncID string, resourceIDs []s
 		return nil, err
 	}
 	out := make(map[string]string, len(resourceIDs))
+	var missing []string
 	for _, id := range resourceIDs {
 		if t, ok := snap.tags[id]; ok {
 			out[id] = t.json
+		} else {
+			missing = append(missing, id)
 		}
 	}
-	return out, nil
+	return out, s.tagRows(ctx, syncID, missing, out)
+}
+
+// tagRows adds to out the tags staged one row per resource of those ids.
+func (s *Store) tagRows(ctx context.Context, syncID string, ids []string, out map[string]string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var one []string // none: the common case, one cheap query
+	if err := s.db.WithContext(ctx).Table("tag_snapshots").Where("sync_id = ?", syncID).Limit(1).Pluck("resource_id", &one).Error; err != nil || len(one) == 0 {
+		return err
+	}
+	// Straight to the connection: a few thousand ids, no reflection.
+	query := "SELECT resource_id, tags FROM tag_snapshots WHERE sync_id = ? AND resource_id IN (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, syncID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rs, err := s.db.WithContext(ctx).Statement.ConnPool.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id, tags string
+		if err := rs.Scan(&id, &tags); err != nil {
+			return err
+		}
+		out[id] = tags
+	}
+	return rs.Err()
 }
 
 // ForgetSnapshot drops committed resources' tags from this worker's memory:
@@ -83,10 +159,29 @@ func (s *Store) ForgetSnapshot(syncID string, resourceIDs []string) {
 	snap := s.snapshots.of(syncID)
 	snap.mu.Lock()
 	defer snap.mu.Unlock()
+	freed := int64(0)
 	for _, id := range resourceIDs {
-		delete(snap.tags, id)
+		if t, ok := snap.tags[id]; ok {
+			freed += entryCost(id, t.json)
+			delete(snap.tags, id)
+		}
 	}
+	snap.bytes -= freed
+	s.snapshots.release(freed)
 }
+
+// SetTagMemory sets the budget of this worker's copy of staged tags, in
+// bytes (0: every read is staged one row per resource).
+func (s *Store) SetTagMemory(bytes int64) {
+	s.snapshots.mu.Lock()
+	defer s.snapshots.mu.Unlock()
+	s.snapshots.budget, s.snapshots.budgetSet = bytes, true
+}
+
+// DefaultTagMemory is the budget of a worker's copy of staged tags
+// (WORKER_TAG_MEMORY_MB): 100,000 resources of the simulator's dataset
+// (632 bytes of tags JSON each, far more than usual) fit in it.
+const DefaultTagMemory = 96 << 20
 
 // loadNewTags reads the sync's staged rows this worker has not read yet.
 // Rows are found by id, not by "id above the last one read": an insert
@@ -105,7 +200,8 @@ func (s *Store) loadNewTags(ctx context.Context, snap *syncSnapshot) error {
 		}
 	}
 	if present < len(snap.loaded) {
-		snap.loaded, snap.tags = map[int64]bool{}, map[string]stagedTag{}
+		s.snapshots.release(snap.bytes)
+		snap.loaded, snap.tags, snap.bytes = map[int64]bool{}, map[string]stagedTag{}, 0
 	}
 	ids = slices.DeleteFunc(ids, func(id int64) bool { return snap.loaded[id] })
 	for len(ids) > 0 {
@@ -119,9 +215,11 @@ func (s *Store) loadNewTags(ctx context.Context, snap *syncSnapshot) error {
 			return err
 		}
 		for _, r := range rows {
+			before := snap.bytes
 			if err := snap.add(r.ID, r.Body); err != nil {
 				return err
 			}
+			s.snapshots.grow(snap.bytes - before)
 		}
 	}
 	return nil
@@ -131,10 +229,42 @@ func (s *Store) loadNewTags(ctx context.Context, snap *syncSnapshot) error {
 // Entries are substrings of their row's decoded body: one allocation per
 // staged row, none per resource.
 type snapshotCache struct {
-	mu    sync.Mutex
-	syncs map[string]*syncSnapshot
-	order []string // least recently used first
+	mu        sync.Mutex
+	syncs     map[string]*syncSnapshot
+	order     []string // least recently used first
+	used      int64    // entryCost of every entry held
+	budget    int64
+	budgetSet bool
 }
+
+// reserve takes n bytes of the budget, if they fit.
+func (c *snapshotCache) reserve(n int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.budgetSet {
+		c.budget, c.budgetSet = DefaultTagMemory, true
+	}
+	if c.used+n > c.budget {
+		return false
+	}
+	c.used += n
+	return true
+}
+
+func (c *snapshotCache) release(n int64) { c.grow(-n) }
+
+// grow accounts for entries read from rows another worker staged: they
+// are held whatever the budget (each worker keeps its own staging within
+// it, so this is at most the workers' budgets together).
+func (c *snapshotCache) grow(n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.used += n
+}
+
+// entryCost approximates what one held entry costs: its strings and its
+// share of the map.
+func entryCost(id, json string) int64 { return int64(len(id) + len(json) + 64) }
 
 // maxCachedSyncs bounds the syncs whose tags one worker keeps: a sync
 // evicted meanwhile reads its staged rows again.
@@ -145,6 +275,7 @@ type syncSnapshot struct {
 	syncID string
 	loaded map[int64]bool
 	tags   map[string]stagedTag
+	bytes  int64 // entryCost of the entries held
 }
 
 type stagedTag struct {
@@ -164,6 +295,7 @@ func (c *snapshotCache) of(syncID string) *syncSnapshot {
 		return snap
 	}
 	if len(c.order) > maxCachedSyncs {
+		c.used -= c.syncs[c.order[0]].bytes
 		delete(c.syncs, c.order[0])
 		c.order = c.order[1:]
 	}
@@ -176,6 +308,9 @@ func (c *snapshotCache) of(syncID string) *syncSnapshot {
 func (c *snapshotCache) drop(syncID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if snap, ok := c.syncs[syncID]; ok {
+		c.used -= snap.bytes
+	}
 	delete(c.syncs, syncID)
 	c.order = slices.DeleteFunc(c.order, func(id string) bool { return id == syncID })
 }
@@ -186,23 +321,31 @@ func (snap *syncSnapshot) add(row int64, body []byte) error {
 		return fmt.Errorf("staged tags row %d: %w", row, err)
 	}
 	for i := 0; i < len(entries); i += 2 {
-		if old, ok := snap.tags[entries[i]]; !ok || old.row < row {
-			snap.tags[entries[i]] = stagedTag{json: entries[i+1], row: row}
+		old, ok := snap.tags[entries[i]]
+		if ok && old.row > row {
+			continue
 		}
+		if ok {
+			snap.bytes -= entryCost(entries[i], old.json)
+		}
+		snap.tags[entries[i]] = stagedTag{json: entries[i+1], row: row}
+		snap.bytes += entryCost(entries[i], entries[i+1])
 	}
 	snap.loaded[row] = true
 	return nil
 }
 
 // packTags encodes entries as gzip of (length, resource id, length, tags
-// JSON) records.
-func packTags(entries []SnapshotEntry) ([]byte, error) {
+// JSON) records, and says what holding them costs (entryCost).
+func packTags(entries []SnapshotEntry) ([]byte, int64, error) {
 	var raw []byte
+	size := int64(0)
 	for _, e := range entries {
 		js, err := e.Tags.JSON()
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
+		size += entryCost(e.ResourceID, js)
 		raw = binary.AppendUvarint(raw, uint64(len(e.ResourceID)))
 		raw = append(raw, e.ResourceID...)
 		raw = binary.AppendUvarint(raw, uint64(len(js)))
@@ -211,15 +354,15 @@ func packTags(entries []SnapshotEntry) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if _, err := zw.Write(raw); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := zw.Close(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), size, nil
 }
 
 // unpackTags decodes packTags's body into id, tags, id, tags, ...: every

@@ -55,3 +55,39 @@ func TestTagSnapshotsLiveForOneSync(t *testing.T) {
 		assert.Len(t, got, 1, "other syncs keep theirs")
 	})
 }
+
+// Invariant: whatever the worker's memory budget, every staged tag is
+// found, the later of two stagings wins, and a sync's staging goes with it.
+// Within the budget tags are staged one row per read; beyond it, one row
+// per resource.
+func TestStagedTagsBeyondTheMemoryBudgetGoToOneRowPerResource(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		log := begin(t, s, "sync-1", "run-a")
+		first := []store.SnapshotEntry{{ResourceID: "r1", Tags: store.Tags{"a": "1"}}, {ResourceID: "r2"}}
+		s.SetTagMemory(200) // holds the first save (2 entries of ~80 bytes), not the second
+		require.NoError(t, s.SaveTagSnapshot(ctx, log.Writer(), first))
+		require.NoError(t, s.SaveTagSnapshot(ctx, log.Writer(), []store.SnapshotEntry{{ResourceID: "r3", Tags: store.Tags{"c": "3"}}, {ResourceID: "r4"}}))
+		s.SetTagMemory(0)
+		require.NoError(t, s.SaveTagSnapshot(ctx, log.Writer(), []store.SnapshotEntry{{ResourceID: "r5", Tags: store.Tags{"e": "5"}}}))
+
+		count := func(table string) int64 {
+			var n int64
+			require.NoError(t, s.DB().Table(table).Where("sync_id = ?", "sync-1").Count(&n).Error)
+			return n
+		}
+		assert.Equal(t, int64(1), count("staged_tags"), "the first save fits the budget: one row")
+		assert.Equal(t, int64(3), count("tag_snapshots"), "the others do not: a row per resource")
+
+		got, err := s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2", "r3", "r4", "r5", "r6"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"r1": `{"a":"1"}`, "r2": `{}`, "r3": `{"c":"3"}`, "r4": `{}`, "r5": `{"e":"5"}`}, got)
+
+		finish(t, s, log)
+		assert.Zero(t, count("staged_tags"))
+		assert.Zero(t, count("tag_snapshots"))
+		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r3"})
+		require.NoError(t, err)
+		assert.Empty(t, got, "a finished sync's staged tags are gone, from memory too")
+	})
+}

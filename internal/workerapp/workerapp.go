@@ -64,6 +64,7 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 	if err != nil {
 		return nil, err
 	}
+	st.SetTagMemory(int64(cfg.TagMemoryMB) << 20)
 	var hwOpts []huawei.Option
 	if rec != nil {
 		hwOpts = append(hwOpts, huawei.WithObserver(rec))

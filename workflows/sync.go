@@ -62,7 +62,7 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (contract.Summary
 		s.cursor = *in.Cursor
 	}
 	s.version = workflow.GetVersion(ctx, versionInventoryTruth, workflow.DefaultVersion, inventoryTruth)
-	s.byRef = workflow.GetVersion(ctx, versionPagesByReference, workflow.DefaultVersion, groupedCommits)
+	s.byRef = workflow.GetVersion(ctx, versionPagesByReference, workflow.DefaultVersion, deepListing)
 	s.cursor.Progress.Runs++
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return s.cursor.Progress, nil }); err != nil {
 		return contract.Summary{}, err

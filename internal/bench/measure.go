@@ -5,6 +5,7 @@ import (
 	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
+	"os"
 	"strings"
 	"time"
 
@@ -57,6 +58,14 @@ type history struct {
 	retries     int
 	first, last time.Time
 	children    map[string]string // child workflow id: its first run id
+	timeline    []step
+}
+
+// step is one activity attempt that completed: when it was scheduled,
+// started and completed.
+type step struct {
+	activity                     string
+	scheduled, started, finished time.Time
 }
 
 // readHistory follows a workflow's continue-as-new chain from runID and
@@ -64,7 +73,7 @@ type history struct {
 func (s *Stack) readHistory(ctx context.Context, workflowID, runID string) (history, error) {
 	h := history{phases: map[string][]span{}, children: map[string]string{}}
 	for runID != "" {
-		scheduled := map[int64]time.Time{}
+		scheduled, started := map[int64]time.Time{}, map[int64]time.Time{}
 		typeOf := map[int64]string{}
 		next, events := "", 0
 		it := s.dev.Client().GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -85,10 +94,12 @@ func (s *Stack) readHistory(ctx context.Context, workflowID, runID string) (hist
 				typeOf[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
 			case ev.GetActivityTaskStartedEventAttributes() != nil:
 				h.retries += int(ev.GetActivityTaskStartedEventAttributes().GetAttempt()) - 1
+				started[ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()] = at
 			case ev.GetActivityTaskCompletedEventAttributes() != nil:
 				attrs := ev.GetActivityTaskCompletedEventAttributes()
 				id := attrs.GetScheduledEventId()
 				h.phases[phaseOf[typeOf[id]]] = append(h.phases[phaseOf[typeOf[id]]], span{scheduled[id], at})
+				h.timeline = append(h.timeline, step{typeOf[id], scheduled[id], started[id], at})
 				switch typeOf[id] {
 				case contract.ActivityCommitBatch:
 					var res contract.CommitBatchResult
@@ -136,6 +147,11 @@ func (s *Stack) measureRun(ctx context.Context, accounts []*benchAccount, r *Res
 		r.Runs += h.runs
 		r.Retries += h.retries
 		r.MaxHistoryEvents = max(r.MaxHistoryEvents, h.maxEvents)
+	}
+	if path := os.Getenv("BENCH_TIMELINE"); path != "" {
+		if err := writeTimeline(path, accounts); err != nil {
+			return err
+		}
 	}
 	r.ListS = union(phases["list"]).Seconds()
 	r.TagsS = union(phases["tags"]).Seconds()
@@ -361,4 +377,20 @@ func (s *Stack) writePathRate(ctx context.Context, kind string, synced *store.St
 		return 0, fmt.Errorf("no rows to replay through the write path")
 	}
 	return float64(n) / took.Seconds(), nil
+}
+
+// writeTimeline writes every completed activity of the syncs as CSV
+// (account, activity, scheduled, started, completed: seconds since the
+// sync's first event), to see where a run's time goes.
+func writeTimeline(path string, accounts []*benchAccount) error {
+	var b strings.Builder
+	b.WriteString("account,activity,scheduled_s,started_s,completed_s\n")
+	for _, a := range accounts {
+		t0 := a.hist.first
+		for _, st := range a.hist.timeline {
+			fmt.Fprintf(&b, "%s,%s,%.3f,%.3f,%.3f\n", a.name, st.activity,
+				st.scheduled.Sub(t0).Seconds(), st.started.Sub(t0).Seconds(), st.finished.Sub(t0).Seconds())
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

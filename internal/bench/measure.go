@@ -4,8 +4,8 @@ import (
 	"context"
 	"expiry-sync/internal/contract"
 	"fmt"
-	"slices"
 	"os"
+	"slices"
 	"strings"
 	"time"
 

@@ -24,6 +24,8 @@ var recordedHistories = []struct{ file, workflowID string }{
 	{"testdata/sync_history_v2-bulk.json", "expiry-sync-default-20261201T225420.038Z"},                     // pages-by-reference, bulk tags: staged pages
 	{"testdata/sync_history_v3.json", "expiry-sync-default-20261202T002438.822Z"},                          // grouped commits, per-resource tags
 	{"testdata/sync_history_v3-bulk.json", "expiry-sync-default-20261202T002439.721Z"},                     // grouped commits: a CommitPage of two pages
+	{"testdata/sync_history_v4.json", "expiry-sync-default-20261202T042425.779Z"},                          // deep listing, per-resource tags
+	{"testdata/sync_history_v4-bulk.json", "expiry-sync-default-20261202T042426.656Z"},                     // deep listing: up to 64 pages listed ahead
 }
 
 func TestReplayRecordedHistories(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"expiry-sync/internal/contract"
 	"slices"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -195,17 +196,25 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 	beat := &progress{}
 	beat.set(cursor)
 	defer keepAlive(ctx, beat)()
+	// A page is staged while the next one is read: one save in flight, the
+	// cursor (and the heartbeat) moving only once a page is staged.
 	var dbErr error
+	var saving sync.WaitGroup
 	save := func(page []huawei.TaggedResource, next huawei.BulkCursor) error {
+		saving.Wait()
+		if dbErr != nil {
+			return dbErr
+		}
 		entries := make([]store.SnapshotEntry, len(page))
 		for i, r := range page {
 			entries[i] = store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags}
 		}
-		if dbErr = a.Store.SaveTagSnapshot(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), entries); dbErr != nil {
-			return dbErr
-		}
-		cursor = next
-		beat.set(next)
+		saving.Go(func() {
+			if dbErr = a.Store.SaveTagSnapshot(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), entries); dbErr == nil {
+				cursor = next
+				beat.set(next)
+			}
+		})
 		return nil
 	}
 	// A lone 429, 500 or TMS.0006 is retried in place, from the cursor
@@ -219,6 +228,7 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 	for failures := 0; ; {
 		before := cursor
 		bulk, err = acc.Huawei.BulkTags(ctx, in.ProjectID, in.TMSType, cursor, save)
+		saving.Wait()
 		var ae *huawei.APIError
 		if err == nil || dbErr != nil || !errors.As(err, &ae) || !ae.Kind.Retryable() {
 			break

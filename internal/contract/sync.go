@@ -255,7 +255,7 @@ type FetchTagsInput struct {
 }
 
 // FetchTagsResult holds one result per resource, in input order, without
-// the tags themselves: those are staged in the database (tag_snapshots) for
+// the tags themselves: those are staged (store.SaveTagSnapshot) for
 // the batch that commits the resource, so that they never cross history.
 type FetchTagsResult struct {
 	Results []inventory.TagResult `json:"results"`

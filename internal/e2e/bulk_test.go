@@ -11,6 +11,23 @@ import (
 	"expiry-sync/workflows"
 )
 
+// Invariant: the worker's memory budget for staged tags changes where they
+// are staged, never what is stored: with none, every tag read is staged one
+// row per resource and the rows and tags are still exact.
+func TestTagsBeyondTheWorkerMemoryBudgetAreExact(t *testing.T) {
+	s := newStack(t, stackOptions{resources: 3000, seed: 29, noTagMemory: true})
+	code, out, errOut := s.starter("sync", "--expire-days", "400", "--lookback-days", "40", "--tag-mode", "bulk", "--wait")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	id := syncIDFrom(t, out)
+	assertRows(t, s, s.expected(s.syncLog(id)), id)
+	assert.Zero(t, s.sim.Stats().APIs[hwsim.APITMSShow].Requests, "the snapshot is found: no resource is read on its own")
+	for _, table := range []string{"staged_tags", "tag_snapshots"} {
+		var left int64
+		require.NoError(t, s.store.DB().Table(table).Where("sync_id = ?", id).Count(&left).Error)
+		assert.Zero(t, left, "the finished sync dropped its %s", table)
+	}
+}
+
 func TestBulkTagModeStoresTheSameTagsWithFewCalls(t *testing.T) {
 	s := newStack(t, stackOptions{resources: 3000, seed: 23})
 	code, out, errOut := s.starter("sync", "--expire-days", "400", "--lookback-days", "40", "--tag-mode", "bulk", "--wait")

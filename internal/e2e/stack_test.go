@@ -126,6 +126,10 @@ type stackOptions struct {
 	parallel bool
 	// temporal changes the worker's connection (e.g. through a TLS frontend).
 	temporal func(*config.Temporal)
+	// noTagMemory: the worker holds no staged tags in memory
+	// (WORKER_TAG_MEMORY_MB=0): every tag read is staged one row per
+	// resource.
+	noTagMemory bool
 	// wire wraps the simulator's handler, to see requests on the wire.
 	wire func(http.Handler) http.Handler
 }
@@ -162,6 +166,10 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		NotifyFile:              os.Getenv("EXPIRY_SYNC_NOTIFY_FILE"), // as a worker process would read it
 		DatabaseMigrationURL:    config.Secret(o.migrationURL),
 		MaxConcurrentActivities: 64,
+		TagMemoryMB:             store.DefaultTagMemory >> 20,
+	}
+	if o.noTagMemory {
+		s.cfg.TagMemoryMB = 0
 	}
 	if o.temporal != nil {
 		o.temporal(&s.cfg.Temporal)

@@ -96,13 +96,19 @@ func (s *Store) WrittenBy(ctx context.Context, account, syncID string, ids []str
 	}
 	var got []struct {
 		ResourceID     string
+		LastSyncID     string
 		SyncGeneration int64
 	}
-	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).Select("resource_id, sync_generation").
-		Where("cloud_provider = ? AND account_id = ? AND last_sync_id = ? AND resource_id IN ?", inventory.CloudProvider, account, syncID, ids).
+	// By the natural key only: with last_sync_id in the condition SQLite
+	// reads the sync's rows by idx_expiring_resources_sync_totals, every
+	// one of them for each page.
+	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).Select("resource_id, last_sync_id, sync_generation").
+		Where("cloud_provider = ? AND account_id = ? AND resource_id IN ?", inventory.CloudProvider, account, ids).
 		Scan(&got).Error
 	for _, r := range got {
-		out[r.ResourceID] = r.SyncGeneration
+		if r.LastSyncID == syncID {
+			out[r.ResourceID] = r.SyncGeneration
+		}
 	}
 	return out, err
 }

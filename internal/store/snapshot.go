@@ -36,7 +36,7 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []Snapsho
 	if len(entries) == 0 {
 		return nil
 	}
-	body, size, err := packTags(entries)
+	body, pairs, size, err := packTags(entries)
 	if err != nil {
 		return err
 	}
@@ -63,9 +63,9 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []Snapsho
 	snap.mu.Lock()
 	defer snap.mu.Unlock()
 	before := snap.bytes
-	err = snap.add(row, body)
+	snap.put(row, pairs)
 	s.snapshots.grow(snap.bytes - before)
-	return err
+	return nil
 }
 
 // saveTagRows stages entries one row per resource (tag_snapshots).
@@ -316,10 +316,16 @@ func (c *snapshotCache) drop(syncID string) {
 }
 
 func (snap *syncSnapshot) add(row int64, body []byte) error {
-	entries, err := unpackTags(body)
+	pairs, err := unpackTags(body)
 	if err != nil {
 		return fmt.Errorf("staged tags row %d: %w", row, err)
 	}
+	snap.put(row, pairs)
+	return nil
+}
+
+// put holds row's entries (id, tags JSON, id, ...), a later row winning.
+func (snap *syncSnapshot) put(row int64, entries []string) {
 	for i := 0; i < len(entries); i += 2 {
 		old, ok := snap.tags[entries[i]]
 		if ok && old.row > row {
@@ -332,20 +338,22 @@ func (snap *syncSnapshot) add(row int64, body []byte) error {
 		snap.bytes += entryCost(entries[i], entries[i+1])
 	}
 	snap.loaded[row] = true
-	return nil
 }
 
 // packTags encodes entries as gzip of (length, resource id, length, tags
-// JSON) records, and says what holding them costs (entryCost).
-func packTags(entries []SnapshotEntry) ([]byte, int64, error) {
+// JSON) records; it returns them as unpackTags would (id, tags, ...) too,
+// and what holding them costs (entryCost).
+func packTags(entries []SnapshotEntry) ([]byte, []string, int64, error) {
 	var raw []byte
+	pairs := make([]string, 0, 2*len(entries))
 	size := int64(0)
 	for _, e := range entries {
 		js, err := e.Tags.JSON()
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		size += entryCost(e.ResourceID, js)
+		pairs = append(pairs, e.ResourceID, js)
 		raw = binary.AppendUvarint(raw, uint64(len(e.ResourceID)))
 		raw = append(raw, e.ResourceID...)
 		raw = binary.AppendUvarint(raw, uint64(len(js)))
@@ -354,15 +362,15 @@ func packTags(entries []SnapshotEntry) ([]byte, int64, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	if _, err := zw.Write(raw); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	if err := zw.Close(); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	return buf.Bytes(), size, nil
+	return buf.Bytes(), pairs, size, nil
 }
 
 // unpackTags decodes packTags's body into id, tags, id, tags, ...: every

@@ -58,13 +58,14 @@ func run() int {
 		logger.Error("bad configuration", "error", err)
 		return 2
 	}
+	memLimit := workerapp.SetMemoryLimit(cfg)
 	w, err := workerapp.New(context.Background(), cfg, logger)
 	if err != nil {
 		logger.Error("worker cannot start", "error", err)
 		return 1
 	}
 	logger.Info("worker started", "version", version.Version, "task_queue", cfg.Temporal.TaskQueue,
-		"namespace", cfg.Temporal.Namespace, "database", w.Store.Dialect(), "metrics", cfg.MetricsListen)
+		"namespace", cfg.Temporal.Namespace, "database", w.Store.Dialect(), "metrics", cfg.MetricsListen, "memory_limit_mb", memLimit>>20)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		logger.Error("worker stopped", "error", err)
 		return 1

@@ -103,7 +103,7 @@ type Worker struct {
 	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"64"`
 	// TagMemoryMB bounds the staged tags one worker holds in memory; the
 	// rest are staged and read one database row per resource.
-	TagMemoryMB int `env:"WORKER_TAG_MEMORY_MB" envDefault:"96"`
+	TagMemoryMB int `env:"WORKER_TAG_MEMORY_MB" envDefault:"64"`
 	// MetricsListen (host:port) serves /metrics, /healthz and /readyz; empty: off.
 	MetricsListen string `env:"METRICS_LISTEN"`
 	// NotifyFile is the renewal reminders' routes file (YAML); unset, no

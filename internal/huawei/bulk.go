@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/tms/v1/model"
+	"golang.org/x/sync/semaphore"
 )
 
 const (
@@ -158,9 +159,23 @@ func (b *bulk) next(phase string) {
 	b.cur.Phase, b.cur.Offset, b.cur.PrevPage = phase, 0, ""
 }
 
+// WithBulkPages bounds the bulk listing pages the client holds at once,
+// from the call until the sink has taken the page: pages is shared by
+// every account's client of a worker, so its memory does not grow with
+// the project/type pairs listed together (each page is a few MB decoded).
+func WithBulkPages(pages *semaphore.Weighted) Option {
+	return func(c *Client) { c.bulkPages = pages }
+}
+
 // list fetches one page of a query and hands it on; done runs after the
 // query's last page.
 func (b *bulk) list(body *model.ResqTagResource, done func()) error {
+	if pages := b.c.bulkPages; pages != nil {
+		if err := pages.Acquire(b.ctx, 1); err != nil {
+			return err
+		}
+		defer pages.Release(1)
+	}
 	body.ProjectId, body.ResourceTypes = ptr(b.project), []string{b.typ}
 	body.Offset, body.Limit = ptr(int32(b.cur.Offset)), ptr(int32(b.cur.Limit))
 	b.cur.Calls++

@@ -3,11 +3,18 @@ package huawei_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
+	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/hwsim"
 )
@@ -161,4 +168,51 @@ func TestBulkTagsThrottledByTMS(t *testing.T) {
 	assert.Equal(t, "TMS.0006", ae.Code)
 	assert.True(t, ae.Kind.Retryable())
 	assert.Empty(t, ae.IAMAction, "throttling is not a missing permission")
+}
+
+func TestBulkPagesInFlightStayWithinTheWorkersBound(t *testing.T) {
+	sim, err := hwsim.New(hwsim.Options{Seed: 5, Resources: 3000, AccessKey: ak, SecretKey: sk, DomainID: domain,
+		Knobs: hwsim.Knobs{Latency: 20 * time.Millisecond, BulkMaxLimit: 200}, FullCatalog: true})
+	require.NoError(t, err)
+	var inFlight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	// Two accounts' clients of one worker share its bound.
+	pages := semaphore.NewWeighted(2)
+	var clients []*huawei.Client
+	for range 2 {
+		c, err := huawei.New(config.Huawei{AccessKey: ak, SecretKey: sk, DomainID: domain, BSSEndpoint: srv.URL, TMSEndpoint: srv.URL,
+			HTTPTimeout: 5 * time.Second}, huawei.WithBulkPages(pages))
+		require.NoError(t, err)
+		clients = append(clients, c)
+	}
+	projects := map[string]bool{}
+	for r := range sim.All() {
+		projects[r.ProjectID] = true
+	}
+	var g errgroup.Group
+	listings := 0
+	for project := range projects {
+		for _, typ := range []string{"ecs", "disk"} {
+			c := clients[listings%2]
+			listings++
+			g.Go(func() error {
+				got, _, err := bulkAll(t, c, project, typ, huawei.BulkCursor{})
+				if err == nil && !assert.Equal(t, pairTruth(sim, project, typ), got, "%s/%s", project, typ) {
+					err = errors.New("inexact")
+				}
+				return err
+			})
+		}
+	}
+	require.NoError(t, g.Wait())
+	require.Greater(t, listings, 2, "more listings than the bound, at once")
+	assert.Equal(t, int64(2), peak.Load(), "calls in flight at most: the bound, reached")
 }

@@ -13,6 +13,7 @@ import (
 	sdkconfig "github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	bss "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/bss/v2"
 	tms "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/tms/v1"
+	"golang.org/x/sync/semaphore"
 
 	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/config"
@@ -28,6 +29,9 @@ type Client struct {
 	stats    *Stats
 	types    atomic.Pointer[catalog.Table] // BSS-to-TMS types, see UseCatalog
 	observer Observer
+	// bulkPages bounds the bulk listing pages held at once (WithBulkPages);
+	// nil: no bound.
+	bulkPages *semaphore.Weighted
 	// customerID: a partner lists this customer's resources (BSS
 	// customer_id); TMS cannot read their tags.
 	customerID string

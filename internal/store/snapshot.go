@@ -179,9 +179,9 @@ func (s *Store) SetTagMemory(bytes int64) {
 }
 
 // DefaultTagMemory is the budget of a worker's copy of staged tags
-// (WORKER_TAG_MEMORY_MB): 100,000 resources of the simulator's dataset
+// (WORKER_TAG_MEMORY_MB): about 90,000 resources of the simulator's dataset
 // (632 bytes of tags JSON each, far more than usual) fit in it.
-const DefaultTagMemory = 96 << 20
+const DefaultTagMemory = 64 << 20
 
 // loadNewTags reads the sync's staged rows this worker has not read yet.
 // Rows are found by id, not by "id above the last one read": an insert

@@ -2,13 +2,12 @@ package activities
 
 import (
 	"context"
-	"expiry-sync/internal/contract"
-
 	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 )

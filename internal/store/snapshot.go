@@ -225,9 +225,9 @@ func (s *Store) loadNewTags(ctx context.Context, snap *syncSnapshot) error {
 	return nil
 }
 
-// snapshotCache holds, per sync, the staged tags this worker has read.
-// Entries are substrings of their row's decoded body: one allocation per
-// staged row, none per resource.
+// snapshotCache holds, per sync, the staged tags this worker has staged or
+// read. Entries read from a row are substrings of its decoded body (one
+// allocation per row); those this worker staged are the strings it encoded.
 type snapshotCache struct {
 	mu        sync.Mutex
 	syncs     map[string]*syncSnapshot

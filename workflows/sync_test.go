@@ -47,6 +47,11 @@ type fakeCloud struct {
 	finish      contract.FinishSyncInput
 	// onCommitPage, when set, sees each CommitPage before it is answered.
 	onCommitPage func(contract.CommitPageInput, []inventory.Resource)
+	// beforeCommitPage, when set, runs at the start of each CommitPage,
+	// outside the lock, so it may wait for other activities.
+	beforeCommitPage func(contract.CommitPageInput)
+	// beforeFetchTags, likewise, runs at the start of each FetchTags.
+	beforeFetchTags func()
 }
 
 func newFakeCloud(n int) *fakeCloud {
@@ -87,6 +92,9 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 	}).Maybe()
 	env.OnActivity(a.RecheckUnseen, mock.Anything, mock.Anything).Return(contract.RecheckResult{}, nil).Maybe()
 	env.OnActivity(a.FetchTags, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.FetchTagsInput) (contract.FetchTagsResult, error) {
+		if f.beforeFetchTags != nil {
+			f.beforeFetchTags()
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.tagGroups = append(f.tagGroups, in.Resources)
@@ -107,6 +115,9 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 	}).Maybe()
 	env.OnActivity(a.SnapshotTags, mock.Anything, mock.Anything).Return(contract.SnapshotTagsResult{Calls: 1}, nil).Maybe()
 	env.OnActivity(a.CommitPage, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.CommitPageInput) (contract.CommitPageResult, error) {
+		if f.beforeCommitPage != nil {
+			f.beforeCommitPage(in)
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.commitPage(in), nil
@@ -301,7 +312,8 @@ func TestTagFanOutIsBounded(t *testing.T) {
 	cloud := newFakeCloud(100)
 	cloud.register(env)
 	var mu sync.Mutex
-	inFlight, peak := 0, 0
+	inFlight, peak, started := 0, 0, 0
+	peakOf := func() int { mu.Lock(); defer mu.Unlock(); return peak }
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		if info.ActivityType.Name == "FetchTags" {
 			mu.Lock()
@@ -310,6 +322,18 @@ func TestTagFanOutIsBounded(t *testing.T) {
 			mu.Unlock()
 		}
 	})
+	// Activities run on goroutines in any order: the first waits (a while,
+	// not forever) for a second to start, which it does only if the
+	// workflow scheduled it before the first completed.
+	cloud.beforeFetchTags = func() {
+		mu.Lock()
+		started++
+		first := started == 1
+		mu.Unlock()
+		for deadline := time.Now().Add(10 * time.Second); first && peakOf() < 2 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
 		if info.ActivityType.Name == "FetchTags" {
 			mu.Lock()
@@ -648,10 +672,21 @@ func TestBulkListingAheadSkipsNothingWhenTheListingShifts(t *testing.T) {
 func TestBulkListingRunsAheadOfTheCommits(t *testing.T) {
 	env := newEnv(t)
 	cloud := newFakeCloud(1000)
+	// The test environment runs activities on goroutines in any order, so
+	// the first commit waits (a while, not forever) for a second listing:
+	// one comes only if the workflow scheduled it before the commit ended.
 	listedBeforeFirstCommit := 0
-	cloud.onCommitPage = func(in contract.CommitPageInput, _ []inventory.Resource) {
-		if in.Batch == 1 {
+	cloud.beforeCommitPage = func(in contract.CommitPageInput) {
+		if in.Batch != 1 {
+			return
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			cloud.mu.Lock()
 			listedBeforeFirstCommit = len(cloud.lists)
+			cloud.mu.Unlock()
+			if listedBeforeFirstCommit > 1 {
+				return
+			}
 		}
 	}
 	cloud.register(env)

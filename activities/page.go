@@ -3,14 +3,15 @@ package activities
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 )
@@ -36,24 +37,27 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	var rows []inventory.Row
 	res := contract.CommitPageResult{Connected: true}
 	anchor := in.Anchor
+	reads := a.readPages(ctx, acc, in, refs)
 	for i, ref := range refs {
-		key := store.PageKey{SyncID: in.SyncID, Generation: in.Generation, Key: ref.PageKey}
-		resources, err := a.Store.LoadPage(ctx, key)
-		if errors.Is(err, store.ErrPageNotStaged) && i == 0 {
-			return a.pageGone(ctx, in, refs, err)
+		r := reads[i]
+		if errors.Is(r.err, store.ErrPageNotStaged) {
+			if i == 0 {
+				return a.pageGone(ctx, in, refs, r.err)
+			}
+			r.err = databaseError("read the staged page", r.err)
 		}
-		if err != nil {
-			return contract.CommitPageResult{}, databaseError("read the staged page", err)
+		if r.err != nil {
+			return contract.CommitPageResult{}, r.err
 		}
-		if !overlaps(ref.Offset, anchor, resources) {
+		if !overlaps(ref.Offset, anchor, r.resources) {
 			activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID, "account", acc.Name, "offset", ref.Offset)
 			break
 		}
-		page, err := a.pageRows(ctx, acc, in, anchor, seen, staged, resources, &res)
+		page, err := a.pageRows(ctx, acc, in, anchor, seen, staged, r, &res)
 		if err != nil {
 			return contract.CommitPageResult{}, err
 		}
-		rows, keys, anchor = append(rows, page...), append(keys, key), ref.Tail
+		rows, keys, anchor = append(rows, page...), append(keys, r.key), ref.Tail
 	}
 	if len(keys) == 0 {
 		return contract.CommitPageResult{Retries: retries(ctx)}, nil
@@ -105,21 +109,63 @@ func overlaps(offset int, anchor []string, resources []inventory.Resource) bool 
 	return slices.ContainsFunc(resources, func(r inventory.Resource) bool { return slices.Contains(anchor, r.ResourceID) })
 }
 
+// pagesReadAtOnce bounds the pages of one CommitPage read together: on a
+// table larger than the database's cache each read waits on the disk, and
+// several at once keep it busy while the commits stay one at a time.
+const pagesReadAtOnce = 4
+
+// pageRead is what a staged page's rows are made from: the page, which of
+// its resources the sync has written, and their staged tags.
+type pageRead struct {
+	key       store.PageKey
+	resources []inventory.Resource
+	written   map[string]int64
+	snapshot  map[string]string
+	err       error
+}
+
+// readPages reads the pages together; each read's error is kept with it,
+// to be met only if the commit gets that far (a page not staged as is,
+// the others as activity errors).
+func (a *Activities) readPages(ctx context.Context, acc *Account, in contract.CommitPageInput, refs []contract.PageRef) []pageRead {
+	reads := make([]pageRead, len(refs))
+	var g errgroup.Group
+	g.SetLimit(pagesReadAtOnce)
+	for i, ref := range refs {
+		g.Go(func() error {
+			reads[i] = a.readPage(ctx, acc, store.PageKey{SyncID: in.SyncID, Generation: in.Generation, Key: ref.PageKey})
+			return nil
+		})
+	}
+	_ = g.Wait() // the errors are in reads
+	return reads
+}
+
+func (a *Activities) readPage(ctx context.Context, acc *Account, key store.PageKey) pageRead {
+	r := pageRead{key: key}
+	if r.resources, r.err = a.Store.LoadPage(ctx, key); r.err != nil {
+		if !errors.Is(r.err, store.ErrPageNotStaged) {
+			r.err = databaseError("read the staged page", r.err)
+		}
+		return r
+	}
+	ids := make([]string, len(r.resources))
+	for i, res := range r.resources {
+		ids[i] = res.ResourceID
+	}
+	var err error
+	if r.written, err = a.Store.WrittenBy(ctx, acc.DomainID, key.SyncID, ids); err != nil {
+		r.err = databaseError("read rows written by the sync", err)
+	} else if r.snapshot, err = a.Store.SnapshotTags(ctx, key.SyncID, ids); err != nil {
+		r.err = databaseError("read the tag snapshot", err)
+	}
+	return r
+}
+
 // pageRows are the rows a page writes, with how their tags are known; the
 // tags of those read OK go into staged.
-func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.CommitPageInput, anchor []string, seen map[string]bool, staged map[string]string, resources []inventory.Resource, res *contract.CommitPageResult) ([]inventory.Row, error) {
-	ids := make([]string, len(resources))
-	for i, r := range resources {
-		ids[i] = r.ResourceID
-	}
-	written, err := a.Store.WrittenBy(ctx, acc.DomainID, in.SyncID, ids)
-	if err != nil {
-		return nil, databaseError("read rows written by the sync", err)
-	}
-	snapshot, err := a.Store.SnapshotTags(ctx, in.SyncID, ids)
-	if err != nil {
-		return nil, databaseError("read the tag snapshot", err)
-	}
+func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.CommitPageInput, anchor []string, seen map[string]bool, staged map[string]string, read pageRead, res *contract.CommitPageResult) ([]inventory.Row, error) {
+	resources, written, snapshot := read.resources, read.written, read.snapshot
 	rows := make([]inventory.Row, 0, len(resources))
 	var unread []int // rows whose tags are read one by one
 	for _, r := range resources {

@@ -3,7 +3,6 @@ package activities_test
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 )
@@ -120,6 +120,8 @@ func TestConsecutivePagesAreWrittenInOneCommitUpToAShift(t *testing.T) {
 		PageKey: 1, Batch: 1, NextOffset: 40, Tail: p1.Tail, More: []contract.PageRef{
 			{PageKey: 2, Offset: 40, NextOffset: 80, Tail: p2.Tail},
 			{PageKey: 3, Offset: 80, NextOffset: 120, Tail: p3.Tail},
+			// Never staged: read with the others, its error never met.
+			{PageKey: 9, Offset: 120, NextOffset: 160},
 		}}
 	v, err := f.env.ExecuteActivity(f.acts.CommitPage, in)
 	require.NoError(t, err)
@@ -143,6 +145,18 @@ func TestConsecutivePagesAreWrittenInOneCommitUpToAShift(t *testing.T) {
 	require.NoError(t, v.Get(&res))
 	assert.Equal(t, 2, res.Pages, "a retry finds the two pages committed")
 	assert.False(t, res.Applied)
+
+	// A page that is gone where the commit needs it fails the commit.
+	p4 := list(80, 4)
+	in = contract.CommitPageInput{SyncID: log.SyncID, Generation: log.Generation, LeaseToken: log.LeaseToken, BatchSize: 20, SyncedAt: now,
+		PageKey: 4, Offset: 80, Batch: 2, Anchor: p2.Tail, NextOffset: 120, Tail: p4.Tail, More: []contract.PageRef{
+			{PageKey: 9, Offset: 120, NextOffset: 160},
+		}}
+	_, err = f.env.ExecuteActivity(f.acts.CommitPage, in)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "staged page")
+	require.NoError(t, f.acts.Store.DB().Model(&store.ExpiringResource{}).Count(&rows).Error)
+	assert.EqualValues(t, 90, rows, "nothing of a failed commit is written")
 }
 
 // A renewal that races with the sync's own end (FinishSync frees the lease)

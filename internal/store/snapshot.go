@@ -102,22 +102,32 @@ func (s *Store) saveTagRows(ctx context.Context, w Writer, entries []SnapshotEnt
 // staged_tags rows (each read once, when new), then from tag_snapshots for
 // the others.
 func (s *Store) SnapshotTags(ctx context.Context, syncID string, resourceIDs []string) (map[string]string, error) {
+	out, missing, err := s.heldTags(ctx, syncID, resourceIDs)
+	if err != nil {
+		return nil, err
+	}
+	// Outside the lock: several pages' rows may be read at once.
+	return out, s.tagRows(ctx, syncID, missing, out)
+}
+
+// heldTags are the tags of those ids this worker holds in memory, once it
+// has loaded the sync's newly staged reads; missing, the ids it does not hold.
+func (s *Store) heldTags(ctx context.Context, syncID string, resourceIDs []string) (held map[string]string, missing []string, err error) {
 	snap := s.snapshots.of(syncID)
 	snap.mu.Lock()
 	defer snap.mu.Unlock()
 	if err := s.loadNewTags(ctx, snap); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make(map[string]string, len(resourceIDs))
-	var missing []string
+	held = make(map[string]string, len(resourceIDs))
 	for _, id := range resourceIDs {
 		if t, ok := snap.tags[id]; ok {
-			out[id] = t.json
+			held[id] = t.json
 		} else {
 			missing = append(missing, id)
 		}
 	}
-	return out, s.tagRows(ctx, syncID, missing, out)
+	return held, missing, nil
 }
 
 // tagRows adds to out the tags staged one row per resource of those ids.

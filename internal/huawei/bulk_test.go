@@ -3,6 +3,7 @@ package huawei_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -177,10 +178,17 @@ func TestBulkPagesInFlightStayWithinTheWorkersBound(t *testing.T) {
 	var inFlight, peak atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
-		sim.Handler().ServeHTTP(w, r)
+		// The call leaves the count before its first byte goes out: once
+		// the client has the answer it may make its next call, while this
+		// handler would still be running.
+		rec := httptest.NewRecorder()
+		sim.Handler().ServeHTTP(rec, r)
+		inFlight.Add(-1)
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 	}))
 	t.Cleanup(srv.Close)
 

@@ -141,6 +141,15 @@ func (f *fakeCloud) register(env *testsuite.TestWorkflowEnvironment) {
 	}).Maybe()
 }
 
+// waitUntil polls cond for up to 10 s and leaves the verdict to the test's
+// assertions: an activity that waits for another to start, which the test
+// environment may start in any order.
+func waitUntil(cond func() bool) {
+	for deadline := time.Now().Add(10 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // stagePage answers as ListPage does when it stages the page: the page is
 // kept whole, only its key, counts and pairs cross history.
 func (f *fakeCloud) stagePage(in contract.ListPageInput) contract.ListPageResult {
@@ -330,8 +339,8 @@ func TestTagFanOutIsBounded(t *testing.T) {
 		started++
 		first := started == 1
 		mu.Unlock()
-		for deadline := time.Now().Add(10 * time.Second); first && peakOf() < 2 && time.Now().Before(deadline); {
-			time.Sleep(5 * time.Millisecond)
+		if first {
+			waitUntil(func() bool { return peakOf() > 1 })
 		}
 	}
 	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
@@ -680,14 +689,12 @@ func TestBulkListingRunsAheadOfTheCommits(t *testing.T) {
 		if in.Batch != 1 {
 			return
 		}
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		waitUntil(func() bool {
 			cloud.mu.Lock()
+			defer cloud.mu.Unlock()
 			listedBeforeFirstCommit = len(cloud.lists)
-			cloud.mu.Unlock()
-			if listedBeforeFirstCommit > 1 {
-				return
-			}
-		}
+			return listedBeforeFirstCommit > 1
+		})
 	}
 	cloud.register(env)
 	in := input()

@@ -40,14 +40,11 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	reads := a.readPages(ctx, acc, in, refs)
 	for i, ref := range refs {
 		r := reads[i]
-		if errors.Is(r.err, store.ErrPageNotStaged) {
-			if i == 0 {
+		if r.err != nil {
+			if i == 0 && errors.Is(r.err, store.ErrPageNotStaged) {
 				return a.pageGone(ctx, in, refs, r.err)
 			}
-			r.err = databaseError("read the staged page", r.err)
-		}
-		if r.err != nil {
-			return contract.CommitPageResult{}, r.err
+			return contract.CommitPageResult{}, databaseError(r.failed, r.err)
 		}
 		if !overlaps(ref.Offset, anchor, r.resources) {
 			activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID, "account", acc.Name, "offset", ref.Offset)
@@ -122,11 +119,11 @@ type pageRead struct {
 	written   map[string]int64
 	snapshot  map[string]string
 	err       error
+	failed    string // what err failed to read
 }
 
 // readPages reads the pages together; each read's error is kept with it,
-// to be met only if the commit gets that far (a page not staged as is,
-// the others as activity errors).
+// to be met only if the commit gets that far.
 func (a *Activities) readPages(ctx context.Context, acc *Account, in contract.CommitPageInput, refs []contract.PageRef) []pageRead {
 	reads := make([]pageRead, len(refs))
 	var g errgroup.Group
@@ -144,20 +141,17 @@ func (a *Activities) readPages(ctx context.Context, acc *Account, in contract.Co
 func (a *Activities) readPage(ctx context.Context, acc *Account, key store.PageKey) pageRead {
 	r := pageRead{key: key}
 	if r.resources, r.err = a.Store.LoadPage(ctx, key); r.err != nil {
-		if !errors.Is(r.err, store.ErrPageNotStaged) {
-			r.err = databaseError("read the staged page", r.err)
-		}
+		r.failed = "read the staged page"
 		return r
 	}
 	ids := make([]string, len(r.resources))
 	for i, res := range r.resources {
 		ids[i] = res.ResourceID
 	}
-	var err error
-	if r.written, err = a.Store.WrittenBy(ctx, acc.DomainID, key.SyncID, ids); err != nil {
-		r.err = databaseError("read rows written by the sync", err)
-	} else if r.snapshot, err = a.Store.SnapshotTags(ctx, key.SyncID, ids); err != nil {
-		r.err = databaseError("read the tag snapshot", err)
+	if r.written, r.err = a.Store.WrittenBy(ctx, acc.DomainID, key.SyncID, ids); r.err != nil {
+		r.failed = "read rows written by the sync"
+	} else if r.snapshot, r.err = a.Store.SnapshotTags(ctx, key.SyncID, ids); r.err != nil {
+		r.failed = "read the tag snapshot"
 	}
 	return r
 }

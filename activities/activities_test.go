@@ -129,7 +129,7 @@ func TestFetchTagsResumesFromHeartbeatDetailsAndStagesTags(t *testing.T) {
 	}
 	assert.Equal(t, int64(4), f.sim.Stats().APIs[hwsim.APITMSShow].Requests, "only the 4 remaining resources are queried")
 
-	staged, err := f.acts.Store.SnapshotTags(context.Background(), "sync-1", resourceIDs(targets))
+	staged, err := f.acts.Store.SnapshotTags(context.Background(), log.Writer().Attempt(), resourceIDs(targets))
 	require.NoError(t, err)
 	assert.Len(t, staged, 4, "the tags read by this attempt are staged for the batch")
 	for _, target := range targets[2:] {

@@ -26,7 +26,8 @@ func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInp
 			tagged = append(tagged, r.ResourceID)
 		}
 	}
-	staged, err := a.Store.SnapshotTags(ctx, in.SyncID, tagged)
+	at := store.Attempt{SyncID: in.SyncID, Generation: in.Generation}
+	staged, err := a.Store.SnapshotTags(ctx, at, tagged)
 	if err != nil {
 		return contract.CommitBatchResult{}, databaseError("read the staged tags", err)
 	}
@@ -39,7 +40,7 @@ func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInp
 	if err != nil {
 		return contract.CommitBatchResult{}, writeError(fmt.Sprintf("batch %d", in.Batch), err)
 	}
-	a.Store.ForgetSnapshot(in.SyncID, tagged)
+	a.Store.ForgetSnapshot(at, tagged)
 	a.Metrics.BatchCommitted(acc.Name, len(in.Rows), applied)
 	activity.GetLogger(ctx).Info("committed a batch", "sync_id", in.SyncID, "account", acc.Name, "batch", in.Batch,
 		"rows", len(in.Rows), "next_offset", in.NextOffset, "applied", applied, "took", time.Since(start))

@@ -72,10 +72,6 @@ func beginError(err error) error {
 	return databaseError("open sync log", err)
 }
 
-// renewEvery spaces lease renewals: a few per store.LeaseTTL, so that a
-// database hiccup does not lose the lease.
-const renewEvery = 3 * time.Second
-
 // HoldLease keeps the sync's lease on its account for as long as the sync
 // runs: the workflow starts it beside its work and cancels it at the end.
 // When the sync stops (terminated, its worker gone), renewals stop and the
@@ -87,7 +83,7 @@ func (a *Activities) HoldLease(ctx context.Context, in contract.HoldLeaseInput) 
 		return err
 	}
 	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
-	tick := time.NewTicker(renewEvery)
+	tick := time.NewTicker(store.RenewEvery())
 	defer tick.Stop()
 	for {
 		err := a.Store.RenewLease(ctx, w)
@@ -132,7 +128,7 @@ func (a *Activities) FinishSync(ctx context.Context, in contract.FinishSyncInput
 		return contract.Summary{}, err
 	}
 	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
-	log, err := a.Store.FinishSync(ctx, store.SyncFinish{Writer: w, Retries: in.Retries, Notes: storeNotes(in.Notes)})
+	log, err := a.Store.FinishSync(ctx, store.SyncFinish{Writer: w, Retries: in.Retries, Notes: storeNotes(in.Notes), Listing: in.Listing})
 	if err != nil {
 		return contract.Summary{}, writeError("finish sync", err)
 	}
@@ -163,7 +159,8 @@ func (a *Activities) FinishSync(ctx context.Context, in contract.FinishSyncInput
 }
 
 // EndSync marks the sync log failed or canceled, keeping its checkpoint,
-// and frees the account.
+// and frees the account. An attempt that no longer holds its account (a
+// resume or another sync took it over) changes nothing.
 func (a *Activities) EndSync(ctx context.Context, in contract.EndSyncInput) error {
 	defer keepAlive(ctx, nil)()
 	acc, err := a.account(in.Account)
@@ -171,8 +168,14 @@ func (a *Activities) EndSync(ctx context.Context, in contract.EndSyncInput) erro
 		return err
 	}
 	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
-	if err := a.Store.EndSync(ctx, w, in.Status, in.Reason, in.Retries); err != nil {
+	ended, err := a.Store.EndSync(ctx, w, in.Status, in.Reason, in.Retries)
+	if err != nil {
 		return databaseError("close sync log", err)
+	}
+	if !ended {
+		activity.GetLogger(ctx).Info("sync attempt ended after it lost its account: its log and staging are another attempt's now, left as they are",
+			"sync_id", in.SyncID, "account", acc.Name, "generation", in.Generation, "status", in.Status)
+		return nil
 	}
 	activity.GetLogger(ctx).Info("sync ended", "sync_id", in.SyncID, "account", acc.Name, "status", in.Status, "reason", in.Reason)
 	return nil

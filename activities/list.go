@@ -1,44 +1,46 @@
 package activities
 
 import (
+	"cmp"
 	"context"
-	"expiry-sync/internal/contract"
-	"expiry-sync/internal/inventory"
-
 	"maps"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/store"
+	"expiry-sync/internal/inventory"
 )
 
-// ListPage lists one page of resources expiring inside the window and
-// tells whether it joins the previous one.
+// ListPage lists one page of resources expiring inside the window, tells
+// whether it joins the previous one (see boundary.go) and where the next
+// one starts. An empty answer before BSS's total_count is asked again
+// before it is taken as the end of the listing (FinishSync then counts
+// what the listing missed).
 func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (contract.ListPageResult, error) {
 	defer keepAlive(ctx, nil)()
 	acc, err := a.account(in.Account)
 	if err != nil {
 		return contract.ListPageResult{}, err
 	}
-	page, err := acc.Huawei.ListPage(ctx, huawei.ListQuery{
-		ExpireBegin: in.WindowBegin, ExpireEnd: in.WindowEnd, StatusList: in.Statuses, Offset: in.Offset, Limit: in.Limit,
-	})
+	page, err := a.listPage(ctx, acc, in)
 	if err != nil {
 		return contract.ListPageResult{}, huaweiError(err)
 	}
-	ids := make([]string, len(page.Resources))
-	for i, r := range page.Resources {
-		ids[i] = r.ResourceID
+	ids := recordIDs(page.Records)
+	res := contract.ListPageResult{TotalCount: page.TotalCount, Received: page.Received, Retries: retries(ctx)}
+	if in.Overlap > 0 {
+		b := pageBoundary(in.Offset, page.Records, in.Overlap, lastPage(in, page))
+		res.Advance, res.Tail, res.Before, res.Lead, res.Doubt = b.advance, b.tail, b.before, b.lead, b.doubt
+		res.Head = head(page.Records, in.Overlap)
 	}
-	res := contract.ListPageResult{
-		TotalCount: page.TotalCount, Received: page.Received, Retries: retries(ctx),
-		Connected: in.Offset == 0 || len(in.Anchor) == 0 || slices.ContainsFunc(ids, func(id string) bool { return slices.Contains(in.Anchor, id) }),
-		Tail:      ids[max(0, len(ids)-in.Overlap):],
-	}
-	if in.Overlap == 0 {
-		res.Tail = nil
+	res.Connected = in.Offset == 0
+	if !res.Connected {
+		var doubt string
+		res.Connected, doubt = overlapped(in.Anchor, in.Before, in.Lead, ids, res.Head, latest(page.Resources))
+		res.Doubt = cmp.Or(res.Doubt, doubt)
 	}
 	for _, q := range page.Quarantined {
 		res.Quarantined = append(res.Quarantined, inventory.Quarantined{Offset: in.Offset + q.Index, ResourceID: q.ResourceID, Reason: q.Reason})
@@ -53,7 +55,7 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 	}
 	written := map[string]int64{}
 	if in.SyncID != "" {
-		if written, err = a.Store.WrittenBy(ctx, acc.DomainID, in.SyncID, ids); err != nil {
+		if written, err = a.Store.WrittenBy(ctx, acc.DomainID, in.SyncID, resourceIDsOf(page.Resources)); err != nil {
 			return contract.ListPageResult{}, databaseError("read rows written by the sync", err)
 		}
 	}
@@ -73,6 +75,69 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 		"received", res.Received, "new", len(res.Resources), "known", len(res.Known), "total_count", res.TotalCount,
 		"connected", res.Connected, "quarantined", len(res.Quarantined))
 	return res, nil
+}
+
+// emptyPageAsks is how many times an empty answer before total_count is
+// asked for: BSS's count and its records may disagree for a moment while
+// the account changes.
+const emptyPageAsks = 3
+
+// listPage asks BSS for the page, again (after a pause) while it comes
+// back empty before BSS's own total_count.
+func (a *Activities) listPage(ctx context.Context, acc *Account, in contract.ListPageInput) (huawei.Page, error) {
+	q := huawei.ListQuery{ExpireBegin: in.WindowBegin, ExpireEnd: in.WindowEnd, StatusList: in.Statuses, Offset: in.Offset, Limit: in.Limit}
+	pause := time.Second
+	for ask := 1; ; ask++ {
+		page, err := acc.Huawei.ListPage(ctx, q)
+		if err != nil || page.Received > 0 || page.TotalCount <= in.Offset || ask == emptyPageAsks || in.Overlap == 0 {
+			return page, err
+		}
+		activity.GetLogger(ctx).Warn("BSS answered no record before its total_count: asking again", "offset", in.Offset, "total_count", page.TotalCount)
+		select {
+		case <-ctx.Done():
+			return page, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+}
+
+// lastPage says whether BSS has nothing after the page (by its count, or
+// by a short answer when it gives none).
+func lastPage(in contract.ListPageInput, page huawei.Page) bool {
+	if page.TotalCount >= 0 {
+		return in.Offset+page.Received >= page.TotalCount
+	}
+	return page.Received < in.Limit
+}
+
+// latest is the latest expire time of the resources (zero: none).
+func latest(resources []inventory.Resource) time.Time {
+	var t time.Time
+	for _, r := range resources {
+		if r.ExpireTime.After(t) {
+			t = r.ExpireTime
+		}
+	}
+	return t
+}
+
+func recordIDs(records []huawei.Record) []string {
+	ids := make([]string, 0, len(records))
+	for _, r := range records {
+		if r.ID != "" {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
+func resourceIDsOf(resources []inventory.Resource) []string {
+	ids := make([]string, len(resources))
+	for i, r := range resources {
+		ids[i] = r.ResourceID
+	}
+	return ids
 }
 
 // stage says whether a page goes to the database rather than into history.
@@ -98,9 +163,8 @@ func (a *Activities) stagePage(ctx context.Context, acc *Account, in contract.Li
 			counts[r.ProjectID+"/"+r.TagType]++
 		}
 	}
-	key := store.PageKey{SyncID: in.SyncID, Generation: in.Generation, Key: in.PageKey}
-	if err := a.Store.StagePage(ctx, key, resources); err != nil {
-		return databaseError("stage the page", err)
+	if err := a.Store.StagePage(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), in.PageKey, resources); err != nil {
+		return writeError("stage the page", err)
 	}
 	res.Staged = true
 	for _, pair := range slices.Sorted(maps.Keys(counts)) {

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +37,7 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	var keys []store.PageKey
 	var rows []inventory.Row
 	res := contract.CommitPageResult{Connected: true}
-	anchor := in.Anchor
+	prev := contract.PageRef{Tail: in.Anchor, Shape: contract.Shape{Before: in.AnchorBefore, Lead: in.AnchorLead}}
 	reads := a.readPages(ctx, acc, in, refs)
 	for i, ref := range refs {
 		r := reads[i]
@@ -46,15 +47,17 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 			}
 			return contract.CommitPageResult{}, databaseError(r.failed, r.err)
 		}
-		if !overlaps(ref.Offset, anchor, r.resources) {
+		ok, doubt := follows(prev, ref, r.resources)
+		if !ok {
 			activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID, "account", acc.Name, "offset", ref.Offset)
 			break
 		}
-		page, err := a.pageRows(ctx, acc, in, anchor, seen, staged, r, &res)
+		page, err := a.pageRows(ctx, acc, in, prev.Tail, seen, staged, r, &res)
 		if err != nil {
 			return contract.CommitPageResult{}, err
 		}
-		rows, keys, anchor = append(rows, page...), append(keys, r.key), ref.Tail
+		rows, keys, prev = append(rows, page...), append(keys, r.key), ref
+		res.Doubt = cmp.Or(res.Doubt, doubt)
 	}
 	if len(keys) == 0 {
 		return contract.CommitPageResult{Retries: retries(ctx)}, nil
@@ -69,7 +72,7 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	if err != nil {
 		return contract.CommitPageResult{}, writeError(fmt.Sprintf("page at offset %d (batch %d)", in.Offset, in.Batch), err)
 	}
-	a.Store.ForgetSnapshot(in.SyncID, slices.Collect(maps.Keys(staged)))
+	a.Store.ForgetSnapshot(store.Attempt{SyncID: in.SyncID, Generation: in.Generation}, slices.Collect(maps.Keys(staged)))
 	res.Pages, res.Rows, res.Retries = len(keys), len(rows), retries(ctx)+res.Retries
 	res.WriteMS = float64(time.Since(start).Microseconds()) / 1000
 	a.Metrics.BatchCommitted(acc.Name, len(rows), res.Applied)
@@ -98,12 +101,15 @@ func (a *Activities) pageGone(ctx context.Context, in contract.CommitPageInput, 
 	return contract.CommitPageResult{}, databaseError(fmt.Sprintf("page at offset %d", in.Offset), cause)
 }
 
-// overlaps: the page holds one of the anchor's ids, or there is no anchor.
-func overlaps(offset int, anchor []string, resources []inventory.Resource) bool {
-	if offset == 0 || len(anchor) == 0 {
-		return true
+// follows says whether a staged page proves it follows prev, the page
+// written before it, with nothing slid past between them (see
+// overlapped); the first page of a listing follows nothing.
+func follows(prev, page contract.PageRef, resources []inventory.Resource) (bool, string) {
+	if page.Offset == 0 {
+		return true, ""
 	}
-	return slices.ContainsFunc(resources, func(r inventory.Resource) bool { return slices.Contains(anchor, r.ResourceID) })
+	ids := append(resourceIDsOf(resources), page.QuarantinedIDs...)
+	return overlapped(prev.Tail, prev.Before, prev.Lead, ids, page.Head, latest(resources))
 }
 
 // pagesReadAtOnce bounds the pages of one CommitPage read together: on a
@@ -150,7 +156,7 @@ func (a *Activities) readPage(ctx context.Context, acc *Account, key store.PageK
 	}
 	if r.written, r.err = a.Store.WrittenBy(ctx, acc.DomainID, key.SyncID, ids); r.err != nil {
 		r.failed = "read rows written by the sync"
-	} else if r.snapshot, r.err = a.Store.SnapshotTags(ctx, key.SyncID, ids); r.err != nil {
+	} else if r.snapshot, r.err = a.Store.SnapshotTags(ctx, store.Attempt{SyncID: key.SyncID, Generation: key.Generation}, ids); r.err != nil {
 		r.failed = "read the tag snapshot"
 	}
 	return r

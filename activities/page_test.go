@@ -20,7 +20,7 @@ import (
 func stagedLister(t *testing.T, f *fixture, log store.SyncLog, now time.Time) func(offset int, key int64) contract.ListPageResult {
 	return func(offset int, key int64) contract.ListPageResult {
 		v, err := f.env.ExecuteActivity(f.acts.ListPage, contract.ListPageInput{WindowBegin: now.AddDate(0, 0, -400), WindowEnd: now.AddDate(0, 0, 400),
-			Offset: offset, Limit: 50, SyncID: log.SyncID, Generation: log.Generation, Overlap: 10, StageFrom: 1, PageKey: key})
+			Offset: offset, Limit: 50, SyncID: log.SyncID, Generation: log.Generation, LeaseToken: log.LeaseToken, Overlap: 10, StageFrom: 1, PageKey: key})
 		require.NoError(t, err)
 		var page contract.ListPageResult
 		require.NoError(t, v.Get(&page))
@@ -63,7 +63,7 @@ func TestStagedPageIsWrittenOnceWithItsTags(t *testing.T) {
 	var committed []string
 	require.NoError(t, f.acts.Store.DB().Model(&store.ExpiringResource{}).Where("tag_status = ?", inventory.TagsOK).Pluck("resource_id", &committed).Error)
 	require.NotEmpty(t, committed)
-	left, err := f.acts.Store.SnapshotTags(ctx, log.SyncID, committed)
+	left, err := f.acts.Store.SnapshotTags(ctx, log.Writer().Attempt(), committed)
 	require.NoError(t, err)
 	assert.Empty(t, left, "the committed rows' tags are no longer held")
 
@@ -172,7 +172,8 @@ func TestHoldLeaseEndsQuietlyWhenTheSyncFinished(t *testing.T) {
 	assert.NoError(t, err)
 
 	old := f.lease(t, "sync-old")
-	require.NoError(t, f.acts.Store.EndSync(ctx, old.Writer(), store.StatusFailed, "test", 0))
+	_, err = f.acts.Store.EndSync(ctx, old.Writer(), store.StatusFailed, "test", 0)
+	require.NoError(t, err)
 	taker := f.lease(t, "sync-taker")
 	require.NotEqual(t, old.SyncID, taker.SyncID)
 	_, err = f.env.ExecuteActivity(f.acts.HoldLease, contract.HoldLeaseInput{SyncID: old.SyncID, Generation: old.Generation, LeaseToken: old.LeaseToken})

@@ -40,7 +40,7 @@ func TestSnapshotTagsStagesEveryResourceUnderEachEmptyFilterBehaviour(t *testing
 			require.NoError(t, val.Get(&res))
 			assert.Empty(t, res.Unsupported)
 			assert.Equal(t, len(ids), res.Resources)
-			staged, err := f.acts.Store.SnapshotTags(context.Background(), in.SyncID, ids)
+			staged, err := f.acts.Store.SnapshotTags(context.Background(), store.Attempt{SyncID: in.SyncID, Generation: in.Generation}, ids)
 			require.NoError(t, err)
 			assert.Len(t, staged, len(ids), "every resource staged, untagged ones with {}")
 			for _, id := range ids {

@@ -40,7 +40,7 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 	var inSnapshot map[string]string
 	if in.FromSnapshot {
 		var err error
-		if inSnapshot, err = a.Store.SnapshotTags(ctx, in.SyncID, resourceIDs(todo)); err != nil {
+		if inSnapshot, err = a.Store.SnapshotTags(ctx, store.Attempt{SyncID: in.SyncID, Generation: in.Generation}, resourceIDs(todo)); err != nil {
 			return contract.FetchTagsResult{}, databaseError("read tag snapshot", err)
 		}
 	}
@@ -139,6 +139,11 @@ func (a *Activities) tagsWithRetries(ctx context.Context, acc *Account, r invent
 		var ae *huawei.APIError
 		if errors.As(err, &ae) && ae.Kind == huawei.KindBadRequest {
 			// TMS refused this one resource's query: its tags stay as stored.
+			return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: ae.Error()}, attempt - 1, nil
+		}
+		if err != nil && attempt == callAttempts && errors.As(err, &ae) && ae.Kind == huawei.KindBadResponse {
+			// TMS keeps answering something unusable for this resource
+			// (e.g. no tags field): its tags are unknown, the stored ones stay.
 			return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: ae.Error()}, attempt - 1, nil
 		}
 		if err == nil || attempt == callAttempts || !errors.As(err, &ae) || !ae.Kind.Retryable() {

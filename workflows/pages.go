@@ -1,11 +1,12 @@
 package workflows
 
 import (
-	"expiry-sync/internal/contract"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 )
 
@@ -19,13 +20,37 @@ const maxOverlap = 10
 
 // pageWork is one listed page whose tags are read, ready to commit.
 type pageWork struct {
-	offset   int      // listing offset of the page
-	next     int      // offset of the page after it
-	anchorIn []string // the ids this page was checked to overlap
-	tail     []string // the next page's anchor
-	firstRow int      // rows of the page committed before (a resume; the first version only)
-	received int      // records BSS returned, before de-duplication
+	offset   int    // listing offset of the page
+	next     int    // offset of the page after it
+	anchorIn anchor // what this page was checked to overlap
+	tail     anchor // what the next page must overlap
+	firstRow int    // rows of the page committed before (a resume; the first version only)
+	received int    // records BSS returned, before de-duplication
 	rows     []inventory.Row
+}
+
+// anchor is what the page after a listed one must overlap (see
+// activities/boundary.go): the ids the page ended with, and its last tie
+// when it was sorted by expire time.
+type anchor struct {
+	ids    []string
+	before time.Time
+	lead   int
+}
+
+// anchorOf is the anchor a listed page leaves for the next.
+func anchorOf(page contract.ListPageResult) anchor {
+	return anchor{ids: page.Tail, before: page.Before, lead: page.Lead}
+}
+
+// anchor is the anchor of the checkpoint.
+func (c *Cursor) anchor() anchor {
+	return anchor{ids: c.Anchor, before: c.AnchorBefore, lead: c.AnchorLead}
+}
+
+// setAnchor moves the checkpoint's anchor.
+func (c *Cursor) setAnchor(a anchor) {
+	c.Anchor, c.AnchorBefore, c.AnchorLead = a.ids, a.before, a.lead
 }
 
 // syncPages runs the pages as a pipeline: while the tags of page p are
@@ -61,7 +86,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 		return commitErr
 	}
 
-	offset, firstRow, anchor := c.NextOffset, c.NextRow, c.Anchor
+	offset, firstRow, anchor := c.NextOffset, c.NextRow, c.anchor()
 	back := s.overlap()
 	next := s.listPage(ctx, offset, anchor)
 	for {
@@ -88,10 +113,13 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			}
 			return s.pipeline(ctx, &stagedPage{offset: offset, key: c.PageKeys, done: true, page: page})
 		}
+		if s.truth() {
+			s.noteListed(offset, page)
+		}
 		back = s.overlap()
 		nextOffset, more := offset+s.advance(page), s.more(offset, page)
 		if more && !s.shouldContinueAsNew(ctx) {
-			next = s.listPage(ctx, nextOffset, page.Tail) // prefetch while this page's tags are read
+			next = s.listPage(ctx, nextOffset, anchorOf(page)) // prefetch while this page's tags are read
 		}
 		pending := page.Resources
 		if !s.truth() {
@@ -104,13 +132,13 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 		if err != nil {
 			return false, firstOf(drain(), err)
 		}
-		commits.Send(ctx, pageWork{offset: offset, next: nextOffset, anchorIn: anchor, tail: page.Tail,
+		commits.Send(ctx, pageWork{offset: offset, next: nextOffset, anchorIn: anchor, tail: anchorOf(page),
 			firstRow: firstRow, received: page.Received, rows: append(joinTags(pending, tags), keptTags(page.Known)...)})
 		if !more {
 			s.setPhase(ctx, "writing the last page")
 			return true, drain()
 		}
-		offset, firstRow, anchor = nextOffset, 0, page.Tail
+		offset, firstRow, anchor = nextOffset, 0, anchorOf(page)
 		if s.shouldContinueAsNew(ctx) {
 			// The next page was not prefetched: hand over once this one is committed.
 			return false, drain()
@@ -127,8 +155,12 @@ func (s *syncRun) overlap() int {
 	return max(1, min(maxOverlap, s.in.PageSize/4))
 }
 
-// advance is how far the next page starts after this one.
+// advance is how far the next page starts after this one: where the
+// listing said (before it said, the page less the overlap).
 func (s *syncRun) advance(page contract.ListPageResult) int {
+	if page.Advance > 0 {
+		return page.Advance
+	}
 	if n := s.overlap(); page.Received > n {
 		return page.Received - n
 	}
@@ -157,7 +189,7 @@ func firstOf(a, b error) error {
 
 // listPage lists the page at offset, staged in bulk mode from the first
 // version that stages pages.
-func (s *syncRun) listPage(ctx workflow.Context, offset int, anchor []string) workflow.Future {
+func (s *syncRun) listPage(ctx workflow.Context, offset int, anchor anchor) workflow.Future {
 	stageFrom, key := s.stageFrom(), int64(0)
 	if stageFrom > 0 {
 		key = s.nextPageKey()
@@ -180,20 +212,22 @@ func (s *syncRun) stageFrom() int {
 	return 0
 }
 
-func (s *syncRun) listPageAt(ctx workflow.Context, offset int, anchor []string, stageFrom int, key int64) workflow.Future {
+func (s *syncRun) listPageAt(ctx workflow.Context, offset int, anchor anchor, stageFrom int, key int64) workflow.Future {
 	c := &s.cursor
 	in := contract.ListPageInput{
 		Account: s.in.Account, WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
 		StageFrom: stageFrom, PageKey: key,
 	}
 	if s.truth() {
-		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor, s.overlap()
+		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor.ids, s.overlap()
+		in.Before, in.Lead, in.LeaseToken = anchor.before, anchor.lead, c.LeaseToken
 	}
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", offset))), contract.ActivityListPage, in)
 }
 
 func (s *syncRun) recordPage(page contract.ListPageResult, offset int) {
 	p := s.progress()
+	s.cursor.Listing.Observe(page.TotalCount)
 	p.PagesListed++
 	p.ResourcesListed += len(page.Resources)
 	if page.Staged {
@@ -205,6 +239,28 @@ func (s *syncRun) recordPage(page contract.ListPageResult, offset int) {
 		p.Quarantined++
 		s.cursor.Notes.QuarantinedCount++
 		addNote(&s.cursor.Notes.Quarantined, fmt.Sprintf("offset %d: record %q skipped: %s", offset, q.ResourceID, q.Reason))
+	}
+}
+
+// noteListed records, for FinishSync's count of what the listing saw, a
+// page the listing took: its unreadable records beyond what the pages
+// before it covered (pages overlap), and why no overlap could prove the
+// listing around it.
+func (s *syncRun) noteListed(offset int, page contract.ListPageResult) {
+	c := &s.cursor
+	for _, q := range page.Quarantined {
+		if q.Offset >= c.ListedTo {
+			c.Listing.Quarantined++
+		}
+	}
+	c.ListedTo = max(c.ListedTo, offset+page.Received)
+	s.noteDoubt(page.Doubt)
+}
+
+// noteDoubt records why no overlap could prove the listing around a page.
+func (s *syncRun) noteDoubt(doubt string) {
+	if doubt != "" {
+		addNote(&s.cursor.Listing.Doubts, doubt)
 	}
 }
 
@@ -237,10 +293,11 @@ func (s *syncRun) commit(ctx workflow.Context, w pageWork) error {
 		batch := c.LastCommittedBatch + 1
 		in := contract.CommitBatchInput{
 			Account: s.in.Account, SyncID: s.syncID, Batch: batch, NextOffset: w.offset, NextRow: row + len(b), SyncedAt: syncedAt, Rows: b,
-			Generation: c.Generation, LeaseToken: c.LeaseToken, Anchor: w.anchorIn,
+			Generation: c.Generation, LeaseToken: c.LeaseToken, Anchor: w.anchorIn.ids,
 		}
+		at := w.anchorIn
 		if i == len(batches)-1 {
-			in.NextOffset, in.NextRow, in.Anchor = w.next, 0, w.tail
+			in.NextOffset, in.NextRow, in.Anchor, at = w.next, 0, w.tail.ids, w.tail
 		}
 		s.setWriting(ctx, fmt.Sprintf("writing batch %d (%d rows) at offset %d", batch, len(b), w.offset))
 		var res contract.CommitBatchResult
@@ -250,13 +307,15 @@ func (s *syncRun) commit(ctx workflow.Context, w pageWork) error {
 			return err
 		}
 		row += len(b)
-		c.LastCommittedBatch, c.NextOffset, c.NextRow, c.Anchor = batch, in.NextOffset, in.NextRow, in.Anchor
+		c.LastCommittedBatch, c.NextOffset, c.NextRow = batch, in.NextOffset, in.NextRow
+		c.setAnchor(at)
 		p.BatchesCommitted++
 		p.RowsCommitted += len(b)
 		p.Retries += res.Retries
 	}
 	// A page with nothing left to write still moves the cursor past it.
-	c.NextOffset, c.NextRow, c.Anchor = w.next, 0, w.tail
+	c.NextOffset, c.NextRow = w.next, 0
+	c.setAnchor(w.tail)
 	s.setWriting(ctx, "")
 	return nil
 }

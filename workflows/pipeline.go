@@ -202,7 +202,7 @@ func (p *pipe) list(ctx workflow.Context) {
 	sp := &stagedPage{offset: p.next, key: s.nextPageKey()}
 	p.pages = append(p.pages, sp)
 	p.next += s.step()
-	f := s.listPageAt(p.listCtx, sp.offset, nil, 1, sp.key)
+	f := s.listPageAt(p.listCtx, sp.offset, anchor{}, 1, sp.key)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		sp.err = f.Get(ctx, &sp.page)
 		sp.done = true
@@ -265,6 +265,18 @@ func (s *syncRun) nextPageKey() int64 {
 	return s.cursor.PageKeys
 }
 
+// shapeOf is what CommitPage needs of a listed page to check that the
+// next one follows it (see contract.Shape).
+func shapeOf(page contract.ListPageResult) contract.Shape {
+	sh := contract.Shape{Head: page.Head, Before: page.Before, Lead: page.Lead}
+	for _, q := range page.Quarantined {
+		if q.ResourceID != "" {
+			sh.QuarantinedIDs = append(sh.QuarantinedIDs, q.ResourceID)
+		}
+	}
+	return sh
+}
+
 // commitPages writes staged pages, the first of which follows the last
 // committed one, and moves the checkpoint past the last written. It says
 // how many it wrote: fewer than given when a page does not overlap the one
@@ -274,11 +286,12 @@ func (s *syncRun) commitPages(ctx workflow.Context, group []*stagedPage) (int, e
 	first, batch := group[0], c.LastCommittedBatch+1
 	in := contract.CommitPageInput{
 		Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken, PageKey: first.key,
-		Offset: first.offset, Batch: batch, Anchor: c.Anchor, NextOffset: first.offset + s.advance(first.page), Tail: first.page.Tail,
+		Offset: first.offset, Batch: batch, Anchor: c.Anchor, AnchorBefore: c.AnchorBefore, AnchorLead: c.AnchorLead,
+		NextOffset: first.offset + s.advance(first.page), Tail: first.page.Tail, Shape: shapeOf(first.page),
 		BatchSize: s.in.BatchSize, SyncedAt: workflow.Now(ctx).UTC(), Denied: c.Denied,
 	}
 	for _, sp := range group[1:] {
-		in.More = append(in.More, contract.PageRef{PageKey: sp.key, Offset: sp.offset, NextOffset: sp.offset + s.advance(sp.page), Tail: sp.page.Tail})
+		in.More = append(in.More, contract.PageRef{PageKey: sp.key, Offset: sp.offset, NextOffset: sp.offset + s.advance(sp.page), Tail: sp.page.Tail, Shape: shapeOf(sp.page)})
 	}
 	what := fmt.Sprintf("the page at offset %d", first.offset)
 	if len(group) > 1 {
@@ -299,7 +312,12 @@ func (s *syncRun) commitPages(ctx workflow.Context, group []*stagedPage) (int, e
 	}
 	n := min(max(res.Pages, 1), len(group))
 	last := group[n-1]
-	c.LastCommittedBatch, c.NextOffset, c.NextRow, c.Anchor = batch, last.offset+s.advance(last.page), 0, last.page.Tail
+	c.LastCommittedBatch, c.NextOffset, c.NextRow = batch, last.offset+s.advance(last.page), 0
+	c.setAnchor(anchorOf(last.page))
+	for _, sp := range group[:n] {
+		s.noteListed(sp.offset, sp.page)
+	}
+	s.noteDoubt(res.Doubt)
 	p.BatchesCommitted++
 	p.RowsCommitted += res.Rows
 	p.TagsFetched += res.Tagged + res.TagErrors + res.Vanished

@@ -17,8 +17,10 @@ package workflows
 import (
 	"cmp"
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
+	"strings"
+
+	"expiry-sync/internal/contract"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -164,7 +166,11 @@ func (s *syncRun) recheck(ctx workflow.Context) error {
 	p.Rechecked, p.Retries = r.Found+r.Gone, p.Retries+r.Retries
 	if r.Quarantined > 0 {
 		c.Notes.QuarantinedCount += r.Quarantined
-		addNote(&c.Notes.Quarantined, fmt.Sprintf("%d re-checked resources came back unreadable and were left as they were", r.Quarantined))
+		addNote(&c.Notes.Quarantined, fmt.Sprintf("%d resources the listing did not see could not be judged from BSS's answers by id (unreadable or not given whole), so they were left as they were: %s",
+			r.Quarantined, strings.Join(r.Unknown, ", ")))
+	}
+	if r.Refused != "" {
+		addNote(&c.Notes.Degraded, r.Refused)
 	}
 	return nil
 }
@@ -175,7 +181,8 @@ func (s *syncRun) finish(ctx workflow.Context) (contract.Summary, error) {
 	c := &s.cursor
 	var summary contract.Summary
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), contract.ActivityFinishSync,
-		contract.FinishSyncInput{Account: s.in.Account, SyncID: s.syncID, Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken, Notes: c.Notes}).Get(ctx, &summary)
+		contract.FinishSyncInput{Account: s.in.Account, SyncID: s.syncID, Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken,
+			Notes: c.Notes, Listing: s.listingCheck()}).Get(ctx, &summary)
 	if err != nil {
 		return summary, err
 	}
@@ -183,6 +190,16 @@ func (s *syncRun) finish(ctx workflow.Context) (contract.Summary, error) {
 	s.setPhase(ctx, fmt.Sprintf("done: %s, %d resources", summary.Status, summary.TotalResources))
 	StartNotifyAfterSync(ctx, s.cursor.AccountID, s.syncID, summary.Status)
 	return summary, nil
+}
+
+// listingCheck is what FinishSync compares the listing's rows with (none
+// in the first version, which did not overlap its pages).
+func (s *syncRun) listingCheck() *contract.ListingCheck {
+	if !s.truth() {
+		return nil
+	}
+	l := s.cursor.Listing
+	return &l
 }
 
 func (s *syncRun) shouldContinueAsNew(ctx workflow.Context) bool {

@@ -70,6 +70,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--knobs", `{"bulk_empty_filter":"none"}`}, "--knobs: allowed a JSON object of knobs: knobs: bulk_empty_filter"},
 		{[]string{"--knobs", `{"nope":1}`}, "nope"},
+		{[]string{"--knobs", `{"lookup_refused":"CBC.0150","max_records":900}`}, `knobs: lookup_refused "CBC.0150" is not one of`},
+		{[]string{"--knobs", `{"empty_page_offsets":[-1]}`}, "empty_page_offsets[0] is -1"},
 	}
 	for _, tc := range cases {
 		code, stderr := runSync(t, tc.args, goodEnv)
@@ -121,7 +123,7 @@ func TestServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	url, stderr, done := start(t, ctx, []string{"--listen", "127.0.0.1:0", "--resources", "123", "--seed", "9", "--tms-rate", "5", "--latency", "1ms",
-		"--knobs", `{"bulk_empty_filter":"refused","tms_rate":7}`, "--full-catalog"},
+		"--knobs", `{"bulk_empty_filter":"refused","tms_rate":7,"lookup_max_records":3,"empty_page_offsets":[0]}`, "--full-catalog"},
 		map[string]string{"HWSIM_ACCESS_KEY": "AK", "HWSIM_SECRET_KEY_FILE": skFile})
 
 	resp, err := http.Get(url + "/_hwsim/info")
@@ -145,6 +147,8 @@ func TestServesUntilCancelled(t *testing.T) {
 	assert.Equal(t, 7.0, knobs["tms_rate"], "--knobs patches the flags")
 	assert.Equal(t, "refused", knobs["bulk_empty_filter"])
 	assert.Equal(t, "1ms", knobs["latency"])
+	assert.Equal(t, 3.0, knobs["lookup_max_records"])
+	assert.Equal(t, []any{0.0}, knobs["empty_page_offsets"])
 
 	cancel()
 	select {

@@ -357,7 +357,7 @@ func (s *Stack) writePathRate(ctx context.Context, kind string, synced *store.St
 				}
 			}
 			start := time.Now()
-			staged, err := st.SnapshotTags(ctx, l.SyncID, tagged)
+			staged, err := st.SnapshotTags(ctx, l.Writer().Attempt(), tagged)
 			if err != nil {
 				return err
 			}

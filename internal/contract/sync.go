@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"time"
 
 	"expiry-sync/internal/inventory"
@@ -108,6 +109,70 @@ type FinishSyncInput struct {
 	Generation int64  `json:"generation,omitempty"`
 	LeaseToken int64  `json:"lease_token,omitempty"`
 	Notes      Notes  `json:"notes,omitzero"`
+	// Listing: what the attempt's listing saw of BSS's total_count (nil in
+	// histories from before it was kept: not checked).
+	Listing *ListingCheck `json:"listing,omitempty"`
+}
+
+// ListingCheck is what an attempt's listing saw of BSS's total_count, for
+// FinishSync to compare with the distinct resources the listing wrote.
+type ListingCheck struct {
+	// LastTotal is the total_count of the last page listed; MinTotal and
+	// MaxTotal bound what the pages said (it moves when the account changes
+	// while the sync lists it).
+	LastTotal int `json:"last_total"`
+	MinTotal  int `json:"min_total"`
+	MaxTotal  int `json:"max_total"`
+	// Moved: how much the total moved from page to page, in all: the
+	// account's changes the listing saw.
+	Moved int `json:"moved,omitempty"`
+	// Counted: some page gave a total_count (BSS may leave it out).
+	Counted bool `json:"counted,omitempty"`
+	// Quarantined: unreadable records the pages held (a record listed on
+	// two overlapping pages counts twice).
+	Quarantined int `json:"quarantined,omitempty"`
+	// Doubts: where the listing could not prove by overlap that it saw each
+	// record (a tie of expire times longer than a page, a page of records
+	// without ids).
+	Doubts []string `json:"doubts,omitempty"`
+}
+
+// Observe records one page's total_count (-1: BSS did not say).
+func (c *ListingCheck) Observe(total int) {
+	if total < 0 {
+		return
+	}
+	if !c.Counted {
+		c.MinTotal, c.MaxTotal, c.LastTotal = total, total, total
+	}
+	c.Moved += max(total-c.LastTotal, c.LastTotal-total)
+	c.Counted, c.LastTotal = true, total
+	c.MinTotal, c.MaxTotal = min(c.MinTotal, total), max(c.MaxTotal, total)
+}
+
+// Shortfall says, in one sentence, how many resources BSS counts that the
+// listing did not see beyond what the account's changes during the listing
+// explain ("" when none): listed distinct resources written and
+// quarantined records against the last total_count. Where the listing had
+// a doubt, any shortfall counts.
+func (c ListingCheck) Shortfall(listed int) string {
+	if !c.Counted {
+		return ""
+	}
+	missing := c.LastTotal - listed - c.Quarantined
+	churn := max(c.Moved, c.MaxTotal-c.MinTotal)
+	if missing <= 0 || (missing <= churn && len(c.Doubts) == 0) {
+		return ""
+	}
+	s := fmt.Sprintf("the listing saw %d distinct resources and %d unreadable records where BSS's total_count says %d: %d may be missing from the inventory",
+		listed, c.Quarantined, c.LastTotal, missing)
+	if churn > 0 {
+		s += fmt.Sprintf(" (the total moved by %d while the sync listed)", churn)
+	}
+	if len(c.Doubts) > 0 {
+		s += "; " + c.Doubts[0]
+	}
+	return s + "; run the sync again, and report it if it repeats"
 }
 
 // EndSyncInput records why a sync stopped before finishing.
@@ -146,6 +211,12 @@ type ListPageInput struct {
 	// reference; CommitPage writes it. 0: the page is returned by value.
 	StageFrom int   `json:"stage_from,omitempty"`
 	PageKey   int64 `json:"page_key,omitempty"`
+	// Before and Lead: the previous page's last tie (see ListPageResult);
+	// zero when it was not sorted by expire time.
+	Before time.Time `json:"before,omitzero"`
+	Lead   int       `json:"lead,omitempty"`
+	// LeaseToken fences the page it stages.
+	LeaseToken int64 `json:"lease_token,omitempty"`
 }
 
 // ListPageResult is one page: at most 500 resources cross history at once.
@@ -162,8 +233,24 @@ type ListPageResult struct {
 	// overlap), so no resource can have slid past the sync between the two
 	// pages. When false, the workflow lists again further back.
 	Connected bool `json:"connected,omitempty"`
-	// Tail: the page's last Overlap ids, the next page's Anchor.
-	Tail        []string                `json:"tail,omitempty"`
+	// Tail: the ids of the page's records from Advance on, the next page's
+	// Anchor.
+	Tail []string `json:"tail,omitempty"`
+	// Advance: the next page starts this many records after this one (0,
+	// in histories from before it was said: Received less the overlap).
+	Advance int `json:"advance,omitempty"`
+	// Before and Lead: when the page is sorted by expire time, the expire
+	// time of its last tie, and how many records of the next page come
+	// before that tie (see activities/boundary.go).
+	Before time.Time `json:"before,omitzero"`
+	Lead   int       `json:"lead,omitempty"`
+	// Head: the expire times of the page's first records (zero: unreadable),
+	// which CommitPage checks against the page before's Before and Lead.
+	Head []time.Time `json:"head,omitempty"`
+	// Doubt: why no overlap can prove that the listing saw each record
+	// around this page once (a tie of expire times filling a page); the
+	// sync's count of what it listed settles it.
+	Doubt       string                  `json:"doubt,omitempty"`
 	Quarantined []inventory.Quarantined `json:"quarantined,omitempty"`
 	// Staged: the page's resources are staged (see StageFrom), not in
 	// Resources and Known; Pairs counts them by the project/type pairs whose
@@ -190,21 +277,26 @@ type CommitPageInput struct {
 	Batch      int    `json:"batch"`  // the checkpoint's batch number
 	// Anchor: the last ids of the previous committed page; the page must
 	// overlap them (see ListPageResult.Connected) or nothing is written.
-	Anchor     []string  `json:"anchor,omitempty"`
-	NextOffset int       `json:"next_offset"`
-	Tail       []string  `json:"tail,omitempty"` // the checkpoint's next anchor
-	BatchSize  int       `json:"batch_size"`     // rows per INSERT
-	SyncedAt   time.Time `json:"synced_at"`
+	// AnchorBefore and AnchorLead: that page's last tie, when it was sorted.
+	Anchor       []string  `json:"anchor,omitempty"`
+	AnchorBefore time.Time `json:"anchor_before,omitzero"`
+	AnchorLead   int       `json:"anchor_lead,omitempty"`
+	NextOffset   int       `json:"next_offset"`
+	Tail         []string  `json:"tail,omitempty"` // the checkpoint's next anchor
+	BatchSize    int       `json:"batch_size"`     // rows per INSERT
+	SyncedAt     time.Time `json:"synced_at"`
 	// Denied: TMS refused the account's tag reads; none are tried.
 	Denied string `json:"denied,omitempty"`
 	// More: the pages listed after this one, in order, written in the same
 	// transaction as long as each overlaps the one before it.
 	More []PageRef `json:"more,omitempty"`
+	// Shape is the first page's, as ListPage saw it (see PageRef).
+	Shape
 }
 
 // Pages lists every page of the CommitPage, its first included.
 func (in CommitPageInput) Pages() []PageRef {
-	first := PageRef{PageKey: in.PageKey, Offset: in.Offset, NextOffset: in.NextOffset, Tail: in.Tail}
+	first := PageRef{PageKey: in.PageKey, Offset: in.Offset, NextOffset: in.NextOffset, Tail: in.Tail, Shape: in.Shape}
 	return append([]PageRef{first}, in.More...)
 }
 
@@ -214,6 +306,17 @@ type PageRef struct {
 	Offset     int      `json:"offset"`
 	NextOffset int      `json:"next_offset"`
 	Tail       []string `json:"tail,omitempty"`
+	Shape
+}
+
+// Shape is what the overlap checks need of a staged page beyond its
+// staged resources (see ListPageResult): its first records' expire times,
+// the ids of its unreadable records, and its last tie.
+type Shape struct {
+	Head           []time.Time `json:"head,omitempty"`
+	QuarantinedIDs []string    `json:"quarantined_ids,omitempty"`
+	Before         time.Time   `json:"before,omitzero"`
+	Lead           int         `json:"lead,omitempty"`
 }
 
 // CommitPageResult counts what a CommitPage wrote.
@@ -238,6 +341,9 @@ type CommitPageResult struct {
 	Denied      string  `json:"denied,omitempty"` // see FetchTagsResult.Denied
 	Retries     int     `json:"retries,omitempty"`
 	WriteMS     float64 `json:"write_ms"`
+	// Doubt: a page written although no overlap could prove the listing
+	// saw each record around it once (see ListPageResult.Doubt).
+	Doubt string `json:"doubt,omitempty"`
 }
 
 // FetchTagsInput is a small group of resources whose tags one activity reads.
@@ -328,16 +434,24 @@ type RecheckInput struct {
 	SyncID     string    `json:"sync_id"`
 	Generation int64     `json:"generation"`
 	LeaseToken int64     `json:"lease_token"`
-	Until      time.Time `json:"until"`    // the window's end: every unseen row expiring by then
-	Statuses   []int     `json:"statuses"` // the statuses the sync keeps active
-	SyncedAt   time.Time `json:"synced_at"`
+	Until      time.Time `json:"until"` // the window's end: every unseen row expiring by then
+	// Statuses: the sync's status filter, which older workers judged by; a
+	// resource is gone only when closed or released, whatever it says.
+	Statuses []int     `json:"statuses"`
+	SyncedAt time.Time `json:"synced_at"`
 }
 
 // RecheckResult counts what BSS said.
 type RecheckResult struct {
-	Found       int `json:"found"`       // still listed: kept active, refreshed (e.g. renewed)
-	Gone        int `json:"gone"`        // closed, out of scope or no longer listed: deactivated at the end
-	Quarantined int `json:"quarantined"` // unreadable answers: left as they are
-	Calls       int `json:"calls"`
-	Retries     int `json:"retries,omitempty"`
+	Found int `json:"found"` // still listed, not closed: kept active, refreshed (e.g. renewed)
+	Gone  int `json:"gone"`  // closed, or absent from BSS's whole answer: deactivated at the end
+	// Quarantined: nothing proved (an unreadable record, an answer that
+	// could not be read whole): left as they are. Unknown names a few.
+	Quarantined int      `json:"quarantined"`
+	Unknown     []string `json:"unknown,omitempty"`
+	Calls       int      `json:"calls"`
+	Retries     int      `json:"retries,omitempty"`
+	// Refused: BSS refused the look-up for good; the re-check stopped, the
+	// sync completes partial, saying why and what the look-up needs.
+	Refused string `json:"refused,omitempty"`
 }

@@ -240,6 +240,9 @@ func (b *bulk) page(resp *model.ListResourceResponse) ([]TaggedResource, error) 
 		if r.ResourceId == "" {
 			return nil, &APIError{API: apiListResource, Kind: KindBadResponse, Message: "a resource without resource_id"}
 		}
+		if r.Tags == nil && b.cur.Phase != phaseUntagged {
+			continue // no tags field: unknown, not "none"; read on its own later
+		}
 		tr := TaggedResource{ResourceID: r.ResourceId, Tags: map[string]string{}}
 		for _, t := range deref(r.Tags) {
 			tr.Tags[t.Key] = t.Value

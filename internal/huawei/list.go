@@ -27,8 +27,12 @@ type ListQuery struct {
 	// ResourceIDs (at most MaxIDsPerQuery) asks for those resources only;
 	// with zero expire bounds, whatever their expire time.
 	ResourceIDs []string
-	Offset      int
-	Limit       int
+	// MainOnly asks for main resources only (only_main_resource=1): a
+	// look-up by id then answers the ids asked, not their attached disks
+	// and IPs (a child id asked still answers itself).
+	MainOnly bool
+	Offset   int
+	Limit    int
 }
 
 // MaxIDsPerQuery is how many resource_ids one BSS query takes.
@@ -45,6 +49,16 @@ type Page struct {
 	// readable expire time): left out of Resources, so one bad record does
 	// not fail every sync at the same offset.
 	Quarantined []Quarantined
+	// Records are every record of the answer, in its order, as far as
+	// they could be read: what the listing's overlap checks compare.
+	Records []Record
+}
+
+// Record is one record of an answer as far as it could be read: its id
+// ("" when absent) and expire time (zero when unreadable).
+type Record struct {
+	ID     string
+	Expire time.Time
 }
 
 // Quarantined is one unusable record of an answer.
@@ -76,6 +90,9 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery) (Page, error) {
 	}
 	if len(q.ResourceIDs) > 0 {
 		body.ResourceIds = &q.ResourceIDs
+	}
+	if q.MainOnly {
+		body.OnlyMainResource = ptr(int32(1))
 	}
 	if c.customerID != "" {
 		body.CustomerId = ptr(c.customerID)
@@ -110,12 +127,15 @@ func toPage(resp *model.ListPayPerUseCustomerResourcesResponse) (Page, error) {
 		page.TotalCount = int(*resp.TotalCount)
 	}
 	seen := make(map[string]bool, len(records))
+	page.Records = make([]Record, len(records))
 	for i, o := range records {
+		page.Records[i].ID = deref(o.ResourceId)
 		r, err := toResource(o)
 		if err != nil {
 			page.Quarantined = append(page.Quarantined, Quarantined{Index: i, ResourceID: deref(o.ResourceId), Reason: err.Error()})
 			continue
 		}
+		page.Records[i].Expire = r.ExpireTime
 		if seen[r.ResourceID] {
 			continue
 		}
@@ -127,15 +147,20 @@ func toPage(resp *model.ListPayPerUseCustomerResourcesResponse) (Page, error) {
 
 // toResource converts one record. A missing status or expire_policy stays
 // nil (unknown: 0 is the grace-period policy); a missing project_id is kept
-// empty (the record is stored, its tags cannot be read).
+// empty (the record is stored, its tags cannot be read). A record whose id
+// cannot be stored whole or used in a TMS path, or whose expire time
+// cannot be read or stored, is refused (quarantined by the caller).
 func toResource(o model.OrderInstanceV2) (inventory.Resource, error) {
 	id := deref(o.ResourceId)
-	if id == "" {
-		return inventory.Resource{}, fmt.Errorf("no resource_id")
+	if err := inventory.CheckID(id); err != nil {
+		return inventory.Resource{}, err
 	}
 	expire, err := time.Parse(time.RFC3339, deref(o.ExpireTime))
 	if err != nil || expire.IsZero() { // the zero time is no expire time
 		return inventory.Resource{}, fmt.Errorf("resource %s: expire_time %q is not a UTC time", id, deref(o.ExpireTime))
+	}
+	if err := inventory.CheckExpireTime(expire.UTC()); err != nil {
+		return inventory.Resource{}, fmt.Errorf("resource %s: %w", id, err)
 	}
 	r := inventory.Resource{
 		ResourceID:       id,

@@ -40,6 +40,9 @@ func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inven
 	})
 	var ae *APIError
 	switch {
+	case err == nil && resp.Tags == nil:
+		return res, &APIError{API: apiShowTags, Kind: KindBadResponse, Status: resp.HttpStatusCode,
+			Message: "the answer has no tags field: the resource's tags are unknown, not none"}
 	case err == nil:
 		res.Status = inventory.TagsOK
 		res.Tags = tagMap(resp.Tags)

@@ -20,6 +20,8 @@ import (
 //	GET  /_hwsim/resources          every Resource, one JSON object per line (application/x-ndjson), streamed
 //	GET  /_hwsim/resources/{id}     one Resource, or 404
 //	POST /_hwsim/resources/add      {"count":N[,"expire_from":RFC3339,"expire_to":RFC3339]} -> {"ids":[...],"resources":N}
+//	POST /_hwsim/resources/add-with-children {"count":N,"children":C,"expire_from":RFC3339,"expire_to":RFC3339}
+//	                                -> {"ids":[servers...],"resources":N} (AddResourcesWithChildren)
 //	POST /_hwsim/resources/remove   {"ids":[...]} or {"count":N} -> {"ids":[removed...],"resources":N}
 //	POST /_hwsim/resources/renew    {"ids":[...],"by":"720h"} -> {"changed":N}
 //	POST /_hwsim/resources/status   {"ids":[...],"status":2..5} -> {"changed":N}
@@ -53,6 +55,7 @@ func (s *Simulator) adminRoutes(mux *http.ServeMux) {
 		adminJSON(w, http.StatusOK, res)
 	})
 	mux.HandleFunc("POST /_hwsim/resources/add", s.adminAdd)
+	mux.HandleFunc("POST /_hwsim/resources/add-with-children", s.adminAddWithChildren)
 	mux.HandleFunc("POST /_hwsim/resources/remove", s.adminRemove)
 	mux.HandleFunc("POST /_hwsim/resources/renew", s.adminRenew)
 	mux.HandleFunc("POST /_hwsim/resources/status", s.adminStatus)
@@ -114,6 +117,9 @@ func (s *Simulator) adminStreamResources(w http.ResponseWriter, r *http.Request)
 	_ = bw.Flush()
 }
 
+// errWindow is the answer to a window AddResourcesExpiring refuses.
+const errWindow = "expire_from must not be after expire_to, and both must be within 68 years of the epoch"
+
 type adminMutation struct {
 	Count      *int       `json:"count"`
 	IDs        []string   `json:"ids"`
@@ -142,7 +148,7 @@ func (s *Simulator) adminAdd(w http.ResponseWriter, r *http.Request) {
 		ids = s.AddResources(*m.Count)
 	case m.ExpireFrom != nil && m.ExpireTo != nil:
 		if ids = s.AddResourcesExpiring(*m.Count, *m.ExpireFrom, *m.ExpireTo); ids == nil {
-			adminError(w, http.StatusBadRequest, "expire_from must not be after expire_to, and both must be within 68 years of the epoch")
+			adminError(w, http.StatusBadRequest, errWindow)
 			return
 		}
 	default:

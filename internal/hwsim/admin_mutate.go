@@ -51,6 +51,39 @@ func (s *Simulator) adminStatus(w http.ResponseWriter, r *http.Request) {
 	adminJSON(w, http.StatusOK, adminChanged{Changed: s.SetStatus(c.IDs, *c.Status)})
 }
 
+type adminGroups struct {
+	Count      *int       `json:"count"`
+	Children   *int       `json:"children"`
+	ExpireFrom *time.Time `json:"expire_from"`
+	ExpireTo   *time.Time `json:"expire_to"`
+}
+
+// adminAddWithChildren serves AddResourcesWithChildren: it answers the
+// servers' ids; their volumes are the records whose parent_resource_id
+// names them (GET /_hwsim/resources).
+func (s *Simulator) adminAddWithChildren(w http.ResponseWriter, r *http.Request) {
+	var g adminGroups
+	if err := decodeAdmin(w, r, &g); err != nil {
+		adminError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if g.Count == nil || g.Children == nil || g.ExpireFrom == nil || g.ExpireTo == nil ||
+		*g.Count < 1 || *g.Children < 0 || *g.Children > MaxChildren {
+		adminError(w, http.StatusBadRequest, fmt.Sprintf(`want {"count":N,"children":C,"expire_from":RFC3339,"expire_to":RFC3339} with N >= 1 and C in 0..%d`, MaxChildren))
+		return
+	}
+	if room := (MaxResources - s.Len()) / (1 + *g.Children); *g.Count > room {
+		adminError(w, http.StatusBadRequest, fmt.Sprintf("room for %d such groups (the dataset is capped at %d records)", room, MaxResources))
+		return
+	}
+	ids := s.AddResourcesWithChildren(*g.Count, *g.Children, *g.ExpireFrom, *g.ExpireTo)
+	if ids == nil {
+		adminError(w, http.StatusBadRequest, errWindow)
+		return
+	}
+	adminJSON(w, http.StatusOK, adminMutationResult{IDs: ids, Resources: s.Len()})
+}
+
 // adminTruth streams Truth(begin, end, status) as JSON lines.
 func (s *Simulator) adminTruth(w http.ResponseWriter, r *http.Request) {
 	begin, end, statuses, err := truthQuery(r)

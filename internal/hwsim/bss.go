@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -83,6 +84,7 @@ type bssFilter struct {
 	begin, end int64 // expire offsets from Epoch, inclusive
 	service    string
 	ids        []int
+	lookup     bool // the query carries resource_ids (even when LookupIgnoresIDs drops them)
 }
 
 func (s *Simulator) handleBSSList(ex *exchange) (any, *apiError) {
@@ -90,27 +92,43 @@ func (s *Simulator) handleBSSList(ex *exchange) (any, *apiError) {
 	if e := decodeStrict(ex.body, &req, bssParam); e != nil {
 		return nil, e
 	}
-	offset, limit := 0, bssDefaultLimit
+	k := &ex.cfg.knobs
+	if e := lookupRefusal(k, req.ResourceIDs); e != nil {
+		return nil, e
+	}
+	offset, limit, e := pageBounds(&req)
+	if e != nil {
+		return nil, e
+	}
+	f, e := s.parseBSSFilter(&req, ex.cfg)
+	if e != nil {
+		return nil, e
+	}
+	if e := listFailure(k, offset); e != nil {
+		return nil, e
+	}
+	resp := s.listBSS(f, offset, k.recordCap(f.lookup, limit), ex.cfg)
+	if !f.lookup && ex.cfg.emptyPages.empty(offset) {
+		resp.Data = []orderInstance{}
+	}
+	s.countBSSList(ex.cfg)
+	return resp, nil
+}
+
+// pageBounds reads offset and limit, with their documented defaults.
+func pageBounds(req *bssQueryReq) (offset, limit int, e *apiError) {
+	offset, limit = 0, bssDefaultLimit
 	if req.Offset != nil {
 		if offset = int(*req.Offset); offset < 0 {
-			return nil, bssParam("offset must be >= 0, got %d", offset)
+			return 0, 0, bssParam("offset must be >= 0, got %d", offset)
 		}
 	}
 	if req.Limit != nil {
 		if limit = int(*req.Limit); limit < 1 || limit > bssMaxLimit {
-			return nil, bssParam("limit must be between 1 and %d, got %d", bssMaxLimit, limit)
+			return 0, 0, bssParam("limit must be between 1 and %d, got %d", bssMaxLimit, limit)
 		}
 	}
-	f, e := s.parseBSSFilter(&req)
-	if e != nil {
-		return nil, e
-	}
-	if e := listFailure(&ex.cfg.knobs, offset); e != nil {
-		return nil, e
-	}
-	resp := s.listBSS(f, offset, limit, ex.cfg)
-	s.countBSSList(ex.cfg)
-	return resp, nil
+	return offset, limit, nil
 }
 
 // listFailure is the ListFailFromOffset knob: a listing that cannot go past
@@ -125,8 +143,8 @@ func listFailure(k *Knobs, offset int) *apiError {
 	return bssParam("offset %d is beyond the records this listing can serve", offset)
 }
 
-func (s *Simulator) parseBSSFilter(req *bssQueryReq) (*bssFilter, *apiError) {
-	f := &bssFilter{begin: math.MinInt64, end: math.MaxInt64}
+func (s *Simulator) parseBSSFilter(req *bssQueryReq, cfg *runtimeConfig) (*bssFilter, *apiError) {
+	f := &bssFilter{begin: math.MinInt64, end: math.MaxInt64, lookup: len(req.ResourceIDs) > 0}
 	if req.OnlyMainResource != nil {
 		switch *req.OnlyMainResource {
 		case 0:
@@ -158,8 +176,8 @@ func (s *Simulator) parseBSSFilter(req *bssQueryReq) (*bssFilter, *apiError) {
 	if len(req.ResourceIDs) > bssMaxIDs {
 		return nil, bssParam("resource_ids has %d ids, at most %d allowed", len(req.ResourceIDs), bssMaxIDs)
 	}
-	if len(req.ResourceIDs) > 0 {
-		f.ids = s.expandIDs(req.ResourceIDs, f.mainOnly)
+	if f.lookup && !cfg.knobs.LookupIgnoresIDs {
+		f.ids = s.expandIDs(cfg.odd.internal(req.ResourceIDs), f.mainOnly)
 	}
 	return f, nil
 }
@@ -225,7 +243,7 @@ func (s *Simulator) listBSS(f *bssFilter, offset, limit int, cfg *runtimeConfig)
 	d := s.data
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	sorted := cfg.knobs.ListOrder == ListOrderExpire || cfg.knobs.ListOrder == ListOrderID
+	sorted := cfg.knobs.ListOrder != "" && cfg.knobs.ListOrder != ListOrderIndex
 	page := make([]orderInstance, 0, min(limit, 64))
 	var matches []int // only when sorting: the index order streams
 	total := 0
@@ -237,7 +255,7 @@ func (s *Simulator) listBSS(f *bssFilter, offset, limit int, cfg *runtimeConfig)
 		case sorted:
 			matches = append(matches, i)
 		case total >= offset && len(page) < limit:
-			page = append(page, cfg.render(d.resourceNoTags(i)))
+			page = append(page, cfg.render(d.resourceNoTags(i), f.lookup))
 		}
 		total++
 	}
@@ -253,7 +271,7 @@ func (s *Simulator) listBSS(f *bssFilter, offset, limit int, cfg *runtimeConfig)
 	if sorted {
 		d.sortListing(matches, cfg.knobs.ListOrder)
 		for _, i := range matches[min(offset, total):min(offset+limit, total)] {
-			page = append(page, cfg.render(d.resourceNoTags(i)))
+			page = append(page, cfg.render(d.resourceNoTags(i), f.lookup))
 		}
 	}
 	return bssListResp{Data: page, TotalCount: int32(total)}
@@ -270,6 +288,11 @@ func (d *dataset) sortListing(matches []int, order string) {
 			}
 			return strings.Compare(ids[a], ids[b])
 		})
+	case ListOrderExpireShuffled:
+		// A fresh shuffle under a stable sort: ties come in a new order on
+		// every call.
+		rand.Shuffle(len(matches), func(a, b int) { matches[a], matches[b] = matches[b], matches[a] })
+		slices.SortStableFunc(matches, func(a, b int) int { return cmp.Compare(d.slots[a].expire, d.slots[b].expire) })
 	case ListOrderID:
 		ids := d.idsOf(matches)
 		slices.SortFunc(matches, func(a, b int) int { return strings.Compare(ids[a], ids[b]) })
@@ -282,24 +305,6 @@ func (d *dataset) idsOf(indices []int) map[int]string {
 		ids[i] = resourceID(d.seed, d.codec, i)
 	}
 	return ids
-}
-
-// render is the wire form of r with the record quirks the knobs ask for.
-func (c *runtimeConfig) render(r Resource) orderInstance {
-	o := toOrderInstance(r)
-	switch {
-	case c.noID.has(r.ResourceID):
-		o.ResourceID = nil
-	case c.malformed.has(r.ResourceID):
-		o.ExpireTime = r.ExpireTime.Format(time.DateTime) // not the documented UTC format
-	}
-	if c.partial.has(r.ResourceID) {
-		o.Status, o.ExpirePolicy = nil, nil
-	}
-	if c.noProject.has(r.ResourceID) {
-		o.ProjectID = nil
-	}
-	return o
 }
 
 func toOrderInstance(r Resource) orderInstance {

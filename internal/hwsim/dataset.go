@@ -170,20 +170,26 @@ func (d *dataset) grow(n int) {
 		i := len(d.slots)
 		r := newRNG(d.seed, i, saltGroup)
 		k, children := pickGroup(&r)
-		children = min(children, target-i-1)
 		s := slot{kind: k, project: uint8(r.intn(len(d.projects))), expire: int32(r.between(expireMin, expireMax))}
 		s.status = pickStatus(&r, s.expire)
-		d.slots = append(d.slots, s)
-		for c := 1; c <= children; c++ {
-			cs := s
-			cs.kind, cs.parent = childKind(k), uint8(c)
-			d.slots = append(d.slots, cs)
-		}
+		d.appendGroup(s, min(children, target-i-1))
+	}
+}
+
+// appendGroup appends main record s and its children, which share its
+// project, expire time and status. children is at most MaxChildren: a
+// child's slot stores its distance to the main record in a uint8.
+func (d *dataset) appendGroup(s slot, children int) {
+	d.slots = append(d.slots, s)
+	for c := 1; c <= children; c++ {
+		cs := s
+		cs.kind, cs.parent = childKind(s.kind), uint8(c)
+		d.slots = append(d.slots, cs)
 	}
 	for len(d.removed)*64 < len(d.slots) {
 		d.removed = append(d.removed, 0)
 	}
-	d.live += n
+	d.live += 1 + children
 }
 
 // pickGroup draws the main kind and how many children it carries.

@@ -29,9 +29,9 @@ import (
 //
 // BSS (flat body {"error_code","error_msg"}):
 //
-//	CBC.0100 400 invalid parameter (the message names the field)
+//	CBC.0100 400 invalid parameter (the message names the field); LookupRefused CBC.0100
 //	CBC.0150 403 WrongSite (the account belongs to the other site); CBC.0156 likewise
-//	CBC.0151 403 X-Domain-Id is not the simulated account
+//	CBC.0151 403 X-Domain-Id is not the simulated account; LookupRefused CBC.0151
 //	CBC.0999 500 injected server error (ErrorRatio), or ListFailFromOffset with ListFailCode CBC.0999
 //	CBC.99007197 400 BSSIPThrottleRatio (flow control by source IP)
 //

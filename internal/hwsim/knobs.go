@@ -28,7 +28,9 @@ type Knobs struct {
 	// BSS listing.
 
 	// ListOrder is the order BSS lists matches in: ListOrderIndex (default),
-	// ListOrderExpire or ListOrderID. Huawei documents none.
+	// ListOrderExpire, ListOrderExpireShuffled or ListOrderID. Huawei
+	// documents none (plausible, not documented: neither the API page nor
+	// the SDK says anything of the order).
 	ListOrder string
 	// ListFailFromOffset, when set, makes every BSS list request with an
 	// offset >= *ListFailFromOffset fail with ListFailCode.
@@ -50,6 +52,52 @@ type Knobs struct {
 	// BSSIPThrottleRatio: fraction of BSS requests answered 400 CBC.99007197
 	// (BSS flow control by source IP).
 	BSSIPThrottleRatio float64
+
+	// BSS short answers, lookups by resource_ids and odd records.
+
+	// MaxRecords, when > 0, caps every BSS answer at that many records (the
+	// first ones of the asked offset/limit window) whatever limit asks;
+	// total_count stays the full count. LookupMaxRecords does the same for
+	// queries that carry resource_ids only. Plausible, not documented: the
+	// SDK documents limit as the records per query ("每次查询的条数").
+	MaxRecords       int
+	LookupMaxRecords int
+	// LookupNoIDResourceIDs and LookupMalformedResourceIDs are
+	// NoIDResourceIDs and MalformedResourceIDs for answers to queries that
+	// carry resource_ids only; a listing by window renders them normally.
+	// Plausible, not documented.
+	LookupNoIDResourceIDs      []string
+	LookupMalformedResourceIDs []string
+	// LongFieldResourceIDs are listed with over-long values: resource_name
+	// 600 characters (Chinese among them, so more bytes than characters),
+	// region_code, project_id, service_type_code, resource_type_code and
+	// enterprise_project.id 80, resource_spec_code 200. Truth, Lookup and All
+	// keep the real values. Plausible, not documented: no maximum length of
+	// an OrderInstanceV2 field was found on Huawei's pages or in the SDK.
+	LongFieldResourceIDs []string
+	// OddIDResourceIDs are listed, and answered by id, with a resource_id no
+	// client may put in a URL path or trust to a column: in turn one with a
+	// "/", one with a "?", one with a "#" and one of 140 characters (see
+	// oddID). Plausible, not documented (the SDK types resource_id as a bare
+	// string).
+	OddIDResourceIDs []string
+	// EmptyPageOffsets: BSS listings (queries without resource_ids) at
+	// exactly these offsets answer data: [] with the true total_count, the
+	// first EmptyPageTimes times each offset is asked since the knob was set
+	// (0: every time). Plausible, not documented.
+	EmptyPageOffsets []int
+	EmptyPageTimes   int
+	// LookupRefused ("", CBC.0100 or CBC.0151): every BSS query that carries
+	// resource_ids answers 400 CBC.0100 (invalid parameter) or 403 CBC.0151
+	// (access denied) in BSS's flat error body. Both codes head the
+	// status-code tables of Huawei's BSS API pages ("400 CBC.0100 参数错误。
+	// 403 CBC.0151 访问拒绝。") and the team reference huawei-api.md; that BSS
+	// refuses lookups by id is plausible, not documented.
+	LookupRefused string
+	// LookupIgnoresIDs: BSS ignores resource_ids and answers what the other
+	// filters match. Plausible, not documented (the SDK documents
+	// resource_ids as a filter).
+	LookupIgnoresIDs bool
 
 	// TMS.
 
@@ -73,13 +121,24 @@ type Knobs struct {
 	// UnservedTMSTypes are absent from ListProviders; ListResource reports
 	// them in errors[] and ShowResourceTag refuses them (400 TMS.5027).
 	UnservedTMSTypes []string
+	// TagsFieldMissingResourceIDs: ShowResourceTag answers 200 with no tags
+	// field for these ids, and ListResource lists them without one; the SDK
+	// then decodes ShowResourceTagResponse.Tags and Resources.Tags as nil
+	// pointers (SDK services/tms/v1/model/model_show_resource_tag_response.go
+	// and model_resources.go: *[]…, omitempty). Plausible, not documented:
+	// the ShowResourceTag page's response table has no mandatory column.
+	TagsFieldMissingResourceIDs []string
 }
 
 // ListOrder values.
 const (
 	ListOrderIndex  = "index"
-	ListOrderExpire = "expire"
+	ListOrderExpire = "expire" // by expire_time, then by resource_id
 	ListOrderID     = "id"
+	// ListOrderExpireShuffled sorts by expire_time and puts records with
+	// the same expire_time in a new random order on every call, so that
+	// offset paging can skip or repeat them between pages.
+	ListOrderExpireShuffled = "expire-shuffled"
 )
 
 // BulkEmptyFilter values.
@@ -96,6 +155,7 @@ const (
 	CodeWrongSiteOther = "CBC.0156"
 	CodeBSSParam       = codeBSSParam
 	CodeBSSSystem      = codeBSSSystem
+	CodeBSSDenied      = codeBSSDenied
 )
 
 // MaxBulkLimit is the largest ListResource limit the current TMS API page documents.
@@ -146,10 +206,20 @@ func (k Knobs) Validate() error {
 	v.ids("partial_resource_ids", k.PartialResourceIDs)
 	v.ids("no_project_resource_ids", k.NoProjectResourceIDs)
 	v.ids("unserved_tms_types", k.UnservedTMSTypes)
-	v.oneOf("list_order", k.ListOrder, "", ListOrderIndex, ListOrderExpire, ListOrderID)
+	v.ids("lookup_no_id_resource_ids", k.LookupNoIDResourceIDs)
+	v.ids("lookup_malformed_resource_ids", k.LookupMalformedResourceIDs)
+	v.ids("long_field_resource_ids", k.LongFieldResourceIDs)
+	v.ids("odd_id_resource_ids", k.OddIDResourceIDs)
+	v.ids("tags_field_missing_resource_ids", k.TagsFieldMissingResourceIDs)
+	v.oneOf("list_order", k.ListOrder, "", ListOrderIndex, ListOrderExpire, ListOrderExpireShuffled, ListOrderID)
 	v.oneOf("list_fail_code", k.ListFailCode, "", CodeBSSParam, CodeBSSSystem)
 	v.oneOf("wrong_site", k.WrongSite, "", CodeWrongSite, CodeWrongSiteOther)
+	v.oneOf("lookup_refused", k.LookupRefused, "", CodeBSSParam, CodeBSSDenied)
 	v.oneOf("bulk_empty_filter", k.BulkEmptyFilter, "", BulkAll, BulkTaggedOnly, BulkRefused, BulkMissing)
+	v.count("max_records", k.MaxRecords, bssMaxLimit)
+	v.count("lookup_max_records", k.LookupMaxRecords, bssMaxLimit)
+	v.count("empty_page_times", k.EmptyPageTimes, math.MaxInt32)
+	v.offsets("empty_page_offsets", k.EmptyPageOffsets)
 	if k.ListFailFromOffset != nil && *k.ListFailFromOffset < 0 {
 		v.add("list_fail_from_offset %d must be >= 0 (or null/-1 in JSON to turn it off)", *k.ListFailFromOffset)
 	}
@@ -206,6 +276,21 @@ func (v *validator) ids(name string, ids []string) {
 	}
 }
 
+func (v *validator) count(name string, n, maxN int) {
+	if n < 0 || n > maxN {
+		v.add("%s %d out of range 0..%d", name, n, maxN)
+	}
+}
+
+func (v *validator) offsets(name string, offsets []int) {
+	if len(offsets) > MaxForbidden {
+		v.add("%s has %d entries, at most %d allowed", name, len(offsets), MaxForbidden)
+	}
+	if i := slices.IndexFunc(offsets, func(o int) bool { return o < 0 }); i >= 0 {
+		v.add("%s[%d] is %d, offsets must be >= 0", name, i, offsets[i])
+	}
+}
+
 func (v *validator) oneOf(name, got string, allowed ...string) {
 	if !slices.Contains(allowed, got) {
 		v.add("%s %q is not one of %q", name, got, allowed[1:])
@@ -219,6 +304,12 @@ func (k Knobs) clone() Knobs {
 	k.PartialResourceIDs = slices.Clone(k.PartialResourceIDs)
 	k.NoProjectResourceIDs = slices.Clone(k.NoProjectResourceIDs)
 	k.UnservedTMSTypes = slices.Clone(k.UnservedTMSTypes)
+	k.LookupNoIDResourceIDs = slices.Clone(k.LookupNoIDResourceIDs)
+	k.LookupMalformedResourceIDs = slices.Clone(k.LookupMalformedResourceIDs)
+	k.LongFieldResourceIDs = slices.Clone(k.LongFieldResourceIDs)
+	k.OddIDResourceIDs = slices.Clone(k.OddIDResourceIDs)
+	k.TagsFieldMissingResourceIDs = slices.Clone(k.TagsFieldMissingResourceIDs)
+	k.EmptyPageOffsets = slices.Clone(k.EmptyPageOffsets)
 	if k.ListFailFromOffset != nil {
 		n := *k.ListFailFromOffset
 		k.ListFailFromOffset = &n

@@ -37,6 +37,18 @@ type knobsJSON struct {
 	BulkMaxLimit         *int            `json:"bulk_max_limit,omitempty"`
 	BulkOmitTotalCount   *bool           `json:"bulk_omit_total_count,omitempty"`
 	UnservedTMSTypes     *[]string       `json:"unserved_tms_types,omitempty"`
+
+	MaxRecords                  *int      `json:"max_records,omitempty"`
+	LookupMaxRecords            *int      `json:"lookup_max_records,omitempty"`
+	LookupNoIDResourceIDs       *[]string `json:"lookup_no_id_resource_ids,omitempty"`
+	LookupMalformedResourceIDs  *[]string `json:"lookup_malformed_resource_ids,omitempty"`
+	LongFieldResourceIDs        *[]string `json:"long_field_resource_ids,omitempty"`
+	OddIDResourceIDs            *[]string `json:"odd_id_resource_ids,omitempty"`
+	EmptyPageOffsets            *[]int    `json:"empty_page_offsets,omitempty"`
+	EmptyPageTimes              *int      `json:"empty_page_times,omitempty"`
+	LookupRefused               *string   `json:"lookup_refused,omitempty"`
+	LookupIgnoresIDs            *bool     `json:"lookup_ignores_ids,omitempty"`
+	TagsFieldMissingResourceIDs *[]string `json:"tags_field_missing_resource_ids,omitempty"`
 }
 
 // MarshalJSON writes the original knobs always (durations as Go duration
@@ -60,6 +72,12 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 		TMSPermissionDenied: nonZero(k.TMSPermissionDenied), TMSThrottle403Ratio: nonZero(k.TMSThrottle403Ratio),
 		BulkEmptyFilter: nonZero(k.BulkEmptyFilter), BulkMaxLimit: nonZero(k.BulkMaxLimit),
 		BulkOmitTotalCount: nonZero(k.BulkOmitTotalCount), UnservedTMSTypes: nonEmpty(k.UnservedTMSTypes),
+		MaxRecords: nonZero(k.MaxRecords), LookupMaxRecords: nonZero(k.LookupMaxRecords),
+		LookupNoIDResourceIDs: nonEmpty(k.LookupNoIDResourceIDs), LookupMalformedResourceIDs: nonEmpty(k.LookupMalformedResourceIDs),
+		LongFieldResourceIDs: nonEmpty(k.LongFieldResourceIDs), OddIDResourceIDs: nonEmpty(k.OddIDResourceIDs),
+		EmptyPageOffsets: nonEmpty(k.EmptyPageOffsets), EmptyPageTimes: nonZero(k.EmptyPageTimes),
+		LookupRefused: nonZero(k.LookupRefused), LookupIgnoresIDs: nonZero(k.LookupIgnoresIDs),
+		TagsFieldMissingResourceIDs: nonEmpty(k.TagsFieldMissingResourceIDs),
 	}
 	var err error
 	if k.ListFailFromOffset != nil {
@@ -83,7 +101,7 @@ func nonZero[T comparable](v T) *T {
 	return &v
 }
 
-func nonEmpty(s []string) *[]string {
+func nonEmpty[T any](s []T) *[]T {
 	if len(s) == 0 {
 		return nil
 	}
@@ -105,6 +123,7 @@ func (k *Knobs) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	w.applyScalars(&out)
+	w.applyRecordKnobs(&out)
 	if err := w.applyRaw(&out); err != nil {
 		return err
 	}
@@ -151,6 +170,22 @@ func (w *knobsJSON) applyScalars(out *Knobs) {
 	patch(&out.BulkMaxLimit, w.BulkMaxLimit)
 	patch(&out.BulkOmitTotalCount, w.BulkOmitTotalCount)
 	patch(&out.UnservedTMSTypes, w.UnservedTMSTypes)
+}
+
+// applyRecordKnobs patches the knobs of short answers, lookups by
+// resource_ids and odd records.
+func (w *knobsJSON) applyRecordKnobs(out *Knobs) {
+	patch(&out.MaxRecords, w.MaxRecords)
+	patch(&out.LookupMaxRecords, w.LookupMaxRecords)
+	patch(&out.LookupNoIDResourceIDs, w.LookupNoIDResourceIDs)
+	patch(&out.LookupMalformedResourceIDs, w.LookupMalformedResourceIDs)
+	patch(&out.LongFieldResourceIDs, w.LongFieldResourceIDs)
+	patch(&out.OddIDResourceIDs, w.OddIDResourceIDs)
+	patch(&out.EmptyPageOffsets, w.EmptyPageOffsets)
+	patch(&out.EmptyPageTimes, w.EmptyPageTimes)
+	patch(&out.LookupRefused, w.LookupRefused)
+	patch(&out.LookupIgnoresIDs, w.LookupIgnoresIDs)
+	patch(&out.TagsFieldMissingResourceIDs, w.TagsFieldMissingResourceIDs)
 }
 
 func patch[T any](dst *T, src *T) {

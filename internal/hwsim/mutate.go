@@ -72,8 +72,8 @@ func (s *Simulator) SetStatus(ids []string, status int) int {
 // than 68 years away from Epoch.
 func (s *Simulator) AddResourcesExpiring(n int, from, to time.Time) []string {
 	d := s.data
-	lo, hi := d.offset(from.Add(time.Second-1)), d.offset(to) // whole seconds inside [from, to]
-	if lo > hi || lo < math.MinInt32 || hi > math.MaxInt32 {
+	lo, hi, ok := d.window(from, to)
+	if !ok {
 		return nil
 	}
 	d.mu.Lock()
@@ -97,6 +97,51 @@ func (d *dataset) addExpiringLocked(n int, lo, hi int64) []string {
 		d.slots[i].status = pickStatus(&r, d.slots[i].expire)
 	}
 	return ids
+}
+
+// MaxChildren is the most attached records AddResourcesWithChildren gives
+// a main record.
+const MaxChildren = 200
+
+// AddResourcesWithChildren appends n servers (BSS hws.resource.type.vm, main
+// records) with children attached volumes each (children 0..MaxChildren),
+// in use, and returns the servers' ids only. A server and its volumes share
+// an expire time, drawn in [from, to] with second precision as in
+// AddResourcesExpiring. The volumes carry is_main_resource 0 and their
+// server's id in ParentResourceID (Lookup, All), which is how to find them;
+// a BSS query with a server's id in resource_ids and only_main_resource=0
+// lists them too, total_count counting them. (SDK
+// services/bss/v2/model/model_order_instance_v2.go: is_main_resource,
+// parent_resource_id; model_query_resources_req.go: only_main_resource "0：
+// 查询主资源及附属资源", resource_ids "当only_main_resource=0时，查询指定资源及其附属资源".)
+// It adds fewer groups if the dataset would exceed MaxResources, and
+// returns nil for children out of range or a window AddResourcesExpiring
+// refuses.
+func (s *Simulator) AddResourcesWithChildren(n, children int, from, to time.Time) []string {
+	d := s.data
+	lo, hi, ok := d.window(from, to)
+	if !ok || children < 0 || children > MaxChildren {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n = min(n, (MaxResources-d.live)/(1+children))
+	var mains []string
+	for range n {
+		i := len(d.slots)
+		r := newRNG(d.seed, i, saltExpire)
+		d.appendGroup(slot{kind: kindVM, project: uint8(r.intn(len(d.projects))), status: StatusInUse,
+			expire: int32(lo + int64(r.next()%uint64(hi-lo+1)))}, children)
+		mains = append(mains, resourceID(d.seed, d.codec, i))
+	}
+	return mains
+}
+
+// window is [from, to] as whole-second offsets from Epoch; ok is false when
+// to is before from or a bound is more than 68 years away from Epoch.
+func (d *dataset) window(from, to time.Time) (lo, hi int64, ok bool) {
+	lo, hi = d.offset(from.Add(time.Second-1)), d.offset(to) // whole seconds inside [from, to]
+	return lo, hi, lo <= hi && lo >= math.MinInt32 && hi <= math.MaxInt32
 }
 
 // offset is t as seconds from Epoch, rounded down.

@@ -19,6 +19,13 @@ type runtimeConfig struct {
 	noProject idSet
 	unserved  idSet
 	churn     *churnState // nil = no churn
+
+	lookupNoID      idSet
+	lookupMalformed idSet
+	long            idSet
+	tagsMissing     idSet
+	odd             oddIDs
+	emptyPages      *emptyPageState // nil = off
 }
 
 type idSet map[string]struct{}
@@ -48,6 +55,12 @@ func newRuntimeConfig(k Knobs, prev *runtimeConfig) *runtimeConfig {
 		partial:   newSet(k.PartialResourceIDs),
 		noProject: newSet(k.NoProjectResourceIDs),
 		unserved:  newSet(k.UnservedTMSTypes),
+
+		lookupNoID:      newSet(k.LookupNoIDResourceIDs),
+		lookupMalformed: newSet(k.LookupMalformedResourceIDs),
+		long:            newSet(k.LongFieldResourceIDs),
+		tagsMissing:     newSet(k.TagsFieldMissingResourceIDs),
+		odd:             newOddIDs(k.OddIDResourceIDs),
 	}
 	var prevBSS, prevTMS *rate.Limiter
 	var prevBSSRate, prevTMSRate float64
@@ -58,6 +71,7 @@ func newRuntimeConfig(k Knobs, prev *runtimeConfig) *runtimeConfig {
 	c.bss = limiterFor(k.BSSRate, prevBSSRate, prevBSS)
 	c.tms = limiterFor(k.TMSRate, prevTMSRate, prevTMS)
 	c.churn = churnFor(k.Churn, prev)
+	c.emptyPages = emptyPagesFor(k, prev)
 	return c
 }
 

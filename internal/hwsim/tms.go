@@ -30,8 +30,10 @@ type tmsTag struct {
 	Value string `json:"value"`
 }
 
+// tmsShowResp is ShowResourceTag's answer; nil Tags (TagsFieldMissingResourceIDs)
+// omits the field, an empty list is sent as [].
 type tmsShowResp struct {
-	Tags []tmsTag `json:"tags"`
+	Tags []tmsTag `json:"tags,omitzero"`
 }
 
 type tmsFilterReq struct {
@@ -54,7 +56,7 @@ type tmsResource struct {
 	ResourceID   string   `json:"resource_id"`
 	ResourceName string   `json:"resource_name"`
 	ResourceType string   `json:"resource_type"`
-	Tags         []tmsTag `json:"tags"`
+	Tags         []tmsTag `json:"tags,omitzero"` // as tmsShowResp.Tags
 }
 
 type tmsTypeError struct {
@@ -102,6 +104,9 @@ func (s *Simulator) handleTMSShow(ex *exchange) (any, *apiError) {
 	if d.tmsTypes[d.slots[i].kind] != resType {
 		return nil, tmsBad(codeTMSType, "Invalid resource type. Resource %s is not of type %q.", id, resType)
 	}
+	if ex.cfg.tagsMissing.has(id) {
+		return tmsShowResp{}, nil
+	}
 	var buf [MaxTagsPerResource]tagRef
 	return tmsShowResp{Tags: d.pools.tmsTags(d.refs(i, &buf))}, nil
 }
@@ -132,6 +137,7 @@ type tmsQuery struct {
 	offset       int
 	limit        int
 	typeErrors   []tmsTypeError
+	noTagsField  idSet // TagsFieldMissingResourceIDs
 }
 
 // compiledTag is one tag filter resolved against the key pool.
@@ -173,7 +179,7 @@ func (s *Simulator) handleTMSFilter(ex *exchange) (any, *apiError) {
 }
 
 func (s *Simulator) compileTMSQuery(req *tmsFilterReq, cfg *runtimeConfig) (*tmsQuery, *apiError) {
-	q := &tmsQuery{project: -1, limit: tmsDefaultLimit}
+	q := &tmsQuery{project: -1, limit: tmsDefaultLimit, noTagsField: cfg.tagsMissing}
 	if req.ProjectID == nil || *req.ProjectID == "" {
 		return nil, tmsBad(codeTMSProject, "Project_id is invalid. project_id is required for region-level resource types.")
 	}
@@ -273,6 +279,19 @@ func (q *tmsQuery) matchTags(p *tagPools, refs []tagRef) bool {
 	return true
 }
 
+// entry is record i as ListResource lists it. Caller holds d.mu.
+func (q *tmsQuery) entry(d *dataset, i int, p Project, refs []tagRef) tmsResource {
+	r := tmsResource{
+		ProjectID: p.ID, ProjectName: p.Name,
+		ResourceID: resourceID(d.seed, d.codec, i), ResourceName: d.name(i),
+		ResourceType: d.tmsTypes[d.slots[i].kind],
+	}
+	if !q.noTagsField.has(r.ResourceID) {
+		r.Tags = d.pools.tmsTags(refs)
+	}
+	return r
+}
+
 // listTMS scans the dataset in listing order, so pages are stable.
 func (s *Simulator) listTMS(q *tmsQuery) tmsFilterResp {
 	resp := tmsFilterResp{Resources: []tmsResource{}, Errors: q.typeErrors}
@@ -304,11 +323,7 @@ func (s *Simulator) listTMS(q *tmsQuery) tmsFilterResp {
 			if !filtering {
 				refs = d.refs(i, &buf)
 			}
-			resp.Resources = append(resp.Resources, tmsResource{
-				ProjectID: p.ID, ProjectName: p.Name,
-				ResourceID: resourceID(d.seed, d.codec, i), ResourceName: d.name(i),
-				ResourceType: d.tmsTypes[sl.kind], Tags: d.pools.tmsTags(refs),
-			})
+			resp.Resources = append(resp.Resources, q.entry(d, i, p, refs))
 		}
 		total++
 	}

@@ -29,6 +29,14 @@ type Resource struct {
 	TagType string `json:"tms,omitempty"`
 }
 
+// BSS statuses of a yearly/monthly resource (OrderInstanceV2.status).
+const (
+	StatusInUse   = 2
+	StatusClosed  = 3 // released or closed: the one status that means gone
+	StatusFrozen  = 4
+	StatusExpired = 5
+)
+
 // Quarantined is a BSS record the sync could not use (no id, no readable
 // expire time): counted, named in the sync log, skipped.
 type Quarantined struct {

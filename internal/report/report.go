@@ -90,10 +90,11 @@ type Item struct {
 	Tags                map[string]string `json:"tags" doc:"the resource's tags; {} none, null unknown (see tag_status)"`
 	TagStatus           string            `json:"tag_status" doc:"ok, unsupported (type without tags), not_found (vanished) or error"`
 	TagError            string            `json:"tag_error" doc:"why the tags could not be read"`
-	IsActive            bool              `json:"is_active" doc:"false once a completed sync no longer saw it"`
+	IsActive            bool              `json:"is_active" doc:"false once a completed sync found, by id, that BSS closed or no longer lists it"`
 	IsMainResource      bool              `json:"is_main_resource"`
 	ParentResourceID    string            `json:"parent_resource_id"`
 	EffectiveTime       *time.Time        `json:"effective_time"`
+	CutFields           string            `json:"cut_fields" doc:"BSS fields longer than their columns, stored cut (comma-separated); empty when every value fit"`
 	AccountID           string            `json:"account_id" doc:"the account's domain id (HUAWEI_DOMAIN_ID, or the accounts file's domain_id or customer_id)"`
 	AccountName         string            `json:"account_name" doc:"the account's name in the workers' accounts file; default for the HUAWEI_* account"`
 	CloudProvider       string            `json:"cloud_provider"`
@@ -113,7 +114,7 @@ func NewItem(r store.ExpiringResource, now time.Time) Item {
 		Status: r.Status, StatusText: StatusText(r.Status),
 		ExpirePolicy: r.ExpirePolicy, ExpirePolicyText: PolicyText(r.ExpirePolicy),
 		Tags: r.Tags, TagStatus: r.TagStatus, TagError: r.TagError,
-		IsActive: r.IsActive, IsMainResource: r.IsMainResource, ParentResourceID: r.ParentResourceID,
+		IsActive: r.IsActive, IsMainResource: r.IsMainResource, ParentResourceID: r.ParentResourceID, CutFields: r.CutFields,
 		AccountID: r.AccountID, AccountName: r.AccountName, CloudProvider: r.CloudProvider,
 		FirstSeenAt: r.FirstSeenAt.UTC(), LastSyncedAt: r.LastSyncedAt.UTC(), LastSyncID: r.LastSyncID, ID: r.ID,
 	}

@@ -66,7 +66,7 @@ const wantTable = `┌───────────────────�
 var wantColumns = []string{
 	"expire_time", "days_left", "resource_id", "resource_name", "service_type_code", "resource_type_code", "resource_spec_code",
 	"region_code", "project_id", "enterprise_project_id", "status", "status_text", "expire_policy", "expire_policy_text",
-	"tags", "tag_status", "tag_error", "is_active", "is_main_resource", "parent_resource_id", "effective_time",
+	"tags", "tag_status", "tag_error", "is_active", "is_main_resource", "parent_resource_id", "effective_time", "cut_fields",
 	"account_id", "account_name", "cloud_provider", "first_seen_at", "last_synced_at", "last_sync_id", "id",
 }
 
@@ -93,7 +93,7 @@ func TestCSV(t *testing.T) {
 		"region_code": "cn-east-3", "project_id": "p2", "enterprise_project_id": "0",
 		"status": "2", "status_text": "in use", "expire_policy": "1", "expire_policy_text": "to pay-per-use",
 		"tags": `{"env":"prod","quote\"key":"say \"hi\"","团队":"运维部 🚀"}`, "tag_status": "ok", "tag_error": "",
-		"is_active": "true", "is_main_resource": "true", "parent_resource_id": "", "effective_time": "2025-11-27T08:00:00Z",
+		"is_active": "true", "is_main_resource": "true", "parent_resource_id": "", "effective_time": "2025-11-27T08:00:00Z", "cut_fields": "",
 		"account_id": reporttest.Account, "account_name": reporttest.AccountName, "cloud_provider": "huawei",
 		"first_seen_at": "2026-11-26T08:00:00Z", "last_synced_at": "2026-11-26T08:00:00Z", "last_sync_id": "sync-report",
 	}, soon)

@@ -19,13 +19,23 @@ import (
 //     each write checks the lease token inside its own transaction (fencing),
 //     so a sync that lost the lease (terminated, partitioned, superseded)
 //     cannot write even if one of its activities still runs.
-//   - Lease expiry is measured on the database's clock, never a worker's:
-//     worker clocks may disagree by minutes.
+//   - A live sync is never taken over: a contender takes the lease only
+//     once Temporal says the holder's workflow is closed (or does not know
+//     it); without Temporal to ask, once the lease expired. Expiry is
+//     measured on the database's clock, never a worker's: worker clocks may
+//     disagree by minutes.
+//   - The holder renews its lease in a row of its own (lease_renewals),
+//     which its commits never lock: a renewal never queues behind its own
+//     long commit. A takeover locks both rows, the fence first.
 
 // LeaseTTL is how long a lease lasts without renewal. The sync's HoldLease
-// activity renews it every few seconds; a crashed or terminated sync stops
-// blocking its account within this (sooner when Temporal says it is closed).
+// activity renews it several times per TTL (RenewEvery); a terminated sync
+// stops blocking its account at once, as Temporal says it is closed.
 var LeaseTTL = 20 * time.Second
+
+// RenewEvery is how often the holder renews its lease: six times per
+// LeaseTTL, so that a few missed renewals (a database hiccup) keep it.
+func RenewEvery() time.Duration { return LeaseTTL / 6 }
 
 // MaxResumeAge: a sync whose window was computed longer ago than this is not
 // resumed: "expiring within N days" of a day ago is no longer what the user
@@ -42,11 +52,23 @@ type SyncAccount struct {
 	CompletedAt         *time.Time
 	LeaseSyncID         string
 	LeaseToken          int64
-	LeaseExpiresMs      int64
 }
 
 // TableName pins the table name.
 func (SyncAccount) TableName() string { return "sync_accounts" }
+
+// LeaseRenewal is one row of lease_renewals: the lease's clock, which the
+// holder renews without touching sync_accounts.
+type LeaseRenewal struct {
+	CloudProvider string `gorm:"primaryKey"`
+	AccountID     string `gorm:"primaryKey"`
+	LeaseSyncID   string
+	LeaseToken    int64
+	ExpiresMs     int64
+}
+
+// TableName pins the table name.
+func (LeaseRenewal) TableName() string { return "lease_renewals" }
 
 // Writer is who writes: a sync, by the lease token it holds.
 type Writer struct {
@@ -105,18 +127,28 @@ func (e *TooOldError) Error() string {
 		e.SyncID, e.ComputedAt.UTC().Format(time.RFC3339), MaxResumeAge)
 }
 
-// HolderRunning reports whether the workflow of a sync still runs; nil
-// means "unknown": the lease then ends only by expiring.
+// HolderRunning reports whether the workflow of a sync still runs (false:
+// closed, or unknown to Temporal); nil means Temporal cannot be asked: the
+// lease then ends only by expiring.
 type HolderRunning func(ctx context.Context, syncID string) (bool, error)
 
-// lockAccount reads the account's row for update, creating it first.
-func (s *Store) lockAccount(tx *gorm.DB, account string) (SyncAccount, error) {
+// lockAccount reads the account's row and its lease clock for update,
+// creating them first. The fence row is always locked before the clock.
+func (s *Store) lockAccount(tx *gorm.DB, account string) (SyncAccount, LeaseRenewal, error) {
 	a := SyncAccount{CloudProvider: inventory.CloudProvider, AccountID: account}
+	c := LeaseRenewal{CloudProvider: inventory.CloudProvider, AccountID: account}
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&a).Error; err != nil {
-		return a, err
+		return a, c, err
 	}
-	err := s.forUpdate(tx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).Take(&a).Error
-	return a, err
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&c).Error; err != nil {
+		return a, c, err
+	}
+	where := "cloud_provider = ? AND account_id = ?"
+	if err := s.forUpdate(tx).Where(where, inventory.CloudProvider, account).Take(&a).Error; err != nil {
+		return a, c, err
+	}
+	err := s.forUpdate(tx).Where(where, inventory.CloudProvider, account).Take(&c).Error
+	return a, c, err
 }
 
 // dbNowMs is the database's clock in milliseconds since the epoch.
@@ -130,36 +162,94 @@ func (s *Store) dbNowMs(tx *gorm.DB) (int64, error) {
 	return ms, err
 }
 
-// takeLease gives the lease to syncID with a new token, unless a sync other
-// than takeover (a holder known to be dead) holds an unexpired lease.
-func (s *Store) takeLease(tx *gorm.DB, a *SyncAccount, syncID, takeover string) error {
+// takeoverCheck is what a contender learned, before its transaction, of
+// the sync holding the account's lease.
+type takeoverCheck struct {
+	holder string // "" when nobody else held it
+	closed bool   // Temporal says the holder's workflow is closed (or unknown)
+	asked  bool   // Temporal was asked; if not, only expiry frees the lease
+}
+
+// mayTake says whether syncID may take the lease that a and c describe,
+// now: it is free, its own, or held by the sync the check found closed (or,
+// with nobody to ask, whose lease expired). A live holder keeps it
+// however long it goes without renewing.
+func (k takeoverCheck) mayTake(a SyncAccount, c LeaseRenewal, syncID string, now int64) bool {
+	switch {
+	case a.LeaseSyncID == "" || a.LeaseSyncID == syncID:
+		return true
+	case a.LeaseSyncID != k.holder:
+		return false // another contender took it since the check
+	case k.asked:
+		return k.closed
+	}
+	return c.LeaseToken != a.LeaseToken || c.ExpiresMs <= now
+}
+
+// takeLease gives the lease to syncID with a new token, if it may take it.
+func (s *Store) takeLease(tx *gorm.DB, a *SyncAccount, c LeaseRenewal, syncID string, k takeoverCheck) error {
 	now, err := s.dbNowMs(tx)
 	if err != nil {
 		return err
 	}
-	held := a.LeaseSyncID != "" && a.LeaseSyncID != syncID && a.LeaseExpiresMs > now
-	if held && a.LeaseSyncID != takeover {
+	if !k.mayTake(*a, c, syncID, now) {
 		return &AlreadyRunningError{Account: a.AccountID, Other: a.LeaseSyncID}
 	}
-	a.LeaseSyncID, a.LeaseToken, a.LeaseExpiresMs = syncID, a.LeaseToken+1, now+LeaseTTL.Milliseconds()
-	return tx.Model(&SyncAccount{}).Where("cloud_provider = ? AND account_id = ?", a.CloudProvider, a.AccountID).
-		Updates(map[string]any{"lease_sync_id": a.LeaseSyncID, "lease_token": a.LeaseToken, "lease_expires_ms": a.LeaseExpiresMs}).Error
+	a.LeaseSyncID, a.LeaseToken = syncID, a.LeaseToken+1
+	return s.setLease(tx, a.AccountID, a.LeaseSyncID, a.LeaseToken, now+LeaseTTL.Milliseconds())
+}
+
+// setLease writes the lease's holder and token into both its rows (the
+// fence and the clock), in the caller's transaction.
+func (s *Store) setLease(tx *gorm.DB, account, syncID string, token, expiresMs int64) error {
+	where := "cloud_provider = ? AND account_id = ?"
+	err := tx.Model(&SyncAccount{}).Where(where, inventory.CloudProvider, account).
+		Updates(map[string]any{"lease_sync_id": syncID, "lease_token": token}).Error
+	if err != nil {
+		return err
+	}
+	return tx.Model(&LeaseRenewal{}).Where(where, inventory.CloudProvider, account).
+		Updates(map[string]any{"lease_sync_id": syncID, "lease_token": token, "expires_ms": expiresMs}).Error
 }
 
 // RenewLease extends w's lease by LeaseTTL from now (the database's now).
-// It fails with *LeaseLostError once another sync holds the account.
+// It touches only the lease's clock row, which no commit locks, so it
+// never waits for the holder's own writes. It fails with *LeaseLostError
+// once w no longer holds the account.
 func (s *Store) RenewLease(ctx context.Context, w Writer) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.fence(tx, w); err != nil {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c LeaseRenewal
+		err := s.forUpdate(tx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).Take(&c).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (c.LeaseSyncID != w.SyncID || c.LeaseToken != w.Token)) {
+			return errNotRenewed
+		}
+		if err != nil {
 			return err
 		}
 		now, err := s.dbNowMs(tx)
 		if err != nil {
 			return err
 		}
-		return tx.Model(&SyncAccount{}).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
-			Update("lease_expires_ms", now+LeaseTTL.Milliseconds()).Error
+		return tx.Model(&LeaseRenewal{}).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
+			Update("expires_ms", now+LeaseTTL.Milliseconds()).Error
 	})
+	if errors.Is(err, errNotRenewed) {
+		a, aerr := s.Account(ctx, w.AccountID)
+		if aerr != nil && !errors.Is(aerr, ErrNotFound) {
+			return aerr
+		}
+		return &LeaseLostError{SyncID: w.SyncID, Account: w.AccountID, Holder: a.LeaseSyncID}
+	}
+	return err
+}
+
+var errNotRenewed = errors.New("lease not held")
+
+// LeaseClock reads an account's lease clock (tests and diagnostics).
+func (s *Store) LeaseClock(ctx context.Context, account string) (LeaseRenewal, error) {
+	var c LeaseRenewal
+	err := s.db.WithContext(ctx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).Take(&c).Error
+	return c, err
 }
 
 // fence locks the account's row and checks that w still holds its lease:
@@ -211,11 +301,9 @@ func leaseHeld(a SyncAccount, w Writer) error {
 	return nil
 }
 
-// releaseLease frees w's lease, if w still holds it.
+// releaseLease frees w's lease; the caller fenced w in its transaction.
 func (s *Store) releaseLease(tx *gorm.DB, w Writer) error {
-	return tx.Model(&SyncAccount{}).
-		Where("cloud_provider = ? AND account_id = ? AND lease_sync_id = ? AND lease_token = ?", inventory.CloudProvider, w.AccountID, w.SyncID, w.Token).
-		Updates(map[string]any{"lease_sync_id": "", "lease_expires_ms": 0}).Error
+	return s.setLease(tx, w.AccountID, "", w.Token, 0)
 }
 
 // Account reads an account's row (tests and reports).

@@ -29,24 +29,23 @@ type SyncStart struct {
 }
 
 // BeginSync opens the sync log of a new sync with the account's next
-// generation, or re-opens a failed or canceled one (keeping its generation,
-// window and checkpoint), and gives it the account's lease. It refuses with
-// *AlreadyRunningError while another live sync holds the account, and a
-// resume with *SupersededError or *TooOldError. running (may be nil) tells
-// whether the holder of an unexpired lease still runs: a terminated sync's
-// lease is taken over at once. Calling it again from the same run returns the
+// generation, or re-opens a failed or canceled one (keeping its window and
+// checkpoint; the attempt takes a new generation), and gives it the
+// account's lease. It refuses with *AlreadyRunningError while another live
+// sync holds the account, and a resume with *SupersededError or
+// *TooOldError. running (may be nil) tells whether the holder still runs:
+// a live holder is never taken over, however late its renewals; a closed
+// one is at once. In the same transaction it sweeps what other attempts of
+// the account left behind. Calling it again from the same run returns the
 // log unchanged.
 func (s *Store) BeginSync(ctx context.Context, st SyncStart, running HolderRunning) (SyncLog, error) {
-	holder, alive, err := s.leaseHolder(ctx, st.AccountID, st.SyncID, running)
+	check, err := s.checkHolder(ctx, st.AccountID, st.SyncID, running)
 	if err != nil {
 		return SyncLog{}, err
 	}
-	if alive {
-		return SyncLog{}, s.alreadyRunning(ctx, st.AccountID, holder)
-	}
 	var log SyncLog
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		a, err := s.lockAccount(tx, st.AccountID)
+		a, clock, err := s.lockAccount(tx, st.AccountID)
 		if err != nil {
 			return err
 		}
@@ -60,22 +59,24 @@ func (s *Store) BeginSync(ctx context.Context, st SyncStart, running HolderRunni
 		if err := checkStart(st, found, log, a); err != nil {
 			return err
 		}
-		if err := s.takeLease(tx, &a, st.SyncID, holder); err != nil {
+		if err := s.takeLease(tx, &a, clock, st.SyncID, check); err != nil {
 			return err
 		}
 		if !found {
-			return s.createSyncLog(tx, st, &a, &log)
+			err = s.createSyncLog(tx, st, &a, &log)
+		} else {
+			err = s.reopenSyncLog(tx, st, &a, &log)
 		}
-		return s.reopenSyncLog(tx, st, &a, &log)
+		if err != nil {
+			return err
+		}
+		return s.sweep(tx, log)
 	})
 	var busy *AlreadyRunningError
 	if errors.As(err, &busy) {
 		return SyncLog{}, s.alreadyRunning(ctx, st.AccountID, busy.Other)
 	}
-	if err != nil {
-		return log, err
-	}
-	return log, s.sweep(ctx, log)
+	return log, err
 }
 
 // checkStart refuses what may not start: a resume of nothing, of a finished
@@ -102,32 +103,32 @@ func checkStart(st SyncStart, found bool, log SyncLog, a SyncAccount) error {
 	return nil
 }
 
-// leaseHolder names the sync holding the account's unexpired lease, other
-// than syncID, and whether it is alive (its workflow still runs).
-func (s *Store) leaseHolder(ctx context.Context, account, syncID string, running HolderRunning) (string, bool, error) {
+// checkHolder asks Temporal, outside any transaction, about the sync that
+// holds the account's lease, if another does: a running holder keeps it
+// (*AlreadyRunningError), whatever its lease's expiry says; a closed (or
+// unknown) one may be taken over. Without Temporal to ask (running nil),
+// the lease's expiry decides, in BeginSync's transaction.
+func (s *Store) checkHolder(ctx context.Context, account, syncID string, running HolderRunning) (takeoverCheck, error) {
 	var a SyncAccount
 	err := s.db.WithContext(ctx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).Take(&a).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, err
-	}
-	if a.LeaseSyncID == "" || a.LeaseSyncID == syncID {
-		return "", false, nil
-	}
-	now, err := s.dbNowMs(s.db.WithContext(ctx))
-	if err != nil || a.LeaseExpiresMs <= now {
-		return "", false, err // expired: the holder stopped renewing
-	}
-	if running == nil {
-		return a.LeaseSyncID, true, nil
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return takeoverCheck{}, nil
+	case err != nil:
+		return takeoverCheck{}, err
+	case a.LeaseSyncID == "" || a.LeaseSyncID == syncID:
+		return takeoverCheck{}, nil
+	case running == nil:
+		return takeoverCheck{holder: a.LeaseSyncID}, nil
 	}
 	alive, err := running(ctx, a.LeaseSyncID)
 	if err != nil {
-		return "", false, fmt.Errorf("cannot tell whether %s, which holds account %s, still runs: %w", a.LeaseSyncID, account, err)
+		return takeoverCheck{}, fmt.Errorf("cannot tell whether %s, which holds account %s, still runs: %w", a.LeaseSyncID, account, err)
 	}
-	return a.LeaseSyncID, alive, nil
+	if alive {
+		return takeoverCheck{}, s.alreadyRunning(ctx, account, a.LeaseSyncID)
+	}
+	return takeoverCheck{holder: a.LeaseSyncID, closed: true, asked: true}, nil
 }
 
 func (s *Store) alreadyRunning(ctx context.Context, account, other string) error {
@@ -186,22 +187,24 @@ func (s *Store) reopenSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 		"attempt_started_at", "next_offset", "next_row", "listing_anchor").Save(log).Error
 }
 
-// sweep runs once the sync holds its account: any other sync of the account
-// still marked running is dead (it lost the lease without closing its log:
-// terminated or timed out), and the staging rows of syncs that are not
-// running are orphans.
-func (s *Store) sweep(ctx context.Context, log SyncLog) error {
-	db := s.db.WithContext(ctx)
+// sweep runs in BeginSync's transaction, once the attempt holds its
+// account: any other sync of the account still marked running is dead (it
+// lost the lease without closing its log: terminated or timed out), and
+// every staging row of the account's syncs but this attempt's is an
+// orphan. It reads only the account's own syncs.
+func (s *Store) sweep(tx *gorm.DB, log SyncLog) error {
 	now := utcNow()
-	err := db.Model(&SyncLog{}).
+	err := tx.Model(&SyncLog{}).
 		Where("cloud_provider = ? AND account_id = ? AND status = ? AND sync_id <> ?", log.CloudProvider, log.AccountID, StatusRunning, log.SyncID).
 		Updates(map[string]any{"status": StatusFailed, "error_message": "abandoned: its workflow stopped without closing the sync log (terminated or timed out); " + log.SyncID + " took the account over",
 			"finished_at": now, "updated_at": now}).Error
 	if err != nil {
 		return err
 	}
+	accountSyncs := tx.Model(&SyncLog{}).Select("sync_id").Where("cloud_provider = ? AND account_id = ?", log.CloudProvider, log.AccountID)
 	for _, table := range stagingTables {
-		if err := db.Exec("DELETE FROM "+table+" WHERE sync_id NOT IN (SELECT sync_id FROM resource_sync_logs WHERE status = ?)", StatusRunning).Error; err != nil {
+		err := tx.Exec("DELETE FROM "+table+" WHERE sync_id IN (?) AND NOT (sync_id = ? AND generation = ?)", accountSyncs, log.SyncID, log.Generation).Error
+		if err != nil {
 			return err
 		}
 	}

@@ -48,6 +48,7 @@ type ExpiringResource struct {
 	LastSyncID          string
 	SyncGeneration      int64      // generation of the sync that last wrote the row
 	TagsReadAt          *time.Time // when Tags were last read successfully
+	CutFields           string     // fields longer than their column, stored cut (comma-separated)
 }
 
 // SyncLog is one row of resource_sync_logs: a sync run and its checkpoint.
@@ -84,6 +85,7 @@ type SyncLog struct {
 	ListingAnchor        *string // JSON: last ids of the last committed page
 	RecheckedResources   int     // unseen resources re-checked by id
 	QuarantinedRecords   int     // malformed BSS records skipped
+	ListedResources      int     // distinct resources the current attempt's listing wrote
 	Notes                *string // JSON SyncNotes
 }
 

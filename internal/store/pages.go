@@ -18,8 +18,9 @@ import (
 // sync's staging was dropped).
 var ErrPageNotStaged = errors.New("page not staged")
 
-// stagingTables hold what a sync stages while it runs, by sync_id; they
-// are dropped when it ends.
+// stagingTables hold what an attempt of a sync stages while it runs, by
+// sync_id and generation; they are dropped when the sync ends, and swept
+// when another attempt of the account begins.
 var stagingTables = []string{"staged_tags", "tag_snapshots", "sync_gone", "staged_pages"}
 
 // PageKey names one staged listing page of a sync's attempt.
@@ -30,8 +31,10 @@ type PageKey struct {
 }
 
 // StagePage keeps a listed page's resources until the CommitPage that
-// writes them. Staging the same key again (a retried ListPage) overwrites it.
-func (s *Store) StagePage(ctx context.Context, k PageKey, resources []inventory.Resource) error {
+// writes them. Staging the same key again (a retried ListPage) overwrites
+// it. Like every write of a sync it is fenced: a listing of an attempt
+// that lost its account stages nothing.
+func (s *Store) StagePage(ctx context.Context, w Writer, key int64, resources []inventory.Resource) error {
 	body, err := packPage(resources)
 	if err != nil {
 		return err
@@ -40,8 +43,13 @@ func (s *Store) StagePage(ctx context.Context, k PageKey, resources []inventory.
 	if s.Dialect() == "mysql" {
 		clause = " ON DUPLICATE KEY UPDATE body = VALUES(body)"
 	}
-	return s.db.WithContext(ctx).Exec("INSERT INTO staged_pages (sync_id, generation, page_key, body) VALUES (?, ?, ?, ?)"+clause,
-		k.SyncID, k.Generation, k.Key, body).Error
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.fenceShared(tx, w); err != nil {
+			return err
+		}
+		return tx.Exec("INSERT INTO staged_pages (sync_id, generation, page_key, body) VALUES (?, ?, ?, ?)"+clause,
+			w.SyncID, w.Generation, key, body).Error
+	})
 }
 
 // LoadPage reads a staged page back.

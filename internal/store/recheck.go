@@ -22,14 +22,25 @@ func (s *Store) RecheckCandidates(ctx context.Context, w Writer, until time.Time
 	return ids, err
 }
 
+// CountRecheckCandidates counts the resources RecheckCandidates would
+// still give after `after`.
+func (s *Store) CountRecheckCandidates(ctx context.Context, w Writer, until time.Time, after string) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).
+		Where("cloud_provider = ? AND account_id = ? AND is_active = ? AND expire_time <= ? AND sync_generation < ? AND resource_id > ?",
+			inventory.CloudProvider, w.AccountID, true, utcSecond(until), w.Generation, after).
+		Count(&n).Error
+	return int(n), err
+}
+
 // Recheck is what BSS said, by id, of some unseen resources.
 type Recheck struct {
 	Writer
 	SyncedAt time.Time
-	// Found are still listed with a status the sync asks for: they stay
-	// active, with BSS's current fields (a renewal's new expire time).
+	// Found are still listed and not closed: they stay active, with BSS's
+	// current fields (a renewal's new expire time).
 	Found []inventory.Resource
-	// Gone are closed, out of the sync's statuses, or no longer listed.
+	// Gone are closed, or absent from BSS's complete answer.
 	Gone []GoneResource
 }
 
@@ -55,7 +66,7 @@ func (s *Store) ApplyRecheck(ctx context.Context, r Recheck) error {
 			}
 		}
 		for _, g := range r.Gone {
-			if err := s.stageGone(tx, r.SyncID, g); err != nil {
+			if err := s.stageGone(tx, r.Writer, g); err != nil {
 				return err
 			}
 		}
@@ -74,17 +85,20 @@ func (s *Store) refresh(tx *gorm.DB, w Writer, f inventory.Resource, synced time
 			"service_type_code": m.ServiceTypeCode, "resource_type_code": m.ResourceTypeCode,
 			"resource_spec_code": m.ResourceSpecCode, "parent_resource_id": m.ParentResourceID,
 			"is_main_resource": m.IsMainResource, "status": m.Status, "effective_time": m.EffectiveTime,
-			"expire_time": m.ExpireTime, "expire_policy": m.ExpirePolicy, "enterprise_project_id": m.EnterpriseProjectID,
+			"expire_time": m.ExpireTime, "expire_policy": m.ExpirePolicy, "enterprise_project_id": m.EnterpriseProjectID, "cut_fields": m.CutFields,
 			"is_active": true, "last_synced_at": synced, "last_sync_id": w.SyncID, "sync_generation": w.Generation,
 		}).Error
 }
 
-func (s *Store) stageGone(tx *gorm.DB, syncID string, g GoneResource) error {
-	conflict := " ON CONFLICT (sync_id, resource_id) DO UPDATE SET bss_status = excluded.bss_status"
+// stageGone records a gone-verdict for w's attempt alone: another attempt
+// of the sync never acts on it.
+func (s *Store) stageGone(tx *gorm.DB, w Writer, g GoneResource) error {
+	conflict := " ON CONFLICT (sync_id, generation, resource_id) DO UPDATE SET bss_status = excluded.bss_status"
 	if s.Dialect() == "mysql" {
 		conflict = " ON DUPLICATE KEY UPDATE bss_status = VALUES(bss_status)"
 	}
-	return tx.Exec("INSERT INTO sync_gone (sync_id, resource_id, bss_status) VALUES (?, ?, ?)"+conflict, syncID, g.ResourceID, g.Status).Error
+	return tx.Exec("INSERT INTO sync_gone (sync_id, generation, resource_id, bss_status) VALUES (?, ?, ?, ?)"+conflict,
+		w.SyncID, w.Generation, g.ResourceID, g.Status).Error
 }
 
 // WrittenBy returns which of the ids a sync has already written, with the

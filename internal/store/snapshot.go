@@ -48,7 +48,7 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []Snapsho
 		if err := s.fenceShared(tx, w); err != nil {
 			return err
 		}
-		res, err := tx.Statement.ConnPool.ExecContext(ctx, "INSERT INTO staged_tags (sync_id, body) VALUES (?, ?)", w.SyncID, body)
+		res, err := tx.Statement.ConnPool.ExecContext(ctx, "INSERT INTO staged_tags (sync_id, generation, body) VALUES (?, ?, ?)", w.SyncID, w.Generation, body)
 		if err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []Snapsho
 	if err != nil {
 		return err
 	}
-	snap := s.snapshots.of(w.SyncID)
+	snap := s.snapshots.of(w.Attempt())
 	snap.mu.Lock()
 	defer snap.mu.Unlock()
 	before := snap.bytes
@@ -71,23 +71,23 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []Snapsho
 // saveTagRows stages entries one row per resource (tag_snapshots).
 func (s *Store) saveTagRows(ctx context.Context, w Writer, entries []SnapshotEntry) error {
 	var sql strings.Builder
-	sql.WriteString("INSERT INTO tag_snapshots (sync_id, resource_id, tags) VALUES ")
-	args := make([]any, 0, 3*len(entries))
+	sql.WriteString("INSERT INTO tag_snapshots (sync_id, generation, resource_id, tags) VALUES ")
+	args := make([]any, 0, 4*len(entries))
 	for i, e := range entries {
 		if i > 0 {
 			sql.WriteString(", ")
 		}
-		sql.WriteString("(?, ?, ?)")
+		sql.WriteString("(?, ?, ?, ?)")
 		js, err := e.Tags.JSON()
 		if err != nil {
 			return err
 		}
-		args = append(args, w.SyncID, e.ResourceID, js)
+		args = append(args, w.SyncID, w.Generation, e.ResourceID, js)
 	}
 	if s.Dialect() == "mysql" {
 		sql.WriteString(" ON DUPLICATE KEY UPDATE tags = VALUES(tags)")
 	} else {
-		sql.WriteString(" ON CONFLICT (sync_id, resource_id) DO UPDATE SET tags = excluded.tags")
+		sql.WriteString(" ON CONFLICT (sync_id, generation, resource_id) DO UPDATE SET tags = excluded.tags")
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.fenceShared(tx, w); err != nil {
@@ -97,23 +97,32 @@ func (s *Store) saveTagRows(ctx context.Context, w Writer, entries []SnapshotEnt
 	})
 }
 
-// SnapshotTags returns, as stored JSON text, the staged tags of those of
-// the resources that have them: from this worker's copy of the sync's
-// staged_tags rows (each read once, when new), then from tag_snapshots for
-// the others.
-func (s *Store) SnapshotTags(ctx context.Context, syncID string, resourceIDs []string) (map[string]string, error) {
-	out, missing, err := s.heldTags(ctx, syncID, resourceIDs)
+// Attempt names one attempt of a sync: what it stages is its own.
+type Attempt struct {
+	SyncID     string
+	Generation int64
+}
+
+// Attempt is the attempt w writes for.
+func (w Writer) Attempt() Attempt { return Attempt{SyncID: w.SyncID, Generation: w.Generation} }
+
+// SnapshotTags returns, as stored JSON text, the tags the attempt staged
+// for those of the resources that have them: from this worker's copy of the
+// attempt's staged_tags rows (each read once, when new), then from
+// tag_snapshots for the others. Another attempt's staging is never read.
+func (s *Store) SnapshotTags(ctx context.Context, at Attempt, resourceIDs []string) (map[string]string, error) {
+	out, missing, err := s.heldTags(ctx, at, resourceIDs)
 	if err != nil {
 		return nil, err
 	}
 	// Outside the lock: several pages' rows may be read at once.
-	return out, s.tagRows(ctx, syncID, missing, out)
+	return out, s.tagRows(ctx, at, missing, out)
 }
 
 // heldTags are the tags of those ids this worker holds in memory, once it
-// has loaded the sync's newly staged reads; missing, the ids it does not hold.
-func (s *Store) heldTags(ctx context.Context, syncID string, resourceIDs []string) (held map[string]string, missing []string, err error) {
-	snap := s.snapshots.of(syncID)
+// has loaded the attempt's newly staged reads; missing, the ids it does not hold.
+func (s *Store) heldTags(ctx context.Context, at Attempt, resourceIDs []string) (held map[string]string, missing []string, err error) {
+	snap := s.snapshots.of(at)
 	snap.mu.Lock()
 	defer snap.mu.Unlock()
 	if err := s.loadNewTags(ctx, snap); err != nil {
@@ -131,19 +140,20 @@ func (s *Store) heldTags(ctx context.Context, syncID string, resourceIDs []strin
 }
 
 // tagRows adds to out the tags staged one row per resource of those ids.
-func (s *Store) tagRows(ctx context.Context, syncID string, ids []string, out map[string]string) error {
+func (s *Store) tagRows(ctx context.Context, at Attempt, ids []string, out map[string]string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	var one []string // none: the common case, one cheap query
-	if err := s.db.WithContext(ctx).Table("tag_snapshots").Where("sync_id = ?", syncID).Limit(1).Pluck("resource_id", &one).Error; err != nil || len(one) == 0 {
+	err := s.db.WithContext(ctx).Table("tag_snapshots").Where("sync_id = ? AND generation = ?", at.SyncID, at.Generation).Limit(1).Pluck("resource_id", &one).Error
+	if err != nil || len(one) == 0 {
 		return err
 	}
 	// Straight to the connection: a few thousand ids, no reflection.
-	query := "SELECT resource_id, tags FROM tag_snapshots WHERE sync_id = ? AND resource_id IN (" +
+	query := "SELECT resource_id, tags FROM tag_snapshots WHERE sync_id = ? AND generation = ? AND resource_id IN (" +
 		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, syncID)
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, at.SyncID, at.Generation)
 	for _, id := range ids {
 		args = append(args, id)
 	}
@@ -163,10 +173,10 @@ func (s *Store) tagRows(ctx context.Context, syncID string, ids []string, out ma
 }
 
 // ForgetSnapshot drops committed resources' tags from this worker's memory:
-// the sync never writes a row twice, so no later commit needs them. Their
-// staged rows go when the sync ends.
-func (s *Store) ForgetSnapshot(syncID string, resourceIDs []string) {
-	snap := s.snapshots.of(syncID)
+// the attempt never writes a row twice, so no later commit needs them.
+// Their staged rows go when the sync ends.
+func (s *Store) ForgetSnapshot(at Attempt, resourceIDs []string) {
+	snap := s.snapshots.of(at)
 	snap.mu.Lock()
 	defer snap.mu.Unlock()
 	freed := int64(0)
@@ -193,12 +203,13 @@ func (s *Store) SetTagMemory(bytes int64) {
 // (632 bytes of tags JSON each, far more than usual) fit in it.
 const DefaultTagMemory = 64 << 20
 
-// loadNewTags reads the sync's staged rows this worker has not read yet.
+// loadNewTags reads the attempt's staged rows this worker has not read yet.
 // Rows are found by id, not by "id above the last one read": an insert
 // that commits late can hold a lower id than one read already.
 func (s *Store) loadNewTags(ctx context.Context, snap *syncSnapshot) error {
 	var ids []int64
-	if err := s.db.WithContext(ctx).Table("staged_tags").Where("sync_id = ?", snap.syncID).Order("id").Pluck("id", &ids).Error; err != nil {
+	err := s.db.WithContext(ctx).Table("staged_tags").Where("sync_id = ? AND generation = ?", snap.at.SyncID, snap.at.Generation).Order("id").Pluck("id", &ids).Error
+	if err != nil {
 		return err
 	}
 	// Staged rows go only all together, when the sync ends: one missing
@@ -235,14 +246,14 @@ func (s *Store) loadNewTags(ctx context.Context, snap *syncSnapshot) error {
 	return nil
 }
 
-// snapshotCache holds, per sync, the staged tags this worker has staged or
+// snapshotCache holds, per attempt, the staged tags this worker has staged or
 // read. Entries read from a row are substrings of its decoded body (one
 // allocation per row); those this worker staged are the strings it encoded.
 type snapshotCache struct {
 	mu        sync.Mutex
-	syncs     map[string]*syncSnapshot
-	order     []string // least recently used first
-	used      int64    // entryCost of every entry held
+	syncs     map[Attempt]*syncSnapshot
+	order     []Attempt // least recently used first
+	used      int64     // entryCost of every entry held
 	budget    int64
 	budgetSet bool
 }
@@ -282,7 +293,7 @@ const maxCachedSyncs = 32
 
 type syncSnapshot struct {
 	mu     sync.Mutex
-	syncID string
+	at     Attempt
 	loaded map[int64]bool
 	tags   map[string]stagedTag
 	bytes  int64 // entryCost of the entries held
@@ -293,15 +304,15 @@ type stagedTag struct {
 	row  int64 // the staged row it comes from: a later row wins
 }
 
-func (c *snapshotCache) of(syncID string) *syncSnapshot {
+func (c *snapshotCache) of(at Attempt) *syncSnapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.syncs == nil {
-		c.syncs = map[string]*syncSnapshot{}
+		c.syncs = map[Attempt]*syncSnapshot{}
 	}
-	c.order = slices.DeleteFunc(c.order, func(id string) bool { return id == syncID })
-	c.order = append(c.order, syncID)
-	if snap, ok := c.syncs[syncID]; ok {
+	c.order = slices.DeleteFunc(c.order, func(a Attempt) bool { return a == at })
+	c.order = append(c.order, at)
+	if snap, ok := c.syncs[at]; ok {
 		return snap
 	}
 	if len(c.order) > maxCachedSyncs {
@@ -309,20 +320,22 @@ func (c *snapshotCache) of(syncID string) *syncSnapshot {
 		delete(c.syncs, c.order[0])
 		c.order = c.order[1:]
 	}
-	snap := &syncSnapshot{syncID: syncID, loaded: map[int64]bool{}, tags: map[string]stagedTag{}}
-	c.syncs[syncID] = snap
+	snap := &syncSnapshot{at: at, loaded: map[int64]bool{}, tags: map[string]stagedTag{}}
+	c.syncs[at] = snap
 	return snap
 }
 
-// drop forgets a sync that ended.
+// drop forgets every attempt of a sync that ended.
 func (c *snapshotCache) drop(syncID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if snap, ok := c.syncs[syncID]; ok {
-		c.used -= snap.bytes
+	for at, snap := range c.syncs {
+		if at.SyncID == syncID {
+			c.used -= snap.bytes
+			delete(c.syncs, at)
+		}
 	}
-	delete(c.syncs, syncID)
-	c.order = slices.DeleteFunc(c.order, func(id string) bool { return id == syncID })
+	c.order = slices.DeleteFunc(c.order, func(a Attempt) bool { return a.SyncID == syncID })
 }
 
 func (snap *syncSnapshot) add(row int64, body []byte) error {

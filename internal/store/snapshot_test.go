@@ -27,7 +27,7 @@ func TestTagSnapshotsLiveForOneSync(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, s.SaveTagSnapshot(ctx, other.Writer(), []store.SnapshotEntry{{ResourceID: "r3", Tags: store.Tags{"x": "y"}}}))
 
-		got, err := s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2", "R1", "r3", "missing"})
+		got, err := s.SnapshotTags(ctx, log.Writer().Attempt(), []string{"r1", "r2", "R1", "r3", "missing"})
 		require.NoError(t, err)
 		assert.Equal(t, map[string]string{
 			"r1": `{"owner":"张三","q":"\"quoted\""}`,
@@ -41,16 +41,16 @@ func TestTagSnapshotsLiveForOneSync(t *testing.T) {
 		// What is staged after a read is seen by the next read; what a
 		// commit wrote is forgotten.
 		require.NoError(t, s.SaveTagSnapshot(ctx, log.Writer(), []store.SnapshotEntry{{ResourceID: "r4", Tags: store.Tags{"k": "v"}}}))
-		s.ForgetSnapshot("sync-1", []string{"r1"})
-		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r4"})
+		s.ForgetSnapshot(log.Writer().Attempt(), []string{"r1"})
+		got, err = s.SnapshotTags(ctx, log.Writer().Attempt(), []string{"r1", "r4"})
 		require.NoError(t, err)
 		assert.Equal(t, map[string]string{"r4": `{"k":"v"}`}, got, "r1 was committed: forgotten; r4 staged since: read")
 
 		finish(t, s, log)
-		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2"})
+		got, err = s.SnapshotTags(ctx, log.Writer().Attempt(), []string{"r1", "r2"})
 		require.NoError(t, err)
 		assert.Empty(t, got, "a finished sync drops its snapshot")
-		got, err = s.SnapshotTags(ctx, "sync-other", []string{"r3"})
+		got, err = s.SnapshotTags(ctx, other.Writer().Attempt(), []string{"r3"})
 		require.NoError(t, err)
 		assert.Len(t, got, 1, "other syncs keep theirs")
 	})
@@ -79,14 +79,14 @@ func TestStagedTagsBeyondTheMemoryBudgetGoToOneRowPerResource(t *testing.T) {
 		assert.Equal(t, int64(1), count("staged_tags"), "the first save fits the budget: one row")
 		assert.Equal(t, int64(3), count("tag_snapshots"), "the others do not: a row per resource")
 
-		got, err := s.SnapshotTags(ctx, "sync-1", []string{"r1", "r2", "r3", "r4", "r5", "r6"})
+		got, err := s.SnapshotTags(ctx, log.Writer().Attempt(), []string{"r1", "r2", "r3", "r4", "r5", "r6"})
 		require.NoError(t, err)
 		assert.Equal(t, map[string]string{"r1": `{"a":"1"}`, "r2": `{}`, "r3": `{"c":"3"}`, "r4": `{}`, "r5": `{"e":"5"}`}, got)
 
 		finish(t, s, log)
 		assert.Zero(t, count("staged_tags"))
 		assert.Zero(t, count("tag_snapshots"))
-		got, err = s.SnapshotTags(ctx, "sync-1", []string{"r1", "r3"})
+		got, err = s.SnapshotTags(ctx, log.Writer().Attempt(), []string{"r1", "r3"})
 		require.NoError(t, err)
 		assert.Empty(t, got, "a finished sync's staged tags are gone, from memory too")
 	})

@@ -55,6 +55,15 @@ func batch(log store.SyncLog, n int, rows ...inventory.Row) store.BatchCommit {
 	return store.BatchCommit{Writer: log.Writer(), Batch: n, Rows: rows, SyncedAt: t0}
 }
 
+// end closes an attempt as failed or canceled, and says whether it did
+// (false: the attempt no longer held its account, nothing changed).
+func end(t *testing.T, s *store.Store, log store.SyncLog, status, reason string) bool {
+	t.Helper()
+	ended, err := s.EndSync(context.Background(), log.Writer(), status, reason, 0)
+	require.NoError(t, err)
+	return ended
+}
+
 func finish(t *testing.T, s *store.Store, log store.SyncLog) store.SyncLog {
 	t.Helper()
 	done, err := s.FinishSync(context.Background(), store.SyncFinish{Writer: log.Writer()})
@@ -101,7 +110,7 @@ func TestBeginSyncLifecycle(t *testing.T) {
 		ok, err := s.CommitBatch(ctx, b)
 		require.NoError(t, err)
 		require.True(t, ok)
-		require.NoError(t, s.EndSync(ctx, log.Writer(), store.StatusFailed, "database rejected batch 2", 0))
+		require.True(t, end(t, s, log, store.StatusFailed, "database rejected batch 2"))
 		failed, err := s.GetSyncLog(ctx, "sync-1")
 		require.NoError(t, err)
 		assert.Equal(t, store.StatusFailed, failed.Status)
@@ -257,7 +266,7 @@ func TestEndSyncKeepsCheckpoint(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		log := begin(t, s, "sync-1", "run-a")
-		require.NoError(t, s.EndSync(ctx, log.Writer(), store.StatusCanceled, "canceled by the user", 0))
+		require.True(t, end(t, s, log, store.StatusCanceled, "canceled by the user"))
 		_, err := s.CommitBatch(ctx, batch(log, 1))
 		require.Error(t, err, "a canceled sync takes no more batches")
 		assert.False(t, errors.Is(err, store.ErrOutOfOrder))

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -68,6 +70,7 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 			"last_committed_batch": b.Batch,
 			"batches_committed":    gorm.Expr("batches_committed + 1"),
 			"rows_written":         gorm.Expr("rows_written + ?", len(b.Rows)),
+			"listed_resources":     gorm.Expr("listed_resources + ?", len(b.Rows)),
 			"next_offset":          b.NextOffset,
 			"next_row":             b.NextRow,
 			"updated_at":           utcNow(),
@@ -136,10 +139,13 @@ func toModels(b BatchCommit) []ExpiringResource {
 	return out
 }
 
-// NewRow is the row a sync writes for a listed resource and its tags.
+// NewRow is the row a sync writes for a listed resource and its tags. A
+// text field longer than its column is stored cut and named in CutFields.
 func NewRow(accountID, syncID string, r inventory.Row, syncedAt time.Time) ExpiringResource {
 	synced := utcSecond(syncedAt)
+	cut := r.Fit()
 	m := ExpiringResource{
+		CutFields:     strings.Join(cut, ","),
 		CloudProvider: inventory.CloudProvider, AccountID: accountID, ResourceID: r.ResourceID,
 		ResourceName: r.Name, RegionCode: r.RegionCode, ProjectID: r.ProjectID,
 		ServiceTypeCode: r.ServiceTypeCode, ResourceTypeCode: r.ResourceTypeCode,
@@ -168,14 +174,19 @@ type SyncFinish struct {
 	Writer
 	Retries int // retried activity attempts, for the log
 	Notes   SyncNotes
+	// Listing is what the attempt's listing saw of BSS's total_count; nil:
+	// not checked.
+	Listing *contract.ListingCheck
 }
 
 // FinishSync closes a sync whose every batch is committed and whose
 // re-check is done, as the newest completed sync of its account: it
 // deactivates the resources its re-check found closed or gone (never
 // deletes), counts the totals from the rows, records the account's completed
-// generation and frees the lease. Calling it again on a finished sync
-// returns the log unchanged.
+// generation and frees the lease. It is partial when the notes say the
+// sync could not do something as asked, when its listing saw fewer
+// resources than BSS counts, or when it stored a value cut. Calling it
+// again on a finished sync returns the log unchanged.
 func (s *Store) FinishSync(ctx context.Context, f SyncFinish) (SyncLog, error) {
 	var log SyncLog
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -207,18 +218,45 @@ func (s *Store) FinishSync(ctx context.Context, f SyncFinish) (SyncLog, error) {
 		if err := countTotals(tx, &log); err != nil {
 			return err
 		}
-		if err := log.SetNotes(f.Notes); err != nil {
+		notes, err := s.finishNotes(tx, f, log)
+		if err != nil {
+			return err
+		}
+		if err := log.SetNotes(notes); err != nil {
 			return err
 		}
 		now := utcNow()
 		log.Status, log.FinishedAt, log.UpdatedAt, log.Retries = StatusSuccess, &now, now, f.Retries
 		log.QuarantinedRecords = f.Notes.QuarantinedCount
-		if log.TagErrorResources > 0 || len(f.Notes.Degraded) > 0 || f.Notes.QuarantinedCount > 0 {
+		if log.TagErrorResources > 0 || len(notes.Degraded) > 0 || f.Notes.QuarantinedCount > 0 {
 			log.Status = StatusPartial
 		}
 		return tx.Save(&log).Error
 	})
 	return log, err
+}
+
+// finishNotes are the workflow's notes, and what the rows tell: a listing
+// that saw fewer resources than BSS counts, values stored cut.
+func (s *Store) finishNotes(tx *gorm.DB, f SyncFinish, log SyncLog) (SyncNotes, error) {
+	notes := f.Notes
+	notes.Degraded = slices.Clone(notes.Degraded)
+	if f.Listing != nil {
+		if short := f.Listing.Shortfall(log.ListedResources); short != "" {
+			notes.Degraded = append(notes.Degraded, short)
+		}
+	}
+	var cut int64
+	err := tx.Model(&ExpiringResource{}).
+		Where("cloud_provider = ? AND account_id = ? AND last_sync_id = ? AND sync_generation = ? AND cut_fields <> ''",
+			inventory.CloudProvider, f.AccountID, f.SyncID, f.Generation).Count(&cut).Error
+	if err != nil {
+		return notes, err
+	}
+	if cut > 0 {
+		notes.Degraded = append(notes.Degraded, fmt.Sprintf("%d resources had values longer than their columns: stored cut, the fields named in expiring_resources.cut_fields", cut))
+	}
+	return notes, nil
 }
 
 // completeGeneration records w's generation as the account's newest
@@ -236,19 +274,22 @@ func (s *Store) completeGeneration(tx *gorm.DB, w Writer) error {
 		return &SupersededError{SyncID: w.SyncID, By: a.CompletedSyncID, At: at}
 	}
 	now := utcNow()
-	return tx.Model(&SyncAccount{}).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
-		Updates(map[string]any{"completed_generation": w.Generation, "completed_sync_id": w.SyncID, "completed_at": now,
-			"lease_sync_id": "", "lease_expires_ms": 0}).Error
+	err := tx.Model(&SyncAccount{}).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
+		Updates(map[string]any{"completed_generation": w.Generation, "completed_sync_id": w.SyncID, "completed_at": now}).Error
+	if err != nil {
+		return err
+	}
+	return s.releaseLease(tx, w)
 }
 
-// deactivateGone marks inactive the resources the sync's re-check found
-// closed or no longer listed, keeping the last status BSS gave.
+// deactivateGone marks inactive the resources this attempt's re-check
+// found closed or no longer listed, keeping the last status BSS gave.
 func (s *Store) deactivateGone(tx *gorm.DB, w Writer) (int, error) {
 	res := tx.Exec(`UPDATE expiring_resources SET is_active = ?, sync_generation = ?,
-		status = COALESCE((SELECT g.bss_status FROM sync_gone g WHERE g.sync_id = ? AND g.resource_id = expiring_resources.resource_id), status)
+		status = COALESCE((SELECT g.bss_status FROM sync_gone g WHERE g.sync_id = ? AND g.generation = ? AND g.resource_id = expiring_resources.resource_id), status)
 		WHERE cloud_provider = ? AND account_id = ? AND is_active = ? AND sync_generation < ?
-		AND resource_id IN (SELECT resource_id FROM sync_gone WHERE sync_id = ?)`,
-		false, w.Generation, w.SyncID, inventory.CloudProvider, w.AccountID, true, w.Generation, w.SyncID)
+		AND resource_id IN (SELECT resource_id FROM sync_gone WHERE sync_id = ? AND generation = ?)`,
+		false, w.Generation, w.SyncID, w.Generation, inventory.CloudProvider, w.AccountID, true, w.Generation, w.SyncID, w.Generation)
 	return int(res.RowsAffected), res.Error
 }
 
@@ -292,22 +333,34 @@ func countTotals(tx *gorm.DB, log *SyncLog) error {
 	return nil
 }
 
-// EndSync records that a running sync stopped without finishing (failed or
+// EndSync records that w's attempt stopped without finishing (failed or
 // canceled) and why; its checkpoint stays for a resume. It frees the lease
-// if the sync still holds it and drops what the sync staged.
-func (s *Store) EndSync(ctx context.Context, w Writer, status, reason string, retries int) error {
+// and drops what the sync staged. Like every write it is fenced: when w no
+// longer holds the account (a sync took it over, or a resume of the same
+// sync began), it changes nothing and says so (false), so that a late end
+// of a stopped attempt never closes or wipes the one that replaced it.
+func (s *Store) EndSync(ctx context.Context, w Writer, status, reason string, retries int) (bool, error) {
 	now := utcNow()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := tx.Model(&SyncLog{}).Where("sync_id = ? AND status = ?", w.SyncID, StatusRunning).
-			Updates(map[string]any{"status": status, "error_message": truncate(reason, 4000), "retries": retries, "finished_at": now, "updated_at": now}).Error
-		if err != nil {
+	ended := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var lost *LeaseLostError
+		if err := s.fence(tx, w); errors.As(err, &lost) {
+			return nil
+		} else if err != nil {
 			return err
 		}
+		res := tx.Model(&SyncLog{}).Where("sync_id = ? AND generation = ? AND status = ?", w.SyncID, w.Generation, StatusRunning).
+			Updates(map[string]any{"status": status, "error_message": truncate(reason, 4000), "retries": retries, "finished_at": now, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		ended = res.RowsAffected > 0
 		if err := s.releaseLease(tx, w); err != nil {
 			return err
 		}
 		return s.dropStaging(tx, w.SyncID)
 	})
+	return ended, err
 }
 
 // GetSyncLog reads one sync log.

@@ -53,7 +53,7 @@ func TestOneWriterPerAccount(t *testing.T) {
 		assert.Equal(t, store.StatusFailed, abandoned.Status, "the dead sync's log is closed by the one that took over")
 		assert.Contains(t, *abandoned.ErrorMessage, "abandoned")
 
-		require.NoError(t, s.EndSync(ctx, old.Writer(), store.StatusFailed, "late", 0))
+		assert.False(t, end(t, s, old, store.StatusFailed, "late"), "a fenced-off sync records nothing")
 		acct, err := s.Account(ctx, account)
 		require.NoError(t, err)
 		assert.Equal(t, "sync-new", acct.LeaseSyncID, "a fenced-off sync cannot free the account it lost")
@@ -93,22 +93,40 @@ func TestSimultaneousStartsGetTheAccountOnce(t *testing.T) {
 	})
 }
 
-// Invariant: a crashed sync stops blocking its account within the lease's
-// TTL, measured on the database's clock (no worker clock is read).
-func TestAnUnrenewedLeaseExpires(t *testing.T) {
+// Invariant: a live sync is never taken over. A contender takes an expired
+// lease only once Temporal says the holder is closed (or does not know it);
+// Temporal saying it runs keeps the account with it however late its
+// renewals. Without Temporal to ask, the lease's expiry decides, on the
+// database's clock (no worker clock is read).
+func TestALiveSyncIsNeverTakenOver(t *testing.T) {
 	saved := store.LeaseTTL
 	store.LeaseTTL = 1500 * time.Millisecond
 	t.Cleanup(func() { store.LeaseTTL = saved })
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		held := begin(t, s, "sync-1", "run-a")
-		_, err := s.BeginSync(ctx, start("sync-2", "run-b"), alive)
-		require.Error(t, err)
+		_, err := s.BeginSync(ctx, start("sync-2", "run-b"), nil)
+		var busy *store.AlreadyRunningError
+		require.ErrorAs(t, err, &busy, "an unexpired lease, nobody to ask: the holder keeps it")
 		require.NoError(t, s.RenewLease(ctx, held.Writer()), "the holder renews")
-		require.Eventually(t, func() bool {
-			_, err := s.BeginSync(ctx, start("sync-2", "run-b"), alive)
-			return err == nil
-		}, 10*time.Second, 200*time.Millisecond, "once renewals stop, the lease expires")
+		clock, err := s.LeaseClock(ctx, account)
+		require.NoError(t, err)
+		time.Sleep(time.Until(time.UnixMilli(clock.ExpiresMs)) + 500*time.Millisecond)
+
+		_, err = s.BeginSync(ctx, start("sync-2", "run-b"), alive)
+		require.ErrorAs(t, err, &busy, "expired, but Temporal says the holder runs: it keeps the account")
+		require.NoError(t, s.RenewLease(ctx, held.Writer()), "and its late renewal still holds")
+
+		time.Sleep(store.LeaseTTL + 500*time.Millisecond)
+		taker, err := s.BeginSync(ctx, start("sync-2", "run-b"), nil)
+		require.NoError(t, err, "expired, nobody to ask: the expiry decides")
+		var lost *store.LeaseLostError
+		require.ErrorAs(t, s.RenewLease(ctx, held.Writer()), &lost)
+		assert.Equal(t, "sync-2", lost.Holder)
+
+		_, err = s.BeginSync(ctx, start("sync-3", "run-c"), dead)
+		require.NoError(t, err, "unexpired, but Temporal says the holder is closed: taken over at once")
+		require.ErrorAs(t, s.RenewLease(ctx, taker.Writer()), &lost)
 	})
 }
 
@@ -121,7 +139,7 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		older := begin(t, s, "sync-older", "run-a")
-		require.NoError(t, s.EndSync(ctx, older.Writer(), store.StatusFailed, "listing failed at offset 500", 0))
+		require.True(t, end(t, s, older, store.StatusFailed, "listing failed at offset 500"))
 
 		newer := begin(t, s, "sync-newer", "run-b")
 		assert.Greater(t, newer.Generation, older.Generation)
@@ -129,7 +147,7 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 		r.Name = "name from the newer listing"
 		_, err := s.CommitBatch(ctx, batch(newer, 1, r))
 		require.NoError(t, err)
-		require.NoError(t, s.EndSync(ctx, newer.Writer(), store.StatusFailed, "batch 2 rejected", 0))
+		require.True(t, end(t, s, newer, store.StatusFailed, "batch 2 rejected"))
 
 		// The newer sync failed: the older one may be resumed, and its new
 		// attempt lists the cloud as it is now, so it is the newest writer.
@@ -149,7 +167,7 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 		assert.Equal(t, store.Tags{"owner": "new"}, rows["r1"].Tags)
 		assert.Equal(t, newer.Generation, rows["r1"].SyncGeneration)
 		assert.Equal(t, olderListing.Generation, rows["r2"].SyncGeneration)
-		require.NoError(t, s.EndSync(ctx, resumed.Writer(), store.StatusFailed, "again", 0))
+		require.True(t, end(t, s, resumed, store.StatusFailed, "again"))
 
 		// Once the newer sync completes (in a new attempt), the older one is superseded.
 		newerAgain := begin(t, s, "sync-newer", "run-d")
@@ -163,7 +181,7 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 
 		// A failed sync whose window is older than MaxResumeAge is not resumed.
 		recent := begin(t, s, "sync-recent", "run-f")
-		require.NoError(t, s.EndSync(ctx, recent.Writer(), store.StatusFailed, "x", 0))
+		require.True(t, end(t, s, recent, store.StatusFailed, "x"))
 		late := start("sync-recent", "run-g")
 		late.Now = window.WindowEnd.AddDate(0, 0, -window.ExpireDays).Add(store.MaxResumeAge + time.Minute)
 		_, err = s.BeginSync(ctx, late, nil)
@@ -185,7 +203,7 @@ func TestKeptTagsStayAsTheyAre(t *testing.T) {
 		denied.Tags = inventory.TagResult{ResourceID: "r2", Status: inventory.TagsError, Error: "refused"}
 		_, err := s.CommitBatch(ctx, batch(first, 1, row("r1", t0, map[string]string{"owner": "张三"}), denied))
 		require.NoError(t, err)
-		require.NoError(t, s.EndSync(ctx, first.Writer(), store.StatusFailed, "x", 0))
+		require.True(t, end(t, s, first, store.StatusFailed, "x"))
 
 		again := begin(t, s, "sync-1", "run-b")
 		renewed, still := row("r1", t0.AddDate(0, 1, 0), nil), row("r2", t0, nil)
@@ -250,38 +268,53 @@ func TestUnknownStatusAndPolicyAreNull(t *testing.T) {
 	})
 }
 
-// Staging rows live only while their sync runs: whatever way a sync ends,
-// they go, and the next sync of any account sweeps orphans.
-func TestStagingRowsNeverOutliveTheirSync(t *testing.T) {
+// Staging rows live only while their attempt runs: whatever way a sync
+// ends, they go; the next attempt of the account (a new sync, or a resume
+// of the same one) sweeps what a terminated attempt left, in the
+// transaction that gives it the account, and never reads it; another
+// account's staging is not its business.
+func TestStagingRowsNeverOutliveTheirAttempt(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		failed := begin(t, s, "sync-failed", "run-a")
 		require.NoError(t, s.SaveTagSnapshot(ctx, failed.Writer(), []store.SnapshotEntry{{ResourceID: "r1"}}))
-		require.NoError(t, s.EndSync(ctx, failed.Writer(), store.StatusFailed, "x", 0))
-		got, err := s.SnapshotTags(ctx, "sync-failed", []string{"r1"})
+		require.True(t, end(t, s, failed, store.StatusFailed, "x"))
+		got, err := s.SnapshotTags(ctx, failed.Writer().Attempt(), []string{"r1"})
 		require.NoError(t, err)
 		assert.Empty(t, got, "a failed sync drops its snapshot")
 
+		// Never closed: a terminated workflow runs no cleanup.
 		terminated := begin(t, s, "sync-terminated", "run-b")
 		require.NoError(t, s.SaveTagSnapshot(ctx, terminated.Writer(), []store.SnapshotEntry{{ResourceID: "r2"}}))
-		// never closed: terminated workflows run no cleanup; and a row whose
-		// sync left no log at all
-		orphanStart := start("sync-with-no-log", "run-o")
-		orphanStart.AccountID = "another-account"
-		orphan, err := s.BeginSync(ctx, orphanStart, nil)
+		require.NoError(t, s.StagePage(ctx, terminated.Writer(), 1, []inventory.Resource{row("r2", t0, nil).Resource}))
+		elsewhereStart := start("sync-elsewhere", "run-o")
+		elsewhereStart.AccountID = "another-account"
+		elsewhere, err := s.BeginSync(ctx, elsewhereStart, nil)
 		require.NoError(t, err)
-		require.NoError(t, s.SaveTagSnapshot(ctx, orphan.Writer(), []store.SnapshotEntry{{ResourceID: "r3"}}))
-		require.NoError(t, s.DB().Exec("DELETE FROM resource_sync_logs WHERE sync_id = 'sync-with-no-log'").Error)
+		require.NoError(t, s.SaveTagSnapshot(ctx, elsewhere.Writer(), []store.SnapshotEntry{{ResourceID: "r3"}}))
 
-		_, err = s.BeginSync(ctx, start("sync-next", "run-c"), dead)
+		// The terminated sync is resumed: its new attempt neither sees nor
+		// keeps the old attempt's staging.
+		resumeStart := start("sync-terminated", "run-c")
+		resumeStart.Resume = true
+		resumed, err := s.BeginSync(ctx, resumeStart, dead)
 		require.NoError(t, err)
+		assert.Greater(t, resumed.Generation, terminated.Generation)
+		got, err = s.SnapshotTags(ctx, resumed.Writer().Attempt(), []string{"r2"})
+		require.NoError(t, err)
+		assert.Empty(t, got, "a resumed attempt never reads the tags its predecessor staged")
+		for _, table := range []string{"staged_tags", "staged_pages"} {
+			var left int64
+			require.NoError(t, s.DB().Table(table).Where("sync_id = ?", "sync-terminated").Count(&left).Error)
+			assert.Zero(t, left, "%s of the terminated attempt is swept when its resume begins", table)
+		}
 		var lost *store.LeaseLostError
 		require.ErrorAs(t, s.SaveTagSnapshot(ctx, terminated.Writer(), []store.SnapshotEntry{{ResourceID: "r4"}}), &lost,
-			"a taken-over sync's late activity stages nothing")
-		for _, id := range []string{"sync-terminated", "sync-with-no-log"} {
-			got, err := s.SnapshotTags(ctx, id, []string{"r2", "r3"})
-			require.NoError(t, err)
-			assert.Empty(t, got, "%s's orphan snapshot is swept", id)
-		}
+			"the stopped attempt's late activity stages nothing")
+		require.ErrorAs(t, s.StagePage(ctx, terminated.Writer(), 2, nil), &lost, "nor a page")
+
+		got, err = s.SnapshotTags(ctx, elsewhere.Writer().Attempt(), []string{"r3"})
+		require.NoError(t, err)
+		assert.Len(t, got, 1, "another account's staging is left alone")
 	})
 }

@@ -15,7 +15,7 @@ var insertColumns = []string{
 	"service_type_code", "resource_type_code", "resource_spec_code", "parent_resource_id",
 	"is_main_resource", "status", "effective_time", "expire_time", "expire_policy",
 	"enterprise_project_id", "tags", "tag_status", "tag_error", "is_active",
-	"first_seen_at", "last_synced_at", "last_sync_id", "tags_read_at", "sync_generation",
+	"first_seen_at", "last_synced_at", "last_sync_id", "tags_read_at", "cut_fields", "sync_generation",
 }
 
 // keptColumns keep their first value when a resource is seen again: the
@@ -82,7 +82,7 @@ func (r ExpiringResource) InsertArgs(tags any) []any {
 	return []any{r.CloudProvider, r.AccountID, r.AccountName, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
 		r.ServiceTypeCode, r.ResourceTypeCode, r.ResourceSpecCode, r.ParentResourceID,
 		r.IsMainResource, r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy, r.EnterpriseProjectID,
-		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID, r.TagsReadAt, r.SyncGeneration}
+		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID, r.TagsReadAt, r.CutFields, r.SyncGeneration}
 }
 
 // allStaged checks that staged (when set) holds the tags of every row read OK.

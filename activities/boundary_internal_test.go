@@ -1,0 +1,194 @@
+package activities
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"expiry-sync/internal/huawei"
+)
+
+// cloud is a model of BSS's listing for the overlap checks: records with
+// an expire time (many of them tied), listed by offset in one of the orders
+// BSS may use (none is documented), and changing between calls.
+type cloud struct {
+	rng     *rand.Rand
+	order   string // "index": a stable order that ignores expire times; "sorted": by expire time, then id; "shuffled": by expire time, ties in a new order on each call
+	records []modelRecord
+	next    int
+	churn   float64 // chance, before each call, that a record leaves or one enters
+	removed map[string]bool
+}
+
+type modelRecord struct {
+	id     string
+	expire int
+}
+
+func newCloud(seed uint64, order string, n, distinct int, churn float64) *cloud {
+	c := &cloud{rng: rand.New(rand.NewPCG(seed, 7)), order: order, churn: churn, removed: map[string]bool{}}
+	for range n {
+		c.add(distinct)
+	}
+	return c
+}
+
+func (c *cloud) add(distinct int) {
+	c.records = append(c.records, modelRecord{id: fmt.Sprintf("r%05d", c.next), expire: c.rng.IntN(distinct)})
+	c.next++
+}
+
+// list answers one call: the page at offset, and the total.
+func (c *cloud) list(offset, limit int, distinct int) ([]huawei.Record, int) {
+	for range c.changes() {
+		if c.rng.IntN(2) == 0 && len(c.records) > 1 {
+			i := c.rng.IntN(len(c.records))
+			c.removed[c.records[i].id] = true
+			c.records = slices.Delete(c.records, i, i+1)
+		} else {
+			c.records = slices.Insert(c.records, c.rng.IntN(len(c.records)+1), modelRecord{id: fmt.Sprintf("r%05d", c.next), expire: c.rng.IntN(distinct)})
+			c.next++
+		}
+	}
+	view := slices.Clone(c.records)
+	switch c.order {
+	case "sorted":
+		slices.SortStableFunc(view, func(a, b modelRecord) int { return cmp.Or(cmp.Compare(a.expire, b.expire), cmp.Compare(a.id, b.id)) })
+	case "shuffled":
+		c.rng.Shuffle(len(view), func(i, j int) { view[i], view[j] = view[j], view[i] })
+		slices.SortStableFunc(view, func(a, b modelRecord) int { return cmp.Compare(a.expire, b.expire) })
+	}
+	var page []huawei.Record
+	for _, r := range view[min(offset, len(view)):min(offset+limit, len(view))] {
+		page = append(page, huawei.Record{ID: r.id, Expire: epoch.Add(time.Duration(r.expire) * time.Hour)})
+	}
+	return page, len(view)
+}
+
+// changes is how many records leave or enter before a call: none, or a
+// few at once (a shift of several records between two pages).
+func (c *cloud) changes() int {
+	if c.rng.Float64() >= c.churn {
+		return 0
+	}
+	return 1 + c.rng.IntN(4)
+}
+
+var epoch = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
+// listAll pages through the cloud as the workflow does: each page must
+// follow the last one taken, or the listing goes back further; it returns
+// the ids taken and the doubts met.
+func listAll(t *testing.T, c *cloud, limit, overlap, distinct int) (map[string]bool, []string) {
+	seen := map[string]bool{}
+	var doubts []string
+	offset, back := 0, overlap
+	var prev boundary
+	for calls := 0; ; calls++ {
+		require.Less(t, calls, 20000, "the listing never ends")
+		page, total := c.list(offset, limit, distinct)
+		if offset > 0 {
+			var ids []string
+			latest := time.Time{}
+			for _, r := range page {
+				ids = append(ids, r.ID)
+				if r.Expire.After(latest) {
+					latest = r.Expire
+				}
+			}
+			ok, doubt := overlapped(prev.tail, prev.before, prev.lead, ids, head(page, overlap), latest)
+			if !ok {
+				offset, back = max(0, offset-back), 2*back
+				continue
+			}
+			if doubt != "" {
+				doubts = append(doubts, doubt)
+			}
+		}
+		for _, r := range page {
+			seen[r.ID] = true
+		}
+		b := pageBoundary(offset, page, overlap, offset+len(page) >= total)
+		if b.doubt != "" {
+			doubts = append(doubts, b.doubt)
+		}
+		if len(page) == 0 || offset+len(page) >= total {
+			return seen, doubts
+		}
+		offset, back, prev = offset+b.advance, overlap, b
+	}
+}
+
+// Invariant: a record that stays listed for the whole listing is taken,
+// whatever order BSS lists in (a stable one, or by expire time with ties
+// in a new order on each call), however the account changes between calls;
+// or the listing says where it could not prove it (a tie of expire times
+// as long as a page, which BSS may reorder, or a stable order cannot be
+// told from).
+func TestOverlapProvesNothingSlidPast(t *testing.T) {
+	for _, order := range []string{"index", "sorted", "shuffled"} {
+		for _, distinct := range []int{3, 25, 40, 100000} { // few expire times (long ties), ties of about 4, some, all different
+			t.Run(fmt.Sprintf("%s/%d-expire-times", order, distinct), func(t *testing.T) {
+				doubted := 0
+				var lastDoubts []string
+				for seed := range uint64(150) {
+					c := newCloud(seed, order, 60+int(seed%90), distinct, []float64{0, 0.3, 0.8}[seed%3])
+					limit := 5 + int(seed%20)
+					if distinct == 25 {
+						limit = 20 + int(seed%10) // ties shorter than a page
+					}
+					before := map[string]bool{}
+					for _, r := range c.records {
+						before[r.id] = true
+					}
+					seen, doubts := listAll(t, c, limit, min(10, max(1, limit/4)), distinct)
+					if len(doubts) > 0 {
+						lastDoubts = doubts
+						doubted++
+						continue
+					}
+					for id := range before {
+						if !c.removed[id] {
+							require.True(t, seen[id], "seed %d: %s stayed listed but the listing skipped it", seed, id)
+						}
+					}
+				}
+				if distinct == 100000 {
+					assert.Zero(t, doubted, "without long ties of expire times, overlaps prove every page")
+				}
+				t.Logf("%d of 150 listings had a doubt (the last: %v)", doubted, lastDoubts)
+			})
+		}
+	}
+}
+
+// A page whose last records carry no id leaves nothing to anchor the next
+// page to: a doubt, not a silent pass. A sorted page anchors on its last
+// tie instead.
+func TestAPageWithoutIDsIsADoubt(t *testing.T) {
+	at := func(h int) time.Time { return epoch.Add(time.Duration(h) * time.Hour) }
+	unsorted := []huawei.Record{{ID: "a", Expire: at(5)}, {ID: "b", Expire: at(1)}, {Expire: at(9)}, {Expire: at(2)}}
+	b := pageBoundary(20, unsorted, 2, false)
+	assert.Equal(t, 2, b.advance)
+	assert.Empty(t, b.tail)
+	assert.Contains(t, b.doubt, "no record at offsets 22 to 23 has a resource_id")
+
+	sorted := []huawei.Record{{ID: "a", Expire: at(1)}, {ID: "b", Expire: at(2)}, {Expire: at(3)}, {Expire: at(3)}, {ID: "e", Expire: at(3)}}
+	b = pageBoundary(0, sorted, 2, false)
+	assert.Equal(t, 1, b.advance, "the next page starts before the last tie")
+	assert.Equal(t, at(3), b.before)
+	assert.Equal(t, 1, b.lead)
+	assert.Equal(t, []string{"b", "e"}, b.tail)
+	assert.Empty(t, b.doubt)
+
+	tie := []huawei.Record{{ID: "a", Expire: at(1)}, {ID: "b", Expire: at(3)}, {ID: "c", Expire: at(3)}}
+	b = pageBoundary(40, tie, 2, false)
+	assert.Contains(t, b.doubt, "offsets 41 to 42 all expire at")
+	assert.Empty(t, b.tail, "the next page cannot be checked by ids a reordering moves")
+}

@@ -58,9 +58,9 @@ func nextPage(offset int, records []huawei.Record, overlap int) boundary {
 	b := boundary{advance: n - min(overlap, n-1)}
 	if tie, start, sorted := lastTie(records); sorted {
 		if start < 2 {
-			b.doubt = fmt.Sprintf("the records at offsets %d to %d all expire at %s: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
-				offset+start, offset+n-1, tie.Format(time.RFC3339))
-			return b
+			// No overlap can help: the next page starts after this one.
+			return boundary{advance: n, doubt: fmt.Sprintf("the records at offsets %d to %d all expire at %s: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
+				offset+start, offset+n-1, tie.Format(time.RFC3339))}
 		}
 		b.advance = min(b.advance, start-1)
 		b.before, b.lead = tie, start-b.advance

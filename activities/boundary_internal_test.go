@@ -191,4 +191,5 @@ func TestAPageWithoutIDsIsADoubt(t *testing.T) {
 	b = pageBoundary(40, tie, 2, false)
 	assert.Contains(t, b.doubt, "offsets 41 to 42 all expire at")
 	assert.Empty(t, b.tail, "the next page cannot be checked by ids a reordering moves")
+	assert.Equal(t, 3, b.advance, "nor does it overlap this one: it would only list records twice")
 }

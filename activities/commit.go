@@ -14,6 +14,10 @@ import (
 
 // CommitBatch upserts one chunk, with the tags FetchTags or SnapshotTags
 // staged for its resources, and records the checkpoint in one transaction.
+// Unlike CommitPage it does not forget the tags it wrote: a page listed
+// before this one was committed may hold some of its resources again (the
+// account changed between the two calls), and their second read is staged
+// under the same ids.
 func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInput) (contract.CommitBatchResult, error) {
 	defer keepAlive(ctx, nil)()
 	acc, err := a.account(in.Account)
@@ -40,7 +44,6 @@ func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInp
 	if err != nil {
 		return contract.CommitBatchResult{}, writeError(fmt.Sprintf("batch %d", in.Batch), err)
 	}
-	a.Store.ForgetSnapshot(at, tagged)
 	a.Metrics.BatchCommitted(acc.Name, len(in.Rows), applied)
 	activity.GetLogger(ctx).Info("committed a batch", "sync_id", in.SyncID, "account", acc.Name, "batch", in.Batch,
 		"rows", len(in.Rows), "next_offset", in.NextOffset, "applied", applied, "took", time.Since(start))

@@ -21,9 +21,13 @@ import (
 //     expire time (a tie) may be reordered, so ids prove nothing inside a
 //     tie. The page then starts before the tie the page before ended on
 //     (its expire time T), and its first `lead` records must expire before
-//     T: a shift back would have moved a T record into them. A tie that
-//     overflows a page cannot be proved either way: that is a doubt, which
-//     FinishSync's count settles.
+//     T: a shift back would have moved a T record into them.
+//   - A tie that fills a page cannot be proved by any overlap: ListPage
+//     reads it whole with a query of its own (expire time T alone), and the
+//     next page starts on the tie's last position: its first record must
+//     still expire at or before T (a shift back would have put a later
+//     record there, and skipped it). If even that query cannot be read
+//     whole, it is a doubt, which FinishSync's count settles.
 
 // boundary is where the page after a listed one starts, and what that page
 // must show (see overlapped).
@@ -32,7 +36,12 @@ type boundary struct {
 	tail    []string  // ids of the records from there on (the anchor)
 	before  time.Time // when this page is sorted by expire time, the expire time of its last tie
 	lead    int       // the records of the next page before that tie
+	through time.Time // a tie read whole: the next page's first record must expire at or before this
 	doubt   string    // why nothing can prove the next page overlaps, if so
+	// tie and tieStart: a tie of expire times fills the page from tieStart
+	// on (with doubt set): ListPage may read it whole.
+	tie      time.Time
+	tieStart int
 }
 
 // pageBoundary places the page after one listed at offset, whose records
@@ -59,7 +68,7 @@ func nextPage(offset int, records []huawei.Record, overlap int) boundary {
 	if tie, start, sorted := lastTie(records); sorted {
 		if start < 2 {
 			// No overlap can help: the next page starts after this one.
-			return boundary{advance: n, doubt: fmt.Sprintf("the records at offsets %d to %d all expire at %s: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
+			return boundary{advance: n, tie: tie, tieStart: start, doubt: fmt.Sprintf("the records at offsets %d to %d all expire at %s: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
 				offset+start, offset+n-1, tie.Format(time.RFC3339))}
 		}
 		b.advance = min(b.advance, start-1)
@@ -114,24 +123,30 @@ func head(records []huawei.Record, overlap int) []time.Time {
 
 // overlapped says whether a page listed where the page before's boundary
 // said proves that nothing slid past the sync: it holds one of the anchor's
-// ids (or there is none), and, when the page before was sorted, its first
-// lead records expire before that page's last tie. When that tie fills the
-// rest of the page, ids cannot prove anything (BSS may reorder a tie): the
-// expire times alone decide, and the doubt says so.
-func overlapped(anchor []string, before time.Time, lead int, ids []string, first []time.Time, latest time.Time) (ok bool, doubt string) {
-	if !before.IsZero() {
+// ids (or there is none); when the page before was sorted, its first lead
+// records expire before that page's last tie; when that tie was read
+// whole, its first record expires at or before it. When the tie fills the rest of
+// the page, ids cannot prove anything (BSS may reorder a tie): the expire
+// times alone decide, and the doubt says so.
+func overlapped(prev boundary, ids []string, first []time.Time, latest time.Time) (ok bool, doubt string) {
+	if !prev.before.IsZero() {
 		for i, t := range first {
-			if !t.IsZero() && !t.Before(before) && i < lead {
+			if !t.IsZero() && !t.Before(prev.before) && i < prev.lead {
 				return false, "" // a record of the last tie moved into the lead: the listing shifted back
 			}
 		}
 	}
-	if len(anchor) == 0 || slices.ContainsFunc(ids, func(id string) bool { return slices.Contains(anchor, id) }) {
+	if !prev.through.IsZero() {
+		if i := slices.IndexFunc(first, func(t time.Time) bool { return !t.IsZero() }); i >= 0 && first[i].After(prev.through) {
+			return false, "" // a later record moved onto the tie's last position: the listing shifted back
+		}
+	}
+	if len(prev.tail) == 0 || slices.ContainsFunc(ids, func(id string) bool { return slices.Contains(prev.tail, id) }) {
 		return true, ""
 	}
-	if !before.IsZero() && latest.Equal(before) {
+	if !prev.before.IsZero() && latest.Equal(prev.before) {
 		return true, fmt.Sprintf("the records expiring at %s fill a page: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
-			before.Format(time.RFC3339))
+			prev.before.Format(time.RFC3339))
 	}
 	return false, ""
 }

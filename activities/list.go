@@ -29,19 +29,23 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 	if err != nil {
 		return contract.ListPageResult{}, huaweiError(err)
 	}
-	ids := recordIDs(page.Records)
-	res := contract.ListPageResult{TotalCount: page.TotalCount, Received: page.Received, Retries: retries(ctx)}
-	if in.Overlap > 0 {
-		b := pageBoundary(in.Offset, page.Records, in.Overlap, lastPage(in, page))
-		res.Advance, res.Tail, res.Before, res.Lead, res.Doubt = b.advance, b.tail, b.before, b.lead, b.doubt
-		res.Head = head(page.Records, in.Overlap)
-	}
+	res := contract.ListPageResult{TotalCount: page.TotalCount, Retries: retries(ctx), Head: head(page.Records, in.Overlap)}
 	res.Connected = in.Offset == 0
 	if !res.Connected {
-		var doubt string
-		res.Connected, doubt = overlapped(in.Anchor, in.Before, in.Lead, ids, res.Head, latest(page.Resources))
-		res.Doubt = cmp.Or(res.Doubt, doubt)
+		prev := boundary{tail: in.Anchor, before: in.Before, lead: in.Lead, through: in.Through}
+		res.Connected, res.Doubt = overlapped(prev, recordIDs(page.Records), res.Head, latest(page.Resources))
 	}
+	if in.Overlap > 0 {
+		b := pageBoundary(in.Offset, page.Records, in.Overlap, lastPage(in, page))
+		if !b.tie.IsZero() {
+			if page, b, err = a.readTie(ctx, acc, in, page, b); err != nil {
+				return contract.ListPageResult{}, huaweiError(err)
+			}
+		}
+		res.Advance, res.Tail, res.Before, res.Lead, res.Through = b.advance, b.tail, b.before, b.lead, b.through
+		res.Doubt = cmp.Or(res.Doubt, b.doubt)
+	}
+	res.Received = page.Received
 	for _, q := range page.Quarantined {
 		res.Quarantined = append(res.Quarantined, inventory.Quarantined{Offset: in.Offset + q.Index, ResourceID: q.ResourceID, Reason: q.Reason})
 	}
@@ -61,7 +65,7 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 	}
 	for _, r := range page.Resources {
 		gen, wrote := written[r.ResourceID]
-		if (wrote && gen >= in.Generation) || slices.Contains(in.Anchor, r.ResourceID) {
+		if (wrote && gen >= in.Generation) || slices.Contains(in.Anchor, r.ResourceID) || listedWithTie(in, r) {
 			continue // this attempt has it already
 		}
 		r.TagType, _ = acc.Huawei.Catalog().Lookup(r.ResourceTypeCode, r.IsMainResource)
@@ -100,6 +104,13 @@ func (a *Activities) listPage(ctx context.Context, acc *Account, in contract.Lis
 		}
 		pause *= 2
 	}
+}
+
+// listedWithTie: the page before read a tie whole, and this record expires
+// no later: it was listed with that page (or entered the window behind the
+// listing since, for the next sync to find).
+func listedWithTie(in contract.ListPageInput, r inventory.Resource) bool {
+	return !in.Through.IsZero() && !r.ExpireTime.After(in.Through)
 }
 
 // lastPage says whether BSS has nothing after the page (by its count, or

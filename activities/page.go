@@ -37,7 +37,7 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	var keys []store.PageKey
 	var rows []inventory.Row
 	res := contract.CommitPageResult{Connected: true}
-	prev := contract.PageRef{Tail: in.Anchor, Shape: contract.Shape{Before: in.AnchorBefore, Lead: in.AnchorLead}}
+	prev := contract.PageRef{Tail: in.Anchor, Shape: contract.Shape{Before: in.AnchorBefore, Lead: in.AnchorLead, Through: in.AnchorThrough}}
 	reads := a.readPages(ctx, acc, in, refs)
 	for i, ref := range refs {
 		r := reads[i]
@@ -109,7 +109,8 @@ func follows(prev, page contract.PageRef, resources []inventory.Resource) (bool,
 		return true, ""
 	}
 	ids := append(resourceIDsOf(resources), page.QuarantinedIDs...)
-	return overlapped(prev.Tail, prev.Before, prev.Lead, ids, page.Head, latest(resources))
+	b := boundary{tail: prev.Tail, before: prev.Before, lead: prev.Lead, through: prev.Through}
+	return overlapped(b, ids, page.Head, latest(resources))
 }
 
 // pagesReadAtOnce bounds the pages of one CommitPage read together: on a

@@ -180,10 +180,12 @@ type Cursor struct {
 	PageKeys    int64 `json:"page_keys,omitempty"`
 	// Notes: what the sync could not do as asked, for its summary.
 	Notes contract.Notes `json:"notes,omitzero"`
-	// AnchorBefore and AnchorLead: the last tie of the last page taken,
-	// which the next must show it follows (with Checkpoint.Anchor).
-	AnchorBefore time.Time `json:"anchor_before,omitzero"`
-	AnchorLead   int       `json:"anchor_lead,omitempty"`
+	// AnchorBefore, AnchorLead and AnchorThrough: the last tie of the last
+	// page taken, which the next must show it follows (with
+	// Checkpoint.Anchor).
+	AnchorBefore  time.Time `json:"anchor_before,omitzero"`
+	AnchorLead    int       `json:"anchor_lead,omitempty"`
+	AnchorThrough time.Time `json:"anchor_through,omitzero"`
 	// Listing: what the attempt's listing saw of BSS's total_count, for
 	// FinishSync; ListedTo: the offset the pages taken so far reach.
 	Listing  contract.ListingCheck `json:"listing,omitzero"`

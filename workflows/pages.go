@@ -33,24 +33,25 @@ type pageWork struct {
 // activities/boundary.go): the ids the page ended with, and its last tie
 // when it was sorted by expire time.
 type anchor struct {
-	ids    []string
-	before time.Time
-	lead   int
+	ids     []string
+	before  time.Time
+	lead    int
+	through time.Time
 }
 
 // anchorOf is the anchor a listed page leaves for the next.
 func anchorOf(page contract.ListPageResult) anchor {
-	return anchor{ids: page.Tail, before: page.Before, lead: page.Lead}
+	return anchor{ids: page.Tail, before: page.Before, lead: page.Lead, through: page.Through}
 }
 
 // anchor is the anchor of the checkpoint.
 func (c *Cursor) anchor() anchor {
-	return anchor{ids: c.Anchor, before: c.AnchorBefore, lead: c.AnchorLead}
+	return anchor{ids: c.Anchor, before: c.AnchorBefore, lead: c.AnchorLead, through: c.AnchorThrough}
 }
 
 // setAnchor moves the checkpoint's anchor.
 func (c *Cursor) setAnchor(a anchor) {
-	c.Anchor, c.AnchorBefore, c.AnchorLead = a.ids, a.before, a.lead
+	c.Anchor, c.AnchorBefore, c.AnchorLead, c.AnchorThrough = a.ids, a.before, a.lead, a.through
 }
 
 // syncPages runs the pages as a pipeline: while the tags of page p are
@@ -220,7 +221,7 @@ func (s *syncRun) listPageAt(ctx workflow.Context, offset int, anchor anchor, st
 	}
 	if s.truth() {
 		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor.ids, s.overlap()
-		in.Before, in.Lead, in.LeaseToken = anchor.before, anchor.lead, c.LeaseToken
+		in.Before, in.Lead, in.Through, in.LeaseToken = anchor.before, anchor.lead, anchor.through, c.LeaseToken
 	}
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", offset))), contract.ActivityListPage, in)
 }

@@ -268,7 +268,7 @@ func (s *syncRun) nextPageKey() int64 {
 // shapeOf is what CommitPage needs of a listed page to check that the
 // next one follows it (see contract.Shape).
 func shapeOf(page contract.ListPageResult) contract.Shape {
-	sh := contract.Shape{Head: page.Head, Before: page.Before, Lead: page.Lead}
+	sh := contract.Shape{Head: page.Head, Before: page.Before, Lead: page.Lead, Through: page.Through}
 	for _, q := range page.Quarantined {
 		if q.ResourceID != "" {
 			sh.QuarantinedIDs = append(sh.QuarantinedIDs, q.ResourceID)
@@ -286,7 +286,7 @@ func (s *syncRun) commitPages(ctx workflow.Context, group []*stagedPage) (int, e
 	first, batch := group[0], c.LastCommittedBatch+1
 	in := contract.CommitPageInput{
 		Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken, PageKey: first.key,
-		Offset: first.offset, Batch: batch, Anchor: c.Anchor, AnchorBefore: c.AnchorBefore, AnchorLead: c.AnchorLead,
+		Offset: first.offset, Batch: batch, Anchor: c.Anchor, AnchorBefore: c.AnchorBefore, AnchorLead: c.AnchorLead, AnchorThrough: c.AnchorThrough,
 		NextOffset: first.offset + s.advance(first.page), Tail: first.page.Tail, Shape: shapeOf(first.page),
 		BatchSize: s.in.BatchSize, SyncedAt: workflow.Now(ctx).UTC(), Denied: c.Denied,
 	}

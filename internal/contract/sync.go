@@ -211,10 +211,11 @@ type ListPageInput struct {
 	// reference; CommitPage writes it. 0: the page is returned by value.
 	StageFrom int   `json:"stage_from,omitempty"`
 	PageKey   int64 `json:"page_key,omitempty"`
-	// Before and Lead: the previous page's last tie (see ListPageResult);
-	// zero when it was not sorted by expire time.
-	Before time.Time `json:"before,omitzero"`
-	Lead   int       `json:"lead,omitempty"`
+	// Before, Lead and Through: the previous page's last tie (see
+	// ListPageResult); zero when it was not sorted by expire time.
+	Before  time.Time `json:"before,omitzero"`
+	Lead    int       `json:"lead,omitempty"`
+	Through time.Time `json:"through,omitzero"`
 	// LeaseToken fences the page it stages.
 	LeaseToken int64 `json:"lease_token,omitempty"`
 }
@@ -244,6 +245,10 @@ type ListPageResult struct {
 	// before that tie (see activities/boundary.go).
 	Before time.Time `json:"before,omitzero"`
 	Lead   int       `json:"lead,omitempty"`
+	// Through: a tie of expire times filled the page and was read whole
+	// (Received reaches past it); the next page starts on its last
+	// position, and its first record must expire at or before this.
+	Through time.Time `json:"through,omitzero"`
 	// Head: the expire times of the page's first records (zero: unreadable),
 	// which CommitPage checks against the page before's Before and Lead.
 	Head []time.Time `json:"head,omitempty"`
@@ -278,13 +283,14 @@ type CommitPageInput struct {
 	// Anchor: the last ids of the previous committed page; the page must
 	// overlap them (see ListPageResult.Connected) or nothing is written.
 	// AnchorBefore and AnchorLead: that page's last tie, when it was sorted.
-	Anchor       []string  `json:"anchor,omitempty"`
-	AnchorBefore time.Time `json:"anchor_before,omitzero"`
-	AnchorLead   int       `json:"anchor_lead,omitempty"`
-	NextOffset   int       `json:"next_offset"`
-	Tail         []string  `json:"tail,omitempty"` // the checkpoint's next anchor
-	BatchSize    int       `json:"batch_size"`     // rows per INSERT
-	SyncedAt     time.Time `json:"synced_at"`
+	Anchor        []string  `json:"anchor,omitempty"`
+	AnchorBefore  time.Time `json:"anchor_before,omitzero"`
+	AnchorLead    int       `json:"anchor_lead,omitempty"`
+	AnchorThrough time.Time `json:"anchor_through,omitzero"`
+	NextOffset    int       `json:"next_offset"`
+	Tail          []string  `json:"tail,omitempty"` // the checkpoint's next anchor
+	BatchSize     int       `json:"batch_size"`     // rows per INSERT
+	SyncedAt      time.Time `json:"synced_at"`
 	// Denied: TMS refused the account's tag reads; none are tried.
 	Denied string `json:"denied,omitempty"`
 	// More: the pages listed after this one, in order, written in the same
@@ -317,6 +323,7 @@ type Shape struct {
 	QuarantinedIDs []string    `json:"quarantined_ids,omitempty"`
 	Before         time.Time   `json:"before,omitzero"`
 	Lead           int         `json:"lead,omitempty"`
+	Through        time.Time   `json:"through,omitzero"`
 }
 
 // CommitPageResult counts what a CommitPage wrote.

@@ -23,11 +23,13 @@ import (
 //     (its expire time T), and its first `lead` records must expire before
 //     T: a shift back would have moved a T record into them.
 //   - A tie that fills a page cannot be proved by any overlap: ListPage
-//     reads it whole with a query of its own (expire time T alone), and the
-//     next page starts on the tie's last position: its first record must
-//     still expire at or before T (a shift back would have put a later
-//     record there, and skipped it). If even that query cannot be read
-//     whole, it is a doubt, which FinishSync's count settles.
+//     reads it whole with a query of its own (expire time T alone) and
+//     checks that the listing holds every record of T in one block; the
+//     next page starts on the block's last position, and its first record
+//     must still expire at T (a shift back would have put a record from
+//     past the block there, and skipped the one before it). If the tie
+//     cannot be read whole, it is a doubt, which FinishSync's count
+//     settles.
 
 // boundary is where the page after a listed one starts, and what that page
 // must show (see overlapped).
@@ -36,7 +38,7 @@ type boundary struct {
 	tail    []string  // ids of the records from there on (the anchor)
 	before  time.Time // when this page is sorted by expire time, the expire time of its last tie
 	lead    int       // the records of the next page before that tie
-	through time.Time // a tie read whole: the next page's first record must expire at or before this
+	through time.Time // a tie read whole: the next page's first record must expire at this
 	doubt   string    // why nothing can prove the next page overlaps, if so
 	// tie and tieStart: a tie of expire times fills the page from tieStart
 	// on (with doubt set): ListPage may read it whole.
@@ -125,7 +127,7 @@ func head(records []huawei.Record, overlap int) []time.Time {
 // said proves that nothing slid past the sync: it holds one of the anchor's
 // ids (or there is none); when the page before was sorted, its first lead
 // records expire before that page's last tie; when that tie was read
-// whole, its first record expires at or before it. When the tie fills the rest of
+// whole, its first record expires at it. When the tie fills the rest of
 // the page, ids cannot prove anything (BSS may reorder a tie): the expire
 // times alone decide, and the doubt says so.
 func overlapped(prev boundary, ids []string, first []time.Time, latest time.Time) (ok bool, doubt string) {
@@ -137,8 +139,8 @@ func overlapped(prev boundary, ids []string, first []time.Time, latest time.Time
 		}
 	}
 	if !prev.through.IsZero() {
-		if i := slices.IndexFunc(first, func(t time.Time) bool { return !t.IsZero() }); i >= 0 && first[i].After(prev.through) {
-			return false, "" // a later record moved onto the tie's last position: the listing shifted back
+		if i := slices.IndexFunc(first, func(t time.Time) bool { return !t.IsZero() }); i >= 0 && !first[i].Equal(prev.through) {
+			return false, "" // a record from past the tie moved onto its last position: the listing shifted back
 		}
 	}
 	if len(prev.tail) == 0 || slices.ContainsFunc(ids, func(id string) bool { return slices.Contains(prev.tail, id) }) {

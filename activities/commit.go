@@ -39,7 +39,7 @@ func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInp
 	applied, err := a.Store.CommitBatch(ctx, store.BatchCommit{
 		Writer: acc.writer(in.SyncID, in.Generation, in.LeaseToken),
 		Batch:  in.Batch, NextOffset: in.NextOffset, NextRow: in.NextRow, Anchor: in.Anchor,
-		Rows: in.Rows, SyncedAt: in.SyncedAt, StagedTags: staged,
+		Rows: in.Rows, SyncedAt: in.SyncedAt, StagedTags: staged, SkipWritten: true,
 	})
 	if err != nil {
 		return contract.CommitBatchResult{}, writeError(fmt.Sprintf("batch %d", in.Batch), err)

@@ -30,7 +30,7 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 		return contract.ListPageResult{}, huaweiError(err)
 	}
 	res := contract.ListPageResult{TotalCount: page.TotalCount, Retries: retries(ctx), Head: head(page.Records, in.Overlap)}
-	res.Connected = in.Offset == 0
+	res.Connected = in.Offset == 0 || page.Received == 0 // an empty page ends the listing: nothing to overlap
 	if !res.Connected {
 		prev := boundary{tail: in.Anchor, before: in.Before, lead: in.Lead, through: in.Through}
 		res.Connected, res.Doubt = overlapped(prev, recordIDs(page.Records), res.Head, latest(page.Resources))
@@ -106,11 +106,11 @@ func (a *Activities) listPage(ctx context.Context, acc *Account, in contract.Lis
 	}
 }
 
-// listedWithTie: the page before read a tie whole, and this record expires
-// no later: it was listed with that page (or entered the window behind the
-// listing since, for the next sync to find).
+// listedWithTie: the page before read whole the tie of expire times this
+// record belongs to (every record of that second, in one block): it was
+// listed with that page.
 func listedWithTie(in contract.ListPageInput, r inventory.Resource) bool {
-	return !in.Through.IsZero() && !r.ExpireTime.After(in.Through)
+	return !in.Through.IsZero() && r.ExpireTime.Equal(in.Through)
 }
 
 // lastPage says whether BSS has nothing after the page (by its count, or

@@ -103,10 +103,11 @@ func (a *Activities) pageGone(ctx context.Context, in contract.CommitPageInput, 
 
 // follows says whether a staged page proves it follows prev, the page
 // written before it, with nothing slid past between them (see
-// overlapped); the first page of a listing follows nothing.
+// overlapped); the first page of a listing follows nothing, and an empty
+// one has nothing to show.
 func follows(prev, page contract.PageRef, resources []inventory.Resource) (bool, string) {
-	if page.Offset == 0 {
-		return true, ""
+	if page.Offset == 0 || (len(resources) == 0 && len(page.Head) == 0) {
+		return true, "" // the first page, or an empty one (the end of the listing)
 	}
 	ids := append(resourceIDsOf(resources), page.QuarantinedIDs...)
 	b := boundary{tail: prev.Tail, before: prev.Before, lead: prev.Lead, through: prev.Through}

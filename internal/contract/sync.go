@@ -247,7 +247,7 @@ type ListPageResult struct {
 	Lead   int       `json:"lead,omitempty"`
 	// Through: a tie of expire times filled the page and was read whole
 	// (Received reaches past it); the next page starts on its last
-	// position, and its first record must expire at or before this.
+	// position, and its first record must expire at this.
 	Through time.Time `json:"through,omitzero"`
 	// Head: the expire times of the page's first records (zero: unreadable),
 	// which CommitPage checks against the page before's Before and Lead.

@@ -8,6 +8,7 @@ import (
 	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func (s *stack) syncID(name string) string {
 
 // assertWindowIsTruth: the active rows in the sync's window are exactly the
 // resources BSS lists there now, with their expire time and status; and no
-// row is inactive while BSS still lists it with a status the sync keeps.
+// row is inactive while BSS still lists it, closed aside.
 func (s *stack) assertWindowIsTruth(syncID string, skip map[string]bool) {
 	t := s.t
 	t.Helper()
@@ -72,8 +73,8 @@ func (s *stack) assertWindowIsTruth(syncID string, skip map[string]bool) {
 		if _, ok := want[id]; r.IsActive && inWindow && !ok && !skip[id] {
 			t.Errorf("%s is stored active in the window, but BSS does not list it there", id)
 		}
-		if live, ok := s.sim.Lookup(id); !r.IsActive && ok && slices.Contains(workflows.DefaultStatuses, int(live.Status)) {
-			t.Errorf("%s is inactive, but BSS lists it with status %d", id, live.Status)
+		if live, ok := s.sim.Lookup(id); !r.IsActive && ok && live.Status != hwsim.StatusClosed {
+			t.Errorf("%s is inactive, but BSS lists it with status %d (not closed)", id, live.Status)
 		}
 	}
 }
@@ -283,31 +284,33 @@ func TestResourcesBehindTheWindowAreRechecked(t *testing.T) {
 
 // Invariant: one writer per account. Two syncs of an account never write
 // at once whatever their start times; a live sync keeps its account however
-// long it goes without committing; a terminated sync stops blocking it at
-// once, so a schedule's terminate-other works.
+// long it goes without committing, and however long one of its commits
+// holds the account's row (its lease renewals do not queue behind it); a
+// terminated sync stops blocking it at once, so a schedule's
+// terminate-other works.
 // Before: same-second starts were decided by a timestamp tie-break; a sync
 // 15 minutes in its tag phase looked dead; a terminated one blocked its
-// account for 15 minutes.
+// account for 15 minutes; a commit longer than the lease let a contender in.
 func TestOneWriterWhateverTheStartTimes(t *testing.T) {
 	s := newStack(t, stackOptions{resources: 800, seed: 85})
 	ctx := context.Background()
 
-	// Starts at the same instant: exactly one gets the account.
+	// Starts at the same instant, each sync slow enough (several seconds)
+	// that they overlap: exactly one gets the account.
+	require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{Latency: 50 * time.Millisecond}))
 	a, b := s.syncID("twin-a"), s.syncID("twin-b")
-	runs := make([]client.WorkflowRun, 2)
 	errs := make([]error, 2)
-	done := make(chan int)
+	var wg sync.WaitGroup
 	for i, id := range []string{a, b} {
-		go func() {
-			run, err := s.startSync(ctx, id, workflows.SyncInput{})
-			require.NoError(t, err)
-			runs[i] = run
-			errs[i] = run.Get(ctx, nil)
-			done <- i
-		}()
+		wg.Go(func() {
+			run, err := s.startSync(ctx, id, workflows.SyncInput{TagMode: workflows.TagModePerResource})
+			if err == nil {
+				err = run.Get(ctx, nil)
+			}
+			errs[i] = err
+		})
 	}
-	<-done
-	<-done
+	wg.Wait()
 	won := 0
 	for _, err := range errs {
 		if err == nil {
@@ -316,17 +319,15 @@ func TestOneWriterWhateverTheStartTimes(t *testing.T) {
 			assert.Contains(t, workflows.ErrorText(err), "is already being synced by")
 		}
 	}
-	if won == 2 {
-		t.Log("the two syncs did not overlap: each ran alone")
-	} else {
-		assert.Equal(t, 1, won, "exactly one of two simultaneous syncs runs")
-	}
+	assert.Equal(t, 1, won, "exactly one of two simultaneous syncs runs: %v", errs)
 
 	// A sync whose tag phase lasts longer than the lease's TTL still holds
-	// its account: the lease is renewed, not inferred from commits.
+	// its account: the lease is renewed (several times per TTL), not
+	// inferred from commits.
 	saved := store.LeaseTTL
 	store.LeaseTTL = 2 * time.Second
 	t.Cleanup(func() { store.LeaseTTL = saved })
+	require.Less(t, store.RenewEvery(), store.LeaseTTL/2, "renewals come several times per TTL")
 	require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{Latency: 200 * time.Millisecond}))
 	slow := s.syncID("slow")
 	slowRun, err := s.startSync(ctx, slow, workflows.SyncInput{PageSize: 500, TagMode: workflows.TagModePerResource, TagConcurrency: 1, TagsPerActivity: 100})
@@ -335,11 +336,25 @@ func TestOneWriterWhateverTheStartTimes(t *testing.T) {
 		acct, err := s.store.Account(ctx, s.cfg.Huawei.DomainID)
 		return err == nil && acct.LeaseSyncID == slow
 	})
-	time.Sleep(3 * store.LeaseTTL) // no commit yet: the first page's tags take ~20 s
+
+	// Meanwhile one of its commits holds the account's row (share-locked,
+	// as a commit does) for longer than the lease's TTL.
+	commit := s.store.DB().Begin()
+	require.NoError(t, commit.Error)
+	var holder string
+	require.NoError(t, commit.Raw("SELECT lease_sync_id FROM sync_accounts WHERE account_id = ? LOCK IN SHARE MODE", s.cfg.Huawei.DomainID).Scan(&holder).Error)
+	require.Equal(t, slow, holder)
+	before, err := s.store.LeaseClock(ctx, s.cfg.Huawei.DomainID)
+	require.NoError(t, err)
+	time.Sleep(3 * store.LeaseTTL)
+	after, err := s.store.LeaseClock(ctx, s.cfg.Huawei.DomainID)
+	require.NoError(t, err)
+	assert.Greater(t, after.ExpiresMs, before.ExpiresMs, "renewals went on during the long commit")
 	assert.Zero(t, s.syncLog(slow).RowsWritten, "still in its tag phase")
 	_, err = s.runSync(s.syncID("intruder"), workflows.SyncInput{})
 	require.Error(t, err)
 	assert.Contains(t, workflows.ErrorText(err), "is already being synced by "+slow)
+	commit.Rollback()
 
 	// Terminated, it stops blocking the account at once.
 	require.NoError(t, s.client.TerminateWorkflow(ctx, slow, "", "e2e: terminate-other"))

@@ -15,8 +15,9 @@ import (
 )
 
 // Invariant: the holder's lease renewal never queues behind its own long
-// commit. A commit share-locks the account's fence row for as long as it
-// writes; the renewal touches only the lease's clock row. (SQLite has one
+// commit, and the end of a refused contender does not either. A commit
+// share-locks the account's fence row for as long as it writes; the
+// renewal touches only the lease's clock row. (SQLite has one
 // writer: there a renewal waits for any write, and only Temporal's word
 // that the holder runs keeps the account with it; see
 // TestALiveSyncIsNeverTakenOver.)
@@ -46,6 +47,12 @@ func TestRenewalNeverWaitsForTheHoldersCommit(t *testing.T) {
 		after, err := s.LeaseClock(ctx, account)
 		require.NoError(t, err)
 		assert.Greater(t, after.ExpiresMs, before.ExpiresMs, "the lease was extended while the commit ran")
+
+		// Nor does the end of a sync that was refused the account wait for it.
+		refused := store.Writer{SyncID: "sync-refused", AccountID: account}
+		ended, err := s.EndSync(renewCtx, refused, store.StatusFailed, "already being synced", 0)
+		require.NoError(t, err)
+		assert.False(t, ended)
 	})
 }
 
@@ -173,5 +180,26 @@ func TestAListingShortOfItsTotalIsPartial(t *testing.T) {
 				assert.Equal(t, store.StatusSuccess, done.Status, "%d %s: %v", i, c.name, done.Notes)
 			}
 		}
+	})
+}
+
+// Invariant: the listing's count is of distinct resources. A resource a
+// later page listed again (the listing repeated it: a shift, a reordered
+// tie) is one row, counted once, or the count would hide one it missed.
+func TestARepeatedResourceIsCountedOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		log := begin(t, s, "sync-repeats", "run")
+		_, err := s.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: 1, SyncedAt: t0, SkipWritten: true,
+			Rows: []inventory.Row{row("a", t0, nil), row("b", t0, nil), row("c", t0, nil)}})
+		require.NoError(t, err)
+		_, err = s.CommitBatch(ctx, store.BatchCommit{Writer: log.Writer(), Batch: 2, SyncedAt: t0, SkipWritten: true,
+			Rows: []inventory.Row{row("c", t0, nil), row("d", t0, nil)}})
+		require.NoError(t, err)
+		done, err := s.FinishSync(ctx, store.SyncFinish{Writer: log.Writer(),
+			Listing: &contract.ListingCheck{Counted: true, LastTotal: 5, MinTotal: 5, MaxTotal: 5}})
+		require.NoError(t, err)
+		assert.Equal(t, 4, done.ListedResources, "c once")
+		assert.Equal(t, store.StatusPartial, done.Status, "one of the five BSS counts was never listed")
 	})
 }

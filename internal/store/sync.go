@@ -53,6 +53,9 @@ type BatchCommit struct {
 	// and with them the staged tags of the rows (no other row needs them:
 	// the sync never writes a row twice).
 	Pages []PageKey
+	// SkipWritten: leave out the rows the attempt wrote already (rows
+	// that come by value, from a listing that may have repeated them).
+	SkipWritten bool
 }
 
 // CommitBatch upserts the rows and moves the sync log's checkpoint in one
@@ -65,6 +68,13 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.fenceShared(tx, b.Writer); err != nil {
 			return err
+		}
+		if b.SkipWritten {
+			rows, err := s.unwritten(tx, b.Writer, b.Rows)
+			if err != nil {
+				return err
+			}
+			b.Rows = rows
 		}
 		update := map[string]any{
 			"last_committed_batch": b.Batch,
@@ -104,6 +114,25 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 }
 
 var errAlreadyCommitted = errors.New("already committed")
+
+// unwritten are the rows w's attempt has not written yet: a page listed
+// before the page that held them was committed may hold them again (the
+// listing shifted, or BSS reordered a tie), and one resource is one row
+// of the attempt, counted once in listed_resources.
+func (s *Store) unwritten(tx *gorm.DB, w Writer, rows []inventory.Row) ([]inventory.Row, error) {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ResourceID
+	}
+	var written []string
+	err := tx.Model(&ExpiringResource{}).
+		Where("cloud_provider = ? AND account_id = ? AND resource_id IN ? AND last_sync_id = ? AND sync_generation >= ?",
+			inventory.CloudProvider, w.AccountID, ids, w.SyncID, w.Generation).Pluck("resource_id", &written).Error
+	if err != nil || len(written) == 0 {
+		return rows, err
+	}
+	return slices.DeleteFunc(slices.Clone(rows), func(r inventory.Row) bool { return slices.Contains(written, r.ResourceID) }), nil
+}
 
 func (s *Store) explainSkippedBatch(tx *gorm.DB, b BatchCommit) error {
 	var log SyncLog
@@ -340,6 +369,16 @@ func countTotals(tx *gorm.DB, log *SyncLog) error {
 // sync began), it changes nothing and says so (false), so that a late end
 // of a stopped attempt never closes or wipes the one that replaced it.
 func (s *Store) EndSync(ctx context.Context, w Writer, status, reason string, retries int) (bool, error) {
+	// Most ends of an attempt that holds nothing (refused at its start,
+	// or taken over) are told apart without a lock: such an end must not
+	// wait for the commits of the sync that holds the account.
+	if err := s.checkLease(s.db.WithContext(ctx), w); err != nil {
+		var lost *LeaseLostError
+		if errors.As(err, &lost) {
+			return false, nil
+		}
+		return false, err
+	}
 	now := utcNow()
 	ended := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -294,9 +294,7 @@ func TestATieThatIsNotInOneBlockIsNotJumped(t *testing.T) {
 func TestAShiftAfterATieReadWholeIsSeen(t *testing.T) {
 	c := &cloud{rng: rand.New(rand.NewPCG(1, 1)), order: "sorted", removed: map[string]bool{},
 		releases: map[int][]string{4: {"a", "b"}}} // calls: the page, the tie, the tie in place, the next page
-	for _, r := range []modelRecord{{"a", 0}, {"b", 1}, {"c", 1}, {"d", 1}, {"e", 1}, {"f", 2}, {"g", 2}, {"h", 3}} {
-		c.records = append(c.records, r)
-	}
+	c.records = append(c.records, []modelRecord{{"a", 0}, {"b", 1}, {"c", 1}, {"d", 1}, {"e", 1}, {"f", 2}, {"g", 2}, {"h", 3}}...)
 	seen, doubts := listAll(t, c, 4, 1, 4)
 	assert.Empty(t, doubts)
 	for _, id := range []string{"c", "d", "e", "f", "g", "h"} {

@@ -3,14 +3,18 @@
 //
 // What a sync keeps true of the inventory, per account (see docs/data-model.md):
 //   - One writer: a sync writes only while it holds the account's lease
-//     (HoldLease renews it beside the work; each write is fenced by its token).
-//   - Generations: each new sync takes the next generation; an older sync
-//     never overwrites a row a newer one wrote, and a sync superseded by a
-//     newer completed one cannot be resumed.
-//   - Deactivation: only a completing sync, the newest of its account, marks
-//     resources inactive, and only those BSS said (by id) are closed or gone.
-//   - Listing: consecutive pages must overlap, or the listing is read again
-//     further back, so a resource that stays in the window is never skipped.
+//     (HoldLease renews it beside the work; each write is fenced by its
+//     token), and a live sync is never taken over.
+//   - Generations: each attempt takes the next generation; an older one
+//     never overwrites a row a newer one wrote, what an attempt stages is
+//     its own, and a sync superseded by a newer completed one cannot be
+//     resumed.
+//   - Deactivation: only a completing sync, the newest of its account,
+//     marks resources inactive, and only those BSS said (by id, in an
+//     answer read whole) are closed or gone; doubt is never "gone".
+//   - Listing: consecutive pages prove by overlap (ids, or expire times
+//     where ties may be reordered) that nothing slid past; FinishSync
+//     compares what was listed with BSS's total_count.
 //   - Tags: a failed read keeps the last known tags.
 package workflows
 

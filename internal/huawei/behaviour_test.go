@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -171,4 +172,34 @@ func TestProvidersAndTheRestrictedCatalog(t *testing.T) {
 		}
 	}
 	t.Fatal("no DCS record")
+}
+
+// Invariant: one bad record never fails an account, and no id reaches a
+// TMS URL path that would change it. Ids with "/", "?" or "#", or longer
+// than an id may be, are quarantined with their reason; the rest of the
+// page is kept. Over-long descriptive values are kept whole here (the
+// store cuts them to their columns).
+func TestListQuarantinesIDsNoPathOrColumnCanTake(t *testing.T) {
+	sim, url := newSim(t, 40, hwsim.Knobs{})
+	rs := sim.Resources()
+	odd := []string{rs[1].ResourceID, rs[2].ResourceID, rs[3].ResourceID, rs[4].ResourceID}
+	require.NoError(t, sim.SetKnobs(hwsim.Knobs{OddIDResourceIDs: odd, LongFieldResourceIDs: []string{rs[5].ResourceID}}))
+	page, err := newClient(t, url).ListPage(context.Background(), wideWindow(0, 500))
+	require.NoError(t, err)
+	assert.Equal(t, 40, page.Received)
+	require.Len(t, page.Quarantined, 4)
+	reasons := ""
+	for _, q := range page.Quarantined {
+		assert.NotEmpty(t, q.ResourceID, "the record names the id it came with")
+		reasons += q.Reason + "\n"
+	}
+	for _, want := range []string{"/ ? # % \\", "characters, more than the 128"} {
+		assert.Contains(t, reasons, want)
+	}
+	for _, r := range page.Resources {
+		assert.NoError(t, inventory.CheckID(r.ResourceID))
+	}
+	long := slices.IndexFunc(page.Resources, func(r inventory.Resource) bool { return r.ResourceID == rs[5].ResourceID })
+	require.GreaterOrEqual(t, long, 0, "a record with over-long values is kept")
+	assert.Greater(t, len([]rune(page.Resources[long].Name)), 512)
 }

@@ -203,3 +203,37 @@ func TestARepeatedResourceIsCountedOnce(t *testing.T) {
 		assert.Equal(t, store.StatusPartial, done.Status, "one of the five BSS counts was never listed")
 	})
 }
+
+// Invariant: one writer. Every write of a sync share-locks the account's
+// fence row for its whole transaction, and a takeover locks it
+// exclusively: the takeover waits until the writes in flight end, and every
+// later write sees the new holder. (SQLite has one writer.)
+func TestATakeoverWaitsForTheWritesInFlight(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		if s.Dialect() != "mysql" {
+			t.Skip("SQLite has one writer")
+		}
+		ctx := context.Background()
+		old := begin(t, s, "sync-writing", "run-a")
+		write := s.DB().Begin() // a write in flight, fenced as every write is
+		require.NoError(t, write.Error)
+		t.Cleanup(func() { write.Rollback() })
+		require.NoError(t, store.FenceShared(s, write, old.Writer()))
+
+		took := make(chan error, 1)
+		go func() {
+			_, err := s.BeginSync(ctx, start("sync-taker", "run-b"), dead)
+			took <- err
+		}()
+		select {
+		case err := <-took:
+			t.Fatalf("the takeover did not wait for the write in flight (%v)", err)
+		case <-time.After(time.Second):
+		}
+		require.NoError(t, write.Commit().Error)
+		require.NoError(t, <-took, "once the write ends, the takeover proceeds")
+		_, err := s.CommitBatch(ctx, batch(old, 1, row("late", t0, nil)))
+		var lost *store.LeaseLostError
+		require.ErrorAs(t, err, &lost, "and every later write of the old holder is refused")
+	})
+}

@@ -1,8 +1,15 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
 
 // Reserve takes a slot without sleeping for it (tests of the arithmetic).
 func (l *RateLimiter) Reserve(ctx context.Context, api string) (Reservation, error) {
 	return l.reserveSlot(ctx, api, l.bucket(api))
 }
+
+// FenceShared runs the fence a sync's data writes take, in tx.
+func FenceShared(s *Store, tx *gorm.DB, w Writer) error { return s.fenceShared(tx, w) }

@@ -149,7 +149,7 @@ func listAll(t *testing.T, c *cloud, limit, overlap, distinct int) (map[string]b
 		if !b.tie.IsZero() {
 			in := contract.ListPageInput{Limit: limit}
 			c.tieReading = true
-			tie, whole, err := listTie(list, in, b.tie, page[b.tieStart:])
+			tie, whole, _, err := listTie(list, in, b.tie, page[b.tieStart:])
 			require.NoError(t, err)
 			if whole {
 				whole, err = tieInPlace(list, in, offset+b.tieStart, tie.Received, b.tie)
@@ -269,9 +269,10 @@ func TestATieReadWhileItChangesIsNotWhole(t *testing.T) {
 		}
 		return p, nil
 	}
-	_, whole, err := listTie(list, contract.ListPageInput{Limit: 3}, at, []huawei.Record{{ID: "a", Expire: at}})
+	_, whole, moved, err := listTie(list, contract.ListPageInput{Limit: 3}, at, []huawei.Record{{ID: "a", Expire: at}})
 	require.NoError(t, err)
 	assert.False(t, whole, "four distinct records against a total of four, but e was never seen")
+	assert.True(t, moved, "the tie changed while it was read: worth listing the page again")
 }
 
 // A page that only looks sorted (all its records expire together, in a

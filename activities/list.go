@@ -25,27 +25,10 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 	if err != nil {
 		return contract.ListPageResult{}, err
 	}
-	page, err := a.listPage(ctx, acc, in)
+	page, res, err := a.placePage(ctx, acc, in)
 	if err != nil {
 		return contract.ListPageResult{}, huaweiError(err)
 	}
-	res := contract.ListPageResult{TotalCount: page.TotalCount, Retries: retries(ctx), Head: head(page.Records, in.Overlap)}
-	res.Connected = in.Offset == 0 || page.Received == 0 // an empty page ends the listing: nothing to overlap
-	if !res.Connected {
-		prev := boundary{tail: in.Anchor, before: in.Before, lead: in.Lead, through: in.Through}
-		res.Connected, res.Doubt = overlapped(prev, recordIDs(page.Records), res.Head, latest(page.Resources))
-	}
-	if in.Overlap > 0 {
-		b := pageBoundary(in.Offset, page.Records, in.Overlap, lastPage(in, page))
-		if !b.tie.IsZero() {
-			if page, b, err = a.readTie(ctx, acc, in, page, b); err != nil {
-				return contract.ListPageResult{}, huaweiError(err)
-			}
-		}
-		res.Advance, res.Tail, res.Before, res.Lead, res.Through = b.advance, b.tail, b.before, b.lead, b.through
-		res.Doubt = cmp.Or(res.Doubt, b.doubt)
-	}
-	res.Received = page.Received
 	for _, q := range page.Quarantined {
 		res.Quarantined = append(res.Quarantined, inventory.Quarantined{Offset: in.Offset + q.Index, ResourceID: q.ResourceID, Reason: q.Reason})
 	}
@@ -79,6 +62,44 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 		"received", res.Received, "new", len(res.Resources), "known", len(res.Known), "total_count", res.TotalCount,
 		"connected", res.Connected, "quarantined", len(res.Quarantined))
 	return res, nil
+}
+
+// tieAsks is how many times a page that ends on a tie is listed, while
+// the tie changes as it is read (the account changes under the listing).
+const tieAsks = 3
+
+// placePage lists the page and says how it follows the previous one and
+// where the next starts (see boundary.go); a page whose tie changed while
+// it was read whole is listed again.
+func (a *Activities) placePage(ctx context.Context, acc *Account, in contract.ListPageInput) (huawei.Page, contract.ListPageResult, error) {
+	for ask := 1; ; ask++ {
+		page, err := a.listPage(ctx, acc, in)
+		if err != nil {
+			return page, contract.ListPageResult{}, err
+		}
+		res := contract.ListPageResult{TotalCount: page.TotalCount, Retries: retries(ctx), Head: head(page.Records, in.Overlap)}
+		res.Connected = in.Offset == 0 || page.Received == 0 // an empty page ends the listing: nothing to overlap
+		if !res.Connected {
+			prev := boundary{tail: in.Anchor, before: in.Before, lead: in.Lead, through: in.Through}
+			res.Connected, res.Doubt = overlapped(prev, recordIDs(page.Records), res.Head, latest(page.Resources))
+		}
+		if in.Overlap > 0 {
+			b := pageBoundary(in.Offset, page.Records, in.Overlap, lastPage(in, page))
+			if !b.tie.IsZero() {
+				var moved bool
+				if page, b, moved, err = a.readTie(ctx, acc, in, page, b); err != nil {
+					return page, res, err
+				}
+				if moved && ask < tieAsks {
+					continue
+				}
+			}
+			res.Advance, res.Tail, res.Before, res.Lead, res.Through = b.advance, b.tail, b.before, b.lead, b.through
+			res.Doubt = cmp.Or(res.Doubt, b.doubt)
+		}
+		res.Received = page.Received
+		return page, res, nil
+	}
 }
 
 // emptyPageAsks is how many times an empty answer before total_count is

@@ -22,20 +22,22 @@ const tiePasses = 10
 // expire in the same second): a query of its own, for that second alone,
 // read until every record it counts came back, whatever order each call
 // lists them in. The page then holds the whole tie, and the next page
-// starts on its last position (see boundary.go). When the tie cannot be read whole
-// (records without ids, a count that does not settle, a query that misses
-// records the page showed), the page and its doubt stay as they were.
-func (a *Activities) readTie(ctx context.Context, acc *Account, in contract.ListPageInput, page huawei.Page, b boundary) (huawei.Page, boundary, error) {
+// starts on its last position (see boundary.go). When the tie cannot be
+// read whole (records without ids, a count that does not settle, a query
+// that misses records the page showed), the page and its doubt stay as
+// they were; moved says the tie changed while it was read (the account
+// changes: the page is worth listing again).
+func (a *Activities) readTie(ctx context.Context, acc *Account, in contract.ListPageInput, page huawei.Page, b boundary) (huawei.Page, boundary, bool, error) {
 	list := func(q huawei.ListQuery) (huawei.Page, error) { return acc.Huawei.ListPage(ctx, q) }
-	tie, whole, err := listTie(list, in, b.tie, page.Records[b.tieStart:])
+	tie, whole, moved, err := listTie(list, in, b.tie, page.Records[b.tieStart:])
 	if err == nil && whole {
 		whole, err = tieInPlace(list, in, in.Offset+b.tieStart, tie.Received, b.tie)
 	}
 	if err != nil || !whole {
-		return page, b, err
+		return page, b, moved, err
 	}
 	activity.GetLogger(ctx).Info("read whole a tie of expire times that fills a page", "offset", in.Offset, "expire_time", b.tie, "records", tie.Received)
-	return withTie(page, b.tieStart, tie), boundary{advance: b.tieStart + tie.Received - 1, through: b.tie}, nil
+	return withTie(page, b.tieStart, tie), boundary{advance: b.tieStart + tie.Received - 1, through: b.tie}, false, nil
 }
 
 // listTie pages through the records that expire at t, up to tiePasses
@@ -44,10 +46,11 @@ func (a *Activities) readTie(ctx context.Context, acc *Account, in contract.List
 // released meanwhile would be counted in what was read and not in the
 // total, and hide one that was missed. (One added to that very second
 // while another is released would not show; a purchase that expires in
-// the same second as others is bought in that same second.)
-func listTie(list func(huawei.ListQuery) (huawei.Page, error), in contract.ListPageInput, t time.Time, shown []huawei.Record) (huawei.Page, bool, error) {
+// the same second as others is bought in that same second.) moved: the
+// tie changed while it was read (its count moved, or a record the page
+// showed is no longer in it).
+func listTie(list func(huawei.ListQuery) (huawei.Page, error), in contract.ListPageInput, t time.Time, shown []huawei.Record) (tie huawei.Page, whole, moved bool, err error) {
 	q := huawei.ListQuery{ExpireBegin: t, ExpireEnd: t, StatusList: in.Statuses, Limit: in.Limit}
-	var tie huawei.Page
 	seen := map[string]bool{}
 	total := -1
 	for range tiePasses {
@@ -56,11 +59,13 @@ func listTie(list func(huawei.ListQuery) (huawei.Page, error), in contract.ListP
 			p, err := list(q)
 			switch {
 			case err != nil:
-				return tie, false, err
-			case p.TotalCount < 0 || (total >= 0 && p.TotalCount != total):
-				return tie, false, nil // no count, or one that moved: nothing to settle on
+				return tie, false, false, err
+			case p.TotalCount < 0:
+				return tie, false, false, nil // no count: nothing to settle on
+			case total >= 0 && p.TotalCount != total:
+				return tie, false, true, nil
 			case slices.ContainsFunc(p.Records, func(r huawei.Record) bool { return r.ID == "" }):
-				return tie, false, nil // records without ids cannot be counted
+				return tie, false, false, nil // records without ids cannot be counted
 			}
 			addNew(&tie, p, seen)
 			total, offset = p.TotalCount, offset+p.Received
@@ -68,11 +73,12 @@ func listTie(list func(huawei.ListQuery) (huawei.Page, error), in contract.ListP
 				break
 			}
 		}
-		if len(seen) == total && !slices.ContainsFunc(shown, func(r huawei.Record) bool { return r.ID != "" && !seen[r.ID] }) {
-			return tie, true, nil
+		if len(seen) == total {
+			gone := slices.ContainsFunc(shown, func(r huawei.Record) bool { return r.ID != "" && !seen[r.ID] })
+			return tie, !gone, gone, nil
 		}
 	}
-	return tie, false, nil
+	return tie, false, false, nil
 }
 
 // tieInPlace checks that the listing holds the tie's records, and only

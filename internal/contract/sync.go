@@ -150,27 +150,32 @@ func (c *ListingCheck) Observe(total int) {
 	c.MinTotal, c.MaxTotal = min(c.MinTotal, total), max(c.MaxTotal, total)
 }
 
-// Shortfall says, in one sentence, how many resources BSS counts that the
-// listing did not see beyond what the account's changes during the listing
-// explain ("" when none): listed distinct resources written and
-// quarantined records against the last total_count. Where the listing had
-// a doubt, any shortfall counts.
+// Shortfall says, in one sentence, why the listing may have missed
+// resources ("" when it proved it did not): where it could not prove by
+// overlap that it saw each record (a doubt), or where BSS counts more
+// than it saw (distinct resources written and unreadable records, against
+// the last total_count) beyond what the account's changes during the
+// listing explain.
 func (c ListingCheck) Shortfall(listed int) string {
-	if !c.Counted {
-		return ""
-	}
 	missing := c.LastTotal - listed - c.Quarantined
 	churn := max(c.Moved, c.MaxTotal-c.MinTotal)
-	if missing <= 0 || (missing <= churn && len(c.Doubts) == 0) {
+	counted := fmt.Sprintf("the listing saw %d distinct resources and %d unreadable records where BSS's total_count says %d",
+		listed, c.Quarantined, c.LastTotal)
+	var s string
+	switch {
+	case len(c.Doubts) > 0:
+		s = "the listing could not prove it saw every resource: " + c.Doubts[0]
+		if c.Counted && missing > 0 {
+			s += "; " + counted
+		}
+		s += "; some may be missing from the inventory"
+	case c.Counted && missing > churn:
+		s = fmt.Sprintf("%s: %d may be missing from the inventory", counted, missing)
+		if churn > 0 {
+			s += fmt.Sprintf(" (the total moved by %d while the sync listed)", churn)
+		}
+	default:
 		return ""
-	}
-	s := fmt.Sprintf("the listing saw %d distinct resources and %d unreadable records where BSS's total_count says %d: %d may be missing from the inventory",
-		listed, c.Quarantined, c.LastTotal, missing)
-	if churn > 0 {
-		s += fmt.Sprintf(" (the total moved by %d while the sync listed)", churn)
-	}
-	if len(c.Doubts) > 0 {
-		s += "; " + c.Doubts[0]
 	}
 	return s + "; run the sync again, and report it if it repeats"
 }

@@ -177,6 +177,7 @@ func TestAListingShortOfItsTotalIsPartial(t *testing.T) {
 			assert.Equal(t, 3, done.ListedResources, c.name)
 			if c.partial {
 				assert.Equal(t, store.StatusPartial, done.Status, c.name)
+				require.NotNil(t, done.Notes, c.name)
 				assert.Contains(t, *done.Notes, "may be missing from the inventory", c.name)
 			} else {
 				assert.Equal(t, store.StatusSuccess, done.Status, "%d %s: %v", i, c.name, done.Notes)

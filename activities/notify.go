@@ -27,7 +27,15 @@ type Notifier struct {
 	AccountID string // the worker's account, when an input names none
 	// ConfigFile is the routes file; "" turns reminders off.
 	ConfigFile string
+	// RunRunning tells whether a reminders run still runs (Temporal), so
+	// that the digests of a run that ended without settling them (it was
+	// terminated) are settled by the next run; nil: only after sweepAfter.
+	RunRunning store.HolderRunning
 }
+
+// sweepAfter: a digest left unsettled this long is settled whatever
+// Temporal says (its sends give up after a day).
+const sweepAfter = 26 * time.Hour
 
 func (n *Notifier) config() (*notify.Config, error) {
 	if n.ConfigFile == "" {
@@ -126,12 +134,19 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is no longer in the routes file", in.Route), string(notify.ClassConfig), nil)
 	}
 	account := n.account(in.AccountID)
+	if err := n.sweep(ctx, account); err != nil {
+		return nil, err
+	}
 	var out []contract.ClaimedDigest
 	var done []int
 	for _, t := range route.Thresholds { // an earlier attempt's claims
-		d, _, err := n.Store.GetDigest(ctx, digestID(ctx, route.Name, t))
+		d, sends, err := n.Store.GetDigest(ctx, digestID(ctx, route.Name, t))
 		if err == nil {
-			out = append(out, contract.ClaimedDigest{DigestID: d.ID, Threshold: t, Resources: d.Resources, Channels: channelRefs(cfg, route)})
+			var names []string
+			for _, snd := range sends {
+				names = append(names, snd.Channel)
+			}
+			out = append(out, contract.ClaimedDigest{DigestID: d.ID, Threshold: t, Resources: d.Resources, Channels: channelRefs(cfg, names)})
 			done = append(done, t)
 		}
 	}
@@ -139,52 +154,89 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 	if err != nil {
 		return nil, err
 	}
+	info := activity.GetInfo(ctx)
 	for _, p := range pending {
 		if slices.Contains(done, p.Threshold) {
 			continue
 		}
 		c := store.DigestClaim{
 			Digest: store.NotificationDigest{ID: digestID(ctx, route.Name, p.Threshold), AccountID: account, Route: route.Name,
-				ThresholdDays: p.Threshold, Language: route.Language, AsOf: in.AsOf, WorkflowID: activity.GetInfo(ctx).WorkflowExecution.ID},
-			Resources: p.Keys(),
+				ThresholdDays: p.Threshold, Language: route.Language, AsOf: in.AsOf, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
+			Items: p.Claims(),
 		}
 		for _, name := range route.Channels {
 			ch := cfg.Channels[name]
 			c.Sends = append(c.Sends, store.NotificationSend{Channel: name, ChannelType: ch.Type, Recipient: ch.Recipient()})
 		}
-		claimed, err := n.Store.ClaimDigest(ctx, c)
+		claimed, channels, err := n.Store.ClaimDigest(ctx, c)
 		if err != nil {
 			return nil, databaseError("recording the digest", err)
 		}
 		if claimed > 0 {
-			out = append(out, contract.ClaimedDigest{DigestID: c.Digest.ID, Threshold: p.Threshold, Resources: claimed, Channels: channelRefs(cfg, route)})
+			out = append(out, contract.ClaimedDigest{DigestID: c.Digest.ID, Threshold: p.Threshold, Resources: claimed, Channels: channelRefs(cfg, channels)})
 		}
 	}
 	slices.SortFunc(out, func(a, b contract.ClaimedDigest) int { return a.Threshold - b.Threshold })
 	return out, nil
 }
 
-func channelRefs(cfg *notify.Config, r *notify.Route) []contract.ChannelRef {
-	out := make([]contract.ChannelRef, len(r.Channels))
-	for i, name := range r.Channels {
-		out[i] = contract.ChannelRef{Name: name, Type: cfg.Channels[name].Type}
+func channelRefs(cfg *notify.Config, names []string) []contract.ChannelRef {
+	out := make([]contract.ChannelRef, len(names))
+	for i, name := range names {
+		out[i] = contract.ChannelRef{Name: name}
+		if ch := cfg.Channels[name]; ch != nil {
+			out[i].Type = ch.Type
+		}
 	}
 	return out
 }
 
-// deliveryID names one digest's delivery on one channel, the same on every
-// attempt (the webhook-id header, the mail's Message-ID).
-func deliveryID(digestID, channel string) string {
-	h := sha256.Sum256([]byte(channel))
-	return digestID + "-" + hex.EncodeToString(h[:4])
+// sweep settles the digests of the account's runs that ended without
+// settling them (a terminated run), so that what they claimed and never
+// sent is released. A run Temporal says still runs keeps its digests,
+// unless they are older than sweepAfter.
+func (n *Notifier) sweep(ctx context.Context, account string) error {
+	self := activity.GetInfo(ctx).WorkflowExecution
+	stale, err := n.Store.UnsettledDigests(ctx, account, time.Now().Add(-time.Minute), 100)
+	if err != nil {
+		return databaseError("reading unsettled digests", err)
+	}
+	for _, d := range stale {
+		if d.WorkflowID == self.ID && d.RunID == self.RunID {
+			continue
+		}
+		if time.Since(d.CreatedAt) < sweepAfter {
+			if n.RunRunning == nil {
+				continue
+			}
+			if running, err := n.RunRunning(ctx, d.WorkflowID); err != nil || running {
+				continue // unknown or running: left for later
+			}
+		}
+		if _, _, err := n.Store.SettleDigest(ctx, d.ID, "its run ended before sending it"); err != nil {
+			return databaseError("settling digest "+d.ID, err)
+		}
+	}
+	return nil
 }
 
-// NotifySend sends a digest on one channel at most once. The digest is
-// built here from the database. The send is marked "sending" before the
-// request goes out: an attempt that finds it still "sending" follows a
-// worker that died mid-send, and marks it unconfirmed instead of sending
-// again. A failure known not to have reached the platform is put back to
-// pending and retried per its class.
+// deliveryID names one message of a digest on one channel, the same on
+// every attempt (the webhook-id header, the mail's Message-ID).
+func deliveryID(digestID, channel string, part int) string {
+	h := sha256.Sum256([]byte(channel))
+	return fmt.Sprintf("%s-%s-%d", digestID, hex.EncodeToString(h[:4]), part)
+}
+
+// NotifySend sends a digest on one channel, as the messages the
+// channel's limits split it into, each paced by the robot's documented
+// rate. A resource is marked sent only once the platform accepted a
+// message naming it. Each message is marked "sending" before its request
+// goes out: an attempt that finds one still "sending" follows a worker
+// that died mid-send. On a chat robot it is then unconfirmed and never
+// sent again (at most once); a webhook or a mail is sent again with the
+// same id (at least once, the receiver drops the duplicate). A failure
+// known not to have reached the platform puts the message back to pending
+// and is retried per its class.
 func (n *Notifier) NotifySend(ctx context.Context, in contract.SendInput) (contract.SendOutcome, error) {
 	defer keepAlive(ctx, nil)()
 	out := contract.SendOutcome{Channel: in.Channel}
@@ -201,71 +253,270 @@ func (n *Notifier) NotifySend(ctx context.Context, in contract.SendInput) (contr
 	if err != nil {
 		return out, databaseError("reading digest "+in.DigestID, err)
 	}
-	rows, err := n.Store.DigestResources(ctx, d)
-	if err != nil {
-		return out, databaseError("reading the resources of digest "+in.DigestID, err)
-	}
 	found, err := n.Store.BeginSend(ctx, in.DigestID, in.Channel)
 	if err != nil {
 		return out, databaseError("starting the send", err)
 	}
-	switch found {
-	case store.SendPending:
-	case store.SendSending:
-		msg := "a worker stopped while this message was being sent: it may have arrived, so it is not sent again"
-		return out, n.endSend(ctx, in, store.SendUnconfirmed, &notify.SendError{Class: notify.ClassUncertain, Msg: msg})
-	case store.SendSent, store.SendObsolete:
-		out.Status = found
+	if found != store.SendPending && found != store.SendSending {
+		out.Status = found // settled
 		return out, nil
-	default:
-		return out, temporal.NewNonRetryableApplicationError("the send already ended: "+found, string(notify.ClassRejected), nil)
 	}
-	if len(rows) == 0 {
-		out.Status = store.SendObsolete
-		return out, n.endSend(ctx, in, store.SendObsolete, nil)
+	s := &send{n: n, cfg: cfg, ch: ch, digest: d, in: in}
+	if err := s.run(ctx); err != nil {
+		return out, err
 	}
+	out.Status, out.Parts, out.PartsSent, out.Unconfirmed, err = s.finish(ctx, "")
+	return out, err
+}
+
+// send is one attempt of a digest's send on a channel.
+type send struct {
+	n      *Notifier
+	cfg    *notify.Config
+	ch     *notify.Channel
+	digest store.NotificationDigest
+	in     contract.SendInput
+}
+
+// run splits what is not split yet, then sends every message still owed.
+func (s *send) run(ctx context.Context) error {
+	items, err := s.n.Store.SendItems(ctx, s.digest, s.in.Channel)
+	if err != nil {
+		return databaseError("reading the resources of digest "+s.in.DigestID, err)
+	}
+	if err := s.split(ctx, items); err != nil {
+		return err
+	}
+	if items, err = s.n.Store.SendItems(ctx, s.digest, s.in.Channel); err != nil {
+		return databaseError("reading the resources of digest "+s.in.DigestID, err)
+	}
+	parts := map[int][]store.SendItem{}
+	var order []int
+	for _, it := range items {
+		if it.Part > 0 && (it.Status == store.SendPending || it.Status == store.SendSending) {
+			if parts[it.Part] == nil {
+				order = append(order, it.Part)
+			}
+			parts[it.Part] = append(parts[it.Part], it)
+		}
+	}
+	slices.Sort(order)
+	for _, p := range order {
+		if err := s.sendPart(ctx, p, parts[p], len(order)+countSent(items)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func countSent(items []store.SendItem) int {
+	parts := map[int]bool{}
+	for _, it := range items {
+		if it.Status != store.SendPending && it.Status != store.SendSending {
+			parts[it.Part] = true
+		}
+	}
+	return len(parts)
+}
+
+// split numbers the messages of the resources not split yet; those no
+// longer due are marked obsolete.
+func (s *send) split(ctx context.Context, items []store.SendItem) error {
+	last := 0
+	var due []store.SendItem
+	var obsolete []string
+	for _, it := range items {
+		last = max(last, it.Part)
+		switch {
+		case it.Part > 0 || it.Status != store.SendPending:
+		case it.Resource == nil:
+			obsolete = append(obsolete, it.ResourceID)
+		default:
+			due = append(due, it)
+		}
+	}
+	if len(due) == 0 && len(obsolete) == 0 {
+		return nil
+	}
+	var ids [][]string
+	if len(due) > 0 {
+		for _, part := range s.ch.Parts(s.digestOf(due)) {
+			var p []string
+			for _, it := range part.Items {
+				p = append(p, it.ResourceID)
+			}
+			ids = append(ids, p)
+		}
+	}
+	if err := s.n.Store.SplitSend(ctx, s.in.DigestID, s.in.Channel, last+1, ids, obsolete); err != nil {
+		return databaseError("splitting the digest into messages", err)
+	}
+	return nil
+}
+
+// digestOf is the digest naming items.
+func (s *send) digestOf(items []store.SendItem) notify.Digest {
+	d := s.digest
 	dg := notify.Digest{Account: d.AccountID, Route: d.Route, Threshold: d.ThresholdDays, Language: d.Language, AsOf: d.AsOf}
-	for _, r := range rows {
-		dg.Items = append(dg.Items, notify.NewItem(r, cfg.Owner(r.Tags), d.AsOf))
+	for _, it := range items {
+		dg.Items = append(dg.Items, notify.NewItem(*it.Resource, s.cfg.Owner(it.Resource.Tags), d.AsOf))
 	}
-	sendErr := ch.Send(ctx, notify.Message{ID: deliveryID(d.ID, in.Channel), Digest: dg})
+	return dg
+}
+
+// sendPart sends one message: its resources go pending → sending before
+// the request and sending → sent (or back, or on) after its answer.
+func (s *send) sendPart(ctx context.Context, part int, items []store.SendItem, parts int) error {
+	if items[0].Status == store.SendSending { // a worker died while it was on its way
+		if s.ch.AtMostOnce() {
+			_, err := s.move(ctx, part, store.SendSending, store.SendUnconfirmed)
+			return err
+		}
+	} else if moved, err := s.move(ctx, part, store.SendPending, store.SendSending); err != nil || moved == 0 {
+		return err // 0: another attempt took it
+	}
+	var due []store.SendItem
+	var gone []string
+	for _, it := range items {
+		if it.Resource == nil {
+			gone = append(gone, it.ResourceID)
+		} else {
+			due = append(due, it)
+		}
+	}
+	if len(gone) > 0 { // renewed or released since the split
+		if err := s.n.Store.MarkObsolete(ctx, s.in.DigestID, s.in.Channel, gone); err != nil {
+			return databaseError("marking renewed resources", err)
+		}
+	}
+	if len(due) == 0 {
+		_, err := s.move(ctx, part, store.SendSending, store.SendObsolete)
+		return err
+	}
+	if err := s.pace(ctx); err != nil {
+		_, _ = s.move(ctx, part, store.SendSending, store.SendPending)
+		return err
+	}
+	dg := s.digestOf(due)
+	dg.Part, dg.Parts = part, parts
+	sendErr := s.ch.Send(ctx, notify.Message{ID: deliveryID(s.in.DigestID, s.in.Channel, part), Digest: dg})
+	return s.settlePart(ctx, part, sendErr)
+}
+
+// settlePart records a message's answer.
+func (s *send) settlePart(ctx context.Context, part int, sendErr error) error {
 	if sendErr == nil {
-		out.Status = store.SendSent
-		return out, n.endSend(ctx, in, store.SendSent, nil)
+		_, err := s.move(ctx, part, store.SendSending, store.SendSent)
+		return err
 	}
 	var se *notify.SendError
 	if !errors.As(sendErr, &se) {
 		se = &notify.SendError{Class: notify.ClassUncertain, Msg: sendErr.Error()}
 	}
 	switch {
+	case se.Class == notify.ClassRateLimited:
+		s.throttled(ctx, se.RetryAfter)
+		return s.fail(ctx, part, store.SendPending, se)
 	case se.Retryable():
-		return out, n.endSend(ctx, in, store.SendPending, se)
-	case se.Class == notify.ClassUncertain:
-		return out, n.endSend(ctx, in, store.SendUnconfirmed, se)
+		return s.fail(ctx, part, store.SendPending, se)
+	case se.Class == notify.ClassUncertain && s.ch.AtMostOnce():
+		_, err := s.move(ctx, part, store.SendSending, store.SendUnconfirmed)
+		if err == nil {
+			err = s.endSend(ctx, store.SendSending, se.Msg)
+		}
+		return err // the next message goes on
+	case se.Class == notify.ClassUncertain: // sent again, with the same id
+		return s.fail(ctx, part, store.SendSending, &notify.SendError{Class: notify.ClassUnavailable, Msg: se.Msg + "; sent again with the same id"})
 	}
-	return out, n.endSend(ctx, in, store.SendFailed, se)
+	return s.fail(ctx, part, store.SendFailed, se)
 }
 
-// endSend records a send's status and turns a send error into the
-// activity's error, typed by its class for the retry policy.
-func (n *Notifier) endSend(ctx context.Context, in contract.SendInput, status string, se *notify.SendError) error {
-	msg := ""
-	if se != nil {
-		msg = se.Msg
+// fail moves a message's resources to status and ends the attempt with
+// the send's error, typed by its class for the retry policy.
+func (s *send) fail(ctx context.Context, part int, status string, se *notify.SendError) error {
+	if status != store.SendSending {
+		if _, err := s.move(ctx, part, store.SendSending, status); err != nil {
+			return err
+		}
 	}
-	if err := n.Store.EndSend(ctx, in.DigestID, in.Channel, status, msg); err != nil {
-		return databaseError("recording the send", err)
-	}
-	if se == nil {
-		return nil
+	if err := s.endSend(ctx, store.SendPending, se.Msg); err != nil {
+		return err
 	}
 	return temporal.NewApplicationErrorWithOptions(se.Msg, string(se.Class), temporal.ApplicationErrorOptions{
 		NonRetryable: !se.Retryable(), NextRetryDelay: se.RetryAfter,
 	})
 }
 
-// NotifySettle closes a digest: sends still pending were given up, and a
-// digest no channel delivered releases its resources for a later run.
+func (s *send) move(ctx context.Context, part int, from, to string) (int64, error) {
+	moved, err := s.n.Store.MovePart(ctx, s.in.DigestID, s.in.Channel, part, from, to)
+	if err != nil {
+		return 0, databaseError("recording the send", err)
+	}
+	return moved, nil
+}
+
+// endSend records where the send stands; a settle that came first wins.
+func (s *send) endSend(ctx context.Context, status, msg string) error {
+	if _, err := s.n.Store.EndSend(ctx, s.in.DigestID, s.in.Channel, status, msg); err != nil {
+		return databaseError("recording the send", err)
+	}
+	return nil
+}
+
+// finish records the send's status from its resources'.
+func (s *send) finish(ctx context.Context, msg string) (status string, parts, sent, unconfirmed int, err error) {
+	items, err := s.n.Store.SendItems(ctx, s.digest, s.in.Channel)
+	if err != nil {
+		return "", 0, 0, 0, databaseError("reading the send", err)
+	}
+	of := map[string]int{}
+	partSet, sentSet := map[int]bool{}, map[int]bool{}
+	for _, it := range items {
+		of[it.Status]++
+		partSet[it.Part] = true
+		if it.Status == store.SendSent {
+			sentSet[it.Part] = true
+		}
+	}
+	status = store.SendStatus(of)
+	if status == store.SendUnconfirmed && msg == "" {
+		msg = "a message got no answer: it may have arrived, so it is not sent again"
+	}
+	return status, len(partSet), len(sentSet), of[store.SendUnconfirmed], s.endSend(ctx, status, msg)
+}
+
+// pace waits for the robot's turn, shared by every channel, account and
+// worker that sends to it (rate_buckets).
+func (s *send) pace(ctx context.Context) error {
+	p := s.ch.Pace()
+	if p.PerSecond == 0 {
+		return nil
+	}
+	key, err := s.ch.RobotKey()
+	if err != nil {
+		return err
+	}
+	l := store.NewRateLimiter(s.n.Store, key, map[string]float64{s.ch.Type: p.PerSecond})
+	if err := l.Wait(ctx, s.ch.Type); err != nil {
+		return databaseError("waiting for the robot's turn", err)
+	}
+	return nil
+}
+
+// throttled holds every sender to this robot back for the platform's
+// block (or what it asked for).
+func (s *send) throttled(ctx context.Context, d time.Duration) {
+	p := s.ch.Pace()
+	key, err := s.ch.RobotKey()
+	if p.PerSecond == 0 || err != nil {
+		return
+	}
+	store.NewRateLimiter(s.n.Store, key, map[string]float64{s.ch.Type: p.PerSecond}).Pause(ctx, s.ch.Type, max(d, time.Second))
+}
+
+// NotifySettle closes a digest: a message whose answer never came is
+// unconfirmed, what was not sent or was refused is released for a later
+// run. It runs even when the run was canceled (on a disconnected context).
 func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (contract.DigestOutcome, error) {
 	defer keepAlive(ctx, nil)()
 	reason := in.Reason
@@ -280,9 +531,10 @@ func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (c
 	if err != nil {
 		return contract.DigestOutcome{}, databaseError("reading digest "+in.DigestID, err)
 	}
-	out := contract.DigestOutcome{DigestID: d.ID, Threshold: d.ThresholdDays, Resources: d.Resources, Released: released}
+	out := contract.DigestOutcome{DigestID: d.ID, Threshold: d.ThresholdDays, Resources: d.Resources, Released: released > 0, ReleasedItems: released}
 	for _, s := range sends {
-		out.Sends = append(out.Sends, contract.SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status, Attempts: s.Attempts, Error: s.ErrorMessage})
+		out.Sends = append(out.Sends, contract.SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status,
+			Attempts: s.Attempts, Error: s.ErrorMessage, Parts: s.Parts, PartsSent: s.PartsSent, Unconfirmed: s.Unconfirmed})
 	}
 	return out, nil
 }
@@ -305,7 +557,7 @@ func (n *Notifier) NotifyTestSend(ctx context.Context, in contract.TestInput) ([
 		ch := cfg.Channels[name]
 		d := notify.Digest{Account: n.AccountID, Route: route.Name, Language: route.Language, AsOf: time.Now().UTC(), Test: true}
 		o := contract.SendOutcome{Channel: name, Type: ch.Type, Recipient: ch.Recipient(), Status: store.SendSent, Attempts: 1}
-		if err := ch.Send(ctx, notify.Message{ID: deliveryID("test-"+info.WorkflowExecution.RunID, name), Digest: d}); err != nil {
+		if err := ch.Send(ctx, notify.Message{ID: deliveryID("test-"+info.WorkflowExecution.RunID, name, 1), Digest: d}); err != nil {
 			o.Status, o.Error = store.SendFailed, err.Error()
 		}
 		out = append(out, o)

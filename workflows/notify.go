@@ -34,6 +34,11 @@ type NotifyInput struct {
 	SyncID string `json:"sync_id,omitempty"`
 }
 
+// SettleWhenCanceledChange versions the settle of a canceled run's digests
+// on a disconnected context: recorded histories of canceled runs, which
+// scheduled no settle, still replay.
+const SettleWhenCanceledChange = "notify-settle-when-canceled"
+
 // Route outcomes.
 const (
 	RouteSent    = "sent"    // every digest reached every channel
@@ -48,8 +53,11 @@ type NotifyResult struct {
 	AsOf       time.Time      `json:"as_of"`
 	Configured bool           `json:"configured"`
 	Routes     []RouteOutcome `json:"routes"`
-	Sent       int            `json:"sent"`   // channel deliveries made
-	Failed     int            `json:"failed"` // channel deliveries failed or unconfirmed
+	Sent       int            `json:"sent"`   // channel deliveries made: every resource accepted
+	Failed     int            `json:"failed"` // channel deliveries failed (their resources are reminded again later)
+	// Unconfirmed: channel deliveries with a message that got no answer; it
+	// may have arrived, it is not sent again, it is not counted as sent.
+	Unconfirmed int `json:"unconfirmed,omitempty"`
 }
 
 // RouteOutcome is what one route sent.
@@ -86,7 +94,8 @@ func sendOptions(ch contract.ChannelRef, summary string) workflow.ActivityOption
 		maxInterval = d
 	}
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: 6 * time.Minute, ScheduleToCloseTimeout: 24 * time.Hour, HeartbeatTimeout: heartbeatTimeout, Summary: summary,
+		// A send waits its robot's turn for each of its messages.
+		StartToCloseTimeout: time.Hour, ScheduleToCloseTimeout: 24 * time.Hour, HeartbeatTimeout: heartbeatTimeout, Summary: summary,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: maxInterval, NonRetryableErrorTypes: sendNonRetryable},
 	}
 }
@@ -132,9 +141,13 @@ func NotifyExpiring(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 	for _, r := range res.Routes {
 		for _, d := range r.Digests {
 			for _, s := range d.Sends {
-				if s.Status == contract.SendSent {
+				switch s.Status {
+				case contract.SendSent:
 					res.Sent++
-				} else if s.Status != contract.SendObsolete {
+				case contract.SendUnconfirmed:
+					res.Unconfirmed++
+				case contract.SendObsolete:
+				default:
 					res.Failed++
 				}
 			}
@@ -187,7 +200,11 @@ func sendDigest(ctx workflow.Context, route string, d contract.ClaimedDigest) co
 		}
 	}
 	var out contract.DigestOutcome
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("settle digest "+d.DigestID)), contract.ActivityNotifySettle,
+	sctx := ctx
+	if ctx.Err() != nil && workflow.GetVersion(ctx, SettleWhenCanceledChange, workflow.DefaultVersion, 1) == 1 {
+		sctx, _ = workflow.NewDisconnectedContext(ctx) // a canceled run still settles what it claimed
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(sctx, notifyDBOptions("settle digest "+d.DigestID)), contract.ActivityNotifySettle,
 		contract.SettleInput{DigestID: d.DigestID, Reason: "given up: " + strings.Join(reasons, "; ")}).Get(ctx, &out)
 	if err != nil {
 		out = contract.DigestOutcome{DigestID: d.DigestID, Threshold: d.Threshold, Resources: d.Resources}

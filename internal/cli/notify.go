@@ -155,7 +155,7 @@ func (e *env) notifyPreview(ctx context.Context, account string, within int) (no
 			return r.ExpireTime.After(res.AsOf.Add(time.Duration(within) * 24 * time.Hour))
 		})
 	}
-	notified := map[store.NotifyKey]bool{}
+	notified := map[store.NotifyKey][]string{}
 	if len(rows) > 0 {
 		if notified, err = s.NotifiedKeys(ctx, account, rows[0].ExpireTime); err != nil {
 			return res, dbReadError(name, err)

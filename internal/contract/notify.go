@@ -75,6 +75,12 @@ type SendOutcome struct {
 	Status    string `json:"status"`
 	Attempts  int    `json:"attempts,omitempty"`
 	Error     string `json:"error,omitempty"`
+	// Parts: the messages the digest took on this channel; PartsSent: those
+	// the platform accepted; Unconfirmed: resources named in a message that
+	// got no answer (never counted as delivered).
+	Parts       int `json:"parts,omitempty"`
+	PartsSent   int `json:"parts_sent,omitempty"`
+	Unconfirmed int `json:"unconfirmed,omitempty"`
 }
 
 // SettleInput closes a digest.
@@ -89,9 +95,11 @@ type DigestOutcome struct {
 	Threshold int           `json:"threshold_days"`
 	Resources int           `json:"resources"`
 	Sends     []SendOutcome `json:"sends"`
-	// Released: no channel delivered it, so its resources are reminded
-	// again by a later run.
-	Released bool `json:"released,omitempty"`
+	// Released: some of its reminders were not delivered (not sent, or
+	// refused), so a later run sends them again; ReleasedItems counts them
+	// (a resource per channel).
+	Released      bool `json:"released,omitempty"`
+	ReleasedItems int  `json:"released_items,omitempty"`
 }
 
 // TestInput sends a test message on each channel of a route.

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
 )
@@ -120,21 +121,34 @@ func idsIn(m received, all []store.ExpiringResource) []string {
 	return out
 }
 
-// assertDigests checks that msgs are exactly the digests of route: one
-// message per threshold, each listing exactly its resources.
+// assertDigests checks that msgs are exactly the digests of route: every
+// due resource named in exactly one message, and each message naming
+// resources of one threshold's digest only (a digest longer than a
+// platform takes in one message comes as several).
 func assertDigests(t *testing.T, channel string, msgs []received, route string, want map[digestKey][]string, all []store.ExpiringResource) {
 	t.Helper()
-	var wantSets [][]string
+	digestOf := map[string]int{}
+	var wantAll []string
 	for k, ids := range want {
 		if k.route == route {
-			wantSets = append(wantSets, ids)
+			for _, id := range ids {
+				digestOf[id] = k.threshold
+			}
+			wantAll = append(wantAll, ids...)
 		}
 	}
-	var gotSets [][]string
-	for _, m := range msgs {
-		gotSets = append(gotSets, idsIn(m, all))
+	var gotAll []string
+	for i, m := range msgs {
+		ids := idsIn(m, all)
+		assert.NotEmpty(t, ids, "channel %s: message %d names no resource", channel, i)
+		for _, id := range ids {
+			th, ok := digestOf[id]
+			assert.True(t, ok, "channel %s of route %s: %s is not due on this route", channel, route, id)
+			assert.Equal(t, digestOf[ids[0]], th, "channel %s: message %d mixes thresholds", channel, i)
+		}
+		gotAll = append(gotAll, ids...)
 	}
-	assert.ElementsMatch(t, wantSets, gotSets, "channel %s of route %s: one message per threshold with exactly its resources", channel, route)
+	assert.ElementsMatch(t, wantAll, gotAll, "channel %s of route %s: every due resource named in exactly one message", channel, route)
 }
 
 func writeRoutes(t *testing.T, yaml string) string {
@@ -467,23 +481,31 @@ func idsOf(msgs []received, rows []store.ExpiringResource) []string {
 }
 
 // TestNotifyWorkerKilledMidSendSendsNoDuplicate: the worker process dies
-// while the receiver holds its request; the worker that takes over finds
-// the send under way, marks it unconfirmed and does not send it again. No
-// worker log holds a secret.
+// while a webhook and a DingTalk robot each hold its request. The worker
+// that takes over sends the webhook's message again with the same
+// webhook-id (at least once: the receiver drops the duplicate), and marks
+// the robot's message unconfirmed without sending it again (at most once:
+// a chat group cannot drop a duplicate); unconfirmed is reported, never
+// counted as sent, and a later run sends neither again. No worker log
+// holds a secret.
 func TestNotifyWorkerKilledMidSendSendsNoDuplicate(t *testing.T) {
-	secret := "whsec_" + base64Of("kill-"+randomToken())
-	hook := newReceiver(t, "webhook", secret)
-	hook.hold, hook.held = make(chan struct{}), make(chan struct{})
+	secret, dingSecret := "whsec_"+base64Of("kill-"+randomToken()), "SEC"+randomToken()
+	hook, ding := newReceiver(t, "webhook", secret), newReceiver(t, "dingtalk", dingSecret)
+	for _, r := range []*receiver{hook, ding} {
+		r.hold, r.held = make(chan struct{}), make(chan struct{})
+	}
 	t.Setenv("T_HOOK_SECRET", secret)
+	t.Setenv("T_DING_SECRET", dingSecret)
 	writeRoutes(t, fmt.Sprintf(`
 after_sync: false # this test starts the reminders runs itself
 default_route: ops
 thresholds: [30]
 channels:
   hook: {type: webhook, url: %q, secret: "env:T_HOOK_SECRET"}
+  ding: {type: dingtalk, url: %q, secret: "env:T_DING_SECRET", max_items: 500}
 routes:
-  - {name: ops, channels: [hook]}
-`, hook.url()))
+  - {name: ops, channels: [hook, ding]}
+`, hook.url(), ding.url()))
 	s := newStack(t, stackOptions{resources: 300, seed: 3, workerProcess: true})
 	w1 := s.startWorkerProcess()
 	syncAndTagOwners(t, s)
@@ -494,35 +516,48 @@ routes:
 	run, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.cfg.Temporal.TaskQueue}, workflows.NotifyWorkflowName,
 		workflows.NotifyInput{AccountID: s.cfg.Huawei.DomainID})
 	require.NoError(t, err)
-	select {
-	case <-hook.held:
-	case <-ctx.Done():
-		t.Fatal("the digest never reached the receiver")
+	for _, r := range []*receiver{hook, ding} {
+		select {
+		case <-r.held:
+		case <-ctx.Done():
+			t.Fatalf("the digest never reached the %s receiver", r.kind)
+		}
 	}
 	w1.kill()
 	s.startWorkerProcess()
-	close(hook.hold) // the request arrives after all; its sender is gone
+	close(hook.hold) // the requests arrive after all; their sender is gone
+	close(ding.hold)
 
 	var res workflows.NotifyResult
 	require.NoError(t, run.Get(ctx, &res))
 	require.Len(t, res.Routes, 1)
 	require.Len(t, res.Routes[0].Digests, 1)
-	snd := res.Routes[0].Digests[0].Sends[0]
-	assert.Equal(t, store.SendUnconfirmed, snd.Status, "%+v", snd)
-	assert.Contains(t, snd.Error, "may have arrived")
-	assert.False(t, res.Routes[0].Digests[0].Released, "an unconfirmed digest keeps its resources: never sent twice")
-	assert.Equal(t, 1, hook.requestCount(), "sent once")
-	assert.Len(t, hook.messages(), 1)
+	sends := map[string]contract.SendOutcome{}
+	for _, snd := range res.Routes[0].Digests[0].Sends {
+		sends[snd.Channel] = snd
+	}
+	assert.Equal(t, store.SendSent, sends["hook"].Status, "%+v", sends["hook"])
+	assert.Equal(t, 2, hook.requestCount(), "the webhook's message is sent again")
+	require.Len(t, hook.messages(), 2)
+	assert.Equal(t, hook.messages()[0].ID, hook.messages()[1].ID, "with the same webhook-id")
+	assert.Equal(t, store.SendUnconfirmed, sends["ding"].Status, "%+v", sends["ding"])
+	assert.Contains(t, sends["ding"].Error, "may have arrived")
+	assert.Equal(t, 1, ding.requestCount(), "the robot's message is not sent again")
+	assert.Equal(t, 1, res.Sent)
+	assert.Equal(t, 1, res.Unconfirmed, "unconfirmed is reported, not counted as sent")
+	assert.False(t, res.Routes[0].Digests[0].Released, "nothing is released: never sent twice")
 
 	res2, _ := s.runNotify(id+"-again", workflows.NotifyInput{})
-	assert.Empty(t, res2.Routes, "a later run does not send it again")
-	assert.Equal(t, 1, hook.requestCount())
-	s.assertNoSecretInHistory(id, run.GetRunID(), []string{secret, hook.token})
+	assert.Empty(t, res2.Routes, "a later run sends neither again")
+	assert.Equal(t, 2, hook.requestCount())
+	assert.Equal(t, 1, ding.requestCount())
+	s.assertNoSecretInHistory(id, run.GetRunID(), []string{secret, hook.token, dingSecret, ding.token})
 	for _, log := range s.workerLogs {
 		b, err := os.ReadFile(log)
 		require.NoError(t, err)
-		assert.NotContains(t, string(b), secret)
-		assert.NotContains(t, string(b), hook.token)
+		for _, sec := range []string{secret, hook.token, dingSecret, ding.token} {
+			assert.NotContains(t, string(b), sec)
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"expiry-sync/internal/contract"
 	"fmt"
@@ -38,11 +40,12 @@ type Channel struct {
 	// Timeout of one request (default 15s).
 	Timeout time.Duration `yaml:"timeout"`
 	// RateLimitWait: how long to wait after the platform says "too many"
-	// without saying for how long (DingTalk throttles a robot for 10
-	// minutes; default 1m).
+	// without saying for how long (default: the block the platform
+	// documents, see Pace).
 	RateLimitWait time.Duration `yaml:"rate_limit_wait"`
-	// MaxItems caps the resources listed in one chat message; the rest are
-	// counted (default 50). E-mail lists all.
+	// MaxItems: the most resources one chat message lists (default 50); a
+	// digest with more is sent as several messages. Webhooks and e-mail
+	// take a digest whole.
 	MaxItems int `yaml:"max_items"`
 	// E-mail.
 	SMTP *SMTP `yaml:"smtp"`
@@ -111,7 +114,7 @@ func (ch *Channel) check() error {
 		ch.Timeout = 15 * time.Second
 	}
 	if ch.RateLimitWait == 0 {
-		ch.RateLimitWait = time.Minute
+		ch.RateLimitWait = max(ch.Pace().Block, time.Minute)
 	}
 	if ch.MaxItems == 0 {
 		ch.MaxItems = 50
@@ -191,6 +194,49 @@ func (ch *Channel) Recipient() string {
 		return ch.Type
 	}
 	return ch.Type + " " + u.Scheme + "://" + u.Host
+}
+
+// Pace is a platform's documented sending limit for one robot.
+type Pace struct {
+	PerSecond float64       // 0: not paced
+	Block     time.Duration // how long the platform blocks a robot that went over
+}
+
+// paces of the chat robots, from their platforms' docs:
+//   - DingTalk custom robot: 20 messages a minute, then the robot is
+//     throttled for 10 minutes (消息发送频率限制);
+//   - WeCom group robot: 20 messages a minute (群机器人配置说明);
+//   - Feishu custom bot: 100 a minute and 5 a second (自定义机器人使用指南);
+//     paced evenly at 100 a minute, it never sends 5 in one second;
+//   - Slack incoming webhook: about one message a second (rate limits),
+//     with Retry-After on a 429.
+var paces = map[string]Pace{
+	TypeDingTalk: {PerSecond: 20.0 / 60, Block: 10 * time.Minute},
+	TypeWeCom:    {PerSecond: 20.0 / 60, Block: time.Minute},
+	TypeFeishu:   {PerSecond: 100.0 / 60, Block: time.Minute},
+	TypeSlack:    {PerSecond: 1, Block: time.Second},
+}
+
+// Pace is the channel's platform's limit (zero for webhooks and e-mail:
+// they set none).
+func (ch *Channel) Pace() Pace { return paces[ch.Type] }
+
+// AtMostOnce reports whether a message whose answer was lost is never
+// sent again: chat robots' receivers cannot drop a duplicate. Webhooks
+// and e-mail carry a stable id (webhook-id, Message-ID), so they are sent
+// again with it: at least once.
+func (ch *Channel) AtMostOnce() bool { return ch.Type != TypeWebhook && ch.Type != TypeEmail }
+
+// RobotKey names the robot behind a chat channel, a hash of its URL (the
+// URL holds its token), so that channels, routes and accounts sharing one
+// robot share its pace.
+func (ch *Channel) RobotKey() (string, error) {
+	u, err := ch.resolveURL()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256([]byte(u.String()))
+	return "robot:" + hex.EncodeToString(h[:12]), nil
 }
 
 // Message is one digest (or a test message) to send.

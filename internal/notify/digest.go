@@ -23,6 +23,8 @@ type Item struct {
 	ExpireTime   time.Time `json:"expire_time"`
 	DaysLeft     int       `json:"days_left"`     // negative once expired
 	ExpirePolicy *int      `json:"expire_policy"` // nil: unknown
+	// Channels: the channels of its route that still owe it the reminder.
+	Channels []string `json:"-"`
 }
 
 // NewItem describes a stored resource at asOf.
@@ -52,6 +54,9 @@ type Digest struct {
 	AsOf      time.Time `json:"as_of"`
 	Items     []Item    `json:"resources"`
 	Test      bool      `json:"test,omitempty"`
+	// Part of Parts: the digest's message on a channel whose limits split it.
+	Part  int `json:"part,omitempty"`
+	Parts int `json:"parts,omitempty"`
 }
 
 var words = map[string]map[string]string{
@@ -61,7 +66,7 @@ var words = map[string]map[string]string{
 		"title.test":    "[expiry-sync] test message for route %s",
 		"intro":         "Account %s, as of %s. Renew them, or let them go on purpose.",
 		"test":          "This is a test message from expiry-sync. Reminders of route %s will arrive here.",
-		"more":          "… and %d more: run `starter report` for the full list.",
+		"part":          " (%d/%d)",
 		"left.future":   "in %d day(s)",
 		"left.today":    "today",
 		"left.past":     "expired %d day(s) ago",
@@ -77,7 +82,7 @@ var words = map[string]map[string]string{
 		"title.test":    "【到期提醒】路由 %s 的测试消息",
 		"intro":         "账号 %s，统计时间 %s。请及时续费，或确认不再需要。",
 		"test":          "这是 expiry-sync 的测试消息。路由 %s 的到期提醒将发送到这里。",
-		"more":          "…… 另有 %d 个资源：完整列表请运行 `starter report`。",
+		"part":          "（%d/%d）",
 		"left.future":   "%d 天后到期",
 		"left.today":    "今天到期",
 		"left.past":     "已过期 %d 天",
@@ -96,15 +101,22 @@ func (d Digest) w(key string) string {
 	return words["en"][key]
 }
 
-// Title is the subject line.
+// Title is the subject line: it counts the resources of this message, and
+// numbers it when the digest takes several.
 func (d Digest) Title() string {
+	var t string
 	switch {
 	case d.Test:
 		return fmt.Sprintf(d.w("title.test"), d.Route)
 	case d.Threshold == Overdue:
-		return fmt.Sprintf(d.w("title.overdue"), len(d.Items), d.Route)
+		t = fmt.Sprintf(d.w("title.overdue"), len(d.Items), d.Route)
+	default:
+		t = fmt.Sprintf(d.w("title.within"), len(d.Items), d.Route, d.Threshold)
 	}
-	return fmt.Sprintf(d.w("title.within"), len(d.Items), d.Route, d.Threshold)
+	if d.Parts > 1 {
+		t += fmt.Sprintf(d.w("part"), d.Part, d.Parts)
+	}
+	return t
 }
 
 func (d Digest) intro() string {
@@ -155,16 +167,12 @@ func (d Digest) Text() string {
 	return b.String()
 }
 
-// Markdown is the digest for chat robots: at most maxItems resources, the
-// rest counted.
-func (d Digest) Markdown(maxItems int) string {
+// Markdown is the message for chat robots: every resource of the digest
+// (Channel.Parts splits a digest into messages that fit).
+func (d Digest) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n%s\n\n", mdEscape(d.Title()), mdEscape(d.intro()))
-	for i, it := range d.Items {
-		if i == maxItems {
-			fmt.Fprintf(&b, "\n%s\n", fmt.Sprintf(d.w("more"), len(d.Items)-maxItems))
-			break
-		}
+	for _, it := range d.Items {
 		fmt.Fprintf(&b, "- **%s** `%s` %s (%s) · %s · %s\n", mdEscape(oneLine(it.Name)), it.ResourceID, expires(it.ExpireTime), d.When(it),
 			mdEscape(d.owner(it)), d.policy(it.ExpirePolicy))
 	}

@@ -71,10 +71,11 @@ default_route: ops
 owner_keys: [owner, 负责人]
 channels:
   hook: {type: webhook, url: "https://example.com/h", secret: "env:X"}
+  hook2: {type: webhook, url: "https://example.com/h2", secret: "env:X"}
 routes:
   - {name: a, owners: [alice], channels: [hook]}
   - {name: team, match: ["team-*"], channels: [hook], include_auto_renew: true}
-  - {name: ops, channels: [hook]}
+  - {name: ops, channels: [hook, hook2]}
 `))
 	require.NoError(t, err)
 	asOf := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -91,19 +92,25 @@ routes:
 		row("team-auto", 3, 3, store.Tags{"owner": "team-x"}),
 		row("nobody", 3, 0, nil),
 		row("sent", 3, 0, store.Tags{"owner": "bob"}),
+		row("half", 3, 0, store.Tags{"owner": "bob"}),
+		row("both", 3, 0, store.Tags{"owner": "bob"}),
 	}
-	notified := map[store.NotifyKey]bool{{ResourceID: "sent", ExpireTime: rows[8].ExpireTime, ThresholdDays: 7}: true}
+	notified := map[store.NotifyKey][]string{
+		{ResourceID: "sent", ExpireTime: rows[8].ExpireTime, ThresholdDays: 7}:  {store.AllChannels}, // before per-channel claims
+		{ResourceID: "half", ExpireTime: rows[9].ExpireTime, ThresholdDays: 7}:  {"hook"},
+		{ResourceID: "both", ExpireTime: rows[10].ExpireTime, ThresholdDays: 7}: {"hook2", "hook"},
+	}
 	got := map[string][]string{}
 	for _, p := range c.Plan(rows, notified, asOf, nil) {
 		for _, it := range p.Items {
 			key := p.Route.Name + "/" + map[int]string{0: "overdue", 1: "1", 7: "7", 30: "30"}[p.Threshold]
-			got[key] = append(got[key], it.ResourceID)
+			got[key] = append(got[key], it.ResourceID+"→"+strings.Join(it.Channels, ","))
 		}
 	}
 	assert.Equal(t, map[string][]string{
-		"a/overdue": {"over"}, "a/1": {"one"}, "a/7": {"seven"}, "a/30": {"thirty"},
-		"team/7": {"team-auto"}, "ops/7": {"nobody"},
-	}, got)
+		"a/overdue": {"over→hook"}, "a/1": {"one→hook"}, "a/7": {"seven→hook"}, "a/30": {"thirty→hook"},
+		"team/7": {"team-auto→hook"}, "ops/7": {"nobody→hook,hook2", "half→hook2"},
+	}, got, "each resource on the channels that still owe it")
 }
 
 func TestQuietHoursOvernight(t *testing.T) {

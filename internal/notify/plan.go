@@ -19,11 +19,26 @@ type Pending struct {
 	Items     []Item
 }
 
-// Keys are the dedupe keys of the pending items.
-func (p Pending) Keys() []store.NotifyKey {
-	out := make([]store.NotifyKey, len(p.Items))
+// Claims are the pending items with the channels that still owe them.
+func (p Pending) Claims() []store.ClaimItem {
+	out := make([]store.ClaimItem, len(p.Items))
 	for i, it := range p.Items {
-		out[i] = store.NotifyKey{ResourceID: it.ResourceID, ExpireTime: it.ExpireTime, ThresholdDays: p.Threshold}
+		out[i] = store.ClaimItem{Key: store.NotifyKey{ResourceID: it.ResourceID, ExpireTime: it.ExpireTime, ThresholdDays: p.Threshold}, Channels: it.Channels}
+	}
+	return out
+}
+
+// owing lists the route's channels that no claim covers yet (claimed: the
+// channels a key is claimed on; store.AllChannels covers all).
+func (r *Route) owing(claimed []string) []string {
+	if slices.Contains(claimed, store.AllChannels) {
+		return nil
+	}
+	var out []string
+	for _, ch := range r.Channels {
+		if !slices.Contains(claimed, ch) {
+			out = append(out, ch)
+		}
 	}
 	return out
 }
@@ -89,11 +104,12 @@ func (c *Config) Horizon(asOf time.Time) time.Time {
 }
 
 // Plan sorts the candidates into what each route has to send per
-// threshold at asOf, leaving out what was already sent (notified), resources
+// threshold at asOf, on the channels that still owe it (notified: the
+// channels each key is already claimed or delivered on), leaving out resources
 // that renew automatically (unless the route asks for them), and routes not
 // in only (when only is not empty). Routes come in file order, thresholds
 // from the most urgent.
-func (c *Config) Plan(rows []store.ExpiringResource, notified map[store.NotifyKey]bool, asOf time.Time, only []string) []Pending {
+func (c *Config) Plan(rows []store.ExpiringResource, notified map[store.NotifyKey][]string, asOf time.Time, only []string) []Pending {
 	type slot struct {
 		route     *Route
 		threshold int
@@ -110,11 +126,17 @@ func (c *Config) Plan(rows []store.ExpiringResource, notified map[store.NotifyKe
 			continue
 		}
 		t, ok := r.Threshold(row.ExpireTime, asOf)
-		if !ok || notified[store.NotifyKey{ResourceID: row.ResourceID, ExpireTime: row.ExpireTime.UTC(), ThresholdDays: t}] {
+		if !ok {
+			continue
+		}
+		owing := r.owing(notified[store.NotifyKey{ResourceID: row.ResourceID, ExpireTime: row.ExpireTime.UTC(), ThresholdDays: t}])
+		if len(owing) == 0 {
 			continue
 		}
 		k := slot{r, t}
-		items[k] = append(items[k], NewItem(row, owner, asOf))
+		it := NewItem(row, owner, asOf)
+		it.Channels = owing
+		items[k] = append(items[k], it)
 	}
 	var out []Pending
 	for _, r := range c.Routes {

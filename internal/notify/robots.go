@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 )
 
 // Rate-limit codes the Chinese robots answer inside an HTTP 200.
@@ -26,13 +24,6 @@ const (
 	WeComFrequencyLimited = 45009
 	// busy is the "system busy, retry" code DingTalk and WeCom share.
 	busy = -1
-)
-
-// Size limits of one message, in bytes of the content.
-const (
-	dingTalkMaxBytes = 18000 // markdown text; DingTalk's limit is about 20,000
-	feishuMaxBytes   = 18000 // the whole body must stay under 20 KB
-	weComMaxBytes    = 4096  // markdown.content, as WeCom documents
 )
 
 // DingTalkSign is the sign of a DingTalk custom robot with 加签 (signed
@@ -67,8 +58,7 @@ func (ch *Channel) sendDingTalk(ctx context.Context, m Message) error {
 	q.Set("timestamp", strconv.FormatInt(ts, 10))
 	q.Set("sign", DingTalkSign(secret, ts))
 	target.RawQuery = q.Encode()
-	text := fitMarkdown(m.Digest, ch.MaxItems, dingTalkMaxBytes)
-	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": m.Digest.Title(), "text": text}})
+	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": m.Digest.Title(), "text": m.Digest.Markdown()}})
 	return ch.postRobot(ctx, target.String(), body, "errcode", DingTalkTooFast)
 }
 
@@ -96,37 +86,27 @@ func (ch *Channel) sendFeishu(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	d := m.Digest
+	ts := now().Unix()
+	body := feishuBody(m.Digest, ts, FeishuSign(secret, ts))
+	return ch.postRobot(ctx, target.String(), body, "code", FeishuFrequencyLimited)
+}
+
+// feishuBody is a post message with every resource of the digest.
+func feishuBody(d Digest, ts int64, sign string) []byte {
 	lang := "en_us"
 	if d.Language == "zh" {
 		lang = "zh_cn"
 	}
-	ts := now().Unix()
-	var body []byte
-	for shown := min(len(d.Items), ch.MaxItems); ; shown = shown * 3 / 4 { // as many lines as fit
-		body, _ = json.Marshal(map[string]any{
-			"timestamp": strconv.FormatInt(ts, 10), "sign": FeishuSign(secret, ts), "msg_type": "post",
-			"content": map[string]any{"post": map[string]any{lang: map[string]any{"title": d.Title(), "content": feishuRows(d, shown)}}},
-		})
-		if len(body) <= feishuMaxBytes || shown == 0 {
-			break
-		}
-	}
-	return ch.postRobot(ctx, target.String(), body, "code", FeishuFrequencyLimited)
-}
-
-// feishuRows are the paragraphs of a post: the intro, shown items, and
-// how many more there are.
-func feishuRows(d Digest, shown int) [][]map[string]string {
 	line := func(s string) []map[string]string { return []map[string]string{{"tag": "text", "text": s}} }
 	rows := [][]map[string]string{line(d.intro())}
-	for _, it := range d.Items[:shown] {
+	for _, it := range d.Items {
 		rows = append(rows, line("• "+oneLine(it.Name)+" ("+it.ResourceID+") "+expires(it.ExpireTime)+", "+d.When(it)+" · "+d.owner(it)+" · "+d.policy(it.ExpirePolicy)))
 	}
-	if shown < len(d.Items) {
-		rows = append(rows, line(fmt.Sprintf(d.w("more"), len(d.Items)-shown)))
-	}
-	return rows
+	body, _ := json.Marshal(map[string]any{
+		"timestamp": strconv.FormatInt(ts, 10), "sign": sign, "msg_type": "post",
+		"content": map[string]any{"post": map[string]any{lang: map[string]any{"title": d.Title(), "content": rows}}},
+	})
+	return body
 }
 
 // sendWeCom posts a markdown message to a WeCom (企业微信) group robot
@@ -140,8 +120,7 @@ func (ch *Channel) sendWeCom(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	text := fitMarkdown(m.Digest, ch.MaxItems, weComMaxBytes)
-	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": text}})
+	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": m.Digest.Markdown()}})
 	return ch.postRobot(ctx, target.String(), body, "errcode", WeComFrequencyLimited)
 }
 
@@ -177,26 +156,4 @@ func (ch *Channel) postRobot(ctx context.Context, rawURL string, body []byte, co
 		return &SendError{Class: ClassUnavailable, Msg: "channel " + ch.Name + " (" + ch.Type + "): busy: " + short(msg)}
 	}
 	return ch.rejected(int(code), msg)
-}
-
-// fitMarkdown renders the digest's markdown with as many items as fit in
-// maxBytes.
-func fitMarkdown(d Digest, maxItems, maxBytes int) string {
-	for n := maxItems; ; n = n * 3 / 4 {
-		s := d.Markdown(n)
-		if len(s) <= maxBytes || n == 0 {
-			return truncateBytes(s, maxBytes)
-		}
-	}
-}
-
-func truncateBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

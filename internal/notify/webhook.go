@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,34 +91,7 @@ func (ch *Channel) sendSlack(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	d := m.Digest
-	var lines []string
-	for i, it := range d.Items {
-		if i == ch.MaxItems {
-			lines = append(lines, slackEscape(fmt.Sprintf(d.w("more"), len(d.Items)-ch.MaxItems)))
-			break
-		}
-		lines = append(lines, "• *"+slackEscape(oneLine(it.Name))+"* `"+it.ResourceID+"` "+expires(it.ExpireTime)+" ("+d.When(it)+") · "+
-			slackEscape(d.owner(it))+" · "+d.policy(it.ExpirePolicy))
-	}
-	blocks := []map[string]any{
-		{"type": "header", "text": map[string]any{"type": "plain_text", "text": truncateRunes(d.Title(), 150)}},
-		{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": slackEscape(d.intro())}},
-	}
-	// A section's text holds at most 3,000 characters: one section per
-	// group of lines.
-	var buf string
-	for _, l := range lines {
-		if len([]rune(buf))+len([]rune(l)) > 2900 {
-			blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": buf}})
-			buf = ""
-		}
-		buf += l + "\n"
-	}
-	if buf != "" {
-		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": buf}})
-	}
-	body, _ := json.Marshal(map[string]any{"text": d.Title(), "blocks": blocks})
+	body, _ := json.Marshal(map[string]any{"text": m.Digest.Title(), "blocks": slackBlocks(m.Digest)})
 	r, err := ch.post(ctx, target, body, http.Header{})
 	if err != nil {
 		return err
@@ -128,6 +100,29 @@ func (ch *Channel) sendSlack(ctx context.Context, m Message) error {
 		return ch.statusError(r, short(string(r.body)))
 	}
 	return nil
+}
+
+// slackBlocks lay every resource of the digest out in mrkdwn sections; a
+// section's text holds at most 3,000 characters, so lines are grouped.
+func slackBlocks(d Digest) []map[string]any {
+	blocks := []map[string]any{
+		{"type": "header", "text": map[string]any{"type": "plain_text", "text": truncateRunes(d.Title(), 150)}},
+		{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": slackEscape(d.intro())}},
+	}
+	var buf string
+	for _, it := range d.Items {
+		l := "• *" + slackEscape(oneLine(it.Name)) + "* `" + it.ResourceID + "` " + expires(it.ExpireTime) + " (" + d.When(it) + ") · " +
+			slackEscape(d.owner(it)) + " · " + d.policy(it.ExpirePolicy)
+		if buf != "" && len([]rune(buf))+len([]rune(l)) > slackSectionChars {
+			blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": buf}})
+			buf = ""
+		}
+		buf += l + "\n"
+	}
+	if buf != "" {
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": buf}})
+	}
+	return blocks
 }
 
 var slackReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")

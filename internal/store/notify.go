@@ -3,20 +3,24 @@ package store
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
+	"slices"
 	"time"
+
+	"expiry-sync/internal/contract"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
-// Send statuses of a digest on one channel. pending: claimed, not sent yet
-// (or the last attempt is known not to have reached the platform); sending:
-// a request is on its way; sent: the platform took it; failed: refused for
-// good or given up; unconfirmed: a worker died while a request was on its
-// way, so it may or may not have arrived — it is never sent again (at most
-// once); obsolete: every resource of the digest was renewed or released
-// before it could go out.
+// Statuses of a send (a digest on one channel) and of each resource it
+// names (a row of notifications). pending: claimed, not sent yet (or the
+// last attempt is known not to have reached the platform); sending: a
+// message naming it is on its way; sent: the platform accepted a message
+// naming it; unconfirmed: the message went out and no answer came, so it
+// may or may not have arrived: it is never sent again on a chat robot (at
+// most once), and never counted as delivered; failed: refused for good, or
+// given up; obsolete: renewed or released before it could go out. A
+// send's status is settled from its resources' (settleStatus).
 const (
 	SendPending     = contract.SendPending
 	SendSending     = contract.SendSending
@@ -26,7 +30,8 @@ const (
 	SendObsolete    = contract.SendObsolete
 )
 
-// NotificationDigest is one message of a route for one threshold.
+// NotificationDigest is what a route sends for one threshold in one run:
+// on each channel, as many messages (parts) as the channel's limits need.
 type NotificationDigest struct {
 	ID            string `gorm:"primaryKey"`
 	AccountID     string
@@ -36,7 +41,10 @@ type NotificationDigest struct {
 	Resources     int
 	AsOf          time.Time
 	WorkflowID    string
+	RunID         string
 	CreatedAt     time.Time
+	// SettledAt: the run was done with it (nil: its sends may still go on).
+	SettledAt *time.Time
 }
 
 // NotificationSend is the delivery of a digest on one channel.
@@ -48,19 +56,28 @@ type NotificationSend struct {
 	Status       string
 	Attempts     int
 	ErrorMessage string
+	Parts        int // messages the digest was split into on this channel
+	PartsSent    int // messages the platform accepted
+	Unconfirmed  int // resources named in a message that got no answer
 	UpdatedAt    time.Time
 	SentAt       *time.Time
 }
 
-// Notification records that a resource, at an expire time, went out in a
-// digest for a threshold.
+// Notification is one resource, at an expire time, owed a threshold's
+// reminder on one channel, and how far that reminder got: the channel
+// accepted a message naming it (Status sent) or not yet.
 type Notification struct {
 	AccountID     string    `gorm:"primaryKey"`
 	ResourceID    string    `gorm:"primaryKey"`
 	ExpireTime    time.Time `gorm:"primaryKey"`
 	ThresholdDays int       `gorm:"primaryKey"`
-	DigestID      string
-	CreatedAt     time.Time
+	// Channel: "" on rows from before reminders were kept per channel: it
+	// stands for every channel of the route.
+	Channel   string `gorm:"primaryKey"`
+	DigestID  string
+	Part      int // the message of the send that names it; 0: not split yet
+	Status    string
+	CreatedAt time.Time
 }
 
 // TableName pins the table name.
@@ -79,6 +96,9 @@ type NotifyKey struct {
 	ThresholdDays int
 }
 
+// AllChannels is the channel of rows older than per-channel reminders.
+const AllChannels = ""
+
 // NotifyCandidates lists the active resources of an account expiring by
 // expireBy (overdue ones included), in expire time order.
 func (s *Store) NotifyCandidates(ctx context.Context, accountID string, expireBy time.Time) ([]ExpiringResource, error) {
@@ -88,77 +108,93 @@ func (s *Store) NotifyCandidates(ctx context.Context, accountID string, expireBy
 	return rows, err
 }
 
-// NotifiedKeys returns the dedupe keys recorded for an account's resources
-// expiring at or after since.
-func (s *Store) NotifiedKeys(ctx context.Context, accountID string, since time.Time) (map[NotifyKey]bool, error) {
+// NotifiedKeys returns, for an account's resources expiring at or after
+// since, the channels each key is claimed or delivered on (AllChannels:
+// every channel).
+func (s *Store) NotifiedKeys(ctx context.Context, accountID string, since time.Time) (map[NotifyKey][]string, error) {
 	var rows []Notification
-	err := s.db.WithContext(ctx).Select("resource_id", "expire_time", "threshold_days").
+	err := s.db.WithContext(ctx).Select("resource_id", "expire_time", "threshold_days", "channel").
 		Where("account_id = ? AND expire_time >= ?", accountID, utcSecond(since)).Find(&rows).Error
-	out := make(map[NotifyKey]bool, len(rows))
+	out := make(map[NotifyKey][]string, len(rows))
 	for _, r := range rows {
-		out[NotifyKey{r.ResourceID, r.ExpireTime.UTC(), r.ThresholdDays}] = true
+		k := NotifyKey{r.ResourceID, r.ExpireTime.UTC(), r.ThresholdDays}
+		out[k] = append(out[k], r.Channel)
 	}
 	return out, err
 }
 
-// DigestClaim is a digest to record with its resources and channels.
-type DigestClaim struct {
-	Digest    NotificationDigest
-	Resources []NotifyKey // candidates; those already notified are skipped
-	Sends     []NotificationSend
+// ClaimItem is a resource a digest should carry, on the channels that
+// still owe it.
+type ClaimItem struct {
+	Key      NotifyKey
+	Channels []string
 }
 
-// ClaimDigest records a digest, the resources it carries and its pending
-// sends in one transaction, skipping resources some other digest already
-// carries for the threshold. It returns how many resources the digest
-// holds; 0 means there was nothing left to claim and nothing was written.
-// Claiming an id again returns the first claim's count: a retried claim
-// never makes a second digest.
-func (s *Store) ClaimDigest(ctx context.Context, c DigestClaim) (int, error) {
+// DigestClaim is a digest to record with its resources and channels.
+type DigestClaim struct {
+	Digest NotificationDigest
+	Items  []ClaimItem
+	Sends  []NotificationSend // one per channel of the route
+}
+
+// ClaimDigest records a digest, the resources it carries on each channel
+// and a pending send per channel that got any, in one transaction,
+// skipping what another digest already carries on that channel. It
+// returns how many resources the digest holds and its channels; 0 means
+// there was nothing left to claim and nothing was written. Claiming an id
+// again returns the first claim: a retried claim never makes a second
+// digest.
+func (s *Store) ClaimDigest(ctx context.Context, c DigestClaim) (int, []string, error) {
 	var claimed int
+	var channels []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var existing NotificationDigest
 		err := tx.Where("id = ?", c.Digest.ID).Take(&existing).Error
 		if err == nil {
 			claimed = existing.Resources
-			return nil
+			return tx.Model(&NotificationSend{}).Where("digest_id = ?", c.Digest.ID).Order("channel").Pluck("channel", &channels).Error
 		}
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
 		}
 		now := utcNow()
-		rows := make([]Notification, len(c.Resources))
-		for i, k := range c.Resources {
-			rows[i] = Notification{AccountID: c.Digest.AccountID, ResourceID: k.ResourceID, ExpireTime: utcSecond(k.ExpireTime),
-				ThresholdDays: k.ThresholdDays, DigestID: c.Digest.ID, CreatedAt: now}
+		var rows []Notification
+		for _, it := range c.Items {
+			for _, ch := range it.Channels {
+				rows = append(rows, Notification{AccountID: c.Digest.AccountID, ResourceID: it.Key.ResourceID, ExpireTime: utcSecond(it.Key.ExpireTime),
+					ThresholdDays: it.Key.ThresholdDays, Channel: ch, DigestID: c.Digest.ID, Status: SendPending, CreatedAt: now})
+			}
 		}
 		for chunk := range chunks(rows, 200) {
-			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&chunk)
-			if res.Error != nil {
-				return res.Error
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&chunk).Error; err != nil {
+				return err
 			}
 		}
 		var n int64
-		if err := tx.Model(&Notification{}).Where("digest_id = ?", c.Digest.ID).Count(&n).Error; err != nil {
+		if err := tx.Model(&Notification{}).Where("digest_id = ?", c.Digest.ID).Distinct("resource_id").Count(&n).Error; err != nil {
 			return err
 		}
-		claimed = int(n)
-		if n == 0 {
+		if claimed = int(n); n == 0 {
 			return nil
 		}
+		if err := tx.Model(&Notification{}).Where("digest_id = ?", c.Digest.ID).Distinct().Order("channel").Pluck("channel", &channels).Error; err != nil {
+			return err
+		}
 		d := c.Digest
-		d.Resources, d.CreatedAt, d.AsOf = claimed, now, utcSecond(d.AsOf)
+		d.Resources, d.CreatedAt, d.AsOf, d.SettledAt = claimed, now, utcSecond(d.AsOf), nil
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}
-		sends := make([]NotificationSend, len(c.Sends))
-		for i, snd := range c.Sends {
-			snd.DigestID, snd.Status, snd.UpdatedAt = d.ID, SendPending, now
-			sends[i] = snd
+		var sends []NotificationSend
+		for _, snd := range c.Sends {
+			if slices.Contains(channels, snd.Channel) {
+				snd.DigestID, snd.Status, snd.UpdatedAt = d.ID, SendPending, now
+				sends = append(sends, snd)
+			}
 		}
 		return tx.Create(&sends).Error
 	})
-	return claimed, err
+	return claimed, channels, err
 }
 
 func chunks[T any](s []T, n int) func(func([]T) bool) {
@@ -184,31 +220,101 @@ func (s *Store) GetDigest(ctx context.Context, id string) (NotificationDigest, [
 	return d, sends, err
 }
 
-// DigestResources lists the resources a digest carries that still need the
-// reminder: active, and still expiring at the time they were claimed at (a
-// renewal moves the expire time, a release makes them inactive).
-func (s *Store) DigestResources(ctx context.Context, d NotificationDigest) ([]ExpiringResource, error) {
-	var rows []ExpiringResource
-	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).
-		Joins("JOIN notifications n ON n.account_id = expiring_resources.account_id AND n.resource_id = expiring_resources.resource_id AND n.expire_time = expiring_resources.expire_time").
-		Where("n.digest_id = ? AND expiring_resources.account_id = ? AND expiring_resources.is_active = ?", d.ID, d.AccountID, true).
-		Order("expiring_resources.expire_time, expiring_resources.resource_id").Find(&rows).Error
-	return rows, err
+// SendItem is one resource of a send, with the inventory's row of it when
+// it still needs the reminder: active, and still expiring at the time it
+// was claimed at (a renewal moves the expire time, a release makes it
+// inactive). Resource is nil otherwise.
+type SendItem struct {
+	Notification
+	Resource *ExpiringResource
 }
 
-// BeginSend moves a send from pending to sending, in one locked read and
-// write, and returns the status it found: only a caller that gets
-// SendPending may send. Any other status is left as it is.
+// SendItems lists the resources of a digest's send on a channel, by part,
+// then expire time and id.
+func (s *Store) SendItems(ctx context.Context, d NotificationDigest, channel string) ([]SendItem, error) {
+	var rows []Notification
+	err := s.db.WithContext(ctx).Where("digest_id = ? AND channel = ?", d.ID, channel).
+		Order("part, expire_time, resource_id").Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ResourceID
+	}
+	current := map[string]*ExpiringResource{}
+	for chunk := range chunks(ids, 500) {
+		var res []ExpiringResource
+		err := s.db.WithContext(ctx).Where("account_id = ? AND is_active = ? AND resource_id IN ?", d.AccountID, true, chunk).Find(&res).Error
+		if err != nil {
+			return nil, err
+		}
+		for i := range res {
+			current[res[i].ResourceID] = &res[i]
+		}
+	}
+	out := make([]SendItem, len(rows))
+	for i, r := range rows {
+		out[i] = SendItem{Notification: r}
+		if cur := current[r.ResourceID]; cur != nil && cur.ExpireTime.UTC().Equal(r.ExpireTime.UTC()) {
+			out[i].Resource = cur
+		}
+	}
+	return out, nil
+}
+
+// SplitSend numbers the messages of a send: parts[i] lists the resource
+// ids of part first+i. Only resources still pending and not split yet are
+// numbered; obsolete ones are marked so.
+func (s *Store) SplitSend(ctx context.Context, digestID, channel string, first int, parts [][]string, obsolete []string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		unsplit := tx.Model(&Notification{}).Where("digest_id = ? AND channel = ? AND part = 0 AND status = ?", digestID, channel, SendPending)
+		for chunk := range chunks(obsolete, 500) {
+			if err := unsplit.Session(&gorm.Session{}).Where("resource_id IN ?", chunk).Update("status", SendObsolete).Error; err != nil {
+				return err
+			}
+		}
+		for i, ids := range parts {
+			for chunk := range chunks(ids, 500) {
+				if err := unsplit.Session(&gorm.Session{}).Where("resource_id IN ?", chunk).Update("part", first+i).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ?", digestID, channel).
+			Update("parts", gorm.Expr("parts + ?", len(parts))).Error
+	})
+}
+
+// MovePart moves the resources of one message of a send from one status
+// to another, and only those still in the status it leaves: it returns how
+// many moved (0: another attempt moved them first).
+func (s *Store) MovePart(ctx context.Context, digestID, channel string, part int, from, to string) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&Notification{}).
+		Where("digest_id = ? AND channel = ? AND part = ? AND status = ?", digestID, channel, part, from).Update("status", to)
+	return res.RowsAffected, res.Error
+}
+
+// MarkObsolete marks resources of a send that no longer need the reminder,
+// among those still pending.
+func (s *Store) MarkObsolete(ctx context.Context, digestID, channel string, ids []string) error {
+	return s.db.WithContext(ctx).Model(&Notification{}).
+		Where("digest_id = ? AND channel = ? AND status = ? AND resource_id IN ?", digestID, channel, SendPending, ids).
+		Update("status", SendObsolete).Error
+}
+
+// BeginSend counts an attempt of a send still open and returns the status
+// it found: a settled send (sent, failed, unconfirmed, obsolete) is left
+// as it is, and its caller sends nothing.
 func (s *Store) BeginSend(ctx context.Context, digestID, channel string) (string, error) {
 	var found string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var snd NotificationSend
-		err := s.forUpdate(tx).Where("digest_id = ? AND channel = ?", digestID, channel).Take(&snd).Error
-		if err != nil {
+		if err := s.forUpdate(tx).Where("digest_id = ? AND channel = ?", digestID, channel).Take(&snd).Error; err != nil {
 			return err
 		}
 		found = snd.Status
-		if snd.Status != SendPending {
+		if snd.Status != SendPending && snd.Status != SendSending {
 			return nil
 		}
 		return tx.Model(&snd).Where("digest_id = ? AND channel = ?", digestID, channel).
@@ -217,43 +323,138 @@ func (s *Store) BeginSend(ctx context.Context, digestID, channel string) (string
 	return found, err
 }
 
-// EndSend records the outcome of a send: pending again (the attempt is
-// known not to have reached the platform), or a final status.
-func (s *Store) EndSend(ctx context.Context, digestID, channel, status, errMsg string) error {
-	now := utcNow()
-	set := map[string]any{"status": status, "error_message": truncate(errMsg, 1024), "updated_at": now}
-	if status == SendSent {
-		set["sent_at"] = now
-	}
-	return s.db.WithContext(ctx).Model(&NotificationSend{}).Where("digest_id = ? AND channel = ?", digestID, channel).Updates(set).Error
-}
-
-// SettleDigest closes a digest once its workflow is done with it: sends
-// still pending or sending were given up (failed). When no channel sent it
-// (nor possibly sent it), its resources are released so that a later run
-// reminds them again. It returns the digest's sends and whether it released.
-func (s *Store) SettleDigest(ctx context.Context, id, reason string) ([]NotificationSend, bool, error) {
-	var sends []NotificationSend
-	released := false
+// EndSend records where an attempt of a send stopped: pending again (it
+// will be retried) with the error, or its final status from its
+// resources'. Only a send still sending is changed: it returns false when
+// another attempt or a settle changed it first.
+func (s *Store) EndSend(ctx context.Context, digestID, channel, status, errMsg string) (bool, error) {
+	var moved bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		now := utcNow()
-		err := tx.Model(&NotificationSend{}).Where("digest_id = ? AND status IN ?", id, []string{SendPending, SendSending}).
-			Updates(map[string]any{"status": SendFailed, "error_message": truncate(reason, 1024), "updated_at": now}).Error
+		counts, err := itemCounts(tx, digestID, channel)
 		if err != nil {
 			return err
 		}
-		if err := tx.Where("digest_id = ?", id).Order("channel").Find(&sends).Error; err != nil {
+		now := utcNow()
+		set := map[string]any{"status": status, "error_message": truncate(errMsg, 1024), "updated_at": now,
+			"parts_sent": counts.partsSent, "unconfirmed": counts.of[SendUnconfirmed]}
+		if status == SendSent {
+			set["sent_at"] = now
+		}
+		res := tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ? AND status = ?", digestID, channel, SendSending).Updates(set)
+		moved = res.RowsAffected > 0
+		return res.Error
+	})
+	return moved, err
+}
+
+// sendCounts counts a send's resources by status, and its parts all sent.
+type sendCounts struct {
+	of        map[string]int
+	partsSent int
+}
+
+func itemCounts(tx *gorm.DB, digestID, channel string) (sendCounts, error) {
+	var rows []struct {
+		Part   int
+		Status string
+		N      int
+	}
+	err := tx.Model(&Notification{}).Select("part, status, COUNT(*) AS n").Where("digest_id = ? AND channel = ?", digestID, channel).
+		Group("part, status").Scan(&rows).Error
+	c := sendCounts{of: map[string]int{}}
+	sentParts := map[int]bool{}
+	for _, r := range rows {
+		c.of[r.Status] += r.N
+		if r.Status == SendSent {
+			sentParts[r.Part] = true
+		}
+	}
+	c.partsSent = len(sentParts)
+	return c, err
+}
+
+// SendStatus is a send's status from its resources': sent when every one
+// still due was accepted, unconfirmed when some went out without an
+// answer, failed when some were refused or given up, obsolete when none
+// was still due, pending while some remain to send.
+func SendStatus(of map[string]int) string {
+	switch {
+	case of[SendFailed] > 0:
+		return SendFailed
+	case of[SendPending] > 0 || of[SendSending] > 0:
+		return SendPending
+	case of[SendUnconfirmed] > 0:
+		return SendUnconfirmed
+	case of[SendSent] > 0:
+		return SendSent
+	}
+	return SendObsolete
+}
+
+// SettleDigest closes a digest once its run is done with it, whatever
+// became of the run: a resource whose message went out without an answer
+// is unconfirmed (never sent again, never counted as delivered); one not
+// sent, or refused, is released, so that a later run reminds it again;
+// each send's status follows. Settling a digest again changes nothing. It
+// returns the sends and how many resource reminders it released.
+func (s *Store) SettleDigest(ctx context.Context, id, reason string) ([]NotificationSend, int, error) {
+	var sends []NotificationSend
+	released := 0
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var d NotificationDigest
+		if err := s.forUpdate(tx).Where("id = ?", id).Take(&d).Error; err != nil {
 			return err
 		}
-		for _, snd := range sends {
-			if snd.Status == SendSent || snd.Status == SendUnconfirmed {
-				return nil
+		if d.SettledAt == nil {
+			now := utcNow()
+			if err := tx.Model(&Notification{}).Where("digest_id = ? AND status = ?", id, SendSending).Update("status", SendUnconfirmed).Error; err != nil {
+				return err
+			}
+			if err := tx.Where("digest_id = ?", id).Order("channel").Find(&sends).Error; err != nil {
+				return err
+			}
+			for _, snd := range sends {
+				counts, err := itemCounts(tx, id, snd.Channel)
+				if err != nil {
+					return err
+				}
+				open := counts.of[SendPending] + counts.of[SendFailed]
+				status, msg := SendStatus(counts.of), snd.ErrorMessage
+				if open > 0 { // SendStatus said pending or failed
+					status = SendFailed
+					if msg == "" {
+						msg = reason
+					}
+				}
+				released += open
+				err = tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ?", id, snd.Channel).Updates(map[string]any{
+					"status": status, "error_message": truncate(msg, 1024), "updated_at": now,
+					"parts_sent": counts.partsSent, "unconfirmed": counts.of[SendUnconfirmed],
+				}).Error
+				if err != nil {
+					return err
+				}
+			}
+			if err := tx.Where("digest_id = ? AND status IN ?", id, []string{SendPending, SendFailed}).Delete(&Notification{}).Error; err != nil {
+				return err
+			}
+			if err := tx.Model(&d).Where("id = ?", id).Update("settled_at", now).Error; err != nil {
+				return err
 			}
 		}
-		released = true
-		return tx.Where("digest_id = ?", id).Delete(&Notification{}).Error
+		sends = nil
+		return tx.Where("digest_id = ?", id).Order("channel").Find(&sends).Error
 	})
 	return sends, released, err
+}
+
+// UnsettledDigests lists an account's digests not settled yet, created
+// before before, oldest first, at most limit.
+func (s *Store) UnsettledDigests(ctx context.Context, accountID string, before time.Time, limit int) ([]NotificationDigest, error) {
+	var out []NotificationDigest
+	err := s.db.WithContext(ctx).Where("account_id = ? AND settled_at IS NULL AND created_at < ?", accountID, utcSecond(before)).
+		Order("created_at").Limit(limit).Find(&out).Error
+	return out, err
 }
 
 // SendRecord is one line of the notification history.

@@ -9,55 +9,128 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
 )
 
-// A resource is claimed by one digest per threshold and expire time, a
-// retried claim returns the first, sends move pending → sending once, and a
-// digest nobody took releases its resources.
-func TestClaimDigestDedupesAndReleases(t *testing.T) {
-	for _, db := range testenv.Databases() {
-		t.Run(db.Name, func(t *testing.T) {
-			ctx := context.Background()
-			st, err := store.Open(ctx, db.URL(t))
-			require.NoError(t, err)
-			defer st.Close()
-			require.NoError(t, st.Migrate(ctx))
-			exp := time.Date(2026, 12, 20, 8, 0, 0, 0, time.UTC)
-			keys := []store.NotifyKey{{ResourceID: "r1", ExpireTime: exp, ThresholdDays: 30}, {ResourceID: "r2", ExpireTime: exp, ThresholdDays: 30}}
-			claim := func(id string, keys []store.NotifyKey) int {
-				n, err := st.ClaimDigest(ctx, store.DigestClaim{
-					Digest:    store.NotificationDigest{ID: id, AccountID: "acc", Route: "r", ThresholdDays: 30, Language: "en", AsOf: exp, WorkflowID: "wf"},
-					Resources: keys, Sends: []store.NotificationSend{{Channel: "hook", ChannelType: "webhook"}},
-				})
-				require.NoError(t, err)
-				return n
-			}
-			assert.Equal(t, 2, claim("d1", keys))
-			assert.Equal(t, 2, claim("d1", keys), "a retried claim returns the first")
-			assert.Equal(t, 0, claim("d2", keys), "already claimed for the threshold")
-			renewed := []store.NotifyKey{{ResourceID: "r1", ExpireTime: exp.AddDate(1, 0, 0), ThresholdDays: 30}}
-			assert.Equal(t, 1, claim("d3", renewed), "a new expire time starts afresh")
+var notifyExp = time.Date(2026, 12, 20, 8, 0, 0, 0, time.UTC)
 
-			found, err := st.BeginSend(ctx, "d1", "hook")
-			require.NoError(t, err)
-			assert.Equal(t, store.SendPending, found)
-			found, err = st.BeginSend(ctx, "d1", "hook")
-			require.NoError(t, err)
-			assert.Equal(t, store.SendSending, found, "a second attempt sees the first under way")
-
-			_, released, err := st.SettleDigest(ctx, "d3", "given up")
-			require.NoError(t, err)
-			assert.True(t, released)
-			assert.Equal(t, 1, claim("d4", renewed), "released resources can be claimed again")
-			require.NoError(t, st.EndSend(ctx, "d1", "hook", store.SendSent, ""))
-			sends, released, err := st.SettleDigest(ctx, "d1", "")
-			require.NoError(t, err)
-			assert.False(t, released)
-			assert.Equal(t, store.SendSent, sends[0].Status)
-			hist, err := st.NotifyHistory(ctx, store.HistoryFilter{AccountID: "acc"})
-			require.NoError(t, err)
-			assert.Len(t, hist, 3)
-		})
+func claimOn(t *testing.T, st *store.Store, id string, channels []string, ids ...string) (int, []string) {
+	t.Helper()
+	c := store.DigestClaim{Digest: store.NotificationDigest{ID: id, AccountID: "acc", Route: "r", ThresholdDays: 30, Language: "en", AsOf: notifyExp, WorkflowID: "wf"}}
+	for _, ch := range []string{"hook", "robot"} {
+		c.Sends = append(c.Sends, store.NotificationSend{Channel: ch, ChannelType: "webhook"})
 	}
+	for _, rid := range ids {
+		c.Items = append(c.Items, store.ClaimItem{Key: store.NotifyKey{ResourceID: rid, ExpireTime: notifyExp, ThresholdDays: 30}, Channels: channels})
+	}
+	n, chans, err := st.ClaimDigest(context.Background(), c)
+	require.NoError(t, err)
+	return n, chans
+}
+
+// Invariant: a resource is claimed once per threshold, expire time and
+// channel; a retried claim returns the first; a send exists only for a
+// channel that got resources.
+func TestClaimDigestPerChannel(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store) {
+		n, chans := claimOn(t, st, "d1", []string{"hook"}, "r1", "r2")
+		assert.Equal(t, 2, n)
+		assert.Equal(t, []string{"hook"}, chans)
+		n, chans = claimOn(t, st, "d1", []string{"hook", "robot"}, "r1", "r2", "r3")
+		assert.Equal(t, []int{2}, []int{n}, "a retried claim returns the first")
+		assert.Equal(t, []string{"hook"}, chans)
+		n, chans = claimOn(t, st, "d2", []string{"hook", "robot"}, "r1", "r2", "r3")
+		assert.Equal(t, 3, n, "r1 and r2 on robot, r3 on both")
+		assert.Equal(t, []string{"hook", "robot"}, chans)
+		n, _ = claimOn(t, st, "d3", []string{"hook", "robot"}, "r1", "r2", "r3")
+		assert.Zero(t, n, "nothing left on any channel")
+		_, sends, err := st.GetDigest(context.Background(), "d1")
+		require.NoError(t, err)
+		require.Len(t, sends, 1, "no send for a channel without resources")
+		keys, err := st.NotifiedKeys(context.Background(), "acc", notifyExp)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"hook", "robot"}, keys[store.NotifyKey{ResourceID: "r1", ExpireTime: notifyExp, ThresholdDays: 30}])
+	})
+}
+
+func statuses(t *testing.T, st *store.Store, digest, channel string) map[string]string {
+	t.Helper()
+	d, _, err := st.GetDigest(context.Background(), digest)
+	require.NoError(t, err)
+	items, err := st.SendItems(context.Background(), d, channel)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, it := range items {
+		out[it.ResourceID] = it.Status
+	}
+	return out
+}
+
+// Invariant: a state change happens only from the state it leaves (two
+// attempts never both send a message), and settling a digest, whatever
+// its run became, leaves no resource claimed and unsent: a message on its
+// way is unconfirmed (never sent again, never counted as delivered), what
+// was not sent or was refused is released for a later run. Settling
+// twice changes nothing.
+func TestSettleReleasesWhatNoChannelAccepted(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		claimOn(t, st, "d1", []string{"hook", "robot"}, "a", "b", "c", "d")
+		require.NoError(t, st.SplitSend(ctx, "d1", "robot", 1, [][]string{{"a", "b"}, {"c"}, {"d"}}, nil))
+		require.NoError(t, st.SplitSend(ctx, "d1", "hook", 1, [][]string{{"a", "b", "c", "d"}}, nil))
+		move := func(ch string, part int, from, to string) int64 {
+			n, err := st.MovePart(ctx, "d1", ch, part, from, to)
+			require.NoError(t, err)
+			return n
+		}
+		assert.EqualValues(t, 2, move("robot", 1, store.SendPending, store.SendSending))
+		assert.EqualValues(t, 0, move("robot", 1, store.SendPending, store.SendSending), "a second attempt does not take it")
+		assert.EqualValues(t, 2, move("robot", 1, store.SendSending, store.SendSent))
+		assert.EqualValues(t, 1, move("robot", 2, store.SendPending, store.SendSending)) // on its way when the run ends
+		assert.EqualValues(t, 4, move("hook", 1, store.SendPending, store.SendSending))
+		assert.EqualValues(t, 4, move("hook", 1, store.SendSending, store.SendFailed)) // refused
+
+		found, err := st.BeginSend(ctx, "d1", "robot")
+		require.NoError(t, err)
+		assert.Equal(t, store.SendPending, found)
+		sends, released, err := st.SettleDigest(ctx, "d1", "the run was canceled")
+		require.NoError(t, err)
+		assert.Equal(t, 5, released, "d on robot, and all four on hook")
+		assert.Equal(t, map[string]string{"a": store.SendSent, "b": store.SendSent, "c": store.SendUnconfirmed}, statuses(t, st, "d1", "robot"))
+		assert.Empty(t, statuses(t, st, "d1", "hook"))
+		byChannel := map[string]store.NotificationSend{}
+		for _, s := range sends {
+			byChannel[s.Channel] = s
+		}
+		assert.Equal(t, store.SendFailed, byChannel["robot"].Status, "d was never sent")
+		assert.Equal(t, 1, byChannel["robot"].PartsSent)
+		assert.Equal(t, 1, byChannel["robot"].Unconfirmed)
+		assert.Equal(t, store.SendFailed, byChannel["hook"].Status)
+		moved, err := st.EndSend(ctx, "d1", "robot", store.SendSent, "")
+		require.NoError(t, err)
+		assert.False(t, moved, "a late attempt does not overwrite a settled send")
+
+		_, again, err := st.SettleDigest(ctx, "d1", "again")
+		require.NoError(t, err)
+		assert.Zero(t, again)
+		n, chans := claimOn(t, st, "d2", []string{"hook", "robot"}, "a", "b", "c", "d")
+		assert.Equal(t, 4, n, "released reminders are claimed again: all four on hook, d on robot")
+		assert.Equal(t, []string{"hook", "robot"}, chans)
+		assert.Equal(t, map[string]string{"d": store.SendPending}, statuses(t, st, "d2", "robot"))
+	})
+}
+
+// Unsettled digests are listed for the sweep, oldest first; settled ones
+// are not.
+func TestUnsettledDigests(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		claimOn(t, st, "d1", []string{"hook"}, "a")
+		claimOn(t, st, "d2", []string{"hook"}, "b")
+		_, _, err := st.SettleDigest(ctx, "d2", "")
+		require.NoError(t, err)
+		got, err := st.UnsettledDigests(ctx, "acc", time.Now().Add(time.Hour), 10)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, "d1", got[0].ID)
+	})
 }

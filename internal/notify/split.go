@@ -1,0 +1,73 @@
+package notify
+
+import "sort"
+
+// Documented limits of one message, per platform.
+const (
+	// dingTalkMaxBytes: DingTalk's markdown text is limited to about
+	// 20,000 bytes (custom robot docs); a margin is kept.
+	dingTalkMaxBytes = 18000
+	// feishuMaxBytes: a custom bot's request body must stay under 20 KB
+	// (自定义机器人使用指南, 20 KB).
+	feishuMaxBytes = 18000
+	// weComMaxBytes: markdown.content is at most 4,096 bytes in UTF-8
+	// (群机器人配置说明).
+	weComMaxBytes = 4096
+	// slackMaxBlocks and slackSectionChars: a message holds at most 50
+	// blocks, a section's text at most 3,000 characters (Block Kit
+	// reference); a margin is kept on the section.
+	slackMaxBlocks    = 50
+	slackSectionChars = 2900
+)
+
+// placeholderSign has the length of a real Feishu sign (base64 of 32
+// bytes), so a message measured with it is as long as the one sent.
+const placeholderSign = "0000000000000000000000000000000000000000000="
+
+// fits reports whether a digest makes one message the channel's platform
+// takes; nil: the channel takes a digest whole (webhook, e-mail).
+func (ch *Channel) fits() func(Digest) bool {
+	switch ch.Type {
+	case TypeDingTalk:
+		return func(d Digest) bool { return len(d.Markdown()) <= dingTalkMaxBytes }
+	case TypeWeCom:
+		return func(d Digest) bool { return len(d.Markdown()) <= weComMaxBytes }
+	case TypeFeishu:
+		return func(d Digest) bool { return len(feishuBody(d, 1e9, placeholderSign)) <= feishuMaxBytes }
+	case TypeSlack:
+		return func(d Digest) bool { return len(slackBlocks(d)) <= slackMaxBlocks }
+	}
+	return nil
+}
+
+// Parts splits a digest into the messages the channel sends it as, in
+// order, every resource in exactly one: on a chat robot, at most MaxItems
+// resources a message and each message within the platform's documented
+// size (a resource alone always makes a message: its line is bounded by
+// the inventory's field limits); a webhook or an e-mail takes it whole.
+func (ch *Channel) Parts(d Digest) []Digest {
+	fits := ch.fits()
+	if fits == nil || len(d.Items) == 0 {
+		d.Part, d.Parts = 1, 1
+		return []Digest{d}
+	}
+	var parts []Digest
+	for rest := d.Items; len(rest) > 0; {
+		// The most resources that fit: a message only grows with them.
+		n := sort.Search(min(len(rest), ch.MaxItems), func(k int) bool { return !fits(withItems(d, rest[:k+1], 999, 999)) })
+		n = max(n, 1)
+		parts = append(parts, withItems(d, rest[:n], 0, 0))
+		rest = rest[n:]
+	}
+	for i := range parts {
+		parts[i].Part, parts[i].Parts = i+1, len(parts)
+	}
+	return parts
+}
+
+// withItems is d with only items, numbered part of parts (measured with
+// the longest numbering it may get).
+func withItems(d Digest, items []Item, part, parts int) Digest {
+	d.Items, d.Part, d.Parts = items, part, parts
+	return d
+}

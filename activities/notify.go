@@ -23,8 +23,10 @@ import (
 // counts cross the workflow's history. Secrets are read when a send needs
 // them and never leave the activity.
 type Notifier struct {
-	Store     *store.Store
-	AccountID string // the worker's account, when an input names none
+	Store *store.Store
+	// Accounts: the worker's accounts, by name (the accounts file's, or
+	// "default"), each to its Huawei domain id, which keys the rows.
+	Accounts map[string]string
 	// ConfigFile is the routes file; "" turns reminders off.
 	ConfigFile string
 	// RunRunning tells whether a reminders run still runs (Temporal), so
@@ -48,19 +50,70 @@ func (n *Notifier) config() (*notify.Config, error) {
 	return c, nil
 }
 
-func (n *Notifier) account(id string) string {
-	if id == "" {
-		return n.AccountID
+// account resolves the account an input names: by name; else by domain
+// id (inputs recorded before names); else the default account. ok is false
+// when the input names none and the worker has no default account: every
+// account is then reminded, each on its own.
+func (n *Notifier) account(name, domainID string) (contract.NotifyAccount, bool, error) {
+	switch {
+	case name != "":
+		if id, found := n.Accounts[name]; found {
+			return contract.NotifyAccount{Name: name, DomainID: id}, true, nil
+		}
+		return contract.NotifyAccount{}, false, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("account %q is not served by this worker: allowed %s", name, strings.Join(n.accountNames(), ", ")), contract.ErrTypeInvalidInput, nil)
+	case domainID != "":
+		for nm, id := range n.Accounts {
+			if id == domainID {
+				return contract.NotifyAccount{Name: nm, DomainID: id}, true, nil
+			}
+		}
+		return contract.NotifyAccount{Name: domainID, DomainID: domainID}, true, nil
 	}
-	return id
+	if id, found := n.Accounts[contract.DefaultAccount]; found {
+		return contract.NotifyAccount{Name: contract.DefaultAccount, DomainID: id}, true, nil
+	}
+	return contract.NotifyAccount{}, false, nil
+}
+
+func (n *Notifier) accountNames() []string {
+	names := make([]string, 0, len(n.Accounts))
+	for nm := range n.Accounts {
+		names = append(names, nm)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// accountName is the name of a domain id (itself when none is known).
+func (n *Notifier) accountName(domainID string) string {
+	for nm, id := range n.Accounts {
+		if id == domainID {
+			return nm
+		}
+	}
+	return domainID
 }
 
 // contract.NotifyPlan works out what each route has to send at AsOf, without
 // recording anything.
 func (n *Notifier) NotifyPlan(ctx context.Context, in contract.PlanInput) (contract.NotifyPlan, error) {
 	defer keepAlive(ctx, nil)()
-	plan := contract.NotifyPlan{AccountID: n.account(in.AccountID)}
+	var plan contract.NotifyPlan
+	if in.AllAccounts {
+		plan.Configured, plan.Accounts = n.ConfigFile != "", n.accountNames()
+		return plan, nil
+	}
+	acc, ok, err := n.account(in.Account, in.AccountID)
+	if err != nil {
+		return plan, err
+	}
+	plan.Account, plan.AccountID = acc.Name, acc.DomainID
 	if n.ConfigFile == "" {
+		return plan, nil
+	}
+	if !ok { // no account named, no default: each account on its own
+		plan.Configured, plan.Accounts = true, n.accountNames()
 		return plan, nil
 	}
 	cfg, err := n.config()
@@ -133,7 +186,7 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 	if route == nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is no longer in the routes file", in.Route), string(notify.ClassConfig), nil)
 	}
-	account := n.account(in.AccountID)
+	account := in.AccountID
 	if err := n.sweep(ctx, account); err != nil {
 		return nil, err
 	}
@@ -357,7 +410,7 @@ func (s *send) split(ctx context.Context, items []store.SendItem) error {
 // digestOf is the digest naming items.
 func (s *send) digestOf(items []store.SendItem) notify.Digest {
 	d := s.digest
-	dg := notify.Digest{Account: d.AccountID, Route: d.Route, Threshold: d.ThresholdDays, Language: d.Language, AsOf: d.AsOf}
+	dg := notify.Digest{Account: s.n.accountName(d.AccountID), Route: d.Route, Threshold: d.ThresholdDays, Language: d.Language, AsOf: d.AsOf}
 	for _, it := range items {
 		dg.Items = append(dg.Items, notify.NewItem(*it.Resource, s.cfg.Owner(it.Resource.Tags), d.AsOf))
 	}
@@ -555,7 +608,7 @@ func (n *Notifier) NotifyTestSend(ctx context.Context, in contract.TestInput) ([
 	var out []contract.SendOutcome
 	for _, name := range route.Channels {
 		ch := cfg.Channels[name]
-		d := notify.Digest{Account: n.AccountID, Route: route.Name, Language: route.Language, AsOf: time.Now().UTC(), Test: true}
+		d := notify.Digest{Account: strings.Join(n.accountNames(), ", "), Route: route.Name, Language: route.Language, AsOf: time.Now().UTC(), Test: true}
 		o := contract.SendOutcome{Channel: name, Type: ch.Type, Recipient: ch.Recipient(), Status: store.SendSent, Attempts: 1}
 		if err := ch.Send(ctx, notify.Message{ID: deliveryID("test-"+info.WorkflowExecution.RunID, name, 1), Digest: d}); err != nil {
 			o.Status, o.Error = store.SendFailed, err.Error()

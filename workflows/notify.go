@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"expiry-sync/internal/contract"
 	"fmt"
 	"strings"
@@ -20,9 +21,14 @@ const (
 // NotifyInput carries only names and a time: what to send is read from the
 // database by the activities.
 type NotifyInput struct {
-	// AccountID: the account whose resources to remind; empty means the
-	// worker's.
+	// Account names the account whose resources to remind, as every
+	// command does; AccountID, its domain id, is what runs recorded before
+	// names carry. Neither: the worker's default account, else every
+	// account of its accounts file (a child run each).
+	Account   string `json:"account,omitempty"`
 	AccountID string `json:"account_id,omitempty"`
+	// AllAccounts reminds every account of the worker, a child run each.
+	AllAccounts bool `json:"all_accounts,omitempty"`
 	// AsOf: the "now" that thresholds count from; nil means the workflow's
 	// start. Set it to catch up a missed day, or in tests.
 	AsOf *time.Time `json:"as_of,omitempty"`
@@ -49,6 +55,7 @@ const (
 
 // NotifyResult is the run's result, shown in the Web UI.
 type NotifyResult struct {
+	Account    string         `json:"account,omitempty"` // its name
 	AccountID  string         `json:"account_id"`
 	AsOf       time.Time      `json:"as_of"`
 	Configured bool           `json:"configured"`
@@ -58,6 +65,8 @@ type NotifyResult struct {
 	// Unconfirmed: channel deliveries with a message that got no answer; it
 	// may have arrived, it is not sent again, it is not counted as sent.
 	Unconfirmed int `json:"unconfirmed,omitempty"`
+	// Accounts: a run of every account holds each account's result.
+	Accounts []NotifyResult `json:"accounts,omitempty"`
 }
 
 // RouteOutcome is what one route sent.
@@ -112,12 +121,19 @@ func NotifyExpiring(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 	res := NotifyResult{AsOf: asOf}
 	var plan contract.NotifyPlan
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("plan reminders")), contract.ActivityNotifyPlan,
-		contract.PlanInput{AccountID: in.AccountID, AfterSync: in.SyncID != "", AsOf: asOf, Routes: in.Routes}).Get(ctx, &plan)
+		contract.PlanInput{Account: in.Account, AccountID: in.AccountID, AllAccounts: in.AllAccounts, AfterSync: in.SyncID != "", AsOf: asOf, Routes: in.Routes}).Get(ctx, &plan)
 	if err != nil {
 		return res, err
 	}
-	res.AccountID, res.Configured = plan.AccountID, plan.Configured
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrAccount.ValueSet(plan.AccountID)); err != nil {
+	if len(plan.Accounts) > 0 {
+		return remindEachAccount(ctx, in, asOf, plan.Accounts)
+	}
+	res.Account, res.AccountID, res.Configured = plan.Account, plan.AccountID, plan.Configured
+	name := plan.Account
+	if name == "" { // a plan recorded before names
+		name = plan.AccountID
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrAccount.ValueSet(name)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
 	}
 	res.Routes = make([]RouteOutcome, len(plan.Routes))
@@ -154,6 +170,32 @@ func NotifyExpiring(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 		}
 	}
 	showNotify(ctx, res)
+	return res, nil
+}
+
+// remindEachAccount runs the reminders of each account as a child run
+// (<this id>-<account>), all at once, and sums their results. A child
+// that fails is counted failed; the others go on.
+func remindEachAccount(ctx workflow.Context, in NotifyInput, asOf time.Time, accounts []string) (NotifyResult, error) {
+	res := NotifyResult{AsOf: asOf, Configured: true}
+	parent := workflow.GetInfo(ctx).WorkflowExecution.ID
+	futures := make([]workflow.ChildWorkflowFuture, len(accounts))
+	for i, name := range accounts {
+		child := in
+		child.Account, child.AccountID, child.AllAccounts, child.AsOf = name, "", false, &asOf
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: parent + "-" + name})
+		futures[i] = workflow.ExecuteChildWorkflow(cctx, NotifyWorkflowName, child)
+	}
+	for i, f := range futures {
+		var r NotifyResult
+		if err := f.Get(ctx, &r); err != nil {
+			r = NotifyResult{Account: accounts[i], AsOf: asOf, Configured: true,
+				Routes: []RouteOutcome{{Route: "*", Status: RouteFailed, Error: ErrorText(err)}}}
+			res.Failed++
+		}
+		res.Sent, res.Failed, res.Unconfirmed = res.Sent+r.Sent, res.Failed+r.Failed, res.Unconfirmed+r.Unconfirmed
+		res.Accounts = append(res.Accounts, r)
+	}
 	return res, nil
 }
 
@@ -248,7 +290,7 @@ func thresholdName(t int) string {
 // showNotify puts the per-route outcome in the Web UI (current details).
 func showNotify(ctx workflow.Context, r NotifyResult) {
 	var b strings.Builder
-	b.WriteString(fmt.Sprintf("**Renewal reminders** of account %s as of %s\n\n", r.AccountID, r.AsOf.Format(time.RFC3339)))
+	b.WriteString(fmt.Sprintf("**Renewal reminders** of account %s as of %s\n\n", cmp.Or(r.Account, r.AccountID), r.AsOf.Format(time.RFC3339)))
 	if !r.Configured {
 		b.WriteString("Reminders are not configured on the worker (EXPIRY_SYNC_NOTIFY_FILE).\n")
 		workflow.SetCurrentDetails(ctx, b.String())

@@ -42,8 +42,9 @@ func StartNotifyAfterSync(ctx workflow.Context, accountID, syncID, status string
 }
 
 // NotifyScheduleAction is what a Temporal Schedule runs to send the due
-// reminders of an account on its own cadence (starter notify schedule).
-func NotifyScheduleAction(workflowID, taskQueue, accountID string) *client.ScheduleWorkflowAction {
+// reminders of an account (by name; "": every account) on its own cadence
+// (starter notify schedule).
+func NotifyScheduleAction(workflowID, taskQueue, account string) *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{ID: workflowID, Workflow: NotifyWorkflowName, TaskQueue: taskQueue,
-		Args: []any{NotifyInput{AccountID: accountID}}}
+		Args: []any{NotifyInput{Account: account, AllAccounts: account == ""}}}
 }

@@ -81,3 +81,54 @@ func TestNotifyWaitsOutQuietHoursAndIsolatesRoutes(t *testing.T) {
 func errNotifyConfig() error {
 	return temporal.NewNonRetryableApplicationError("the routes file is broken", string(notify.ClassConfig), nil)
 }
+
+// Invariant: no claim outlives its run. A run canceled while a send is
+// under way still settles the digest it claimed (on a disconnected
+// context), so what was not sent is released for a later run.
+func TestACanceledNotifyRunStillSettles(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
+	n := &activities.Notifier{}
+	env.RegisterActivity(n)
+	env.OnActivity(n.NotifyPlan, mock.Anything, mock.Anything).Return(contract.NotifyPlan{Configured: true, AccountID: "acc",
+		Routes: []contract.PlannedRoute{{Route: "ops"}}}, nil)
+	env.OnActivity(n.NotifyClaim, mock.Anything, mock.Anything).Return([]contract.ClaimedDigest{{DigestID: "d1", Threshold: 7, Resources: 2,
+		Channels: []contract.ChannelRef{{Name: "hook", Type: "webhook"}}}}, nil)
+	// The receiver is down: the send waits between retries when the run is canceled.
+	env.OnActivity(n.NotifySend, mock.Anything, mock.Anything).Return(contract.SendOutcome{},
+		temporal.NewApplicationError("receiver down", string(notify.ClassUnavailable)))
+	settled := 0
+	env.OnActivity(n.NotifySettle, mock.Anything, mock.Anything).Return(func(context.Context, contract.SettleInput) (contract.DigestOutcome, error) {
+		settled++
+		return contract.DigestOutcome{DigestID: "d1"}, nil
+	})
+	env.RegisterDelayedCallback(env.CancelWorkflow, 5*time.Second)
+	env.ExecuteWorkflow(workflows.NotifyWorkflowName, workflows.NotifyInput{})
+	assert.Equal(t, 1, settled, "the canceled run settled its digest")
+}
+
+// A run that names no account, on a worker with no default account,
+// reminds each account as a child run, by name, and sums their results.
+func TestNotifyWithoutAnAccountRemindsEachAccount(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
+	n := &activities.Notifier{}
+	env.RegisterActivity(n)
+	var asked []string
+	env.OnActivity(n.NotifyPlan, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.PlanInput) (contract.NotifyPlan, error) {
+		asked = append(asked, in.Account)
+		if in.Account == "" {
+			return contract.NotifyPlan{Configured: true, Accounts: []string{"prod", "test"}}, nil
+		}
+		return contract.NotifyPlan{Configured: true, Account: in.Account, AccountID: "id-" + in.Account}, nil
+	})
+	env.ExecuteWorkflow(workflows.NotifyWorkflowName, workflows.NotifyInput{})
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.NotifyResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Len(t, res.Accounts, 2)
+	assert.Equal(t, []string{"prod", "test"}, []string{res.Accounts[0].Account, res.Accounts[1].Account})
+	assert.ElementsMatch(t, []string{"", "prod", "test"}, asked)
+}

@@ -33,19 +33,30 @@ func (e *env) notifyCommand() *cobra.Command {
 a schedule (docs/notify.md). The routes file is the one EXPIRY_SYNC_NOTIFY_FILE
 names; preview and history read DATABASE_URL like report.`,
 	}
-	cmd.AddCommand(e.notifyPreviewCommand(), e.notifyTestCommand(), e.notifyHistoryCommand(), e.notifyScheduleCommand())
+	cmd.AddCommand(e.notifyPreviewCommand(), e.notifyRunCommand(), e.notifyTestCommand(), e.notifyHistoryCommand(), e.notifyScheduleCommand())
 	return cmd
 }
 
-// notifyAccount is --account, else HUAWEI_DOMAIN_ID.
+// notifyAccount is --account: an account's name, as every command takes
+// it (default: the account "default").
 func (e *env) notifyAccount(account string) (string, error) {
 	if account == "" {
-		account = strings.TrimSpace(e.cfg.Account)
-	}
-	if account == "" {
-		return "", errors.New("--account is required: the Huawei account (domain) id, or set HUAWEI_DOMAIN_ID")
+		return contract.DefaultAccount, nil
 	}
 	return account, nil
+}
+
+// accountDomainID finds the domain id that keys an account's rows, from
+// the name its syncs recorded (a domain id is taken as it is).
+func accountDomainID(ctx context.Context, s *store.Store, dbName, account string) (string, error) {
+	id, err := s.AccountDomainID(ctx, account)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fail(fmt.Errorf("account %q has no resources in database %s: name an account a sync has run for (its name in the accounts file, or default)", account, dbName))
+	}
+	if err != nil {
+		return "", dbReadError(dbName, err)
+	}
+	return id, nil
 }
 
 // openNotifyStore opens DATABASE_URL for reading, with report's messages.
@@ -74,6 +85,7 @@ func dbReadError(name string, err error) error {
 
 // notifyPreviewResult is what a run would send now.
 type notifyPreviewResult struct {
+	Account    string               `json:"account"`
 	AccountID  string               `json:"account_id"`
 	AsOf       time.Time            `json:"as_of"`
 	WithinDays int                  `json:"expire_days,omitempty" doc:"--expire-days"`
@@ -98,14 +110,14 @@ func (e *env) notifyPreviewCommand() *cobra.Command {
 	var account string
 	var within int
 	cmd := &cobra.Command{
-		Use:   "preview --account A [--expire-days N]",
+		Use:   "preview [--account NAME] [--expire-days N]",
 		Short: "Print what would be sent now, per route, without sending",
 		Long: `preview plans the reminders of an account as a run would now, from the routes
 file and the database, and prints each route's digests: their title and resources.
 It sends nothing and records nothing. --expire-days N keeps the resources expiring
 within N days (expired ones included).`,
-		Example: `  EXPIRY_SYNC_NOTIFY_FILE=notify.yaml starter notify preview --account 0c6a5a4b8d3e4f2a9b7c1d2e3f4a5b6c
-  starter notify preview --account 0c6a... --expire-days 7 -o json`,
+		Example: `  EXPIRY_SYNC_NOTIFY_FILE=notify.yaml starter notify preview --account prod
+  starter notify preview --account prod --expire-days 7 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			account, err := e.notifyAccount(account)
@@ -122,7 +134,7 @@ within N days (expired ones included).`,
 			return e.print(res)
 		},
 	}
-	cmd.Flags().StringVar(&account, "account", "", "the account (Huawei domain id); default HUAWEI_DOMAIN_ID")
+	cmd.Flags().StringVar(&account, "account", "", "the account's name (default: default)")
 	cmd.Flags().IntVar(&within, "expire-days", 0, fmt.Sprintf("only resources expiring within this many days (1..%d)", report.MaxDays))
 	describeOutput(cmd, notifyPreviewResult{})
 	return cmd
@@ -136,7 +148,7 @@ func (e *env) loadNotifyConfig() (*notify.Config, error) {
 }
 
 func (e *env) notifyPreview(ctx context.Context, account string, within int) (notifyPreviewResult, error) {
-	res := notifyPreviewResult{AccountID: account, AsOf: notifyClock().UTC().Truncate(time.Second), WithinDays: within}
+	res := notifyPreviewResult{Account: account, AsOf: notifyClock().UTC().Truncate(time.Second), WithinDays: within}
 	cfg, err := e.loadNotifyConfig()
 	if err != nil {
 		return res, err
@@ -146,6 +158,10 @@ func (e *env) notifyPreview(ctx context.Context, account string, within int) (no
 		return res, err
 	}
 	defer s.Close()
+	if account, err = accountDomainID(ctx, s, name, account); err != nil {
+		return res, err
+	}
+	res.AccountID = account
 	rows, err := s.NotifyCandidates(ctx, account, cfg.Horizon(res.AsOf))
 	if err != nil {
 		return res, dbReadError(name, err)
@@ -181,7 +197,7 @@ func (e *env) notifyPreview(ctx context.Context, account string, within int) (no
 
 // PrintText lists each route's digests.
 func (r notifyPreviewResult) PrintText(w io.Writer) error {
-	fmt.Fprintf(w, "Reminders due for account %s as of %s (nothing is sent)\n", r.AccountID, r.AsOf.Format(time.RFC3339))
+	fmt.Fprintf(w, "Reminders due for account %s as of %s (nothing is sent)\n", r.Account, r.AsOf.Format(time.RFC3339))
 	if len(r.Routes) == 0 {
 		fmt.Fprintln(w, "\nNothing is due: every resource in a threshold was already reminded, or none is near expiry.")
 		return nil

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -56,7 +58,7 @@ func (e *env) notifyHistoryCommand() *cobra.Command {
 			return e.print(res)
 		},
 	}
-	cmd.Flags().StringVar(&account, "account", "", "only this account")
+	cmd.Flags().StringVar(&account, "account", "", "only this account (its name)")
 	cmd.Flags().StringVar(&route, "route", "", "only this route")
 	cmd.Flags().IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many sends, newest first (1..%d)", report.MaxLimit))
 	describeOutput(cmd, notifyHistoryResult{})
@@ -70,6 +72,11 @@ func (e *env) notifyHistory(ctx context.Context, f store.HistoryFilter) (notifyH
 		return res, err
 	}
 	defer s.Close()
+	if f.AccountID != "" {
+		if f.AccountID, err = accountDomainID(ctx, s, name, f.AccountID); err != nil {
+			return res, err
+		}
+	}
 	recs, err := s.NotifyHistory(ctx, f)
 	if err != nil {
 		return res, dbReadError(name, err)
@@ -120,7 +127,7 @@ type notifyScheduleResult struct {
 	ScheduleID string `json:"schedule_id"`
 	Action     string `json:"action" doc:"created, updated or deleted"`
 	Every      string `json:"every,omitempty"`
-	AccountID  string `json:"account_id"`
+	Account    string `json:"account" doc:"the account's name; empty: every account"`
 }
 
 func (r notifyScheduleResult) PrintText(w io.Writer) error {
@@ -128,32 +135,42 @@ func (r notifyScheduleResult) PrintText(w io.Writer) error {
 	if r.Every != "" {
 		every = ", every " + r.Every
 	}
-	_, err := fmt.Fprintf(w, "Schedule %s %s (account %s%s)\n", r.ScheduleID, r.Action, r.AccountID, every)
+	account := r.Account
+	if account == "" {
+		account = "every account"
+	}
+	_, err := fmt.Fprintf(w, "Schedule %s %s (%s%s)\n", r.ScheduleID, r.Action, account, every)
 	return err
 }
 
 func (e *env) notifyScheduleCommand() *cobra.Command {
 	var account string
+	var all bool
 	var every time.Duration
 	var remove bool
 	cmd := &cobra.Command{
-		Use:   "schedule --interval D [--account A] | --delete",
-		Short: "Send the due reminders of an account on a schedule of their own (a Temporal Schedule)",
-		Long: `schedule creates (or updates) the Temporal Schedule notify-<account>, which runs
-NotifyExpiring every --interval, besides the run after each sync. --delete removes it.`,
+		Use:   "schedule --interval D [--account NAME | --all-accounts] | --delete",
+		Short: "Send the due reminders of an account, or of every account, on a schedule of their own (a Temporal Schedule)",
+		Long: `schedule creates (or updates) the Temporal Schedule notify-<account> (notify-all with
+--all-accounts: each run reminds every account the workers serve, a child run each),
+which runs NotifyExpiring every --interval, besides the run after each sync.
+--delete removes it.`,
 		Example: `  starter notify schedule --interval 6h
+  starter notify schedule --all-accounts --interval 6h
   starter notify schedule --delete`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			account, err := e.notifyAccount(account)
-			if err != nil {
-				return err
+			if all && account != "" {
+				return errors.New("--account and --all-accounts cannot be given together: name one account, or all")
+			}
+			if !all {
+				account, _ = e.notifyAccount(account)
 			}
 			if !remove && (every < time.Minute || every > 31*24*time.Hour) {
 				return fmt.Errorf("--interval=%s is out of range: allowed 1m..744h", every)
 			}
 			var res notifyScheduleResult
-			err = e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) (err error) {
+			err := e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) (err error) {
 				res, err = e.notifySchedule(ctx, c, account, every, remove)
 				return err
 			})
@@ -163,7 +180,8 @@ NotifyExpiring every --interval, besides the run after each sync. --delete remov
 			return e.print(res)
 		},
 	}
-	cmd.Flags().StringVar(&account, "account", "", "the account (Huawei domain id); default HUAWEI_DOMAIN_ID")
+	cmd.Flags().StringVar(&account, "account", "", "the account's name (default: default)")
+	cmd.Flags().BoolVar(&all, "all-accounts", false, "remind every account the workers serve")
 	cmd.Flags().DurationVar(&every, "interval", 0, "how often to run, e.g. 6h (1m..744h)")
 	cmd.Flags().BoolVar(&remove, "delete", false, "delete the schedule")
 	describeOutput(cmd, notifyScheduleResult{})
@@ -171,7 +189,7 @@ NotifyExpiring every --interval, besides the run after each sync. --delete remov
 }
 
 func (e *env) notifySchedule(ctx context.Context, c *conn, account string, every time.Duration, remove bool) (notifyScheduleResult, error) {
-	res := notifyScheduleResult{ScheduleID: "notify-" + account, AccountID: account}
+	res := notifyScheduleResult{ScheduleID: "notify-" + cmp.Or(account, "all"), Account: account}
 	sc := c.ScheduleClient()
 	if remove {
 		if err := sc.GetHandle(ctx, res.ScheduleID).Delete(ctx); err != nil {
@@ -182,7 +200,7 @@ func (e *env) notifySchedule(ctx context.Context, c *conn, account string, every
 	}
 	res.Every = every.String()
 	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
-	action := workflows.NotifyScheduleAction("notify-"+account, e.cfg.Temporal.TaskQueue, account)
+	action := workflows.NotifyScheduleAction(res.ScheduleID, e.cfg.Temporal.TaskQueue, account)
 	_, err := sc.Create(ctx, client.ScheduleOptions{ID: res.ScheduleID, Spec: spec, Action: action})
 	if err == nil {
 		res.Action = "created"

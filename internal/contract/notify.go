@@ -9,7 +9,12 @@ const ErrTypeNotifyOff = "NotifyNotConfigured"
 
 // PlanInput asks what is due for an account at AsOf.
 type PlanInput struct {
+	// Account names the account; AccountID is its domain id (inputs from
+	// before names); neither: the default account, else every account.
+	Account   string `json:"account,omitempty"`
 	AccountID string `json:"account_id,omitempty"`
+	// AllAccounts: every account, whatever the default.
+	AllAccounts bool `json:"all_accounts,omitempty"`
 	// AfterSync: a successful sync started this run (see the routes
 	// file's after_sync).
 	AfterSync bool      `json:"after_sync,omitempty"`
@@ -22,8 +27,18 @@ type NotifyPlan struct {
 	Configured bool `json:"configured"`
 	// Skipped says why nothing is planned although reminders are configured.
 	Skipped   string         `json:"skipped,omitempty"`
+	Account   string         `json:"account,omitempty"` // its name
 	AccountID string         `json:"account_id"`
+	// Accounts: the input named no account and the worker has no default:
+	// the run reminds each of these accounts on its own.
+	Accounts []string `json:"accounts,omitempty"`
 	Routes    []PlannedRoute `json:"routes,omitempty"`
+}
+
+// NotifyAccount is an account as reminders name it.
+type NotifyAccount struct {
+	Name     string `json:"name"`
+	DomainID string `json:"domain_id"`
 }
 
 // PlannedRoute is one route with something to send.

@@ -311,8 +311,16 @@ routes:
 		before += r.requestCount()
 	}
 	mails := len(relay.messages())
-	res2, runID2 := s.runNotify("notify-e2e-2-"+s.cfg.Huawei.DomainID, workflows.NotifyInput{IgnoreQuietHours: true})
-	assert.Empty(t, res2.Routes)
+	code, out, errOut = s.starter("notify", "run", "--wait", "-o", "json")
+	require.Equal(t, 0, code, errOut)
+	var run2 struct {
+		WorkflowID string                 `json:"workflow_id"`
+		RunID      string                 `json:"run_id"`
+		Result     workflows.NotifyResult `json:"result"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &run2), out)
+	assert.Empty(t, run2.Result.Routes, "starter notify run right after sends nothing new")
+	assert.Equal(t, "default", run2.Result.Account, "the account by its name")
 	after := 0
 	for _, r := range []*receiver{hook, ops, ding, feishu, wecom, slack} {
 		after += r.requestCount()
@@ -320,13 +328,13 @@ routes:
 	assert.Equal(t, before, after, "a second run sends nothing")
 	assert.Equal(t, mails, len(relay.messages()))
 
-	code, out, errOut = s.starter("notify", "history", "--account", s.cfg.Huawei.DomainID, "--limit", "100")
+	code, out, errOut = s.starter("notify", "history", "--account", "default", "--limit", "100")
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, sends, strings.Count(out, " sent "), out)
 	assert.Contains(t, out, "mail to zh@example.com")
 	assert.Contains(t, out, "dingtalk http://"+ding.addr)
 
-	for _, id := range [][2]string{{"notify-e2e-1-" + s.cfg.Huawei.DomainID, runID}, {"notify-e2e-2-" + s.cfg.Huawei.DomainID, runID2}} {
+	for _, id := range [][2]string{{"notify-e2e-1-" + s.cfg.Huawei.DomainID, runID}, {run2.WorkflowID, run2.RunID}} {
 		s.assertNoSecretInHistory(id[0], id[1], secrets)
 	}
 	for _, sec := range secrets {

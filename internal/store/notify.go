@@ -495,3 +495,21 @@ func (s *Store) NotifyHistory(ctx context.Context, f HistoryFilter) ([]SendRecor
 	}
 	return out, nil
 }
+
+// AccountDomainID finds the domain id of an account by the name its syncs
+// recorded; a domain id itself is taken as it is (commands from before
+// names). ErrNotFound when neither is known.
+func (s *Store) AccountDomainID(ctx context.Context, name string) (string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).Where("account_name = ?", name).Limit(1).Pluck("account_id", &ids).Error
+	if err == nil && len(ids) == 0 {
+		err = s.db.WithContext(ctx).Model(&ExpiringResource{}).Where("account_id = ?", name).Limit(1).Pluck("account_id", &ids).Error
+	}
+	if err != nil {
+		return "", err
+	}
+	if len(ids) == 0 {
+		return "", ErrNotFound
+	}
+	return ids[0], nil
+}

@@ -28,11 +28,11 @@ func buildAccounts(ctx context.Context, cfg config.Worker, st *store.Store, opts
 	return out, nil
 }
 
-// defaultDomain is the domain id of the default account, which reminders
-// use when their input names none.
-func defaultDomain(accounts map[string]*activities.Account) string {
-	if acc, ok := accounts[config.DefaultAccount]; ok {
-		return acc.DomainID
+// accountDomains maps each served account's name to its domain id.
+func accountDomains(accounts map[string]*activities.Account) map[string]string {
+	out := make(map[string]string, len(accounts))
+	for name, acc := range accounts {
+		out[name] = acc.DomainID
 	}
-	return ""
+	return out
 }

@@ -26,13 +26,13 @@ type PlanInput struct {
 type NotifyPlan struct {
 	Configured bool `json:"configured"`
 	// Skipped says why nothing is planned although reminders are configured.
-	Skipped   string         `json:"skipped,omitempty"`
-	Account   string         `json:"account,omitempty"` // its name
-	AccountID string         `json:"account_id"`
+	Skipped   string `json:"skipped,omitempty"`
+	Account   string `json:"account,omitempty"` // its name
+	AccountID string `json:"account_id"`
 	// Accounts: the input named no account and the worker has no default:
 	// the run reminds each of these accounts on its own.
-	Accounts []string `json:"accounts,omitempty"`
-	Routes    []PlannedRoute `json:"routes,omitempty"`
+	Accounts []string       `json:"accounts,omitempty"`
+	Routes   []PlannedRoute `json:"routes,omitempty"`
 }
 
 // NotifyAccount is an account as reminders name it.

@@ -518,38 +518,34 @@ func (s *send) endSend(ctx context.Context, status, msg string) error {
 
 // finish records the send's status from its resources'.
 func (s *send) finish(ctx context.Context, msg string) (status string, parts, sent, unconfirmed int, err error) {
-	items, err := s.n.Store.SendItems(ctx, s.digest, s.in.Channel)
+	sum, err := s.n.Store.FinishSend(ctx, s.in.DigestID, s.in.Channel, msg, "a message got no answer: it may have arrived, so it is not sent again")
 	if err != nil {
-		return "", 0, 0, 0, databaseError("reading the send", err)
+		return "", 0, 0, 0, databaseError("recording the send", err)
 	}
-	of := map[string]int{}
-	partSet, sentSet := map[int]bool{}, map[int]bool{}
-	for _, it := range items {
-		of[it.Status]++
-		partSet[it.Part] = true
-		if it.Status == store.SendSent {
-			sentSet[it.Part] = true
-		}
-	}
-	status = store.SendStatus(of)
-	if status == store.SendUnconfirmed && msg == "" {
-		msg = "a message got no answer: it may have arrived, so it is not sent again"
-	}
-	return status, len(partSet), len(sentSet), of[store.SendUnconfirmed], s.endSend(ctx, status, msg)
+	return sum.Status, sum.Parts, sum.PartsSent, sum.Unconfirmed, nil
 }
 
-// pace waits for the robot's turn, shared by every channel, account and
-// worker that sends to it (rate_buckets).
-func (s *send) pace(ctx context.Context) error {
+// robot is the rate limiter of the robot behind the channel, shared by
+// every channel, account and worker that sends to it (rate_buckets); nil
+// for a channel its platform does not pace.
+func (s *send) robot() (*store.RateLimiter, error) {
 	p := s.ch.Pace()
 	if p.PerSecond == 0 {
-		return nil
+		return nil, nil
 	}
 	key, err := s.ch.RobotKey()
 	if err != nil {
+		return nil, err
+	}
+	return store.NewRateLimiter(s.n.Store, key, map[string]float64{s.ch.Type: p.PerSecond}), nil
+}
+
+// pace waits for the robot's turn.
+func (s *send) pace(ctx context.Context) error {
+	l, err := s.robot()
+	if l == nil || err != nil {
 		return err
 	}
-	l := store.NewRateLimiter(s.n.Store, key, map[string]float64{s.ch.Type: p.PerSecond})
 	if err := l.Wait(ctx, s.ch.Type); err != nil {
 		return databaseError("waiting for the robot's turn", err)
 	}
@@ -559,12 +555,9 @@ func (s *send) pace(ctx context.Context) error {
 // throttled holds every sender to this robot back for the platform's
 // block (or what it asked for).
 func (s *send) throttled(ctx context.Context, d time.Duration) {
-	p := s.ch.Pace()
-	key, err := s.ch.RobotKey()
-	if p.PerSecond == 0 || err != nil {
-		return
+	if l, err := s.robot(); l != nil && err == nil {
+		l.Pause(ctx, s.ch.Type, max(d, time.Second))
 	}
-	store.NewRateLimiter(s.n.Store, key, map[string]float64{s.ch.Type: p.PerSecond}).Pause(ctx, s.ch.Type, max(d, time.Second))
 }
 
 // NotifySettle closes a digest: a message whose answer never came is

@@ -46,11 +46,7 @@ func TestStartNotifyAfterSyncStartsTheChild(t *testing.T) {
 // A route in quiet hours waits for their end (a durable timer) and claims
 // as of then; a failing route does not stop the others.
 func TestNotifyWaitsOutQuietHoursAndIsolatesRoutes(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
-	n := &activities.Notifier{}
-	env.RegisterActivity(n)
+	env, n := notifyEnv()
 	asOf := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
 	quietEnd := asOf.Add(9 * time.Hour)
 	env.OnActivity(n.NotifyPlan, mock.Anything, mock.Anything).Return(contract.NotifyPlan{Configured: true, AccountID: "acc", Routes: []contract.PlannedRoute{
@@ -78,6 +74,17 @@ func TestNotifyWaitsOutQuietHoursAndIsolatesRoutes(t *testing.T) {
 	assert.Equal(t, 1, res.Sent)
 }
 
+// notifyEnv is a test environment running NotifyExpiring, with the
+// reminders' activities registered for mocking.
+func notifyEnv() (*testsuite.TestWorkflowEnvironment, *activities.Notifier) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
+	n := &activities.Notifier{}
+	env.RegisterActivity(n)
+	return env, n
+}
+
 func errNotifyConfig() error {
 	return temporal.NewNonRetryableApplicationError("the routes file is broken", string(notify.ClassConfig), nil)
 }
@@ -86,11 +93,7 @@ func errNotifyConfig() error {
 // under way still settles the digest it claimed (on a disconnected
 // context), so what was not sent is released for a later run.
 func TestACanceledNotifyRunStillSettles(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
-	n := &activities.Notifier{}
-	env.RegisterActivity(n)
+	env, n := notifyEnv()
 	env.OnActivity(n.NotifyPlan, mock.Anything, mock.Anything).Return(contract.NotifyPlan{Configured: true, AccountID: "acc",
 		Routes: []contract.PlannedRoute{{Route: "ops"}}}, nil)
 	env.OnActivity(n.NotifyClaim, mock.Anything, mock.Anything).Return([]contract.ClaimedDigest{{DigestID: "d1", Threshold: 7, Resources: 2,
@@ -111,11 +114,7 @@ func TestACanceledNotifyRunStillSettles(t *testing.T) {
 // A run that names no account, on a worker with no default account,
 // reminds each account as a child run, by name, and sums their results.
 func TestNotifyWithoutAnAccountRemindsEachAccount(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
-	n := &activities.Notifier{}
-	env.RegisterActivity(n)
+	env, n := notifyEnv()
 	var asked []string
 	env.OnActivity(n.NotifyPlan, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.PlanInput) (contract.NotifyPlan, error) {
 		asked = append(asked, in.Account)

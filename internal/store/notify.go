@@ -324,16 +324,46 @@ func (s *Store) BeginSend(ctx context.Context, digestID, channel string) (string
 }
 
 // EndSend records where an attempt of a send stopped: pending again (it
-// will be retried) with the error, or its final status from its
-// resources'. Only a send still sending is changed: it returns false when
-// another attempt or a settle changed it first.
+// will be retried) with the error. Only a send still sending is changed:
+// it returns false when another attempt or a settle changed it first.
 func (s *Store) EndSend(ctx context.Context, digestID, channel, status, errMsg string) (bool, error) {
+	_, moved, err := s.endSend(ctx, digestID, channel, func(sendCounts) (string, string) { return status, errMsg })
+	return moved, err
+}
+
+// SendSummary is where a send stands, from its resources'.
+type SendSummary struct {
+	Status                        string
+	Parts, PartsSent, Unconfirmed int
+}
+
+// FinishSend ends an attempt that sent every message it could with the
+// status its resources give (SendStatus); unconfirmedMsg is its message
+// when some went out without an answer and errMsg is empty. A settle that
+// came first wins; the summary is returned either way.
+func (s *Store) FinishSend(ctx context.Context, digestID, channel, errMsg, unconfirmedMsg string) (SendSummary, error) {
+	sum, _, err := s.endSend(ctx, digestID, channel, func(c sendCounts) (string, string) {
+		status := SendStatus(c.of)
+		if status == SendUnconfirmed && errMsg == "" {
+			return status, unconfirmedMsg
+		}
+		return status, errMsg
+	})
+	return sum, err
+}
+
+// endSend moves a send still sending to the status (and message) decide
+// gives from its resources' counts, in one transaction.
+func (s *Store) endSend(ctx context.Context, digestID, channel string, decide func(sendCounts) (string, string)) (SendSummary, bool, error) {
+	var sum SendSummary
 	var moved bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		counts, err := itemCounts(tx, digestID, channel)
 		if err != nil {
 			return err
 		}
+		status, errMsg := decide(counts)
+		sum = SendSummary{Status: status, Parts: counts.parts, PartsSent: counts.partsSent, Unconfirmed: counts.of[SendUnconfirmed]}
 		now := utcNow()
 		set := map[string]any{"status": status, "error_message": truncate(errMsg, 1024), "updated_at": now,
 			"parts_sent": counts.partsSent, "unconfirmed": counts.of[SendUnconfirmed]}
@@ -344,13 +374,14 @@ func (s *Store) EndSend(ctx context.Context, digestID, channel, status, errMsg s
 		moved = res.RowsAffected > 0
 		return res.Error
 	})
-	return moved, err
+	return sum, moved, err
 }
 
-// sendCounts counts a send's resources by status, and its parts all sent.
+// sendCounts counts a send's resources by status, its messages (parts)
+// and those the platform accepted.
 type sendCounts struct {
-	of        map[string]int
-	partsSent int
+	of               map[string]int
+	parts, partsSent int
 }
 
 func itemCounts(tx *gorm.DB, digestID, channel string) (sendCounts, error) {
@@ -362,14 +393,17 @@ func itemCounts(tx *gorm.DB, digestID, channel string) (sendCounts, error) {
 	err := tx.Model(&Notification{}).Select("part, status, COUNT(*) AS n").Where("digest_id = ? AND channel = ?", digestID, channel).
 		Group("part, status").Scan(&rows).Error
 	c := sendCounts{of: map[string]int{}}
-	sentParts := map[int]bool{}
+	parts, sentParts := map[int]bool{}, map[int]bool{}
 	for _, r := range rows {
 		c.of[r.Status] += r.N
+		if r.Part > 0 {
+			parts[r.Part] = true
+		}
 		if r.Status == SendSent {
 			sentParts[r.Part] = true
 		}
 	}
-	c.partsSent = len(sentParts)
+	c.parts, c.partsSent = len(parts), len(sentParts)
 	return c, err
 }
 

@@ -145,6 +145,28 @@ func (n *Notifier) NotifyPlan(ctx context.Context, in contract.PlanInput) (contr
 		last := &plan.Routes[len(plan.Routes)-1]
 		last.Thresholds = append(last.Thresholds, contract.PlannedThreshold{Threshold: p.Threshold, Resources: len(p.Items)})
 	}
+	return n.planOwed(ctx, cfg, plan, in)
+}
+
+// planOwed adds the routes with nothing new due that owe a message on a
+// webhook or e-mail (adoptOwed sends them).
+func (n *Notifier) planOwed(ctx context.Context, cfg *notify.Config, plan contract.NotifyPlan, in contract.PlanInput) (contract.NotifyPlan, error) {
+	for _, name := range cfg.RouteNames() {
+		if (len(in.Routes) > 0 && !slices.Contains(in.Routes, name)) || slices.ContainsFunc(plan.Routes, func(p contract.PlannedRoute) bool { return p.Route == name }) {
+			continue
+		}
+		owed, err := n.Store.OwedDigests(ctx, plan.AccountID, name, "")
+		if err != nil {
+			return plan, databaseError("reading the messages owed", err)
+		}
+		if len(owed) > 0 {
+			pr := contract.PlannedRoute{Route: name}
+			if until := cfg.Route(name).QuietHours.Until(in.AsOf); !until.IsZero() {
+				pr.QuietUntil = &until
+			}
+			plan.Routes = append(plan.Routes, pr)
+		}
+	}
 	return plan, nil
 }
 
@@ -187,10 +209,13 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is no longer in the routes file", in.Route), string(notify.ClassConfig), nil)
 	}
 	account := in.AccountID
-	if err := n.sweep(ctx, account); err != nil {
+	if err := n.sweep(ctx, cfg, account); err != nil {
 		return nil, err
 	}
-	var out []contract.ClaimedDigest
+	out, err := n.adoptOwed(ctx, cfg, account, route.Name)
+	if err != nil {
+		return nil, err
+	}
 	var done []int
 	for _, t := range route.Thresholds { // an earlier attempt's claims
 		d, sends, err := n.Store.GetDigest(ctx, digestID(ctx, route.Name, t))
@@ -233,6 +258,42 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 	return out, nil
 }
 
+// adoptOwed takes over the route's messages owed on webhooks and e-mail:
+// those of settled digests whose answer never came (a run canceled or
+// terminated mid-send). They are sent again under their digest, so with
+// the same id: at least once, and a receiver can drop the duplicate.
+func (n *Notifier) adoptOwed(ctx context.Context, cfg *notify.Config, account, route string) ([]contract.ClaimedDigest, error) {
+	self := activity.GetInfo(ctx).WorkflowExecution
+	owed, err := n.Store.OwedDigests(ctx, account, route, self.RunID)
+	if err != nil {
+		return nil, databaseError("reading the messages owed", err)
+	}
+	var out []contract.ClaimedDigest
+	for _, d := range owed {
+		channels, err := n.Store.AdoptOwed(ctx, d.ID, self.ID, self.RunID)
+		if err != nil {
+			return nil, databaseError("adopting digest "+d.ID, err)
+		}
+		if len(channels) > 0 {
+			out = append(out, contract.ClaimedDigest{DigestID: d.ID, Threshold: d.ThresholdDays, Resources: d.Resources, Channels: channelRefs(cfg, channels)})
+		}
+	}
+	return out, nil
+}
+
+// resendChannels are the channels sent at least once: a message whose
+// answer was lost is sent again with its id, never given up as
+// unconfirmed.
+func resendChannels(cfg *notify.Config) []string {
+	var out []string
+	for _, name := range cfg.ChannelNames() {
+		if !cfg.Channels[name].AtMostOnce() {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 func channelRefs(cfg *notify.Config, names []string) []contract.ChannelRef {
 	out := make([]contract.ChannelRef, len(names))
 	for i, name := range names {
@@ -248,7 +309,7 @@ func channelRefs(cfg *notify.Config, names []string) []contract.ChannelRef {
 // settling them (a terminated run), so that what they claimed and never
 // sent is released. A run Temporal says still runs keeps its digests,
 // unless they are older than sweepAfter.
-func (n *Notifier) sweep(ctx context.Context, account string) error {
+func (n *Notifier) sweep(ctx context.Context, cfg *notify.Config, account string) error {
 	self := activity.GetInfo(ctx).WorkflowExecution
 	stale, err := n.Store.UnsettledDigests(ctx, account, time.Now().Add(-time.Minute), 100)
 	if err != nil {
@@ -266,7 +327,7 @@ func (n *Notifier) sweep(ctx context.Context, account string) error {
 				continue // unknown or running: left for later
 			}
 		}
-		if _, _, err := n.Store.SettleDigest(ctx, d.ID, "its run ended before sending it"); err != nil {
+		if _, _, err := n.Store.SettleDigest(ctx, d.ID, "its run ended before sending it", resendChannels(cfg)); err != nil {
 			return databaseError("settling digest "+d.ID, err)
 		}
 	}
@@ -569,7 +630,11 @@ func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (c
 	if reason == "" {
 		reason = "given up"
 	}
-	sends, released, err := n.Store.SettleDigest(ctx, in.DigestID, reason)
+	var resend []string
+	if cfg, err := n.config(); err == nil {
+		resend = resendChannels(cfg)
+	}
+	sends, released, err := n.Store.SettleDigest(ctx, in.DigestID, reason, resend)
 	if err != nil {
 		return contract.DigestOutcome{}, databaseError("settling digest "+in.DigestID, err)
 	}

@@ -67,6 +67,91 @@ type receiver struct {
 	// hold, when set, blocks the first request until it is closed; held
 	// is closed when that request arrives.
 	hold, held chan struct{}
+	// arrivals are the times requests arrived, for the platform's rate
+	// limit; throttled counts the requests it refused as too fast, and
+	// blockedUntil ends the block DingTalk puts a robot in.
+	arrivals     []time.Time
+	throttled    int
+	blockedUntil time.Time
+}
+
+// robotLimit is a documented sending limit of one robot: at most n
+// messages in any window of per.
+type robotLimit struct {
+	n   int
+	per time.Duration
+}
+
+// robotLimits are the platforms' documented limits, enforced as sliding
+// windows (stricter than a platform counting per calendar minute):
+//   - DingTalk custom robot: 20 a minute; beyond, errcode 130101 and the
+//     robot is blocked for 10 minutes (open.dingtalk.com, 自定义机器人发送群消息,
+//     消息发送频率限制);
+//   - WeCom group robot: 20 a minute, beyond errcode 45009
+//     (developer.work.weixin.qq.com/document/path/91770, 消息发送频率限制);
+//   - Feishu custom bot: 100 a minute and 5 a second, beyond code 11232
+//     (open.feishu.cn, 自定义机器人使用指南, 使用限制);
+//   - Slack incoming webhook: one a second, short bursts allowed, beyond
+//     HTTP 429 with Retry-After (api.slack.com/apis/rate-limits).
+var robotLimits = map[string][]robotLimit{
+	"dingtalk": {{20, time.Minute}},
+	"wecom":    {{20, time.Minute}},
+	"feishu":   {{5, time.Second}, {100, time.Minute}},
+	"slack":    {{2, time.Second}},
+}
+
+// dingTalkBlock is how long DingTalk blocks a robot that went over.
+const dingTalkBlock = 10 * time.Minute
+
+// tooFast records a request's arrival and reports whether the platform
+// would refuse it as over its rate limit.
+func (r *receiver) tooFast(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	limits := robotLimits[r.kind]
+	if len(limits) == 0 {
+		return false
+	}
+	r.arrivals = append(r.arrivals, now)
+	over := now.Before(r.blockedUntil)
+	for _, l := range limits {
+		in := 0
+		for _, t := range r.arrivals {
+			if now.Sub(t) < l.per {
+				in++
+			}
+		}
+		over = over || in > l.n
+	}
+	if over {
+		r.throttled++
+		if r.kind == "dingtalk" && !now.Before(r.blockedUntil) {
+			r.blockedUntil = now.Add(dingTalkBlock)
+		}
+	}
+	return over
+}
+
+// answerTooFast answers as the platform does when a robot sends too fast.
+func (r *receiver) answerTooFast(w http.ResponseWriter) {
+	switch r.kind {
+	case "dingtalk":
+		_, _ = io.WriteString(w, `{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}`)
+	case "wecom":
+		_, _ = io.WriteString(w, `{"errcode":45009,"errmsg":"api freq out of limit"}`)
+	case "feishu":
+		_, _ = io.WriteString(w, `{"code":11232,"msg":"frequency limited psm[lark.oapi.app_platform_runtime]appID[0]","data":{}}`)
+	case "slack":
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "rate_limited", http.StatusTooManyRequests)
+	}
+}
+
+// throttles is how many requests the receiver refused as too fast.
+func (r *receiver) throttles() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.throttled
 }
 
 func newReceiver(t *testing.T, kind, secret string) *receiver {
@@ -149,6 +234,11 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 	}
 	if script != nil && script(n, w) {
 		r.refuse(fmt.Sprintf("request %d: scripted failure", n))
+		return
+	}
+	if r.tooFast(time.Now()) {
+		r.refuse(fmt.Sprintf("request %d: too fast for %s's rate limit", n, r.kind))
+		r.answerTooFast(w)
 		return
 	}
 	msg, err := r.verify(req, body)

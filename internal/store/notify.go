@@ -427,11 +427,14 @@ func SendStatus(of map[string]int) string {
 
 // SettleDigest closes a digest once its run is done with it, whatever
 // became of the run: a resource whose message went out without an answer
-// is unconfirmed (never sent again, never counted as delivered); one not
-// sent, or refused, is released, so that a later run reminds it again;
-// each send's status follows. Settling a digest again changes nothing. It
-// returns the sends and how many resource reminders it released.
-func (s *Store) SettleDigest(ctx context.Context, id, reason string) ([]NotificationSend, int, error) {
+// is unconfirmed (never sent again, never counted as delivered), except on
+// the resend channels (webhooks, e-mail: at least once), where the message
+// stays owed (sending, its send pending) for a later run to adopt and send
+// again with the same id (AdoptOwed); one not sent, or refused, is
+// released, so that a later run reminds it again; each send's status
+// follows. Settling a digest again changes nothing. It returns the sends
+// and how many resource reminders it released.
+func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []string) ([]NotificationSend, int, error) {
 	var sends []NotificationSend
 	released := 0
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -441,7 +444,11 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string) ([]Notifica
 		}
 		if d.SettledAt == nil {
 			now := utcNow()
-			if err := tx.Model(&Notification{}).Where("digest_id = ? AND status = ?", id, SendSending).Update("status", SendUnconfirmed).Error; err != nil {
+			lost := tx.Model(&Notification{}).Where("digest_id = ? AND status = ?", id, SendSending)
+			if len(resend) > 0 {
+				lost = lost.Where("channel NOT IN ?", resend)
+			}
+			if err := lost.Update("status", SendUnconfirmed).Error; err != nil {
 				return err
 			}
 			if err := tx.Where("digest_id = ?", id).Order("channel").Find(&sends).Error; err != nil {
@@ -454,7 +461,10 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string) ([]Notifica
 				}
 				open := counts.of[SendPending] + counts.of[SendFailed]
 				status, msg := SendStatus(counts.of), snd.ErrorMessage
-				if open > 0 { // SendStatus said pending or failed
+				switch {
+				case counts.of[SendSending] > 0: // owed: a later run sends it again
+					status, msg = SendPending, "a message got no answer: the next run sends it again with the same id"
+				case open > 0: // SendStatus said pending or failed
 					status = SendFailed
 					if msg == "" {
 						msg = reason
@@ -480,6 +490,43 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string) ([]Notifica
 		return tx.Where("digest_id = ?", id).Order("channel").Find(&sends).Error
 	})
 	return sends, released, err
+}
+
+// OwedDigests lists the digests of an account's route that hold a
+// message owed on a resend channel: settled with it still sending, or
+// adopted by the run runID already (a retried claim finds them again).
+func (s *Store) OwedDigests(ctx context.Context, accountID, route, runID string) ([]NotificationDigest, error) {
+	var out []NotificationDigest
+	owed := s.db.Model(&Notification{}).Select("digest_id").Where("status = ?", SendSending)
+	err := s.db.WithContext(ctx).Where("account_id = ? AND route = ? AND (settled_at IS NOT NULL OR run_id = ?) AND id IN (?)", accountID, route, runID, owed).
+		Order("created_at").Find(&out).Error
+	return out, err
+}
+
+// AdoptOwed hands a settled digest's owed messages to run (workflowID,
+// runID): the digest is open again under that run, to be sent and settled
+// by it. It returns the channels owing a message; none when another run
+// adopted it first.
+func (s *Store) AdoptOwed(ctx context.Context, digestID, workflowID, runID string) ([]string, error) {
+	var channels []string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var d NotificationDigest
+		if err := s.forUpdate(tx).Where("id = ?", digestID).Take(&d).Error; err != nil {
+			return err
+		}
+		if d.SettledAt == nil && d.RunID != runID {
+			return nil // another run holds it
+		}
+		if err := tx.Model(&Notification{}).Where("digest_id = ? AND status = ?", digestID, SendSending).
+			Distinct("channel").Order("channel").Pluck("channel", &channels).Error; err != nil {
+			return err
+		}
+		if len(channels) == 0 {
+			return nil
+		}
+		return tx.Model(&d).Where("id = ?", digestID).Updates(map[string]any{"settled_at": nil, "workflow_id": workflowID, "run_id": runID}).Error
+	})
+	return channels, err
 }
 
 // UnsettledDigests lists an account's digests not settled yet, created

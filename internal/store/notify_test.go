@@ -92,7 +92,7 @@ func TestSettleReleasesWhatNoChannelAccepted(t *testing.T) {
 		found, err := st.BeginSend(ctx, "d1", "robot")
 		require.NoError(t, err)
 		assert.Equal(t, store.SendPending, found)
-		sends, released, err := st.SettleDigest(ctx, "d1", "the run was canceled")
+		sends, released, err := st.SettleDigest(ctx, "d1", "the run was canceled", nil)
 		require.NoError(t, err)
 		assert.Equal(t, 5, released, "d on robot, and all four on hook")
 		assert.Equal(t, map[string]string{"a": store.SendSent, "b": store.SendSent, "c": store.SendUnconfirmed}, statuses(t, st, "d1", "robot"))
@@ -109,7 +109,7 @@ func TestSettleReleasesWhatNoChannelAccepted(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, moved, "a late attempt does not overwrite a settled send")
 
-		_, again, err := st.SettleDigest(ctx, "d1", "again")
+		_, again, err := st.SettleDigest(ctx, "d1", "again", nil)
 		require.NoError(t, err)
 		assert.Zero(t, again)
 		n, chans := claimOn(t, st, "d2", []string{"hook", "robot"}, "a", "b", "c", "d")
@@ -126,11 +126,67 @@ func TestUnsettledDigests(t *testing.T) {
 		ctx := context.Background()
 		claimOn(t, st, "d1", []string{"hook"}, "a")
 		claimOn(t, st, "d2", []string{"hook"}, "b")
-		_, _, err := st.SettleDigest(ctx, "d2", "")
+		_, _, err := st.SettleDigest(ctx, "d2", "", nil)
 		require.NoError(t, err)
 		got, err := st.UnsettledDigests(ctx, "acc", time.Now().Add(time.Hour), 10)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		assert.Equal(t, "d1", got[0].ID)
+	})
+}
+
+// Invariant: a webhook or mail message whose answer never came is never
+// given up: settling leaves it owed (its send pending), exactly one later
+// run adopts it (to send it again under the same digest, so with the same
+// id), a retried claim of that run finds it again, and a chat robot's
+// message in the same state is unconfirmed instead.
+func TestSettleLeavesAtLeastOnceMessagesOwed(t *testing.T) {
+	forEachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		claimOn(t, st, "d1", []string{"hook", "robot"}, "a", "b")
+		for _, ch := range []string{"hook", "robot"} {
+			require.NoError(t, st.SplitSend(ctx, "d1", ch, 1, [][]string{{"a", "b"}}, nil))
+			n, err := st.MovePart(ctx, "d1", ch, 1, store.SendPending, store.SendSending)
+			require.NoError(t, err)
+			require.EqualValues(t, 2, n)
+		}
+		sends, released, err := st.SettleDigest(ctx, "d1", "the run was terminated", []string{"hook"})
+		require.NoError(t, err)
+		assert.Zero(t, released)
+		assert.Equal(t, map[string]string{"a": store.SendSending, "b": store.SendSending}, statuses(t, st, "d1", "hook"), "owed")
+		assert.Equal(t, map[string]string{"a": store.SendUnconfirmed, "b": store.SendUnconfirmed}, statuses(t, st, "d1", "robot"))
+		for _, s := range sends {
+			want := map[string]string{"hook": store.SendPending, "robot": store.SendUnconfirmed}[s.Channel]
+			assert.Equal(t, want, s.Status, s.Channel)
+		}
+
+		owed, err := st.OwedDigests(ctx, "acc", "r", "run2")
+		require.NoError(t, err)
+		require.Len(t, owed, 1)
+		assert.Equal(t, "d1", owed[0].ID)
+		chans, err := st.AdoptOwed(ctx, "d1", "wf2", "run2")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"hook"}, chans)
+		chans, err = st.AdoptOwed(ctx, "d1", "wf3", "run3")
+		require.NoError(t, err)
+		assert.Empty(t, chans, "one run adopts it")
+		owed, err = st.OwedDigests(ctx, "acc", "r", "run3")
+		require.NoError(t, err)
+		assert.Empty(t, owed, "held by run2")
+		owed, err = st.OwedDigests(ctx, "acc", "r", "run2")
+		require.NoError(t, err)
+		assert.Len(t, owed, 1, "run2's retried claim finds it again")
+		found, err := st.BeginSend(ctx, "d1", "hook")
+		require.NoError(t, err)
+		assert.Equal(t, store.SendPending, found, "the adopting run sends it")
+
+		n, err := st.MovePart(ctx, "d1", "hook", 1, store.SendSending, store.SendSent)
+		require.NoError(t, err)
+		require.EqualValues(t, 2, n)
+		_, _, err = st.SettleDigest(ctx, "d1", "", []string{"hook"})
+		require.NoError(t, err)
+		owed, err = st.OwedDigests(ctx, "acc", "r", "")
+		require.NoError(t, err)
+		assert.Empty(t, owed, "nothing owed once sent")
 	})
 }

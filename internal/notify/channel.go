@@ -49,6 +49,9 @@ type Channel struct {
 	MaxItems int `yaml:"max_items"`
 	// E-mail.
 	SMTP *SMTP `yaml:"smtp"`
+	// cfg is the routes file the channel was read from: a digest is written
+	// in its route's time zone and mentions the file's people (localize).
+	cfg *Config
 }
 
 // SMTP is how an e-mail channel reaches its relay.
@@ -56,12 +59,19 @@ type SMTP struct {
 	Host string `yaml:"host"`
 	Port int    `yaml:"port"`
 	// TLS: starttls (default, port 587), tls (implicit, port 465) or none
-	// (a local relay only).
-	TLS      string   `yaml:"tls"`
-	Username string   `yaml:"username"`
-	Password Ref      `yaml:"password"`
-	From     string   `yaml:"from"`
-	To       []string `yaml:"to"`
+	// (a local relay only, without credentials).
+	TLS string `yaml:"tls"`
+	// Auth: the SASL mechanism, auto (default: the strongest the relay
+	// offers that the credentials allow: xoauth2 with a token, else plain,
+	// else login), plain, login or xoauth2.
+	Auth     string `yaml:"auth"`
+	Username string `yaml:"username"`
+	// Password (plain, login) and OAuth2Token (xoauth2, an access token):
+	// references, or a command printing the value (see Credential).
+	Password    Credential `yaml:"password"`
+	OAuth2Token Credential `yaml:"oauth2_token"`
+	From        string     `yaml:"from"`
+	To          []string   `yaml:"to"`
 	// CAFile: PEM certificates to trust instead of the system's.
 	CAFile string `yaml:"ca_file"`
 }
@@ -152,14 +162,44 @@ func (ch *Channel) checkSMTP() error {
 		return errors.New("smtp is not set: an e-mail channel needs smtp.host, smtp.from and smtp.to")
 	case m.Host == "" || m.From == "" || len(m.To) == 0:
 		return errors.New("smtp needs host, from and to")
-	case m.Password != "" && !m.Password.IsRef():
-		return errors.New("smtp.password must be a reference (env:NAME or file:PATH), never the password itself")
+	}
+	if err := m.Password.check("smtp.password"); err != nil {
+		return err
+	}
+	if err := m.OAuth2Token.check("smtp.oauth2_token"); err != nil {
+		return err
 	}
 	if m.TLS == "" {
 		m.TLS = "starttls"
 	}
 	if !slices.Contains([]string{"starttls", "tls", "none"}, m.TLS) {
 		return fmt.Errorf("smtp.tls %q is not allowed: use starttls, tls or none", m.TLS)
+	}
+	if m.Auth == "" {
+		m.Auth = AuthAuto
+	}
+	if !slices.Contains(AuthModes, m.Auth) {
+		return fmt.Errorf("smtp.auth %q is not allowed: use %s", m.Auth, strings.Join(AuthModes, ", "))
+	}
+	if m.TLS == "none" {
+		for _, c := range []struct {
+			field string
+			set   bool
+		}{{"smtp.username", m.Username != ""}, {"smtp.password", m.Password.IsSet()}, {"smtp.oauth2_token", m.OAuth2Token.IsSet()}} {
+			if c.set {
+				return fmt.Errorf("%s is set with smtp.tls none, which would send credentials in clear: use smtp.tls starttls or tls, or no credentials (a local relay only)", c.field)
+			}
+		}
+	}
+	switch {
+	case m.Username == "" && (m.Password.IsSet() || m.OAuth2Token.IsSet()):
+		return errors.New("smtp.username is not set: smtp.password and smtp.oauth2_token need it")
+	case m.Username != "" && !m.Password.IsSet() && !m.OAuth2Token.IsSet():
+		return errors.New("smtp.username is set without smtp.password or smtp.oauth2_token: give one")
+	case (m.Auth == AuthPlain || m.Auth == AuthLogin) && !m.Password.IsSet():
+		return fmt.Errorf("smtp.auth %s needs smtp.username and smtp.password", m.Auth)
+	case m.Auth == AuthXOAuth2 && !m.OAuth2Token.IsSet():
+		return errors.New("smtp.auth xoauth2 needs smtp.username and smtp.oauth2_token")
 	}
 	if m.Port == 0 {
 		m.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[m.TLS]
@@ -254,6 +294,7 @@ type Message struct {
 
 // Send delivers m on the channel. A failure is a *SendError.
 func (ch *Channel) Send(ctx context.Context, m Message) error {
+	m.Digest = ch.localize(m.Digest)
 	switch ch.Type {
 	case TypeWebhook:
 		return ch.sendWebhook(ctx, m)

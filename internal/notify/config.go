@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // routes name time zones; do not depend on the host having them
 
 	"go.yaml.in/yaml/v3"
 )
@@ -41,10 +42,15 @@ type Config struct {
 	// DefaultRoute receives the resources of no owner, or of an owner no
 	// route names.
 	DefaultRoute string `yaml:"default_route"`
-	// Thresholds, Language and IncludeAutoRenew are the routes' defaults.
+	// Thresholds, Language, TimeZone and IncludeAutoRenew are the routes'
+	// defaults.
 	Thresholds       Thresholds `yaml:"thresholds"`
 	Language         string     `yaml:"language"`
+	TimeZone         string     `yaml:"time_zone"`
 	IncludeAutoRenew bool       `yaml:"include_auto_renew"`
+	// People maps owner tag values to their ids on the chat platforms: a
+	// message mentions the owners of its resources (mention.go).
+	People map[string]*Person `yaml:"people"`
 	// AfterSync: send the due reminders right after each successful sync
 	// of the account (the default); false sends them only when a reminders
 	// run is started otherwise (starter notify schedule, or by hand).
@@ -59,15 +65,20 @@ type Route struct {
 	Name string `yaml:"name"`
 	// Owners: owner tag values, matched exactly; Match: glob patterns
 	// (path.Match syntax: *, ?, [a-z]) on the owner tag value.
-	Owners     []string    `yaml:"owners"`
-	Match      []string    `yaml:"match"`
-	Channels   []string    `yaml:"channels"`
-	Thresholds Thresholds  `yaml:"thresholds"`
-	Language   string      `yaml:"language"`
+	Owners     []string   `yaml:"owners"`
+	Match      []string   `yaml:"match"`
+	Channels   []string   `yaml:"channels"`
+	Thresholds Thresholds `yaml:"thresholds"`
+	Language   string     `yaml:"language"`
+	// TimeZone: an IANA name (default the file's, else UTC); expire times
+	// are written in it, and quiet hours without a timezone of their own
+	// are in it.
+	TimeZone   string      `yaml:"time_zone"`
 	QuietHours *QuietHours `yaml:"quiet_hours"`
 	// IncludeAutoRenew: also remind resources that renew automatically
 	// (expire_policy 3); nil means the file's default.
 	IncludeAutoRenew *bool `yaml:"include_auto_renew"`
+	loc              *time.Location
 }
 
 // QuietHours is a daily window in which a route is not sent to; a run
@@ -157,11 +168,20 @@ func (c *Config) complete() error {
 	if err := checkLanguage("language", c.Language); err != nil {
 		return err
 	}
+	if c.TimeZone == "" {
+		c.TimeZone = "UTC"
+	}
+	if _, err := loadZone("time_zone", c.TimeZone); err != nil {
+		return err
+	}
+	if err := c.checkPeople(); err != nil {
+		return err
+	}
 	for name, ch := range c.Channels {
 		if ch == nil {
 			return fmt.Errorf("channels.%s is empty: give it a type, one of %s", name, strings.Join(ChannelTypes, ", "))
 		}
-		ch.Name = name
+		ch.Name, ch.cfg = name, c
 		if err := ch.check(); err != nil {
 			return fmt.Errorf("channels.%s: %w", name, err)
 		}
@@ -204,6 +224,13 @@ func (c *Config) completeRoute(r *Route) error {
 	if err := checkLanguage("language", r.Language); err != nil {
 		return err
 	}
+	if r.TimeZone == "" {
+		r.TimeZone = c.TimeZone
+	}
+	var err error
+	if r.loc, err = loadZone("time_zone", r.TimeZone); err != nil {
+		return err
+	}
 	if r.IncludeAutoRenew == nil {
 		r.IncludeAutoRenew = &c.IncludeAutoRenew
 	}
@@ -221,6 +248,9 @@ func (c *Config) completeRoute(r *Route) error {
 		}
 	}
 	if r.QuietHours != nil {
+		if r.QuietHours.TimeZone == "" { // the route's
+			r.QuietHours.TimeZone = r.TimeZone
+		}
 		if err := r.QuietHours.parse(); err != nil {
 			return fmt.Errorf("quiet_hours: %w", err)
 		}
@@ -233,6 +263,24 @@ func checkLanguage(field, v string) error {
 		return fmt.Errorf("%s %q is not allowed: use one of %s", field, v, strings.Join(Languages, ", "))
 	}
 	return nil
+}
+
+// loadZone reads an IANA time zone name; "Local" (the worker host's zone)
+// is refused: a routes file means the same on every worker.
+func loadZone(field, name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, fmt.Errorf("%s %q is unknown: use an IANA name such as Asia/Shanghai or Europe/Berlin", field, name)
+	}
+	return loc, nil
+}
+
+// Location is the route's time zone.
+func (r *Route) Location() *time.Location {
+	if r.loc == nil {
+		return time.UTC
+	}
+	return r.loc
 }
 
 // Route finds a route by name.

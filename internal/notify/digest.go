@@ -57,6 +57,11 @@ type Digest struct {
 	// Part of Parts: the digest's message on a channel whose limits split it.
 	Part  int `json:"part,omitempty"`
 	Parts int `json:"parts,omitempty"`
+	// Zone: the route's time zone, times are written in it (nil: UTC);
+	// People: who to mention (Config.People). Channel.Send and
+	// Channel.Parts set them from the channel's routes file.
+	Zone   *time.Location     `json:"-"`
+	People map[string]*Person `json:"-"`
 }
 
 var words = map[string]map[string]string{
@@ -75,6 +80,7 @@ var words = map[string]map[string]string{
 		"policy.0": "grace period", "policy.1": "to pay-per-use", "policy.2": "auto-delete",
 		"policy.3": "auto-renew", "policy.4": "freeze", "policy.5": "delete",
 		"policy.unknown": "unknown", "unowned": "(no owner tag)",
+		"mentions": "Owners:",
 	},
 	"zh": {
 		"title.within":  "【到期提醒】路由 %[2]s：%[1]d 个资源将在 %[3]d 天内到期",
@@ -91,6 +97,7 @@ var words = map[string]map[string]string{
 		"policy.0": "进入宽限期", "policy.1": "转按需", "policy.2": "自动删除",
 		"policy.3": "自动续费", "policy.4": "冻结", "policy.5": "释放",
 		"policy.unknown": "未知", "unowned": "（无负责人标签）",
+		"mentions": "负责人：",
 	},
 }
 
@@ -123,7 +130,7 @@ func (d Digest) intro() string {
 	if d.Test {
 		return fmt.Sprintf(d.w("test"), d.Route)
 	}
-	return fmt.Sprintf(d.w("intro"), d.Account, d.AsOf.UTC().Format("2006-01-02 15:04 UTC"))
+	return fmt.Sprintf(d.w("intro"), d.Account, d.at(d.AsOf))
 }
 
 // When says how far an item is from its expiry.
@@ -154,27 +161,45 @@ func (d Digest) policy(p *int) string {
 	return fmt.Sprint(*p)
 }
 
-func expires(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+// at writes an instant in the digest's time zone, with its offset:
+// "2026-12-08 16:00 UTC+08:00" (Asia/Shanghai), "2026-12-08 08:00 UTC".
+func (d Digest) at(t time.Time) string {
+	if d.Zone == nil || d.Zone == time.UTC {
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return t.In(d.Zone).Format("2006-01-02 15:04 UTC-07:00")
+}
 
 // Text is the plain-text digest (e-mail, webhook).
 func (d Digest) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n%s\n\n", d.Title(), d.intro())
 	for _, it := range d.Items {
-		fmt.Fprintf(&b, "- %s (%s) %s, %s: %s · %s · %s · %s: %s\n", oneLine(it.Name), it.ResourceID, expires(it.ExpireTime), d.When(it),
-			d.owner(it), it.Service, it.Region, d.w("col.policy"), d.policy(it.ExpirePolicy))
+		fmt.Fprintf(&b, "- %s (%s) %s, %s: %s · %s · %s · %s: %s\n", tagValue(it.Name), oneLine(it.ResourceID), d.at(it.ExpireTime), d.When(it),
+			tagValue(d.owner(it)), it.Service, it.Region, d.w("col.policy"), d.policy(it.ExpirePolicy))
 	}
 	return b.String()
 }
 
-// Markdown is the message for chat robots: every resource of the digest
-// (Channel.Parts splits a digest into messages that fit).
-func (d Digest) Markdown() string {
+// Markdown is the markdown message without mentions.
+func (d Digest) Markdown() string { return d.markdownFor("") }
+
+// markdownFor is the message for a markdown chat robot (typ: TypeDingTalk,
+// TypeWeCom): every resource of the digest (Channel.Parts splits a digest
+// into messages that fit), then the platform's mentions of their owners.
+func (d Digest) markdownFor(typ string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n%s\n\n", mdEscape(d.Title()), mdEscape(d.intro()))
 	for _, it := range d.Items {
-		fmt.Fprintf(&b, "- **%s** `%s` %s (%s) · %s · %s\n", mdEscape(oneLine(it.Name)), it.ResourceID, expires(it.ExpireTime), d.When(it),
-			mdEscape(d.owner(it)), d.policy(it.ExpirePolicy))
+		owner := mdEscape(d.w("unowned"))
+		if it.Owner != "" {
+			owner = mdTag(it.Owner)
+		}
+		fmt.Fprintf(&b, "- **%s** `%s` %s (%s) · %s · %s\n", mdTag(it.Name), mdCode(it.ResourceID), d.at(it.ExpireTime), d.When(it),
+			owner, d.policy(it.ExpirePolicy))
+	}
+	if m := d.mentionTokens(typ); len(m) > 0 {
+		fmt.Fprintf(&b, "\n%s %s\n", d.w("mentions"), strings.Join(m, " "))
 	}
 	return b.String()
 }
@@ -215,7 +240,7 @@ func (d Digest) HTML() string {
 		if it.DaysLeft < 1 {
 			color = "#d1242f"
 		}
-		data.Rows = append(data.Rows, row{it.Name, it.ResourceID, expires(it.ExpireTime), d.When(it), color, d.owner(it), it.Service, it.Region, d.policy(it.ExpirePolicy)})
+		data.Rows = append(data.Rows, row{tagValue(it.Name), oneLine(it.ResourceID), d.at(it.ExpireTime), d.When(it), color, tagValue(d.owner(it)), it.Service, it.Region, d.policy(it.ExpirePolicy)})
 	}
 	var b bytes.Buffer
 	_ = htmlDigest.Execute(&b, data) // the template and its data cannot fail
@@ -226,5 +251,6 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 var mdReplacer = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "'", "[", `\[`, "]", `\]`, "<", "＜", ">", "＞", "#", `\#`)
 
-// mdEscape keeps names and tag values from being read as markdown.
+// mdEscape keeps names and tag values from being read as markdown (DingTalk
+// and WeCom): emphasis, links, headings, code and markup.
 func mdEscape(s string) string { return mdReplacer.Replace(s) }

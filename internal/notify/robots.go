@@ -58,8 +58,27 @@ func (ch *Channel) sendDingTalk(ctx context.Context, m Message) error {
 	q.Set("timestamp", strconv.FormatInt(ts, 10))
 	q.Set("sign", DingTalkSign(secret, ts))
 	target.RawQuery = q.Encode()
-	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": m.Digest.Title(), "text": m.Digest.Markdown()}})
-	return ch.postRobot(ctx, target.String(), body, "errcode", DingTalkTooFast)
+	return ch.postRobot(ctx, target.String(), dingTalkBody(m.Digest), "errcode", DingTalkTooFast)
+}
+
+// dingTalkBody is the markdown message; the owners it mentions are in
+// text ("@<userId>", "@<mobile>") and in at (自定义机器人发送群消息,
+// https://open.dingtalk.com/document/orgapp/custom-bot-send-message-type:
+// "at": {"atMobiles", "atUserIds", "isAtAll"}), never everyone.
+func dingTalkBody(d Digest) []byte {
+	msg := map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": d.Title(), "text": d.markdownFor(TypeDingTalk)}}
+	if users, mobiles := d.dingTalkAt(); len(users)+len(mobiles) > 0 {
+		msg["at"] = map[string]any{"atUserIds": nonNil(users), "atMobiles": nonNil(mobiles), "isAtAll": false}
+	}
+	body, _ := json.Marshal(msg)
+	return body
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // FeishuSign is the sign of a Feishu/Lark custom bot with signature
@@ -91,7 +110,8 @@ func (ch *Channel) sendFeishu(ctx context.Context, m Message) error {
 	return ch.postRobot(ctx, target.String(), body, "code", FeishuFrequencyLimited)
 }
 
-// feishuBody is a post message with every resource of the digest.
+// feishuBody is a post message with every resource of the digest, then a
+// paragraph mentioning their owners with the post's at elements.
 func feishuBody(d Digest, ts int64, sign string) []byte {
 	lang := "en_us"
 	if d.Language == "zh" {
@@ -100,7 +120,11 @@ func feishuBody(d Digest, ts int64, sign string) []byte {
 	line := func(s string) []map[string]string { return []map[string]string{{"tag": "text", "text": s}} }
 	rows := [][]map[string]string{line(d.intro())}
 	for _, it := range d.Items {
-		rows = append(rows, line("• "+oneLine(it.Name)+" ("+it.ResourceID+") "+expires(it.ExpireTime)+", "+d.When(it)+" · "+d.owner(it)+" · "+d.policy(it.ExpirePolicy)))
+		rows = append(rows, line("• "+feishuText(tagValue(it.Name))+" ("+feishuText(oneLine(it.ResourceID))+") "+d.at(it.ExpireTime)+", "+d.When(it)+
+			" · "+feishuText(tagValue(d.owner(it)))+" · "+d.policy(it.ExpirePolicy)))
+	}
+	if at := d.feishuAt(); len(at) > 0 {
+		rows = append(rows, append(line(d.w("mentions")+" "), at...))
 	}
 	body, _ := json.Marshal(map[string]any{
 		"timestamp": strconv.FormatInt(ts, 10), "sign": sign, "msg_type": "post",
@@ -120,8 +144,14 @@ func (ch *Channel) sendWeCom(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": m.Digest.Markdown()}})
-	return ch.postRobot(ctx, target.String(), body, "errcode", WeComFrequencyLimited)
+	return ch.postRobot(ctx, target.String(), weComBody(m.Digest), "errcode", WeComFrequencyLimited)
+}
+
+// weComBody is the markdown message; its content mentions the owners with
+// "<@userid>" (mentionTokens).
+func weComBody(d Digest) []byte {
+	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": d.markdownFor(TypeWeCom)}})
+	return body
 }
 
 // postRobot posts to a robot that answers HTTP 200 with a JSON code

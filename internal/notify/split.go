@@ -25,13 +25,15 @@ const (
 const placeholderSign = "0000000000000000000000000000000000000000000="
 
 // fits reports whether a digest makes one message the channel's platform
-// takes; nil: the channel takes a digest whole (webhook, e-mail).
+// takes, as it is sent: mentions of its owners included (they are in the
+// text, and a part mentions its own owners only); nil: the channel takes a
+// digest whole (webhook, e-mail).
 func (ch *Channel) fits() func(Digest) bool {
 	switch ch.Type {
 	case TypeDingTalk:
-		return func(d Digest) bool { return len(d.Markdown()) <= dingTalkMaxBytes }
+		return func(d Digest) bool { return len(d.markdownFor(TypeDingTalk)) <= dingTalkMaxBytes }
 	case TypeWeCom:
-		return func(d Digest) bool { return len(d.Markdown()) <= weComMaxBytes }
+		return func(d Digest) bool { return len(d.markdownFor(TypeWeCom)) <= weComMaxBytes }
 	case TypeFeishu:
 		return func(d Digest) bool { return len(feishuBody(d, 1e9, placeholderSign)) <= feishuMaxBytes }
 	case TypeSlack:
@@ -46,6 +48,7 @@ func (ch *Channel) fits() func(Digest) bool {
 // size (a resource alone always makes a message: its line is bounded by
 // the inventory's field limits); a webhook or an e-mail takes it whole.
 func (ch *Channel) Parts(d Digest) []Digest {
+	d = ch.localize(d) // measured as sent: in the route's zone, with mentions
 	fits := ch.fits()
 	if fits == nil || len(d.Items) == 0 {
 		d.Part, d.Parts = 1, 1

@@ -1,9 +1,11 @@
 package notify
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +15,21 @@ import (
 )
 
 // randomDigest makes n resources with names of every length the inventory
-// keeps (up to 512 characters), CJK and markdown among them.
+// keeps (up to 512 characters), CJK, markdown and mention markup among
+// them, of 30 owners, two thirds of them mapped to chat ids (people).
 func randomDigest(rng *rand.Rand, n int, lang string) Digest {
 	asOf := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	d := Digest{Account: "acc", Route: "ops", Threshold: 7, Language: lang, AsOf: asOf}
-	pieces := []string{"web", "数据库", "*bold*", "_x_", "[link](http://x)", "`code`", "<b>", "#h", " ", "\n"}
+	d := Digest{Account: "acc", Route: "ops", Threshold: 7, Language: lang, AsOf: asOf, People: map[string]*Person{}}
+	for k := 1; k < 30; k++ {
+		switch k % 3 {
+		case 1:
+			d.People[strings.Repeat("负责人", k)] = &Person{DingTalkUserID: fmt.Sprintf("user-%02d", k), FeishuOpenID: fmt.Sprintf("ou_%032d", k),
+				WeComUserID: fmt.Sprintf("wc.%02d", k), SlackMemberID: fmt.Sprintf("U%08d", k)}
+		case 2:
+			d.People[strings.Repeat("负责人", k)] = &Person{DingTalkMobile: fmt.Sprintf("+86-138000000%02d", k), SlackMemberID: fmt.Sprintf("W%08d", k)}
+		}
+	}
+	pieces := []string{"web", "数据库", "*bold*", "_x_", "[link](http://x)", "`code`", "<b>", "#h", " ", "\n", "@all", "<@U999>", `<at user_id="all">`}
 	for i := range n {
 		var name strings.Builder
 		for l := rng.IntN(40); l > 0 && len([]rune(name.String())) < 500; l-- {
@@ -34,16 +46,20 @@ func randomDigest(rng *rand.Rand, n int, lang string) Digest {
 	return d
 }
 
-// messageOf renders a part as the channel sends it, and says whether the
-// platform's documented limit takes it.
+// messageOf renders a part as the channel sends it, mentions included,
+// and says whether the platform's documented limit takes it.
 func messageOf(t *testing.T, ch *Channel, d Digest) (string, bool) {
 	switch ch.Type {
 	case TypeDingTalk:
-		s := d.Markdown()
-		return s, len(s) <= 20000
+		var m struct{ Markdown struct{ Text string } }
+		b := dingTalkBody(d)
+		require.NoError(t, json.Unmarshal(b, &m))
+		return string(b), len(m.Markdown.Text) <= 20000
 	case TypeWeCom:
-		s := d.Markdown()
-		return s, len(s) <= 4096
+		var m struct{ Markdown struct{ Content string } }
+		b := weComBody(d)
+		require.NoError(t, json.Unmarshal(b, &m))
+		return string(b), len(m.Markdown.Content) <= 4096
 	case TypeFeishu:
 		b := feishuBody(d, time.Now().Unix(), FeishuSign("secret", time.Now().Unix()))
 		return string(b), len(b) <= 20<<10
@@ -54,16 +70,36 @@ func messageOf(t *testing.T, ch *Channel, d Digest) (string, bool) {
 			text := b["text"].(map[string]any)["text"].(string)
 			ok = ok && len([]rune(text)) <= 3000
 		}
-		body, err := json.Marshal(blocks)
+		body, err := json.Marshal(map[string]any{"text": d.Title(), "blocks": blocks})
 		require.NoError(t, err)
 		return string(body), ok
 	}
 	return d.Text(), true
 }
 
+// mentionsDue are the ids a part must mention: its mapped owners', once
+// each, in order.
+func mentionsDue(typ string, d Digest) []string {
+	var out []string
+	for _, it := range d.Items {
+		p := d.People[it.Owner]
+		if p == nil {
+			continue
+		}
+		id := map[string]string{TypeDingTalk: cmp.Or(p.DingTalkUserID, p.DingTalkMobile), TypeFeishu: p.FeishuOpenID,
+			TypeWeCom: p.WeComUserID, TypeSlack: p.SlackMemberID}[typ]
+		if id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // Invariant: a digest split for a channel names every resource in exactly
 // one message, in order, each message within the platform's documented
-// limit and MaxItems: nothing is left out of what is claimed as sent.
+// limit (its mentions included) and MaxItems: nothing is left out of what
+// is claimed as sent; each message mentions the owners of its resources,
+// no one else.
 func TestPartsNameEveryResourceOnceWithinTheLimits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	for round := range 60 {
@@ -83,6 +119,10 @@ func TestPartsNameEveryResourceOnceWithinTheLimits(t *testing.T) {
 			for _, it := range p.Items {
 				assert.Contains(t, msg, it.ResourceID, "%s part %d names its resource", typ, p.Part)
 				seen = append(seen, it.ResourceID)
+			}
+			if ch.fits() != nil {
+				ids, _ := mentionsOf(t, typ, []byte(msg))
+				assert.Equal(t, mentionsDue(typ, p), ids, "%s part %d mentions its owners", typ, p.Part)
 			}
 			if len(parts) > 1 {
 				assert.Contains(t, p.Title(), fmt.Sprintf("%d/%d", p.Part, p.Parts))
@@ -105,6 +145,6 @@ func TestWeComSplitsAtItsDocumentedSize(t *testing.T) {
 	parts := ch.Parts(d)
 	assert.GreaterOrEqual(t, len(parts), 11)
 	for _, p := range parts {
-		assert.LessOrEqual(t, len(p.Markdown()), 4096)
+		assert.LessOrEqual(t, len(p.markdownFor(TypeWeCom)), 4096)
 	}
 }

@@ -102,17 +102,22 @@ func (ch *Channel) sendSlack(ctx context.Context, m Message) error {
 	return nil
 }
 
-// slackBlocks lay every resource of the digest out in mrkdwn sections; a
-// section's text holds at most 3,000 characters, so lines are grouped.
+// slackBlocks lay every resource of the digest out in mrkdwn sections, then
+// the mentions of their owners ("<@U…>"); a section's text holds at most
+// 3,000 characters, so lines are grouped.
 func slackBlocks(d Digest) []map[string]any {
 	blocks := []map[string]any{
 		{"type": "header", "text": map[string]any{"type": "plain_text", "text": truncateRunes(d.Title(), 150)}},
 		{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": slackEscape(d.intro())}},
 	}
-	var buf string
+	var lines []string
 	for _, it := range d.Items {
-		l := "• *" + slackEscape(oneLine(it.Name)) + "* `" + it.ResourceID + "` " + expires(it.ExpireTime) + " (" + d.When(it) + ") · " +
-			slackEscape(d.owner(it)) + " · " + d.policy(it.ExpirePolicy)
+		lines = append(lines, "• *"+slackEscape(tagValue(it.Name))+"* `"+slackCode(it.ResourceID)+"` "+d.at(it.ExpireTime)+" ("+d.When(it)+") · "+
+			slackEscape(tagValue(d.owner(it)))+" · "+d.policy(it.ExpirePolicy))
+	}
+	lines = append(lines, mentionLines(slackEscape(d.w("mentions")), d.mentionTokens(TypeSlack), slackSectionChars/2)...)
+	var buf string
+	for _, l := range lines {
 		if buf != "" && len([]rune(buf))+len([]rune(l)) > slackSectionChars {
 			blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": buf}})
 			buf = ""

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"expiry-sync/internal/metrics"
 	"expiry-sync/internal/notify"
 	"expiry-sync/internal/store"
 )
@@ -33,6 +34,7 @@ type Notifier struct {
 	// that the digests of a run that ended without settling them (it was
 	// terminated) are settled by the next run; nil: only after sweepAfter.
 	RunRunning store.HolderRunning
+	Metrics    *metrics.Recorder // nil: no metrics
 }
 
 // sweepAfter: a digest left unsettled this long is settled whatever
@@ -130,9 +132,17 @@ func (n *Notifier) NotifyPlan(ctx context.Context, in contract.PlanInput) (contr
 		plan.Skipped = "the routes file says after_sync: false: reminders go out on their schedule only"
 		return plan, nil
 	}
+	// What runs that ended without settling still hold is released first,
+	// or it would not be planned at all.
+	if err := n.sweep(ctx, cfg, plan.AccountID); err != nil {
+		return plan, err
+	}
 	pending, err := n.pending(ctx, cfg, plan.AccountID, in.AsOf, in.Routes)
 	if err != nil {
 		return plan, err
+	}
+	if len(in.Routes) == 0 { // every route: the account's whole due
+		n.Metrics.NotifyDueUndelivered(n.accountName(plan.AccountID), undelivered(pending, in.AsOf))
 	}
 	for _, p := range pending {
 		if len(plan.Routes) == 0 || plan.Routes[len(plan.Routes)-1].Route != p.Route.Name {
@@ -311,7 +321,7 @@ func channelRefs(cfg *notify.Config, names []string) []contract.ChannelRef {
 // unless they are older than sweepAfter.
 func (n *Notifier) sweep(ctx context.Context, cfg *notify.Config, account string) error {
 	self := activity.GetInfo(ctx).WorkflowExecution
-	stale, err := n.Store.UnsettledDigests(ctx, account, time.Now().Add(-time.Minute), 100)
+	stale, err := n.Store.UnsettledDigests(ctx, account, time.Now(), 100)
 	if err != nil {
 		return databaseError("reading unsettled digests", err)
 	}
@@ -327,9 +337,11 @@ func (n *Notifier) sweep(ctx context.Context, cfg *notify.Config, account string
 				continue // unknown or running: left for later
 			}
 		}
-		if _, _, err := n.Store.SettleDigest(ctx, d.ID, "its run ended before sending it", resendChannels(cfg)); err != nil {
+		res, err := n.Store.SettleDigest(ctx, d.ID, "its run ended before sending it", resendChannels(cfg))
+		if err != nil {
 			return databaseError("settling digest "+d.ID, err)
 		}
+		n.countUnconfirmed(cfg, res)
 	}
 	return nil
 }
@@ -483,7 +495,10 @@ func (s *send) digestOf(items []store.SendItem) notify.Digest {
 func (s *send) sendPart(ctx context.Context, part int, items []store.SendItem, parts int) error {
 	if items[0].Status == store.SendSending { // a worker died while it was on its way
 		if s.ch.AtMostOnce() {
-			_, err := s.move(ctx, part, store.SendSending, store.SendUnconfirmed)
+			moved, err := s.move(ctx, part, store.SendSending, store.SendUnconfirmed)
+			if moved > 0 {
+				s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyUnconfirmed)
+			}
 			return err
 		}
 	} else if moved, err := s.move(ctx, part, store.SendPending, store.SendSending); err != nil || moved == 0 {
@@ -520,6 +535,7 @@ func (s *send) sendPart(ctx context.Context, part int, items []store.SendItem, p
 // settlePart records a message's answer.
 func (s *send) settlePart(ctx context.Context, part int, sendErr error) error {
 	if sendErr == nil {
+		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifySent)
 		_, err := s.move(ctx, part, store.SendSending, store.SendSent)
 		return err
 	}
@@ -529,19 +545,24 @@ func (s *send) settlePart(ctx context.Context, part int, sendErr error) error {
 	}
 	switch {
 	case se.Class == notify.ClassRateLimited:
+		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyThrottled)
 		s.throttled(ctx, se.RetryAfter)
 		return s.fail(ctx, part, store.SendPending, se)
 	case se.Retryable():
+		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyRetried)
 		return s.fail(ctx, part, store.SendPending, se)
 	case se.Class == notify.ClassUncertain && s.ch.AtMostOnce():
+		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyUnconfirmed)
 		_, err := s.move(ctx, part, store.SendSending, store.SendUnconfirmed)
 		if err == nil {
 			err = s.endSend(ctx, store.SendSending, se.Msg)
 		}
 		return err // the next message goes on
 	case se.Class == notify.ClassUncertain: // sent again, with the same id
+		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyRetried)
 		return s.fail(ctx, part, store.SendSending, &notify.SendError{Class: notify.ClassUnavailable, Msg: se.Msg + "; sent again with the same id"})
 	}
+	s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyFailed)
 	return s.fail(ctx, part, store.SendFailed, se)
 }
 
@@ -618,6 +639,7 @@ func (s *send) pace(ctx context.Context) error {
 func (s *send) throttled(ctx context.Context, d time.Duration) {
 	if l, err := s.robot(); l != nil && err == nil {
 		l.Pause(ctx, s.ch.Type, max(d, time.Second))
+		s.n.Metrics.NotifyThrottled(s.ch.Type)
 	}
 }
 
@@ -630,14 +652,19 @@ func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (c
 	if reason == "" {
 		reason = "given up"
 	}
+	cfg, cfgErr := n.config()
 	var resend []string
-	if cfg, err := n.config(); err == nil {
+	if cfgErr == nil {
 		resend = resendChannels(cfg)
 	}
-	sends, released, err := n.Store.SettleDigest(ctx, in.DigestID, reason, resend)
+	res, err := n.Store.SettleDigest(ctx, in.DigestID, reason, resend)
 	if err != nil {
 		return contract.DigestOutcome{}, databaseError("settling digest "+in.DigestID, err)
 	}
+	if cfgErr == nil {
+		n.countUnconfirmed(cfg, res)
+	}
+	sends, released := res.Sends, res.Released
 	d, _, err := n.Store.GetDigest(ctx, in.DigestID)
 	if err != nil {
 		return contract.DigestOutcome{}, databaseError("reading digest "+in.DigestID, err)
@@ -647,7 +674,53 @@ func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (c
 		out.Sends = append(out.Sends, contract.SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status,
 			Attempts: s.Attempts, Error: s.ErrorMessage, Parts: s.Parts, PartsSent: s.PartsSent, Unconfirmed: s.Unconfirmed})
 	}
+	n.observeUndelivered(ctx, d.AccountID, d.AsOf)
 	return out, nil
+}
+
+// countUnconfirmed counts the messages a settle gave up as unconfirmed.
+func (n *Notifier) countUnconfirmed(cfg *notify.Config, res store.SettleResult) {
+	for channel, parts := range res.Unconfirmed {
+		if ch := cfg.Channels[channel]; ch != nil {
+			for range parts {
+				n.Metrics.NotifySend(ch.Type, metrics.NotifyUnconfirmed)
+			}
+		}
+	}
+}
+
+// undelivered counts the reminders (a resource, threshold and channel)
+// of pending, what no channel accepted or holds, leaving out the routes
+// in their quiet hours at asOf: those wait, they are not late.
+func undelivered(pending []notify.Pending, asOf time.Time) int {
+	total := 0
+	for _, p := range pending {
+		if !p.Route.QuietHours.Until(asOf).IsZero() {
+			continue
+		}
+		for _, it := range p.Items {
+			total += len(it.Channels)
+		}
+	}
+	return total
+}
+
+// observeUndelivered sets the account's due-undelivered gauge as a
+// settle left it: what released, or never claimed, is still owed as of
+// the run's instant. Metrics only: a failure is logged, never returned.
+func (n *Notifier) observeUndelivered(ctx context.Context, account string, asOf time.Time) {
+	if n.Metrics == nil {
+		return
+	}
+	cfg, err := n.config()
+	if err == nil {
+		var pending []notify.Pending
+		if pending, err = n.pending(ctx, cfg, account, asOf, nil); err == nil {
+			n.Metrics.NotifyDueUndelivered(n.accountName(account), undelivered(pending, asOf))
+			return
+		}
+	}
+	activity.GetLogger(ctx).Warn("metrics: reminders due and undelivered not counted", "error", err)
 }
 
 // NotifyTestSend sends one test message on each channel of a route, once,

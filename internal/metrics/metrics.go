@@ -47,13 +47,14 @@ type Recorder struct {
 	activityRetry  *prometheus.CounterVec
 	rowsWritten    *prometheus.CounterVec
 	syncDuration   *prometheus.HistogramVec
+	notify         notifyMetrics
 }
 
 // New builds the registry: Go and process metrics, build info, the
 // application metrics and the Temporal SDK's, labelled with version.
 func New(version string, logger *slog.Logger) (*Recorder, error) {
 	reg := prometheus.NewRegistry()
-	r := &Recorder{registry: reg, logger: logger}
+	r := &Recorder{registry: reg, logger: logger, notify: newNotifyMetrics()}
 	r.huaweiCalls = counterVec("huawei_calls_total", "Huawei API calls by API and result code (200, Huawei's error code, the HTTP status, or transport).", "api", "code")
 	r.huaweiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "huawei_call_duration_seconds", Help: "Time of one Huawei API call on the wire, by API.", Buckets: durationBuckets,
@@ -71,10 +72,10 @@ func New(version string, logger *slog.Logger) (*Recorder, error) {
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
 	})
 	build.Set(1)
-	for _, c := range []prometheus.Collector{
+	for _, c := range append([]prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build,
 		r.huaweiCalls, r.huaweiDuration, r.huaweiThrottle, r.huaweiWait, r.huaweiRetries, r.activityRetry, r.rowsWritten, r.syncDuration,
-	} {
+	}, r.notify.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -434,9 +434,9 @@ func SendStatus(of map[string]int) string {
 // released, so that a later run reminds it again; each send's status
 // follows. Settling a digest again changes nothing. It returns the sends
 // and how many resource reminders it released.
-func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []string) ([]NotificationSend, int, error) {
-	var sends []NotificationSend
-	released := 0
+func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []string) (SettleResult, error) {
+	var out SettleResult
+	sends, released := &out.Sends, &out.Released
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d NotificationDigest
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&d).Error; err != nil {
@@ -448,13 +448,26 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 			if len(resend) > 0 {
 				lost = lost.Where("channel NOT IN ?", resend)
 			}
+			var parts []struct {
+				Channel string
+				Part    int
+			}
+			if err := lost.Session(&gorm.Session{}).Select("channel, part").Group("channel, part").Find(&parts).Error; err != nil {
+				return err
+			}
+			for _, p := range parts {
+				if out.Unconfirmed == nil {
+					out.Unconfirmed = map[string]int{}
+				}
+				out.Unconfirmed[p.Channel]++
+			}
 			if err := lost.Update("status", SendUnconfirmed).Error; err != nil {
 				return err
 			}
-			if err := tx.Where("digest_id = ?", id).Order("channel").Find(&sends).Error; err != nil {
+			if err := tx.Where("digest_id = ?", id).Order("channel").Find(sends).Error; err != nil {
 				return err
 			}
-			for _, snd := range sends {
+			for _, snd := range *sends {
 				counts, err := itemCounts(tx, id, snd.Channel)
 				if err != nil {
 					return err
@@ -470,7 +483,7 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 						msg = reason
 					}
 				}
-				released += open
+				*released += open
 				err = tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ?", id, snd.Channel).Updates(map[string]any{
 					"status": status, "error_message": truncate(msg, 1024), "updated_at": now,
 					"parts_sent": counts.partsSent, "unconfirmed": counts.of[SendUnconfirmed],
@@ -486,10 +499,19 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 				return err
 			}
 		}
-		sends = nil
-		return tx.Where("digest_id = ?", id).Order("channel").Find(&sends).Error
+		*sends = nil
+		return tx.Where("digest_id = ?", id).Order("channel").Find(sends).Error
 	})
-	return sends, released, err
+	return out, err
+}
+
+// SettleResult is what settling a digest found and did.
+type SettleResult struct {
+	Sends    []NotificationSend
+	Released int // resource reminders released for a later run
+	// Unconfirmed: per channel, the messages this settle gave up as
+	// unconfirmed (on their way when the run ended).
+	Unconfirmed map[string]int
 }
 
 // OwedDigests lists the digests of an account's route that hold a

@@ -29,6 +29,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -64,9 +65,15 @@ type receiver struct {
 	// script answers the n-th request (from 1) instead of the platform
 	// logic when it returns true.
 	script func(n int, w http.ResponseWriter) bool
-	// hold, when set, blocks the first request until it is closed; held
-	// is closed when that request arrives.
+	// hold, when set, blocks request holdAt (0: the first) until it is
+	// closed; held is closed when that request arrives.
 	hold, held chan struct{}
+	holdAt     int
+	// heldGone is done when the held request's sender hung up; with
+	// dropGone such a request is dropped once released, as a platform
+	// that never got all of it.
+	heldGone <-chan struct{}
+	dropGone bool
 	// arrivals are the times requests arrived, for the platform's rate
 	// limit; throttled counts the requests it refused as too fast, and
 	// blockedUntil ends the block DingTalk puts a robot in.
@@ -226,11 +233,18 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	r.mu.Lock()
 	r.requests++
-	n, script, hold, held := r.requests, r.script, r.hold, r.held
+	n, script, hold, held, holdAt, dropGone := r.requests, r.script, r.hold, r.held, max(r.holdAt, 1), r.dropGone
+	if hold != nil && n == holdAt {
+		r.heldGone = req.Context().Done()
+	}
 	r.mu.Unlock()
-	if hold != nil && n == 1 {
+	if hold != nil && n == holdAt {
 		close(held)
 		<-hold
+		if dropGone && req.Context().Err() != nil {
+			r.refuse(fmt.Sprintf("request %d: its sender hung up before it was taken", n))
+			return
+		}
 	}
 	if script != nil && script(n, w) {
 		r.refuse(fmt.Sprintf("request %d: scripted failure", n))
@@ -253,6 +267,30 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 	r.answerOK(w)
 }
 
+func (r *receiver) setScript(f func(n int, w http.ResponseWriter) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.script = f
+}
+
+// holdNext blocks the next request until release is called; held is
+// closed when it arrives, gone (valid once held is closed) when its sender
+// hung up. With drop, a request whose sender hung up before its release
+// is not taken.
+func (r *receiver) holdNext(drop bool) (held <-chan struct{}, gone func() <-chan struct{}, release func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hold := make(chan struct{})
+	r.hold, r.held, r.holdAt, r.dropGone = hold, make(chan struct{}), r.requests+1, drop
+	var once sync.Once
+	gone = func() <-chan struct{} {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.heldGone
+	}
+	return r.held, gone, func() { once.Do(func() { close(hold) }) }
+}
+
 func (r *receiver) refuse(why string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -272,8 +310,29 @@ func (r *receiver) answerOK(w http.ResponseWriter) {
 	}
 }
 
-// answerRefusal answers a bad request as the platform does.
+// errTooLarge: a message over the platform's documented size.
+var errTooLarge = errors.New("message too large")
+
+// answerRefusal answers a bad request as the platform does: a message too
+// large with DingTalk's 460101, WeCom's 40058, Feishu's 9499 and Slack's
+// invalid_blocks; any other fault as a bad signature or key.
 func (r *receiver) answerRefusal(w http.ResponseWriter, err error) {
+	if errors.Is(err, errTooLarge) {
+		switch r.kind {
+		case "dingtalk":
+			_, _ = io.WriteString(w, `{"errcode":460101,"errmsg":"message too long, exceed 20000 bytes"}`)
+			return
+		case "wecom":
+			_, _ = io.WriteString(w, `{"errcode":40058,"errmsg":"markdown.content exceed max length 4096"}`)
+			return
+		case "feishu":
+			_, _ = io.WriteString(w, `{"code":9499,"msg":"Bad Request","data":{}}`)
+			return
+		case "slack":
+			http.Error(w, "invalid_blocks", http.StatusBadRequest)
+			return
+		}
+	}
 	switch r.kind {
 	case "dingtalk":
 		_, _ = io.WriteString(w, `{"errcode":310000,"errmsg":"sign not match"}`)
@@ -379,6 +438,9 @@ func (r *receiver) verifyDingTalk(req *http.Request, body []byte) (received, err
 	if err := json.Unmarshal(body, &m); err != nil || m.Msgtype != "markdown" || m.Markdown.Title == "" {
 		return received{}, errors.New("not a markdown message")
 	}
+	if len(m.Markdown.Text) > 20000 {
+		return received{}, fmt.Errorf("%w: markdown text of %d bytes, DingTalk takes 20,000", errTooLarge, len(m.Markdown.Text))
+	}
 	return received{Title: m.Markdown.Title, Text: m.Markdown.Text}, nil
 }
 
@@ -389,7 +451,7 @@ func (r *receiver) verifyFeishu(req *http.Request, body []byte) (received, error
 		return received{}, errors.New("unknown hook")
 	}
 	if len(body) > 20<<10 {
-		return received{}, errors.New("body over 20 KB")
+		return received{}, fmt.Errorf("%w: body of %d bytes, Feishu takes 20 KB", errTooLarge, len(body))
 	}
 	var m struct {
 		Timestamp string `json:"timestamp"`
@@ -442,8 +504,11 @@ func (r *receiver) verifyWeCom(req *http.Request, body []byte) (received, error)
 			Content string `json:"content"`
 		} `json:"markdown"`
 	}
-	if err := json.Unmarshal(body, &m); err != nil || m.Msgtype != "markdown" || len(m.Markdown.Content) > 4096 {
+	if err := json.Unmarshal(body, &m); err != nil || m.Msgtype != "markdown" {
 		return received{}, errors.New("bad markdown message")
+	}
+	if len(m.Markdown.Content) > 4096 {
+		return received{}, fmt.Errorf("%w: markdown content of %d bytes, WeCom takes 4,096", errTooLarge, len(m.Markdown.Content))
 	}
 	title, _, _ := strings.Cut(m.Markdown.Content, "\n")
 	return received{Title: title, Text: m.Markdown.Content}, nil
@@ -464,6 +529,14 @@ func (r *receiver) verifySlack(req *http.Request, body []byte) (received, error)
 	}
 	if err := json.Unmarshal(body, &m); err != nil || m.Text == "" {
 		return received{}, errors.New("invalid_payload")
+	}
+	if len(m.Blocks) > 50 {
+		return received{}, fmt.Errorf("%w: %d blocks, Slack takes 50", errTooLarge, len(m.Blocks))
+	}
+	for _, b := range m.Blocks {
+		if n := utf8.RuneCountInString(b.Text.Text); n > 3000 {
+			return received{}, fmt.Errorf("%w: a section of %d characters, Slack takes 3,000", errTooLarge, n)
+		}
 	}
 	out := received{Title: m.Text}
 	for _, b := range m.Blocks {

@@ -1,7 +1,7 @@
 # Builds expiry-sync's binaries (worker, starter, codec-server, hwsim) into
 # one small image; docker-compose.yml picks the command per service.
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t expiry-sync .
-FROM golang:1.26.8 AS build
+FROM golang:1.27.3 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -1,9 +1,18 @@
 # Shared by the Makefile's scripts: find or install what a fresh machine lacks.
 # shellcheck shell=bash
 
+# The Go every binary and test is built with: 1.27.3 fixes the standard
+# library's advisories govulncheck finds reachable in 1.26 (the go command
+# fetches it from the module proxy, about 10 s the first time).
+export GOTOOLCHAIN=go1.27.3
+
 TEMPORAL_CLI_VERSION=v1.5.1
 STATICCHECK_VERSION=v0.8.2    # honnef.co/go/tools, staticcheck 2026.1
 WORKFLOWCHECK_VERSION=v0.6.0  # go.temporal.io/sdk/contrib/tools/workflowcheck
+GOVULNCHECK_VERSION=v1.9.0    # golang.org/x/vuln
+# The Go vulnerability database, as the golang.org/x/vulndb module snapshot
+# on the module proxy (scripts/update-vulndb.sh moves it on).
+VULNDB_VERSION=v0.0.0-20261105234957-e22db6528018
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -32,8 +41,7 @@ ensure_temporal() {
 # Temporal server (server) and its schema tool (sql) at the version of
 # docker-compose.yml's temporalio/server image, for the production-topology
 # test; it builds them with `go install` once (about 5 minutes on 2 cores).
-# That version's go.mod asks for Go >= 1.26.10: the install alone uses the
-# go1.27.3 toolchain, which the Go module proxy serves.
+# That version's go.mod asks for Go >= 1.26.10: GOTOOLCHAIN (above) serves.
 ensure_temporal_server() {
   local version gobin
   version="$(sed -n 's|^ *image: temporalio/server:\([0-9][0-9.]*\) *$|\1|p' docker-compose.yml)"
@@ -46,7 +54,7 @@ ensure_temporal_server() {
   TEMPORAL_SERVER_DIR="$gobin/temporal-server-$version"
   if [ ! -x "$TEMPORAL_SERVER_DIR/server" ] || [ ! -x "$TEMPORAL_SERVER_DIR/sql" ]; then
     log "building the Temporal server $version and its schema tool (first time only, about 5 minutes)"
-    GOBIN="$TEMPORAL_SERVER_DIR" GOTOOLCHAIN=go1.27.3 go install \
+    GOBIN="$TEMPORAL_SERVER_DIR" go install \
       "go.temporal.io/server/cmd/server@v$version" "go.temporal.io/server/cmd/tools/sql@v$version"
   fi
   export TEMPORAL_SERVER_DIR
@@ -126,13 +134,30 @@ wait_http() {
 }
 
 # go_tool prints the path of a Go command at a pinned version, installing it
-# with `go install` into .tools/<version>/ the first time.
+# with `go install` into .tools/<go version>/<version>/ the first time (a tool
+# must be built by the Go that builds the code it reads).
 go_tool() {
   local pkg=$1 version=$2 dir
-  dir="$PWD/.tools/$version"
+  dir="$PWD/.tools/$(go env GOVERSION)/$version"
   if [ ! -x "$dir/${pkg##*/}" ]; then
     log "installing ${pkg##*/} $version"
     GOBIN="$dir" go install "$pkg@$version" >&2
   fi
   printf '%s\n' "$dir/${pkg##*/}"
+}
+
+# ensure_vulndb prints the folder of the offline vulnerability database
+# built from the VULNDB_VERSION snapshot of golang.org/x/vulndb (its OSV
+# files, indexed by the module's own cmd/indexdb), building it once.
+ensure_vulndb() {
+  local dir src
+  dir="$PWD/.tools/vulndb/$VULNDB_VERSION"
+  if [ ! -f "$dir/index/db.json" ]; then
+    log "building the Go vulnerability database $VULNDB_VERSION (once, about 30 s)"
+    src="$(go mod download -json "golang.org/x/vulndb@$VULNDB_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    rm -rf "$dir.tmp"
+    go run "golang.org/x/vulndb/cmd/indexdb@$VULNDB_VERSION" -vulns "$src/data/osv" -out "$dir.tmp" >&2
+    mv "$dir.tmp" "$dir"
+  fi
+  printf '%s\n' "$dir"
 }

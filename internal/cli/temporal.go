@@ -39,7 +39,7 @@ func (e *env) withTemporal(cmd *cobra.Command, timeout time.Duration, fn func(ct
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	dc, err := codec.NewDataConverter(t.PayloadKey.Reveal())
+	conv, err := codec.NewConverters(t.PayloadKey.Reveal())
 	if err != nil {
 		return err
 	}
@@ -50,13 +50,13 @@ func (e *env) withTemporal(cmd *cobra.Command, timeout time.Duration, fn func(ct
 		defer cancel()
 	}
 	c, err := temporalclient.Dial(ctx, t, client.Options{
-		DataConverter: dc, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+		DataConverter: conv.Data, FailureConverter: conv.Failure, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
 	})
 	if err != nil {
 		return fail(err)
 	}
 	defer c.Close()
-	return fn(ctx, &conn{Client: c, dc: dc})
+	return fn(ctx, &conn{Client: c, dc: conv.Data})
 }
 
 // decode reads a payload that the client's data converter wrote.

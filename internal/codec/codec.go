@@ -1,6 +1,10 @@
 // Package codec encrypts Temporal payloads with AES-256-GCM, so that
 // resource names, tags and errors are not readable in Temporal's own
-// database. Off unless EXPIRY_SYNC_PAYLOAD_KEY (or _FILE) holds a key; the
+// database: workflow inputs and results, activity inputs and results,
+// queries, signals, memo, and failures' messages and stack traces (the
+// failure converter encodes them as an encrypted payload). Not encrypted:
+// search attributes (the server indexes them), workflow and activity ids
+// and types, task queues, failure types and timer durations. Off unless EXPIRY_SYNC_PAYLOAD_KEY (or _FILE) holds a key; the
 // worker and the starter must share it, and the Web UI decodes through the
 // codec server (cmd/codec-server).
 package codec
@@ -18,6 +22,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -110,19 +115,33 @@ func ParseKey(b64, setting string) ([]byte, error) {
 	return key, nil
 }
 
-// NewDataConverter is the data converter both binaries use: the default
-// one, encrypted when keyB64 holds a key ("" turns encryption off).
-func NewDataConverter(keyB64 string) (converter.DataConverter, error) {
+// Converters are the data and failure converters every client of the
+// project uses (worker, starter, codec-aware tools).
+type Converters struct {
+	Data    converter.DataConverter
+	Failure converter.FailureConverter // nil: the SDK's default
+}
+
+// NewConverters are the default converters, encrypted when keyB64 holds a
+// key ("" turns encryption off). Encrypted, failures are too: their
+// messages and stack traces go into an encrypted payload
+// (EncodeCommonAttributes), since an error's text may name a resource;
+// Temporal keeps only "Encoded failure". A failure's type, its
+// retryability and the timeout kind stay in clear: the retry policy reads
+// them on the server.
+func NewConverters(keyB64 string) (Converters, error) {
 	if keyB64 == "" {
-		return converter.GetDefaultDataConverter(), nil
+		return Converters{Data: converter.GetDefaultDataConverter()}, nil
 	}
 	key, err := ParseKey(keyB64, "EXPIRY_SYNC_PAYLOAD_KEY")
 	if err != nil {
-		return nil, err
+		return Converters{}, err
 	}
 	c, err := New(key)
 	if err != nil {
-		return nil, err
+		return Converters{}, err
 	}
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c), nil
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	fc := temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
+	return Converters{Data: dc, Failure: fc}, nil
 }

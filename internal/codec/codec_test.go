@@ -44,15 +44,16 @@ func TestRoundTripHidesTheData(t *testing.T) {
 }
 
 func TestKeysAreCheckedWithoutBeingShown(t *testing.T) {
-	dc, err := codec.NewDataConverter("")
+	conv, err := codec.NewConverters("")
 	require.NoError(t, err)
-	assert.Equal(t, converter.GetDefaultDataConverter(), dc, "off by default")
+	assert.Equal(t, converter.GetDefaultDataConverter(), conv.Data, "off by default")
+	assert.Nil(t, conv.Failure, "the SDK's default failure converter")
 
 	got, err := codec.ParseKey(base64.StdEncoding.EncodeToString(key), "X")
 	require.NoError(t, err)
 	assert.Equal(t, key, got)
 
-	_, err = codec.NewDataConverter("c2hvcnQ=")
+	_, err = codec.NewConverters("c2hvcnQ=")
 	assert.ErrorContains(t, err, "EXPIRY_SYNC_PAYLOAD_KEY must hold 32 random bytes in base64")
 	assert.NotContains(t, err.Error(), "c2hvcnQ=", "the key never reaches an error")
 }
@@ -60,7 +61,7 @@ func TestKeysAreCheckedWithoutBeingShown(t *testing.T) {
 func TestCodecServerDecodesForTheWebUI(t *testing.T) {
 	c, err := codec.New(key)
 	require.NoError(t, err)
-	srv := httptest.NewServer(codec.Handler(c, "http://localhost:8233"))
+	srv := httptest.NewServer(codec.Handler(c, codec.ServerOptions{Origins: codec.DefaultOrigins}))
 	defer srv.Close()
 	enc, err := c.Encode([]*commonpb.Payload{{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"tag value"`)}})
 	require.NoError(t, err)

@@ -115,6 +115,8 @@ type stackOptions struct {
 	workerProcess bool
 	// httpTimeout overrides the worker's HUAWEI_HTTP_TIMEOUT (default 5s).
 	httpTimeout time.Duration
+	// tmsEndpoint overrides the simulator as the worker's TMS endpoint.
+	tmsEndpoint string
 	// dbProxy puts a TCP proxy the test controls between worker and MariaDB.
 	dbProxy bool
 	// payloadKey turns on payload encryption (base64 of 32 bytes).
@@ -155,7 +157,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s.cfg = config.Worker{
 		Huawei: config.Huawei{
 			AccessKey: testAK, SecretKey: config.Secret(cmp.Or(o.workerSecret, testSK)), DomainID: domain,
-			BSSEndpoint: srv.URL, TMSEndpoint: srv.URL, HTTPTimeout: cmp.Or(o.httpTimeout, 5*time.Second), BSSRate: 0, TMSRate: o.tmsRate,
+			BSSEndpoint: srv.URL, TMSEndpoint: cmp.Or(o.tmsEndpoint, srv.URL), HTTPTimeout: cmp.Or(o.httpTimeout, 5*time.Second), BSSRate: 0, TMSRate: o.tmsRate,
 		},
 		Temporal: config.Temporal{
 			Address: devServer.FrontendHostPort(), Namespace: "default",

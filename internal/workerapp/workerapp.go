@@ -83,17 +83,18 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		_ = st.Close()
 		return nil, err
 	}
-	dc, err := codec.NewDataConverter(cfg.Temporal.PayloadKey.Reveal())
+	conv, err := codec.NewConverters(cfg.Temporal.PayloadKey.Reveal())
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
 	identity := processIdentity()
 	tc, err := temporalclient.Dial(ctx, cfg.Temporal, client.Options{
-		Identity:       identity,
-		Logger:         tlog.NewStructuredLogger(logger),
-		DataConverter:  dc,
-		MetricsHandler: rec.TemporalHandler(),
+		Identity:         identity,
+		Logger:           tlog.NewStructuredLogger(logger),
+		DataConverter:    conv.Data,
+		FailureConverter: conv.Failure,
+		MetricsHandler:   rec.TemporalHandler(),
 	})
 	if err != nil {
 		_ = st.Close()

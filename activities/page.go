@@ -229,21 +229,26 @@ func (a *Activities) readUnread(ctx context.Context, acc *Account, in contract.C
 		return nil
 	}
 	lastStage := time.Now()
+	refusals := newDenials(in.Denials)
+	res.Denied = in.Denied // an older worker's account-wide refusal
 	for _, i := range unread {
 		r := rows[i].Resource
-		if res.Denied == "" {
-			res.Denied = in.Denied
+		target := inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode,
+			TagType: r.TagType, EnterpriseProjectID: r.EnterpriseProjectID}
+		reason := res.Denied
+		if reason == "" {
+			reason = refusals.of(acc.Huawei, target)
 		}
-		if res.Denied != "" {
-			rows[i].Tags = inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: res.Denied}
+		if reason != "" {
+			rows[i].Tags = refused(r.ResourceID, reason)
 			continue
 		}
-		t, retried, err := a.tagsWithRetries(ctx, acc, inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode, TagType: r.TagType})
+		t, retried, err := a.tagsWithRetries(ctx, acc, target)
 		res.TagCalls++
 		res.Retries += retried
-		if denied := accountDenied(err); denied != "" {
-			res.Denied = denied
-			rows[i].Tags = inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: denied}
+		if d, ok := refusals.met(err); ok {
+			res.Denials = append(res.Denials, d)
+			rows[i].Tags = refused(r.ResourceID, d.Reason)
 			continue
 		}
 		if err != nil {

@@ -21,7 +21,9 @@ const stageEvery = time.Second
 
 // FetchTags reads the tags of each resource of the group and stages them.
 // Its staged progress is heartbeated, so a retry (after an API failure or a
-// dead worker) resumes where the last attempt stopped.
+// dead worker) resumes where the last attempt stopped. A refusal (403)
+// covers its scope alone (contract.Denial): the scope's resources are
+// errors that keep their stored tags, the others are read.
 func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) (contract.FetchTagsResult, error) {
 	acc, err := a.account(in.Account)
 	if err != nil {
@@ -55,19 +57,23 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 		return nil
 	}
 	lastStage, callRetries := time.Now(), 0
-	for i, r := range todo {
+	refusals := newDenials(in.Denials)
+	var met []contract.Denial
+	for _, r := range todo {
 		if _, ok := inSnapshot[r.ResourceID]; ok {
 			done = append(done, inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsOK})
 			continue
 		}
+		if reason := refusals.of(acc.Huawei, r); reason != "" {
+			done = append(done, refused(r.ResourceID, reason))
+			continue
+		}
 		res, retried, err := a.tagsWithRetries(ctx, acc, r)
 		callRetries += retried
-		if denied := accountDenied(err); denied != "" {
-			done = append(done, deniedResults(todo[i:], denied)...)
-			if err := stage(); err != nil {
-				return contract.FetchTagsResult{}, err
-			}
-			return contract.FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries, Denied: denied}, nil
+		if d, ok := refusals.met(err); ok {
+			met = append(met, d)
+			done = append(done, refused(r.ResourceID, d.Reason))
+			continue
 		}
 		if err != nil {
 			if serr := stage(); serr != nil {
@@ -93,25 +99,7 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 	}
 	activity.GetLogger(ctx).Debug("read tags", "sync_id", in.SyncID, "account", acc.Name, "resources", len(in.Resources),
 		"from_snapshot", in.FromSnapshot, "call_retries", callRetries)
-	return contract.FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries}, nil
-}
-
-// accountDenied names the account-wide TMS refusal err is, or "".
-func accountDenied(err error) string {
-	var ae *huawei.APIError
-	if errors.As(err, &ae) && ae.Kind == huawei.KindForbidden {
-		return ae.Error()
-	}
-	return ""
-}
-
-// deniedResults reports resources whose tags TMS refused to the account.
-func deniedResults(targets []inventory.TagTarget, reason string) []inventory.TagResult {
-	out := make([]inventory.TagResult, len(targets))
-	for i, t := range targets {
-		out[i] = inventory.TagResult{ResourceID: t.ResourceID, Status: inventory.TagsError, Error: reason}
-	}
-	return out
+	return contract.FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries, Denials: met}, nil
 }
 
 // noProject is why a resource without project_id gets no tags: TMS needs
@@ -266,9 +254,10 @@ func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsI
 }
 
 // bulkFallback reports whether a bulk failure should send the pair to
-// per-resource reads instead of failing the sync: any refusal that repeats,
-// except bad credentials and a missing TMS permission (per-resource reads
-// would meet them too).
+// per-resource reads instead of failing the activity: any refusal that
+// repeats, except bad credentials and a missing permission. The latter
+// fails the activity naming it; the workflow then reads the pair one by
+// one too, where a refusal covers its type alone (contract.Denial).
 func bulkFallback(ae *huawei.APIError) bool {
 	switch {
 	case ae.Kind.Retryable(), ae.Kind == huawei.KindAuth:

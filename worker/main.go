@@ -2,7 +2,7 @@
 // from the environment (see the README); it stops gracefully on SIGINT/SIGTERM.
 //
 //	worker check         check the deployment (internal/doctor), one line
-//	                     per check; exit 1 on any failure
+//	                     per check; exit 1 on any failure (not on a warning)
 //	worker               run
 //	worker --version     print the version
 //	worker healthcheck   exit 0 when METRICS_LISTEN's /readyz answers 200
@@ -99,7 +99,9 @@ func healthcheck() int {
 	return 0
 }
 
-// check runs `worker check`: one line per check, exit status 1 on any failure.
+// check runs `worker check`: one line per check, exit status 1 on any
+// failure; warnings (what it could not check, what the worker copes with)
+// leave it 0.
 func check() int {
 	cfg, err := config.LoadWorker()
 	report := doctor.Run(context.Background(), cfg, err)

@@ -172,8 +172,12 @@ type Cursor struct {
 	// NoBulk: those TMS cannot list in bulk. A few dozen at most.
 	Snapshots []string `json:"snapshots,omitempty"`
 	NoBulk    []string `json:"no_bulk,omitempty"`
-	// Denied: TMS refused the account's tag reads; no more are tried.
+	// Denied: TMS refused the account's tag reads (an older worker's
+	// account-wide refusal); no more are tried.
 	Denied string `json:"denied,omitempty"`
+	// Denials: the tag scopes (TMS types, or types in one enterprise
+	// project) TMS refused; the other scopes are still read. A few at most.
+	Denials []contract.Denial `json:"denials,omitempty"`
 	// ByReference: the attempt stages its pages (bulk mode, see
 	// pipeline.go); PageKeys numbers them.
 	ByReference bool  `json:"by_reference,omitempty"`
@@ -203,7 +207,7 @@ type Progress struct {
 	TagsFetched      int       `json:"tags_fetched"`     // tag results (ok, 404 or 403)
 	TagsSnapshotted  int       `json:"tags_snapshotted"` // resources read in bulk
 	TagsUnsupported  int       `json:"tags_unsupported"` // resources of types TMS does not serve
-	TagErrors        int       `json:"tag_errors"`       // resources TMS refused (403)
+	TagErrors        int       `json:"tag_errors"`       // resources whose tags could not be read (403, 400, no answer)
 	Vanished         int       `json:"vanished"`         // resources TMS no longer knows (404)
 	BatchesCommitted int       `json:"batches_committed"`
 	RowsCommitted    int       `json:"rows_committed"`
@@ -216,5 +220,5 @@ type Progress struct {
 	ListingShifts    int       `json:"listing_shifts,omitempty"` // pages listed again: the listing shifted
 	Quarantined      int       `json:"quarantined,omitempty"`    // malformed BSS records skipped
 	Rechecked        int       `json:"rechecked,omitempty"`      // unseen resources re-checked by id
-	TagsDenied       string    `json:"tags_denied,omitempty"`    // why TMS refused the account
+	TagsDenied       string    `json:"tags_denied,omitempty"`    // why TMS refused the first scope it refused
 }

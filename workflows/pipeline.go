@@ -288,7 +288,7 @@ func (s *syncRun) commitPages(ctx workflow.Context, group []*stagedPage) (int, e
 		Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken, PageKey: first.key,
 		Offset: first.offset, Batch: batch, Anchor: c.Anchor, AnchorBefore: c.AnchorBefore, AnchorLead: c.AnchorLead, AnchorThrough: c.AnchorThrough,
 		NextOffset: first.offset + s.advance(first.page), Tail: first.page.Tail, Shape: shapeOf(first.page),
-		BatchSize: s.in.BatchSize, SyncedAt: workflow.Now(ctx).UTC(), Denied: c.Denied,
+		BatchSize: s.in.BatchSize, SyncedAt: workflow.Now(ctx).UTC(), Denied: c.Denied, Denials: c.Denials,
 	}
 	for _, sp := range group[1:] {
 		in.More = append(in.More, contract.PageRef{PageKey: sp.key, Offset: sp.offset, NextOffset: sp.offset + s.advance(sp.page), Tail: sp.page.Tail, Shape: shapeOf(sp.page)})
@@ -325,6 +325,7 @@ func (s *syncRun) commitPages(ctx workflow.Context, group []*stagedPage) (int, e
 	p.Vanished += res.Vanished
 	p.TagsUnsupported += res.Unsupported
 	s.noteDenied(res.Denied)
+	s.noteDenials(res.Denials)
 	s.upsertAttributes(ctx, contract.StatusRunning, p.RowsCommitted)
 	return n, nil
 }

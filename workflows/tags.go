@@ -27,7 +27,9 @@ const bulkGroupSize = 100
 // activities in flight (a sliding window: Await on the in-flight count),
 // each covering TagsPerActivity resources (or a bulkGroupSize of snapshot
 // reads). Resources whose type TMS does not serve are answered here without
-// a call, and so are all of them once TMS refused the account.
+// a call, and so are all of them once an older worker said TMS refused the
+// account. The scopes TMS refused so far go with each activity, which
+// answers their resources without a call (contract.Denial).
 func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []inventory.Resource) (map[string]inventory.TagResult, error) {
 	p := s.progress()
 	results := make(map[string]inventory.TagResult, len(resources))
@@ -40,7 +42,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 		}
 		t := inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode}
 		if s.truth() {
-			t.TagType = r.TagType
+			t.TagType, t.EnterpriseProjectID = r.TagType, r.EnterpriseProjectID
 		}
 		targets = append(targets, t)
 	}
@@ -71,7 +73,8 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 		}
 		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", offset, i+1, len(groups)))
 		f := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, opts), contract.ActivityFetchTags,
-			contract.FetchTagsInput{Account: s.in.Account, SyncID: s.syncID, Generation: s.cursor.Generation, LeaseToken: s.cursor.LeaseToken, Resources: g.targets, FromSnapshot: g.fromSnapshot})
+			contract.FetchTagsInput{Account: s.in.Account, SyncID: s.syncID, Generation: s.cursor.Generation, LeaseToken: s.cursor.LeaseToken,
+				Resources: g.targets, FromSnapshot: g.fromSnapshot, Denials: s.cursor.Denials})
 		inFlight++
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { inFlight-- }()
@@ -261,6 +264,7 @@ func (s *syncRun) recordTags(r contract.FetchTagsResult, into map[string]invento
 	p := s.progress()
 	p.Retries += r.Retries
 	s.noteDenied(r.Denied)
+	s.noteDenials(r.Denials)
 	for _, t := range r.Results {
 		into[t.ResourceID] = t
 		p.TagsFetched++
@@ -273,8 +277,9 @@ func (s *syncRun) recordTags(r contract.FetchTagsResult, into map[string]invento
 	}
 }
 
-// noteDenied records that TMS refused the account's tag reads: no more are
-// tried, the stored tags are kept, and the sync is partial.
+// noteDenied records that TMS refused the account's tag reads (an older
+// worker's account-wide refusal): no more are tried, the stored tags are
+// kept, and the sync is partial.
 func (s *syncRun) noteDenied(reason string) {
 	if reason == "" || s.cursor.Denied != "" {
 		return
@@ -282,4 +287,32 @@ func (s *syncRun) noteDenied(reason string) {
 	s.cursor.Denied = reason
 	s.progress().TagsDenied = reason
 	addNote(&s.cursor.Notes.Degraded, "TMS refused to read tags for this account, so the stored tags were kept: "+reason)
+}
+
+// noteDenials records the scopes TMS refused: their resources are not
+// asked again, their stored tags are kept, the other scopes are still
+// read, and the sync is partial, naming each scope and its permission.
+func (s *syncRun) noteDenials(ds []contract.Denial) {
+	c := &s.cursor
+	for _, d := range ds {
+		if slices.ContainsFunc(c.Denials, func(k contract.Denial) bool { return k.Scope == d.Scope }) {
+			continue
+		}
+		c.Denials = append(c.Denials, d)
+		if p := s.progress(); p.TagsDenied == "" {
+			p.TagsDenied = d.Reason
+		}
+		addNote(&c.Notes.Degraded, fmt.Sprintf("TMS refused to read the tags of %s, so their stored tags were kept (the other types were read): %s", scopeText(d.Scope), d.Reason))
+	}
+}
+
+// scopeText names a refused scope for people.
+func scopeText(scope string) string {
+	if scope == contract.EveryTagScope {
+		return "every resource type"
+	}
+	if t, ep, ok := strings.Cut(scope, "@"); ok {
+		return "TMS type " + t + " in enterprise project " + ep
+	}
+	return "TMS type " + scope
 }

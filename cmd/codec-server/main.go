@@ -2,10 +2,12 @@
 // expiry-sync encrypts when EXPIRY_SYNC_PAYLOAD_KEY is set. Point the UI at
 // it: `temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8234`,
 // or the UI's "Data Encoder" setting. Keep it on a trusted network: whoever
-// reaches it can decrypt.
+// reaches it can decrypt, unless EXPIRY_SYNC_CODEC_TOKEN requires a bearer
+// token (the CLI's --codec-auth).
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,33 +24,27 @@ import (
 )
 
 func main() {
+	codecCfg, err := config.LoadCodec()
 	listen := flag.String("listen", "127.0.0.1:8234", "address to serve /encode and /decode on")
-	origin := flag.String("ui-origin", "http://localhost:8233", "the Web UI's origin, allowed by CORS")
+	origin := flag.String("ui-origin", cmp.Or(codecCfg.Origins, strings.Join(codec.DefaultOrigins, ",")),
+		"the Web UI's origins allowed by CORS, comma-separated (EXPIRY_SYNC_CODEC_ORIGINS)")
 	flag.Parse()
-	logCfg, err := config.LoadLog()
+	logCfg, logErr := config.LoadLog()
 	logger := logCfg.NewLogger(os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(2)
-	}
-	cfg, err := config.LoadTemporal()
-	if err == nil && cfg.PayloadKey == "" {
-		err = errors.New("EXPIRY_SYNC_PAYLOAD_KEY (or EXPIRY_SYNC_PAYLOAD_KEY_FILE) is not set: nothing to decode")
-	}
-	var key []byte
+	err = cmp.Or(logErr, err)
+	var opts codec.ServerOptions
+	var h http.Handler
 	if err == nil {
-		key, err = codec.ParseKey(cfg.PayloadKey.Reveal(), "EXPIRY_SYNC_PAYLOAD_KEY")
+		opts, err = serverOptions(codecCfg, *origin)
+	}
+	if err == nil {
+		h, err = handler(opts)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(2)
 	}
-	c, err := codec.New(key)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(2)
-	}
-	srv := &http.Server{Addr: *listen, Handler: codec.Handler(c, *origin), ReadHeaderTimeout: 10 * time.Second}
+	srv := codec.Server(*listen, h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -56,9 +53,37 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	logger.Info("codec server listening", "addr", *listen, "ui_origin", *origin)
+	logger.Info("codec server listening", "addr", *listen, "ui_origins", opts.Origins, "bearer_required", opts.Token != "")
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
+}
+
+func serverOptions(cfg config.Codec, originFlag string) (codec.ServerOptions, error) {
+	origins, err := codec.ParseOrigins(originFlag)
+	if err != nil {
+		return codec.ServerOptions{}, fmt.Errorf("--ui-origin (EXPIRY_SYNC_CODEC_ORIGINS): %w", err)
+	}
+	return codec.ServerOptions{Origins: origins, Token: cfg.Token.Reveal()}, nil
+}
+
+// handler decodes with the payload key of the worker and the starter.
+func handler(opts codec.ServerOptions) (http.Handler, error) {
+	cfg, err := config.LoadTemporal()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PayloadKey == "" {
+		return nil, errors.New("EXPIRY_SYNC_PAYLOAD_KEY (or EXPIRY_SYNC_PAYLOAD_KEY_FILE) is not set: nothing to decode")
+	}
+	key, err := codec.ParseKey(cfg.PayloadKey.Reveal(), "EXPIRY_SYNC_PAYLOAD_KEY")
+	if err != nil {
+		return nil, err
+	}
+	c, err := codec.New(key)
+	if err != nil {
+		return nil, err
+	}
+	return codec.Handler(c, opts), nil
 }

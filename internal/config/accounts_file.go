@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"expiry-sync/internal/yamlkeys"
 )
 
 // AccountsFileEnv names the variable that holds the accounts file's path.
@@ -272,6 +274,9 @@ func parseAccounts(b []byte) ([]Account, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, errors.New(withoutValues(strings.TrimPrefix(err.Error(), "yaml: ")))
 	}
+	if err := yamlkeys.Unique(&doc); err != nil {
+		return nil, err
+	}
 	if len(doc.Content) == 0 {
 		return nil, errors.New("is empty: it needs accounts: with at least one account (see docs/accounts.md)")
 	}
@@ -350,13 +355,8 @@ func decodeStrict(n *yaml.Node, dst any, prefix string) error {
 	for i := range v.NumField() {
 		fields[v.Type().Field(i).Tag.Get("yaml")] = v.Field(i)
 	}
-	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i].Value, n.Content[i+1]
-		if seen[key] {
-			return fieldErr(prefix+key, "is given twice (line %d): give it once", n.Content[i].Line)
-		}
-		seen[key] = true
 		if as, literal := literalKeys[key]; literal && prefix == "" {
 			return fieldErr(key, "holds a key in the file: keys are never written there; use %s_file (a file, e.g. a mounted secret) or %s_env (the name of a variable)", as, as)
 		}

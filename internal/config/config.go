@@ -80,6 +80,11 @@ type Worker struct {
 	// Huawei is the single account of the HUAWEI_* environment, read when
 	// AccountsFile is unset.
 	Huawei Huawei
+	// BSSIPRate is the BSS calls per second of the whole deployment (every
+	// account, every worker): BSS counts its flow control per user and per
+	// source IP, and the accounts a deployment serves share its egress
+	// address. 0 = unlimited.
+	BSSIPRate float64 `env:"HUAWEI_BSS_IP_RATE" envDefault:"10"`
 	// AccountsFile (YAML, see docs/accounts.md) lists the accounts the
 	// worker serves; unset, the worker serves Huawei as account "default".
 	AccountsFile string `env:"EXPIRY_SYNC_ACCOUNTS_FILE"`
@@ -190,6 +195,9 @@ func (c Worker) Validate() error {
 	}
 	if err := c.Log.Validate(); err != nil {
 		return err
+	}
+	if c.BSSIPRate < 0 {
+		return fmt.Errorf("HUAWEI_BSS_IP_RATE=%g is out of range: allowed >= 0 (0 = unlimited)", c.BSSIPRate)
 	}
 	if c.AccountsFile != "" {
 		return nil // LoadAccountsFile checked each account, naming its fields

@@ -296,8 +296,12 @@ type CommitPageInput struct {
 	Tail          []string  `json:"tail,omitempty"` // the checkpoint's next anchor
 	BatchSize     int       `json:"batch_size"`     // rows per INSERT
 	SyncedAt      time.Time `json:"synced_at"`
-	// Denied: TMS refused the account's tag reads; none are tried.
+	// Denied: TMS refused the account's tag reads (an older worker's
+	// account-wide refusal); none are tried.
 	Denied string `json:"denied,omitempty"`
+	// Denials: the tag scopes TMS refused so far (see Denial); their
+	// resources get an error without a call, keeping their stored tags.
+	Denials []Denial `json:"denials,omitempty"`
 	// More: the pages listed after this one, in order, written in the same
 	// transaction as long as each overlaps the one before it.
 	More []PageRef `json:"more,omitempty"`
@@ -345,14 +349,15 @@ type CommitPageResult struct {
 	Kept    int  `json:"kept,omitempty"` // written by an earlier attempt: tags kept
 	// Tag outcomes of the rows written: read OK (from the snapshot or one by
 	// one), read one by one (calls), refused, gone, of no TMS type.
-	Tagged      int     `json:"tagged,omitempty"`
-	TagCalls    int     `json:"tag_calls,omitempty"`
-	TagErrors   int     `json:"tag_errors,omitempty"`
-	Vanished    int     `json:"vanished,omitempty"`
-	Unsupported int     `json:"unsupported,omitempty"`
-	Denied      string  `json:"denied,omitempty"` // see FetchTagsResult.Denied
-	Retries     int     `json:"retries,omitempty"`
-	WriteMS     float64 `json:"write_ms"`
+	Tagged      int      `json:"tagged,omitempty"`
+	TagCalls    int      `json:"tag_calls,omitempty"`
+	TagErrors   int      `json:"tag_errors,omitempty"`
+	Vanished    int      `json:"vanished,omitempty"`
+	Unsupported int      `json:"unsupported,omitempty"`
+	Denied      string   `json:"denied,omitempty"`  // see FetchTagsResult.Denied
+	Denials     []Denial `json:"denials,omitempty"` // see FetchTagsResult.Denials
+	Retries     int      `json:"retries,omitempty"`
+	WriteMS     float64  `json:"write_ms"`
 	// Doubt: a page written although no overlap could prove the listing
 	// saw each record around it once (see ListPageResult.Doubt).
 	Doubt string `json:"doubt,omitempty"`
@@ -370,7 +375,25 @@ type FetchTagsInput struct {
 	// FromSnapshot: the sync has read these resources' project and type in
 	// bulk; a resource the snapshot lacks is queried on its own.
 	FromSnapshot bool `json:"from_snapshot,omitempty"`
+	// Denials: the tag scopes TMS refused so far; their resources get an
+	// error without a call.
+	Denials []Denial `json:"denials,omitempty"`
 }
+
+// Denial is a refusal of TMS to read the tags of a scope: a TMS resource
+// type ("ecs"), a type in one enterprise project ("ecs@<id>", when the
+// answer says so), or every type ("*", a refusal that is no missing
+// permission of one type). A tag read also needs the owning service's
+// permission, so one type's refusal says nothing of the others: the sync
+// keeps reading them, keeps the refused scope's stored tags, and ends
+// partial. Reason is the refusal's text, naming the permission.
+type Denial struct {
+	Scope  string `json:"scope"`
+	Reason string `json:"reason"`
+}
+
+// EveryTagScope is the Denial.Scope of a refusal of every type.
+const EveryTagScope = "*"
 
 // FetchTagsResult holds one result per resource, in input order, without
 // the tags themselves: those are staged (store.SaveTagSnapshot) for
@@ -378,11 +401,15 @@ type FetchTagsInput struct {
 type FetchTagsResult struct {
 	Results []inventory.TagResult `json:"results"`
 	Retries int                   `json:"retries,omitempty"`
-	// Denied is set when TMS refused the account itself (a 403 that is not
-	// throttling: TMS has no per-resource authorization). The group's
+	// Denied is set by older workers when TMS refused the account (a 403
+	// that is not throttling), taken then as account-wide: the group's
 	// remaining resources are reported as errors with it, keeping their
 	// stored tags, and the workflow stops asking TMS.
 	Denied string `json:"denied,omitempty"`
+	// Denials are the scopes this activity found refused (see Denial):
+	// their resources are reported as errors, keeping their stored tags;
+	// the other resources are read.
+	Denials []Denial `json:"denials,omitempty"`
 }
 
 // SnapshotTagsInput names one project and TMS type to read in bulk.

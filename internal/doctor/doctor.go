@@ -1,7 +1,8 @@
 // Package doctor checks a worker's deployment before it is trusted (`worker
 // check`): configuration, database, Temporal, Huawei credentials and the IAM
-// permissions each API needs. Every check says ok, or what failed and how to
-// fix it; none of them changes anything.
+// permissions each API needs. Every check says ok, what failed and how to
+// fix it, or warns of what it could not check or what the worker copes
+// with; only a failure fails the report. None of them changes anything.
 package doctor
 
 import (
@@ -18,9 +19,13 @@ import (
 type Check struct {
 	Name    string
 	OK      bool
-	Skipped bool   // not run: an earlier check it depends on failed
-	Detail  string // what was found (ok) or what failed
-	Fix     string // what to do about a failure
+	Skipped bool // not run: an earlier check it depends on failed
+	// Warning: not a failure. The check could not run (nothing to probe
+	// with), or found something the worker copes with (no bulk tag API,
+	// migrations its start-up applies, ListProviders refused).
+	Warning bool
+	Detail  string // what was found (ok), or what failed or is off
+	Fix     string // what to do about a failure or a warning
 }
 
 // Report is every check in the order run.
@@ -28,10 +33,11 @@ type Report struct {
 	Checks []Check
 }
 
-// Failed reports whether any check failed or could not run.
+// Failed reports whether any check failed: warnings do not, and a skipped
+// check was skipped because one it depends on failed.
 func (r Report) Failed() bool {
 	for _, c := range r.Checks {
-		if !c.OK {
+		if !c.OK && !c.Warning && !c.Skipped {
 			return true
 		}
 	}
@@ -47,6 +53,11 @@ func (r Report) Write(w io.Writer) error {
 			line = fmt.Sprintf("ok    %s: %s", c.Name, c.Detail)
 		case c.Skipped:
 			line = fmt.Sprintf("skip  %s: %s", c.Name, c.Detail)
+		case c.Warning:
+			line = fmt.Sprintf("warn  %s: %s", c.Name, c.Detail)
+			if c.Fix != "" {
+				line += "; to do: " + c.Fix
+			}
 		default:
 			line = fmt.Sprintf("FAIL  %s: %s", c.Name, c.Detail)
 			if c.Fix != "" {
@@ -75,6 +86,10 @@ func fail(name, fix, format string, args ...any) Check {
 }
 
 func skip(name, why string) Check { return Check{Name: name, Skipped: true, Detail: why} }
+
+func warn(name, todo, format string, args ...any) Check {
+	return Check{Name: name, Warning: true, Detail: fmt.Sprintf(format, args...), Fix: todo}
+}
 
 // Run checks a worker's deployment. loadErr is config.LoadWorker's error:
 // with one, only the configuration check runs (every other check depends on

@@ -142,7 +142,7 @@ func call[T any](ctx context.Context, obs Observer, t gate, api string, fn func(
 		if r.err != nil {
 			ae := classify(api, r.err)
 			if ae.Kind == KindThrottled {
-				t.pause(ctx, ae.RetryAfter)
+				t.pause(ctx, ae)
 			}
 			return zero, ae
 		}

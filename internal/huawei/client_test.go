@@ -194,14 +194,16 @@ func TestErrorsAreClassified(t *testing.T) {
 		assert.Equal(t, time.Second, ae.RetryAfter)
 		assert.True(t, ae.Kind.Retryable())
 	})
-	t.Run("a TMS 403 is an account-level error naming the IAM action", func(t *testing.T) {
+	t.Run("a TMS 403 names the IAM action and refuses the resource's type", func(t *testing.T) {
 		require.NoError(t, sim.SetKnobs(hwsim.Knobs{TMSPermissionDenied: true}))
 		_, err := c.ResourceTags(ctx, target)
 		ae := apiError(t, err)
 		assert.Equal(t, huawei.KindForbidden, ae.Kind)
 		assert.Equal(t, "tms:resourceTags:list", ae.IAMAction)
+		tmsType, _ := c.TagTypeOf(target)
+		assert.Equal(t, tmsType, ae.Scope, "tag reads also need the owning service's permission: the refusal covers the type")
 		assert.False(t, ae.Kind.Retryable())
-		assert.Contains(t, ae.Error(), "lacks the IAM permission tms:resourceTags:list")
+		assert.Contains(t, ae.Error(), "may not read the tags of TMS type "+tmsType+": grant it tms:resourceTags:list")
 	})
 	t.Run("404 means the resource vanished", func(t *testing.T) {
 		require.NoError(t, sim.SetKnobs(hwsim.Knobs{}))

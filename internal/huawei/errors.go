@@ -1,7 +1,9 @@
 package huawei
 
 import (
+	"cmp"
 	"errors"
+	"expiry-sync/internal/clip"
 	"expiry-sync/internal/contract"
 	"fmt"
 	"math"
@@ -56,10 +58,16 @@ type APIError struct {
 	RequestID  string
 	RetryAfter time.Duration
 	// IAMAction is the permission the account lacks, set on a KindForbidden
-	// that is a permission denial (not a wrong site), e.g.
-	// "tms:resourceTags:list". TMS authorizes per account, never per
-	// resource: such an error concerns every resource alike.
+	// that is a permission denial (not a wrong site, not an IP block): the
+	// one Huawei's message names, else the API's under identity policies
+	// (permissions.go), e.g. "tms:resourceTags:list".
 	IAMAction string
+	// Scope is what a refused tag read covers (TagScope): its TMS type, or
+	// the type in one enterprise project when the answer says so; AllTags
+	// for a refusal of every type. A tag read also needs the owning
+	// service's permission, so one type's refusal says nothing of the
+	// others. Set by ResourceTags.
+	Scope string
 }
 
 func (e *APIError) Error() string {
@@ -91,10 +99,10 @@ func (e *APIError) Problem() string {
 func (e *APIError) Hint() string { return e.hint() }
 
 func (e *APIError) hint() string {
-	if e.IAMAction != "" {
-		return "the account lacks the IAM permission " + e.IAMAction + " (" + e.API + " needs it for the whole account): grant it to the IAM user of HUAWEI_ACCESS_KEY"
-	}
 	switch gatewayCode(e.Code) {
+	case codeIPBlocked:
+		return "the API gateway refused this machine's IP address (a blacklist or whitelist, i.e. an access-control list, not a missing IAM permission): " +
+			"check the account's allowed IP ranges (IAM security settings, or the ACL of the API) against this worker's egress address"
 	case "APIGW.0301":
 		return "the AK/SK signature was refused: check HUAWEI_ACCESS_KEY, HUAWEI_SECRET_KEY and HUAWEI_DOMAIN_ID, and this machine's clock (more than 15 minutes off also fails the signature)"
 	case "APIGW.0303":
@@ -104,8 +112,14 @@ func (e *APIError) hint() string {
 	case codeWrongSite, codeWrongSiteOther:
 		return "wrong site: the account does not belong to the site of this endpoint; set HUAWEI_SITE to the account's site (cn, intl or eu), or fix HUAWEI_BSS_ENDPOINT"
 	}
+	if e.IAMAction != "" || (e.Kind == KindForbidden && e.API == apiListProviders) {
+		return e.permissionHint()
+	}
 	switch e.Kind {
 	case KindThrottled:
+		if e.Code == CodeIPThrottled {
+			return "BSS throttles this machine's IP address, which every account behind it shares: all of them pause, then retry; lower HUAWEI_BSS_IP_RATE if it recurs"
+		}
 		return "throttled by Huawei: retried after a pause"
 	case KindTransport:
 		return "check that this machine reaches the endpoint (HUAWEI_SITE or HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT, proxy, firewall, DNS)"
@@ -122,31 +136,24 @@ func (e *APIError) hint() string {
 // provider's cross-site list (huaweicloud/terraform-provider-huaweicloud,
 // huaweicloud/config/config.go: CBC.0150 and CBC.0156 are 403 "customer does
 // not belong to the website"), the team reference for CBC.0250 and
-// CBC.99007197 (BSS flow control).
+// CBC.99007197 (BSS flow control; both in the BSS error-code tables), the
+// API gateway's error-code table for APIGW.0302 (403: the caller's IP is
+// blacklisted or not whitelisted, an ACL block; the team reference
+// huawei-api.md, from https://support.huaweicloud.com/intl/en-us/usermanual-apig/apig_03_0048.html).
 const (
 	codeWrongSite      = "CBC.0150"
 	codeWrongSiteOther = "CBC.0156"
+	codeIPBlocked      = "APIGW.0302"
+	// CodeIPThrottled is BSS's "your IP is throttled" (400): the flow
+	// control per source IP, shared by every account behind the address.
+	CodeIPThrottled = "CBC.99007197"
 )
 
 var throttleCodes = map[string]bool{
-	"APIGW.0308":   true, // API gateway flow control (429)
-	"CBC.0250":     true, // BSS flow control
-	"CBC.99007197": true, // BSS flow control by source IP (400)
-	"TMS.0006":     true, // TMS's own throttling (403)
-}
-
-// iamActions is the IAM action each API needs, from the "授权信息" section of
-// its page: https://support.huaweicloud.com/api-tms/ShowResourceTag.html,
-// .../ListResource.html and .../ListTags.html. ListProviders needs none. For
-// BSS, the customer-API permission table
-// (https://support.huaweicloud.com/intl/zh-cn/api-oce/jac_00004.html) lists
-// bss:order:view for order queries; that it also guards this listing is an
-// assumption.
-var iamActions = map[string]string{
-	apiShowTags:     "tms:resourceTags:list",
-	apiListResource: "tms:resources:list",
-	apiListTags:     "tms:resourceTags:list",
-	apiList:         "bss:order:view",
+	"APIGW.0308":    true, // API gateway flow control (429)
+	"CBC.0250":      true, // BSS flow control
+	CodeIPThrottled: true, // BSS flow control by source IP (400)
+	"TMS.0006":      true, // TMS's own throttling (403)
 }
 
 // gatewayCode folds the dedicated gateway's "APIG." prefix (as in Huawei's
@@ -173,7 +180,7 @@ func classify(api string, err error) *APIError {
 		return &APIError{API: api, Kind: KindTransport, Message: transportMessage(ue)}
 	}
 	// The SDK reports an undecodable body as a plain error.
-	return &APIError{API: api, Kind: KindBadResponse, Message: err.Error()}
+	return &APIError{API: api, Kind: KindBadResponse, Message: clip.Text(err.Error(), clip.Max)}
 }
 
 func transportMessage(ue *url.Error) string {
@@ -200,7 +207,9 @@ var MaxRetryAfter = time.Minute
 func fromResponse(api string, re *responseError) *APIError {
 	e := &APIError{
 		API: api, Status: re.StatusCode, Code: re.ErrorCode,
-		Message: re.ErrorMessage, RequestID: re.RequestId, RetryAfter: re.retryAfter,
+		// The SDK's message is the raw body when it is not Huawei's JSON
+		// (a proxy's page, say): bounded before it reaches logs and history.
+		Message: clip.Text(re.ErrorMessage, clip.Max), RequestID: re.RequestId, RetryAfter: re.retryAfter,
 	}
 	if e.RetryAfter > MaxRetryAfter {
 		e.Message += fmt.Sprintf(" (Retry-After asked for %s: waiting %s at most before the next attempt)", e.RetryAfter, MaxRetryAfter)
@@ -216,8 +225,8 @@ func fromResponse(api string, re *responseError) *APIError {
 		e.Kind = KindAuth
 	case re.StatusCode == http.StatusForbidden:
 		e.Kind = KindForbidden
-		if code != codeWrongSite && code != codeWrongSiteOther {
-			e.IAMAction = iamActions[api]
+		if code != codeWrongSite && code != codeWrongSiteOther && code != codeIPBlocked {
+			e.IAMAction = cmp.Or(namedAction(re.ErrorMessage), iamActions[api])
 		}
 	case re.StatusCode == http.StatusNotFound && code == "APIGW.0101":
 		e.Kind = KindNoAPI

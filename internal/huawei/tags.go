@@ -15,18 +15,16 @@ const apiShowTags = "TMS ShowResourceTag"
 // tags in the client's catalog is reported untagged without a call; a 404
 // from TMS (the resource vanished since it was listed) is a TagsNotFound
 // result. Every other failure is an *APIError: a 403 other than TMS.0006
-// throttling is KindForbidden with IAMAction "tms:resourceTags:list" and
-// concerns the whole account (TMS has no per-resource authorization); a 400
-// (e.g. a resource listed without project_id) is KindBadRequest.
+// throttling is KindForbidden with its Scope set: a missing permission
+// (IAMAction: the one the answer names, else "tms:resourceTags:list")
+// covers the resource's TMS type, or that type in the resource's
+// enterprise project when the answer says so, since tag reads also need
+// the owning service's permission (permissions.go); any other 403 (an IP
+// block) covers AllTags. A 400 (e.g. a resource listed without project_id)
+// is KindBadRequest.
 func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inventory.TagResult, error) {
 	res := inventory.TagResult{ResourceID: r.ResourceID}
-	// The listing named the TMS type (it knows whether the resource is a
-	// main one); older callers leave it to the type code, and main-only
-	// entries (shared bandwidth) are then not looked up.
-	tmsType, ok := r.TagType, r.TagType != ""
-	if !ok {
-		tmsType, ok = c.Catalog().Lookup(r.ResourceTypeCode, false)
-	}
+	tmsType, ok := c.TagTypeOf(r)
 	if !ok {
 		res.Status = inventory.TagsUnsupported
 		return res, nil
@@ -50,8 +48,33 @@ func (c *Client) ResourceTags(ctx context.Context, r inventory.TagTarget) (inven
 	case errors.As(err, &ae) && ae.Kind == KindNotFound:
 		res.Status = inventory.TagsNotFound
 		return res, nil
+	case errors.As(err, &ae) && ae.Kind == KindForbidden:
+		ae.Scope = deniedScope(ae, tmsType, r.EnterpriseProjectID)
 	}
 	return res, err
+}
+
+// TagTypeOf is the TMS type r's tags are read under, false when TMS has
+// none for it. The listing named the type (it knows whether the resource
+// is a main one); older callers leave it to the type code, and main-only
+// entries (shared bandwidth) are then not looked up.
+func (c *Client) TagTypeOf(r inventory.TagTarget) (string, bool) {
+	if r.TagType != "" {
+		return r.TagType, true
+	}
+	return c.Catalog().Lookup(r.ResourceTypeCode, false)
+}
+
+// deniedScope is what a 403 on reading the tags of a resource of tmsType
+// in enterprise project ep refuses (see ResourceTags).
+func deniedScope(ae *APIError, tmsType, ep string) string {
+	switch {
+	case ae.IAMAction == "":
+		return AllTags
+	case ep != "" && enterpriseProjectIn(ae.Message):
+		return TagScope(tmsType, ep)
+	}
+	return tmsType
 }
 
 func tagMap(tags *[]model.TagVo) map[string]string {

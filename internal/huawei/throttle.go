@@ -12,10 +12,10 @@ import (
 const defaultThrottlePause = time.Second
 
 // gate paces the calls to one API: wait before a call, pause after the
-// server throttled one.
+// server throttled one (ae, whose Retry-After says how long).
 type gate interface {
 	wait(ctx context.Context) error
-	pause(ctx context.Context, d time.Duration)
+	pause(ctx context.Context, ae *APIError)
 }
 
 // Limiter paces an account's calls to one API across every worker process
@@ -44,17 +44,54 @@ func WithLimiter(l Limiter) Option {
 	}
 }
 
+// WithIPLimiter paces every BSS call also with ip's APIBSS bucket, one the
+// deployment's accounts share (HUAWEI_BSS_IP_RATE): BSS counts its flow
+// control per user and per source IP ("单个用户或单源IP", BSS API reference,
+// flow control, fci_00002, per the team reference huawei-api.md), and the
+// accounts behind one egress address share the latter. A CBC.99007197
+// ("your IP is throttled") pauses that bucket, so every account behind the
+// address; any other throttling pauses the account's alone. Apply it after
+// WithLimiter.
+func WithIPLimiter(ip Limiter) Option {
+	return func(c *Client) {
+		c.bssLimit = ipGate{account: c.bssLimit, ip: limiterGate{ip, APIBSS}}
+	}
+}
+
 type limiterGate struct {
 	l   Limiter
 	api string
 }
 
 func (g limiterGate) wait(ctx context.Context) error { return g.l.Wait(ctx, g.api) }
-func (g limiterGate) pause(ctx context.Context, d time.Duration) {
+func (g limiterGate) pause(ctx context.Context, ae *APIError) {
+	d := ae.RetryAfter
 	if d <= 0 {
 		d = defaultThrottlePause
 	}
 	g.l.Pause(ctx, g.api, d)
+}
+
+// ipGate waits on the account's bucket, then on the address's: the slot
+// of the shared bucket is taken last, so that an account waiting on its
+// own limit holds none of the others' slots.
+type ipGate struct {
+	account, ip gate
+}
+
+func (g ipGate) wait(ctx context.Context) error {
+	if err := g.account.wait(ctx); err != nil {
+		return err
+	}
+	return g.ip.wait(ctx)
+}
+
+func (g ipGate) pause(ctx context.Context, ae *APIError) {
+	if ae.Code == CodeIPThrottled {
+		g.ip.pause(ctx, ae)
+		return
+	}
+	g.account.pause(ctx, ae)
 }
 
 // throttle keeps one API under its flow-control limit: a token bucket for the
@@ -93,8 +130,9 @@ func (t *throttle) wait(ctx context.Context) error {
 	return t.limiter.Wait(ctx)
 }
 
-// pause holds every caller back for d (the server's Retry-After).
-func (t *throttle) pause(_ context.Context, d time.Duration) {
+// pause holds every caller back for the server's Retry-After.
+func (t *throttle) pause(_ context.Context, ae *APIError) {
+	d := ae.RetryAfter
 	if d <= 0 {
 		d = defaultThrottlePause
 	}

@@ -39,7 +39,9 @@ import (
 //
 //	TMS.0001 500 injected server error (ErrorRatio)
 //	TMS.0002 400 bad request (malformed body, missing resource_type, conflicting fields)
-//	TMS.0004 403 TMSPermissionDenied, ForbiddenResourceIDs, or X-Domain-Id is not the simulated account
+//	TMS.0004 403 TMSPermissionDenied, TMSDeniedTypes (the message names the type, enterprise project and
+//	         permission), TMSProvidersRefused (ListProviders), ForbiddenResourceIDs, or X-Domain-Id is
+//	         not the simulated account
 //	TMS.0005 404 unknown or removed resource, or a project it does not belong to
 //	TMS.0006 403 TMSThrottle403Ratio ("The request is too much, try again later")
 //	TMS.0007 400 limit out of 1..BulkMaxLimit (default 1000)

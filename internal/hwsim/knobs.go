@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,8 +22,9 @@ type Knobs struct {
 	SlowRatio     float64       // fraction answered only after SlowDelay
 	SlowDelay     time.Duration
 	// ForbiddenResourceIDs: TMS tag queries for these ids answer 403
-	// TMS.0004. Not a real behaviour (TMS has no per-resource authorization,
-	// see TMSPermissionDenied); kept for older tests.
+	// TMS.0004. Not a real behaviour (Huawei authorizes tag reads per
+	// service, resource type and enterprise project, never per resource:
+	// see TMSDeniedTypes); kept for older tests.
 	ForbiddenResourceIDs []string
 
 	// BSS listing.
@@ -103,8 +105,30 @@ type Knobs struct {
 
 	// TMSPermissionDenied: ShowResourceTag, ListResource and ListTags answer
 	// 403 TMS.0004 (the account lacks the TMS permission); ListProviders,
-	// which needs none, still answers.
+	// which needs none under identity policies (its page: "当前API调用无需
+	// 身份策略权限"), still answers.
 	TMSPermissionDenied bool
+	// TMSDeniedTypes: reading the tags of these TMS types is refused, 403
+	// TMS.0004, as for an IAM user that holds tms:resourceTags:list but not
+	// the owning service's permission: "To use resource tags, you must have
+	// the corresponding permissions on the cloud service" (TMS User
+	// Permissions, https://support.huaweicloud.com/intl/en-us/productdesc-tms/en-us_topic_0084940673.html).
+	// An entry "type@<enterprise project id>" refuses only that type's
+	// resources in that enterprise project, as ECS can ("This API supports
+	// checking fine-grained permissions for enterprise projects",
+	// https://support.huaweicloud.com/intl/en-us/api-ecs/ecs_02_1008.html).
+	// ShowResourceTag answers 403 for such a resource; ListResource and
+	// ListTags answer 403 when asked for a denied type at all. The message
+	// names the type, the owning service's permission where a Huawei page
+	// names it (ecs), and the enterprise project: plausible, not documented
+	// (no page shows the text of such a refusal).
+	TMSDeniedTypes []string
+	// TMSProvidersRefused: ListProviders answers 403 TMS.0004, as for an
+	// IAM user under role/policy authorization whose custom policy lacks
+	// a TMS role (the ListProviders page, https://support.huaweicloud.com/api-tms/ListProviders.html:
+	// under roles and policies see "权限和授权项"; only identity policies
+	// need no permission for it).
+	TMSProvidersRefused bool
 	// TMSThrottle403Ratio: fraction of TMS requests answered 403 TMS.0006
 	// "The request is too much, try again later" (TMS's own throttling).
 	TMSThrottle403Ratio float64
@@ -206,6 +230,7 @@ func (k Knobs) Validate() error {
 	v.ids("partial_resource_ids", k.PartialResourceIDs)
 	v.ids("no_project_resource_ids", k.NoProjectResourceIDs)
 	v.ids("unserved_tms_types", k.UnservedTMSTypes)
+	v.deniedTypes("tms_denied_types", k.TMSDeniedTypes)
 	v.ids("lookup_no_id_resource_ids", k.LookupNoIDResourceIDs)
 	v.ids("lookup_malformed_resource_ids", k.LookupMalformedResourceIDs)
 	v.ids("long_field_resource_ids", k.LongFieldResourceIDs)
@@ -276,6 +301,16 @@ func (v *validator) ids(name string, ids []string) {
 	}
 }
 
+// deniedTypes checks "type" or "type@enterprise project id" entries.
+func (v *validator) deniedTypes(name string, entries []string) {
+	v.ids(name, entries)
+	for i, e := range entries {
+		if t, ep, scoped := strings.Cut(e, "@"); !knownTMSTypes[t] || (scoped && ep == "") {
+			v.add("%s[%d] %q is not a TMS type (e.g. ecs) or type@enterprise_project_id", name, i, e)
+		}
+	}
+}
+
 func (v *validator) count(name string, n, maxN int) {
 	if n < 0 || n > maxN {
 		v.add("%s %d out of range 0..%d", name, n, maxN)
@@ -304,6 +339,7 @@ func (k Knobs) clone() Knobs {
 	k.PartialResourceIDs = slices.Clone(k.PartialResourceIDs)
 	k.NoProjectResourceIDs = slices.Clone(k.NoProjectResourceIDs)
 	k.UnservedTMSTypes = slices.Clone(k.UnservedTMSTypes)
+	k.TMSDeniedTypes = slices.Clone(k.TMSDeniedTypes)
 	k.LookupNoIDResourceIDs = slices.Clone(k.LookupNoIDResourceIDs)
 	k.LookupMalformedResourceIDs = slices.Clone(k.LookupMalformedResourceIDs)
 	k.LongFieldResourceIDs = slices.Clone(k.LongFieldResourceIDs)

@@ -37,6 +37,8 @@ type knobsJSON struct {
 	BulkMaxLimit         *int            `json:"bulk_max_limit,omitempty"`
 	BulkOmitTotalCount   *bool           `json:"bulk_omit_total_count,omitempty"`
 	UnservedTMSTypes     *[]string       `json:"unserved_tms_types,omitempty"`
+	TMSDeniedTypes       *[]string       `json:"tms_denied_types,omitempty"`
+	TMSProvidersRefused  *bool           `json:"tms_providers_refused,omitempty"`
 
 	MaxRecords                  *int      `json:"max_records,omitempty"`
 	LookupMaxRecords            *int      `json:"lookup_max_records,omitempty"`
@@ -72,6 +74,7 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 		TMSPermissionDenied: nonZero(k.TMSPermissionDenied), TMSThrottle403Ratio: nonZero(k.TMSThrottle403Ratio),
 		BulkEmptyFilter: nonZero(k.BulkEmptyFilter), BulkMaxLimit: nonZero(k.BulkMaxLimit),
 		BulkOmitTotalCount: nonZero(k.BulkOmitTotalCount), UnservedTMSTypes: nonEmpty(k.UnservedTMSTypes),
+		TMSDeniedTypes: nonEmpty(k.TMSDeniedTypes), TMSProvidersRefused: nonZero(k.TMSProvidersRefused),
 		MaxRecords: nonZero(k.MaxRecords), LookupMaxRecords: nonZero(k.LookupMaxRecords),
 		LookupNoIDResourceIDs: nonEmpty(k.LookupNoIDResourceIDs), LookupMalformedResourceIDs: nonEmpty(k.LookupMalformedResourceIDs),
 		LongFieldResourceIDs: nonEmpty(k.LongFieldResourceIDs), OddIDResourceIDs: nonEmpty(k.OddIDResourceIDs),
@@ -170,6 +173,8 @@ func (w *knobsJSON) applyScalars(out *Knobs) {
 	patch(&out.BulkMaxLimit, w.BulkMaxLimit)
 	patch(&out.BulkOmitTotalCount, w.BulkOmitTotalCount)
 	patch(&out.UnservedTMSTypes, w.UnservedTMSTypes)
+	patch(&out.TMSDeniedTypes, w.TMSDeniedTypes)
+	patch(&out.TMSProvidersRefused, w.TMSProvidersRefused)
 }
 
 // applyRecordKnobs patches the knobs of short answers, lookups by

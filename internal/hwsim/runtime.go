@@ -18,6 +18,7 @@ type runtimeConfig struct {
 	partial   idSet
 	noProject idSet
 	unserved  idSet
+	denied    idSet       // TMSDeniedTypes: "type" or "type@enterprise project id"
 	churn     *churnState // nil = no churn
 
 	lookupNoID      idSet
@@ -55,6 +56,7 @@ func newRuntimeConfig(k Knobs, prev *runtimeConfig) *runtimeConfig {
 		partial:   newSet(k.PartialResourceIDs),
 		noProject: newSet(k.NoProjectResourceIDs),
 		unserved:  newSet(k.UnservedTMSTypes),
+		denied:    newSet(k.TMSDeniedTypes),
 
 		lookupNoID:      newSet(k.LookupNoIDResourceIDs),
 		lookupMalformed: newSet(k.LookupMalformedResourceIDs),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"expiry-sync/internal/catalog"
 )
@@ -104,6 +105,9 @@ func (s *Simulator) handleTMSShow(ex *exchange) (any, *apiError) {
 	if d.tmsTypes[d.slots[i].kind] != resType {
 		return nil, tmsBad(codeTMSType, "Invalid resource type. Resource %s is not of type %q.", id, resType)
 	}
+	if e := ex.cfg.deniedTags(resType, func() string { return d.resourceNoTags(i).EnterpriseProjectID }); e != nil {
+		return nil, e
+	}
 	if ex.cfg.tagsMissing.has(id) {
 		return tmsShowResp{}, nil
 	}
@@ -111,10 +115,71 @@ func (s *Simulator) handleTMSShow(ex *exchange) (any, *apiError) {
 	return tmsShowResp{Tags: d.pools.tmsTags(d.refs(i, &buf))}, nil
 }
 
-// tmsDenied is TMS's answer to an account without the TMS permission: TMS has
-// no per-resource authorization, so it concerns every resource alike.
+// tmsDenied is TMS's answer to an account without the TMS permission
+// (TMSPermissionDenied): it concerns every resource alike.
 func tmsDenied() *apiError {
 	return svcError(http.StatusForbidden, codeTMSDenied, "You do not have permissions to perform the operation.")
+}
+
+// ownerTagActions: the owning service's permission a tag read needs, where
+// a Huawei page names it (ecs: https://support.huaweicloud.com/intl/en-us/api-ecs/ecs_02_1008.html,
+// identity policies).
+var ownerTagActions = map[string]string{"ecs": "ecs:cloudServers:showServerTags"}
+
+// deniedTags is the refusal of reading tmsType's tags that TMSDeniedTypes
+// asks for, nil when none: the type's, or the type's in the resource's
+// enterprise project (ep is asked only when an entry needs it).
+func (c *runtimeConfig) deniedTags(tmsType string, ep func() string) *apiError {
+	switch {
+	case len(c.denied) == 0:
+		return nil
+	case c.denied.has(tmsType):
+		return typeDenied(tmsType, "")
+	}
+	var id string
+	for entry := range c.denied {
+		t, want, scoped := strings.Cut(entry, "@")
+		if !scoped || t != tmsType {
+			continue
+		}
+		if id == "" {
+			id = ep()
+		}
+		if id == want {
+			return typeDenied(tmsType, id)
+		}
+	}
+	return nil
+}
+
+// deniedInList is the refusal of a list call (ListResource, ListTags) over
+// types: any denied type, even in one enterprise project, refuses it.
+func (c *runtimeConfig) deniedInList(types []string) *apiError {
+	for _, t := range types {
+		for entry := range c.denied {
+			if dt, ep, _ := strings.Cut(entry, "@"); dt == t {
+				return typeDenied(t, ep)
+			}
+		}
+	}
+	return nil
+}
+
+// typeDenied is the 403 of a tag read the owning service's permission
+// refuses. Its text is the simulator's (no Huawei page shows one): it names
+// the type, the enterprise project and the permission, as a client must be
+// able to use whatever it names.
+func typeDenied(tmsType, ep string) *apiError {
+	msg := "You do not have permissions to perform the operation: reading the tags of resource type " + tmsType
+	if ep != "" {
+		msg += " in enterprise project " + ep
+	}
+	if a := ownerTagActions[tmsType]; a != "" {
+		msg += " needs " + a + "."
+	} else {
+		msg += " needs the permission of the service that owns it."
+	}
+	return svcError(http.StatusForbidden, codeTMSDenied, msg)
 }
 
 func (p *tagPools) tmsTags(refs []tagRef) []tmsTag {
@@ -157,6 +222,9 @@ func (s *Simulator) handleTMSFilter(ex *exchange) (any, *apiError) {
 	}
 	var req tmsFilterReq
 	if e := decodeStrict(ex.body, &req, func(f string, a ...any) *apiError { return tmsBad(codeTMSBad, "Bad request. "+f, a...) }); e != nil {
+		return nil, e
+	}
+	if e := ex.cfg.deniedInList(req.ResourceTypes); e != nil {
 		return nil, e
 	}
 	q, e := s.compileTMSQuery(&req, ex.cfg)

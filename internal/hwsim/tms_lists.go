@@ -36,6 +36,9 @@ func (s *Simulator) handleTMSTags(ex *exchange) (any, *apiError) {
 	case tagTypes != "" && tagTypes != "resource":
 		return nil, tmsBad(codeTMSBad, "Bad request. tag_types must be resource, got %q.", tagTypes)
 	}
+	if e := ex.cfg.deniedInList(strings.Split(types, ",")); e != nil {
+		return nil, e
+	}
 	resp := tmsTagsResp{Tags: []tmsTagValues{}, Errors: []tmsTypeError{}}
 	var wanted [numKinds]bool
 	for _, t := range strings.Split(types, ",") {
@@ -110,6 +113,9 @@ type tmsProvidersResp struct {
 }
 
 func (s *Simulator) handleTMSProviders(ex *exchange) (any, *apiError) {
+	if ex.cfg.knobs.TMSProvidersRefused {
+		return nil, tmsDenied()
+	}
 	q := ex.r.URL.Query()
 	offset, limit := 0, providersDefaultLimit
 	var err error

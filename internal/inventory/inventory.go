@@ -85,4 +85,8 @@ type TagTarget struct {
 	// TagType is the TMS type to ask under (Resource.TagType); empty in
 	// histories of the first version, where the type code decides.
 	TagType string `json:"tms,omitempty"`
+	// EnterpriseProjectID scopes a refusal that names an enterprise
+	// project (ECS authorizes tag reads per enterprise project); empty in
+	// older histories.
+	EnterpriseProjectID string `json:"ep,omitempty"`
 }

@@ -55,7 +55,7 @@ type Recorder struct {
 func New(version string, logger *slog.Logger) (*Recorder, error) {
 	reg := prometheus.NewRegistry()
 	r := &Recorder{registry: reg, logger: logger, notify: newNotifyMetrics()}
-	r.huaweiCalls = counterVec("huawei_calls_total", "Huawei API calls by API and result code (200, Huawei's error code, the HTTP status, or transport).", "api", "code")
+	r.huaweiCalls = counterVec("huawei_calls_total", "Huawei API calls by API and result code (200, Huawei's error code, other for a code this build does not know, the HTTP status, transport or canceled).", "api", "code")
 	r.huaweiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "huawei_call_duration_seconds", Help: "Time of one Huawei API call on the wire, by API.", Buckets: durationBuckets,
 	}, []string{"api"})
@@ -152,12 +152,13 @@ func (r *Recorder) ObserveCall(api string, waited, took time.Duration, err error
 	}
 }
 
-// resultCode is Huawei's error code when it sent one, else the HTTP status,
-// else "transport" (no answer).
+// resultCode is Huawei's error code when it sent one ("other" for a code
+// this build does not know: the label stays bounded), else the HTTP
+// status, else "transport" (no answer).
 func resultCode(ae *huawei.APIError) string {
 	switch {
 	case ae.Code != "":
-		return ae.Code
+		return huawei.CodeLabel(ae.Code)
 	case ae.Status != 0:
 		return strconv.Itoa(ae.Status)
 	}

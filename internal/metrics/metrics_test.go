@@ -32,12 +32,20 @@ func TestHuaweiCallsAreCountedByAPIAndResultCode(t *testing.T) {
 	r.ObserveCall("TMS Show", 0, time.Millisecond, &huawei.APIError{Kind: huawei.KindServer, Status: 500})
 	r.ObserveCall("TMS Show", 0, time.Millisecond, &huawei.APIError{Kind: huawei.KindTransport})
 	r.ObserveCall("TMS Show", 2*time.Second, 0, context.Canceled)
+	r.ObserveCall("TMS Show", 0, time.Millisecond, &huawei.APIError{Kind: huawei.KindForbidden, Status: 403, Code: "APIG.0303"})
+	for _, code := range []string{"PROXY.1234", "<html>", "TMS.9999"} {
+		r.ObserveCall("TMS Show", 0, time.Millisecond, &huawei.APIError{Kind: huawei.KindBadRequest, Status: 400, Code: code})
+	}
 	r.HuaweiRetry("TMS Show")
 
 	for _, c := range []struct {
 		api, code string
 		want      float64
-	}{{"BSS List", "200", 1}, {"BSS List", "APIGW.0308", 1}, {"TMS Show", "500", 1}, {"TMS Show", "transport", 1}, {"TMS Show", "canceled", 1}} {
+	}{
+		{"BSS List", "200", 1}, {"BSS List", "APIGW.0308", 1}, {"TMS Show", "500", 1}, {"TMS Show", "transport", 1}, {"TMS Show", "canceled", 1},
+		{"TMS Show", "APIGW.0303", 1}, // the dedicated gateway's code, read as the shared one's
+		{"TMS Show", "other", 3},      // codes this build does not know: one series
+	} {
 		assert.Equal(t, c.want, testutil.ToFloat64(r.huaweiCalls.WithLabelValues(c.api, c.code)), "%s %s", c.api, c.code)
 	}
 	assert.Equal(t, 1, testutil.CollectAndCount(r.huaweiThrottle), "only flow control counts as throttled")
@@ -55,7 +63,7 @@ func TestHuaweiCallsAreCountedByAPIAndResultCode(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, uint64(4), observed, "a call given up before an answer has no duration")
+	assert.Equal(t, uint64(8), observed, "a call given up before an answer has no duration")
 }
 
 func TestNilRecorderRecordsNothing(t *testing.T) {

@@ -10,8 +10,11 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"expiry-sync/internal/clip"
 )
 
 // httpClient is shared by the chat channels; each request carries its own
@@ -103,10 +106,7 @@ func (ch *Channel) retryAfter(h http.Header) time.Duration {
 
 // short keeps a platform's error text to one short line.
 func short(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return string(bytes.Join(bytes.Fields([]byte(s)), []byte(" ")))
+	return clip.Text(strings.Join(strings.Fields(s), " "), 200)
 }
 
 // resolveURL reads the channel's URL and checks it.

@@ -54,7 +54,11 @@ func TestParseNamesTheBadValue(t *testing.T) {
 		"unknown chan":   {strings.Replace(minimal, "channels: [hook]", "channels: [mail]", 1), `channel "mail" is not defined: allowed hook`},
 		"unknown field":  {minimal + "colour: blue\n", "field colour not found"},
 		"bad language":   {minimal + "language: fr\n", `language "fr" is not allowed: use one of zh, en`},
-		"bad quiet":      {strings.Replace(minimal, "channels: [hook]}", "channels: [hook], quiet_hours: {start: '25:00', end: '08:00'}}", 1), `"25:00" is not a time of day`},
+		// yaml.v3's decoder refuses a repeated key itself (yamlkeys does it
+		// for the accounts file, which is read as nodes).
+		"repeated key":     {minimal + "default_route: ops\n", `line 7: mapping key "default_route" already defined at line 2`},
+		"repeated channel": {strings.Replace(minimal, "routes:", "  hook: {type: webhook, url: \"https://example.com/i\", secret: \"env:X\"}\nroutes:", 1), `mapping key "hook" already defined at line 4`},
+		"bad quiet":        {strings.Replace(minimal, "channels: [hook]}", "channels: [hook], quiet_hours: {start: '25:00', end: '08:00'}}", 1), `"25:00" is not a time of day`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))

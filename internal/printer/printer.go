@@ -146,7 +146,8 @@ func items(v any) []any {
 
 // writeCSV writes one column per top-level JSON field of the rows' type, in
 // declaration order: nested objects and arrays go into one cell as compact
-// JSON, times as RFC 3339, and null as an empty cell.
+// JSON, times as RFC 3339, null as an empty cell, and text that a
+// spreadsheet would run as a formula quoted (defuse).
 func (p Printer) writeCSV(v any) error {
 	t := reflect.TypeOf(v)
 	if t.Kind() == reflect.Slice {
@@ -192,7 +193,7 @@ func csvCell(v reflect.Value) (string, error) {
 	}
 	switch v.Kind() {
 	case reflect.String:
-		return v.String(), nil
+		return defuse(v.String()), nil
 	case reflect.Bool:
 		return strconv.FormatBool(v.Bool()), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -213,6 +214,21 @@ func csvCell(v reflect.Value) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// formulaStart: the first characters that make a spreadsheet read a cell
+// as a formula (OWASP, CSV injection).
+const formulaStart = "=+-@\t\r"
+
+// defuse prefixes text a spreadsheet would run as a formula with a single
+// quote, which makes it text: a resource name or tag is written by whoever
+// can tag a resource, and "=HYPERLINK(...)" would run on the reader's
+// machine. Only text is defused: a negative number stays a number.
+func defuse(s string) string {
+	if s != "" && strings.ContainsRune(formulaStart, rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func deref(t reflect.Type) reflect.Type {

@@ -122,3 +122,41 @@ func TestFieldsListTheJSONContract(t *testing.T) {
 	}, paths)
 	assert.Equal(t, "the run's id", printer.Fields(run{})[0].Doc)
 }
+
+// Text a spreadsheet would run as a formula is quoted (OWASP's CSV
+// injection advice); numbers, times and JSON cells are not text.
+func TestCSVDefusesFormulas(t *testing.T) {
+	type row struct {
+		Name  string   `json:"name"`
+		Days  int      `json:"days"`
+		Rate  float64  `json:"rate"`
+		Owner *string  `json:"owner"`
+		Tags  []string `json:"tags"`
+	}
+	owner := "@ops"
+	rows := []row{
+		{Name: "=HYPERLINK(\"http://evil\",\"x\")", Days: -3, Rate: -0.5, Owner: &owner, Tags: []string{"=1+1"}},
+		{Name: "+1", Days: 0},
+		{Name: "-2+3"},
+		{Name: "\tcmd"},
+		{Name: "\r=1"},
+		{Name: "web-01=a", Days: 1},
+		{Name: "'=quoted"},
+	}
+	var b bytes.Buffer
+	require.NoError(t, printer.Printer{Out: &b, Format: printer.CSV}.Print(table[row](rows)))
+	assert.Equal(t, `name,days,rate,owner,tags
+"'=HYPERLINK(""http://evil"",""x"")",-3,-0.5,'@ops,"[""=1+1""]"
+'+1,0,0,,
+'-2+3,0,0,,
+'`+"\t"+`cmd,0,0,,
+"'`+"\r"+`=1",0,0,,
+web-01=a,1,0,,
+'=quoted,0,0,,
+`, b.String())
+}
+
+type table[T any] []T
+
+func (t table[T]) PrintText(io.Writer) error { return nil }
+func (t table[T]) Rows() any                 { return []T(t) }

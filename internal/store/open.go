@@ -3,6 +3,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -30,6 +31,7 @@ var migrations embed.FS
 type Store struct {
 	db        *gorm.DB
 	dialect   goose.Dialect
+	file      string        // SQLite's database file
 	snapshots snapshotCache // staged tags this worker has read, by sync
 }
 
@@ -60,7 +62,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(16)
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
 	}
-	s := &Store{db: db, dialect: dialect}
+	s := &Store{db: db, dialect: dialect, file: sqliteFile(databaseURL)}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("database %s does not answer: %w", Redact(databaseURL), err)
@@ -92,7 +94,10 @@ func (s *Store) Dialect() string { return string(s.dialect) }
 // DB exposes the gorm handle to tests and reports in this module.
 func (s *Store) DB() *gorm.DB { return s.db }
 
-// Migrate applies the versioned migrations that are not applied yet.
+// Migrate applies the versioned migrations that are not applied yet, under
+// a lock that workers starting together share (migrate_lock.go). goose
+// takes it only when some are pending: the usual start neither waits nor
+// creates the lock table.
 func (s *Store) Migrate(ctx context.Context) error {
 	p, err := s.migrations()
 	if err != nil {
@@ -127,7 +132,11 @@ func (s *Store) migrations() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := goose.NewProvider(s.dialect, sqlDB, fsys)
+	locked, err := s.migrateLock()
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(s.dialect, sqlDB, fsys, locked)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -151,13 +160,22 @@ func parseURL(raw string) (gorm.Dialector, goose.Dialect, error) {
 		}
 		return mysql.Open(dsn), goose.DialectMySQL, nil
 	case "sqlite":
-		path := u.Host + u.Path
+		path := sqliteFile(raw)
 		if path == "" {
 			return nil, "", errors.New("DATABASE_URL=sqlite:// names no file: allowed sqlite:///path/file.db")
 		}
 		return sqlite.Open(path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"), goose.DialectSQLite3, nil
 	}
 	return nil, "", fmt.Errorf("DATABASE_URL=%s has scheme %q: allowed mysql://user:pass@host:3306/db or sqlite:///path/file.db", Redact(raw), u.Scheme)
+}
+
+// sqliteFile is the file a sqlite:// DATABASE_URL names ("" for others).
+func sqliteFile(raw string) string {
+	u, err := url.Parse(cmp.Or(raw, "sqlite://"+DefaultSQLiteFile))
+	if err != nil || u.Scheme != "sqlite" {
+		return ""
+	}
+	return u.Host + u.Path
 }
 
 func mysqlDSN(u *url.URL) (string, error) {

@@ -24,6 +24,11 @@ type RateBucket struct {
 // TableName pins the table name.
 func (RateBucket) TableName() string { return "rate_buckets" }
 
+// IPBucket is the domain_id of the deployment-wide buckets: a limit Huawei
+// counts per source IP is shared by every account behind the deployment's
+// egress address, so one row ("ip", "bss") paces them all.
+const IPBucket = "ip"
+
 // pauseWriteTimeout bounds the write of a shared pause, which must happen
 // even when the throttled call's context has just ended.
 const pauseWriteTimeout = 5 * time.Second

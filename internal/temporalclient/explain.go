@@ -2,6 +2,7 @@ package temporalclient
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.temporal.io/api/serviceerror"
@@ -15,10 +16,20 @@ import (
 // and the server's or the TLS stack's own words, with the API key scrubbed.
 func explain(err error, t config.Temporal, opts client.Options) error {
 	detail := strings.Join(strings.Fields(err.Error()), " ")
-	if key := t.APIKey.Reveal(); key != "" {
+	for _, key := range apiKeys(t) {
 		detail = strings.ReplaceAll(detail, key, "[redacted]")
 	}
 	return fmt.Errorf("cannot connect to Temporal at %s: %s (%s)", opts.HostPort, hint(err, detail, t, opts), detail)
+}
+
+// apiKeys are the API keys a dial sends: TEMPORAL_API_KEY's, else the
+// temporal.toml profile's api_key, which a server may quote as well.
+func apiKeys(t config.Temporal) []string {
+	keys := []string{t.APIKey.Reveal()}
+	if p, err := t.ClientProfile(); err == nil {
+		keys = append(keys, p.APIKey)
+	}
+	return slices.DeleteFunc(keys, func(k string) bool { return k == "" })
 }
 
 // hint says what to check for the error, in the settings' own names.

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -150,4 +152,20 @@ func TestDialFailureIsOneLineNamingTheSetting(t *testing.T) {
 			assert.NotContains(t, got, "\n")
 		})
 	}
+}
+
+// A key read from a temporal.toml profile is scrubbed like the variable's.
+func TestDialFailureScrubsTheProfilesAPIKey(t *testing.T) {
+	noCLIConfig(t)
+	const profileKey = "profile-api-key-Q9zX"
+	file := filepath.Join(t.TempDir(), "temporal.toml")
+	require.NoError(t, os.WriteFile(file, []byte("[profile.cloud]\naddress = \"ns.tmprl.cloud:7233\"\nnamespace = \"ns\"\napi_key = \""+profileKey+"\"\n"), 0o600))
+	cfg := config.Temporal{ConfigFile: file, Profile: "cloud"}
+	opts, err := Options(cfg, client.Options{})
+	require.NoError(t, err)
+	require.NotNil(t, opts.Credentials, "the profile's key is sent")
+
+	got := explain(status.Error(codes.Unauthenticated, "api key "+profileKey+" is not valid"), cfg, opts).Error()
+	assert.NotContains(t, got, profileKey)
+	assert.Contains(t, got, "api key [redacted] is not valid")
 }

@@ -14,11 +14,13 @@ import (
 
 // buildAccounts builds one Huawei client per account the worker serves,
 // each with the account's limiters, shared by every worker through st
-// (LimiterOptions), and with the tag catalog its TMS serves.
+// (LimiterOptions), beside the deployment's BSS bucket (IPLimiterOption),
+// and with the tag catalog its TMS serves.
 func buildAccounts(ctx context.Context, cfg config.Worker, st *store.Store, opts []huawei.Option, logger *slog.Logger) (map[string]*activities.Account, error) {
 	out := map[string]*activities.Account{}
+	ip := IPLimiterOption(st, cfg.BSSIPRate) // one for all: they share the egress address
 	for _, acc := range cfg.ServedAccounts() {
-		hw, err := huawei.New(acc.Huawei, append(slices.Clone(opts), LimiterOptions(st, acc)...)...)
+		hw, err := huawei.New(acc.Huawei, slices.Concat(opts, LimiterOptions(st, acc), ip)...)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", acc.Name, err)
 		}

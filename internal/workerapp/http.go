@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -43,7 +42,7 @@ func (w *Worker) serveHTTP() error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", w.Metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
-	mux.HandleFunc("GET /readyz", w.readyz)
+	mux.Handle("GET /readyz", w.readiness())
 	w.listener = l
 	w.server = &httpServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
@@ -63,44 +62,25 @@ func (w *Worker) MetricsAddr() string {
 	return w.listener.Addr().String()
 }
 
-// readyz answers 200 when the database and Temporal answer and the server
-// sees this worker polling its task queue; else 503 with what failed.
-func (w *Worker) readyz(rw http.ResponseWriter, r *http.Request) {
-	checks := []struct {
-		name  string
-		check func(context.Context) error
-	}{
+// readiness answers 200 when the database and Temporal answer and the
+// server sees this worker polling its task queue; else 503. Either way the
+// body says each check's result (ready.go).
+func (w *Worker) readiness() *readiness {
+	return &readiness{logger: w.logger, ttl: readyTTL, checks: []readyCheck{
 		{"database", w.Store.Ping},
 		{"temporal", func(ctx context.Context) error {
 			_, err := w.Client.CheckHealth(ctx, &client.CheckHealthRequest{})
 			return err
 		}},
 		{"polling", w.polling},
-	}
-	var report strings.Builder
-	ready := true
-	for _, c := range checks {
-		ctx, cancel := context.WithTimeout(r.Context(), probeTimeout)
-		err := c.check(ctx)
-		cancel()
-		if err != nil {
-			ready = false
-			fmt.Fprintf(&report, "%s: %v\n", c.name, err)
-			continue
-		}
-		fmt.Fprintf(&report, "%s: ok\n", c.name)
-	}
-	if !ready {
-		rw.WriteHeader(http.StatusServiceUnavailable)
-	}
-	_, _ = rw.Write([]byte(report.String()))
+	}}
 }
 
 // polling asks the server whether it saw this process poll the workflow
 // task queue recently: the SDK says it started, the server says it works.
 func (w *Worker) polling(ctx context.Context) error {
 	if !w.started.Load() {
-		return errors.New("the worker is not started")
+		return errNotStarted
 	}
 	resp, err := w.Client.DescribeTaskQueue(ctx, w.cfg.Temporal.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
@@ -111,5 +91,5 @@ func (w *Worker) polling(ctx context.Context) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("the server has not seen %s poll task queue %s", w.identity, w.cfg.Temporal.TaskQueue)
+	return fmt.Errorf("%w: %s on task queue %s", errNotPolling, w.identity, w.cfg.Temporal.TaskQueue)
 }

@@ -23,3 +23,18 @@ func LimiterOptions(st *store.Store, acc config.Account) []huawei.Option {
 	rates := map[string]float64{huawei.APIBSS: h.BSSRate, huawei.APITMS: h.TMSRate}
 	return []huawei.Option{huawei.WithLimiter(store.NewRateLimiter(st, h.CallerDomainID(), rates))}
 }
+
+// IPLimiterOption paces every account's BSS calls also with the
+// deployment's BSS bucket (HUAWEI_BSS_IP_RATE, the rate_buckets row of
+// store.IPBucket): BSS counts flow control per user and per source IP, and
+// the accounts of a deployment share its egress address. A CBC.99007197
+// ("your IP is throttled") pauses that bucket, so every account, in every
+// worker. Build it once and give the same option to every account's
+// client, after LimiterOptions; a rate of 0 paces nothing but still
+// shares the pauses.
+func IPLimiterOption(st *store.Store, rate float64) []huawei.Option {
+	if st == nil {
+		return nil
+	}
+	return []huawei.Option{huawei.WithIPLimiter(store.NewRateLimiter(st, store.IPBucket, map[string]float64{huawei.APIBSS: rate}))}
+}

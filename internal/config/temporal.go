@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -41,11 +42,26 @@ type Temporal struct {
 	ConfigFile string `env:"TEMPORAL_CONFIG_FILE"`
 	Profile    string `env:"TEMPORAL_PROFILE"`
 	// APIKey is sent as "Authorization: Bearer"; it turns TLS on unless
-	// TEMPORAL_TLS=false.
+	// TEMPORAL_TLS=false. Without it, the key of APIKeyFile is sent, read
+	// again every APIKeyFileTTL (APIKeyProvider), so that it can rotate.
 	APIKey     Secret `env:"TEMPORAL_API_KEY"`
 	APIKeyFile string `env:"TEMPORAL_API_KEY_FILE"`
-	TLS        TemporalTLS
+	// Authority is the :authority of every gRPC request (the TLS server
+	// name too, unless TEMPORAL_TLS_SERVER_NAME says otherwise), for a
+	// proxy that routes on it.
+	Authority string `env:"TEMPORAL_CLIENT_AUTHORITY"`
+	// GRPCMeta are the TEMPORAL_GRPC_META_<NAME> variables, by <NAME>: gRPC
+	// headers sent with every request (envconfig lowercases the name and
+	// turns its underscores into hyphens). They may hold credentials.
+	GRPCMeta map[string]Secret
+	TLS      TemporalTLS
+
+	// apiKeyFile caches APIKeyFile's key (set by load).
+	apiKeyFile *keyFile
 }
+
+// grpcMetaPrefix starts the variables of GRPCMeta.
+const grpcMetaPrefix = "TEMPORAL_GRPC_META_"
 
 // TemporalTLS is the CLI's TLS settings. Any of them turns TLS on; each
 // *_DATA variable holds the PEM itself instead of its *_PATH file.
@@ -80,8 +96,20 @@ func (t *Temporal) load() error {
 	if err := readKeyFile("EXPIRY_SYNC_PAYLOAD_KEY_FILE", t.PayloadKeyFile, &t.PayloadKey); err != nil {
 		return err
 	}
-	if err := readKeyFile("TEMPORAL_API_KEY_FILE", t.APIKeyFile, &t.APIKey); err != nil {
-		return err
+	if t.APIKey == "" && t.APIKeyFile != "" {
+		t.apiKeyFile = newKeyFile("TEMPORAL_API_KEY_FILE", t.APIKeyFile)
+		if _, err := t.apiKeyFile.Key(context.Background()); err != nil {
+			return err
+		}
+	}
+	for _, pair := range os.Environ() {
+		name, value, _ := strings.Cut(pair, "=")
+		if meta, ok := strings.CutPrefix(name, grpcMetaPrefix); ok && meta != "" {
+			if t.GRPCMeta == nil {
+				t.GRPCMeta = map[string]Secret{}
+			}
+			t.GRPCMeta[meta] = Secret(value)
+		}
 	}
 	p, _ := t.ClientProfile()
 	t.Address = cmp.Or(t.Address, p.Address, DefaultTemporalAddress)
@@ -112,24 +140,29 @@ func (t Temporal) Validate() error {
 	return t.checkTLS(*p.TLS)
 }
 
-// ClientProfile is the connection the official CLI would make: the profile of
-// the temporal.toml, overridden by the variables that are set. It holds the
-// secrets in clear: hand it to the client, never to a log.
+// ClientProfile is the connection the official CLI would make, loaded by
+// envconfig.LoadClientConfigProfile: the profile TEMPORAL_PROFILE of the
+// temporal.toml TEMPORAL_CONFIG_FILE, overridden by the variables that are
+// set. The variables reach the loader from the fields (Temporal.variables),
+// so a field set in code counts as its variable. It holds the secrets in
+// clear: hand it to the client, never to a log.
 func (t Temporal) ClientProfile() (envconfig.ClientConfigProfile, error) {
-	var p envconfig.ClientConfigProfile
-	file, name := t.profileSource()
-	conf, err := t.readConfigFile(file)
+	file, _ := t.profileSource()
+	if t.ConfigFile != "" {
+		// envconfig skips a file that does not exist; one named must.
+		if _, err := os.Stat(file); err != nil {
+			return envconfig.ClientConfigProfile{}, fmt.Errorf("TEMPORAL_CONFIG_FILE=%s cannot be read: %v", file, errors.Unwrap(err))
+		}
+	}
+	vars, err := t.variables()
 	if err != nil {
-		return p, err
+		return envconfig.ClientConfigProfile{}, err
 	}
-	if found := conf.Profiles[name]; found != nil {
-		p = *found
-	} else if t.Profile != "" && len(conf.Profiles) == 0 {
-		return p, fmt.Errorf("TEMPORAL_PROFILE=%s but %s holds no profile: set TEMPORAL_CONFIG_FILE to the temporal.toml that has it", t.Profile, cmp.Or(file, "the default temporal.toml"))
-	} else if t.Profile != "" {
-		return p, fmt.Errorf("TEMPORAL_PROFILE=%s is not a profile of %s: allowed %s", t.Profile, file, strings.Join(slices.Sorted(maps.Keys(conf.Profiles)), ", "))
+	p, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{EnvLookup: vars})
+	if err != nil {
+		return p, t.profileError(err)
 	}
-	return p, p.ApplyEnvVars(t.variables())
+	return p, nil
 }
 
 // profileSource is the temporal.toml and the profile to read.
@@ -137,42 +170,86 @@ func (t Temporal) profileSource() (file, profile string) {
 	return cmp.Or(t.ConfigFile, envconfig.DefaultConfigFilePath()), cmp.Or(t.Profile, envconfig.DefaultConfigFileProfile)
 }
 
-// readConfigFile parses a temporal.toml. The CLI's default file is optional,
-// one that TEMPORAL_CONFIG_FILE names is not. A syntax error is reported by
-// line and key only: the file may hold an API key.
-func (t Temporal) readConfigFile(file string) (envconfig.ClientConfig, error) {
-	var conf envconfig.ClientConfig
-	if file == "" {
-		return conf, nil
-	}
+// profileError says why the loader failed, naming the file and the setting.
+// A syntax error is reported by line and key only: the file may hold an API
+// key.
+func (t Temporal) profileError(err error) error {
+	file, _ := t.profileSource()
 	name := "TEMPORAL_CONFIG_FILE=" + file
 	if t.ConfigFile == "" {
 		name = file + " (the Temporal CLI's configuration)"
 	}
-	b, err := os.ReadFile(file)
+	var pathErr *fs.PathError
+	var syntax toml.ParseError
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && t.ConfigFile == "":
-		return conf, nil
-	case err != nil:
-		return conf, fmt.Errorf("%s cannot be read: %v", name, errors.Unwrap(err))
+	case errors.As(err, &pathErr):
+		return fmt.Errorf("%s cannot be read: %v", name, pathErr.Err)
+	case errors.As(err, &syntax):
+		return fmt.Errorf("%s is not valid TOML: line %d (after key %q)", name, syntax.Position.Line, syntax.LastKey)
 	}
-	if err := conf.FromTOML(b, envconfig.ClientConfigFromTOMLOptions{}); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return conf, fmt.Errorf("%s is not valid TOML: line %d (after key %q)", name, pe.Position.Line, pe.LastKey)
+	if t.Profile != "" {
+		conf, confErr := envconfig.LoadClientConfig(envconfig.LoadClientConfigOptions{ConfigFilePath: file, EnvLookup: envLookup{}})
+		switch {
+		case confErr == nil && len(conf.Profiles) == 0:
+			return fmt.Errorf("TEMPORAL_PROFILE=%s but %s holds no profile: set TEMPORAL_CONFIG_FILE to the temporal.toml that has it", t.Profile, cmp.Or(file, "the default temporal.toml"))
+		case confErr == nil && conf.Profiles[t.Profile] == nil:
+			return fmt.Errorf("TEMPORAL_PROFILE=%s is not a profile of %s: allowed %s", t.Profile, file, strings.Join(slices.Sorted(maps.Keys(conf.Profiles)), ", "))
 		}
-		return conf, fmt.Errorf("%s is not a temporal.toml (see docs/temporal-clusters.md)", name)
 	}
-	return conf, nil
+	return fmt.Errorf("%s is not a temporal.toml (see docs/temporal-clusters.md)", name)
+}
+
+// APIKeyProvider reads TEMPORAL_API_KEY_FILE's key, again once
+// APIKeyFileTTL has passed (for client.NewAPIKeyDynamicCredentials); nil
+// when the key is not read from that file (TEMPORAL_API_KEY is set, or no
+// file is).
+func (t Temporal) APIKeyProvider() func(context.Context) (string, error) {
+	if k := t.keyFile(); k != nil {
+		return k.Key
+	}
+	return nil
+}
+
+// keyFile is the cache of APIKeyFile's key when it is the key sent (one made
+// now for a Temporal that load did not fill).
+func (t Temporal) keyFile() *keyFile {
+	switch {
+	case t.APIKey != "" || t.APIKeyFile == "":
+		return nil
+	case t.apiKeyFile != nil:
+		return t.apiKeyFile
+	}
+	return newKeyFile("TEMPORAL_API_KEY_FILE", t.APIKeyFile)
+}
+
+// APIKeys are the API keys this connection sends or has sent:
+// TEMPORAL_API_KEY's, else the file's current key and the one it replaced. A
+// profile's api_key is ClientProfile's. For scrubbing: never log them.
+func (t Temporal) APIKeys() []string {
+	keys := []string{t.APIKey.Reveal()}
+	if k := t.keyFile(); k != nil {
+		keys = append(keys, k.keys()...)
+	}
+	return slices.DeleteFunc(keys, func(k string) bool { return k == "" })
 }
 
 // variables is the environment as envconfig reads it, from the fields (so
-// that every setting goes through this package).
-func (t Temporal) variables() envLookup {
+// that every setting goes through this package). The API key is
+// TEMPORAL_API_KEY's, else the file's current one.
+func (t Temporal) variables() (envLookup, error) {
+	key := t.APIKey.Reveal()
+	if k := t.keyFile(); k != nil {
+		var err error
+		if key, err = k.Key(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	vars := envLookup{}
 	for name, value := range map[string]string{
-		"TEMPORAL_ADDRESS": t.Address, "TEMPORAL_NAMESPACE": t.Namespace, "TEMPORAL_API_KEY": t.APIKey.Reveal(),
-		"TEMPORAL_TLS": t.TLS.Enabled, "TEMPORAL_TLS_SERVER_NAME": t.TLS.ServerName,
+		"TEMPORAL_CONFIG_FILE": t.ConfigFile, "TEMPORAL_PROFILE": t.Profile,
+		"TEMPORAL_ADDRESS": t.Address, "TEMPORAL_NAMESPACE": t.Namespace, "TEMPORAL_API_KEY": key,
+		"TEMPORAL_CLIENT_AUTHORITY": t.Authority,
+		"TEMPORAL_TLS":              t.TLS.Enabled, "TEMPORAL_TLS_SERVER_NAME": t.TLS.ServerName,
 		"TEMPORAL_TLS_SERVER_CA_CERT_PATH": t.TLS.ServerCACertPath, "TEMPORAL_TLS_SERVER_CA_CERT_DATA": t.TLS.ServerCACertData,
 		"TEMPORAL_TLS_CLIENT_CERT_PATH": t.TLS.ClientCertPath, "TEMPORAL_TLS_CLIENT_CERT_DATA": t.TLS.ClientCertData,
 		"TEMPORAL_TLS_CLIENT_KEY_PATH": t.TLS.ClientKeyPath, "TEMPORAL_TLS_CLIENT_KEY_DATA": t.TLS.ClientKeyData.Reveal(),
@@ -182,7 +259,12 @@ func (t Temporal) variables() envLookup {
 			vars[name] = value
 		}
 	}
-	return vars
+	for name, value := range t.GRPCMeta {
+		if value != "" {
+			vars[grpcMetaPrefix+name] = value.Reveal()
+		}
+	}
+	return vars, nil
 }
 
 // envLookup is envconfig.EnvLookup over a map.

@@ -96,7 +96,8 @@ func TestTemporalAPIKeyFileAndItsRedaction(t *testing.T) {
 	c, err := LoadWorker()
 	require.Error(t, err, "a key without its certificate")
 	assert.Equal(t, "TEMPORAL_TLS_CLIENT_KEY_DATA is set but no client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH too", err.Error())
-	assert.Equal(t, profileKey, c.Temporal.APIKey.Reveal())
+	assert.Empty(t, c.Temporal.APIKey, "the file's key is read through APIKeyProvider")
+	assert.Equal(t, []string{profileKey}, c.Temporal.APIKeys())
 	for _, format := range []string{"%v", "%+v", "%#v"} {
 		printed := fmt.Sprintf(format, c)
 		assert.NotContains(t, printed, profileKey, format)

@@ -22,10 +22,11 @@ func explain(err error, t config.Temporal, opts client.Options) error {
 	return fmt.Errorf("cannot connect to Temporal at %s: %s (%s)", opts.HostPort, hint(err, detail, t, opts), detail)
 }
 
-// apiKeys are the API keys a dial sends: TEMPORAL_API_KEY's, else the
+// apiKeys are the API keys a dial sends: TEMPORAL_API_KEY's, else
+// TEMPORAL_API_KEY_FILE's (the current and the one it replaced), else the
 // temporal.toml profile's api_key, which a server may quote as well.
 func apiKeys(t config.Temporal) []string {
-	keys := []string{t.APIKey.Reveal()}
+	keys := t.APIKeys()
 	if p, err := t.ClientProfile(); err == nil {
 		keys = append(keys, p.APIKey)
 	}

@@ -22,7 +22,13 @@ import (
 const DialTimeout = 10 * time.Second
 
 // Options is own with the connection of t: address, namespace, API key, TLS,
-// and the profile's gRPC metadata and authority.
+// gRPC metadata (TEMPORAL_GRPC_META_* or the profile's grpc_meta) and
+// authority (TEMPORAL_CLIENT_AUTHORITY or the profile's authority). A key
+// from TEMPORAL_API_KEY_FILE is sent through dynamic credentials that read
+// the file again every config.APIKeyFileTTL, so it rotates without a
+// restart. The profile's codec (TEMPORAL_CODEC_*) is not used: payloads are
+// encoded in-process by own's data converter (EXPIRY_SYNC_PAYLOAD_KEY); a
+// remote codec would be called on every payload, replays included.
 func Options(t config.Temporal, own client.Options) (client.Options, error) {
 	p, err := t.ClientProfile()
 	if err != nil {
@@ -30,12 +36,15 @@ func Options(t config.Temporal, own client.Options) (client.Options, error) {
 	}
 	p.Address = cmp.Or(p.Address, config.DefaultTemporalAddress)
 	p.Namespace = cmp.Or(p.Namespace, config.DefaultTemporalNamespace)
-	conn, err := p.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	conn, err := p.ToClientOptions(envconfig.ToClientOptionsRequest{IncludeRemoteCodec: false})
 	if err != nil {
 		return own, fmt.Errorf("the Temporal TLS settings: %v", err)
 	}
 	own.HostPort, own.Namespace = conn.HostPort, conn.Namespace
 	own.Credentials, own.HeadersProvider = conn.Credentials, conn.HeadersProvider
+	if key := t.APIKeyProvider(); key != nil {
+		own.Credentials = client.NewAPIKeyDynamicCredentials(key)
+	}
 	own.ConnectionOptions.TLS = conn.ConnectionOptions.TLS
 	own.ConnectionOptions.TLSDisabled = conn.ConnectionOptions.TLSDisabled
 	own.ConnectionOptions.Authority = conn.ConnectionOptions.Authority

@@ -237,17 +237,7 @@ func (m *reminderModel) due(asOf time.Time) map[string]reminderKey {
 		if r.ExpirePolicy == 3 || m.edge[rid] {
 			continue
 		}
-		th := -1
-		if r.ExpireTime.Before(asOf) {
-			th = 0
-		} else {
-			for _, d := range modelThresholds {
-				if d > 0 && !r.ExpireTime.After(asOf.Add(time.Duration(d)*24*time.Hour)) && (th == -1 || d < th) {
-					th = d
-				}
-			}
-		}
-		if th >= 0 {
+		if th := dueThreshold(r.ExpireTime, asOf, modelThresholds); th >= 0 {
 			out[rid] = reminderKey{rid, r.ExpireTime, th}
 		}
 	}

@@ -86,19 +86,7 @@ func expectedDigests(rows []store.ExpiringResource, asOf time.Time, thresholds [
 		if !r.IsActive || (r.ExpirePolicy != nil && *r.ExpirePolicy == 3) {
 			continue
 		}
-		t := -1
-		if r.ExpireTime.Before(asOf) {
-			if slices.Contains(thresholds, 0) {
-				t = 0
-			}
-		} else {
-			for _, d := range thresholds {
-				if d > 0 && !r.ExpireTime.After(asOf.Add(time.Duration(d)*24*time.Hour)) && (t == -1 || d < t) {
-					t = d
-				}
-			}
-		}
-		if t >= 0 {
+		if t := dueThreshold(r.ExpireTime, asOf, thresholds); t >= 0 {
 			k := digestKey{routeOfTags(r.Tags), t}
 			want[k] = append(want[k], r.ResourceID)
 		}
@@ -107,6 +95,24 @@ func expectedDigests(rows []store.ExpiringResource, asOf time.Time, thresholds [
 		sort.Strings(want[k])
 	}
 	return want
+}
+
+// dueThreshold is the tightest of thresholds (days; 0: overdue) a resource
+// expiring at expire has reached at asOf, -1 for none.
+func dueThreshold(expire, asOf time.Time, thresholds []int) int {
+	if expire.Before(asOf) {
+		if slices.Contains(thresholds, 0) {
+			return 0
+		}
+		return -1
+	}
+	t := -1
+	for _, d := range thresholds {
+		if d > 0 && !expire.After(asOf.Add(time.Duration(d)*24*time.Hour)) && (t == -1 || d < t) {
+			t = d
+		}
+	}
+	return t
 }
 
 // idsIn lists the given resource ids a message mentions.

@@ -3,18 +3,11 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/mail"
 	"os"
@@ -28,11 +21,13 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"expiry-sync/internal/testenv"
 )
 
 // The e-mail tests talk to real go-smtp relays on 127.0.0.1. A relay with
 // mechanisms requires AUTH with one of them before MAIL, offers it only
-// over TLS (STARTTLS or implicit, with a certificate made here and trusted
+// over TLS (STARTTLS or implicit, with a certificate from a test CA trusted
 // through smtp.ca_file) and checks the credentials itself.
 
 const (
@@ -89,28 +84,11 @@ func (r *testRelay) seen() ([]string, [][]byte) {
 	return append([]string(nil), r.auths...), append([][]byte(nil), r.mails...)
 }
 
-// relayCert makes a self-signed certificate for 127.0.0.1 and writes it to
-// a PEM file for smtp.ca_file.
+// relayCert issues the relay a certificate for 127.0.0.1 from a test CA,
+// whose PEM file is for smtp.ca_file.
 func relayCert(t *testing.T) (tls.Certificate, string) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "notify test relay"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	require.NoError(t, err)
-	file := filepath.Join(t.TempDir(), "relay-ca.pem")
-	require.NoError(t, os.WriteFile(file, certPEM, 0o600))
-	return cert, file
+	ca := testenv.NewCA(t, "notify test relay CA")
+	return ca.Server("notify test relay", "127.0.0.1").TLS, ca.CertFile
 }
 
 type relaySession struct {

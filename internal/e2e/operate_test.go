@@ -113,6 +113,17 @@ func TestStatusListCancelResume(t *testing.T) {
 	assert.Contains(t, errOut, "is canceled, not running: nothing to cancel")
 
 	require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{}))
+	// The run is closed, but its tag activities learn of the cancel only at
+	// their next heartbeat and may read a tag more meanwhile: the resume's
+	// reads are counted once they have stopped.
+	tagReads := func() int64 { return s.sim.Stats().APIs[hwsim.APITMSShow].Requests }
+	last, since := tagReads(), time.Now()
+	eventually(t, "the canceled attempt's tag reads stop", time.Minute, func() bool {
+		if n := tagReads(); n != last {
+			last, since = n, time.Now()
+		}
+		return time.Since(since) > 3*time.Second
+	})
 	committedRows := s.rows()
 	s.sim.ResetStats()
 	code, out, errOut = s.starter("resume", id, "--wait")

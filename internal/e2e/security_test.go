@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net/url"
 	"testing"
 	"time"
 
@@ -64,25 +63,10 @@ func TestPayloadEncryption(t *testing.T) {
 // read and write rows; the migrations run as DATABASE_MIGRATION_URL's user.
 func TestLeastPrivilegeDatabaseUser(t *testing.T) {
 	dbURL := testenv.MySQLURL(t)
-	u, err := url.Parse(dbURL)
-	require.NoError(t, err)
-	dbName := u.Path[1:]
-	admin, err := store.Open(context.Background(), dbURL)
-	require.NoError(t, err)
-	defer admin.Close()
-	user := "es_rt_" + dbName[len(dbName)-8:]
-	for _, q := range []string{
-		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'runtime-pass'", user),
-		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON %s.* TO '%s'@'%%'", dbName, user),
-	} {
-		require.NoError(t, admin.DB().Exec(q).Error, q)
-	}
-	t.Cleanup(func() { admin.DB().Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
-	runtime := *u
-	runtime.User = url.UserPassword(user, "runtime-pass")
+	runtime := testenv.RowsOnlyUser(t, dbURL)
 
 	s := newStack(t, stackOptions{resources: 300, seed: 47, workerProcess: true,
-		dbURL: func(testing.TB) string { return runtime.String() }, migrationURL: dbURL})
+		dbURL: func(testing.TB) string { return runtime }, migrationURL: dbURL})
 	s.startWorkerProcess() // migrates as DATABASE_MIGRATION_URL's user, then runs as the runtime user
 	code, out, errOut := s.starter(syncArgs()...)
 	require.Equal(t, 0, code, errOut)
@@ -91,7 +75,7 @@ func TestLeastPrivilegeDatabaseUser(t *testing.T) {
 	require.Equal(t, "completed", st.State, st.Error)
 	assertRows(t, s, s.expected(s.syncLog(id)), id)
 
-	rt, err := store.Open(context.Background(), runtime.String())
+	rt, err := store.Open(context.Background(), runtime)
 	require.NoError(t, err)
 	defer rt.Close()
 	assert.Error(t, rt.DB().Exec("CREATE TABLE should_fail (x INT)").Error, "the runtime user cannot change the schema")

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -78,17 +77,5 @@ func TestNothingToMigrateNeedsNoLock(t *testing.T) {
 	require.NoError(t, admin.Migrate(context.Background()))
 	require.NoError(t, admin.DB().Exec("DROP TABLE goose_lock").Error)
 
-	u, err := url.Parse(dbURL)
-	require.NoError(t, err)
-	dbName := u.Path[1:]
-	user := "es_rt_" + dbName[len(dbName)-8:]
-	for _, q := range []string{
-		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'runtime-pass'", user),
-		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON %s.* TO '%s'@'%%'", dbName, user),
-	} {
-		require.NoError(t, admin.DB().Exec(q).Error, q)
-	}
-	t.Cleanup(func() { admin.DB().Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
-	u.User = url.UserPassword(user, "runtime-pass")
-	assert.NoError(t, openStore(t, u.String()).Migrate(context.Background()))
+	assert.NoError(t, openStore(t, testenv.RowsOnlyUser(t, dbURL)).Migrate(context.Background()))
 }

@@ -72,6 +72,36 @@ func MySQLURL(t testing.TB) string {
 	return u.String()
 }
 
+// RowsOnlyUser creates a user that may only read and write the rows of
+// dbURL's database (SELECT, INSERT, UPDATE, DELETE: no schema change),
+// dropped when the test ends, and returns dbURL as that user.
+func RowsOnlyUser(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, _ := u.User.Password()
+	admin, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/?timeout=5s", u.User.Username(), pass, u.Host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	dbName := strings.TrimPrefix(u.Path, "/")
+	user := "es_rt_" + dbName[max(0, len(dbName)-8):]
+	for _, q := range []string{
+		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'runtime-pass'", user),
+		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON %s.* TO '%s'@'%%'", dbName, user),
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
+	u.User = url.UserPassword(user, "runtime-pass")
+	return u.String()
+}
+
 // SQLiteURL returns a new SQLite database file in the test's temp dir.
 func SQLiteURL(t testing.TB) string {
 	t.Helper()

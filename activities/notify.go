@@ -661,9 +661,6 @@ func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (c
 	if err != nil {
 		return contract.DigestOutcome{}, databaseError("settling digest "+in.DigestID, err)
 	}
-	if cfgErr == nil {
-		n.countUnconfirmed(cfg, res)
-	}
 	sends, released := res.Sends, res.Released
 	d, _, err := n.Store.GetDigest(ctx, in.DigestID)
 	if err != nil {
@@ -674,7 +671,12 @@ func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (c
 		out.Sends = append(out.Sends, contract.SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status,
 			Attempts: s.Attempts, Error: s.ErrorMessage, Parts: s.Parts, PartsSent: s.PartsSent, Unconfirmed: s.Unconfirmed})
 	}
-	n.observeUndelivered(ctx, d.AccountID, d.AsOf)
+	if cfgErr != nil { // the settle is done; only its metrics need the routes file
+		activity.GetLogger(ctx).Warn("metrics: the settle's unconfirmed and undelivered reminders not counted", "error", cfgErr)
+		return out, nil
+	}
+	n.countUnconfirmed(cfg, res)
+	n.observeUndelivered(ctx, cfg, d.AccountID, d.AsOf)
 	return out, nil
 }
 
@@ -708,19 +710,16 @@ func undelivered(pending []notify.Pending, asOf time.Time) int {
 // observeUndelivered sets the account's due-undelivered gauge as a
 // settle left it: what released, or never claimed, is still owed as of
 // the run's instant. Metrics only: a failure is logged, never returned.
-func (n *Notifier) observeUndelivered(ctx context.Context, account string, asOf time.Time) {
+func (n *Notifier) observeUndelivered(ctx context.Context, cfg *notify.Config, account string, asOf time.Time) {
 	if n.Metrics == nil {
 		return
 	}
-	cfg, err := n.config()
-	if err == nil {
-		var pending []notify.Pending
-		if pending, err = n.pending(ctx, cfg, account, asOf, nil); err == nil {
-			n.Metrics.NotifyDueUndelivered(n.accountName(account), undelivered(pending, asOf))
-			return
-		}
+	pending, err := n.pending(ctx, cfg, account, asOf, nil)
+	if err != nil {
+		activity.GetLogger(ctx).Warn("metrics: reminders due and undelivered not counted", "error", err)
+		return
 	}
-	activity.GetLogger(ctx).Warn("metrics: reminders due and undelivered not counted", "error", err)
+	n.Metrics.NotifyDueUndelivered(n.accountName(account), undelivered(pending, asOf))
 }
 
 // NotifyTestSend sends one test message on each channel of a route, once,

@@ -39,20 +39,25 @@ type Account struct {
 	DomainID string
 	Huawei   *huawei.Client // its own limiters and catalog
 	Defaults config.SyncDefaults
+	// Partner: reached through a partner's credentials (customer_id),
+	// which Huawei's renewal APIs refuse.
+	Partner bool
 }
 
 // account finds the account an activity input names ("" is the default).
 // One the worker does not serve fails the activity for good: the workers of
 // a task queue must all serve the same accounts.
-func (a *Activities) account(name string) (*Account, error) {
+func (a *Activities) account(name string) (*Account, error) { return lookupAccount(a.Accounts, name) }
+
+func lookupAccount(accounts map[string]*Account, name string) (*Account, error) {
 	if name == "" {
 		name = contract.DefaultAccount
 	}
-	if acc, ok := a.Accounts[name]; ok {
+	if acc, ok := accounts[name]; ok {
 		return acc, nil
 	}
 	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("account %q is not served by this worker: it serves %s (EXPIRY_SYNC_ACCOUNTS_FILE)",
-		name, strings.Join(a.accountNames(), ", ")), contract.ErrTypeInvalidInput, nil)
+		name, strings.Join(slices.Sorted(maps.Keys(accounts)), ", ")), contract.ErrTypeInvalidInput, nil)
 }
 
 // accountNames are the names of the accounts the worker serves, sorted.

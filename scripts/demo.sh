@@ -38,7 +38,7 @@ trap 'exit 130' INT TERM
 log "starting the Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (Web UI on port $UI_PORT)"
 "$TEMPORAL_CLI" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
   --db-filename "$DEMO_DIR/temporal.db" --log-level warn \
-  --search-attribute ExpirySyncStatus=Keyword --search-attribute ExpiringResources=Int --search-attribute ExpireDays=Int --search-attribute ExpirySyncAccount=Keyword \
+  --search-attribute ExpirySyncStatus=Keyword --search-attribute ExpiringResources=Int --search-attribute ExpireDays=Int --search-attribute ExpirySyncAccount=Keyword --search-attribute ExpirySyncRenewState=Keyword \
   >"$DEMO_DIR/logs/temporal.log" 2>&1 &
 pids+=($!)
 

@@ -4,6 +4,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
 )
 
 func defaultStartOptions() client.StartWorkflowOptions {
@@ -13,3 +14,5 @@ func defaultStartOptions() client.StartWorkflowOptions {
 func newDataConverter() converter.DataConverter { return converter.GetDefaultDataConverter() }
 
 func activityNamed(name string) activity.RegisterOptions { return activity.RegisterOptions{Name: name} }
+
+func workflowNamed(name string) workflow.RegisterOptions { return workflow.RegisterOptions{Name: name} }

@@ -17,6 +17,8 @@ var (
 	AttrExpireDays = temporal.NewSearchAttributeKeyInt64("ExpireDays")
 	// AttrAccount: the name of the Huawei account synced.
 	AttrAccount = temporal.NewSearchAttributeKeyKeyword("ExpirySyncAccount")
+	// AttrRenewState: a renewal request's state (contract.RenewStates).
+	AttrRenewState = temporal.NewSearchAttributeKeyKeyword("ExpirySyncRenewState")
 )
 
 // SearchAttributes lists every custom search attribute with its type, for
@@ -27,5 +29,6 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		AttrExpiringResources.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
 		AttrExpireDays.GetName():        enumspb.INDEXED_VALUE_TYPE_INT,
 		AttrAccount.GetName():           enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrRenewState.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }

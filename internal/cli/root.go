@@ -63,11 +63,22 @@ var flagAliases = map[string]string{
 	"reason":      "notes", // temporal schedule toggle --reason
 }
 
-func normalizeFlag(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-	if canonical, ok := flagAliases[name]; ok {
+// normalizeFlag maps an alias to its flag where the command has that flag:
+// `schedule pause --reason` is --notes, while renew request and lapse have a
+// --reason of their own.
+func normalizeFlag(f *pflag.FlagSet, name string) pflag.NormalizedName {
+	if canonical, ok := flagAliases[name]; ok && hasFlag(f, canonical) {
 		return pflag.NormalizedName(canonical)
 	}
 	return pflag.NormalizedName(name)
+}
+
+// hasFlag looks name up without normalizing it (Lookup would call
+// normalizeFlag again).
+func hasFlag(f *pflag.FlagSet, name string) bool {
+	found := false
+	f.VisitAll(func(fl *pflag.Flag) { found = found || fl.Name == name })
+	return found
 }
 
 // Execute runs the starter with args and returns the process exit code.
@@ -139,7 +150,7 @@ interrupted while waiting (the sync goes on).`,
 	_ = pf.MarkHidden("json")
 	_ = root.RegisterFlagCompletionFunc("output", completeWords(formatNames()...))
 	root.AddCommand(e.syncCommand(), e.resumeCommand(), e.statusCommand(), e.listCommand(), e.cancelCommand(),
-		e.scheduleCommand(), e.reportCommand(), e.notifyCommand())
+		e.scheduleCommand(), e.reportCommand(), e.notifyCommand(), e.renewCommand(), e.autorenewCommand(), e.lapseCommand())
 	root.SetGlobalNormalizationFunc(normalizeFlag)
 	return root
 }

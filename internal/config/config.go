@@ -114,7 +114,13 @@ type Worker struct {
 	// NotifyFile is the renewal reminders' routes file (YAML); unset, no
 	// reminder is sent. Read anew by every reminder activity.
 	NotifyFile string `env:"EXPIRY_SYNC_NOTIFY_FILE"`
-	Log        Log
+	// RenewMode is what renewals may do on this worker: off (a dry run up
+	// to the order), order (unpaid orders) or pay (docs/renewals.md).
+	RenewMode string `env:"EXPIRY_SYNC_RENEW" envDefault:"off"`
+	// RenewPolicyFile holds the renewal policies (YAML); unset, the default
+	// policy. Read anew by every request.
+	RenewPolicyFile string `env:"EXPIRY_SYNC_RENEW_POLICY_FILE"`
+	Log             Log
 }
 
 // LoadWorker reads and validates the worker configuration.
@@ -198,6 +204,12 @@ func (c Worker) Validate() error {
 	}
 	if c.BSSIPRate < 0 {
 		return fmt.Errorf("HUAWEI_BSS_IP_RATE=%g is out of range: allowed >= 0 (0 = unlimited)", c.BSSIPRate)
+	}
+	if err := CheckRenewMode(c.RenewMode); err != nil {
+		return err
+	}
+	if _, err := LoadRenewPolicies(c.RenewPolicyFile); err != nil {
+		return err
 	}
 	if c.AccountsFile != "" {
 		return nil // LoadAccountsFile checked each account, naming its fields

@@ -60,6 +60,9 @@ func workerEnv(cfg config.Worker) []string {
 	if cfg.AccountsFile != "" {
 		account = []string{config.AccountsFileEnv + "=" + cfg.AccountsFile}
 	}
+	if cfg.RenewMode != "" {
+		account = append(account, config.RenewModeEnv+"="+cfg.RenewMode, config.RenewPolicyFileEnv+"="+cfg.RenewPolicyFile)
+	}
 	return append(account, fmt.Sprintf("HUAWEI_BSS_IP_RATE=%g", cfg.BSSIPRate), // as the in-process worker's
 		"TEMPORAL_ADDRESS="+cfg.Temporal.Address, "TEMPORAL_NAMESPACE="+cfg.Temporal.Namespace,
 		"TEMPORAL_TASK_QUEUE="+cfg.Temporal.TaskQueue, "DATABASE_URL="+cfg.DatabaseURL.Reveal(),

@@ -27,6 +27,10 @@ import (
 //	POST /_hwsim/resources/status   {"ids":[...],"status":2..5} -> {"changed":N}
 //	GET  /_hwsim/truth?begin=RFC3339&end=RFC3339[&status=2,3]  the Truth records, one JSON object per line
 //	GET  /_hwsim/churn              ChurnResult JSON of the last applied churn
+//	GET  /_hwsim/orders             RenewTruth JSON: {"orders":[Order...],"calls":{"bss.renew":APIStats,...},
+//	                                "auto_renew":[{"resource_id","resource_ids","times","period_type"}],"expire_policies":{"id":N}}
+//	POST /_hwsim/orders/{id}/pay    pays an unpaid order as a person in Billing Center does -> Order (404 unknown, 409 not unpaid)
+//	POST /_hwsim/orders/{id}/cancel cancels an unpaid order likewise -> Order
 //
 // Errors are {"error":"message"} with status 400 (or 404).
 func (s *Simulator) adminRoutes(mux *http.ServeMux) {
@@ -63,6 +67,7 @@ func (s *Simulator) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_hwsim/churn", func(w http.ResponseWriter, _ *http.Request) {
 		adminJSON(w, http.StatusOK, s.ChurnResult())
 	})
+	s.adminOrderRoutes(mux)
 }
 
 // Info describes a simulator for other processes (GET /_hwsim/info).

@@ -103,7 +103,7 @@ func TestAdminStatsAndHealth(t *testing.T) {
 	st := decodeInto[hwsim.Stats](t, body)
 	assert.Equal(t, hwsim.APIStats{Requests: 2, OK: 1, BadRequest: 1}, st.APIs[hwsim.APIBSSList])
 	assert.Contains(t, string(body), `"bad_request":1`)
-	assert.Len(t, st.APIs, 5)
+	assert.Len(t, st.APIs, 16) // 5 listing and tag APIs, 11 renewal APIs
 
 	status, _ = admin(t, "POST", base+"/_hwsim/stats/reset", "")
 	assert.Equal(t, 204, status)

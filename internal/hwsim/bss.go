@@ -179,6 +179,17 @@ func (s *Simulator) parseBSSFilter(req *bssQueryReq, cfg *runtimeConfig) (*bssFi
 	if f.lookup && !cfg.knobs.LookupIgnoresIDs {
 		f.ids = s.expandIDs(cfg.odd.internal(req.ResourceIDs), f.mainOnly)
 	}
+	if req.OrderID != nil && *req.OrderID != "" {
+		// "订单号。查询指定订单下的资源" (QueryResourcesReq.order_id): the
+		// renewal orders' resources (renew.go); the dataset's own records
+		// carry no order id, so any other order lists nothing.
+		mains, _ := s.orderMains(*req.OrderID)
+		byOrder := s.expandIDs(mains, f.mainOnly)
+		if f.ids != nil {
+			byOrder = slices.DeleteFunc(byOrder, func(i int) bool { return !slices.Contains(f.ids, i) })
+		}
+		f.ids = byOrder
+	}
 	return f, nil
 }
 

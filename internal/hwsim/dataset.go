@@ -144,6 +144,9 @@ type dataset struct {
 	churns   uint64 // churns applied so far, to vary their stream
 	// retagged: records whose tags SetTags replaced, by index.
 	retagged map[int][]tagRef
+	// policies: records whose expire_policy a renewal API set (auto-renew,
+	// to-on-demand), by index.
+	policies map[int]int32
 }
 
 func newDataset(seed int64, epoch time.Time, n int, fullCatalog bool) *dataset {

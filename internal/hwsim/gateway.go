@@ -138,6 +138,23 @@ type exchange struct {
 
 type apiHandler func(ex *exchange) (any, *apiError)
 
+// noContent is a payload answered 204 without a body, the documented
+// success answer of several renewal APIs (e.g. CancelCustomerOrder,
+// https://support.huaweicloud.com/api-oce/api_order_00017.html: "HTTP/1.1
+// 204 No Content").
+type noContent struct{}
+
+// connectionDropped is a payload whose handler closed the connection
+// instead of answering (OrderAnswerLostMode "close").
+type connectionDropped struct{}
+
+func (ex *exchange) writeNoContent() {
+	ex.w.WriteHeader(http.StatusNoContent)
+	if ex.c != nil {
+		ex.c.countStatus(http.StatusNoContent)
+	}
+}
+
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (ex *exchange) writeJSON(status int, v any) {
@@ -190,6 +207,7 @@ func (s *Simulator) routes() http.Handler {
 	mux.Handle("POST /v1.0/resource-instances/filter", s.gateway(apiTMSFilter, s.handleTMSFilter))
 	mux.Handle("GET /v1.0/tags", s.gateway(apiTMSTags, s.handleTMSTags))
 	mux.Handle("GET /v1.0/tms/providers", s.gateway(apiTMSProviders, s.handleTMSProviders))
+	s.renewRoutes(mux)
 	s.adminRoutes(mux)
 	noAPI := func(w http.ResponseWriter, r *http.Request) {
 		ex := &exchange{w: w, r: r, reqID: w.Header().Get(headerRequestID)}
@@ -255,11 +273,16 @@ func (s *Simulator) gateway(api apiID, h apiHandler) http.Handler {
 			}
 		}
 		payload, e := h(ex)
-		if e != nil {
+		switch {
+		case e != nil:
 			ex.fail(e)
-			return
+		case payload == noContent{}:
+			ex.writeNoContent()
+		case payload == connectionDropped{}:
+			c.serverErrors.Add(1) // the client sees no answer
+		default:
+			ex.writeJSON(http.StatusOK, payload)
 		}
-		ex.writeJSON(http.StatusOK, payload)
 	})
 }
 
@@ -272,7 +295,7 @@ func (ex *exchange) injectFaults() *apiError {
 	if svc == serviceBSS && k.WrongSite != "" {
 		return svcError(http.StatusForbidden, k.WrongSite, "Access denied. The customer does not belong to the website you are now at.")
 	}
-	if lim := ex.cfg.limiter(svc); lim != nil && !lim.Allow() {
+	if lim := ex.cfg.limiter(ex.api); lim != nil && !lim.Allow() {
 		ex.w.Header().Set("Retry-After", "1")
 		return throttled(gwError(http.StatusTooManyRequests, codeThrottled,
 			"The throttling threshold has been reached: policy user over ratelimit,limit:"+strconv.Itoa(max(1, int(float64(lim.Limit()))))+",time:1 second"))

@@ -3,7 +3,10 @@
 // closely enough that the official Go SDK talks to it unmodified (endpoint
 // override only): it verifies the SDK's AK/SK signatures, answers with the
 // real JSON shapes and error codes, and can inject latency, throttling,
-// server errors and slow answers.
+// server errors and slow answers. It also plays BSS's renewal APIs (price
+// inquiry, renewal orders, payment, auto-renew, conversion to pay-per-use:
+// renew.go, orders.go), whose orders and settings are its own truth
+// (RenewTruth, GET /_hwsim/orders).
 //
 // The dataset is deterministic from (Seed, Resources): records are rebuilt
 // on demand from their index, so a million records cost a few megabytes.
@@ -67,6 +70,8 @@ type Simulator struct {
 	churnMu     sync.Mutex
 	churnResult ChurnResult
 
+	renew *renewState // orders and auto-renew settings of the renewal APIs
+
 	stats     [numAPIs]counters
 	reqPrefix string
 	reqSeq    atomic.Uint64
@@ -89,6 +94,7 @@ func New(opts Options) (*Simulator, error) {
 		domainID:  opts.DomainID,
 		data:      newDataset(opts.Seed, epoch, opts.Resources, opts.FullCatalog),
 		reqPrefix: newRequestIDPrefix(),
+		renew:     newRenewState(),
 	}
 	s.cfg.Store(newRuntimeConfig(opts.Knobs, nil))
 	s.handler = s.routes()

@@ -152,7 +152,55 @@ type Knobs struct {
 	// and model_resources.go: *[]…, omitempty). Plausible, not documented:
 	// the ShowResourceTag page's response table has no mandatory column.
 	TagsFieldMissingResourceIDs []string
+
+	// Renewals (renew.go, orders.go).
+
+	// RenewPriceFactor multiplies every renewal price (quotes and orders)
+	// from the next request on, so that a price can rise between a quote
+	// and its approval; 0 means 1. Plausible, not documented: prices
+	// change (a promotion ends, a list price moves) and ListRenewRateOnPeriod
+	// says nothing of how long a quote holds.
+	RenewPriceFactor float64
+	// RenewFailInAnswer: RenewalResources reports the resources it cannot
+	// renew in fail_resource_infos with HTTP 200 and orders the others,
+	// instead of refusing the whole call with 400 (CBC.30010036,
+	// CBC.99003016, CBC.99003100, as its page's status-code table lists,
+	// https://support.huaweicloud.com/api-oce/api_order_00018.html).
+	// Plausible, not documented: the answer has the field, which the page
+	// calls reserved ("该字段为预留字段").
+	RenewFailInAnswer bool
+	// OrderAnswerLost: the next N RenewalResources calls that place an
+	// order lose their answer after the order is placed: 500 CBC.0999
+	// (OrderAnswerLostMode "error", the default) or a connection closed
+	// without an answer ("close"). Counted since the knob was set; changing
+	// another knob keeps the count. Plausible, not documented: any write
+	// can lose its answer, and RenewalResources has no idempotency token.
+	OrderAnswerLost     int
+	OrderAnswerLostMode string
+	// OrderListLag: an order appears in ListCustomerOrders only this long
+	// after it was placed (ShowCustomerOrderDetails and PayOrders know it
+	// at once). Plausible, not documented: order listings are commonly
+	// served from a replica.
+	OrderListLag time.Duration
+	// OrderPaymentWindow is how long an unpaid order waits for payment
+	// before it is canceled (lapses); 0 means 7 days, the team reference's
+	// "lapses by itself after about 7 days". ShowCustomerOrderDetails
+	// answers the deadline as pending_payment_end_time (CustomerOrderV3).
+	OrderPaymentWindow time.Duration
 }
+
+// OrderAnswerLostMode values.
+const (
+	OrderLostError = "error" // 500 CBC.0999 after the order is placed
+	OrderLostClose = "close" // the connection is closed without an answer
+)
+
+// Limits of the renewal knobs.
+const (
+	MaxRenewPriceFactor   = 1000.0
+	MaxOrderListLag       = time.Hour
+	MaxOrderPaymentWindow = 366 * 24 * time.Hour
+)
 
 // ListOrder values.
 const (
@@ -245,6 +293,11 @@ func (k Knobs) Validate() error {
 	v.count("lookup_max_records", k.LookupMaxRecords, bssMaxLimit)
 	v.count("empty_page_times", k.EmptyPageTimes, math.MaxInt32)
 	v.offsets("empty_page_offsets", k.EmptyPageOffsets)
+	v.float("renew_price_factor", k.RenewPriceFactor, MaxRenewPriceFactor)
+	v.count("order_answer_lost", k.OrderAnswerLost, math.MaxInt32)
+	v.oneOf("order_answer_lost_mode", k.OrderAnswerLostMode, "", OrderLostError, OrderLostClose)
+	v.dur("order_list_lag", k.OrderListLag, MaxOrderListLag)
+	v.dur("order_payment_window", k.OrderPaymentWindow, MaxOrderPaymentWindow)
 	if k.ListFailFromOffset != nil && *k.ListFailFromOffset < 0 {
 		v.add("list_fail_from_offset %d must be >= 0 (or null/-1 in JSON to turn it off)", *k.ListFailFromOffset)
 	}

@@ -51,6 +51,13 @@ type knobsJSON struct {
 	LookupRefused               *string   `json:"lookup_refused,omitempty"`
 	LookupIgnoresIDs            *bool     `json:"lookup_ignores_ids,omitempty"`
 	TagsFieldMissingResourceIDs *[]string `json:"tags_field_missing_resource_ids,omitempty"`
+
+	RenewPriceFactor    *float64 `json:"renew_price_factor,omitempty"`
+	RenewFailInAnswer   *bool    `json:"renew_fail_in_answer,omitempty"`
+	OrderAnswerLost     *int     `json:"order_answer_lost,omitempty"`
+	OrderAnswerLostMode *string  `json:"order_answer_lost_mode,omitempty"`
+	OrderListLag        *string  `json:"order_list_lag,omitempty"`
+	OrderPaymentWindow  *string  `json:"order_payment_window,omitempty"`
 }
 
 // MarshalJSON writes the original knobs always (durations as Go duration
@@ -81,6 +88,14 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 		EmptyPageOffsets: nonEmpty(k.EmptyPageOffsets), EmptyPageTimes: nonZero(k.EmptyPageTimes),
 		LookupRefused: nonZero(k.LookupRefused), LookupIgnoresIDs: nonZero(k.LookupIgnoresIDs),
 		TagsFieldMissingResourceIDs: nonEmpty(k.TagsFieldMissingResourceIDs),
+		RenewPriceFactor:            nonZero(k.RenewPriceFactor), RenewFailInAnswer: nonZero(k.RenewFailInAnswer),
+		OrderAnswerLost: nonZero(k.OrderAnswerLost), OrderAnswerLostMode: nonZero(k.OrderAnswerLostMode),
+	}
+	if k.OrderListLag != 0 {
+		w.OrderListLag = dur(k.OrderListLag)
+	}
+	if k.OrderPaymentWindow != 0 {
+		w.OrderPaymentWindow = dur(k.OrderPaymentWindow)
 	}
 	var err error
 	if k.ListFailFromOffset != nil {
@@ -139,7 +154,8 @@ func (w *knobsJSON) applyDurations(out *Knobs) error {
 		name string
 		src  *string
 		dst  *time.Duration
-	}{{"latency", w.Latency, &out.Latency}, {"jitter", w.Jitter, &out.Jitter}, {"slow_delay", w.SlowDelay, &out.SlowDelay}} {
+	}{{"latency", w.Latency, &out.Latency}, {"jitter", w.Jitter, &out.Jitter}, {"slow_delay", w.SlowDelay, &out.SlowDelay},
+		{"order_list_lag", w.OrderListLag, &out.OrderListLag}, {"order_payment_window", w.OrderPaymentWindow, &out.OrderPaymentWindow}} {
 		if d.src == nil {
 			continue
 		}
@@ -191,6 +207,10 @@ func (w *knobsJSON) applyRecordKnobs(out *Knobs) {
 	patch(&out.LookupRefused, w.LookupRefused)
 	patch(&out.LookupIgnoresIDs, w.LookupIgnoresIDs)
 	patch(&out.TagsFieldMissingResourceIDs, w.TagsFieldMissingResourceIDs)
+	patch(&out.RenewPriceFactor, w.RenewPriceFactor)
+	patch(&out.RenewFailInAnswer, w.RenewFailInAnswer)
+	patch(&out.OrderAnswerLost, w.OrderAnswerLost)
+	patch(&out.OrderAnswerLostMode, w.OrderAnswerLostMode)
 }
 
 func patch[T any](dst *T, src *T) {

@@ -88,6 +88,9 @@ func (d *dataset) resourceNoTags(i int) Resource {
 		res.ParentResourceID = resourceID(d.seed, d.codec, main)
 	}
 	d.fillOrder(&res, main, s.expire)
+	if p, ok := d.policies[i]; ok {
+		res.ExpirePolicy = p
+	}
 	d.fillDetail(&res, i, s.kind)
 	res.ResourceName = d.name(i)
 	return res

@@ -27,6 +27,9 @@ type runtimeConfig struct {
 	tagsMissing     idSet
 	odd             oddIDs
 	emptyPages      *emptyPageState // nil = off
+	// lostAnswers counts down the RenewalResources answers still to lose
+	// (OrderAnswerLost); nil = off.
+	lostAnswers *atomic.Int64
 }
 
 type idSet map[string]struct{}
@@ -74,6 +77,7 @@ func newRuntimeConfig(k Knobs, prev *runtimeConfig) *runtimeConfig {
 	c.tms = limiterFor(k.TMSRate, prevTMSRate, prevTMS)
 	c.churn = churnFor(k.Churn, prev)
 	c.emptyPages = emptyPagesFor(k, prev)
+	c.lostAnswers = lostAnswersFor(k, prev)
 	return c
 }
 
@@ -101,9 +105,14 @@ func limiterFor(r, prevRate float64, prev *rate.Limiter) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(r), int(math.Max(1, r)))
 }
 
-func (c *runtimeConfig) limiter(svc service) *rate.Limiter {
-	if svc == serviceBSS {
+// limiter paces api: BSSRate the BSS listing, TMSRate every TMS API; the
+// renewal APIs are not paced.
+func (c *runtimeConfig) limiter(api apiID) *rate.Limiter {
+	switch {
+	case api == apiBSSList:
 		return c.bss
+	case api.service() == serviceTMS:
+		return c.tms
 	}
-	return c.tms
+	return nil
 }

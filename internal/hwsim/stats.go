@@ -12,6 +12,19 @@ const (
 	APITMSFilter    = "tms.filter"    // TMS ListResource
 	APITMSTags      = "tms.tags"      // TMS ListTags (tag keys and values of a project and type)
 	APITMSProviders = "tms.providers" // TMS ListProviders
+
+	// Renewal APIs (renew.go, orders.go).
+	APIRenewRate       = "bss.renew_rate"       // BSS ListRenewRateOnPeriod
+	APIRenew           = "bss.renew"            // BSS RenewalResources
+	APIPayOrder        = "bss.pay_order"        // BSS PayOrders
+	APICancelOrder     = "bss.cancel_order"     // BSS CancelCustomerOrder
+	APIListOrders      = "bss.list_orders"      // BSS ListCustomerOrders
+	APIOrderDetails    = "bss.order_details"    // BSS ShowCustomerOrderDetails
+	APIOrderCoupons    = "bss.order_coupons"    // BSS ListOrderCouponsByOrderId
+	APIOrderDiscounts  = "bss.order_discounts"  // BSS ListOrderDiscounts
+	APIAutoRenew       = "bss.autorenew"        // BSS AutoRenewalResources
+	APIAutoRenewCancel = "bss.autorenew_cancel" // BSS CancelAutoRenewalResources
+	APIToOnDemand      = "bss.to_on_demand"     // BSS UpdatePeriodToOnDemand
 )
 
 type apiID int
@@ -22,11 +35,24 @@ const (
 	apiTMSFilter
 	apiTMSTags
 	apiTMSProviders
+	apiRenewRate
+	apiRenew
+	apiPayOrder
+	apiCancelOrder
+	apiListOrders
+	apiOrderDetails
+	apiOrderCoupons
+	apiOrderDiscounts
+	apiAutoRenew
+	apiAutoRenewCancel
+	apiToOnDemand
 	numAPIs
 )
 
 func (a apiID) String() string {
-	return [...]string{APIBSSList, APITMSShow, APITMSFilter, APITMSTags, APITMSProviders}[a]
+	return [...]string{APIBSSList, APITMSShow, APITMSFilter, APITMSTags, APITMSProviders,
+		APIRenewRate, APIRenew, APIPayOrder, APICancelOrder, APIListOrders, APIOrderDetails,
+		APIOrderCoupons, APIOrderDiscounts, APIAutoRenew, APIAutoRenewCancel, APIToOnDemand}[a]
 }
 
 type service int
@@ -37,14 +63,15 @@ const (
 )
 
 func (a apiID) service() service {
-	if a == apiBSSList {
-		return serviceBSS
+	switch a {
+	case apiTMSShow, apiTMSFilter, apiTMSTags, apiTMSProviders:
+		return serviceTMS
 	}
-	return serviceTMS
+	return serviceBSS
 }
 
 // Stats are the request counters per API (keys APIBSSList, APITMSShow,
-// APITMSFilter, APITMSTags, APITMSProviders).
+// APITMSFilter, APITMSTags, APITMSProviders and the renewal APIs' APIRenew...).
 type Stats struct {
 	APIs map[string]APIStats `json:"apis"`
 }
@@ -108,7 +135,7 @@ func (c *counters) reset() {
 
 func (c *counters) countStatus(status int) {
 	switch status {
-	case http.StatusOK:
+	case http.StatusOK, http.StatusNoContent:
 		c.ok.Add(1)
 	case http.StatusTooManyRequests:
 		c.throttled.Add(1)

@@ -2,12 +2,14 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"html/template"
 	"math"
 	"strings"
 	"time"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/store"
 )
 
@@ -23,17 +25,52 @@ type Item struct {
 	ExpireTime   time.Time `json:"expire_time"`
 	DaysLeft     int       `json:"days_left"`     // negative once expired
 	ExpirePolicy *int      `json:"expire_policy"` // nil: unknown
+	// RenewalRequestID, RenewalKind and RenewalState: the open renewal
+	// request naming the resource (issue 23), empty when none; then
+	// RenewCommand is the command that requests its renewal.
+	RenewalRequestID string `json:"renewal_request_id,omitempty" doc:"the open renewal request naming it; absent when none"`
+	RenewalKind      string `json:"renewal_kind,omitempty" doc:"that request's kind: renew, autorenew-on, autorenew-off or to-on-demand"`
+	RenewalState     string `json:"renewal_state,omitempty" doc:"that request's state: pending, approved, ordered or paid"`
+	RenewCommand     string `json:"renew_command,omitempty" doc:"when it is in no open request: the command that requests its renewal for a year"`
 	// Channels: the channels of its route that still owe it the reminder.
 	Channels []string `json:"-"`
 }
 
-// NewItem describes a stored resource at asOf.
+// NewItem describes a stored resource at asOf, with its open renewal
+// request (r.Decision) or, when it has none, the command to request one.
 func NewItem(r store.ExpiringResource, owner string, asOf time.Time) Item {
-	return Item{
+	it := Item{
 		ResourceID: r.ResourceID, Name: r.ResourceName, Service: r.ServiceTypeCode, ResourceType: r.ResourceTypeCode,
 		Region: r.RegionCode, ProjectID: r.ProjectID, Owner: owner, ExpireTime: r.ExpireTime.UTC(),
 		DaysLeft: DaysLeft(r.ExpireTime, asOf), ExpirePolicy: r.ExpirePolicy,
 	}
+	if d := r.Decision; d != nil && d.Open() {
+		it.RenewalRequestID, it.RenewalKind, it.RenewalState = d.RequestID, d.Kind, d.State
+	} else {
+		it.RenewCommand = RenewCommand(r.ResourceID, cmp.Or(r.AccountName, contract.DefaultAccount))
+	}
+	return it
+}
+
+// RenewPeriod is the period the reminders' renew command proposes.
+const RenewPeriod = "1y"
+
+// RenewCommand is the command that requests the renewal of a resource of
+// an account (its name), for a year.
+func RenewCommand(resourceID, account string) string {
+	return "starter renew request --resource " + shellWord(resourceID) + " --period " + RenewPeriod + " --account " + shellWord(account)
+}
+
+// shellWord quotes s for a POSIX shell when it holds anything but the
+// characters of ids and names.
+func shellWord(s string) string {
+	s = oneLine(s)
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/@=+,", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // DaysLeft counts whole days to expiry (0: within a day); once expired,
@@ -80,7 +117,8 @@ var words = map[string]map[string]string{
 		"policy.0": "grace period", "policy.1": "to pay-per-use", "policy.2": "auto-delete",
 		"policy.3": "auto-renew", "policy.4": "freeze", "policy.5": "delete",
 		"policy.unknown": "unknown", "unowned": "(no owner tag)",
-		"mentions": "Owners:",
+		"mentions":    "Owners:",
+		"col.renewal": "Renewal", "renewal.request": "renewal request %s: %s", "renewal.command": "to renew: %s",
 	},
 	"zh": {
 		"title.within":  "【到期提醒】路由 %[2]s：%[1]d 个资源将在 %[3]d 天内到期",
@@ -97,7 +135,10 @@ var words = map[string]map[string]string{
 		"policy.0": "进入宽限期", "policy.1": "转按需", "policy.2": "自动删除",
 		"policy.3": "自动续费", "policy.4": "冻结", "policy.5": "释放",
 		"policy.unknown": "未知", "unowned": "（无负责人标签）",
-		"mentions": "负责人：",
+		"mentions":    "负责人：",
+		"col.renewal": "续费", "renewal.request": "续费申请 %s：%s", "renewal.command": "申请续费：%s",
+		"state.pending": "待审批", "state.approved": "已批准", "state.ordered": "已下单，待支付", "state.paid": "已支付",
+		"kind.autorenew-on": "开通自动续费", "kind.autorenew-off": "关闭自动续费", "kind.to-on-demand": "到期转按需",
 	},
 }
 
@@ -144,6 +185,36 @@ func (d Digest) When(it Item) string {
 	return fmt.Sprintf(d.w("left.past"), -it.DaysLeft)
 }
 
+// renewalState is an open request's state (and its kind, unless a
+// renewal), in the digest's language.
+func (d Digest) renewalState(it Item) string {
+	state := it.RenewalState
+	if w, ok := words[d.Language]["state."+state]; ok {
+		state = w
+	}
+	if it.RenewalKind != "" && it.RenewalKind != contract.RenewKindRenew {
+		kind := it.RenewalKind
+		if w, ok := words[d.Language]["kind."+kind]; ok {
+			kind = w
+		}
+		state = kind + ", " + state
+	}
+	return state
+}
+
+// renewal says, in plain text, the item's open renewal request and its
+// state, or the command to request one; "" when the item has neither.
+// code formats an id or a command for the output (a code span).
+func (d Digest) renewal(it Item, code func(string) string) string {
+	switch {
+	case it.RenewalRequestID != "":
+		return fmt.Sprintf(d.w("renewal.request"), code(it.RenewalRequestID), d.renewalState(it))
+	case it.RenewCommand != "":
+		return fmt.Sprintf(d.w("renewal.command"), code(it.RenewCommand))
+	}
+	return ""
+}
+
 func (d Digest) owner(it Item) string {
 	if it.Owner == "" {
 		return d.w("unowned")
@@ -177,6 +248,9 @@ func (d Digest) Text() string {
 	for _, it := range d.Items {
 		fmt.Fprintf(&b, "- %s (%s) %s, %s: %s · %s · %s · %s: %s\n", tagValue(it.Name), oneLine(it.ResourceID), d.at(it.ExpireTime), d.When(it),
 			tagValue(d.owner(it)), it.Service, it.Region, d.w("col.policy"), d.policy(it.ExpirePolicy))
+		if r := d.renewal(it, oneLine); r != "" {
+			fmt.Fprintf(&b, "  %s\n", r)
+		}
 	}
 	return b.String()
 }
@@ -195,8 +269,12 @@ func (d Digest) markdownFor(typ string) string {
 		if it.Owner != "" {
 			owner = mdTag(it.Owner)
 		}
-		fmt.Fprintf(&b, "- **%s** `%s` %s (%s) · %s · %s\n", mdTag(it.Name), mdCode(it.ResourceID), d.at(it.ExpireTime), d.When(it),
+		fmt.Fprintf(&b, "- **%s** `%s` %s (%s) · %s · %s", mdTag(it.Name), mdCode(it.ResourceID), d.at(it.ExpireTime), d.When(it),
 			owner, d.policy(it.ExpirePolicy))
+		if r := d.renewal(it, func(s string) string { return "`" + mdCode(s) + "`" }); r != "" {
+			b.WriteString(" · " + r)
+		}
+		b.WriteString("\n")
 	}
 	if m := d.mentionTokens(typ); len(m) > 0 {
 		fmt.Fprintf(&b, "\n%s %s\n", d.w("mentions"), strings.Join(m, " "))
@@ -218,6 +296,7 @@ var htmlDigest = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 <td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Owner}}</td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Service}}<br><span style="color:#59636e">{{.Region}}</span></td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Policy}}</td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0">{{if .Request}}<code style="font-size:12px">{{.Request}}</code><br>{{.State}}{{else if .Command}}<code style="font-size:12px">{{.Command}}</code>{{end}}</td>
 </tr>{{end}}
 </table>{{end}}
 <p style="margin-top:16px;font-size:12px;color:#59636e">expiry-sync</p>
@@ -226,13 +305,13 @@ var htmlDigest = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 
 // HTML is the e-mail's HTML part.
 func (d Digest) HTML() string {
-	type row struct{ Name, ID, Expires, When, Color, Owner, Service, Region, Policy string }
+	type row struct{ Name, ID, Expires, When, Color, Owner, Service, Region, Policy, Request, State, Command string }
 	data := struct {
 		Lang, Title, Intro string
 		Cols               []string
 		Rows               []row
 	}{Lang: d.Language, Title: d.Title(), Intro: d.intro()}
-	for _, c := range []string{"col.resource", "col.expires", "col.left", "col.owner", "col.service", "col.policy"} {
+	for _, c := range []string{"col.resource", "col.expires", "col.left", "col.owner", "col.service", "col.policy", "col.renewal"} {
 		data.Cols = append(data.Cols, d.w(c))
 	}
 	for _, it := range d.Items {
@@ -240,7 +319,13 @@ func (d Digest) HTML() string {
 		if it.DaysLeft < 1 {
 			color = "#d1242f"
 		}
-		data.Rows = append(data.Rows, row{tagValue(it.Name), oneLine(it.ResourceID), d.at(it.ExpireTime), d.When(it), color, tagValue(d.owner(it)), it.Service, it.Region, d.policy(it.ExpirePolicy)})
+		r := row{tagValue(it.Name), oneLine(it.ResourceID), d.at(it.ExpireTime), d.When(it), color, tagValue(d.owner(it)), it.Service, it.Region, d.policy(it.ExpirePolicy), "", "", ""}
+		if it.RenewalRequestID != "" {
+			r.Request, r.State = oneLine(it.RenewalRequestID), d.renewalState(it)
+		} else if it.RenewCommand != "" {
+			r.Command = oneLine(it.RenewCommand)
+		}
+		data.Rows = append(data.Rows, r)
 	}
 	var b bytes.Buffer
 	_ = htmlDigest.Execute(&b, data) // the template and its data cannot fail

@@ -120,8 +120,12 @@ func feishuBody(d Digest, ts int64, sign string) []byte {
 	line := func(s string) []map[string]string { return []map[string]string{{"tag": "text", "text": s}} }
 	rows := [][]map[string]string{line(d.intro())}
 	for _, it := range d.Items {
-		rows = append(rows, line("• "+feishuText(tagValue(it.Name))+" ("+feishuText(oneLine(it.ResourceID))+") "+d.at(it.ExpireTime)+", "+d.When(it)+
-			" · "+feishuText(tagValue(d.owner(it)))+" · "+d.policy(it.ExpirePolicy)))
+		text := "• " + feishuText(tagValue(it.Name)) + " (" + feishuText(oneLine(it.ResourceID)) + ") " + d.at(it.ExpireTime) + ", " + d.When(it) +
+			" · " + feishuText(tagValue(d.owner(it))) + " · " + d.policy(it.ExpirePolicy)
+		if r := d.renewal(it, func(s string) string { return feishuText(oneLine(s)) }); r != "" {
+			text += " · " + r
+		}
+		rows = append(rows, line(text))
 	}
 	if at := d.feishuAt(); len(at) > 0 {
 		rows = append(rows, append(line(d.w("mentions")+" "), at...))

@@ -39,9 +39,20 @@ func randomDigest(rng *rand.Rand, n int, lang string) Digest {
 			name.WriteString(strings.Repeat("名", 512-len([]rune(name.String()))))
 		}
 		policy := rng.IntN(6)
-		d.Items = append(d.Items, Item{ResourceID: fmt.Sprintf("res-%05d-%x", i, rng.Uint32()), Name: name.String(), Service: "hws.service.type.ec2",
+		it := Item{ResourceID: fmt.Sprintf("res-%05d-%x", i, rng.Uint32()), Name: name.String(), Service: "hws.service.type.ec2",
 			Region: "cn-north-4", Owner: strings.Repeat("负责人", rng.IntN(30)), ExpireTime: asOf.Add(time.Duration(rng.IntN(7*24)) * time.Hour),
-			DaysLeft: rng.IntN(8), ExpirePolicy: &policy})
+			DaysLeft: rng.IntN(8), ExpirePolicy: &policy}
+		// Its renewal: an open request (ids up to their column's 128
+		// characters), or the command naming an account of up to 64.
+		switch rng.IntN(3) {
+		case 0:
+			it.RenewalRequestID = "renew-" + strings.Repeat("账", rng.IntN(60)) + fmt.Sprintf("-%010x-20261201", rng.Uint64()>>24)
+			it.RenewalKind = []string{"renew", "autorenew-on", "autorenew-off", "to-on-demand"}[rng.IntN(4)]
+			it.RenewalState = []string{"pending", "approved", "ordered", "paid"}[rng.IntN(4)]
+		case 1:
+			it.RenewCommand = RenewCommand(it.ResourceID, strings.Repeat("账号`*_<", rng.IntN(9)))
+		}
+		d.Items = append(d.Items, it)
 	}
 	return d
 }

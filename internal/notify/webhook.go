@@ -112,8 +112,12 @@ func slackBlocks(d Digest) []map[string]any {
 	}
 	var lines []string
 	for _, it := range d.Items {
-		lines = append(lines, "• *"+slackEscape(tagValue(it.Name))+"* `"+slackCode(it.ResourceID)+"` "+d.at(it.ExpireTime)+" ("+d.When(it)+") · "+
-			slackEscape(tagValue(d.owner(it)))+" · "+d.policy(it.ExpirePolicy))
+		l := "• *" + slackEscape(tagValue(it.Name)) + "* `" + slackCode(it.ResourceID) + "` " + d.at(it.ExpireTime) + " (" + d.When(it) + ") · " +
+			slackEscape(tagValue(d.owner(it))) + " · " + d.policy(it.ExpirePolicy)
+		if r := d.renewal(it, func(s string) string { return "`" + slackCode(s) + "`" }); r != "" {
+			l += " · " + r
+		}
+		lines = append(lines, l)
 	}
 	lines = append(lines, mentionLines(slackEscape(d.w("mentions")), d.mentionTokens(TypeSlack), slackSectionChars/2)...)
 	var buf string

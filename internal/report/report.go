@@ -6,6 +6,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"expiry-sync/internal/catalog"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/store"
 )
 
@@ -63,6 +65,9 @@ func Run(ctx context.Context, s *store.Store, q Query, now time.Time) (Result, e
 	if res.More = len(rows) > q.Limit; res.More {
 		rows = rows[:q.Limit]
 	}
+	if err := s.AttachDecisions(ctx, rows); err != nil {
+		return res, err
+	}
 	for _, row := range rows {
 		res.Items = append(res.Items, NewItem(row, now))
 	}
@@ -102,6 +107,8 @@ type Item struct {
 	LastSyncedAt        time.Time         `json:"last_synced_at"`
 	LastSyncID          string            `json:"last_sync_id" doc:"the sync that last wrote it"`
 	ID                  uint64            `json:"id" doc:"the row's id in expiring_resources"`
+	Decision            string            `json:"decision" doc:"what was decided about it: its renewal request and the request's state (renew pending (<request id>)), renewed until <date>, or lapse: <reason> (let its current expiry lapse); empty when nothing was"`
+	DecisionRequestID   string            `json:"decision_request_id" doc:"the renewal request the decision names (starter renew status <id>); empty when none"`
 }
 
 // NewItem reports a stored resource as of now.
@@ -122,7 +129,33 @@ func NewItem(r store.ExpiringResource, now time.Time) Item {
 		t := r.EffectiveTime.UTC()
 		it.EffectiveTime = &t
 	}
+	it.Decision, it.DecisionRequestID = DecisionText(r.Decision, r.ExpireTime)
 	return it
+}
+
+// DecisionText says what was decided about a resource expiring at expire,
+// and the renewal request it names: an open request and its state first
+// ("renew pending (<id>)"), then a decision to let this expiry lapse
+// ("lapse: <reason>"), then a request that renewed it to at least this
+// expiry ("renewed until 2027-12-07"), then the latest request that ended
+// otherwise ("renew rejected (<id>)"). d nil: nothing was decided.
+func DecisionText(d *store.Decision, expire time.Time) (text, requestID string) {
+	switch {
+	case d == nil:
+		return "", ""
+	case d.Open():
+		return fmt.Sprintf("%s %s (%s)", d.Kind, d.State, d.RequestID), d.RequestID
+	case d.Lapse != nil:
+		if d.Lapse.Reason == "" {
+			return "lapse", d.Lapse.RequestID
+		}
+		return "lapse: " + d.Lapse.Reason, d.Lapse.RequestID
+	case d.RequestID == "":
+		return "", ""
+	case d.State == contract.RenewDone && d.Kind == contract.RenewKindRenew && !d.NewExpiry.IsZero() && !d.NewExpiry.Before(expire.UTC()):
+		return "renewed until " + d.NewExpiry.UTC().Format(time.DateOnly), d.RequestID
+	}
+	return fmt.Sprintf("%s %s (%s)", d.Kind, d.State, d.RequestID), d.RequestID
 }
 
 // DaysLeft counts whole days from now to expire, rounding down: 0 expires

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/catalog"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/printer"
 	"expiry-sync/internal/report"
 	"expiry-sync/internal/report/reporttest"
@@ -46,19 +48,19 @@ func TestTable(t *testing.T) {
 // and tag lists cut at their widths (CJK counts twice), a newline in a tag
 // shown as ?, statuses and policies BSS did not give as unknown, unknown
 // numbers as numbers.
-const wantTable = `┌─────────────────────┬───────────┬─────────┬─────────────────────────────────────────────────┬─────────┬────────┬────────────┬─────────┬──────────┬────────────────┬────────────────────────────────────────────────────┐
-│ EXPIRES (UTC)       │ DAYS LEFT │ ACCOUNT │ RESOURCE                                        │ SERVICE │ TYPE   │ REGION     │ PROJECT │ STATUS   │ EXPIRE POLICY  │ TAGS                                               │
-├─────────────────────┼───────────┼─────────┼─────────────────────────────────────────────────┼─────────┼────────┼────────────┼─────────┼──────────┼────────────────┼────────────────────────────────────────────────────┤
-│ 2026-11-23 08:00:00 │        -3 │ prod    │ b-web (expired-active)                          │ ecs     │ vm     │ cn-north-4 │ p1      │ frozen   │ grace period   │ env=prod                                           │
-│ 2026-11-27 08:00:00 │         1 │ prod    │ 中文服务器 (soon-1)                             │ evs     │ volume │ cn-east-3  │ p2      │ in use   │ to pay-per-use │ env=prod, quote"key=say "hi", 团队=运维部 🚀       │
-│ 2026-11-28 08:00:00 │         2 │ prod    │ A-db (soon-2)                                   │ ecs     │ vm     │ cn-north-4 │ p1      │ expired  │ auto-renew     │ env=test, pct=100%, under_score=a_b                │
-│ 2026-11-30 08:00:00 │         4 │ prod    │ Z-cache (unknown-tags)                          │ dcs     │ dcs    │ cn-south-1 │ p3      │ unknown  │ unknown        │ (type not tagged)                                  │
-│ 2026-12-01 08:00:00 │         5 │ prod    │ a-db (empty-val)                                │ rds     │ rds.vm │ cn-north-4 │ p1      │ status 7 │ policy 9       │ ENV=PROD, emoji🎉=🔥, env=, lines=one?two          │
-│ 2026-12-02 08:00:00 │         6 │ prod    │ 🚀rocket (no-tags)                              │ vpc     │ ip     │ cn-east-3  │ p2      │ in use   │ freeze         │ (none)                                             │
-│ 2026-12-03 08:00:00 │         7 │ prod    │ eip-edge-日志日志日志日志日志日志日志日… (edge) │ vpc     │ ip     │ cn-north-4 │ p1      │ in use   │ to pay-per-use │ a='; DROP TABLE expiring_resources; --, back\slas… │
-├─────────────────────┴───────────┴─────────┴─────────────────────────────────────────────────┴─────────┴────────┴────────────┴─────────┴──────────┴────────────────┴────────────────────────────────────────────────────┤
-│ 7 resources expiring by 2026-12-03 08:00:00 UTC (within 7 days), active only                                                                                                                                           │
-└────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
+const wantTable = `┌─────────────────────┬───────────┬─────────┬─────────────────────────────────────────────────┬──────────┬─────────┬────────┬────────────┬─────────┬──────────┬────────────────┬────────────────────────────────────────────────────┐
+│ EXPIRES (UTC)       │ DAYS LEFT │ ACCOUNT │ RESOURCE                                        │ DECISION │ SERVICE │ TYPE   │ REGION     │ PROJECT │ STATUS   │ EXPIRE POLICY  │ TAGS                                               │
+├─────────────────────┼───────────┼─────────┼─────────────────────────────────────────────────┼──────────┼─────────┼────────┼────────────┼─────────┼──────────┼────────────────┼────────────────────────────────────────────────────┤
+│ 2026-11-23 08:00:00 │        -3 │ prod    │ b-web (expired-active)                          │          │ ecs     │ vm     │ cn-north-4 │ p1      │ frozen   │ grace period   │ env=prod                                           │
+│ 2026-11-27 08:00:00 │         1 │ prod    │ 中文服务器 (soon-1)                             │          │ evs     │ volume │ cn-east-3  │ p2      │ in use   │ to pay-per-use │ env=prod, quote"key=say "hi", 团队=运维部 🚀       │
+│ 2026-11-28 08:00:00 │         2 │ prod    │ A-db (soon-2)                                   │          │ ecs     │ vm     │ cn-north-4 │ p1      │ expired  │ auto-renew     │ env=test, pct=100%, under_score=a_b                │
+│ 2026-11-30 08:00:00 │         4 │ prod    │ Z-cache (unknown-tags)                          │          │ dcs     │ dcs    │ cn-south-1 │ p3      │ unknown  │ unknown        │ (type not tagged)                                  │
+│ 2026-12-01 08:00:00 │         5 │ prod    │ a-db (empty-val)                                │          │ rds     │ rds.vm │ cn-north-4 │ p1      │ status 7 │ policy 9       │ ENV=PROD, emoji🎉=🔥, env=, lines=one?two          │
+│ 2026-12-02 08:00:00 │         6 │ prod    │ 🚀rocket (no-tags)                              │          │ vpc     │ ip     │ cn-east-3  │ p2      │ in use   │ freeze         │ (none)                                             │
+│ 2026-12-03 08:00:00 │         7 │ prod    │ eip-edge-日志日志日志日志日志日志日志日… (edge) │          │ vpc     │ ip     │ cn-north-4 │ p1      │ in use   │ to pay-per-use │ a='; DROP TABLE expiring_resources; --, back\slas… │
+├─────────────────────┴───────────┴─────────┴─────────────────────────────────────────────────┴──────────┴─────────┴────────┴────────────┴─────────┴──────────┴────────────────┴────────────────────────────────────────────────────┤
+│ 7 resources expiring by 2026-12-03 08:00:00 UTC (within 7 days), active only                                                                                                                                                      │
+└───────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
 `
 
 // The machine formats carry every field of report.Item, named and ordered
@@ -68,6 +70,7 @@ var wantColumns = []string{
 	"region_code", "project_id", "enterprise_project_id", "status", "status_text", "expire_policy", "expire_policy_text",
 	"tags", "tag_status", "tag_error", "is_active", "is_main_resource", "parent_resource_id", "effective_time", "cut_fields",
 	"account_id", "account_name", "cloud_provider", "first_seen_at", "last_synced_at", "last_sync_id", "id",
+	"decision", "decision_request_id",
 }
 
 func TestCSV(t *testing.T) {
@@ -96,6 +99,7 @@ func TestCSV(t *testing.T) {
 		"is_active": "true", "is_main_resource": "true", "parent_resource_id": "", "effective_time": "2025-11-27T08:00:00Z", "cut_fields": "",
 		"account_id": reporttest.Account, "account_name": reporttest.AccountName, "cloud_provider": "huawei",
 		"first_seen_at": "2026-11-26T08:00:00Z", "last_synced_at": "2026-11-26T08:00:00Z", "last_sync_id": "sync-report",
+		"decision": "", "decision_request_id": "",
 	}, soon)
 	// Every tag survives, byte for byte, in the JSON column.
 	for id, r := range row {
@@ -168,7 +172,7 @@ func TestEmptyResult(t *testing.T) {
 	assert.Equal(t, strings.Join(wantColumns, ",")+"\n", render(t, printer.CSV, res))
 	lines := strings.Split(strings.TrimSuffix(render(t, printer.Text, res), "\n"), "\n")
 	require.Len(t, lines, 5)
-	assert.Equal(t, "│ EXPIRES (UTC) │ DAYS LEFT │ ACCOUNT │ RESOURCE │ SERVICE │ TYPE │ REGION │ PROJECT │ STATUS │ EXPIRE POLICY │ TAGS │", lines[1])
+	assert.Equal(t, "│ EXPIRES (UTC) │ DAYS LEFT │ ACCOUNT │ RESOURCE │ DECISION │ SERVICE │ TYPE │ REGION │ PROJECT │ STATUS │ EXPIRE POLICY │ TAGS │", lines[1])
 	assert.Regexp(t, `^│ 0 resources expiring by 2026-12-03 08:00:00 UTC \(within 7 days\), active only +│$`, lines[3])
 }
 
@@ -206,4 +210,76 @@ func TestServiceCode(t *testing.T) {
 		_, ok := report.ServiceCode(bad)
 		assert.False(t, ok, bad)
 	}
+}
+
+// The decision column: an open request with its state and id, a renewal
+// done to at least the current expiry, a decision to let the current
+// expiry lapse, the latest request that ended otherwise; nothing for the
+// rest, and for a lapse decided for an expiry that has since moved.
+func TestDecisionColumn(t *testing.T) {
+	ctx := context.Background()
+	s := reporttest.Open(t, testenv.SQLiteURL(t))
+	state := func(id, st string, closed bool, resources ...string) contract.RenewState {
+		return contract.RenewState{RequestID: id, Account: reporttest.AccountName, Kind: contract.RenewKindRenew, State: st, Closed: closed,
+			ResourceIDs: resources, Period: contract.Period{Unit: "y", Num: 1}, Requester: "alice", CreatedAt: reporttest.Now, UpdatedAt: reporttest.Now}
+	}
+	rec := func(seq int, st contract.RenewState) {
+		require.NoError(t, s.RecordRenewal(ctx, reporttest.Account, contract.RenewEvent{RequestID: st.RequestID, Seq: seq, At: reporttest.Now, Kind: st.State, State: st}))
+	}
+	const pending = "renew-prod-1a2b3c4d5e-20261126"
+	rec(1, state(pending, contract.RenewPending, false, "soon-1"))
+	done := state("renew-prod-done", contract.RenewDone, true, "soon-2", "edge")
+	done.NewExpiry = map[string]time.Time{"soon-2": reporttest.Find("soon-2").Expire, "edge": reporttest.Find("edge").Expire.AddDate(-1, 0, 0)}
+	rec(6, done)
+	ordered := state("renew-prod-ordered", contract.RenewOrdered, false, "unknown-tags")
+	ordered.Kind = contract.RenewKindAutoRenewOn
+	rec(4, ordered)
+	rec(2, state("renew-prod-rejected", contract.RenewRejected, true, "empty-val"))
+	_, err := s.RecordLapse(ctx, reporttest.Account, reporttest.AccountName, "no-tags", "lab router, replaced by "+strings.Repeat("x", 60), "bob", reporttest.Now)
+	require.NoError(t, err)
+	_, err = s.RecordLapse(ctx, reporttest.Account, reporttest.AccountName, "expired-active", "old decision", "bob", reporttest.Now)
+	require.NoError(t, err)
+	require.NoError(t, s.DB().Exec("UPDATE lapse_decisions SET expire_time = ? WHERE resource_id = ?", reporttest.Now.AddDate(-1, 0, 0), "expired-active").Error,
+		"a decision for an earlier expiry")
+
+	res, err := report.Run(ctx, s, week(store.ReportFilter{}), reporttest.Now)
+	require.NoError(t, err)
+	got := map[string][2]string{}
+	for _, it := range res.Items {
+		got[it.ResourceID] = [2]string{it.Decision, it.DecisionRequestID}
+	}
+	assert.Equal(t, map[string][2]string{
+		"expired-active": {"", ""},
+		"soon-1":         {"renew pending (" + pending + ")", pending},
+		"soon-2":         {"renewed until 2026-11-28", "renew-prod-done"},
+		"unknown-tags":   {"autorenew-on ordered (renew-prod-ordered)", "renew-prod-ordered"},
+		"empty-val":      {"renew rejected (renew-prod-rejected)", "renew-prod-rejected"},
+		"no-tags":        {"lapse: lab router, replaced by " + strings.Repeat("x", 60), ""},
+		"edge":           {"renew done (renew-prod-done)", "renew-prod-done"},
+	}, got)
+
+	table := render(t, printer.Text, res)
+	assert.Contains(t, table, "│ renew pending ("+pending+")  │", "a request id is never cut")
+	assert.Contains(t, table, "│ lapse: lab router, replaced by "+strings.Repeat("x", 15)+"… │", "a long reason is, at 40 columns")
+	out := render(t, printer.JSON, res)
+	assert.Contains(t, out, `"decision": "renew pending (`+pending+`)"`)
+	assert.Contains(t, out, `"decision_request_id": "`+pending+`"`)
+	records, err := csv.NewReader(strings.NewReader(render(t, printer.CSV, res))).ReadAll()
+	require.NoError(t, err)
+	col := slices.Index(records[0], "decision")
+	require.NotEqual(t, -1, col)
+	assert.Contains(t, slices.Collect(func(yield func(string) bool) {
+		for _, r := range records[1:] {
+			if !yield(r[col]) {
+				return
+			}
+		}
+	}), "lapse: lab router, replaced by "+strings.Repeat("x", 60), "the CSV carries the whole reason")
+}
+
+func TestDecisionTextWithoutRequest(t *testing.T) {
+	text, id := report.DecisionText(nil, reporttest.Now)
+	assert.Empty(t, text+id)
+	text, _ = report.DecisionText(&store.Decision{ResourceID: "r", Lapse: &store.Lapse{}}, reporttest.Now)
+	assert.Equal(t, "lapse", text, "a lapse without a reason")
 }

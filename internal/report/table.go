@@ -14,8 +14,9 @@ import (
 
 // Widths the table cuts long names and tag lists at, in terminal columns.
 const (
-	nameWidth = 40
-	tagsWidth = 50
+	nameWidth   = 40
+	tagsWidth   = 50
+	reasonWidth = 40
 )
 
 const resourceTypePrefix = "hws.resource.type."
@@ -29,7 +30,7 @@ func writeTable(w io.Writer, r Result) error {
 	t.Style().Options.SeparateRows = false
 	t.Style().Format.Footer = text.FormatDefault
 	t.Style().Options.DoNotRenderSeparatorWhenEmpty = true
-	t.AppendHeader(table.Row{"EXPIRES (UTC)", "DAYS LEFT", "ACCOUNT", "RESOURCE", "SERVICE", "TYPE", "REGION", "PROJECT", "STATUS", "EXPIRE POLICY", "TAGS"})
+	t.AppendHeader(table.Row{"EXPIRES (UTC)", "DAYS LEFT", "ACCOUNT", "RESOURCE", "DECISION", "SERVICE", "TYPE", "REGION", "PROJECT", "STATUS", "EXPIRE POLICY", "TAGS"})
 	t.SetColumnConfigs([]table.ColumnConfig{{Number: 2, Align: text.AlignRight}})
 	for _, it := range r.Items {
 		t.AppendRow(table.Row{
@@ -37,6 +38,7 @@ func writeTable(w io.Writer, r Result) error {
 			it.DaysLeft,
 			cell(it.AccountName),
 			resourceCell(it),
+			decisionCell(it),
 			serviceCell(it.ServiceTypeCode),
 			cell(strings.TrimPrefix(it.ResourceTypeCode, resourceTypePrefix)),
 			cell(it.RegionCode),
@@ -47,7 +49,7 @@ func writeTable(w io.Writer, r Result) error {
 		})
 	}
 	// The same text in every cell merges into one line across the table.
-	footer := make(table.Row, 11)
+	footer := make(table.Row, 12)
 	for i := range footer {
 		footer[i] = r.footer()
 	}
@@ -80,6 +82,15 @@ func resourceCell(it Item) string {
 		return cell(it.ResourceID)
 	}
 	return name + " (" + cell(it.ResourceID) + ")"
+}
+
+// decisionCell shows the decision, a lapse's reason cut at reasonWidth: a
+// request id is never cut, so that it can be copied.
+func decisionCell(it Item) string {
+	if reason, ok := strings.CutPrefix(it.Decision, "lapse: "); ok {
+		return "lapse: " + truncate(cell(reason), reasonWidth)
+	}
+	return cell(it.Decision)
 }
 
 func serviceCell(code string) string {

@@ -49,6 +49,10 @@ type ExpiringResource struct {
 	SyncGeneration      int64      // generation of the sync that last wrote the row
 	TagsReadAt          *time.Time // when Tags were last read successfully
 	CutFields           string     // fields longer than their column, stored cut (comma-separated)
+	// Decision is not a column: what was decided about the resource
+	// (renewal request, lapse), set by the reads that say so
+	// (NotifyCandidates, SendItems, AttachDecisions); nil: nothing.
+	Decision *Decision `gorm:"-"`
 }
 
 // SyncLog is one row of resource_sync_logs: a sync run and its checkpoint.

@@ -100,12 +100,25 @@ type NotifyKey struct {
 const AllChannels = ""
 
 // NotifyCandidates lists the active resources of an account expiring by
-// expireBy (overdue ones included), in expire time order.
+// expireBy (overdue ones included), in expire time order, each with what
+// was decided about it (Decision). A resource someone decided to let lapse
+// at its current expire time is not a candidate: its reminders stop for
+// that expiry, and start again once the expiry changes.
 func (s *Store) NotifyCandidates(ctx context.Context, accountID string, expireBy time.Time) ([]ExpiringResource, error) {
+	renewals, err := s.hasRenewals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := s.db.WithContext(ctx).Where("account_id = ? AND is_active = ? AND expire_time <= ?", accountID, true, utcSecond(expireBy))
+	if renewals {
+		q = q.Where("NOT EXISTS (SELECT 1 FROM lapse_decisions l WHERE l.account_id = expiring_resources.account_id" +
+			" AND l.resource_id = expiring_resources.resource_id AND l.expire_time = expiring_resources.expire_time)")
+	}
 	var rows []ExpiringResource
-	err := s.db.WithContext(ctx).Where("account_id = ? AND is_active = ? AND expire_time <= ?", accountID, true, utcSecond(expireBy)).
-		Order("expire_time, resource_id").Find(&rows).Error
-	return rows, err
+	if err := q.Order("expire_time, resource_id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return rows, s.AttachDecisions(ctx, rows)
 }
 
 // NotifiedKeys returns, for an account's resources expiring at or after
@@ -221,9 +234,11 @@ func (s *Store) GetDigest(ctx context.Context, id string) (NotificationDigest, [
 }
 
 // SendItem is one resource of a send, with the inventory's row of it when
-// it still needs the reminder: active, and still expiring at the time it
-// was claimed at (a renewal moves the expire time, a release makes it
-// inactive). Resource is nil otherwise.
+// it still needs the reminder: active, still expiring at the time it was
+// claimed at (a renewal moves the expire time, a release makes it
+// inactive), and nobody decided to let that expiry lapse. Resource is nil
+// otherwise; its Decision says what was decided about it (a renewal
+// request), nil when nothing was.
 type SendItem struct {
 	Notification
 	Resource *ExpiringResource
@@ -253,10 +268,18 @@ func (s *Store) SendItems(ctx context.Context, d NotificationDigest, channel str
 			current[res[i].ResourceID] = &res[i]
 		}
 	}
+	due := make([]*ExpiringResource, 0, len(current))
+	for _, r := range current {
+		due = append(due, r)
+	}
+	if err := s.attachDecisions(ctx, due); err != nil {
+		return nil, err
+	}
 	out := make([]SendItem, len(rows))
 	for i, r := range rows {
 		out[i] = SendItem{Notification: r}
-		if cur := current[r.ResourceID]; cur != nil && cur.ExpireTime.UTC().Equal(r.ExpireTime.UTC()) {
+		cur := current[r.ResourceID]
+		if cur != nil && cur.ExpireTime.UTC().Equal(r.ExpireTime.UTC()) && (cur.Decision == nil || cur.Decision.Lapse == nil) {
 			out[i].Resource = cur
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -33,6 +34,7 @@ type Store struct {
 	dialect   goose.Dialect
 	file      string        // SQLite's database file
 	snapshots snapshotCache // staged tags this worker has read, by sync
+	renewals  atomic.Bool   // the renewal tables exist (hasRenewals)
 }
 
 // Open connects to the database that databaseURL names and checks it answers.

@@ -25,7 +25,8 @@ func buildAccounts(ctx context.Context, cfg config.Worker, st *store.Store, opts
 			return nil, fmt.Errorf("account %s: %w", acc.Name, err)
 		}
 		restrictTagTypes(ctx, hw, logger.With("account", acc.Name))
-		out[acc.Name] = &activities.Account{Name: acc.Name, DomainID: acc.Huawei.DomainID, Huawei: hw, Defaults: acc.Defaults}
+		out[acc.Name] = &activities.Account{Name: acc.Name, DomainID: acc.Huawei.DomainID, Huawei: hw, Defaults: acc.Defaults,
+			Partner: acc.Huawei.PartnerDomainID != ""}
 	}
 	return out, nil
 }

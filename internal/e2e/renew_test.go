@@ -1,0 +1,395 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"expiry-sync/internal/contract"
+	"expiry-sync/internal/hwsim"
+	"expiry-sync/workflows"
+)
+
+// Renewals on the real stack: a worker process (killed where a test says),
+// the dev server, MariaDB and the simulator, whose own truth (orders
+// placed, paid, expiries moved) is what every test judges by.
+
+// holdPoint holds the simulator's answer to one Huawei call after the
+// simulator acted on it, so a test can kill the worker while Huawei has
+// done the work and the worker has not heard of it.
+type holdPoint struct {
+	method, path string // the call held: its method and path prefix
+	mu           sync.Mutex
+	armed        bool
+	reached      chan struct{}
+	release      chan struct{}
+}
+
+func newHoldPoint(method, path string) *holdPoint {
+	return &holdPoint{method: method, path: path, reached: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (h *holdPoint) arm() {
+	h.mu.Lock()
+	h.armed = true
+	h.mu.Unlock()
+}
+
+// take disarms the point if r is the call it holds.
+func (h *holdPoint) take(r *http.Request) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.armed || r.Method != h.method || !strings.HasPrefix(r.URL.Path, h.path) {
+		return false
+	}
+	h.armed = false
+	return true
+}
+
+func (h *holdPoint) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.take(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r) // Huawei acts...
+		close(h.reached)
+		<-h.release // ...and its answer waits for the worker's death
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
+// renewStack is a stack whose worker runs as a process in mode, under a
+// policy: four eyes, bob and carol approve, max_amount 100000.
+func renewStack(t *testing.T, mode string, hold *holdPoint, knobs hwsim.Knobs) *stack {
+	o := stackOptions{resources: 60, seed: 1000 + int64(queueSeq.Add(1)), knobs: knobs, workerProcess: true, parallel: true}
+	if hold != nil {
+		o.wire = hold.wrap
+	}
+	s := newStack(t, o)
+	policy := filepath.Join(t.TempDir(), "renew-policy.yaml")
+	require.NoError(t, os.WriteFile(policy, []byte(`default:
+  approvers: [alice@ops, bob@ops, carol@ops]
+  four_eyes: true
+  second_approval_above: "50000"
+  max_amount: "100000"
+`), 0o600))
+	s.cfg.RenewMode, s.cfg.RenewPolicyFile = mode, policy
+	return s
+}
+
+// mainResources are n main resources of the simulator, the soonest to
+// expire first (closed ones left out).
+func mainResources(s *stack, n int) []hwsim.Resource {
+	var out []hwsim.Resource
+	for _, r := range s.sim.Resources() {
+		if r.IsMainResource == 1 && r.Status != 3 {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b hwsim.Resource) int { return a.ExpireTime.Compare(b.ExpireTime) })
+	return out[:n]
+}
+
+func resourceIDs(rs []hwsim.Resource) []string {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ResourceID
+	}
+	return ids
+}
+
+// request starts a renewal request as the starter does.
+func (s *stack) request(t *testing.T, ids []string, period string) client.WorkflowRun {
+	p, err := contract.ParsePeriod(period)
+	require.NoError(t, err)
+	in := contract.RenewInput{Account: contract.DefaultAccount, Kind: contract.RenewKindRenew, ResourceIDs: ids, Period: p,
+		Requester: "alice@ops", WatchEvery: 2 * time.Second}
+	in.RequestID = contract.RenewRequestID(in, time.Now())
+	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.RequestID, TaskQueue: s.cfg.Temporal.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING},
+		workflows.RenewWorkflowName, in)
+	require.NoError(t, err)
+	return run
+}
+
+func (s *stack) renewState(t *testing.T, id string) contract.RenewState {
+	v, err := s.client.QueryWorkflow(context.Background(), id, "", contract.RenewStateQuery)
+	require.NoError(t, err)
+	var st contract.RenewState
+	require.NoError(t, v.Get(&st))
+	return st
+}
+
+func (s *stack) waitState(t *testing.T, id, state string, bound time.Duration) {
+	t.Helper()
+	eventually(t, "request "+id+" is "+state, bound, func() bool {
+		v, err := s.client.QueryWorkflow(context.Background(), id, "", contract.RenewStateQuery)
+		var st contract.RenewState
+		return err == nil && v.Get(&st) == nil && st.State == state
+	})
+}
+
+// approve sends the approve update as who; the error is the validator's.
+func (s *stack) approve(id, who string) (contract.RenewState, error) {
+	h, err := s.client.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: contract.RenewApproveName,
+		WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{contract.ApproveInput{Approver: who, Comment: "e2e"}}})
+	if err != nil {
+		return contract.RenewState{}, err
+	}
+	var st contract.RenewState
+	return st, h.Get(context.Background(), &st)
+}
+
+func finalState(t *testing.T, run client.WorkflowRun, bound time.Duration) contract.RenewState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	var st contract.RenewState
+	require.NoError(t, run.Get(ctx, &st))
+	return st
+}
+
+// ordersFor are the simulator's orders naming any of the ids.
+func ordersFor(s *stack, ids []string) []hwsim.Order {
+	var out []hwsim.Order
+	for _, o := range s.sim.Orders() {
+		if slices.ContainsFunc(o.MainResourceIDs, func(id string) bool { return slices.Contains(ids, id) }) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func expireOf(s *stack, id string) time.Time {
+	for _, r := range s.sim.Resources() {
+		if r.ResourceID == id {
+			return r.ExpireTime
+		}
+	}
+	return time.Time{}
+}
+
+// Killed at every Huawei call of a renewal, after Huawei acted and before
+// the worker heard the answer: whatever the step, exactly one order is
+// placed and paid, the expiry moves by exactly one period, and the record
+// ends done with the approval before the order.
+func TestRenewSurvivesAKilledWorkerAtEveryStep(t *testing.T) {
+	steps := []struct{ name, method, path string }{
+		{"look-up", http.MethodPost, "/v2/orders/suscriptions/resources/query"},
+		{"quote", http.MethodPost, "/v2/bills/ratings/period-resources/renew-rate"},
+		{"order-search", http.MethodGet, "/v2/orders/customer-orders"},
+		{"order", http.MethodPost, "/v2/orders/subscriptions/resources/renew"},
+		{"pay", http.MethodPost, "/v3/orders/customer-orders/pay"},
+		{"order-details", http.MethodGet, "/v2/orders/customer-orders/details/"},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			t.Parallel()
+			hold := newHoldPoint(step.method, step.path)
+			s := renewStack(t, contract.RenewModePay, hold, hwsim.Knobs{})
+			w := s.startWorkerProcess()
+			res := mainResources(s, 1)
+			before := res[0].ExpireTime
+			run := s.request(t, resourceIDs(res), "1m")
+			s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+			hold.arm() // every step after approval: the look-up, quote and order calls come again
+			go func() { _, _ = s.approve(run.GetID(), "bob@ops") }()
+			select {
+			case <-hold.reached:
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the %s call never came", step.name)
+			}
+			w.kill()
+			close(hold.release)
+			s.startWorkerProcess()
+
+			st := finalState(t, run, 4*time.Minute)
+			require.Equal(t, contract.RenewDone, st.State, st.Message)
+			orders := ordersFor(s, resourceIDs(res))
+			require.Len(t, orders, 1, "exactly one order whatever the step: %+v", orders)
+			assert.Equal(t, hwsim.OrderCompleted, orders[0].Status, "paid")
+			assert.Equal(t, before.AddDate(0, 1, 0), expireOf(s, res[0].ResourceID), "moved by one period, once")
+			assert.Equal(t, orders[0].OrderID, st.Orders[0].OrderID)
+
+			rec, events, err := s.store.Renewal(context.Background(), run.GetID())
+			require.NoError(t, err)
+			assert.Equal(t, contract.RenewDone, rec.State)
+			var kinds []string
+			for _, e := range events {
+				kinds = append(kinds, e.Kind)
+			}
+			require.Contains(t, kinds, "approved")
+			assert.Less(t, slices.Index(kinds, "approved"), slices.Index(kinds, "ordered"), "%v", kinds)
+		})
+	}
+}
+
+// An order whose answer is lost, and that Huawei's order list shows only
+// later: the retry adopts it (one order); beyond the settle window it
+// would stop as uncertain, never order twice.
+func TestRenewAdoptsAnOrderWhoseAnswerWasLost(t *testing.T) {
+	s := renewStack(t, contract.RenewModeOrder, nil, hwsim.Knobs{OrderAnswerLost: 1, OrderListLag: 3 * time.Second})
+	s.startWorkerProcess()
+	res := mainResources(s, 2)
+	run := s.request(t, resourceIDs(res), "1y")
+	s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+	_, err := s.approve(run.GetID(), "bob@ops")
+	require.NoError(t, err)
+	s.waitState(t, run.GetID(), contract.RenewOrdered, 3*time.Minute)
+	orders := ordersFor(s, resourceIDs(res))
+	require.Len(t, orders, 1)
+	assert.True(t, orders[0].AnswerLost)
+	assert.Equal(t, hwsim.OrderPendingPayment, orders[0].Status, "order mode leaves it unpaid")
+	st := s.renewState(t, run.GetID())
+	assert.True(t, st.Orders[0].Adopted)
+
+	// A person pays it in the console: the request sees it and the new expiry.
+	_, err = s.sim.PayOrderInConsole(orders[0].OrderID)
+	require.NoError(t, err)
+	final := finalState(t, run, 2*time.Minute)
+	assert.Equal(t, contract.RenewDone, final.State, final.Message)
+	assert.Len(t, final.NewExpiry, 2)
+}
+
+// Validator refusals, reject, deadline, mode off, a price rise, the split
+// above 10 resources and an attached resource, on one stack each.
+func TestRenewRulesOnTheRealStack(t *testing.T) {
+	t.Run("four eyes and approvers", func(t *testing.T) {
+		t.Parallel()
+		s := renewStack(t, contract.RenewModeOrder, nil, hwsim.Knobs{})
+		s.startWorkerProcess()
+		run := s.request(t, resourceIDs(mainResources(s, 1)), "1m")
+		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		_, err := s.approve(run.GetID(), "alice@ops")
+		require.ErrorContains(t, err, "four eyes")
+		_, err = s.approve(run.GetID(), "mallory@ops")
+		require.ErrorContains(t, err, "may not approve")
+		assert.Empty(t, s.sim.Orders())
+		require.NoError(t, s.client.CancelWorkflow(context.Background(), run.GetID(), ""))
+	})
+	t.Run("reject", func(t *testing.T) {
+		t.Parallel()
+		s := renewStack(t, contract.RenewModePay, nil, hwsim.Knobs{})
+		s.startWorkerProcess()
+		run := s.request(t, resourceIDs(mainResources(s, 1)), "1m")
+		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		h, err := s.client.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateName: contract.RenewRejectName,
+			WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{contract.ApproveInput{Approver: "carol@ops", Comment: "not needed"}}})
+		require.NoError(t, err)
+		require.NoError(t, h.Get(context.Background(), nil))
+		st := finalState(t, run, time.Minute)
+		assert.Equal(t, contract.RenewRejected, st.State)
+		assert.Empty(t, s.sim.Orders())
+	})
+	t.Run("deadline", func(t *testing.T) {
+		t.Parallel()
+		s := renewStack(t, contract.RenewModePay, nil, hwsim.Knobs{})
+		s.startWorkerProcess()
+		ids := resourceIDs(mainResources(s, 1))
+		deadline := time.Now().Add(5 * time.Second)
+		in := contract.RenewInput{Account: contract.DefaultAccount, Kind: contract.RenewKindRenew, ResourceIDs: ids, Period: contract.Period{Unit: "m", Num: 1},
+			Requester: "alice@ops", Deadline: &deadline}
+		in.RequestID = contract.RenewRequestID(in, time.Now())
+		run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: in.RequestID, TaskQueue: s.cfg.Temporal.TaskQueue}, workflows.RenewWorkflowName, in)
+		require.NoError(t, err)
+		st := finalState(t, run, time.Minute)
+		assert.Equal(t, contract.RenewExpired, st.State)
+		assert.Empty(t, s.sim.Orders())
+	})
+	t.Run("mode off", func(t *testing.T) {
+		t.Parallel()
+		s := renewStack(t, contract.RenewModeOff, nil, hwsim.Knobs{})
+		s.startWorkerProcess()
+		run := s.request(t, resourceIDs(mainResources(s, 1)), "1m")
+		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		_, err := s.approve(run.GetID(), "bob@ops")
+		require.NoError(t, err)
+		st := finalState(t, run, time.Minute)
+		assert.Equal(t, contract.RenewApproved, st.State)
+		assert.True(t, st.DryRun)
+		assert.Empty(t, s.sim.Orders())
+		calls := s.sim.RenewTruth().Calls
+		assert.Equal(t, int64(2), calls[hwsim.APIRenewRate].Requests, "quoted, and quoted again before the order")
+	})
+	t.Run("price rise", func(t *testing.T) {
+		t.Parallel()
+		s := renewStack(t, contract.RenewModePay, nil, hwsim.Knobs{})
+		s.startWorkerProcess()
+		res := mainResources(s, 1)
+		run := s.request(t, resourceIDs(res), "1m")
+		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		first := s.renewState(t, run.GetID()).Quote.Total
+		require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{RenewPriceFactor: 1.5}))
+		_, err := s.approve(run.GetID(), "bob@ops")
+		require.NoError(t, err)
+		eventually(t, "asked again", time.Minute, func() bool {
+			st := s.renewState(t, run.GetID())
+			return st.State == contract.RenewPending && len(st.Approvals) == 0 && st.Quote.Total > first
+		})
+		assert.Empty(t, s.sim.Orders(), "nothing ordered at the higher price without a new yes")
+		_, err = s.approve(run.GetID(), "carol@ops")
+		require.NoError(t, err)
+		st := finalState(t, run, 2*time.Minute)
+		assert.Equal(t, contract.RenewDone, st.State, st.Message)
+		require.Len(t, ordersFor(s, resourceIDs(res)), 1)
+		paid, err := contract.ParseAmount(ordersFor(s, resourceIDs(res))[0].Amount)
+		require.NoError(t, err)
+		assert.Equal(t, st.Approved, paid, "paid what was approved the second time")
+	})
+	t.Run("more than 10 resources", func(t *testing.T) {
+		t.Parallel()
+		s := renewStack(t, contract.RenewModeOrder, nil, hwsim.Knobs{})
+		s.startWorkerProcess()
+		res := mainResources(s, 12)
+		run := s.request(t, resourceIDs(res), "1m")
+		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		_, err := s.approve(run.GetID(), "bob@ops")
+		require.NoError(t, err)
+		s.waitState(t, run.GetID(), contract.RenewOrdered, 2*time.Minute)
+		calls := s.sim.RenewTruth().Calls
+		assert.Equal(t, int64(2), calls[hwsim.APIRenew].Requests, "12 resources: two calls of at most 10")
+		var ordered []string
+		for _, o := range ordersFor(s, resourceIDs(res)) {
+			ordered = append(ordered, o.MainResourceIDs...)
+		}
+		assert.ElementsMatch(t, resourceIDs(res), ordered)
+		require.NoError(t, s.client.CancelWorkflow(context.Background(), run.GetID(), ""))
+	})
+	t.Run("attached resource", func(t *testing.T) {
+		t.Parallel()
+		s := renewStack(t, contract.RenewModeOrder, nil, hwsim.Knobs{})
+		s.startWorkerProcess()
+		var child hwsim.Resource
+		for _, r := range s.sim.Resources() {
+			if r.IsMainResource == 0 && r.ParentResourceID != "" {
+				child = r
+				break
+			}
+		}
+		require.NotEmpty(t, child.ResourceID, "the dataset has attached resources")
+		run := s.request(t, []string{child.ResourceID}, "1m")
+		err := run.Get(context.Background(), nil)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), fmt.Sprintf("renew its main resource %s", child.ParentResourceID))
+		assert.Empty(t, s.sim.Orders())
+	})
+}

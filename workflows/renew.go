@@ -216,6 +216,9 @@ func (r *renewal) describeState() string {
 func (r *renewal) approve(ctx workflow.Context, a contract.ApproveInput) (contract.RenewState, error) {
 	ap := contract.Approval{Approver: strings.TrimSpace(a.Approver), Comment: a.Comment, At: workflow.Now(ctx), Total: r.total()}
 	r.st.Approvals = append(r.st.Approvals, ap)
+	if len(r.st.Approvals) >= r.st.Needed {
+		r.st.WaitsOn = "" // the worker acts next
+	}
 	r.track(ctx, "approved", ap.Approver, fmt.Sprintf("approval %d of %d, for %s", len(r.st.Approvals), r.st.Needed, r.money(ap.Total)))
 	return r.st, r.recordErr
 }
@@ -320,7 +323,7 @@ func (r *renewal) awaitApproval(ctx workflow.Context) error {
 		if r.st.Quote != nil && len(r.st.Quote.Lines) == 0 {
 			return r.endBefore(ctx, contract.RenewFailed, "Huawei priced none of the resources: "+failuresText(r.st.Quote.Failures))
 		}
-		r.st.State = contract.RenewPending
+		r.st.State, r.st.WaitsOn = contract.RenewPending, contract.WaitsApproval
 		r.st.Needed = r.policy.ApprovalsNeeded(r.total())
 		if err := r.record(ctx, "waiting", "", fmt.Sprintf("waiting for %d approval(s) of %s until %s", r.st.Needed, r.money(r.total()), r.st.Deadline.UTC().Format(time.RFC3339))); err != nil {
 			return err
@@ -328,7 +331,7 @@ func (r *renewal) awaitApproval(ctx workflow.Context) error {
 		if err := r.waitForDecision(ctx); err != nil {
 			return err
 		}
-		r.st.State, r.st.Approved, r.st.Message = contract.RenewApproved, r.total(), ""
+		r.st.State, r.st.Approved, r.st.Message, r.st.WaitsOn = contract.RenewApproved, r.total(), "", ""
 		if err := r.settleHandlers(ctx); err != nil {
 			return err
 		}
@@ -410,7 +413,7 @@ func (r *renewal) endBefore(ctx workflow.Context, state, message string) error {
 
 // end closes the request in a final state.
 func (r *renewal) end(ctx workflow.Context, state, message string) error {
-	r.st.State, r.st.Message, r.st.Closed = state, message, true
+	r.st.State, r.st.Message, r.st.Closed, r.st.WaitsOn = state, message, true, ""
 	return r.record(ctx, state, "", message)
 }
 
@@ -432,7 +435,10 @@ func (r *renewal) renew(ctx workflow.Context) error {
 	if len(res.Orders) == 0 {
 		return r.end(dctx, contract.RenewFailed, "Huawei ordered none of the resources: "+failuresText(res.Failures))
 	}
-	r.st.State, r.st.Message = contract.RenewOrdered, orderedMessage(res)
+	r.st.State, r.st.Message, r.st.WaitsOn = contract.RenewOrdered, orderedMessage(res), contract.WaitsPayment
+	if res.Mode == contract.RenewModePay {
+		r.st.WaitsOn = "" // the worker pays next
+	}
 	if err := r.record(dctx, "ordered", "", orderIDs(res.Orders)); err != nil {
 		workflow.GetLogger(ctx).Error("recording the order failed; watching it anyway", "error", err)
 	}
@@ -456,17 +462,17 @@ func (r *renewal) pay(ctx workflow.Context) {
 		Coupons: r.policy.UseCoupons, Discounts: r.policy.UseDiscounts}
 	var res contract.RenewPayResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, renewHuaweiOptions("pay the renewal order")), contract.ActivityRenewPay, in).Get(ctx, &res); err != nil {
-		r.st.Message = "ordered, but paying failed: " + errorMessage(err) + ": pay the order in Huawei's console"
+		r.st.Message, r.st.WaitsOn = "ordered, but paying failed: "+errorMessage(err)+": pay the order in Huawei's console", contract.WaitsPayment
 		_ = r.record(ctx, "pay-failed", "", r.st.Message)
 		return
 	}
 	r.st.Orders = res.Orders
 	if res.Skipped != "" {
-		r.st.Message = "ordered, not paid: " + res.Skipped
+		r.st.Message, r.st.WaitsOn = "ordered, not paid: "+res.Skipped, contract.WaitsPayment
 		_ = r.record(ctx, "not-paid", "", r.st.Message)
 		return
 	}
-	r.st.State, r.st.Message = contract.RenewPaid, "paid; watching for the new expiry"
+	r.st.State, r.st.Message, r.st.WaitsOn = contract.RenewPaid, "paid; watching for the new expiry", contract.WaitsExpiry
 	_ = r.record(ctx, "paid", "", orderIDs(res.Orders))
 }
 
@@ -519,7 +525,7 @@ func (r *renewal) observe(ctx workflow.Context, w contract.RenewWatchResult) (bo
 		for i := range r.st.Orders {
 			r.st.Orders[i].Paid = true
 		}
-		r.st.State, r.st.Message = contract.RenewPaid, "paid; watching for the new expiry"
+		r.st.State, r.st.Message, r.st.WaitsOn = contract.RenewPaid, "paid; watching for the new expiry", contract.WaitsExpiry
 		return false, r.record(ctx, "paid", "", "paid outside the tool: "+orderIDs(r.st.Orders))
 	}
 	return false, nil

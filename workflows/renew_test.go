@@ -156,6 +156,14 @@ func sendAt(env *testsuite.TestWorkflowEnvironment, d time.Duration, name, who s
 	return u
 }
 
+func queryState(t *testing.T, env *testsuite.TestWorkflowEnvironment) contract.RenewState {
+	v, err := env.QueryWorkflow(contract.RenewStateQuery)
+	require.NoError(t, err)
+	var st contract.RenewState
+	require.NoError(t, v.Get(&st))
+	return st
+}
+
 func runRenew(t *testing.T, env *testsuite.TestWorkflowEnvironment, in contract.RenewInput) contract.RenewState {
 	t.Helper()
 	env.ExecuteWorkflow(workflows.RenewWorkflowName, in)
@@ -172,11 +180,14 @@ func TestRenewApprovalRulesAreEnforcedBeforeAnyOrder(t *testing.T) {
 	f := &renewCloud{mode: contract.RenewModeOrder, prices: []contract.Amount{100e6},
 		policy: contract.RenewPolicy{FourEyes: true, Approvers: []string{"alice@ops", "bob@ops"}}}
 	env := renewEnv(f)
+	var waiting contract.RenewState
+	env.RegisterDelayedCallback(func() { waiting = queryState(t, env) }, 30*time.Second)
 	own := sendAt(env, time.Minute, contract.RenewApproveName, "alice@ops")
 	stranger := sendAt(env, 2*time.Minute, contract.RenewApproveName, "mallory@ops")
 	bob := sendAt(env, 3*time.Minute, contract.RenewApproveName, "bob@ops")
 	st := runRenew(t, env, renewInput())
 
+	assert.Equal(t, contract.WaitsApproval, waiting.WaitsOn)
 	require.Error(t, own.rejected)
 	assert.Contains(t, own.rejected.Error(), "four eyes")
 	require.Error(t, stranger.rejected)
@@ -230,11 +241,7 @@ func TestRenewPriceRiseAsksAgain(t *testing.T) {
 	env := renewEnv(f)
 	sendAt(env, time.Minute, contract.RenewApproveName, "bob@ops")
 	var mid contract.RenewState
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(contract.RenewStateQuery)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(&mid))
-	}, 2*time.Minute)
+	env.RegisterDelayedCallback(func() { mid = queryState(t, env) }, 2*time.Minute)
 	sendAt(env, 3*time.Minute, contract.RenewApproveName, "bob@ops")
 	st := runRenew(t, env, renewInput())
 

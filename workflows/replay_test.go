@@ -26,6 +26,7 @@ var recordedHistories = []struct{ file, workflowID string }{
 	{"testdata/sync_history_v3-bulk.json", "expiry-sync-default-20261202T002439.721Z"},                     // grouped commits: a CommitPage of two pages
 	{"testdata/sync_history_v4.json", "expiry-sync-default-20261202T042425.779Z"},                          // deep listing, per-resource tags
 	{"testdata/sync_history_v4-bulk.json", "expiry-sync-default-20261202T042426.656Z"},                     // deep listing: up to 64 pages listed ahead
+	{"testdata/renew_history_v1.json", "renew-default-0edffde8f2-20261207"},                                // a renewal: refused self-approval, approved, ordered, paid, done
 }
 
 func TestReplayRecordedHistories(t *testing.T) {
@@ -33,6 +34,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(h.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			r.RegisterWorkflowWithOptions(workflows.RenewResources, workflow.RegisterOptions{Name: workflows.RenewWorkflowName})
 			f, err := os.Open(h.file)
 			require.NoError(t, err)
 			defer f.Close()

@@ -275,29 +275,11 @@ func (e *env) stoppedWaiting(id string) error {
 // waits for approval, or it was refused).
 func quoted(st contract.RenewState) bool { return st.State != "" }
 
-// resting: after an approval, the request reached a state where it waits
-// for something other than the worker, or ended. Right after the approve
-// update it is still pending with all its approvals: the worker goes on.
+// resting: the request waits for people (an approval, or the payment of
+// an unpaid order), or ended; otherwise the worker acts, or Huawei is to
+// move the expiry (pay mode: wait for done).
 func resting(st contract.RenewState) bool {
-	if st.Closed {
-		return true
-	}
-	switch st.State {
-	case contract.RenewPending:
-		// Another approval is needed, or the price rose and the approvals
-		// were voided.
-		return len(st.Approvals) < max(st.Needed, 1)
-	case contract.RenewApproved:
-		return st.DryRun
-	case contract.RenewOrdered:
-		// In pay mode the worker pays right after ordering: wait for it,
-		// unless it did not pay ("ordered, not paid: ..." or "ordered, but
-		// paying failed: ...": the policy's max_amount, or Huawei refused).
-		return st.Mode != contract.RenewModePay || strings.HasPrefix(st.Message, "ordered, ")
-	case contract.RenewDone, contract.RenewFailed, contract.RenewRejected, contract.RenewExpired:
-		return true
-	}
-	return false // paid: the new expiry is not seen yet
+	return st.Closed || st.WaitsOn == contract.WaitsApproval || st.WaitsOn == contract.WaitsPayment
 }
 
 // endErr is the exit of a command that waited: 1 when the request failed.

@@ -318,7 +318,7 @@ func TestRenewStatePrintsTheContractAsJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &fields))
 	assert.JSONEq(t, `"workflow"`, string(fields["source"]))
 	assert.JSONEq(t, `"http://ui/x"`, string(fields["web_url"]))
-	assert.JSONEq(t, `2469500000`, string(fields["approved_total"]), "amounts in millionths")
+	assert.JSONEq(t, `"2469.50"`, string(fields["approved_total"]), "amounts as Huawei writes them")
 	assert.JSONEq(t, `[{"request_id":"`+someRequest+`","seq":1,"at":"2026-11-26T08:00:00Z","kind":"opened","actor":"alice@ops-1","state":"pending"}]`,
 		string(fields["events"]), "an event's state is the word the database records")
 	want, err := json.Marshal(st)
@@ -370,25 +370,18 @@ func TestRequestedPrints(t *testing.T) {
 }
 
 func TestRestingStates(t *testing.T) {
-	two := []contract.Approval{{Approver: "a"}, {Approver: "b"}}
 	for _, c := range []struct {
 		name string
 		st   contract.RenewState
 		want bool
 	}{
-		{"just approved: the worker goes on", contract.RenewState{State: contract.RenewPending, Needed: 1, Approvals: two[:1]}, false},
-		{"a second approval needed", contract.RenewState{State: contract.RenewPending, Needed: 2, Approvals: two[:1]}, true},
-		{"the price rose: approvals voided", contract.RenewState{State: contract.RenewPending, Needed: 1}, true},
-		{"approved, ordering", contract.RenewState{State: contract.RenewApproved}, false},
+		{"waits for an approval", contract.RenewState{State: contract.RenewPending, WaitsOn: contract.WaitsApproval}, true},
+		{"approved enough: the worker goes on", contract.RenewState{State: contract.RenewPending}, false},
+		{"ordered, unpaid", contract.RenewState{State: contract.RenewOrdered, WaitsOn: contract.WaitsPayment}, true},
+		{"ordered, the worker pays", contract.RenewState{State: contract.RenewOrdered}, false},
+		{"paid: the new expiry is not seen yet", contract.RenewState{State: contract.RenewPaid, WaitsOn: contract.WaitsExpiry}, false},
 		{"dry run", contract.RenewState{State: contract.RenewApproved, DryRun: true, Closed: true}, true},
-		{"ordered in order mode", contract.RenewState{State: contract.RenewOrdered, Mode: contract.RenewModeOrder}, true},
-		{"ordered in pay mode, paying", contract.RenewState{State: contract.RenewOrdered, Mode: contract.RenewModePay, Message: "ordered CS1"}, false},
-		{"ordered in pay mode, not paid", contract.RenewState{State: contract.RenewOrdered, Mode: contract.RenewModePay, Message: "ordered, not paid: above max_amount"}, true},
-		{"paid", contract.RenewState{State: contract.RenewPaid, Mode: contract.RenewModePay}, false},
-		{"done", contract.RenewState{State: contract.RenewDone, Closed: true}, true},
-		{"failed", contract.RenewState{State: contract.RenewFailed, Closed: true}, true},
-		{"expired", contract.RenewState{State: contract.RenewExpired}, true},
-		{"rejected", contract.RenewState{State: contract.RenewRejected}, true},
+		{"ended", contract.RenewState{State: contract.RenewRejected, Closed: true}, true},
 	} {
 		assert.Equal(t, c.want, resting(c.st), c.name)
 	}

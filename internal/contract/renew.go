@@ -51,6 +51,13 @@ const (
 	RenewFailed   = "failed"
 )
 
+// What an open request waits for (RenewState.WaitsOn).
+const (
+	WaitsApproval = "approval"   // a person's yes (or no)
+	WaitsPayment  = "payment"    // an unpaid order, for people to pay
+	WaitsExpiry   = "new-expiry" // paid: Huawei to move the expiry
+)
+
 // RenewStates lists every state, in the order a request moves through them.
 var RenewStates = []string{RenewPending, RenewApproved, RenewOrdered, RenewPaid, RenewDone, RenewRejected, RenewExpired, RenewFailed}
 
@@ -179,6 +186,19 @@ func (a Amount) String() string {
 		frac += "0"
 	}
 	return fmt.Sprintf("%d.%s", units, frac)
+}
+
+// MarshalJSON writes the amount as a decimal string, as Huawei does.
+func (a Amount) MarshalJSON() ([]byte, error) { return []byte(`"` + a.String() + `"`), nil }
+
+// UnmarshalJSON reads a decimal string.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("amount %s is not a decimal string", b)
+	}
+	*a, err = ParseAmount(s)
+	return err
 }
 
 // RenewPolicy is an account's renewal policy (EXPIRY_SYNC_RENEW_POLICY_FILE),
@@ -415,6 +435,9 @@ type RenewState struct {
 	Mode        string               `json:"mode,omitempty"`
 	DryRun      bool                 `json:"dry_run,omitempty"`
 	Message     string               `json:"message,omitempty"` // why it ended, or what it waits for
+	// WaitsOn is what an open request waits for (WaitsApproval,
+	// WaitsPayment, WaitsExpiry); "" while the worker acts, and once closed.
+	WaitsOn string `json:"waits_on,omitempty"`
 	// Closed: the workflow has ended (a dry run ends approved); its
 	// resources may be in another request.
 	Closed    bool      `json:"closed,omitempty"`

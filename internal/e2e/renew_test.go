@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
@@ -392,4 +396,81 @@ func TestRenewRulesOnTheRealStack(t *testing.T) {
 		assert.Contains(t, err.Error(), fmt.Sprintf("renew its main resource %s", child.ParentResourceID))
 		assert.Empty(t, s.sim.Orders())
 	})
+}
+
+// TestRenewFromTheStarter walks the commands as a person would: quote
+// (read-only), request, a refused self-approval, approve, status, list;
+// then the next sync stores the new expiry and the report shows the
+// decisions. The request's history replays against today's code; with
+// EXPIRY_SYNC_RECORD_RENEW_HISTORY=path it is written there (refreshing
+// workflows/testdata), and with EXPIRY_SYNC_TRANSCRIPT=path the session is.
+func TestRenewFromTheStarter(t *testing.T) {
+	s := newStack(t, stackOptions{resources: 60, seed: 1000 + int64(queueSeq.Add(1)), workerProcess: true})
+	t.Setenv("DATABASE_URL", s.dbURL)
+	policy := filepath.Join(t.TempDir(), "renew-policy.yaml")
+	require.NoError(t, os.WriteFile(policy, []byte("default:\n  approvers: [alice@ops, bob@ops]\n  four_eyes: true\n  max_amount: \"100000\"\n"), 0o600))
+	s.cfg.RenewMode, s.cfg.RenewPolicyFile = contract.RenewModePay, policy
+	s.startWorkerProcess()
+	var transcript strings.Builder
+	run := func(want int, args ...string) string {
+		t.Helper()
+		code, out, errOut := s.starter(args...)
+		fmt.Fprintf(&transcript, "$ starter %s\n%s%s[exit %d]\n\n", strings.Join(args, " "), out, errOut, code)
+		require.Equal(t, want, code, "starter %v\nstdout:\n%s\nstderr:\n%s", args, out, errOut)
+		return out + errOut
+	}
+	run(0, "sync", "--expire-days", "400", "--lookback-days", "40", "--wait")
+	res := mainResources(s, 2)
+	id, other := res[0].ResourceID, res[1].ResourceID
+
+	out := run(0, "renew", "quote", "--resource", id, "--period", "1m")
+	assert.Contains(t, out, "TOTAL")
+	assert.Empty(t, s.sim.Orders(), "a quote orders nothing")
+
+	out = run(0, "renew", "request", "--resource", id, "--period", "1m", "--reason", "ticket OPS-1", "--requester", "alice@ops", "--wait", "-o", "json")
+	var started struct {
+		RequestID string `json:"request_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &started), out)
+	req := started.RequestID
+
+	out = run(2, "renew", "approve", req, "--approver", "alice@ops")
+	assert.Contains(t, out, "four eyes")
+	assert.Empty(t, s.sim.Orders())
+
+	run(0, "renew", "approve", req, "--approver", "bob@ops", "--comment", "budget ok", "--wait")
+	out = run(0, "renew", "status", req)
+	orders := ordersFor(s, []string{id})
+	require.Len(t, orders, 1)
+	assert.Contains(t, out, orders[0].OrderID)
+	assert.Contains(t, out, contract.RenewDone)
+	newExpiry := expireOf(s, id)
+	assert.Equal(t, res[0].ExpireTime.AddDate(0, 1, 0), newExpiry)
+	assert.Contains(t, run(0, "renew", "list", "--state", contract.RenewDone), req)
+
+	run(0, "lapse", "--resource", other, "--reason", "decommissioned", "--requester", "alice@ops")
+	run(0, "sync", "--expire-days", "400", "--lookback-days", "40", "--wait")
+	assert.Equal(t, newExpiry, s.rows()[id].ExpireTime.UTC(), "the next sync stores the new expiry")
+	out = run(0, "report", "--expire-days", "400", "--limit", "1000")
+	assert.Contains(t, out, "renewed until "+newExpiry.Format(time.DateOnly))
+	assert.Contains(t, out, "lapse: decommissioned")
+
+	h := s.history(req, "")
+	require.NoError(t, renewReplayer().ReplayWorkflowHistoryWithOptions(nil, h,
+		worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: req}}))
+	if path := os.Getenv("EXPIRY_SYNC_RECORD_RENEW_HISTORY"); path != "" {
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, b, 0o644))
+		t.Logf("recorded %d events of %s to %s", len(h.Events), req, path)
+	}
+	if path := os.Getenv("EXPIRY_SYNC_TRANSCRIPT"); path != "" {
+		require.NoError(t, os.WriteFile(path, []byte(transcript.String()), 0o644))
+	}
+}
+
+func renewReplayer() worker.WorkflowReplayer {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.RenewResources, workflow.RegisterOptions{Name: workflows.RenewWorkflowName})
+	return r
 }

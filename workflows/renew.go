@@ -270,11 +270,18 @@ func (r *renewal) record(ctx workflow.Context, kind, actor, detail string) error
 			return err
 		}
 	}
+	// Counted once per event: the SDK does not count again on replay.
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"account": r.st.Account, "kind": r.st.Kind, "event": kind}).
+		Counter(RenewEventsMetric).Inc(1)
 	ev := contract.RenewEvent{RequestID: r.st.RequestID, Seq: r.seq, At: now, Kind: kind, Actor: actor, Detail: detail, State: r.st}
 	opts := dbOptions("record: " + kind)
 	opts.RetryPolicy = renewRecordRetry
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityRenewRecord, ev).Get(ctx, nil)
 }
+
+// RenewEventsMetric counts a request's events (Prometheus:
+// expiry_sync_renewal_events_total{account,kind,event}).
+const RenewEventsMetric = "expiry_sync_renewal_events"
 
 // renewRecordRetry: the database's retries; a resource already in another
 // open request refuses the first record for good.

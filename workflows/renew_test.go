@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -31,7 +32,32 @@ type renewCloud struct {
 	applied int
 	events  []contract.RenewEvent
 	orderFn func() (contract.RenewOrderResult, error) // nil: place one order
+	metrics *countingMetrics
 }
+
+// countingMetrics counts the workflow's own counters by name and tags.
+type countingMetrics struct {
+	client.MetricsHandler
+	mu     *sync.Mutex
+	tags   string
+	counts map[string]int64
+}
+
+func (m *countingMetrics) WithTags(tags map[string]string) client.MetricsHandler {
+	return &countingMetrics{MetricsHandler: m.MetricsHandler, mu: m.mu, counts: m.counts, tags: fmt.Sprint(tags)}
+}
+
+func (m *countingMetrics) Counter(name string) client.MetricsCounter {
+	return counterFunc(func(n int64) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.counts[name+m.tags] += n
+	})
+}
+
+type counterFunc func(int64)
+
+func (f counterFunc) Inc(n int64) { f(n) }
 
 func (f *renewCloud) open(_ context.Context, in contract.RenewInput) (contract.RenewOpened, error) {
 	res := make([]contract.RenewResource, len(in.ResourceIDs))
@@ -110,6 +136,8 @@ func (f *renewCloud) eventKinds() []string {
 
 func renewEnv(f *renewCloud) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
+	f.metrics = &countingMetrics{MetricsHandler: client.MetricsNopHandler, mu: &sync.Mutex{}, counts: map[string]int64{}}
+	s.SetMetricsHandler(f.metrics)
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(workflows.RenewResources, workflowNamed(workflows.RenewWorkflowName))
 	for name, fn := range map[string]any{
@@ -200,6 +228,7 @@ func TestRenewApprovalRulesAreEnforcedBeforeAnyOrder(t *testing.T) {
 	assert.Equal(t, contract.Amount(100e6), st.Approved)
 	kinds := f.eventKinds()
 	assert.Less(t, indexOf(kinds, "approved"), indexOf(kinds, "ordered"), "the approval is recorded before the order: %v", kinds)
+	assert.Equal(t, int64(1), f.metrics.counts[workflows.RenewEventsMetric+fmt.Sprint(map[string]string{"account": "prod", "kind": "renew", "event": "ordered"})])
 }
 
 func indexOf(list []string, s string) int {

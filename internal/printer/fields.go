@@ -1,6 +1,7 @@
 package printer
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 )
@@ -92,10 +93,15 @@ func walk(t reflect.Type, prefix string, out *[]Field, depth int) {
 	}
 }
 
+var marshalerType = reflect.TypeFor[json.Marshaler]()
+
 func typeName(t reflect.Type) string {
 	t = deref(t)
 	if t == timeType {
 		return "time"
+	}
+	if t.Kind() != reflect.Struct && t.Implements(marshalerType) {
+		return "string" // a scalar that writes itself as one, e.g. an amount "1234.50"
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -8,3 +8,10 @@ func SetKeepAliveEvery(d time.Duration) (restore func()) {
 	keepAliveEvery = d
 	return func() { keepAliveEvery = saved }
 }
+
+// SetOrderSettleWindow shortens how long an uncertain order is looked for.
+func SetOrderSettleWindow(d time.Duration) (restore func()) {
+	saved := orderSettleWindow
+	orderSettleWindow = d
+	return func() { orderSettleWindow = saved }
+}

@@ -27,14 +27,15 @@ type Renewer struct {
 	PolicyFile string // EXPIRY_SYNC_RENEW_POLICY_FILE, read anew by every request
 }
 
+// orderSettleWindow: how long an order an earlier attempt may have placed
+// is looked for before the request stops as uncertain (the docs do not
+// say how soon ListCustomerOrders shows a new order). A variable for tests.
+var orderSettleWindow = 10 * time.Minute
+
 const (
 	// orderLookupMargin widens the look-up for the request's own orders
 	// before its start: Huawei's clock and ours may differ by this much.
 	orderLookupMargin = 10 * time.Minute
-	// orderSettleWindow: how long an order an earlier attempt may have
-	// placed is looked for before the request stops as uncertain (the
-	// docs do not say how soon ListCustomerOrders shows a new order).
-	orderSettleWindow = 10 * time.Minute
 	// expiryTolerance: a new expiry counts as moved by the period when it
 	// is within this of old + period (month ends, time zones).
 	expiryTolerance = 48 * time.Hour

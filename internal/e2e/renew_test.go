@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -473,4 +474,210 @@ func renewReplayer() worker.WorkflowReplayer {
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.RenewResources, workflow.RegisterOptions{Name: workflows.RenewWorkflowName})
 	return r
+}
+
+// modelRequest is what the test itself knows of one request: what it
+// asked, and which of its updates the workflow accepted.
+type modelRequest struct {
+	id        string
+	ids       []string
+	run       client.WorkflowRun
+	approvals []modelApproval // accepted
+	rejected  bool            // a reject was accepted
+}
+
+type modelApproval struct {
+	who string
+	at  time.Time
+}
+
+// TestRenewalModel runs random sequences of requests, approvals by the
+// right and the wrong people, rejections, price changes, lost order
+// answers, worker kills and console payments on the real stack, and
+// checks what must always hold against the simulator's truth and the
+// test's own record, never against the product's tables:
+//   - every order belongs to one request, at most one per request;
+//   - no order without the approvals the policy asks for, accepted before
+//     it was placed, and none for a request rejected first;
+//   - the validator refuses every approval the rules forbid;
+//   - nothing is paid above max_amount;
+//   - each expiry moved by the period once per paid order naming it.
+//
+// EXPIRY_SYNC_RENEW_MODEL_SEEDS sets how many sequences (default 3).
+func TestRenewalModel(t *testing.T) {
+	n := 3
+	if v := os.Getenv("EXPIRY_SYNC_RENEW_MODEL_SEEDS"); v != "" {
+		_, err := fmt.Sscan(v, &n)
+		require.NoError(t, err)
+	}
+	for seed := 1; seed <= n; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			runRenewalModel(t, int64(seed))
+		})
+	}
+}
+
+const (
+	modelMaxAmount      = "2500"
+	modelSecondApproval = "2000"
+)
+
+func runRenewalModel(t *testing.T, seed int64) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 23))
+	mode := []string{contract.RenewModeOrder, contract.RenewModePay}[rng.IntN(2)]
+	knobs := hwsim.Knobs{}
+	if rng.IntN(2) == 0 {
+		knobs.OrderListLag = 2 * time.Second
+	}
+	s := newStack(t, stackOptions{resources: 80, seed: 2000 + seed, knobs: knobs, workerProcess: true, parallel: true})
+	policy := filepath.Join(t.TempDir(), "renew-policy.yaml")
+	require.NoError(t, os.WriteFile(policy, []byte(fmt.Sprintf("default:\n  approvers: [alice@ops, bob@ops, carol@ops]\n  four_eyes: true\n  second_approval_above: %q\n  max_amount: %q\n",
+		modelSecondApproval, modelMaxAmount)), 0o600))
+	s.cfg.RenewMode, s.cfg.RenewPolicyFile = mode, policy
+	w := s.startWorkerProcess()
+	t.Logf("seed %d: mode %s, order list lag %s", seed, mode, knobs.OrderListLag)
+
+	free := resourceIDs(mainResources(s, 8))
+	before := map[string]time.Time{}
+	for _, id := range free {
+		before[id] = expireOf(s, id)
+	}
+	period := contract.Period{Unit: "m", Num: 1}
+	var reqs []*modelRequest
+	people := []string{"alice@ops", "bob@ops", "carol@ops", "mallory@ops"}
+	for step := 0; step < 14; step++ {
+		switch op := rng.IntN(8); {
+		case op == 0 && len(free) > 0: // a request of 1-3 resources no other request names
+			k := min(len(free), 1+rng.IntN(3))
+			ids := free[:k]
+			free = free[k:]
+			run := s.request(t, ids, "1m")
+			reqs = append(reqs, &modelRequest{id: run.GetID(), ids: ids, run: run})
+			t.Logf("step %d: request %s for %v", step, run.GetID(), ids)
+		case op <= 3 && len(reqs) > 0: // an approval by anyone
+			r := reqs[rng.IntN(len(reqs))]
+			who := people[rng.IntN(len(people))]
+			_, err := s.approve(r.id, who)
+			forbidden := who == "mallory@ops" || who == "alice@ops" // not an approver; the requester under four eyes
+			if forbidden {
+				require.Error(t, err, "the validator refuses %s on %s", who, r.id)
+			}
+			if err == nil {
+				r.approvals = append(r.approvals, modelApproval{who: who, at: time.Now()})
+			}
+			t.Logf("step %d: approve %s as %s: %v", step, r.id, who, err)
+		case op == 4 && len(reqs) > 0 && rng.IntN(3) == 0:
+			r := reqs[rng.IntN(len(reqs))]
+			h, err := s.client.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{WorkflowID: r.id, UpdateName: contract.RenewRejectName,
+				WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{contract.ApproveInput{Approver: "carol@ops"}}})
+			if err == nil && h.Get(context.Background(), nil) == nil {
+				r.rejected = true // accepted only while it waits: it can have ordered nothing
+			}
+			t.Logf("step %d: reject %s: %v", step, r.id, err)
+		case op == 5:
+			factor := []float64{1, 1.3, 0.8}[rng.IntN(3)]
+			knobs.RenewPriceFactor = factor
+			require.NoError(t, s.sim.SetKnobs(knobs))
+			t.Logf("step %d: price factor %g", step, factor)
+		case op == 6:
+			knobs.OrderAnswerLost = 1
+			require.NoError(t, s.sim.SetKnobs(knobs))
+			knobs.OrderAnswerLost = 0
+			t.Logf("step %d: the next order's answer is lost", step)
+		case op == 7:
+			time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
+			w.kill()
+			w = s.startWorkerProcess()
+			t.Logf("step %d: worker killed and restarted", step)
+		}
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+	}
+	consolePaid := map[string]bool{}
+	// Let every request end: approve what waits (two approvers, as a total
+	// above second_approval_above asks), pay what waits for payment.
+	eventually(t, "every request ends", 4*time.Minute, func() bool {
+		open := 0
+		for _, r := range reqs {
+			st := s.renewState(t, r.id)
+			if st.Closed {
+				continue
+			}
+			open++
+			switch st.WaitsOn {
+			case contract.WaitsApproval:
+				for _, who := range []string{"bob@ops", "carol@ops"} {
+					if _, err := s.approve(r.id, who); err == nil {
+						r.approvals = append(r.approvals, modelApproval{who: who, at: time.Now()})
+					}
+				}
+			case contract.WaitsPayment:
+				for _, o := range st.Orders {
+					if _, err := s.sim.PayOrderInConsole(o.OrderID); err == nil {
+						consolePaid[o.OrderID] = true
+					}
+				}
+			}
+		}
+		return open == 0
+	})
+	checkRenewalModel(t, s, reqs, before, period, consolePaid)
+}
+
+func checkRenewalModel(t *testing.T, s *stack, reqs []*modelRequest, expiries map[string]time.Time, period contract.Period, consolePaid map[string]bool) {
+	maxAmount, _ := contract.ParseAmount(modelMaxAmount)
+	second, _ := contract.ParseAmount(modelSecondApproval)
+	paidPerResource := map[string]int{}
+	ordersOf := map[string]int{}
+	for _, o := range s.sim.Orders() {
+		var owner *modelRequest
+		for _, r := range reqs {
+			if slices.ContainsFunc(o.MainResourceIDs, func(id string) bool { return slices.Contains(r.ids, id) }) {
+				require.Nil(t, owner, "order %s names the resources of two requests", o.OrderID)
+				owner = r
+			}
+		}
+		require.NotNil(t, owner, "order %s belongs to no request", o.OrderID)
+		ordersOf[owner.id]++
+		amount, err := contract.ParseAmount(o.Amount)
+		require.NoError(t, err)
+		needed := 1
+		if amount > second {
+			needed = 2
+		}
+		var approvers []string
+		for _, a := range owner.approvals {
+			if a.at.Before(o.CreateTime) && !slices.Contains(approvers, a.who) {
+				approvers = append(approvers, a.who)
+			}
+		}
+		assert.GreaterOrEqual(t, len(approvers), needed, "order %s of %s (%s) placed after %d distinct approval(s): %+v", o.OrderID, owner.id, o.Amount, len(approvers), owner.approvals)
+		assert.False(t, owner.rejected, "order %s of a rejected request %s", o.OrderID, owner.id)
+		if o.Status == hwsim.OrderCompleted {
+			for _, id := range o.MainResourceIDs {
+				paidPerResource[id]++
+			}
+			if !consolePaid[o.OrderID] {
+				assert.Equal(t, contract.RenewModePay, s.cfg.RenewMode, "order %s paid by the worker in mode %s", o.OrderID, s.cfg.RenewMode)
+				assert.LessOrEqual(t, amount, maxAmount, "order %s paid above max_amount", o.OrderID)
+			}
+		}
+	}
+	for id, n := range ordersOf {
+		assert.LessOrEqual(t, n, 1, "request %s has %d orders", id, n)
+	}
+	for id, t0 := range expiries {
+		want := t0
+		for range paidPerResource[id] {
+			want = period.AddTo(want)
+		}
+		assert.Equal(t, want, expireOf(s, id), "resource %s moved once per paid order (%d)", id, paidPerResource[id])
+	}
+	for _, r := range reqs {
+		var st contract.RenewState
+		require.NoError(t, r.run.Get(context.Background(), &st))
+		rec, _, err := s.store.Renewal(context.Background(), r.id)
+		require.NoError(t, err)
+		assert.Equal(t, st.State, rec.State, "the record of %s agrees with its workflow", r.id)
+	}
 }

@@ -32,6 +32,8 @@ type renewCloud struct {
 	applied int
 	events  []contract.RenewEvent
 	orderFn func() (contract.RenewOrderResult, error) // nil: place one order
+	// recordFails: a record the database refuses for good.
+	recordFails func(contract.RenewEvent) error
 	metrics *countingMetrics
 }
 
@@ -78,6 +80,11 @@ func (f *renewCloud) quote(_ context.Context, in contract.QuoteInput) (contract.
 func (f *renewCloud) record(_ context.Context, ev contract.RenewEvent) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.recordFails != nil {
+		if err := f.recordFails(ev); err != nil {
+			return err
+		}
+	}
 	f.events = append(f.events, ev)
 	return nil
 }
@@ -301,6 +308,7 @@ func TestRenewEndsWithoutOrdering(t *testing.T) {
 		env := renewEnv(f)
 		st := runRenew(t, env, renewInput())
 		assert.Equal(t, contract.RenewExpired, st.State)
+		assert.Equal(t, time.Date(2027, 1, 17, 0, 0, 0, 0, time.UTC), st.UpdatedAt, "ended at its deadline")
 		assert.Contains(t, st.Message, "nothing was ordered")
 		assert.Equal(t, 0, f.orders)
 	})
@@ -370,4 +378,23 @@ func TestAutoRenewIsApprovedThenApplied(t *testing.T) {
 	assert.Equal(t, 1, f.applied)
 	assert.Equal(t, contract.RenewDone, st.State)
 	assert.Equal(t, 0, f.quotes)
+}
+
+// An approval the database cannot record orders nothing: the order waits
+// for the approval's record, not only for the approval.
+func TestRenewOrdersNothingWhenTheApprovalCannotBeRecorded(t *testing.T) {
+	f := &renewCloud{mode: contract.RenewModePay, prices: []contract.Amount{1e6}, policy: contract.RenewPolicy{FourEyes: true}}
+	f.recordFails = func(ev contract.RenewEvent) error {
+		if ev.Kind == "approved" && ev.Actor != "" {
+			return temporal.NewNonRetryableApplicationError("the database refused the row", contract.ErrTypeDatabaseRejected, nil)
+		}
+		return nil
+	}
+	env := renewEnv(f)
+	sendAt(env, time.Minute, contract.RenewApproveName, "bob@ops")
+	env.ExecuteWorkflow(workflows.RenewWorkflowName, renewInput())
+	require.True(t, env.IsWorkflowCompleted())
+	require.Error(t, env.GetWorkflowError())
+	assert.Equal(t, 0, f.orders)
+	assert.Zero(t, f.paid)
 }

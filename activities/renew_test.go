@@ -128,3 +128,34 @@ func TestRenewOrderInModeOffCallsNothing(t *testing.T) {
 	assert.Empty(t, f.sim.Orders())
 	assert.Zero(t, f.sim.RenewTruth().Calls[hwsim.APIListOrders].Requests, "not even a look-up")
 }
+
+// A partner's credentials are refused before any call to Huawei.
+func TestRenewOpenRefusesAPartnerUpFront(t *testing.T) {
+	f, r, env := renewFixture(t, contract.RenewModePay)
+	r.Accounts[contract.DefaultAccount].Partner = true
+	_, err := env.ExecuteActivity(contract.ActivityRenewOpen, contract.RenewInput{Account: contract.DefaultAccount, Kind: contract.RenewKindRenew,
+		ResourceIDs: mainIDs(f, 1), Period: contract.Period{Unit: "m", Num: 1}, Requester: "alice@ops"})
+	app := appError(t, err)
+	assert.Equal(t, contract.ErrTypePartner, app.Type())
+	assert.True(t, app.NonRetryable())
+	assert.Contains(t, app.Message(), "partner")
+	assert.Zero(t, f.sim.Stats().Total().Requests, "nothing was asked of Huawei")
+}
+
+// An attached resource is refused, naming its main resource.
+func TestRenewOpenRefusesAnAttachedResourceNamingItsMain(t *testing.T) {
+	f, _, env := renewFixture(t, contract.RenewModePay)
+	var child hwsim.Resource
+	for _, r := range f.sim.Resources() {
+		if r.IsMainResource == 0 && r.ParentResourceID != "" {
+			child = r
+			break
+		}
+	}
+	require.NotEmpty(t, child.ResourceID)
+	_, err := env.ExecuteActivity(contract.ActivityRenewOpen, contract.RenewInput{Account: contract.DefaultAccount, Kind: contract.RenewKindRenew,
+		ResourceIDs: []string{child.ResourceID}, Period: contract.Period{Unit: "m", Num: 1}, Requester: "alice@ops"})
+	app := appError(t, err)
+	assert.Equal(t, contract.ErrTypeRenewRefused, app.Type())
+	assert.Contains(t, app.Message(), "renew its main resource "+child.ParentResourceID)
+}

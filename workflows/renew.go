@@ -43,6 +43,9 @@ func RenewQuote(ctx workflow.Context, in contract.QuoteInput) (contract.RenewQuo
 // order (and pay) or apply, and watch for the new expiry.
 func RenewResources(ctx workflow.Context, in contract.RenewInput) (contract.RenewState, error) {
 	r := newRenewal(ctx, in)
+	// An approval or rejection in flight answers its caller before the
+	// request ends (no commands: replays as before).
+	defer func() { _ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }) }()
 	if err := r.register(ctx); err != nil {
 		return r.st, err
 	}

@@ -158,6 +158,19 @@ func partnerRefused(acc *Account) error {
 		contract.ErrTypePartner, nil)
 }
 
+// actingAccount is the account a step that changes something at Huawei
+// acts on: nil, and no error, when the worker's mode is off (a dry run).
+func (r *Renewer) actingAccount(name string) (*Account, error) {
+	if r.Mode == contract.RenewModeOff {
+		return nil, nil
+	}
+	acc, err := r.account(name)
+	if err != nil {
+		return nil, err
+	}
+	return acc, partnerRefused(acc)
+}
+
 // RenewQuote prices the renewal (ListRenewRateOnPeriod, 10 ids a call).
 func (r *Renewer) RenewQuote(ctx context.Context, in contract.QuoteInput) (contract.RenewQuote, error) {
 	acc, err := r.account(in.Account)
@@ -201,14 +214,8 @@ func (r *Renewer) RenewRecord(ctx context.Context, ev contract.RenewEvent) error
 // and this activity's result.
 func (r *Renewer) RenewOrder(ctx context.Context, in contract.RenewOrderInput) (contract.RenewOrderResult, error) {
 	out := contract.RenewOrderResult{Mode: r.Mode}
-	if r.Mode == contract.RenewModeOff {
-		return out, nil
-	}
-	acc, err := r.account(in.Account)
-	if err != nil {
-		return out, err
-	}
-	if err := partnerRefused(acc); err != nil {
+	acc, err := r.actingAccount(in.Account)
+	if acc == nil || err != nil {
 		return out, err
 	}
 	standing, err := r.ownOrders(ctx, acc, in)
@@ -444,14 +451,8 @@ func (r *Renewer) RenewWatch(ctx context.Context, in contract.RenewWatchInput) (
 // idempotent at Huawei, so a retry repeats it harmlessly.
 func (r *Renewer) RenewApply(ctx context.Context, in contract.RenewApplyInput) (contract.RenewApplyResult, error) {
 	out := contract.RenewApplyResult{Mode: r.Mode}
-	if r.Mode == contract.RenewModeOff {
-		return out, nil
-	}
-	acc, err := r.account(in.Account)
-	if err != nil {
-		return out, err
-	}
-	if err := partnerRefused(acc); err != nil {
+	acc, err := r.actingAccount(in.Account)
+	if acc == nil || err != nil {
 		return out, err
 	}
 	if in.Kind == contract.RenewKindToOnDemand {

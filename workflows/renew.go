@@ -55,16 +55,19 @@ func RenewResources(ctx workflow.Context, in contract.RenewInput) (contract.Rene
 	if err := r.open(ctx); err != nil {
 		return r.st, err
 	}
-	if err := r.awaitApproval(ctx); err != nil {
-		if errors.Is(err, errEnded) {
-			return r.st, nil
-		}
-		return r.st, err
+	err := r.awaitApproval(ctx)
+	switch {
+	case err == nil && in.Kind == contract.RenewKindRenew:
+		err = r.renew(ctx)
+	case err == nil:
+		err = r.apply(ctx)
+	case errors.Is(err, errEnded):
+		err = nil
 	}
-	if in.Kind == contract.RenewKindRenew {
-		return r.st, r.renew(ctx)
+	if r.st.Closed {
+		r.tell(ctx)
 	}
-	return r.st, r.apply(ctx)
+	return r.st, err
 }
 
 // renewal is the request's state, shared by the main loop and the handlers.
@@ -79,6 +82,7 @@ type renewal struct {
 	recordErr error
 	rejected  bool
 	attrState string // the ExpirySyncRenewState last upserted
+	told      string // the state and wait the routes' channels were last told of
 }
 
 func newRenewal(ctx workflow.Context, in contract.RenewInput) *renewal {
@@ -455,6 +459,9 @@ func (r *renewal) renew(ctx workflow.Context) error {
 	if res.Mode == contract.RenewModePay {
 		r.pay(dctx)
 	}
+	if r.st.WaitsOn == contract.WaitsPayment {
+		r.tell(ctx)
+	}
 	return r.watch(ctx)
 }
 
@@ -578,6 +585,49 @@ func (r *renewal) apply(ctx workflow.Context) error {
 		return r.end(dctx, contract.RenewDone, fmt.Sprintf("%s applied to %s; refused for %s", r.in.Kind, strings.Join(res.Applied, ", "), failuresText(res.Failures)))
 	}
 	return r.end(dctx, contract.RenewDone, r.in.Kind+" applied to "+strings.Join(res.Applied, ", "))
+}
+
+// RenewNotifyChange versions the notices to the routes' channels:
+// histories recorded before them replay without.
+const RenewNotifyChange = "renew-notify-channels"
+
+// tell sends the routes' channels the request's state once per resting
+// point (an unpaid order, the end), and records how each channel took it.
+// At most once: a chat robot has no idempotency key, so an attempt that
+// did not answer is recorded, not sent again.
+func (r *renewal) tell(ctx workflow.Context) {
+	key := r.st.State + "/" + r.st.WaitsOn
+	if key == r.told {
+		return
+	}
+	r.told = key
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if workflow.GetVersion(dctx, RenewNotifyChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	opts := workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: heartbeatTimeout, Summary: "tell the routes' channels",
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}}
+	var outs []contract.SendOutcome
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts), contract.ActivityRenewNotify, r.st).Get(dctx, &outs)
+	if err == nil && len(outs) == 0 {
+		return // no routes file, or no channel for these resources
+	}
+	_ = r.record(dctx, "notified", "", noticeText(outs, err))
+}
+
+// noticeText says how each channel took a notice.
+func noticeText(outs []contract.SendOutcome, err error) string {
+	if err != nil {
+		return "the notice's sending did not answer, not sent again: " + errorMessage(err)
+	}
+	parts := make([]string, len(outs))
+	for i, o := range outs {
+		parts[i] = o.Channel + " " + o.Status
+		if o.Error != "" {
+			parts[i] += " (" + o.Error + ")"
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func renewHuaweiOptions(summary string) workflow.ActivityOptions {

@@ -32,9 +32,10 @@ type renewCloud struct {
 	applied int
 	events  []contract.RenewEvent
 	orderFn func() (contract.RenewOrderResult, error) // nil: place one order
+	notices []string                                  // the states the routes' channels were told of
 	// recordFails: a record the database refuses for good.
 	recordFails func(contract.RenewEvent) error
-	metrics *countingMetrics
+	metrics     *countingMetrics
 }
 
 // countingMetrics counts the workflow's own counters by name and tags.
@@ -121,6 +122,13 @@ func (f *renewCloud) watch(_ context.Context, in contract.RenewWatchInput) (cont
 	return out, nil
 }
 
+func (f *renewCloud) notify(_ context.Context, st contract.RenewState) ([]contract.SendOutcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notices = append(f.notices, st.State)
+	return []contract.SendOutcome{{Channel: "ops", Status: "sent"}}, nil
+}
+
 func (f *renewCloud) apply(_ context.Context, in contract.RenewApplyInput) (contract.RenewApplyResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -150,6 +158,7 @@ func renewEnv(f *renewCloud) *testsuite.TestWorkflowEnvironment {
 	for name, fn := range map[string]any{
 		contract.ActivityRenewOpen: f.open, contract.ActivityRenewQuote: f.quote, contract.ActivityRenewRecord: f.record,
 		contract.ActivityRenewOrder: f.order, contract.ActivityRenewPay: f.pay, contract.ActivityRenewWatch: f.watch, contract.ActivityRenewApply: f.apply,
+		contract.ActivityRenewNotify: f.notify,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -235,6 +244,7 @@ func TestRenewApprovalRulesAreEnforcedBeforeAnyOrder(t *testing.T) {
 	assert.Equal(t, contract.Amount(100e6), st.Approved)
 	kinds := f.eventKinds()
 	assert.Less(t, indexOf(kinds, "approved"), indexOf(kinds, "ordered"), "the approval is recorded before the order: %v", kinds)
+	assert.Equal(t, []string{contract.RenewOrdered, contract.RenewDone}, f.notices, "the routes' channels are told once per resting point: the unpaid order, the end")
 	assert.Equal(t, int64(1), f.metrics.counts[workflows.RenewEventsMetric+fmt.Sprint(map[string]string{"account": "prod", "kind": "renew", "event": "ordered"})])
 }
 

@@ -27,6 +27,7 @@ var recordedHistories = []struct{ file, workflowID string }{
 	{"testdata/sync_history_v4.json", "expiry-sync-default-20261202T042425.779Z"},                          // deep listing, per-resource tags
 	{"testdata/sync_history_v4-bulk.json", "expiry-sync-default-20261202T042426.656Z"},                     // deep listing: up to 64 pages listed ahead
 	{"testdata/renew_history_v1.json", "renew-default-0edffde8f2-20261207"},                                // a renewal: refused self-approval, approved, ordered, paid, done
+	{"testdata/renew_history_v2.json", "renew-default-0edffde8f2-20261207"},                                // renew-notify-channels: the routes' channels told at the end
 }
 
 func TestReplayRecordedHistories(t *testing.T) {

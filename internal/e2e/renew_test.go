@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -431,6 +432,7 @@ func TestRenewFromTheStarter(t *testing.T) {
 	policy := filepath.Join(t.TempDir(), "renew-policy.yaml")
 	require.NoError(t, os.WriteFile(policy, []byte("default:\n  approvers: [alice@ops, bob@ops]\n  four_eyes: true\n  max_amount: \"100000\"\n"), 0o600))
 	s.cfg.RenewMode, s.cfg.RenewPolicyFile = contract.RenewModePay, policy
+	notices := renewHook(t)
 	s.startWorkerProcess()
 	var transcript strings.Builder
 	run := func(want int, args ...string) string {
@@ -476,6 +478,11 @@ func TestRenewFromTheStarter(t *testing.T) {
 	assert.Contains(t, out, "renewed until "+newExpiry.Format(time.DateOnly))
 	assert.Contains(t, out, "lapse: decommissioned")
 
+	eventually(t, "the route's channel is told the request is done", time.Minute, func() bool {
+		return slices.ContainsFunc(notices(), func(b string) bool {
+			return strings.Contains(b, `"expiry.renewal"`) && strings.Contains(b, req) && strings.Contains(b, `"state":"done"`)
+		})
+	})
 	h := s.history(req, "")
 	require.NoError(t, renewReplayer().ReplayWorkflowHistoryWithOptions(nil, h,
 		worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: req}}))
@@ -708,5 +715,30 @@ func checkRenewalModel(t *testing.T, s *stack, reqs []*modelRequest, expiries ma
 		rec, _, err := s.store.Renewal(context.Background(), r.id)
 		require.NoError(t, err)
 		assert.Equal(t, st.State, rec.State, "the record of %s agrees with its workflow", r.id)
+	}
+}
+
+// renewHook is a routes file with one webhook channel for every resource
+// (EXPIRY_SYNC_NOTIFY_FILE, read by worker processes started after it);
+// the function returns the bodies the webhook received.
+func renewHook(t *testing.T) func() []string {
+	var mu sync.Mutex
+	var bodies []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hook.Close)
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	require.NoError(t, os.WriteFile(routes, []byte(fmt.Sprintf("default_route: ops\nchannels:\n  ops-hook: {type: webhook, url: %q, secret: \"env:T_RENEW_HOOK_SECRET\"}\nroutes:\n  - {name: ops, channels: [ops-hook]}\n", hook.URL)), 0o600))
+	t.Setenv("T_RENEW_HOOK_SECRET", "renew-hook-secret-0123456789abcdef")
+	t.Setenv("EXPIRY_SYNC_NOTIFY_FILE", routes)
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(bodies)
 	}
 }

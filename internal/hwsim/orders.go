@@ -126,25 +126,17 @@ var (
 // PayOrderInConsole pays an unpaid order as a person does in Billing
 // Center: as PayOrders does, without an API call.
 func (s *Simulator) PayOrderInConsole(orderID string) (Order, error) {
-	rn := s.rn()
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	now := time.Now().UTC()
-	rn.settleLocked(now)
-	o, ok := rn.byID[strings.ToUpper(orderID)]
-	if !ok {
-		return Order{}, ErrNoOrder
-	}
-	if o.status != OrderPendingPayment {
-		return o.export(), ErrOrderNotUnpaid
-	}
-	s.payLocked(o, now)
-	return o.export(), nil
+	return s.inConsole(orderID, s.payLocked)
 }
 
 // CancelOrderInConsole cancels an unpaid order as a person does in Billing
 // Center.
 func (s *Simulator) CancelOrderInConsole(orderID string) (Order, error) {
+	return s.inConsole(orderID, func(o *order, now time.Time) { o.status, o.canceled = OrderCanceled, now })
+}
+
+// inConsole does to an unpaid order what a person does in the console.
+func (s *Simulator) inConsole(orderID string, act func(o *order, now time.Time)) (Order, error) {
 	rn := s.rn()
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
@@ -157,7 +149,7 @@ func (s *Simulator) CancelOrderInConsole(orderID string) (Order, error) {
 	if o.status != OrderPendingPayment {
 		return o.export(), ErrOrderNotUnpaid
 	}
-	o.status, o.canceled = OrderCanceled, now
+	act(o, now)
 	return o.export(), nil
 }
 

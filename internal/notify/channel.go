@@ -294,7 +294,7 @@ type Message struct {
 
 // Send delivers m on the channel. A failure is a *SendError.
 func (ch *Channel) Send(ctx context.Context, m Message) error {
-	m.Digest = ch.localize(m.Digest)
+	m.Digest = ch.fitRenewal(ch.localize(m.Digest))
 	switch ch.Type {
 	case TypeWebhook:
 		return ch.sendWebhook(ctx, m)

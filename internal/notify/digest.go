@@ -99,6 +99,9 @@ type Digest struct {
 	// Channel.Parts set them from the channel's routes file.
 	Zone   *time.Location     `json:"-"`
 	People map[string]*Person `json:"-"`
+	// Renewal: the message tells of a renewal request instead (its Items
+	// are empty); every format renders the notice (renewal_notice.go).
+	Renewal *RenewalNotice `json:"renewal,omitempty"`
 }
 
 var words = map[string]map[string]string{
@@ -152,6 +155,9 @@ func (d Digest) w(key string) string {
 // Title is the subject line: it counts the resources of this message, and
 // numbers it when the digest takes several.
 func (d Digest) Title() string {
+	if d.Renewal != nil {
+		return d.renewalTitle()
+	}
 	var t string
 	switch {
 	case d.Test:
@@ -243,6 +249,9 @@ func (d Digest) at(t time.Time) string {
 
 // Text is the plain-text digest (e-mail, webhook).
 func (d Digest) Text() string {
+	if d.Renewal != nil {
+		return d.renewalText()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n%s\n\n", d.Title(), d.intro())
 	for _, it := range d.Items {
@@ -262,6 +271,9 @@ func (d Digest) Markdown() string { return d.markdownFor("") }
 // TypeWeCom): every resource of the digest (Channel.Parts splits a digest
 // into messages that fit), then the platform's mentions of their owners.
 func (d Digest) markdownFor(typ string) string {
+	if d.Renewal != nil {
+		return d.renewalMarkdown(typ)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n%s\n\n", mdEscape(d.Title()), mdEscape(d.intro()))
 	for _, it := range d.Items {
@@ -305,6 +317,9 @@ var htmlDigest = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 
 // HTML is the e-mail's HTML part.
 func (d Digest) HTML() string {
+	if d.Renewal != nil {
+		return d.renewalHTML()
+	}
 	type row struct{ Name, ID, Expires, When, Color, Owner, Service, Region, Policy, Request, State, Command string }
 	data := struct {
 		Lang, Title, Intro string

@@ -81,14 +81,27 @@ func (c *Config) checkPeople() error {
 // mentions the owners of the resources it names, and no one else.
 func (d Digest) mentioned(id func(*Person) string) []string {
 	var out []string
-	for _, it := range d.Items {
-		p := d.People[it.Owner]
-		if it.Owner == "" || p == nil {
+	for _, owner := range d.owners() {
+		p := d.People[owner]
+		if owner == "" || p == nil {
 			continue
 		}
 		if v := id(p); v != "" && !slices.Contains(out, v) {
 			out = append(out, v)
 		}
+	}
+	return out
+}
+
+// owners are the owners of the resources a message names, in order (a
+// renewal notice: of its route's resources it lists).
+func (d Digest) owners() []string {
+	if d.Renewal != nil {
+		return d.Renewal.routeOwners()
+	}
+	out := make([]string, len(d.Items))
+	for i, it := range d.Items {
+		out[i] = it.Owner
 	}
 	return out
 }
@@ -106,9 +119,9 @@ func dingTalkID(p *Person) string {
 // dingTalkID) into userIds and mobiles.
 func (d Digest) dingTalkAt() (userIDs, mobiles []string) {
 	seen := map[string]bool{}
-	for _, it := range d.Items {
-		p := d.People[it.Owner]
-		if it.Owner == "" || p == nil || dingTalkID(p) == "" || seen[dingTalkID(p)] {
+	for _, owner := range d.owners() {
+		p := d.People[owner]
+		if owner == "" || p == nil || dingTalkID(p) == "" || seen[dingTalkID(p)] {
 			continue
 		}
 		seen[dingTalkID(p)] = true

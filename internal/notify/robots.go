@@ -118,7 +118,12 @@ func feishuBody(d Digest, ts int64, sign string) []byte {
 		lang = "zh_cn"
 	}
 	line := func(s string) []map[string]string { return []map[string]string{{"tag": "text", "text": s}} }
-	rows := [][]map[string]string{line(d.intro())}
+	var rows [][]map[string]string
+	if d.Renewal != nil {
+		rows = d.renewalFeishuRows(line)
+	} else {
+		rows = append(rows, line(d.intro()))
+	}
 	for _, it := range d.Items {
 		text := "• " + feishuText(tagValue(it.Name)) + " (" + feishuText(oneLine(it.ResourceID)) + ") " + d.at(it.ExpireTime) + ", " + d.When(it) +
 			" · " + feishuText(tagValue(d.owner(it))) + " · " + d.policy(it.ExpirePolicy)

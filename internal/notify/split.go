@@ -50,6 +50,11 @@ func (ch *Channel) fits() func(Digest) bool {
 func (ch *Channel) Parts(d Digest) []Digest {
 	d = ch.localize(d) // measured as sent: in the route's zone, with mentions
 	fits := ch.fits()
+	if d.Renewal != nil { // one message: the resources that do not fit are counted
+		d = ch.fitRenewal(d)
+		d.Part, d.Parts = 1, 1
+		return []Digest{d}
+	}
 	if fits == nil || len(d.Items) == 0 {
 		d.Part, d.Parts = 1, 1
 		return []Digest{d}

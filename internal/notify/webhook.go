@@ -17,7 +17,7 @@ var now = time.Now
 
 // WebhookEvent is the JSON body of the generic webhook.
 type WebhookEvent struct {
-	Type      string    `json:"type"` // "expiry.reminder" or "expiry.test"
+	Type      string    `json:"type"` // "expiry.reminder", "expiry.test" or "expiry.renewal"
 	Timestamp time.Time `json:"timestamp"`
 	Data      struct {
 		Digest
@@ -43,8 +43,14 @@ func (ch *Channel) sendWebhook(ctx context.Context, m Message) error {
 		return err
 	}
 	ev := WebhookEvent{Type: "expiry.reminder", Timestamp: now().UTC().Truncate(time.Second)}
-	if m.Digest.Test {
+	switch {
+	case m.Digest.Test:
 		ev.Type = "expiry.test"
+	case m.Digest.Renewal != nil:
+		ev.Type = "expiry.renewal"
+		if m.Digest.Items == nil {
+			m.Digest.Items = []Item{}
+		}
 	}
 	ev.Data.Digest, ev.Data.Title, ev.Data.Text = m.Digest, m.Digest.Title(), m.Digest.Text()
 	body, _ := json.Marshal(ev) // plain structs: cannot fail
@@ -108,9 +114,13 @@ func (ch *Channel) sendSlack(ctx context.Context, m Message) error {
 func slackBlocks(d Digest) []map[string]any {
 	blocks := []map[string]any{
 		{"type": "header", "text": map[string]any{"type": "plain_text", "text": truncateRunes(d.Title(), 150)}},
-		{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": slackEscape(d.intro())}},
 	}
 	var lines []string
+	if d.Renewal != nil {
+		lines = d.renewalSlackLines()
+	} else {
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": slackEscape(d.intro())}})
+	}
 	for _, it := range d.Items {
 		l := "• *" + slackEscape(tagValue(it.Name)) + "* `" + slackCode(it.ResourceID) + "` " + d.at(it.ExpireTime) + " (" + d.When(it) + ") · " +
 			slackEscape(tagValue(d.owner(it))) + " · " + d.policy(it.ExpirePolicy)

@@ -14,7 +14,7 @@ import (
 // simply stops renewing: its account is free within the lease's TTL, or at
 // once when the next sync sees from Temporal that it is closed.
 func (s *syncRun) holdLease(ctx workflow.Context) (workflow.Context, func()) {
-	if !s.truth() {
+	if !s.v.leasedListing() {
 		return ctx, func() {}
 	}
 	work, stopWork := workflow.WithCancel(ctx)

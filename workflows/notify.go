@@ -40,11 +40,6 @@ type NotifyInput struct {
 	SyncID string `json:"sync_id,omitempty"`
 }
 
-// SettleWhenCanceledChange versions the settle of a canceled run's digests
-// on a disconnected context: recorded histories of canceled runs, which
-// scheduled no settle, still replay.
-const SettleWhenCanceledChange = "notify-settle-when-canceled"
-
 // Route outcomes.
 const (
 	RouteSent    = "sent"    // every digest reached every channel
@@ -243,7 +238,7 @@ func sendDigest(ctx workflow.Context, route string, d contract.ClaimedDigest) co
 	}
 	var out contract.DigestOutcome
 	sctx := ctx
-	if ctx.Err() != nil && workflow.GetVersion(ctx, SettleWhenCanceledChange, workflow.DefaultVersion, 1) == 1 {
+	if ctx.Err() != nil && settlesWhenCanceled(ctx) {
 		sctx, _ = workflow.NewDisconnectedContext(ctx) // a canceled run still settles what it claimed
 	}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(sctx, notifyDBOptions("settle digest "+d.DigestID)), contract.ActivityNotifySettle,

@@ -8,10 +8,6 @@ import (
 	"expiry-sync/internal/contract"
 )
 
-// NotifyAfterSyncChange versions the sync's call to StartNotifyAfterSync:
-// histories recorded before it replay without the child.
-const NotifyAfterSyncChange = "notify-after-sync"
-
 // NotifyWorkflowID is the id of the reminders run a sync starts.
 func NotifyWorkflowID(syncID string) string { return "notify-" + syncID }
 
@@ -28,7 +24,7 @@ func StartNotifyAfterSync(ctx workflow.Context, accountID, syncID, status string
 	if status != contract.StatusSuccess && status != contract.StatusPartial {
 		return
 	}
-	if workflow.GetVersion(ctx, NotifyAfterSyncChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !startsNotifyAfterSync(ctx) {
 		return
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{

@@ -99,7 +99,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			return false, firstOf(drain(), err)
 		}
 		s.recordPage(page, offset)
-		if s.truth() && !page.Connected {
+		if s.v.leasedListing() && !page.Connected {
 			// The listing shifted under the sync: list again further back
 			// until the page overlaps the last one taken.
 			s.progress().ListingShifts++
@@ -114,7 +114,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			}
 			return s.pipeline(ctx, &stagedPage{offset: offset, key: c.PageKeys, done: true, page: page})
 		}
-		if s.truth() {
+		if s.v.leasedListing() {
 			s.noteListed(offset, page)
 		}
 		back = s.overlap()
@@ -123,7 +123,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			next = s.listPage(ctx, nextOffset, anchorOf(page)) // prefetch while this page's tags are read
 		}
 		pending := page.Resources
-		if !s.truth() {
+		if !s.v.leasedListing() {
 			pending = pending[min(firstRow, len(pending)):]
 		}
 		tags, err := s.fetchTags(ctx, offset, pending)
@@ -150,7 +150,7 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 // overlap is how many ids consecutive pages share: at least one, up to a
 // quarter of a page (none in the first version).
 func (s *syncRun) overlap() int {
-	if !s.truth() {
+	if !s.v.leasedListing() {
 		return 0
 	}
 	return max(1, min(maxOverlap, s.in.PageSize/4))
@@ -171,7 +171,7 @@ func (s *syncRun) advance(page contract.ListPageResult) int {
 // more says whether the listing goes on after this page.
 func (s *syncRun) more(offset int, page contract.ListPageResult) bool {
 	switch {
-	case !s.truth():
+	case !s.v.leasedListing():
 		return page.Received > 0 && offset+page.Received < page.TotalCount
 	case page.Received == 0:
 		return false
@@ -201,7 +201,7 @@ func (s *syncRun) listPage(ctx workflow.Context, offset int, anchor anchor) work
 // stageFrom is the BSS total from which pages are staged: bulk tag mode's
 // (see ListPageInput.StageFrom).
 func (s *syncRun) stageFrom() int {
-	if s.byRef < pagesByReference || !s.truth() {
+	if !s.v.stagesPages() || !s.v.leasedListing() {
 		return 0
 	}
 	switch s.in.TagMode {
@@ -219,7 +219,7 @@ func (s *syncRun) listPageAt(ctx workflow.Context, offset int, anchor anchor, st
 		Account: s.in.Account, WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
 		StageFrom: stageFrom, PageKey: key,
 	}
-	if s.truth() {
+	if s.v.leasedListing() {
 		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor.ids, s.overlap()
 		in.Before, in.Lead, in.Through, in.LeaseToken = anchor.before, anchor.lead, anchor.through, c.LeaseToken
 	}

@@ -34,19 +34,6 @@ const (
 	commitPages = 4
 )
 
-// Versions of the workflow's command sequence (workflow.GetVersion).
-const (
-	// versionPagesByReference stages pages in the database in bulk mode
-	// and writes each with one CommitPage.
-	versionPagesByReference = "pages-by-reference"
-	pagesByReference        = 1
-	// groupedCommits: one CommitPage writes up to commitPages ready pages.
-	groupedCommits = 2
-	// deepListing: the listing runs up to listAhead pages ahead, not
-	// shallowListAhead.
-	deepListing = 3
-)
-
 // stagedPage is one page of the pipeline.
 type stagedPage struct {
 	offset int
@@ -138,7 +125,7 @@ func (s *syncRun) pipeline(ctx workflow.Context, first *stagedPage) (done bool, 
 func (p *pipe) ready() []*stagedPage {
 	s := p.s
 	group := []*stagedPage{p.pages[0]}
-	if s.byRef < groupedCommits {
+	if !s.v.groupsCommits() {
 		return group
 	}
 	for _, sp := range p.pages[1:] {
@@ -180,7 +167,7 @@ func (p *pipe) fill(ctx workflow.Context) {
 
 // ahead is how many pages may be listed and not yet committed.
 func (p *pipe) ahead() int {
-	if p.s.byRef < deepListing {
+	if !p.s.v.listsDeep() {
 		return shallowListAhead
 	}
 	return listAhead

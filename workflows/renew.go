@@ -587,10 +587,6 @@ func (r *renewal) apply(ctx workflow.Context) error {
 	return r.end(dctx, contract.RenewDone, r.in.Kind+" applied to "+strings.Join(res.Applied, ", "))
 }
 
-// RenewNotifyChange versions the notices to the routes' channels:
-// histories recorded before them replay without.
-const RenewNotifyChange = "renew-notify-channels"
-
 // tell sends the routes' channels the request's state once per resting
 // point (an unpaid order, the end), and records how each channel took it.
 // At most once: a chat robot has no idempotency key, so an attempt that
@@ -602,7 +598,7 @@ func (r *renewal) tell(ctx workflow.Context) {
 	}
 	r.told = key
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	if workflow.GetVersion(dctx, RenewNotifyChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !tellsChannels(dctx) {
 		return
 	}
 	opts := workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: heartbeatTimeout, Summary: "tell the routes' channels",

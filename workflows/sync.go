@@ -46,14 +46,6 @@ const (
 	maxBatchBytes = 384 << 10
 )
 
-// Versions of the workflow's command sequence (workflow.GetVersion).
-const (
-	// versionInventoryTruth adds the account lease, overlap-verified
-	// listing, the re-check by id and evidence-based deactivation.
-	versionInventoryTruth = "inventory-truth"
-	inventoryTruth        = 1
-)
-
 // SyncExpiringResources lists the resources expiring in the window page by
 // page, reads their tags with a bounded fan-out of activities, upserts them
 // in checkpointed batches, re-checks by id what it did not see, and then
@@ -67,8 +59,7 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (contract.Summary
 	if in.Cursor != nil {
 		s.cursor = *in.Cursor
 	}
-	s.version = workflow.GetVersion(ctx, versionInventoryTruth, workflow.DefaultVersion, inventoryTruth)
-	s.byRef = workflow.GetVersion(ctx, versionPagesByReference, workflow.DefaultVersion, deepListing)
+	s.v = readSyncVersions(ctx)
 	s.cursor.Progress.Runs++
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return s.cursor.Progress, nil }); err != nil {
 		return contract.Summary{}, err
@@ -83,15 +74,12 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (contract.Summary
 type syncRun struct {
 	in       SyncInput
 	syncID   string
-	version  workflow.Version
-	byRef    workflow.Version // versionPagesByReference
+	v        syncVersions // its gates (versions.go)
 	cursor   Cursor
 	phase    string // what the main loop does
 	writing  string // what the committer writes, while it writes
 	leaseErr error  // set when HoldLease fails: another sync holds the account
 }
-
-func (s *syncRun) truth() bool { return s.version >= inventoryTruth }
 
 func (s *syncRun) progress() *Progress { return &s.cursor.Progress }
 
@@ -105,7 +93,7 @@ func (s *syncRun) run(ctx workflow.Context) (contract.Summary, error) {
 	defer release()
 	s.upsertAttributes(ctx, contract.StatusRunning, s.progress().RowsCommitted)
 	done, err := s.syncPages(work)
-	if err == nil && done && s.truth() {
+	if err == nil && done && s.v.leasedListing() {
 		err = s.recheck(work)
 	}
 	if s.leaseErr != nil {
@@ -199,7 +187,7 @@ func (s *syncRun) finish(ctx workflow.Context) (contract.Summary, error) {
 // listingCheck is what FinishSync compares the listing's rows with (none
 // in the first version, which did not overlap its pages).
 func (s *syncRun) listingCheck() *contract.ListingCheck {
-	if !s.truth() {
+	if !s.v.leasedListing() {
 		return nil
 	}
 	l := s.cursor.Listing

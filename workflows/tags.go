@@ -41,7 +41,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 			continue
 		}
 		t := inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode}
-		if s.truth() {
+		if s.v.leasedListing() {
 			t.TagType, t.EnterpriseProjectID = r.TagType, r.EnterpriseProjectID
 		}
 		targets = append(targets, t)
@@ -67,7 +67,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 		if firstErr != nil {
 			break
 		}
-		if s.truth() && s.cursor.Denied != "" {
+		if s.v.leasedListing() && s.cursor.Denied != "" {
 			s.recordTags(contract.FetchTagsResult{Results: deniedResults(g.targets, s.cursor.Denied)}, results)
 			continue
 		}
@@ -102,7 +102,7 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 // the listing activity says it from the catalog (data the workflow never
 // holds); the first version looked it up in a table frozen here.
 func (s *syncRun) tagType(r inventory.Resource) string {
-	if s.truth() {
+	if s.v.leasedListing() {
 		return r.TagType
 	}
 	return legacyTMSTypes[r.ResourceTypeCode]
@@ -135,7 +135,7 @@ func (s *syncRun) tagGroups(ctx workflow.Context, targets []inventory.TagTarget,
 	}
 	var bulk, single []inventory.TagTarget
 	for _, t := range targets {
-		if slices.Contains(s.cursor.NoBulk, pair(t)) || (s.truth() && t.ProjectID == "") {
+		if slices.Contains(s.cursor.NoBulk, pair(t)) || (s.v.leasedListing() && t.ProjectID == "") {
 			single = append(single, t)
 		} else {
 			bulk = append(bulk, t)
@@ -172,7 +172,7 @@ func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, 
 	var pairs []string
 	for _, t := range targets {
 		pair := pairOf(t)
-		if s.truth() && t.ProjectID == "" {
+		if s.v.leasedListing() && t.ProjectID == "" {
 			continue // no project, no bulk listing
 		}
 		if !slices.Contains(pairs, pair) && !slices.Contains(c.Snapshots, pair) && !slices.Contains(c.NoBulk, pair) {
@@ -186,7 +186,7 @@ func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, 
 	futures := make([]workflow.Future, len(pairs))
 	for i, pair := range pairs {
 		expected := 0
-		if s.truth() {
+		if s.v.leasedListing() {
 			expected = s.expectedOfPair(targets, pairOf, pair)
 		}
 		futures[i] = s.snapshotPair(ctx, pair, expected)
@@ -212,7 +212,7 @@ func (s *syncRun) snapshotPair(ctx workflow.Context, pair string, expected int) 
 // one-by-one reads. Only a failure one-by-one reads would meet too fails.
 func (s *syncRun) recordSnapshot(pair string, r contract.SnapshotTagsResult, err error) error {
 	c, p := &s.cursor, s.progress()
-	if err != nil && s.truth() && !fatalForBulk(err) {
+	if err != nil && s.v.leasedListing() && !fatalForBulk(err) {
 		p.Failures++
 		r.Unsupported = ErrorText(err)
 		err = nil
@@ -225,7 +225,7 @@ func (s *syncRun) recordSnapshot(pair string, r contract.SnapshotTagsResult, err
 	p.TagsSnapshotted += r.Resources
 	if r.Unsupported != "" {
 		c.NoBulk = append(c.NoBulk, pair)
-		if s.truth() {
+		if s.v.leasedListing() {
 			addNote(&c.Notes.Fallbacks, fmt.Sprintf("bulk tags of %s read one by one: %s", pair, r.Unsupported))
 		}
 	} else {

@@ -109,7 +109,7 @@ func (a *Activities) HoldLease(ctx context.Context, in contract.HoldLeaseInput) 
 // released the lease, which a renewal racing with it then misses.
 func (a *Activities) syncEnded(ctx context.Context, in contract.HoldLeaseInput) bool {
 	log, err := a.Store.GetSyncLog(ctx, in.SyncID)
-	return err == nil && log.Generation == in.Generation && log.Status != store.StatusRunning
+	return err == nil && log.Generation == in.Generation && log.Status != contract.StatusRunning
 }
 
 // storeNotes is the notes as the sync log keeps them.

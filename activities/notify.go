@@ -383,7 +383,7 @@ func (n *Notifier) NotifySend(ctx context.Context, in contract.SendInput) (contr
 	if err != nil {
 		return out, databaseError("starting the send", err)
 	}
-	if found != store.SendPending && found != store.SendSending {
+	if found != contract.SendPending && found != contract.SendSending {
 		out.Status = found // settled
 		return out, nil
 	}
@@ -419,7 +419,7 @@ func (s *send) run(ctx context.Context) error {
 	parts := map[int][]store.SendItem{}
 	var order []int
 	for _, it := range items {
-		if it.Part > 0 && (it.Status == store.SendPending || it.Status == store.SendSending) {
+		if it.Part > 0 && (it.Status == contract.SendPending || it.Status == contract.SendSending) {
 			if parts[it.Part] == nil {
 				order = append(order, it.Part)
 			}
@@ -438,7 +438,7 @@ func (s *send) run(ctx context.Context) error {
 func countSent(items []store.SendItem) int {
 	parts := map[int]bool{}
 	for _, it := range items {
-		if it.Status != store.SendPending && it.Status != store.SendSending {
+		if it.Status != contract.SendPending && it.Status != contract.SendSending {
 			parts[it.Part] = true
 		}
 	}
@@ -454,7 +454,7 @@ func (s *send) split(ctx context.Context, items []store.SendItem) error {
 	for _, it := range items {
 		last = max(last, it.Part)
 		switch {
-		case it.Part > 0 || it.Status != store.SendPending:
+		case it.Part > 0 || it.Status != contract.SendPending:
 		case it.Resource == nil:
 			obsolete = append(obsolete, it.ResourceID)
 		default:
@@ -493,15 +493,15 @@ func (s *send) digestOf(items []store.SendItem) notify.Digest {
 // sendPart sends one message: its resources go pending → sending before
 // the request and sending → sent (or back, or on) after its answer.
 func (s *send) sendPart(ctx context.Context, part int, items []store.SendItem, parts int) error {
-	if items[0].Status == store.SendSending { // a worker died while it was on its way
+	if items[0].Status == contract.SendSending { // a worker died while it was on its way
 		if s.ch.AtMostOnce() {
-			moved, err := s.move(ctx, part, store.SendSending, store.SendUnconfirmed)
+			moved, err := s.move(ctx, part, contract.SendSending, contract.SendUnconfirmed)
 			if moved > 0 {
 				s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyUnconfirmed)
 			}
 			return err
 		}
-	} else if moved, err := s.move(ctx, part, store.SendPending, store.SendSending); err != nil || moved == 0 {
+	} else if moved, err := s.move(ctx, part, contract.SendPending, contract.SendSending); err != nil || moved == 0 {
 		return err // 0: another attempt took it
 	}
 	var due []store.SendItem
@@ -519,11 +519,11 @@ func (s *send) sendPart(ctx context.Context, part int, items []store.SendItem, p
 		}
 	}
 	if len(due) == 0 {
-		_, err := s.move(ctx, part, store.SendSending, store.SendObsolete)
+		_, err := s.move(ctx, part, contract.SendSending, contract.SendObsolete)
 		return err
 	}
 	if err := s.pace(ctx); err != nil {
-		_, _ = s.move(ctx, part, store.SendSending, store.SendPending)
+		_, _ = s.move(ctx, part, contract.SendSending, contract.SendPending)
 		return err
 	}
 	dg := s.digestOf(due)
@@ -536,7 +536,7 @@ func (s *send) sendPart(ctx context.Context, part int, items []store.SendItem, p
 func (s *send) settlePart(ctx context.Context, part int, sendErr error) error {
 	if sendErr == nil {
 		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifySent)
-		_, err := s.move(ctx, part, store.SendSending, store.SendSent)
+		_, err := s.move(ctx, part, contract.SendSending, contract.SendSent)
 		return err
 	}
 	var se *notify.SendError
@@ -547,34 +547,34 @@ func (s *send) settlePart(ctx context.Context, part int, sendErr error) error {
 	case se.Class == notify.ClassRateLimited:
 		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyThrottled)
 		s.throttled(ctx, se.RetryAfter)
-		return s.fail(ctx, part, store.SendPending, se)
+		return s.fail(ctx, part, contract.SendPending, se)
 	case se.Retryable():
 		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyRetried)
-		return s.fail(ctx, part, store.SendPending, se)
+		return s.fail(ctx, part, contract.SendPending, se)
 	case se.Class == notify.ClassUncertain && s.ch.AtMostOnce():
 		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyUnconfirmed)
-		_, err := s.move(ctx, part, store.SendSending, store.SendUnconfirmed)
+		_, err := s.move(ctx, part, contract.SendSending, contract.SendUnconfirmed)
 		if err == nil {
-			err = s.endSend(ctx, store.SendSending, se.Msg)
+			err = s.endSend(ctx, contract.SendSending, se.Msg)
 		}
 		return err // the next message goes on
 	case se.Class == notify.ClassUncertain: // sent again, with the same id
 		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyRetried)
-		return s.fail(ctx, part, store.SendSending, &notify.SendError{Class: notify.ClassUnavailable, Msg: se.Msg + "; sent again with the same id"})
+		return s.fail(ctx, part, contract.SendSending, &notify.SendError{Class: notify.ClassUnavailable, Msg: se.Msg + "; sent again with the same id"})
 	}
 	s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyFailed)
-	return s.fail(ctx, part, store.SendFailed, se)
+	return s.fail(ctx, part, contract.SendFailed, se)
 }
 
 // fail moves a message's resources to status and ends the attempt with
 // the send's error, typed by its class for the retry policy.
 func (s *send) fail(ctx context.Context, part int, status string, se *notify.SendError) error {
-	if status != store.SendSending {
-		if _, err := s.move(ctx, part, store.SendSending, status); err != nil {
+	if status != contract.SendSending {
+		if _, err := s.move(ctx, part, contract.SendSending, status); err != nil {
 			return err
 		}
 	}
-	if err := s.endSend(ctx, store.SendPending, se.Msg); err != nil {
+	if err := s.endSend(ctx, contract.SendPending, se.Msg); err != nil {
 		return err
 	}
 	return temporal.NewApplicationErrorWithOptions(se.Msg, string(se.Class), temporal.ApplicationErrorOptions{
@@ -739,9 +739,9 @@ func (n *Notifier) NotifyTestSend(ctx context.Context, in contract.TestInput) ([
 	for _, name := range route.Channels {
 		ch := cfg.Channels[name]
 		d := notify.Digest{Account: strings.Join(n.accountNames(), ", "), Route: route.Name, Language: route.Language, AsOf: time.Now().UTC(), Test: true}
-		o := contract.SendOutcome{Channel: name, Type: ch.Type, Recipient: ch.Recipient(), Status: store.SendSent, Attempts: 1}
+		o := contract.SendOutcome{Channel: name, Type: ch.Type, Recipient: ch.Recipient(), Status: contract.SendSent, Attempts: 1}
 		if err := ch.Send(ctx, notify.Message{ID: deliveryID("test-"+info.WorkflowExecution.RunID, name, 1), Digest: d}); err != nil {
-			o.Status, o.Error = store.SendFailed, err.Error()
+			o.Status, o.Error = contract.SendFailed, err.Error()
 		}
 		out = append(out, o)
 	}

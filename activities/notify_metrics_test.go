@@ -245,7 +245,7 @@ routes:
 	ctx := context.Background()
 	for _, ch := range []string{"ding", "hook"} { // both on their way when the worker died
 		require.NoError(t, n.Store.SplitSend(ctx, digest, ch, 1, [][]string{{"ecs-1", "ecs-2"}}, nil))
-		moved, err := n.Store.MovePart(ctx, digest, ch, 1, store.SendPending, store.SendSending)
+		moved, err := n.Store.MovePart(ctx, digest, ch, 1, contract.SendPending, contract.SendSending)
 		require.NoError(t, err)
 		require.EqualValues(t, 2, moved)
 	}

@@ -172,7 +172,7 @@ func TestHoldLeaseEndsQuietlyWhenTheSyncFinished(t *testing.T) {
 	assert.NoError(t, err)
 
 	old := f.lease(t, "sync-old")
-	_, err = f.acts.Store.EndSync(ctx, old.Writer(), store.StatusFailed, "test", 0)
+	_, err = f.acts.Store.EndSync(ctx, old.Writer(), contract.StatusFailed, "test", 0)
 	require.NoError(t, err)
 	taker := f.lease(t, "sync-taker")
 	require.NotEqual(t, old.SyncID, taker.SyncID)

@@ -163,13 +163,13 @@ func (n *Notifier) tellChannel(ctx context.Context, cfg *notify.Config, ch *noti
 	for attempt := 1; ; attempt++ {
 		o.Attempts = attempt
 		if err := n.renewalPace(ctx, s); err != nil {
-			o.Status, o.Error = store.SendFailed, err.Error()
+			o.Status, o.Error = contract.SendFailed, err.Error()
 			return o
 		}
 		err := ch.Send(ctx, m)
 		if err == nil {
 			n.Metrics.NotifySend(ch.Type, metrics.NotifySent)
-			o.Status, o.PartsSent = store.SendSent, 1
+			o.Status, o.PartsSent = contract.SendSent, 1
 			return o
 		}
 		var se *notify.SendError
@@ -191,15 +191,15 @@ func (n *Notifier) tellChannel(ctx context.Context, cfg *notify.Config, ch *noti
 			wait = backoff
 		case se.Class == notify.ClassUncertain:
 			n.Metrics.NotifySend(ch.Type, metrics.NotifyUnconfirmed)
-			o.Status, o.Error = store.SendUnconfirmed, se.Msg
+			o.Status, o.Error = contract.SendUnconfirmed, se.Msg
 			return o
 		default:
 			n.Metrics.NotifySend(ch.Type, metrics.NotifyFailed)
-			o.Status, o.Error = store.SendFailed, se.Msg
+			o.Status, o.Error = contract.SendFailed, se.Msg
 			return o
 		}
 		if attempt >= renewNotifyAttempts || wait > renewNotifyWaitMax {
-			o.Status, o.Error = store.SendFailed, fmt.Sprintf("%s (after %d attempt(s))", se.Msg, attempt)
+			o.Status, o.Error = contract.SendFailed, fmt.Sprintf("%s (after %d attempt(s))", se.Msg, attempt)
 			return o
 		}
 		backoff *= 2
@@ -208,7 +208,7 @@ func (n *Notifier) tellChannel(ctx context.Context, cfg *notify.Config, ch *noti
 		}
 		select {
 		case <-ctx.Done():
-			o.Status, o.Error = store.SendFailed, se.Msg
+			o.Status, o.Error = contract.SendFailed, se.Msg
 			return o
 		case <-time.After(wait):
 		}

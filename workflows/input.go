@@ -17,8 +17,6 @@ const (
 	DefaultBatchSize       = 500
 	DefaultTagConcurrency  = 20
 	DefaultTagsPerActivity = 10
-	DefaultExpireDays      = contract.DefaultExpireDays
-	DefaultLookbackDays    = contract.DefaultLookbackDays
 
 	MaxExpireDays = 3650
 	// MinPageSize: consecutive pages share at least one id (see maxOverlap),

@@ -15,14 +15,13 @@ import (
 
 	"expiry-sync/activities"
 	"expiry-sync/internal/notify"
-	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
 )
 
 // The sync's hook starts the reminders as a child named after the sync,
 // for a finished sync only.
 func TestStartNotifyAfterSyncStartsTheChild(t *testing.T) {
-	for status, want := range map[string]bool{store.StatusSuccess: true, store.StatusPartial: true, store.StatusFailed: false} {
+	for status, want := range map[string]bool{contract.StatusSuccess: true, contract.StatusPartial: true, contract.StatusFailed: false} {
 		var s testsuite.WorkflowTestSuite
 		env := s.NewTestWorkflowEnvironment()
 		parent := func(ctx workflow.Context) error {
@@ -60,9 +59,9 @@ func TestNotifyWaitsOutQuietHoursAndIsolatesRoutes(t *testing.T) {
 		})
 	env.OnActivity(n.NotifyClaim, mock.Anything, mock.MatchedBy(func(in contract.ClaimInput) bool { return in.Route == "broken" })).
 		Return(nil, errNotifyConfig())
-	env.OnActivity(n.NotifySend, mock.Anything, mock.Anything).Return(contract.SendOutcome{Status: store.SendSent}, nil)
+	env.OnActivity(n.NotifySend, mock.Anything, mock.Anything).Return(contract.SendOutcome{Status: contract.SendSent}, nil)
 	env.OnActivity(n.NotifySettle, mock.Anything, mock.Anything).Return(contract.DigestOutcome{DigestID: "d1", Threshold: 7, Resources: 2,
-		Sends: []contract.SendOutcome{{Channel: "hook", Status: store.SendSent}}}, nil)
+		Sends: []contract.SendOutcome{{Channel: "hook", Status: contract.SendSent}}}, nil)
 	env.ExecuteWorkflow(workflows.NotifyWorkflowName, workflows.NotifyInput{AsOf: &asOf})
 	require.NoError(t, env.GetWorkflowError())
 	var res workflows.NotifyResult

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/workflows"
 )
 
@@ -44,7 +45,7 @@ var syncKnobs = []syncKnob{
 
 // addSyncInputFlags declares the knobs' flags, with the defaults a sync uses.
 func addSyncInputFlags(f *pflag.FlagSet, in *workflows.SyncInput) {
-	*in = workflows.SyncInput{ExpireDays: 30, LookbackDays: workflows.DefaultLookbackDays}.WithDefaults()
+	*in = workflows.SyncInput{ExpireDays: 30, LookbackDays: contract.DefaultLookbackDays}.WithDefaults()
 	for _, k := range syncKnobs {
 		switch p := k.ptr(in).(type) {
 		case *int:

@@ -255,7 +255,7 @@ on each channel of the route, once, and prints how each went. Exit 1 when one fa
 				return err
 			}
 			for _, c := range res.Channels {
-				if c.Status != store.SendSent {
+				if c.Status != contract.SendSent {
 					return fail(fmt.Errorf("channel %s did not take the test message", c.Channel))
 				}
 			}

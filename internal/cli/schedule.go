@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"expiry-sync/internal/config"
+	"expiry-sync/internal/contract"
 	"expiry-sync/workflows"
 )
 
@@ -230,7 +231,7 @@ func (o *scheduleOptions) updated(c *conn, id string, s client.Schedule, flags *
 	if in.ExpireDays == 0 && windowGiven {
 		// The account's defaults no longer apply: the flags not given
 		// take the starter's defaults.
-		in.ExpireDays, in.LookbackDays, in.TagMode = workflows.DefaultExpireDays, workflows.DefaultLookbackDays, workflows.TagModeAuto
+		in.ExpireDays, in.LookbackDays, in.TagMode = contract.DefaultExpireDays, contract.DefaultLookbackDays, workflows.TagModeAuto
 	}
 	copyGivenKnobs(flags, &in, o.input)
 	if in, err = validateStored(in); err != nil {

@@ -84,7 +84,16 @@ const (
 // HuaweiNonRetryable are the Huawei failures a retry policy must not retry.
 var HuaweiNonRetryable = []string{ErrTypeHuaweiBadRequest, ErrTypeHuaweiAuth, ErrTypeHuaweiForbidden, ErrTypeHuaweiNotFound, ErrTypeHuaweiNoAPI}
 
-// Renewal reminders: send statuses, failure classes and channel types.
+// Statuses of a send (a digest on one channel) and of each resource it
+// names (a row of notifications). pending: claimed, not sent yet (or the
+// last attempt is known not to have reached the platform); sending: a
+// message naming it is on its way; sent: the platform accepted a message
+// naming it; unconfirmed: the message went out and no answer came, so it
+// may or may not have arrived: it is never sent again on a chat robot (at
+// most once), and never counted as delivered; failed: refused for good, or
+// given up; obsolete: renewed or released before it could go out. A
+// send's status is settled from its resources' (the store's settleStatus).
+// Then the failure classes and channel types of the renewal reminders.
 const (
 	SendPending     = "pending"
 	SendSending     = "sending"

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/report"
-	"expiry-sync/internal/store"
 )
 
 // twoAccounts is a stack whose worker process serves two accounts from an
@@ -225,6 +225,6 @@ func TestSchedulesOfOneAccountAndOfEveryAccount(t *testing.T) {
 	require.Len(t, all.Accounts, 2)
 	for _, a := range all.Accounts {
 		assert.Equal(t, "success", a.Status, a.Account)
-		assert.Equal(t, store.StatusSuccess, s.syncLog(a.SyncID).Status)
+		assert.Equal(t, contract.StatusSuccess, s.syncLog(a.SyncID).Status)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
-	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
 )
 
@@ -82,7 +82,7 @@ func TestAutoSyncIsExactUnderEveryBulkBehaviour(t *testing.T) {
 				t.Logf("progress: %+v; stats %+v", p, s.sim.Stats().APIs)
 			}
 			require.NoError(t, err)
-			assert.Equal(t, store.StatusSuccess, summary.Status)
+			assert.Equal(t, contract.StatusSuccess, summary.Status)
 			log := s.syncLog(id)
 			want := s.expected(log)
 			require.GreaterOrEqual(t, len(want), workflows.AutoBulkResources, "enough resources for auto to go bulk")

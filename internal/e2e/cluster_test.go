@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"expiry-sync/internal/store"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/testenv"
 )
 
@@ -41,7 +41,7 @@ func TestSyncThroughTLSFrontendWithAPIKey(t *testing.T) {
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	id := syncIDFrom(t, out)
 	log := s.syncLog(id)
-	require.Equal(t, store.StatusSuccess, log.Status)
+	require.Equal(t, contract.StatusSuccess, log.Status)
 	want := s.expected(log)
 	require.NotEmpty(t, want)
 	assertRows(t, s, want, id)

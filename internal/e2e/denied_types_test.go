@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
@@ -53,7 +54,7 @@ func TestRefusingOneTMSTypeKeepsItsTagsAndReadsTheOthers(t *testing.T) {
 		id := s.syncID("ecs-denied-" + mode)
 		summary, err := s.runSync(id, workflows.SyncInput{TagMode: mode})
 		require.NoError(t, err, "a refused type fails nothing (%s)", mode)
-		assert.Equal(t, store.StatusPartial, summary.Status, mode)
+		assert.Equal(t, contract.StatusPartial, summary.Status, mode)
 		notes := strings.Join(summary.Notes.Degraded, "\n")
 		assert.Contains(t, notes, "TMS type ecs", "the message names the type (%s)", mode)
 		assert.Contains(t, notes, "ecs:cloudServers:showServerTags", "and the permission the answer names (%s)", mode)

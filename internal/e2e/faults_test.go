@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
@@ -73,7 +74,7 @@ func TestWorkerKilledMidTagsAndMidWrites(t *testing.T) {
 	st := s.waitDone(id, 5*time.Minute)
 	require.Equal(t, "completed", st.State, "error: %s", st.Error)
 	log := s.syncLog(id)
-	assert.Equal(t, store.StatusSuccess, log.Status)
+	assert.Equal(t, contract.StatusSuccess, log.Status)
 	assertRows(t, s, s.expected(log), id)
 	s.assertNoSecretInLogs(testSK)
 	s.assertSecretNowhere(id, firstRunID(t, out), testSK)
@@ -96,7 +97,7 @@ func TestDatabaseOutageDuringWrites(t *testing.T) {
 	st := s.waitDone(id, 5*time.Minute)
 	require.Equal(t, "completed", st.State, "error: %s", st.Error)
 	log := s.syncLog(id)
-	assert.Equal(t, store.StatusSuccess, log.Status)
+	assert.Equal(t, contract.StatusSuccess, log.Status)
 	assert.Positive(t, log.Retries, "the outage cost retries, and the log says so")
 	assertRows(t, s, s.expected(log), id)
 }
@@ -108,7 +109,7 @@ func TestFlakyHuaweiAPIs(t *testing.T) {
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	id := syncIDFrom(t, out)
 	log := s.syncLog(id)
-	assert.Equal(t, store.StatusSuccess, log.Status)
+	assert.Equal(t, contract.StatusSuccess, log.Status)
 	assertRows(t, s, s.expected(log), id)
 
 	stats := s.sim.Stats().Total()

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
-	"expiry-sync/internal/store"
 	"expiry-sync/workflows"
 )
 
@@ -118,7 +118,7 @@ func TestSharedLimitHoldsAcrossWorkerProcesses(t *testing.T) {
 				TagConcurrency: 60, TagsPerActivity: 5})
 			require.NoError(t, err)
 			log := s.syncLog(id)
-			assert.Equal(t, store.StatusSuccess, log.Status)
+			assert.Equal(t, contract.StatusSuccess, log.Status)
 			assertRows(t, s, s.expected(log), id)
 
 			m := wire.measure()

@@ -534,7 +534,7 @@ func (m *model) stopAndResumeAtOnce() {
 func (m *model) checkCompleted(summary contract.Summary, fault int) {
 	t := m.t
 	if m.cloud.denied {
-		assert.Equal(t, store.StatusPartial, summary.Status, "a sync that could not read tags is never a success")
+		assert.Equal(t, contract.StatusPartial, summary.Status, "a sync that could not read tags is never a success")
 		assert.NotEmpty(t, summary.Notes.Degraded)
 	}
 	changed := map[string]bool{}
@@ -556,7 +556,7 @@ func (m *model) checkCompleted(summary contract.Summary, fault int) {
 			continue
 		}
 		if unlisted[id] {
-			assert.Equal(t, store.StatusPartial, summary.Status, "%s is listed unreadably: the sync says so", id)
+			assert.Equal(t, contract.StatusPartial, summary.Status, "%s is listed unreadably: the sync says so", id)
 			continue
 		}
 		row, ok := rows[id]
@@ -578,7 +578,7 @@ func (m *model) checkCompleted(summary contract.Summary, fault int) {
 		// reorder, holding records without ids, or changing while it is
 		// read), may miss resources: then the sync says so.
 		t.Logf("%v are in the window but not stored; the sync says: %s %v", missing, summary.Status, summary.Notes)
-		assert.Equal(t, store.StatusPartial, summary.Status, "%v are in the window but not stored: never a success", missing)
+		assert.Equal(t, contract.StatusPartial, summary.Status, "%v are in the window but not stored: never a success", missing)
 		assert.Contains(t, strings.Join(summary.Notes.Degraded, " "), "may be missing from the inventory", "%v are in the window but not stored", missing)
 		if fault != faultEmptyPage && fault != faultChurn {
 			assert.NotEmpty(t, m.cloud.unlisted(), "%v are in the window but not stored: only an empty page, a change while listing or unreadable records may leave the listing unproved", missing)

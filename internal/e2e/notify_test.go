@@ -550,11 +550,11 @@ routes:
 	for _, snd := range res.Routes[0].Digests[0].Sends {
 		sends[snd.Channel] = snd
 	}
-	assert.Equal(t, store.SendSent, sends["hook"].Status, "%+v", sends["hook"])
+	assert.Equal(t, contract.SendSent, sends["hook"].Status, "%+v", sends["hook"])
 	assert.Equal(t, 2, hook.requestCount(), "the webhook's message is sent again")
 	require.Len(t, hook.messages(), 2)
 	assert.Equal(t, hook.messages()[0].ID, hook.messages()[1].ID, "with the same webhook-id")
-	assert.Equal(t, store.SendUnconfirmed, sends["ding"].Status, "%+v", sends["ding"])
+	assert.Equal(t, contract.SendUnconfirmed, sends["ding"].Status, "%+v", sends["ding"])
 	assert.Contains(t, sends["ding"].Error, "may have arrived")
 	assert.Equal(t, 1, ding.requestCount(), "the robot's message is not sent again")
 	assert.Equal(t, 1, res.Sent)
@@ -606,7 +606,7 @@ routes:
 	id := s.syncID("remind")
 	summary, err := s.runSync(id, workflows.SyncInput{ExpireDays: 40, LookbackDays: 20})
 	require.NoError(t, err)
-	require.Equal(t, store.StatusSuccess, summary.Status)
+	require.Equal(t, contract.StatusSuccess, summary.Status)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var res workflows.NotifyResult

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/cli"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
-	"expiry-sync/internal/store"
 )
 
 // state mirrors the JSON of `starter status -o json` and `list -o json`.
@@ -103,7 +103,7 @@ func TestStatusListCancelResume(t *testing.T) {
 	assert.Equal(t, "canceled", st.Error)
 	assert.Equal(t, "canceled", st.SyncStatus, "the search attribute records the cancel")
 	log := s.syncLog(id)
-	assert.Equal(t, store.StatusCanceled, log.Status)
+	assert.Equal(t, contract.StatusCanceled, log.Status)
 	committed := log.RowsWritten
 	assert.Positive(t, committed)
 	assert.NotNil(t, find(s.list("--status", "canceled"), id))

@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"expiry-sync/internal/hwsim"
-	"expiry-sync/internal/store"
 	"expiry-sync/internal/testenv"
 	"expiry-sync/workflows"
 )
@@ -78,7 +77,7 @@ func TestTemporalServerRestartsMidRun(t *testing.T) {
 		}
 		return err == nil
 	})
-	assert.Equal(t, store.StatusSuccess, summary.Status)
+	assert.Equal(t, contract.StatusSuccess, summary.Status)
 	log := s.syncLog(run.GetID())
 	assertRows(t, s, s.expected(log), run.GetID())
 }

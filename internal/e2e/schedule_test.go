@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 
-	"expiry-sync/internal/store"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/testenv"
 	"expiry-sync/workflows"
 )
@@ -152,7 +152,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	}
 	require.NotNil(t, d.Sync)
 	assert.Equal(t, 7, d.Sync.ExpireDays)
-	assert.Equal(t, workflows.DefaultLookbackDays, d.Sync.LookbackDays)
+	assert.Equal(t, contract.DefaultLookbackDays, d.Sync.LookbackDays)
 	assert.Equal(t, workflows.DefaultBatchSize, d.Sync.BatchSize)
 	assert.Equal(t, workflows.DefaultTagConcurrency, d.Sync.TagConcurrency)
 	require.Len(t, d.NextRuns, 5)
@@ -202,7 +202,7 @@ func TestScheduleLifecycle(t *testing.T) {
 		return false
 	})
 	log := s.syncLog(syncID)
-	assert.Equal(t, store.StatusSuccess, log.Status)
+	assert.Equal(t, contract.StatusSuccess, log.Status)
 	assert.Equal(t, 7, log.ExpireDays)
 	assert.Equal(t, len(s.expected(log)), log.TotalResources)
 	// The sync carries the schedule's typed search attribute.
@@ -234,7 +234,7 @@ func TestScheduleLifecycle(t *testing.T) {
 		return false
 	})
 	assert.Equal(t, "expiry-sync-"+id+"-"+past.Format(time.RFC3339), backfilled, "Temporal names it after its schedule time")
-	assert.Equal(t, store.StatusSuccess, s.syncLog(backfilled).Status)
+	assert.Equal(t, contract.StatusSuccess, s.syncLog(backfilled).Status)
 	syncID = backfilled // the most recent action, for list below
 
 	// pause and unpause change the state and the note.
@@ -259,7 +259,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	d = s.describeSchedule(id)
 	require.NotNil(t, d.Sync)
 	assert.Equal(t, 14, d.Sync.ExpireDays)
-	assert.Equal(t, workflows.DefaultLookbackDays, d.Sync.LookbackDays)
+	assert.Equal(t, contract.DefaultLookbackDays, d.Sync.LookbackDays)
 	if assert.NotNil(t, d.Action.ExpireDays) {
 		assert.EqualValues(t, 14, *d.Action.ExpireDays)
 	}

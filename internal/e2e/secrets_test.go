@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
 )
@@ -53,7 +54,7 @@ func TestWrongCredentialsFailFastWithoutRetries(t *testing.T) {
 	assert.Equal(t, int64(1), s.sim.Stats().APIs[hwsim.APIBSSList].Unauthorized, "a 401 is not retried")
 	id := syncIDFrom(t, out)
 	log := s.syncLog(id)
-	assert.Equal(t, store.StatusFailed, log.Status)
+	assert.Equal(t, contract.StatusFailed, log.Status)
 	require.NotNil(t, log.ErrorMessage)
 	assert.True(t, strings.Contains(*log.ErrorMessage, "APIGW.0301"), *log.ErrorMessage)
 	s.assertSecretNowhere(id, firstRunID(t, out), wrong, testSK)

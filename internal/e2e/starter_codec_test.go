@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
-	"expiry-sync/workflows"
 )
 
 // TestPayloadKeyForEveryStarterCommand runs the starter's commands with
@@ -77,7 +77,7 @@ func TestPayloadKeyForEveryStarterCommand(t *testing.T) {
 	require.NotNil(t, d.Sync)
 	assert.Equal(t, 14, d.Sync.ExpireDays)
 	assert.Equal(t, "bulk", d.Sync.TagMode)
-	assert.Equal(t, workflows.DefaultLookbackDays, d.Sync.LookbackDays, "the other options are kept")
+	assert.Equal(t, contract.DefaultLookbackDays, d.Sync.LookbackDays, "the other options are kept")
 	code, out, _ = s.starter("schedule", "describe", sched)
 	require.Equal(t, 0, code)
 	assert.Regexp(t, `(?m)^Sync options\s+--expire-days 14 --lookback-days 15 `, out)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
@@ -76,7 +77,7 @@ func TestSync5000ResourcesOnMariaDB(t *testing.T) {
 	id := syncIDFrom(t, out)
 	assert.Contains(t, out, "Web UI: http://localhost:8233/namespaces/default/workflows/"+id)
 	log := s.syncLog(id)
-	require.Equal(t, store.StatusSuccess, log.Status)
+	require.Equal(t, contract.StatusSuccess, log.Status)
 	want := s.expected(log)
 	require.Greater(t, len(want), 4500, "the window covers nearly the whole account")
 	assertRows(t, s, want, id)
@@ -156,7 +157,7 @@ func TestFailedBatchResumesWithoutRewritingCommittedBatches(t *testing.T) {
 	assert.Contains(t, errOut, "batch 13")
 	assert.Contains(t, errOut, "starter resume "+id)
 	log := s.syncLog(id)
-	assert.Equal(t, store.StatusFailed, log.Status)
+	assert.Equal(t, contract.StatusFailed, log.Status)
 	require.NotNil(t, log.ErrorMessage)
 	assert.Contains(t, *log.ErrorMessage, "batch 13")
 	assert.Contains(t, *log.ErrorMessage, "e2e: the database rejects this row")
@@ -171,7 +172,7 @@ func TestFailedBatchResumesWithoutRewritingCommittedBatches(t *testing.T) {
 	code, out, errOut = s.starter("resume", id, "--wait")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	log = s.syncLog(id)
-	assert.Equal(t, store.StatusSuccess, log.Status)
+	assert.Equal(t, contract.StatusSuccess, log.Status)
 	assert.Equal(t, 2, log.Attempts)
 	want := s.expected(log)
 	assertRows(t, s, want, id)

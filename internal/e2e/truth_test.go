@@ -95,7 +95,7 @@ func TestResumingASupersededSyncIsRefusedAndChangesNothing(t *testing.T) {
 	newer := s.syncID("new")
 	summary, err := s.runSync(newer, workflows.SyncInput{})
 	require.NoError(t, err)
-	assert.Equal(t, store.StatusSuccess, summary.Status)
+	assert.Equal(t, contract.StatusSuccess, summary.Status)
 	s.assertWindowIsTruth(newer, nil)
 	before := s.rows()
 
@@ -189,7 +189,7 @@ func TestLosingTheTMSPermissionKeepsEveryTag(t *testing.T) {
 		id := s.syncID("denied-" + mode)
 		summary, err := s.runSync(id, workflows.SyncInput{TagMode: mode})
 		require.NoError(t, err, "a sync that cannot read tags still syncs expiry")
-		assert.Equal(t, store.StatusPartial, summary.Status, mode)
+		assert.Equal(t, contract.StatusPartial, summary.Status, mode)
 		require.NotEmpty(t, summary.Notes.Degraded, mode)
 		assert.Contains(t, summary.Notes.Degraded[0], "tms:resourceTags:list", "the message names the IAM action")
 		if mode == workflows.TagModeBulk {
@@ -212,7 +212,7 @@ func TestLosingTheTMSPermissionKeepsEveryTag(t *testing.T) {
 	last := s.syncID("restored")
 	summary, err := s.runSync(last, workflows.SyncInput{TagMode: workflows.TagModePerResource})
 	require.NoError(t, err)
-	assert.Equal(t, store.StatusSuccess, summary.Status)
+	assert.Equal(t, contract.StatusSuccess, summary.Status)
 	assertRows(t, s, s.expected(s.syncLog(last)), last)
 }
 
@@ -365,9 +365,9 @@ func TestOneWriterWhateverTheStartTimes(t *testing.T) {
 	summary, err := s.runSync(next, workflows.SyncInput{})
 	require.NoError(t, err, "the next sync takes over the terminated one's account")
 	t.Logf("took over and synced in %s", time.Since(began).Round(time.Millisecond))
-	assert.Equal(t, store.StatusSuccess, summary.Status)
+	assert.Equal(t, contract.StatusSuccess, summary.Status)
 	abandoned := s.syncLog(slow)
-	assert.Equal(t, store.StatusFailed, abandoned.Status)
+	assert.Equal(t, contract.StatusFailed, abandoned.Status)
 	assert.Contains(t, *abandoned.ErrorMessage, "abandoned")
 	var left int64
 	require.NoError(t, s.store.DB().Table("staged_tags").Where("sync_id = ?", slow).Count(&left).Error)
@@ -418,7 +418,7 @@ func TestScheduleTerminateOtherReplacesTheRunningSync(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Terminated", desc.Status.String(), "terminate-other ended the first run")
 	log := s.syncLog(done.CompletedSyncID)
-	assert.Contains(t, []string{store.StatusSuccess, store.StatusPartial}, log.Status)
+	assert.Contains(t, []string{contract.StatusSuccess, contract.StatusPartial}, log.Status)
 	s.assertWindowIsTruth(done.CompletedSyncID, nil)
 }
 
@@ -439,7 +439,7 @@ func TestAMalformedRecordIsQuarantined(t *testing.T) {
 	id := s.syncID("quarantine")
 	summary, err := s.runSync(id, workflows.SyncInput{})
 	require.NoError(t, err)
-	assert.Equal(t, store.StatusPartial, summary.Status)
+	assert.Equal(t, contract.StatusPartial, summary.Status)
 	assert.Equal(t, 2, summary.QuarantinedRecords)
 	notes := s.syncLog(id).GetNotes()
 	assert.Equal(t, 2, notes.QuarantinedCount)
@@ -453,6 +453,6 @@ func TestAMalformedRecordIsQuarantined(t *testing.T) {
 	next := s.syncID("healed")
 	summary, err = s.runSync(next, workflows.SyncInput{})
 	require.NoError(t, err)
-	assert.Equal(t, store.StatusSuccess, summary.Status)
+	assert.Equal(t, contract.StatusSuccess, summary.Status)
 	s.assertWindowIsTruth(next, nil)
 }

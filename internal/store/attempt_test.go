@@ -50,7 +50,7 @@ func TestRenewalNeverWaitsForTheHoldersCommit(t *testing.T) {
 
 		// Nor does the end of a sync that was refused the account wait for it.
 		refused := store.Writer{SyncID: "sync-refused", AccountID: account}
-		ended, err := s.EndSync(renewCtx, refused, store.StatusFailed, "already being synced", 0)
+		ended, err := s.EndSync(renewCtx, refused, contract.StatusFailed, "already being synced", 0)
 		require.NoError(t, err)
 		assert.False(t, ended)
 	})
@@ -70,10 +70,10 @@ func TestALateEndNeverClosesTheResumedAttempt(t *testing.T) {
 		require.NoError(t, err, "the stopped attempt is resumed at once (Temporal says it is closed)")
 		require.NoError(t, s.SaveTagSnapshot(ctx, resumed.Writer(), []store.SnapshotEntry{{ResourceID: "r1", Tags: store.Tags{"k": "v"}}}))
 
-		assert.False(t, end(t, s, first, store.StatusCanceled, "the old attempt's late end"), "nothing recorded")
+		assert.False(t, end(t, s, first, contract.StatusCanceled, "the old attempt's late end"), "nothing recorded")
 		log, err := s.GetSyncLog(ctx, "sync-raced")
 		require.NoError(t, err)
-		assert.Equal(t, store.StatusRunning, log.Status, "the resumed attempt still runs")
+		assert.Equal(t, contract.StatusRunning, log.Status, "the resumed attempt still runs")
 		assert.Equal(t, resumed.Generation, log.Generation)
 		got, err := s.SnapshotTags(ctx, resumed.Writer().Attempt(), []string{"r1"})
 		require.NoError(t, err)
@@ -141,7 +141,7 @@ func TestOverlongValuesAreStoredCutAlike(t *testing.T) {
 		assert.Empty(t, rows["r-fine"].CutFields)
 
 		done := finish(t, s, log)
-		assert.Equal(t, store.StatusPartial, done.Status)
+		assert.Equal(t, contract.StatusPartial, done.Status)
 		assert.Contains(t, *done.Notes, "1 resources had values longer than their columns")
 	})
 }
@@ -176,11 +176,11 @@ func TestAListingShortOfItsTotalIsPartial(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, 3, done.ListedResources, c.name)
 			if c.partial {
-				assert.Equal(t, store.StatusPartial, done.Status, c.name)
+				assert.Equal(t, contract.StatusPartial, done.Status, c.name)
 				require.NotNil(t, done.Notes, c.name)
 				assert.Contains(t, *done.Notes, "may be missing from the inventory", c.name)
 			} else {
-				assert.Equal(t, store.StatusSuccess, done.Status, "%d %s: %v", i, c.name, done.Notes)
+				assert.Equal(t, contract.StatusSuccess, done.Status, "%d %s: %v", i, c.name, done.Notes)
 			}
 		}
 	})
@@ -203,7 +203,7 @@ func TestARepeatedResourceIsCountedOnce(t *testing.T) {
 			Listing: &contract.ListingCheck{Counted: true, LastTotal: 5, MinTotal: 5, MaxTotal: 5}})
 		require.NoError(t, err)
 		assert.Equal(t, 4, done.ListedResources, "c once")
-		assert.Equal(t, store.StatusPartial, done.Status, "one of the five BSS counts was never listed")
+		assert.Equal(t, contract.StatusPartial, done.Status, "one of the five BSS counts was never listed")
 	})
 }
 

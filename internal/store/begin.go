@@ -87,7 +87,7 @@ func checkStart(st SyncStart, found bool, log SyncLog, a SyncAccount) error {
 		return fmt.Errorf("%w: cannot resume sync %q: it has no sync log (it never started writing); start a new sync instead", ErrNotFound, st.SyncID)
 	case !found:
 		return nil
-	case log.Status == StatusSuccess || log.Status == StatusPartial:
+	case log.Status == contract.StatusSuccess || log.Status == contract.StatusPartial:
 		return fmt.Errorf("%w: %s ended %s at %s", ErrFinished, st.SyncID, log.Status, log.FinishedAt.Format(time.RFC3339))
 	case a.CompletedGeneration > log.Generation:
 		at := time.Time{}
@@ -162,7 +162,7 @@ func (s *Store) createSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 	now := utcNow()
 	*log = SyncLog{
 		SyncID: st.SyncID, RunID: st.RunID, CloudProvider: inventory.CloudProvider,
-		AccountID: st.AccountID, AccountName: cmp.Or(st.AccountName, contract.DefaultAccount), Status: StatusRunning, ExpireDays: st.ExpireDays,
+		AccountID: st.AccountID, AccountName: cmp.Or(st.AccountName, contract.DefaultAccount), Status: contract.StatusRunning, ExpireDays: st.ExpireDays,
 		WindowBegin: utcSecond(st.WindowBegin), WindowEnd: utcSecond(st.WindowEnd),
 		Attempts: 1, StartedAt: now, UpdatedAt: now, AttemptStartedAt: &now,
 		Generation: a.LastGeneration, LeaseToken: a.LeaseToken,
@@ -180,7 +180,7 @@ func (s *Store) reopenSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 		return err
 	}
 	now := utcNow()
-	log.RunID, log.Status, log.Attempts, log.LeaseToken, log.Generation = st.RunID, StatusRunning, log.Attempts+1, a.LeaseToken, a.LastGeneration
+	log.RunID, log.Status, log.Attempts, log.LeaseToken, log.Generation = st.RunID, contract.StatusRunning, log.Attempts+1, a.LeaseToken, a.LastGeneration
 	log.ErrorMessage, log.FinishedAt, log.UpdatedAt, log.AttemptStartedAt = nil, nil, now, &now
 	log.NextOffset, log.NextRow, log.ListingAnchor = 0, 0, nil
 	return tx.Select("run_id", "status", "attempts", "lease_token", "generation", "error_message", "finished_at", "updated_at",
@@ -195,8 +195,8 @@ func (s *Store) reopenSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 func (s *Store) sweep(tx *gorm.DB, log SyncLog) error {
 	now := utcNow()
 	err := tx.Model(&SyncLog{}).
-		Where("cloud_provider = ? AND account_id = ? AND status = ? AND sync_id <> ?", log.CloudProvider, log.AccountID, StatusRunning, log.SyncID).
-		Updates(map[string]any{"status": StatusFailed, "error_message": "abandoned: its workflow stopped without closing the sync log (terminated or timed out); " + log.SyncID + " took the account over",
+		Where("cloud_provider = ? AND account_id = ? AND status = ? AND sync_id <> ?", log.CloudProvider, log.AccountID, contract.StatusRunning, log.SyncID).
+		Updates(map[string]any{"status": contract.StatusFailed, "error_message": "abandoned: its workflow stopped without closing the sync log (terminated or timed out); " + log.SyncID + " took the account over",
 			"finished_at": now, "updated_at": now}).Error
 	if err != nil {
 		return err

@@ -5,18 +5,8 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"time"
-)
-
-// Sync log statuses.
-const (
-	StatusRunning  = contract.StatusRunning
-	StatusSuccess  = contract.StatusSuccess
-	StatusPartial  = contract.StatusPartial
-	StatusFailed   = contract.StatusFailed
-	StatusCanceled = contract.StatusCanceled
 )
 
 // ExpiringResource is one row of expiring_resources.

@@ -12,24 +12,6 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Statuses of a send (a digest on one channel) and of each resource it
-// names (a row of notifications). pending: claimed, not sent yet (or the
-// last attempt is known not to have reached the platform); sending: a
-// message naming it is on its way; sent: the platform accepted a message
-// naming it; unconfirmed: the message went out and no answer came, so it
-// may or may not have arrived: it is never sent again on a chat robot (at
-// most once), and never counted as delivered; failed: refused for good, or
-// given up; obsolete: renewed or released before it could go out. A
-// send's status is settled from its resources' (settleStatus).
-const (
-	SendPending     = contract.SendPending
-	SendSending     = contract.SendSending
-	SendSent        = contract.SendSent
-	SendFailed      = contract.SendFailed
-	SendUnconfirmed = contract.SendUnconfirmed
-	SendObsolete    = contract.SendObsolete
-)
-
 // NotificationDigest is what a route sends for one threshold in one run:
 // on each channel, as many messages (parts) as the channel's limits need.
 type NotificationDigest struct {
@@ -175,7 +157,7 @@ func (s *Store) ClaimDigest(ctx context.Context, c DigestClaim) (int, []string, 
 		for _, it := range c.Items {
 			for _, ch := range it.Channels {
 				rows = append(rows, Notification{AccountID: c.Digest.AccountID, ResourceID: it.Key.ResourceID, ExpireTime: utcSecond(it.Key.ExpireTime),
-					ThresholdDays: it.Key.ThresholdDays, Channel: ch, DigestID: c.Digest.ID, Status: SendPending, CreatedAt: now})
+					ThresholdDays: it.Key.ThresholdDays, Channel: ch, DigestID: c.Digest.ID, Status: contract.SendPending, CreatedAt: now})
 			}
 		}
 		for chunk := range chunks(rows, 200) {
@@ -201,7 +183,7 @@ func (s *Store) ClaimDigest(ctx context.Context, c DigestClaim) (int, []string, 
 		var sends []NotificationSend
 		for _, snd := range c.Sends {
 			if slices.Contains(channels, snd.Channel) {
-				snd.DigestID, snd.Status, snd.UpdatedAt = d.ID, SendPending, now
+				snd.DigestID, snd.Status, snd.UpdatedAt = d.ID, contract.SendPending, now
 				sends = append(sends, snd)
 			}
 		}
@@ -291,9 +273,9 @@ func (s *Store) SendItems(ctx context.Context, d NotificationDigest, channel str
 // numbered; obsolete ones are marked so.
 func (s *Store) SplitSend(ctx context.Context, digestID, channel string, first int, parts [][]string, obsolete []string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		unsplit := tx.Model(&Notification{}).Where("digest_id = ? AND channel = ? AND part = 0 AND status = ?", digestID, channel, SendPending)
+		unsplit := tx.Model(&Notification{}).Where("digest_id = ? AND channel = ? AND part = 0 AND status = ?", digestID, channel, contract.SendPending)
 		for chunk := range chunks(obsolete, 500) {
-			if err := unsplit.Session(&gorm.Session{}).Where("resource_id IN ?", chunk).Update("status", SendObsolete).Error; err != nil {
+			if err := unsplit.Session(&gorm.Session{}).Where("resource_id IN ?", chunk).Update("status", contract.SendObsolete).Error; err != nil {
 				return err
 			}
 		}
@@ -322,8 +304,8 @@ func (s *Store) MovePart(ctx context.Context, digestID, channel string, part int
 // among those still pending.
 func (s *Store) MarkObsolete(ctx context.Context, digestID, channel string, ids []string) error {
 	return s.db.WithContext(ctx).Model(&Notification{}).
-		Where("digest_id = ? AND channel = ? AND status = ? AND resource_id IN ?", digestID, channel, SendPending, ids).
-		Update("status", SendObsolete).Error
+		Where("digest_id = ? AND channel = ? AND status = ? AND resource_id IN ?", digestID, channel, contract.SendPending, ids).
+		Update("status", contract.SendObsolete).Error
 }
 
 // BeginSend counts an attempt of a send still open and returns the status
@@ -337,11 +319,11 @@ func (s *Store) BeginSend(ctx context.Context, digestID, channel string) (string
 			return err
 		}
 		found = snd.Status
-		if snd.Status != SendPending && snd.Status != SendSending {
+		if snd.Status != contract.SendPending && snd.Status != contract.SendSending {
 			return nil
 		}
 		return tx.Model(&snd).Where("digest_id = ? AND channel = ?", digestID, channel).
-			Updates(map[string]any{"status": SendSending, "attempts": gorm.Expr("attempts + 1"), "updated_at": utcNow()}).Error
+			Updates(map[string]any{"status": contract.SendSending, "attempts": gorm.Expr("attempts + 1"), "updated_at": utcNow()}).Error
 	})
 	return found, err
 }
@@ -367,7 +349,7 @@ type SendSummary struct {
 func (s *Store) FinishSend(ctx context.Context, digestID, channel, errMsg, unconfirmedMsg string) (SendSummary, error) {
 	sum, _, err := s.endSend(ctx, digestID, channel, func(c sendCounts) (string, string) {
 		status := SendStatus(c.of)
-		if status == SendUnconfirmed && errMsg == "" {
+		if status == contract.SendUnconfirmed && errMsg == "" {
 			return status, unconfirmedMsg
 		}
 		return status, errMsg
@@ -386,14 +368,14 @@ func (s *Store) endSend(ctx context.Context, digestID, channel string, decide fu
 			return err
 		}
 		status, errMsg := decide(counts)
-		sum = SendSummary{Status: status, Parts: counts.parts, PartsSent: counts.partsSent, Unconfirmed: counts.of[SendUnconfirmed]}
+		sum = SendSummary{Status: status, Parts: counts.parts, PartsSent: counts.partsSent, Unconfirmed: counts.of[contract.SendUnconfirmed]}
 		now := utcNow()
 		set := map[string]any{"status": status, "error_message": truncate(errMsg, 1024), "updated_at": now,
-			"parts_sent": counts.partsSent, "unconfirmed": counts.of[SendUnconfirmed]}
-		if status == SendSent {
+			"parts_sent": counts.partsSent, "unconfirmed": counts.of[contract.SendUnconfirmed]}
+		if status == contract.SendSent {
 			set["sent_at"] = now
 		}
-		res := tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ? AND status = ?", digestID, channel, SendSending).Updates(set)
+		res := tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ? AND status = ?", digestID, channel, contract.SendSending).Updates(set)
 		moved = res.RowsAffected > 0
 		return res.Error
 	})
@@ -422,7 +404,7 @@ func itemCounts(tx *gorm.DB, digestID, channel string) (sendCounts, error) {
 		if r.Part > 0 {
 			parts[r.Part] = true
 		}
-		if r.Status == SendSent {
+		if r.Status == contract.SendSent {
 			sentParts[r.Part] = true
 		}
 	}
@@ -436,16 +418,16 @@ func itemCounts(tx *gorm.DB, digestID, channel string) (sendCounts, error) {
 // was still due, pending while some remain to send.
 func SendStatus(of map[string]int) string {
 	switch {
-	case of[SendFailed] > 0:
-		return SendFailed
-	case of[SendPending] > 0 || of[SendSending] > 0:
-		return SendPending
-	case of[SendUnconfirmed] > 0:
-		return SendUnconfirmed
-	case of[SendSent] > 0:
-		return SendSent
+	case of[contract.SendFailed] > 0:
+		return contract.SendFailed
+	case of[contract.SendPending] > 0 || of[contract.SendSending] > 0:
+		return contract.SendPending
+	case of[contract.SendUnconfirmed] > 0:
+		return contract.SendUnconfirmed
+	case of[contract.SendSent] > 0:
+		return contract.SendSent
 	}
-	return SendObsolete
+	return contract.SendObsolete
 }
 
 // SettleDigest closes a digest once its run is done with it, whatever
@@ -467,7 +449,7 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 		}
 		if d.SettledAt == nil {
 			now := utcNow()
-			lost := tx.Model(&Notification{}).Where("digest_id = ? AND status = ?", id, SendSending)
+			lost := tx.Model(&Notification{}).Where("digest_id = ? AND status = ?", id, contract.SendSending)
 			if len(resend) > 0 {
 				lost = lost.Where("channel NOT IN ?", resend)
 			}
@@ -484,7 +466,7 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 				}
 				out.Unconfirmed[p.Channel]++
 			}
-			if err := lost.Update("status", SendUnconfirmed).Error; err != nil {
+			if err := lost.Update("status", contract.SendUnconfirmed).Error; err != nil {
 				return err
 			}
 			if err := tx.Where("digest_id = ?", id).Order("channel").Find(sends).Error; err != nil {
@@ -495,13 +477,13 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 				if err != nil {
 					return err
 				}
-				open := counts.of[SendPending] + counts.of[SendFailed]
+				open := counts.of[contract.SendPending] + counts.of[contract.SendFailed]
 				status, msg := SendStatus(counts.of), snd.ErrorMessage
 				switch {
-				case counts.of[SendSending] > 0: // owed: a later run sends it again
-					status, msg = SendPending, "a message got no answer: the next run sends it again with the same id"
+				case counts.of[contract.SendSending] > 0: // owed: a later run sends it again
+					status, msg = contract.SendPending, "a message got no answer: the next run sends it again with the same id"
 				case open > 0: // SendStatus said pending or failed
-					status = SendFailed
+					status = contract.SendFailed
 					if msg == "" {
 						msg = reason
 					}
@@ -509,13 +491,13 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 				*released += open
 				err = tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ?", id, snd.Channel).Updates(map[string]any{
 					"status": status, "error_message": truncate(msg, 1024), "updated_at": now,
-					"parts_sent": counts.partsSent, "unconfirmed": counts.of[SendUnconfirmed],
+					"parts_sent": counts.partsSent, "unconfirmed": counts.of[contract.SendUnconfirmed],
 				}).Error
 				if err != nil {
 					return err
 				}
 			}
-			if err := tx.Where("digest_id = ? AND status IN ?", id, []string{SendPending, SendFailed}).Delete(&Notification{}).Error; err != nil {
+			if err := tx.Where("digest_id = ? AND status IN ?", id, []string{contract.SendPending, contract.SendFailed}).Delete(&Notification{}).Error; err != nil {
 				return err
 			}
 			if err := tx.Model(&d).Where("id = ?", id).Update("settled_at", now).Error; err != nil {
@@ -542,7 +524,7 @@ type SettleResult struct {
 // adopted by the run runID already (a retried claim finds them again).
 func (s *Store) OwedDigests(ctx context.Context, accountID, route, runID string) ([]NotificationDigest, error) {
 	var out []NotificationDigest
-	owed := s.db.Model(&Notification{}).Select("digest_id").Where("status = ?", SendSending)
+	owed := s.db.Model(&Notification{}).Select("digest_id").Where("status = ?", contract.SendSending)
 	err := s.db.WithContext(ctx).Where("account_id = ? AND route = ? AND (settled_at IS NOT NULL OR run_id = ?) AND id IN (?)", accountID, route, runID, owed).
 		Order("created_at").Find(&out).Error
 	return out, err
@@ -562,7 +544,7 @@ func (s *Store) AdoptOwed(ctx context.Context, digestID, workflowID, runID strin
 		if d.SettledAt == nil && d.RunID != runID {
 			return nil // another run holds it
 		}
-		if err := tx.Model(&Notification{}).Where("digest_id = ? AND status = ?", digestID, SendSending).
+		if err := tx.Model(&Notification{}).Where("digest_id = ? AND status = ?", digestID, contract.SendSending).
 			Distinct("channel").Order("channel").Pluck("channel", &channels).Error; err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/store"
 )
 
@@ -82,32 +83,32 @@ func TestSettleReleasesWhatNoChannelAccepted(t *testing.T) {
 			require.NoError(t, err)
 			return n
 		}
-		assert.EqualValues(t, 2, move("robot", 1, store.SendPending, store.SendSending))
-		assert.EqualValues(t, 0, move("robot", 1, store.SendPending, store.SendSending), "a second attempt does not take it")
-		assert.EqualValues(t, 2, move("robot", 1, store.SendSending, store.SendSent))
-		assert.EqualValues(t, 1, move("robot", 2, store.SendPending, store.SendSending)) // on its way when the run ends
-		assert.EqualValues(t, 4, move("hook", 1, store.SendPending, store.SendSending))
-		assert.EqualValues(t, 4, move("hook", 1, store.SendSending, store.SendFailed)) // refused
+		assert.EqualValues(t, 2, move("robot", 1, contract.SendPending, contract.SendSending))
+		assert.EqualValues(t, 0, move("robot", 1, contract.SendPending, contract.SendSending), "a second attempt does not take it")
+		assert.EqualValues(t, 2, move("robot", 1, contract.SendSending, contract.SendSent))
+		assert.EqualValues(t, 1, move("robot", 2, contract.SendPending, contract.SendSending)) // on its way when the run ends
+		assert.EqualValues(t, 4, move("hook", 1, contract.SendPending, contract.SendSending))
+		assert.EqualValues(t, 4, move("hook", 1, contract.SendSending, contract.SendFailed)) // refused
 
 		found, err := st.BeginSend(ctx, "d1", "robot")
 		require.NoError(t, err)
-		assert.Equal(t, store.SendPending, found)
+		assert.Equal(t, contract.SendPending, found)
 		res, err := st.SettleDigest(ctx, "d1", "the run was canceled", nil)
 		require.NoError(t, err)
 		sends, released := res.Sends, res.Released
 		assert.Equal(t, map[string]int{"robot": 1}, res.Unconfirmed, "one message was on its way")
 		assert.Equal(t, 5, released, "d on robot, and all four on hook")
-		assert.Equal(t, map[string]string{"a": store.SendSent, "b": store.SendSent, "c": store.SendUnconfirmed}, statuses(t, st, "d1", "robot"))
+		assert.Equal(t, map[string]string{"a": contract.SendSent, "b": contract.SendSent, "c": contract.SendUnconfirmed}, statuses(t, st, "d1", "robot"))
 		assert.Empty(t, statuses(t, st, "d1", "hook"))
 		byChannel := map[string]store.NotificationSend{}
 		for _, s := range sends {
 			byChannel[s.Channel] = s
 		}
-		assert.Equal(t, store.SendFailed, byChannel["robot"].Status, "d was never sent")
+		assert.Equal(t, contract.SendFailed, byChannel["robot"].Status, "d was never sent")
 		assert.Equal(t, 1, byChannel["robot"].PartsSent)
 		assert.Equal(t, 1, byChannel["robot"].Unconfirmed)
-		assert.Equal(t, store.SendFailed, byChannel["hook"].Status)
-		moved, err := st.EndSend(ctx, "d1", "robot", store.SendSent, "")
+		assert.Equal(t, contract.SendFailed, byChannel["hook"].Status)
+		moved, err := st.EndSend(ctx, "d1", "robot", contract.SendSent, "")
 		require.NoError(t, err)
 		assert.False(t, moved, "a late attempt does not overwrite a settled send")
 
@@ -118,7 +119,7 @@ func TestSettleReleasesWhatNoChannelAccepted(t *testing.T) {
 		n, chans := claimOn(t, st, "d2", []string{"hook", "robot"}, "a", "b", "c", "d")
 		assert.Equal(t, 4, n, "released reminders are claimed again: all four on hook, d on robot")
 		assert.Equal(t, []string{"hook", "robot"}, chans)
-		assert.Equal(t, map[string]string{"d": store.SendPending}, statuses(t, st, "d2", "robot"))
+		assert.Equal(t, map[string]string{"d": contract.SendPending}, statuses(t, st, "d2", "robot"))
 	})
 }
 
@@ -149,7 +150,7 @@ func TestSettleLeavesAtLeastOnceMessagesOwed(t *testing.T) {
 		claimOn(t, st, "d1", []string{"hook", "robot"}, "a", "b")
 		for _, ch := range []string{"hook", "robot"} {
 			require.NoError(t, st.SplitSend(ctx, "d1", ch, 1, [][]string{{"a", "b"}}, nil))
-			n, err := st.MovePart(ctx, "d1", ch, 1, store.SendPending, store.SendSending)
+			n, err := st.MovePart(ctx, "d1", ch, 1, contract.SendPending, contract.SendSending)
 			require.NoError(t, err)
 			require.EqualValues(t, 2, n)
 		}
@@ -158,10 +159,10 @@ func TestSettleLeavesAtLeastOnceMessagesOwed(t *testing.T) {
 		sends := res.Sends
 		assert.Zero(t, res.Released)
 		assert.Equal(t, map[string]int{"robot": 1}, res.Unconfirmed, "the robot's message is given up, the webhook's owed")
-		assert.Equal(t, map[string]string{"a": store.SendSending, "b": store.SendSending}, statuses(t, st, "d1", "hook"), "owed")
-		assert.Equal(t, map[string]string{"a": store.SendUnconfirmed, "b": store.SendUnconfirmed}, statuses(t, st, "d1", "robot"))
+		assert.Equal(t, map[string]string{"a": contract.SendSending, "b": contract.SendSending}, statuses(t, st, "d1", "hook"), "owed")
+		assert.Equal(t, map[string]string{"a": contract.SendUnconfirmed, "b": contract.SendUnconfirmed}, statuses(t, st, "d1", "robot"))
 		for _, s := range sends {
-			want := map[string]string{"hook": store.SendPending, "robot": store.SendUnconfirmed}[s.Channel]
+			want := map[string]string{"hook": contract.SendPending, "robot": contract.SendUnconfirmed}[s.Channel]
 			assert.Equal(t, want, s.Status, s.Channel)
 		}
 
@@ -183,9 +184,9 @@ func TestSettleLeavesAtLeastOnceMessagesOwed(t *testing.T) {
 		assert.Len(t, owed, 1, "run2's retried claim finds it again")
 		found, err := st.BeginSend(ctx, "d1", "hook")
 		require.NoError(t, err)
-		assert.Equal(t, store.SendPending, found, "the adopting run sends it")
+		assert.Equal(t, contract.SendPending, found, "the adopting run sends it")
 
-		n, err := st.MovePart(ctx, "d1", "hook", 1, store.SendSending, store.SendSent)
+		n, err := st.MovePart(ctx, "d1", "hook", 1, contract.SendSending, contract.SendSent)
 		require.NoError(t, err)
 		require.EqualValues(t, 2, n)
 		_, err = st.SettleDigest(ctx, "d1", "", []string{"hook"})

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 	"expiry-sync/internal/testenv"
@@ -96,7 +97,7 @@ func TestBeginSyncLifecycle(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		log := begin(t, s, "sync-1", "run-a")
-		assert.Equal(t, store.StatusRunning, log.Status)
+		assert.Equal(t, contract.StatusRunning, log.Status)
 		assert.Equal(t, 1, log.Attempts)
 		assert.Equal(t, int64(1), log.Generation, "the account's first sync takes generation 1")
 		assert.True(t, window.WindowBegin.Equal(log.WindowBegin))
@@ -110,15 +111,15 @@ func TestBeginSyncLifecycle(t *testing.T) {
 		ok, err := s.CommitBatch(ctx, b)
 		require.NoError(t, err)
 		require.True(t, ok)
-		require.True(t, end(t, s, log, store.StatusFailed, "database rejected batch 2"))
+		require.True(t, end(t, s, log, contract.StatusFailed, "database rejected batch 2"))
 		failed, err := s.GetSyncLog(ctx, "sync-1")
 		require.NoError(t, err)
-		assert.Equal(t, store.StatusFailed, failed.Status)
+		assert.Equal(t, contract.StatusFailed, failed.Status)
 		require.NotNil(t, failed.ErrorMessage)
 		assert.Equal(t, "database rejected batch 2", *failed.ErrorMessage)
 
 		resumed := begin(t, s, "sync-1", "run-b")
-		assert.Equal(t, store.StatusRunning, resumed.Status)
+		assert.Equal(t, contract.StatusRunning, resumed.Status)
 		assert.Equal(t, 2, resumed.Attempts)
 		assert.Equal(t, 1, resumed.LastCommittedBatch, "batches go on numbering after the checkpoint")
 		assert.Equal(t, 0, resumed.NextOffset, "a new attempt lists again from the start: the cloud may have changed")
@@ -231,7 +232,7 @@ func TestFinishSyncCountsTheWindowAndDeactivatesOnlyWhatBSSSaidIsGone(t *testing
 			Gone: []store.GoneResource{{ResourceID: "gone", Status: new(3)}}}))
 
 		log := finish(t, s, second)
-		assert.Equal(t, store.StatusPartial, log.Status, "a tag error makes the sync partial")
+		assert.Equal(t, contract.StatusPartial, log.Status, "a tag error makes the sync partial")
 		assert.Equal(t, 4, log.TotalResources)
 		assert.Equal(t, 1, log.TaggedResources)
 		assert.Equal(t, 1, log.UntaggedResources)
@@ -266,7 +267,7 @@ func TestEndSyncKeepsCheckpoint(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		log := begin(t, s, "sync-1", "run-a")
-		require.True(t, end(t, s, log, store.StatusCanceled, "canceled by the user"))
+		require.True(t, end(t, s, log, contract.StatusCanceled, "canceled by the user"))
 		_, err := s.CommitBatch(ctx, batch(log, 1))
 		require.Error(t, err, "a canceled sync takes no more batches")
 		assert.False(t, errors.Is(err, store.ErrOutOfOrder))

@@ -93,7 +93,7 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 			update["listing_anchor"] = string(anchor)
 		}
 		res := tx.Model(&SyncLog{}).
-			Where("sync_id = ? AND last_committed_batch = ? AND status = ?", b.SyncID, b.Batch-1, StatusRunning).
+			Where("sync_id = ? AND last_committed_batch = ? AND status = ?", b.SyncID, b.Batch-1, contract.StatusRunning).
 			Updates(update)
 		if res.Error != nil {
 			return res.Error
@@ -145,7 +145,7 @@ func (s *Store) explainSkippedBatch(tx *gorm.DB, b BatchCommit) error {
 	switch {
 	case log.LastCommittedBatch >= b.Batch:
 		return errAlreadyCommitted
-	case log.Status != StatusRunning:
+	case log.Status != contract.StatusRunning:
 		return fmt.Errorf("%w: %s is %s, batch %d not written", ErrNotRunning, b.SyncID, log.Status, b.Batch)
 	}
 	return fmt.Errorf("%w: batch %d follows %d", ErrOutOfOrder, b.Batch, log.LastCommittedBatch)
@@ -225,9 +225,9 @@ func (s *Store) FinishSync(ctx context.Context, f SyncFinish) (SyncLog, error) {
 			return err
 		case !found:
 			return fmt.Errorf("%w: %s", ErrNotFound, f.SyncID)
-		case log.Status == StatusSuccess || log.Status == StatusPartial:
+		case log.Status == contract.StatusSuccess || log.Status == contract.StatusPartial:
 			return nil
-		case log.Status != StatusRunning:
+		case log.Status != contract.StatusRunning:
 			return fmt.Errorf("%w: %s is %s, not finished", ErrNotRunning, f.SyncID, log.Status)
 		}
 		if err := s.fence(tx, f.Writer); err != nil {
@@ -255,10 +255,10 @@ func (s *Store) FinishSync(ctx context.Context, f SyncFinish) (SyncLog, error) {
 			return err
 		}
 		now := utcNow()
-		log.Status, log.FinishedAt, log.UpdatedAt, log.Retries = StatusSuccess, &now, now, f.Retries
+		log.Status, log.FinishedAt, log.UpdatedAt, log.Retries = contract.StatusSuccess, &now, now, f.Retries
 		log.QuarantinedRecords = f.Notes.QuarantinedCount
 		if log.TagErrorResources > 0 || len(notes.Degraded) > 0 || f.Notes.QuarantinedCount > 0 {
-			log.Status = StatusPartial
+			log.Status = contract.StatusPartial
 		}
 		return tx.Save(&log).Error
 	})
@@ -388,7 +388,7 @@ func (s *Store) EndSync(ctx context.Context, w Writer, status, reason string, re
 		} else if err != nil {
 			return err
 		}
-		res := tx.Model(&SyncLog{}).Where("sync_id = ? AND generation = ? AND status = ?", w.SyncID, w.Generation, StatusRunning).
+		res := tx.Model(&SyncLog{}).Where("sync_id = ? AND generation = ? AND status = ?", w.SyncID, w.Generation, contract.StatusRunning).
 			Updates(map[string]any{"status": status, "error_message": truncate(reason, 4000), "retries": retries, "finished_at": now, "updated_at": now})
 		if res.Error != nil {
 			return res.Error

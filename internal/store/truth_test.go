@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 )
@@ -50,10 +51,10 @@ func TestOneWriterPerAccount(t *testing.T) {
 
 		abandoned, err := s.GetSyncLog(ctx, "sync-old")
 		require.NoError(t, err)
-		assert.Equal(t, store.StatusFailed, abandoned.Status, "the dead sync's log is closed by the one that took over")
+		assert.Equal(t, contract.StatusFailed, abandoned.Status, "the dead sync's log is closed by the one that took over")
 		assert.Contains(t, *abandoned.ErrorMessage, "abandoned")
 
-		assert.False(t, end(t, s, old, store.StatusFailed, "late"), "a fenced-off sync records nothing")
+		assert.False(t, end(t, s, old, contract.StatusFailed, "late"), "a fenced-off sync records nothing")
 		acct, err := s.Account(ctx, account)
 		require.NoError(t, err)
 		assert.Equal(t, "sync-new", acct.LeaseSyncID, "a fenced-off sync cannot free the account it lost")
@@ -139,7 +140,7 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		older := begin(t, s, "sync-older", "run-a")
-		require.True(t, end(t, s, older, store.StatusFailed, "listing failed at offset 500"))
+		require.True(t, end(t, s, older, contract.StatusFailed, "listing failed at offset 500"))
 
 		newer := begin(t, s, "sync-newer", "run-b")
 		assert.Greater(t, newer.Generation, older.Generation)
@@ -147,7 +148,7 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 		r.Name = "name from the newer listing"
 		_, err := s.CommitBatch(ctx, batch(newer, 1, r))
 		require.NoError(t, err)
-		require.True(t, end(t, s, newer, store.StatusFailed, "batch 2 rejected"))
+		require.True(t, end(t, s, newer, contract.StatusFailed, "batch 2 rejected"))
 
 		// The newer sync failed: the older one may be resumed, and its new
 		// attempt lists the cloud as it is now, so it is the newest writer.
@@ -167,7 +168,7 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 		assert.Equal(t, store.Tags{"owner": "new"}, rows["r1"].Tags)
 		assert.Equal(t, newer.Generation, rows["r1"].SyncGeneration)
 		assert.Equal(t, olderListing.Generation, rows["r2"].SyncGeneration)
-		require.True(t, end(t, s, resumed, store.StatusFailed, "again"))
+		require.True(t, end(t, s, resumed, contract.StatusFailed, "again"))
 
 		// Once the newer sync completes (in a new attempt), the older one is superseded.
 		newerAgain := begin(t, s, "sync-newer", "run-d")
@@ -181,7 +182,7 @@ func TestGenerationsOrderTheSyncs(t *testing.T) {
 
 		// A failed sync whose window is older than MaxResumeAge is not resumed.
 		recent := begin(t, s, "sync-recent", "run-f")
-		require.True(t, end(t, s, recent, store.StatusFailed, "x"))
+		require.True(t, end(t, s, recent, contract.StatusFailed, "x"))
 		late := start("sync-recent", "run-g")
 		late.Now = window.WindowEnd.AddDate(0, 0, -window.ExpireDays).Add(store.MaxResumeAge + time.Minute)
 		_, err = s.BeginSync(ctx, late, nil)
@@ -203,7 +204,7 @@ func TestKeptTagsStayAsTheyAre(t *testing.T) {
 		denied.Tags = inventory.TagResult{ResourceID: "r2", Status: inventory.TagsError, Error: "refused"}
 		_, err := s.CommitBatch(ctx, batch(first, 1, row("r1", t0, map[string]string{"owner": "张三"}), denied))
 		require.NoError(t, err)
-		require.True(t, end(t, s, first, store.StatusFailed, "x"))
+		require.True(t, end(t, s, first, contract.StatusFailed, "x"))
 
 		again := begin(t, s, "sync-1", "run-b")
 		renewed, still := row("r1", t0.AddDate(0, 1, 0), nil), row("r2", t0, nil)
@@ -278,7 +279,7 @@ func TestStagingRowsNeverOutliveTheirAttempt(t *testing.T) {
 		ctx := context.Background()
 		failed := begin(t, s, "sync-failed", "run-a")
 		require.NoError(t, s.SaveTagSnapshot(ctx, failed.Writer(), []store.SnapshotEntry{{ResourceID: "r1"}}))
-		require.True(t, end(t, s, failed, store.StatusFailed, "x"))
+		require.True(t, end(t, s, failed, contract.StatusFailed, "x"))
 		got, err := s.SnapshotTags(ctx, failed.Writer().Attempt(), []string{"r1"})
 		require.NoError(t, err)
 		assert.Empty(t, got, "a failed sync drops its snapshot")

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/config"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
 )
@@ -147,7 +148,7 @@ func (top *topology) checkMetricsAgainstDatabase(firstSync string) scrape {
 	rows, successes := 0, 0
 	for _, l := range logs {
 		rows += l.RowsWritten
-		if l.Status == store.StatusSuccess {
+		if l.Status == contract.StatusSuccess {
 			successes++
 			if l.FinishedAt != nil && l.FinishedAt.After(newestFinish) {
 				newestFinish = *l.FinishedAt

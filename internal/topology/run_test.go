@@ -16,6 +16,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"expiry-sync/internal/compose"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/store"
 )
 
@@ -176,7 +177,7 @@ func (top *topology) syncOnce() string {
 	code, out := top.starter(syncArgs("--wait")...)
 	require.Equal(t, 0, code, out)
 	log := top.newestSync()
-	assert.Equal(t, store.StatusSuccess, log.Status, out)
+	assert.Equal(t, contract.StatusSuccess, log.Status, out)
 	assert.Positive(t, log.TotalResources)
 	assert.Equal(t, int64(log.TotalResources), top.activeRows(), "every listed resource is stored")
 	return log.SyncID
@@ -199,7 +200,7 @@ func (top *topology) failAndResume() {
 	code, out := top.starter(syncArgs("--batch-size", "50", "--wait")...)
 	require.NotEqual(t, 0, code, "the sync fails:\n%s", out)
 	failed := top.newestSync()
-	require.Equal(t, store.StatusFailed, failed.Status, out)
+	require.Equal(t, contract.StatusFailed, failed.Status, out)
 	assert.Positive(t, failed.RowsWritten, "batches before the refusal are committed")
 
 	require.NoError(t, db.Exec("DROP TRIGGER topology_fault").Error)
@@ -207,7 +208,7 @@ func (top *topology) failAndResume() {
 	require.Equal(t, 0, code, out)
 	resumed := top.newestSync()
 	assert.Equal(t, failed.SyncID, resumed.SyncID)
-	assert.Equal(t, store.StatusSuccess, resumed.Status)
+	assert.Equal(t, contract.StatusSuccess, resumed.Status)
 	assert.Equal(t, 2, resumed.Attempts)
 }
 
@@ -223,7 +224,7 @@ func (top *topology) runSchedule() {
 	require.Equal(t, 0, code, out)
 	eventually(t, "the scheduled sync succeeds", 3*time.Minute, func() bool {
 		logs := top.syncLogs()
-		return len(logs) > before && top.newestSync().Status == store.StatusSuccess
+		return len(logs) > before && top.newestSync().Status == contract.StatusSuccess
 	})
 	h := top.temporal.ScheduleClient().GetHandle(context.Background(), id)
 	desc, err := h.Describe(context.Background())

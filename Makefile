@@ -15,7 +15,7 @@ test: ## every check and test: vet, staticcheck, workflowcheck, govulncheck, go 
 	./scripts/test.sh
 
 unit: ## the tests that need no service (no Temporal server, no MariaDB), in well under a minute
-	go test -short $$(go list ./... | grep -v -e /internal/e2e -e /internal/bench -e /internal/topology -e '/internal/store$$')
+	go test -short $$(go list ./... | grep -v -e /internal/testkit/e2e -e /internal/testkit/bench -e /internal/testkit/topology -e '/internal/store$$')
 
 lint: ## go vet, staticcheck and workflowcheck at their pinned versions
 	./scripts/lint.sh

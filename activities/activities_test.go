@@ -18,10 +18,10 @@ import (
 	"expiry-sync/activities"
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/hwsim"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 const (

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/contract"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // A 403 on one TMS type refuses that type alone (tag reads also need the

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/contract"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // Invariant: a 200 tag answer without a tags field is not "no tags": the

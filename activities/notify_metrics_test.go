@@ -21,7 +21,7 @@ import (
 	"expiry-sync/internal/contract"
 	"expiry-sync/internal/metrics"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 // metricValue is the sample of family whose labels are exactly want; ok

@@ -19,9 +19,9 @@ import (
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/contract"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // These tests run RecheckUnseen against the simulator and judge it by the

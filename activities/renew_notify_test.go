@@ -22,7 +22,7 @@ import (
 	"expiry-sync/internal/contract"
 	"expiry-sync/internal/notify"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 // hookReceiver keeps what each path received: the bodies and webhook ids.

@@ -10,7 +10,7 @@ import (
 
 	"expiry-sync/activities"
 	"expiry-sync/internal/contract"
-	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // renewFixture is the activity fixture with a Renewer in mode.

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // snapshotPair is one project and type of the fixture, and its resources.

@@ -12,7 +12,7 @@ import (
 	"expiry-sync/workflows"
 )
 
-// recordedHistories are real syncs recorded on the dev server (internal/e2e
+// recordedHistories are real syncs recorded on the dev server (internal/testkit/e2e
 // TestLiveHistoriesReplay writes one with EXPIRY_SYNC_RECORD_HISTORY=path),
 // one per version of the workflow's command sequence, with the id of the
 // workflow they ran as (its children's ids derive from it). Keep them all:

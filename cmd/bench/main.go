@@ -21,8 +21,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"expiry-sync/internal/bench"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/bench"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 func main() {

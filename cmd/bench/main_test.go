@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"expiry-sync/internal/bench"
+	"expiry-sync/internal/testkit/bench"
 )
 
 // parse runs the command line without measuring: it returns the points and

@@ -1,6 +1,6 @@
 // Command gendocs writes the starter's CLI reference (docs/cli) from its
 // cobra commands: `make docs`, or `go generate ./internal/cli`. A test in
-// internal/docs fails when the committed pages differ from what it writes.
+// internal/testkit/docs fails when the committed pages differ from what it writes.
 package main
 
 import (

@@ -20,7 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 const (

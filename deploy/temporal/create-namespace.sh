@@ -2,7 +2,7 @@
 # Creates the namespace expiry-sync runs in, with NAMESPACE_RETENTION, or
 # sets that retention on an existing one; then registers SEARCH_ATTRIBUTES
 # ("Name=Type ..."). Run by docker-compose.yml's temporal-namespace job,
-# and as is by the production-topology test (internal/topology).
+# and as is by the production-topology test (internal/testkit/topology).
 set -eu
 : "${TEMPORAL_ADDRESS:?set TEMPORAL_ADDRESS (host:port of the frontend)}"
 : "${TEMPORAL_NAMESPACE:?set TEMPORAL_NAMESPACE}"

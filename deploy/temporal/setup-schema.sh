@@ -2,7 +2,7 @@
 # Creates Temporal's two PostgreSQL databases, or upgrades their schema to the
 # one this temporal-sql-tool embeds (the server image of the same version).
 # Run by docker-compose.yml's temporal-schema job, and as is by the
-# production-topology test (internal/topology). Safe to run again.
+# production-topology test (internal/testkit/topology). Safe to run again.
 set -eu
 : "${POSTGRES_SEEDS:?set POSTGRES_SEEDS (the PostgreSQL host)}"
 : "${POSTGRES_USER:?set POSTGRES_USER}"

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"expiry-sync/internal/report/reporttest"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/reporttest"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 func TestLapseRecordsTheDecision(t *testing.T) {

@@ -14,12 +14,12 @@ import (
 
 	"expiry-sync/internal/contract"
 	"expiry-sync/internal/printer"
-	"expiry-sync/internal/report/reporttest"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/reporttest"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 // These tests are in package cli to print the renewal views directly and
-// pin the identity and the clock; the real-stack tests are internal/e2e's.
+// pin the identity and the clock; the real-stack tests are internal/testkit/e2e's.
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()

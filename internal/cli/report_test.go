@@ -16,9 +16,9 @@ import (
 
 	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/report"
-	"expiry-sync/internal/report/reporttest"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/reporttest"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 // These tests are in package cli to pin the report's clock.
@@ -168,7 +168,7 @@ func reportIDs(t *testing.T, args ...string) []string {
 }
 
 // The flags reach the store's filter: each case is checked against the
-// fixture (internal/report/reporttest) by hand.
+// fixture (internal/testkit/reporttest) by hand.
 func TestReportFiltersAndSorts(t *testing.T) {
 	fillReportDB(t)
 	week := []string{"expired-active", "soon-1", "soon-2", "unknown-tags", "empty-val", "no-tags", "edge"}

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 const profileKey = "profile-api-key-Xq9w"

@@ -18,9 +18,9 @@ import (
 
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/doctor"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/hwsim"
+	"expiry-sync/internal/testkit/testenv"
 	"expiry-sync/workflows"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/doctor"
-	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // Only a failure fails the report (worker check exits 1): a warning does

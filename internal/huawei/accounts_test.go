@@ -17,8 +17,8 @@ import (
 
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // wire records what reaches the simulator: headers and bodies.

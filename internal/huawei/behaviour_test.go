@@ -14,8 +14,8 @@ import (
 	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 func TestThrottlingCodesAreThrottled(t *testing.T) {

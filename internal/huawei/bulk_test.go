@@ -17,7 +17,7 @@ import (
 
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // pairTruth is every resource of a TMS type in a project, with its tags ({}

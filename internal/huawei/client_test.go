@@ -12,8 +12,8 @@ import (
 
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 const (

@@ -10,8 +10,8 @@ import (
 
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/inventory"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // Every BSS call waits on the account's bucket and on the deployment's

@@ -12,7 +12,7 @@ import (
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/contract"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
+	"expiry-sync/internal/testkit/hwsim"
 )
 
 // renewSetup is a simulator holding servers (main records, in use, two

@@ -16,7 +16,7 @@ import (
 
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 func newRecorder(t *testing.T) *Recorder {

@@ -158,7 +158,7 @@ func TestAlertRulesNameExportedMetrics(t *testing.T) {
 }
 
 // Every query of the Grafana dashboard names only metrics the worker
-// exports (internal/topology checks the same against a running worker's
+// exports (internal/testkit/topology checks the same against a running worker's
 // scrape), and the reminders have their panels.
 func TestDashboardNamesExportedMetrics(t *testing.T) {
 	b, err := os.ReadFile("../../deploy/grafana/dashboards/expiry-sync.json")

@@ -17,9 +17,9 @@ import (
 	"expiry-sync/internal/contract"
 	"expiry-sync/internal/printer"
 	"expiry-sync/internal/report"
-	"expiry-sync/internal/report/reporttest"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/reporttest"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 func run(t *testing.T, q report.Query) report.Result {

@@ -9,7 +9,7 @@ import (
 
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 // benchRows makes n rows with a realistic tag load (8 tags, one long value).

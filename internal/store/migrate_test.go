@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 // Workers started together each migrate at start: one applies the

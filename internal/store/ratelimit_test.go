@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 // workerStores opens n stores on one database: n worker processes' views.

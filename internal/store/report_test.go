@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"expiry-sync/internal/catalog"
-	"expiry-sync/internal/report/reporttest"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/reporttest"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 var (
@@ -23,7 +23,7 @@ var (
 )
 
 // withReportFixture runs fn on both databases, each holding the shared
-// report fixture (internal/report/reporttest).
+// report fixture (internal/testkit/reporttest).
 func withReportFixture(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) { fn(t, reporttest.Open(t, db.URL(t))) })

@@ -13,7 +13,7 @@ import (
 	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 const account = "0123456789abcdef0123456789abcdef"

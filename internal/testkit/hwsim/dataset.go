@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"expiry-sync/internal/catalog"
+	"expiry-sync/workflows"
 )
 
 // kind is the simulator's resource flavour; it fixes the BSS service and
@@ -54,7 +55,7 @@ func tmsTypesFor(fullCatalog bool) [numKinds]string {
 		if fullCatalog {
 			out[k], _ = catalog.Default().Lookup(info.resType, info.main)
 		} else {
-			out[k], _ = catalog.TMSResourceType(info.resType)
+			out[k], _ = workflows.LegacyTMSType(info.resType)
 		}
 	}
 	return out

@@ -14,6 +14,7 @@ import (
 
 	"expiry-sync/internal/catalog"
 	"expiry-sync/internal/testkit/hwsim"
+	"expiry-sync/workflows"
 )
 
 func newPlain(t testing.TB, seed int64, n int) *hwsim.Simulator {
@@ -133,7 +134,7 @@ func TestDatasetTags(t *testing.T) {
 	}
 	tagged, maxTags := 0, 0
 	for _, r := range all {
-		_, tmsKnown := catalog.TMSResourceType(r.ResourceTypeCode)
+		_, tmsKnown := workflows.LegacyTMSType(r.ResourceTypeCode)
 		assert.Equal(t, tmsKnown, r.TMSResourceType != "")
 		if !tmsKnown {
 			assert.Empty(t, r.Tags, "no tags on types TMS is never asked for")

@@ -24,9 +24,6 @@ const (
 	TypeEmail    = contract.ChannelEmail
 )
 
-// ChannelTypes lists the channel types a routes file may use.
-var ChannelTypes = []string{TypeWebhook, TypeDingTalk, TypeFeishu, TypeWeCom, TypeSlack, TypeEmail}
-
 // Channel is one destination of the routes file. URLs of chat robots carry
 // their token, so they are references too; only their scheme and host are
 // ever printed.
@@ -114,7 +111,8 @@ func (r Ref) String() string {
 }
 
 func (ch *Channel) check() error {
-	if !slices.Contains(ChannelTypes, ch.Type) {
+	typ, ok := channelTypeOf(ch.Type)
+	if !ok {
 		return fmt.Errorf("type %q is not allowed: use one of %s", ch.Type, strings.Join(ChannelTypes, ", "))
 	}
 	if ch.Secret != "" && !ch.Secret.IsRef() {
@@ -135,8 +133,8 @@ func (ch *Channel) check() error {
 	if ch.MaxItems < 1 || ch.MaxItems > 500 {
 		return fmt.Errorf("max_items %d is out of range: allowed 1..500", ch.MaxItems)
 	}
-	if ch.Type == TypeEmail {
-		return ch.checkSMTP()
+	if typ.check != nil {
+		return typ.check(ch)
 	}
 	if ch.SMTP != nil {
 		return fmt.Errorf("smtp is only for type %s", TypeEmail)
@@ -149,7 +147,7 @@ func (ch *Channel) check() error {
 			return err
 		}
 	}
-	if (ch.Type == TypeDingTalk || ch.Type == TypeFeishu || ch.Type == TypeWebhook) && ch.Secret == "" {
+	if typ.signed && ch.Secret == "" {
 		return fmt.Errorf("secret is not set: %s requests are signed; give env:NAME or file:PATH", ch.Type)
 	}
 	return nil
@@ -242,36 +240,15 @@ type Pace struct {
 	Block     time.Duration // how long the platform blocks a robot that went over
 }
 
-// paces of the chat robots, from their platforms' docs:
-//   - DingTalk custom robot: 20 messages a minute, then the robot is
-//     throttled for 10 minutes (消息发送频率限制);
-//   - WeCom group robot: 20 messages a minute (群机器人配置说明);
-//   - Feishu custom bot: 100 a minute and 5 a second (自定义机器人使用指南);
-//     paced evenly at 100 a minute, it never sends 5 in one second;
-//   - Slack incoming webhook: about one message a second (rate limits),
-//     with Retry-After on a 429.
-//
-// Robots are paced one message a minute below their limit: messages leave
-// evenly spaced, but the network does not deliver them so, and a platform
-// counting any 60 seconds would otherwise see a 21st (DingTalk then blocks
-// the robot for 10 minutes). With the margin a message must arrive more
-// than 3 s late before a window holds one too many.
-var paces = map[string]Pace{
-	TypeDingTalk: {PerSecond: 19.0 / 60, Block: 10 * time.Minute},
-	TypeWeCom:    {PerSecond: 19.0 / 60, Block: time.Minute},
-	TypeFeishu:   {PerSecond: 95.0 / 60, Block: time.Minute},
-	TypeSlack:    {PerSecond: 1, Block: time.Second},
-}
-
 // Pace is the channel's platform's limit (zero for webhooks and e-mail:
 // they set none).
-func (ch *Channel) Pace() Pace { return paces[ch.Type] }
+func (ch *Channel) Pace() Pace { return channelTypeMust(ch.Type).pace }
 
 // AtMostOnce reports whether a message whose answer was lost is never
 // sent again: chat robots' receivers cannot drop a duplicate. Webhooks
 // and e-mail carry a stable id (webhook-id, Message-ID), so they are sent
 // again with it: at least once.
-func (ch *Channel) AtMostOnce() bool { return ch.Type != TypeWebhook && ch.Type != TypeEmail }
+func (ch *Channel) AtMostOnce() bool { return channelTypeMust(ch.Type).atMostOnce }
 
 // RobotKey names the robot behind a chat channel, a hash of its URL (the
 // URL holds its token), so that channels, routes and accounts sharing one
@@ -295,21 +272,11 @@ type Message struct {
 // Send delivers m on the channel. A failure is a *SendError.
 func (ch *Channel) Send(ctx context.Context, m Message) error {
 	m.Digest = ch.fitRenewal(ch.localize(m.Digest))
-	switch ch.Type {
-	case TypeWebhook:
-		return ch.sendWebhook(ctx, m)
-	case TypeDingTalk:
-		return ch.sendDingTalk(ctx, m)
-	case TypeFeishu:
-		return ch.sendFeishu(ctx, m)
-	case TypeWeCom:
-		return ch.sendWeCom(ctx, m)
-	case TypeSlack:
-		return ch.sendSlack(ctx, m)
-	case TypeEmail:
-		return ch.sendEmail(ctx, m)
+	typ, ok := channelTypeOf(ch.Type)
+	if !ok {
+		return &SendError{Class: ClassConfig, Msg: "unknown channel type " + ch.Type}
 	}
-	return &SendError{Class: ClassConfig, Msg: "unknown channel type " + ch.Type}
+	return typ.send(ch, ctx, m)
 }
 
 // Class sorts send failures by what to do about them.

@@ -137,32 +137,39 @@ func (d Digest) dingTalkAt() (userIDs, mobiles []string) {
 // mentionTokens are the mentions of a markdown message on a platform, as
 // the platform writes them in the text.
 func (d Digest) mentionTokens(typ string) []string {
+	if m := channelTypeMust(typ).mentions; m != nil {
+		return m(d)
+	}
+	return nil
+}
+
+// dingTalkMentions: DingTalk custom robot, "自定义机器人发送群消息" / "Custom
+// robot access" (https://open.dingtalk.com/document/robots/custom-robot-access
+// and https://open.dingtalk.com/document/orgapp/custom-bot-send-message-type):
+// a markdown text mentions by "@<userId>" or "@<mobile>" in text, and the
+// same ids in at.atUserIds / at.atMobiles (dingTalkBody).
+func (d Digest) dingTalkMentions() []string { return d.mentionsAs(dingTalkID, "@%s") }
+
+// weComMentions: WeCom group robot, "群机器人配置说明"
+// (https://developer.work.weixin.qq.com/document/path/91770): markdown
+// content mentions a member by "<@userid>" (mentioned_list is for the text
+// msgtype only; markdown has no mention of everyone).
+func (d Digest) weComMentions() []string {
+	return d.mentionsAs(func(p *Person) string { return p.WeComUserID }, "<@%s>")
+}
+
+// slackMentions: Slack, "Formatting text for app surfaces", mentioning
+// users (https://api.slack.com/reference/surfaces/formatting#mentioning-users):
+// "<@U0123ABC>" in mrkdwn text.
+func (d Digest) slackMentions() []string {
+	return d.mentionsAs(func(p *Person) string { return p.SlackMemberID }, "<@%s>")
+}
+
+// mentionsAs writes each mentioned person's id as format says.
+func (d Digest) mentionsAs(id func(*Person) string, format string) []string {
 	var out []string
-	switch typ {
-	case TypeDingTalk:
-		// DingTalk custom robot, "自定义机器人发送群消息" / "Custom robot
-		// access" (https://open.dingtalk.com/document/robots/custom-robot-access
-		// and https://open.dingtalk.com/document/orgapp/custom-bot-send-message-type):
-		// a markdown text mentions by "@<userId>" or "@<mobile>" in text, and
-		// the same ids in at.atUserIds / at.atMobiles (dingTalkBody).
-		for _, id := range d.mentioned(dingTalkID) {
-			out = append(out, "@"+id)
-		}
-	case TypeWeCom:
-		// WeCom group robot, "群机器人配置说明"
-		// (https://developer.work.weixin.qq.com/document/path/91770): markdown
-		// content mentions a member by "<@userid>" (mentioned_list is for
-		// the text msgtype only; markdown has no mention of everyone).
-		for _, id := range d.mentioned(func(p *Person) string { return p.WeComUserID }) {
-			out = append(out, "<@"+id+">")
-		}
-	case TypeSlack:
-		// Slack, "Formatting text for app surfaces", mentioning users
-		// (https://api.slack.com/reference/surfaces/formatting#mentioning-users):
-		// "<@U0123ABC>" in mrkdwn text.
-		for _, id := range d.mentioned(func(p *Person) string { return p.SlackMemberID }) {
-			out = append(out, "<@"+id+">")
-		}
+	for _, v := range d.mentioned(id) {
+		out = append(out, fmt.Sprintf(format, v))
 	}
 	return out
 }

@@ -28,19 +28,7 @@ const placeholderSign = "0000000000000000000000000000000000000000000="
 // takes, as it is sent: mentions of its owners included (they are in the
 // text, and a part mentions its own owners only); nil: the channel takes a
 // digest whole (webhook, e-mail).
-func (ch *Channel) fits() func(Digest) bool {
-	switch ch.Type {
-	case TypeDingTalk:
-		return func(d Digest) bool { return len(d.markdownFor(TypeDingTalk)) <= dingTalkMaxBytes }
-	case TypeWeCom:
-		return func(d Digest) bool { return len(d.markdownFor(TypeWeCom)) <= weComMaxBytes }
-	case TypeFeishu:
-		return func(d Digest) bool { return len(feishuBody(d, 1e9, placeholderSign)) <= feishuMaxBytes }
-	case TypeSlack:
-		return func(d Digest) bool { return len(slackBlocks(d)) <= slackMaxBlocks }
-	}
-	return nil
-}
+func (ch *Channel) fits() func(Digest) bool { return channelTypeMust(ch.Type).fits }
 
 // Parts splits a digest into the messages the channel sends it as, in
 // order, every resource in exactly one: on a chat robot, at most MaxItems

@@ -5,8 +5,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/config"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,6 +13,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"expiry-sync/internal/config"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/metrics"
 	"expiry-sync/internal/store"

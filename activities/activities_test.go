@@ -3,7 +3,6 @@ package activities_test
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"expiry-sync/activities"
 	"expiry-sync/internal/config"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"

@@ -4,12 +4,12 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/store"
 )
 

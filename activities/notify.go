@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/metrics"
 	"expiry-sync/internal/notify"
 	"expiry-sync/internal/store"

@@ -2,12 +2,12 @@ package activities_test
 
 import (
 	"context"
-	"expiry-sync/internal/contract"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/store"
 	"expiry-sync/internal/testkit/hwsim"

@@ -3,13 +3,13 @@ package activities
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
 	"slices"
 	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"

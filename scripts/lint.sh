@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Static checks, each at a pinned version (installed with `go install` when
-# missing): go vet, staticcheck, and workflowcheck, Temporal's determinism
-# checker for workflow code, configured as samples-go does
-# (workflowcheck.config.yaml).
+# missing): goimports (the project's imports in their own group, after the
+# standard library's and the modules'), go vet, staticcheck, and
+# workflowcheck, Temporal's determinism checker for workflow code,
+# configured as samples-go does (workflowcheck.config.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
+log "goimports $GOIMPORTS_VERSION -local expiry-sync"
+unsorted=$("$(go_tool golang.org/x/tools/cmd/goimports "$GOIMPORTS_VERSION")" -local expiry-sync -l $(git ls-files '*.go'))
+if [ -n "$unsorted" ]; then
+  echo "imports not grouped as goimports -local expiry-sync groups them (run it with -w):" >&2
+  echo "$unsorted" >&2
+  exit 1
+fi
 log "go vet"
 go vet ./...
 log "staticcheck $STATICCHECK_VERSION"

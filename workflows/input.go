@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"expiry-sync/internal/contract"
 	"fmt"
 	"regexp"
 	"slices"
@@ -9,6 +8,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"expiry-sync/internal/contract"
 )
 
 // Defaults and limits of the sync options; the starter's flags share them.

@@ -1,10 +1,10 @@
 package workflows
 
 import (
-	"expiry-sync/internal/contract"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/internal/contract"
 )
 
 // holdLease runs HoldLease beside the sync's work, renewing the account's

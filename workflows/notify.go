@@ -2,13 +2,14 @@ package workflows
 
 import (
 	"cmp"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/internal/contract"
 )
 
 const (

@@ -2,7 +2,6 @@ package workflows_test
 
 import (
 	"context"
-	"expiry-sync/internal/contract"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"expiry-sync/activities"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/notify"
 	"expiry-sync/workflows"
 )

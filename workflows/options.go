@@ -1,12 +1,13 @@
 package workflows
 
 import (
-	"expiry-sync/internal/contract"
 	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/internal/contract"
 )
 
 // Retry policies, one per kind of I/O. Huawei calls back off exponentially up

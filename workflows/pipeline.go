@@ -1,11 +1,12 @@
 package workflows
 
 import (
-	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 
 	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/internal/contract"
 )
 
 // Pages by reference, in bulk tag mode: ListPage stages each page in the

@@ -24,10 +24,10 @@ import (
 	"fmt"
 	"strings"
 
-	"expiry-sync/internal/contract"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"expiry-sync/internal/contract"
 )
 
 const (

@@ -3,7 +3,6 @@ package workflows_test
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,6 +21,7 @@ import (
 
 	"expiry-sync/activities"
 	"expiry-sync/internal/catalog"
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/huawei"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/workflows"

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 )
 

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"io"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/notify"
 	"expiry-sync/internal/report"
 	"expiry-sync/internal/store"

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -13,6 +12,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/workflows"
 )
 

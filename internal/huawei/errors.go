@@ -3,8 +3,6 @@ package huawei
 import (
 	"cmp"
 	"errors"
-	"expiry-sync/internal/clip"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"math"
 	"net/http"
@@ -16,6 +14,9 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/response"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+
+	"expiry-sync/internal/clip"
+	"expiry-sync/internal/contract"
 )
 
 // Kind classifies a failed API call by what the caller should do about it.

@@ -5,13 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"expiry-sync/internal/contract"
 )
 
 // Channel types.

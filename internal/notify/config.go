@@ -7,7 +7,6 @@ package notify
 import (
 	"bytes"
 	"errors"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"os"
 	"path"
@@ -18,6 +17,8 @@ import (
 	_ "time/tzdata" // routes name time zones; do not depend on the host having them
 
 	"go.yaml.in/yaml/v3"
+
+	"expiry-sync/internal/contract"
 )
 
 // ConfigEnv names the variable that holds the routes file's path.

@@ -6,10 +6,10 @@ import (
 	"slices"
 	"time"
 
-	"expiry-sync/internal/contract"
-
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"expiry-sync/internal/contract"
 )
 
 // NotificationDigest is what a route sends for one threshold in one run:

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"os"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"gorm.io/gorm"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 	"expiry-sync/internal/testkit/hwsim"

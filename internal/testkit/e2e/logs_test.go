@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"expiry-sync/internal/config"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"expiry-sync/internal/config"
 )
 
 // TestWorkerLogsAndMetricsHoldNoSecrets runs worker processes at debug

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"errors"
-	"expiry-sync/internal/contract"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/testkit/hwsim"
 	"expiry-sync/internal/testkit/testenv"
 	"expiry-sync/workflows"

@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"context"
-	"expiry-sync/internal/contract"
 	"fmt"
 	"slices"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"expiry-sync/internal/contract"
 	"expiry-sync/internal/inventory"
 	"expiry-sync/internal/store"
 	"expiry-sync/internal/testkit/hwsim"

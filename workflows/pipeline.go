@@ -17,21 +17,20 @@ import (
 // order, each once its pairs are read. The overlap check moves to
 // CommitPage, which compares the page with the last committed one.
 const (
-	// listInFlight: ListPage activities at once. One takes 20–200 ms end
-	// to end and BSS allows one call per 100 ms: three keep the listing at
-	// the limit, which the worker's limiter keeps.
+	// listInFlight: ListPage activities at once: enough to keep the
+	// listing at BSS's rate, which the worker's limiter keeps (the figures:
+	// docs/performance.md, "The constants").
 	listInFlight = 3
 	// listAhead: pages listed and not yet committed, at most (before
 	// deepListing: shallowListAhead). The commits wait for the bulk tag
-	// snapshots at first (about 4 s at 100,000 resources): 64 pages keep
-	// the listing at BSS's rate meanwhile. A staged page is ~40 KB of the
-	// database; in history it is a key.
+	// snapshots at first: enough pages keep the listing at BSS's rate
+	// meanwhile. A staged page is a row of the database; in history it is
+	// a key.
 	listAhead        = 64
 	shallowListAhead = 12
 	// commitPages: consecutive pages one CommitPage writes at most, when
 	// they are ready: each commit costs a workflow task, an activity
-	// dispatch and a transaction besides its rows (measured: a third of a
-	// page's commit at 100,000 resources).
+	// dispatch and a transaction besides its rows.
 	commitPages = 4
 )
 

@@ -9,8 +9,8 @@ import (
 
 // memoryBase is what a worker holds besides its staged tags: the Temporal
 // SDK, the database pools, the bulk tag pages in flight (bulkPagesInFlight)
-// and Go's own structures. Measured at 1,000,000 resources: about 70 MB
-// live, the staged tags aside.
+// and Go's own structures, with a margin over what the 1,000,000 point
+// measures (docs/performance.md, "The worker's memory").
 const memoryBase = 96 << 20
 
 // SetMemoryLimit gives the Go runtime a soft memory limit that follows the

@@ -50,9 +50,8 @@ type Worker struct {
 
 // bulkPagesInFlight bounds the bulk tag pages one worker reads and decodes
 // at once, across its accounts (a few MB each at 1,000 resources), so its
-// memory does not grow with the project/type pairs listed together. Four
-// keep TMS's default 20 calls/s busy up to 200 ms a call (at 20 ms, the
-// 100k bench point reads its 85 pages in about 2.5 s at a 50/s limit).
+// memory does not grow with the project/type pairs listed together; four
+// keep TMS's default rate busy (docs/performance.md, "The constants").
 const bulkPagesInFlight = 4
 
 // New checks the database (and migrates it), builds the clients and

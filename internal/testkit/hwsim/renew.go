@@ -425,16 +425,10 @@ func (s *Simulator) handleRenewRate(ex *exchange) (any, *apiError) {
 	if e := decodeStrict(ex.body, &req, bssParam); e != nil {
 		return nil, e
 	}
-	if e := s.partnerRefused(req.CustomerID); e != nil {
-		return nil, e
-	}
-	if e := renewIDs(req.ResourceIDs, maxRenewIDs); e != nil {
-		return nil, e
-	}
-	if dup := firstDuplicate(req.ResourceIDs); dup != "" {
-		return nil, svcError(http.StatusBadRequest, codeQuoteDup, "Duplicate resource id: "+dup)
-	}
-	pt, pn, e := checkPeriod(req.PeriodType, req.PeriodNum, codeBSSParam)
+	pt, pn, e := s.checkRenewCall(req.CustomerID, req.ResourceIDs, req.PeriodType, req.PeriodNum, codeBSSParam,
+		func(dup string) *apiError {
+			return svcError(http.StatusBadRequest, codeQuoteDup, "Duplicate resource id: "+dup)
+		})
 	if e != nil {
 		return nil, e
 	}
@@ -467,6 +461,23 @@ func (s *Simulator) handleRenewRate(ex *exchange) (any, *apiError) {
 	}
 	resp.OfficialWebsiteRatingResult.OfficialWebsiteAmount = yuan(total)
 	return resp, nil
+}
+
+// checkRenewCall checks, in their order, what ListRenewRateOnPeriod and
+// RenewalResources both refuse: a partner's call, the ids (at most 10), a
+// repeated id and the period; each page names its own codes.
+func (s *Simulator) checkRenewCall(customerID *string, ids []string, periodType, periodNum *int32, periodCode string,
+	duplicate func(id string) *apiError) (int32, int32, *apiError) {
+	if e := s.partnerRefused(customerID); e != nil {
+		return 0, 0, e
+	}
+	if e := renewIDs(ids, maxRenewIDs); e != nil {
+		return 0, 0, e
+	}
+	if dup := firstDuplicate(ids); dup != "" {
+		return 0, 0, duplicate(dup)
+	}
+	return checkPeriod(periodType, periodNum, periodCode)
 }
 
 func firstDuplicate(ids []string) string {
@@ -515,17 +526,9 @@ func (s *Simulator) handleRenew(ex *exchange) (any, *apiError) {
 	if e := decodeStrict(ex.body, &req, bssParam); e != nil {
 		return nil, e
 	}
-	if e := s.partnerRefused(req.CustomerID); e != nil {
-		return nil, e
-	}
-	if e := renewIDs(req.ResourceIDs, maxRenewIDs); e != nil {
-		return nil, e
-	}
-	if dup := firstDuplicate(req.ResourceIDs); dup != "" {
-		// Not in the page's table: a parameter error.
-		return nil, bssParam("duplicate resource id %s", dup)
-	}
-	pt, pn, e := checkPeriod(req.PeriodType, req.PeriodNum, codeRenewNoPeriod)
+	// A duplicate id is not in the page's table: a parameter error.
+	pt, pn, e := s.checkRenewCall(req.CustomerID, req.ResourceIDs, req.PeriodType, req.PeriodNum, codeRenewNoPeriod,
+		func(dup string) *apiError { return bssParam("duplicate resource id %s", dup) })
 	if e != nil {
 		return nil, e
 	}

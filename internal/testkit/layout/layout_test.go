@@ -26,18 +26,28 @@ func TestProductBinariesLinkNoHarness(t *testing.T) {
 // Only the harness and its thin binaries import the harness: a product
 // package that needs a test helper takes it in its _test files.
 func TestOnlyTheHarnessImportsTheHarness(t *testing.T) {
+	for pkg, imports := range productImports(t) {
+		for _, imp := range imports {
+			require.False(t, strings.HasPrefix(imp, harness), "%s imports %s", pkg, imp)
+		}
+	}
+}
+
+// productImports are the imports of each product package (the harness and
+// its binaries left out).
+func productImports(t *testing.T) map[string][]string {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "expiry-sync/...").CombinedOutput()
 	require.NoError(t, err, string(out))
+	imports := map[string][]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
 		pkg := fields[0]
 		if strings.HasPrefix(pkg, harness) || pkg == "expiry-sync/cmd/hwsim" || pkg == "expiry-sync/cmd/bench" {
 			continue
 		}
-		for _, imp := range fields[1:] {
-			require.False(t, strings.HasPrefix(imp, harness), "%s imports %s", pkg, imp)
-		}
+		imports[pkg] = fields[1:]
 	}
+	return imports
 }
 
 // tiers are the product's packages from the top (README, Layout): a
@@ -65,17 +75,10 @@ func tierOf(pkg string) int {
 
 // Every product package has a tier, and no import runs up the tiers.
 func TestImportsRunDownTheTiers(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "expiry-sync/...").CombinedOutput()
-	require.NoError(t, err, string(out))
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		pkg := fields[0]
-		if strings.HasPrefix(pkg, harness) || pkg == "expiry-sync/cmd/hwsim" || pkg == "expiry-sync/cmd/bench" {
-			continue
-		}
+	for pkg, imports := range productImports(t) {
 		from := tierOf(pkg)
 		require.GreaterOrEqual(t, from, 0, "%s has no tier: add it to tiers and to the README's Layout", pkg)
-		for _, imp := range fields[1:] {
+		for _, imp := range imports {
 			if to := tierOf(imp); strings.HasPrefix(imp, "expiry-sync/") {
 				require.GreaterOrEqual(t, to, from, "%s (tier %d) imports %s (tier %d), a tier above", pkg, from, imp, to)
 			}

@@ -60,11 +60,21 @@ func (r *Renewer) RenewOpen(ctx context.Context, in contract.RenewInput) (contra
 	}
 	policies, err := config.LoadRenewPolicies(r.PolicyFile)
 	if err != nil {
-		return contract.RenewOpened{}, temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrTypeInvalidInput, nil)
+		return contract.RenewOpened{}, temporal.NewNonRetryableApplicationError(
+			err.Error(),
+			contract.ErrTypeInvalidInput,
+			nil,
+		)
 	}
 	policy := policies.For(acc.Name)
-	if in.Kind == contract.RenewKindRenew && len(policy.Periods) > 0 && !slices.Contains(policy.Periods, in.Period.String()) {
-		return contract.RenewOpened{}, renewRefused("period %s is not allowed for account %s by the renewal policy: allowed %s", in.Period, acc.Name, strings.Join(policy.Periods, ", "))
+	if in.Kind == contract.RenewKindRenew && len(policy.Periods) > 0 &&
+		!slices.Contains(policy.Periods, in.Period.String()) {
+		return contract.RenewOpened{}, renewRefused(
+			"period %s is not allowed for account %s by the renewal policy: allowed %s",
+			in.Period,
+			acc.Name,
+			strings.Join(policy.Periods, ", "),
+		)
 	}
 	found, err := mainResources(ctx, acc, in.ResourceIDs)
 	if err != nil {
@@ -74,8 +84,11 @@ func (r *Renewer) RenewOpen(ctx context.Context, in contract.RenewInput) (contra
 	out := contract.RenewOpened{Policy: policy, OpenedAt: now}
 	earliest := time.Time{}
 	for _, res := range found {
-		out.Resources = append(out.Resources, contract.RenewResource{ID: res.ResourceID, Name: res.Name, Service: res.ServiceTypeCode,
-			Region: res.RegionCode, ExpireTime: res.ExpireTime, Status: derefInt(res.Status)})
+		out.Resources = append(
+			out.Resources,
+			contract.RenewResource{ID: res.ResourceID, Name: res.Name, Service: res.ServiceTypeCode,
+				Region: res.RegionCode, ExpireTime: res.ExpireTime, Status: derefInt(res.Status)},
+		)
 		if earliest.IsZero() || res.ExpireTime.Before(earliest) {
 			earliest = res.ExpireTime
 		}
@@ -99,7 +112,10 @@ func mainResources(ctx context.Context, acc *Account, ids []string) ([]inventory
 	byID := map[string]inventory.Resource{}
 	for chunk := range slices.Chunk(ids, huawei.MaxIDsPerQuery) {
 		for offset := 0; ; {
-			page, err := acc.Huawei.ListPage(ctx, huawei.ListQuery{ResourceIDs: chunk, Offset: offset, Limit: huawei.MaxPageSize})
+			page, err := acc.Huawei.ListPage(
+				ctx,
+				huawei.ListQuery{ResourceIDs: chunk, Offset: offset, Limit: huawei.MaxPageSize},
+			)
 			if err != nil {
 				return nil, huaweiError(err)
 			}
@@ -117,11 +133,23 @@ func mainResources(ctx context.Context, acc *Account, ids []string) ([]inventory
 		res, ok := byID[id]
 		switch {
 		case !ok:
-			return nil, renewRefused("resource %s is not a yearly/monthly resource of account %s: BSS does not know it", id, acc.Name)
+			return nil, renewRefused(
+				"resource %s is not a yearly/monthly resource of account %s: BSS does not know it",
+				id,
+				acc.Name,
+			)
 		case !res.IsMainResource && res.ParentResourceID != "":
-			return nil, renewRefused("resource %s is attached to %s: renew its main resource %s (attached resources renew with it)", id, res.ParentResourceID, res.ParentResourceID)
+			return nil, renewRefused(
+				"resource %s is attached to %s: renew its main resource %s (attached resources renew with it)",
+				id,
+				res.ParentResourceID,
+				res.ParentResourceID,
+			)
 		case !res.IsMainResource:
-			return nil, renewRefused("resource %s is not a main resource: Huawei renews main resources only (with their attached ones)", id)
+			return nil, renewRefused(
+				"resource %s is not a main resource: Huawei renews main resources only (with their attached ones)",
+				id,
+			)
 		case res.Status != nil && *res.Status == inventory.StatusClosed:
 			return nil, renewRefused("resource %s is released or closed: it cannot be renewed", id)
 		}
@@ -154,8 +182,16 @@ func partnerRefused(acc *Account) error {
 	if !acc.Partner {
 		return nil
 	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("account %s is reached through a partner's credentials (customer_id): Huawei's renewal APIs accept only the customer's own; renew it in the partner center or with the customer's keys", acc.Name),
-		contract.ErrTypePartner, nil)
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf(
+			"account %s is reached through a partner's credentials (customer_id): Huawei's renewal "+
+				"APIs accept only the customer's own; renew it in the partner center or with the "+
+				"customer's keys",
+			acc.Name,
+		),
+		contract.ErrTypePartner,
+		nil,
+	)
 }
 
 // actingAccount is the account a step that changes something at Huawei
@@ -258,7 +294,13 @@ func (r *Renewer) ownOrders(ctx context.Context, acc *Account, in contract.Renew
 // orderChunk adopts the standing orders that name the chunk's resources,
 // or places one; an attempt that may have ordered without its order
 // showing is waited for, then refused for good (never ordered twice).
-func (r *Renewer) orderChunk(ctx context.Context, acc *Account, in contract.RenewOrderInput, chunk []string, standing []huawei.Order) ([]contract.OrderRef, []contract.ResourceFailure, error) {
+func (r *Renewer) orderChunk(
+	ctx context.Context,
+	acc *Account,
+	in contract.RenewOrderInput,
+	chunk []string,
+	standing []huawei.Order,
+) ([]contract.OrderRef, []contract.ResourceFailure, error) {
 	if adopted := covering(standing, chunk); len(adopted) > 0 {
 		return r.claim(ctx, acc, in.RequestID, chunk, adopted, true)
 	}
@@ -268,11 +310,31 @@ func (r *Renewer) orderChunk(ctx context.Context, acc *Account, in contract.Rene
 	}
 	if found {
 		if time.Since(earlier) < orderSettleWindow {
-			return nil, nil, temporal.NewApplicationError(fmt.Sprintf("an earlier attempt (%s) may have ordered %s and its order does not show in ListCustomerOrders yet: looking again",
-				earlier.UTC().Format(time.RFC3339), strings.Join(chunk, ", ")), "OrderPending")
+			return nil, nil, temporal.NewApplicationError(
+				fmt.Sprintf(
+					"an earlier attempt (%s) may have ordered %s and its order does not show in "+
+						"ListCustomerOrders yet: looking again",
+					earlier.UTC().Format(time.RFC3339),
+					strings.Join(chunk, ", "),
+				),
+				"OrderPending",
+			)
 		}
-		return nil, nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("an order for %s may have been placed at %s (the worker stopped before recording Huawei's answer) and ListCustomerOrders has not shown it for %s: not ordering again; look in Huawei's console (Billing Center > Orders) and request again if no order stands",
-			strings.Join(chunk, ", "), earlier.UTC().Format(time.RFC3339), orderSettleWindow), contract.ErrTypeOrderUncertain, nil)
+		return nil, nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf(
+				"an order for %s may have been placed at %s (the worker stopped before recording Huawei's "+
+					"answer) and ListCustomerOrders has not shown it for %s: not ordering again; look in "+
+					"Huawei's console (Billing Center > Orders) and request again if no order stands",
+				strings.Join(
+					chunk,
+					", ",
+				),
+				earlier.UTC().Format(time.RFC3339),
+				orderSettleWindow,
+			),
+			contract.ErrTypeOrderUncertain,
+			nil,
+		)
 	}
 	orderIDs, failures, err := acc.Huawei.RenewResources(ctx, chunk, in.Period)
 	if err != nil {
@@ -312,24 +374,49 @@ func covering(orders []huawei.Order, chunk []string) []huawei.Order {
 // claim records the orders as the request's. Resources of the chunk no
 // adopted order names are reported: Huawei refused them then, and its
 // answer saying so was lost.
-func (r *Renewer) claim(ctx context.Context, acc *Account, requestID string, chunk []string, orders []huawei.Order, adopted bool) ([]contract.OrderRef, []contract.ResourceFailure, error) {
+func (r *Renewer) claim(
+	ctx context.Context,
+	acc *Account,
+	requestID string,
+	chunk []string,
+	orders []huawei.Order,
+	adopted bool,
+) ([]contract.OrderRef, []contract.ResourceFailure, error) {
 	var refs []contract.OrderRef
 	named := map[string]bool{}
 	for _, o := range orders {
-		ids := slices.DeleteFunc(slices.Clone(o.ResourceIDs), func(id string) bool { return !slices.Contains(chunk, id) })
+		ids := slices.DeleteFunc(
+			slices.Clone(o.ResourceIDs),
+			func(id string) bool { return !slices.Contains(chunk, id) },
+		)
 		if err := r.Store.ClaimOrder(ctx, requestID, acc.DomainID, o.ID, ids); err != nil {
 			return nil, nil, databaseError("recording order "+o.ID, err)
 		}
 		for _, id := range ids {
 			named[id] = true
 		}
-		refs = append(refs, contract.OrderRef{OrderID: o.ID, ResourceIDs: ids, Amount: o.Amount, Adopted: adopted, Paid: o.Status == huawei.OrderCompleted})
+		refs = append(
+			refs,
+			contract.OrderRef{
+				OrderID:     o.ID,
+				ResourceIDs: ids,
+				Amount:      o.Amount,
+				Adopted:     adopted,
+				Paid:        o.Status == huawei.OrderCompleted,
+			},
+		)
 	}
 	var missing []contract.ResourceFailure
 	if adopted {
 		for _, id := range chunk {
 			if !named[id] {
-				missing = append(missing, contract.ResourceFailure{ResourceID: id, Message: "not in the order this request placed (Huawei refused it; its answer was lost)"})
+				missing = append(
+					missing,
+					contract.ResourceFailure{
+						ResourceID: id,
+						Message:    "not in the order this request placed (Huawei refused it; its answer was lost)",
+					},
+				)
 			}
 		}
 	}
@@ -372,7 +459,12 @@ func (r *Renewer) RenewPay(ctx context.Context, in contract.RenewPayInput) (cont
 		}
 	}
 	if total > in.MaxAmount {
-		out.Skipped = fmt.Sprintf("the orders total %s, above the limit %s (the smaller of the policy's max_amount and the approved total): pay them in Huawei's console", total, in.MaxAmount)
+		out.Skipped = fmt.Sprintf(
+			"the orders total %s, above the limit %s (the smaller of the policy's max_amount and the "+
+				"approved total): pay them in Huawei's console",
+			total,
+			in.MaxAmount,
+		)
 		return out, nil
 	}
 	for _, i := range unpaid {
@@ -397,7 +489,11 @@ func (r *Renewer) ownedBy(ctx context.Context, requestID string, orders []contra
 	}
 	for _, id := range ids {
 		if owners[id] != requestID {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("order %s is not recorded as request %s's: not paying it", id, requestID), contract.ErrTypeRenewRefused, nil)
+			return temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("order %s is not recorded as request %s's: not paying it", id, requestID),
+				contract.ErrTypeRenewRefused,
+				nil,
+			)
 		}
 	}
 	return nil
@@ -476,7 +572,11 @@ func (r *Renewer) RenewApply(ctx context.Context, in contract.RenewApplyInput) (
 	return appliedExcept(out, in.ResourceIDs, failures), nil
 }
 
-func appliedExcept(out contract.RenewApplyResult, ids []string, failures []contract.ResourceFailure) contract.RenewApplyResult {
+func appliedExcept(
+	out contract.RenewApplyResult,
+	ids []string,
+	failures []contract.ResourceFailure,
+) contract.RenewApplyResult {
 	out.Failures = failures
 	for _, id := range ids {
 		if !slices.ContainsFunc(failures, func(f contract.ResourceFailure) bool { return f.ResourceID == id }) {

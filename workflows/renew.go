@@ -32,10 +32,14 @@ const (
 // RenewQuote prices a renewal without ordering anything (starter renew quote).
 func RenewQuote(ctx workflow.Context, in contract.QuoteInput) (contract.RenewQuote, error) {
 	if err := in.Period.Check(); err != nil {
-		return contract.RenewQuote{}, temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrTypeInvalidInput, nil)
+		return contract.RenewQuote{}, temporal.NewNonRetryableApplicationError(
+			err.Error(),
+			contract.ErrTypeInvalidInput,
+			nil,
+		)
 	}
 	var q contract.RenewQuote
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, renewHuaweiOptions("quote the renewal")), contract.ActivityRenewQuote, in).Get(ctx, &q)
+	err := act(ctx, renewHuaweiOptions("quote the renewal"), contract.ActivityRenewQuote, in, &q)
 	return q, err
 }
 
@@ -96,8 +100,19 @@ func newRenewal(ctx workflow.Context, in contract.RenewInput) *renewal {
 
 func checkRenewInput(in contract.RenewInput) error {
 	var problems []string
-	if !slices.Contains([]string{contract.RenewKindRenew, contract.RenewKindAutoRenewOn, contract.RenewKindAutoRenewOff, contract.RenewKindToOnDemand}, in.Kind) {
-		problems = append(problems, fmt.Sprintf("kind %q is not one of renew, autorenew-on, autorenew-off, to-on-demand", in.Kind))
+	if !slices.Contains(
+		[]string{
+			contract.RenewKindRenew,
+			contract.RenewKindAutoRenewOn,
+			contract.RenewKindAutoRenewOff,
+			contract.RenewKindToOnDemand,
+		},
+		in.Kind,
+	) {
+		problems = append(
+			problems,
+			fmt.Sprintf("kind %q is not one of renew, autorenew-on, autorenew-off, to-on-demand", in.Kind),
+		)
 	}
 	if len(in.ResourceIDs) == 0 {
 		problems = append(problems, "no resource ids: name at least one main resource")
@@ -114,7 +129,10 @@ func checkRenewInput(in contract.RenewInput) error {
 		problems = append(problems, "no requester: a request names who made it")
 	}
 	if in.WatchEvery != 0 && in.WatchEvery < time.Second {
-		problems = append(problems, fmt.Sprintf("watch_every %s is too short: allowed 0 (hourly) or at least 1s", in.WatchEvery))
+		problems = append(
+			problems,
+			fmt.Sprintf("watch_every %s is too short: allowed 0 (hourly) or at least 1s", in.WatchEvery),
+		)
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
@@ -125,22 +143,29 @@ func checkRenewInput(in contract.RenewInput) error {
 // register installs the query, the approve/reject updates (validated before
 // anything is written) and their signal twins.
 func (r *renewal) register(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, contract.RenewStateQuery, func() (contract.RenewState, error) { return r.st, nil }); err != nil {
+	state := func() (contract.RenewState, error) { return r.st, nil }
+	if err := workflow.SetQueryHandler(ctx, contract.RenewStateQuery, state); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.RenewApproveName,
 		func(ctx workflow.Context, a contract.ApproveInput) (contract.RenewState, error) {
 			return r.approve(ctx, a)
 		},
-		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, a contract.ApproveInput) error { return r.checkApproval(a) }},
+		workflow.UpdateHandlerOptions{
+			Validator: func(_ workflow.Context, a contract.ApproveInput) error { return r.checkApproval(a) },
+		},
 	); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, contract.RenewRejectName,
+	return workflow.SetUpdateHandlerWithOptions(
+		ctx,
+		contract.RenewRejectName,
 		func(ctx workflow.Context, a contract.ApproveInput) (contract.RenewState, error) {
 			return r.reject(ctx, a)
 		},
-		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, a contract.ApproveInput) error { return r.checkRejection(a) }},
+		workflow.UpdateHandlerOptions{
+			Validator: func(_ workflow.Context, a contract.ApproveInput) error { return r.checkRejection(a) },
+		},
 	)
 }
 
@@ -187,13 +212,27 @@ func (r *renewal) checkApproval(a contract.ApproveInput) error {
 	case who == "":
 		return errors.New("an approval names its approver (--approver, default user@host)")
 	case len(r.policy.Approvers) > 0 && !slices.Contains(r.policy.Approvers, who):
-		return fmt.Errorf("%s may not approve renewals of account %s: the policy's approvers are %s", who, r.st.Account, strings.Join(r.policy.Approvers, ", "))
+		return fmt.Errorf(
+			"%s may not approve renewals of account %s: the policy's approvers are %s",
+			who,
+			r.st.Account,
+			strings.Join(r.policy.Approvers, ", "),
+		)
 	case r.policy.FourEyes && who == r.st.Requester:
-		return fmt.Errorf("four eyes: %s requested %s and cannot approve it; another approver must", who, r.st.RequestID)
+		return fmt.Errorf(
+			"four eyes: %s requested %s and cannot approve it; another approver must",
+			who,
+			r.st.RequestID,
+		)
 	}
 	for _, ap := range r.st.Approvals {
 		if ap.Approver == who {
-			return fmt.Errorf("%s already approved %s; it needs %d different approvers", who, r.st.RequestID, r.st.Needed)
+			return fmt.Errorf(
+				"%s already approved %s; it needs %d different approvers",
+				who,
+				r.st.RequestID,
+				r.st.Needed,
+			)
 		}
 	}
 	return nil
@@ -204,11 +243,19 @@ func (r *renewal) checkRejection(a contract.ApproveInput) error {
 	who := strings.TrimSpace(a.Approver)
 	switch {
 	case r.st.State != contract.RenewPending:
-		return fmt.Errorf("request %s is %s: only a request waiting for approval can be rejected", r.st.RequestID, r.describeState())
+		return fmt.Errorf(
+			"request %s is %s: only a request waiting for approval can be rejected",
+			r.st.RequestID,
+			r.describeState(),
+		)
 	case who == "":
 		return errors.New("a rejection names who rejects (--approver, default user@host)")
 	case len(r.policy.Approvers) > 0 && !slices.Contains(r.policy.Approvers, who) && who != r.st.Requester:
-		return fmt.Errorf("%s may not reject renewals of account %s: the policy's approvers (or the requester) may", who, r.st.Account)
+		return fmt.Errorf(
+			"%s may not reject renewals of account %s: the policy's approvers (or the requester) may",
+			who,
+			r.st.Account,
+		)
 	}
 	return nil
 }
@@ -221,12 +268,22 @@ func (r *renewal) describeState() string {
 }
 
 func (r *renewal) approve(ctx workflow.Context, a contract.ApproveInput) (contract.RenewState, error) {
-	ap := contract.Approval{Approver: strings.TrimSpace(a.Approver), Comment: a.Comment, At: workflow.Now(ctx), Total: r.total()}
+	ap := contract.Approval{
+		Approver: strings.TrimSpace(a.Approver),
+		Comment:  a.Comment,
+		At:       workflow.Now(ctx),
+		Total:    r.total(),
+	}
 	r.st.Approvals = append(r.st.Approvals, ap)
 	if len(r.st.Approvals) >= r.st.Needed {
 		r.st.WaitsOn = "" // the worker acts next
 	}
-	r.track(ctx, "approved", ap.Approver, fmt.Sprintf("approval %d of %d, for %s", len(r.st.Approvals), r.st.Needed, r.money(ap.Total)))
+	r.track(
+		ctx,
+		"approved",
+		ap.Approver,
+		fmt.Sprintf("approval %d of %d, for %s", len(r.st.Approvals), r.st.Needed, r.money(ap.Total)),
+	)
 	return r.st, r.recordErr
 }
 
@@ -278,12 +335,23 @@ func (r *renewal) record(ctx workflow.Context, kind, actor, detail string) error
 		}
 	}
 	// Counted once per event: the SDK does not count again on replay.
-	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"account": r.st.Account, "kind": r.st.Kind, "event": kind}).
-		Counter(RenewEventsMetric).Inc(1)
-	ev := contract.RenewEvent{RequestID: r.st.RequestID, Seq: r.seq, At: now, Kind: kind, Actor: actor, Detail: detail, State: r.st}
+	workflow.GetMetricsHandler(ctx).
+		WithTags(map[string]string{"account": r.st.Account, "kind": r.st.Kind, "event": kind}).
+		Counter(RenewEventsMetric).
+		Inc(1)
+	ev := contract.RenewEvent{
+		RequestID: r.st.RequestID,
+		Seq:       r.seq,
+		At:        now,
+		Kind:      kind,
+		Actor:     actor,
+		Detail:    detail,
+		State:     r.st,
+	}
 	opts := dbOptions("record: " + kind)
 	opts.RetryPolicy = renewRecordRetry
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityRenewRecord, ev).Get(ctx, nil)
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityRenewRecord, ev).
+		Get(ctx, nil)
 }
 
 // RenewEventsMetric counts a request's events (Prometheus:
@@ -304,7 +372,8 @@ var renewRecordRetry = &temporal.RetryPolicy{
 // request, claiming its resources.
 func (r *renewal) open(ctx workflow.Context) error {
 	var opened contract.RenewOpened
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, renewHuaweiOptions("look the resources up")), contract.ActivityRenewOpen, r.in).Get(ctx, &opened); err != nil {
+	opts := renewHuaweiOptions("look the resources up")
+	if err := act(ctx, opts, contract.ActivityRenewOpen, r.in, &opened); err != nil {
 		return err
 	}
 	r.policy = opened.Policy
@@ -335,11 +404,17 @@ func (r *renewal) awaitApproval(ctx workflow.Context) error {
 	}
 	for {
 		if r.st.Quote != nil && len(r.st.Quote.Lines) == 0 {
-			return r.endBefore(ctx, contract.RenewFailed, "Huawei priced none of the resources: "+failuresText(r.st.Quote.Failures))
+			return r.endBefore(
+				ctx,
+				contract.RenewFailed,
+				"Huawei priced none of the resources: "+failuresText(r.st.Quote.Failures),
+			)
 		}
 		r.st.State, r.st.WaitsOn = contract.RenewPending, contract.WaitsApproval
 		r.st.Needed = r.policy.ApprovalsNeeded(r.total())
-		if err := r.record(ctx, "waiting", "", fmt.Sprintf("waiting for %d approval(s) of %s until %s", r.st.Needed, r.money(r.total()), r.st.Deadline.UTC().Format(time.RFC3339))); err != nil {
+		waiting := fmt.Sprintf("waiting for %d approval(s) of %s until %s",
+			r.st.Needed, r.money(r.total()), r.st.Deadline.UTC().Format(time.RFC3339))
+		if err := r.record(ctx, "waiting", "", waiting); err != nil {
 			return err
 		}
 		if err := r.waitForDecision(ctx); err != nil {
@@ -378,7 +453,14 @@ func (r *renewal) waitForDecision(ctx workflow.Context) error {
 		}
 		return errEnded
 	case !ok:
-		return r.endBefore(ctx, contract.RenewExpired, fmt.Sprintf("nobody approved it before its deadline %s: nothing was ordered", r.st.Deadline.UTC().Format(time.RFC3339)))
+		return r.endBefore(
+			ctx,
+			contract.RenewExpired,
+			fmt.Sprintf(
+				"nobody approved it before its deadline %s: nothing was ordered",
+				r.st.Deadline.UTC().Format(time.RFC3339),
+			),
+		)
 	}
 	return nil
 }
@@ -395,7 +477,7 @@ func (r *renewal) settleHandlers(ctx workflow.Context) error {
 func (r *renewal) quote(ctx workflow.Context) error {
 	in := contract.QuoteInput{Account: r.in.Account, ResourceIDs: r.in.ResourceIDs, Period: r.in.Period}
 	var q contract.RenewQuote
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, renewHuaweiOptions("quote the renewal")), contract.ActivityRenewQuote, in).Get(ctx, &q); err != nil {
+	if err := act(ctx, renewHuaweiOptions("quote the renewal"), contract.ActivityRenewQuote, in, &q); err != nil {
 		return err
 	}
 	r.st.Quote = &q
@@ -407,13 +489,21 @@ func (r *renewal) quote(ctx workflow.Context) error {
 func (r *renewal) requote(ctx workflow.Context) (bool, error) {
 	approved := r.st.Approved
 	if err := r.quote(ctx); err != nil {
-		return false, r.endBefore(ctx, contract.RenewFailed, "the quote before ordering failed: "+errorMessage(err)+": nothing was ordered")
+		return false, r.endBefore(
+			ctx,
+			contract.RenewFailed,
+			"the quote before ordering failed: "+errorMessage(err)+": nothing was ordered",
+		)
 	}
 	if r.total() <= approved {
 		return false, nil
 	}
 	r.st.Approvals, r.st.Approved = nil, 0
-	r.st.Message = fmt.Sprintf("the price rose from %s to %s since it was approved: approve again", approved.String(), r.money(r.total()))
+	r.st.Message = fmt.Sprintf(
+		"the price rose from %s to %s since it was approved: approve again",
+		approved.String(),
+		r.money(r.total()),
+	)
 	return true, r.record(ctx, "price-rose", "", r.st.Message)
 }
 
@@ -436,15 +526,25 @@ func (r *renewal) renew(ctx workflow.Context) error {
 	// Cancellation must not cut the order step in two: it runs to its end.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	var res contract.RenewOrderResult
-	in := contract.RenewOrderInput{RequestID: r.st.RequestID, Account: r.in.Account, ResourceIDs: r.pricedIDs(), Period: r.in.Period, Since: r.st.CreatedAt}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, renewOrderOptions()), contract.ActivityRenewOrder, in).Get(dctx, &res); err != nil {
+	in := contract.RenewOrderInput{
+		RequestID:   r.st.RequestID,
+		Account:     r.in.Account,
+		ResourceIDs: r.pricedIDs(),
+		Period:      r.in.Period,
+		Since:       r.st.CreatedAt,
+	}
+	if err := act(dctx, renewOrderOptions(), contract.ActivityRenewOrder, in, &res); err != nil {
 		return r.end(dctx, contract.RenewFailed, errorMessage(err))
 	}
 	r.st.Mode, r.st.Orders = res.Mode, res.Orders
 	r.st.Failures = append(r.st.Failures, res.Failures...)
 	if res.Mode == contract.RenewModeOff {
 		r.st.DryRun = true
-		return r.end(dctx, contract.RenewApproved, "renewals are off on this worker (EXPIRY_SYNC_RENEW=off): a dry run, nothing was ordered")
+		return r.end(
+			dctx,
+			contract.RenewApproved,
+			"renewals are off on this worker (EXPIRY_SYNC_RENEW=off): a dry run, nothing was ordered",
+		)
 	}
 	if len(res.Orders) == 0 {
 		return r.end(dctx, contract.RenewFailed, "Huawei ordered none of the resources: "+failuresText(res.Failures))
@@ -475,11 +575,19 @@ func (r *renewal) pricedIDs() []string {
 }
 
 func (r *renewal) pay(ctx workflow.Context) {
-	in := contract.RenewPayInput{RequestID: r.st.RequestID, Account: r.in.Account, Orders: r.st.Orders, MaxAmount: min(r.policy.MaxAmount, r.st.Approved),
-		Coupons: r.policy.UseCoupons, Discounts: r.policy.UseDiscounts}
+	in := contract.RenewPayInput{
+		RequestID: r.st.RequestID,
+		Account:   r.in.Account,
+		Orders:    r.st.Orders,
+		MaxAmount: min(r.policy.MaxAmount, r.st.Approved),
+		Coupons:   r.policy.UseCoupons,
+		Discounts: r.policy.UseDiscounts,
+	}
 	var res contract.RenewPayResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, renewHuaweiOptions("pay the renewal order")), contract.ActivityRenewPay, in).Get(ctx, &res); err != nil {
-		r.st.Message, r.st.WaitsOn = "ordered, but paying failed: "+errorMessage(err)+": pay the order in Huawei's console", contract.WaitsPayment
+	if err := act(ctx, renewHuaweiOptions("pay the renewal order"), contract.ActivityRenewPay, in, &res); err != nil {
+		r.st.Message, r.st.WaitsOn = "ordered, but paying failed: "+errorMessage(
+			err,
+		)+": pay the order in Huawei's console", contract.WaitsPayment
 		_ = r.record(ctx, "pay-failed", "", r.st.Message)
 		return
 	}
@@ -489,7 +597,7 @@ func (r *renewal) pay(ctx workflow.Context) {
 		_ = r.record(ctx, "not-paid", "", r.st.Message)
 		return
 	}
-	r.st.State, r.st.Message, r.st.WaitsOn = contract.RenewPaid, "paid; watching for the new expiry", contract.WaitsExpiry
+	r.markPaid()
 	_ = r.record(ctx, "paid", "", orderIDs(res.Orders))
 }
 
@@ -503,7 +611,11 @@ func (r *renewal) watch(ctx workflow.Context) error {
 	for workflow.Now(ctx).Before(until) {
 		if err := workflow.Sleep(ctx, wait); err != nil {
 			dctx, _ := workflow.NewDisconnectedContext(ctx)
-			return r.end(dctx, contract.RenewFailed, "canceled while watching the order "+orderIDs(r.st.Orders)+": it stands at Huawei; see the console")
+			return r.end(
+				dctx,
+				contract.RenewFailed,
+				"canceled while watching the order "+orderIDs(r.st.Orders)+": it stands at Huawei; see the console",
+			)
 		}
 		wait = min(2*wait, every)
 		if workflow.GetInfo(ctx).GetCurrentHistoryLength() > 5000 {
@@ -511,14 +623,23 @@ func (r *renewal) watch(ctx workflow.Context) error {
 		}
 		in.Resources, in.Orders = r.unrenewed(), r.st.Orders
 		var w contract.RenewWatchResult
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, renewHuaweiOptions("look for the new expiry")), contract.ActivityRenewWatch, in).Get(ctx, &w); err != nil {
+		opts := renewHuaweiOptions("look for the new expiry")
+		if err := act(ctx, opts, contract.ActivityRenewWatch, in, &w); err != nil {
 			continue // looked again at the next turn
 		}
 		if done, err := r.observe(ctx, w); done || err != nil {
 			return err
 		}
 	}
-	return r.end(ctx, contract.RenewFailed, fmt.Sprintf("the new expiry was not seen within %s of the order %s: see Huawei's console", contract.RenewOrderLife, orderIDs(r.st.Orders)))
+	return r.end(
+		ctx,
+		contract.RenewFailed,
+		fmt.Sprintf(
+			"the new expiry was not seen within %s of the order %s: see Huawei's console",
+			contract.RenewOrderLife,
+			orderIDs(r.st.Orders),
+		),
+	)
 }
 
 // observe takes one look's answer; true once the request has ended.
@@ -536,16 +657,26 @@ func (r *renewal) observe(ctx workflow.Context, w contract.RenewWatchResult) (bo
 		return true, r.end(ctx, contract.RenewDone, "renewed: "+expiryText(r.st.NewExpiry))
 	}
 	if len(w.OrdersGone) > 0 {
-		return true, r.end(ctx, contract.RenewExpired, "order "+strings.Join(w.OrdersGone, ", ")+" was canceled or lapsed unpaid")
+		return true, r.end(
+			ctx,
+			contract.RenewExpired,
+			"order "+strings.Join(w.OrdersGone, ", ")+" was canceled or lapsed unpaid",
+		)
 	}
 	if w.OrdersPaid && r.st.State == contract.RenewOrdered {
 		for i := range r.st.Orders {
 			r.st.Orders[i].Paid = true
 		}
-		r.st.State, r.st.Message, r.st.WaitsOn = contract.RenewPaid, "paid; watching for the new expiry", contract.WaitsExpiry
+		r.markPaid()
 		return false, r.record(ctx, "paid", "", "paid outside the tool: "+orderIDs(r.st.Orders))
 	}
 	return false, nil
+}
+
+// markPaid: the orders are paid; Huawei is to move the expiry.
+func (r *renewal) markPaid() {
+	r.st.State, r.st.WaitsOn = contract.RenewPaid, contract.WaitsExpiry
+	r.st.Message = "paid; watching for the new expiry"
 }
 
 // unrenewed are the ordered resources whose new expiry is not seen yet.
@@ -568,9 +699,16 @@ func (r *renewal) unrenewed() []contract.RenewResource {
 // apply turns auto-renew on or off, or sets conversion to pay-per-use.
 func (r *renewal) apply(ctx workflow.Context) error {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	in := contract.RenewApplyInput{RequestID: r.st.RequestID, Account: r.in.Account, Kind: r.in.Kind, ResourceIDs: r.in.ResourceIDs, Period: r.in.Period, Times: r.in.Times}
+	in := contract.RenewApplyInput{
+		RequestID:   r.st.RequestID,
+		Account:     r.in.Account,
+		Kind:        r.in.Kind,
+		ResourceIDs: r.in.ResourceIDs,
+		Period:      r.in.Period,
+		Times:       r.in.Times,
+	}
 	var res contract.RenewApplyResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, renewHuaweiOptions(r.in.Kind)), contract.ActivityRenewApply, in).Get(dctx, &res); err != nil {
+	if err := act(dctx, renewHuaweiOptions(r.in.Kind), contract.ActivityRenewApply, in, &res); err != nil {
 		return r.end(dctx, contract.RenewFailed, errorMessage(err))
 	}
 	r.st.Mode = res.Mode
@@ -578,11 +716,28 @@ func (r *renewal) apply(ctx workflow.Context) error {
 	switch {
 	case res.Mode == contract.RenewModeOff:
 		r.st.DryRun = true
-		return r.end(dctx, contract.RenewApproved, "renewals are off on this worker (EXPIRY_SYNC_RENEW=off): a dry run, nothing was changed")
+		return r.end(
+			dctx,
+			contract.RenewApproved,
+			"renewals are off on this worker (EXPIRY_SYNC_RENEW=off): a dry run, nothing was changed",
+		)
 	case len(res.Applied) == 0:
-		return r.end(dctx, contract.RenewFailed, "Huawei applied it to none of the resources: "+failuresText(res.Failures))
+		return r.end(
+			dctx,
+			contract.RenewFailed,
+			"Huawei applied it to none of the resources: "+failuresText(res.Failures),
+		)
 	case len(res.Failures) > 0:
-		return r.end(dctx, contract.RenewDone, fmt.Sprintf("%s applied to %s; refused for %s", r.in.Kind, strings.Join(res.Applied, ", "), failuresText(res.Failures)))
+		return r.end(
+			dctx,
+			contract.RenewDone,
+			fmt.Sprintf(
+				"%s applied to %s; refused for %s",
+				r.in.Kind,
+				strings.Join(res.Applied, ", "),
+				failuresText(res.Failures),
+			),
+		)
 	}
 	return r.end(dctx, contract.RenewDone, r.in.Kind+" applied to "+strings.Join(res.Applied, ", "))
 }
@@ -601,10 +756,14 @@ func (r *renewal) tell(ctx workflow.Context) {
 	if !tellsChannels(dctx) {
 		return
 	}
-	opts := workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: heartbeatTimeout, Summary: "tell the routes' channels",
-		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}}
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		Summary:             "tell the routes' channels",
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
 	var outs []contract.SendOutcome
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts), contract.ActivityRenewNotify, r.st).Get(dctx, &outs)
+	err := act(dctx, opts, contract.ActivityRenewNotify, r.st, &outs)
 	if err == nil && len(outs) == 0 {
 		return // no routes file, or no channel for these resources
 	}
@@ -626,30 +785,51 @@ func noticeText(outs []contract.SendOutcome, err error) string {
 	return strings.Join(parts, "; ")
 }
 
+// act runs one activity with opts and waits for its result in out.
+func act(ctx workflow.Context, opts workflow.ActivityOptions, activity string, in, out any) error {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, in).Get(ctx, out)
+}
+
 func renewHuaweiOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: renewHuaweiRetry, Summary: summary}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy:         renewHuaweiRetry,
+		Summary:             summary,
+	}
 }
 
 var renewHuaweiRetry = &temporal.RetryPolicy{
-	InitialInterval:        time.Second,
-	BackoffCoefficient:     2,
-	MaximumInterval:        time.Minute,
-	MaximumAttempts:        10,
-	NonRetryableErrorTypes: append(slices.Clone(huaweiNonRetryable), contract.ErrTypeRenewRefused, contract.ErrTypePartner),
+	InitialInterval:    time.Second,
+	BackoffCoefficient: 2,
+	MaximumInterval:    time.Minute,
+	MaximumAttempts:    10,
+	NonRetryableErrorTypes: append(
+		slices.Clone(huaweiNonRetryable),
+		contract.ErrTypeRenewRefused,
+		contract.ErrTypePartner,
+	),
 }
 
 // renewOrderOptions: the order step retries (each try first looks for the
 // order an earlier one placed) but stops for good when an order may stand
 // that it cannot find.
 func renewOrderOptions() workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, HeartbeatTimeout: heartbeatTimeout, Summary: "place or adopt the renewal order",
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		Summary:             "place or adopt the renewal order",
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        5 * time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			MaximumAttempts:        20,
-			NonRetryableErrorTypes: append(slices.Clone(renewHuaweiRetry.NonRetryableErrorTypes), contract.ErrTypeOrderUncertain),
-		}}
+			InitialInterval:    5 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    20,
+			NonRetryableErrorTypes: append(
+				slices.Clone(renewHuaweiRetry.NonRetryableErrorTypes),
+				contract.ErrTypeOrderUncertain,
+			),
+		},
+	}
 }
 
 func cmpOr(d, def time.Duration) time.Duration {

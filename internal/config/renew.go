@@ -25,7 +25,12 @@ const (
 // CheckRenewMode says what is wrong with EXPIRY_SYNC_RENEW, if anything.
 func CheckRenewMode(mode string) error {
 	if !slices.Contains(contract.RenewModes, mode) {
-		return fmt.Errorf("%s=%q is not a renewal mode: allowed %s", RenewModeEnv, mode, strings.Join(contract.RenewModes, ", "))
+		return fmt.Errorf(
+			"%s=%q is not a renewal mode: allowed %s",
+			RenewModeEnv,
+			mode,
+			strings.Join(contract.RenewModes, ", "),
+		)
 	}
 	return nil
 }

@@ -59,7 +59,16 @@ const (
 )
 
 // RenewStates lists every state, in the order a request moves through them.
-var RenewStates = []string{RenewPending, RenewApproved, RenewOrdered, RenewPaid, RenewDone, RenewRejected, RenewExpired, RenewFailed}
+var RenewStates = []string{
+	RenewPending,
+	RenewApproved,
+	RenewOrdered,
+	RenewPaid,
+	RenewDone,
+	RenewRejected,
+	RenewExpired,
+	RenewFailed,
+}
 
 // RenewOpenStates are the states of a request that may still order or apply.
 var RenewOpenStates = []string{RenewPending, RenewApproved, RenewOrdered, RenewPaid}
@@ -402,13 +411,15 @@ type RenewApplyResult struct {
 // request's state after it. Seq is the workflow's count of events: a retried
 // record is written once.
 type RenewEvent struct {
-	RequestID string     `json:"request_id"`
-	Seq       int        `json:"seq"`
-	At        time.Time  `json:"at"`
-	Kind      string     `json:"kind"` // opened, quoted, approved, refused, rejected, ordered, paid, renewed, failed, ...
-	Actor     string     `json:"actor,omitempty"`
-	Detail    string     `json:"detail,omitempty"` // a sentence, or Huawei's answer
-	State     RenewState `json:"state"`
+	RequestID string    `json:"request_id"`
+	Seq       int       `json:"seq"`
+	At        time.Time `json:"at"`
+	// Kind: opened, waiting, approved, refused, price-rose, rejected,
+	// ordered, paid, done, expired, failed, notified, ...
+	Kind   string     `json:"kind"`
+	Actor  string     `json:"actor,omitempty"`
+	Detail string     `json:"detail,omitempty"` // a sentence, or Huawei's answer
+	State  RenewState `json:"state"`
 }
 
 // RenewState is a request as its workflow knows it: the "state" query's
@@ -451,6 +462,13 @@ type RenewState struct {
 func RenewRequestID(in RenewInput, at time.Time) string {
 	ids := slices.Clone(in.ResourceIDs)
 	slices.Sort(ids)
-	h := sha256.Sum256([]byte(strings.Join([]string{in.Kind, in.Period.String(), strconv.Itoa(in.Times), strings.Join(slices.Compact(ids), ",")}, "|")))
+	h := sha256.Sum256(
+		[]byte(
+			strings.Join(
+				[]string{in.Kind, in.Period.String(), strconv.Itoa(in.Times), strings.Join(slices.Compact(ids), ",")},
+				"|",
+			),
+		),
+	)
 	return fmt.Sprintf("renew-%s-%s-%s", in.Account, hex.EncodeToString(h[:5]), at.UTC().Format("20060102"))
 }

@@ -54,7 +54,13 @@ func ChunkKey(resourceIDs []string) string {
 // ClaimOrder records that the order is the request's; claiming it again
 // for the same request is a no-op, for another an *OrderOwnedError.
 func (s *Store) ClaimOrder(ctx context.Context, requestID, accountID, orderID string, resourceIDs []string) error {
-	row := renewalOrder{OrderID: orderID, RequestID: requestID, AccountID: accountID, ResourceIDs: strings.Join(resourceIDs, ","), RecordedAt: time.Now().UTC()}
+	row := renewalOrder{
+		OrderID:     orderID,
+		RequestID:   requestID,
+		AccountID:   accountID,
+		ResourceIDs: strings.Join(resourceIDs, ","),
+		RecordedAt:  time.Now().UTC(),
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 			return err
@@ -90,8 +96,17 @@ func (s *Store) OrderOwners(ctx context.Context, orderIDs []string) (map[string]
 // StartOrderAttempt records that the request is about to order these
 // resources. It answers when an earlier attempt was recorded (and so may
 // have ordered): then it records nothing new.
-func (s *Store) StartOrderAttempt(ctx context.Context, requestID string, resourceIDs []string) (earlier time.Time, found bool, err error) {
-	row := renewalOrderAttempt{RequestID: requestID, Chunk: ChunkKey(resourceIDs), ResourceIDs: strings.Join(resourceIDs, ","), StartedAt: time.Now().UTC()}
+func (s *Store) StartOrderAttempt(
+	ctx context.Context,
+	requestID string,
+	resourceIDs []string,
+) (earlier time.Time, found bool, err error) {
+	row := renewalOrderAttempt{
+		RequestID:   requestID,
+		Chunk:       ChunkKey(resourceIDs),
+		ResourceIDs: strings.Join(resourceIDs, ","),
+		StartedAt:   time.Now().UTC(),
+	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var prior renewalOrderAttempt
 		err := tx.Where("request_id = ? AND chunk = ?", row.RequestID, row.Chunk).Take(&prior).Error
@@ -110,5 +125,8 @@ func (s *Store) StartOrderAttempt(ctx context.Context, requestID string, resourc
 // EndOrderAttempt forgets an attempt whose answer is known to have ordered
 // nothing (Huawei refused the call), so the next attempt may call again.
 func (s *Store) EndOrderAttempt(ctx context.Context, requestID string, resourceIDs []string) error {
-	return s.db.WithContext(ctx).Where("request_id = ? AND chunk = ?", requestID, ChunkKey(resourceIDs)).Delete(&renewalOrderAttempt{}).Error
+	return s.db.WithContext(ctx).
+		Where("request_id = ? AND chunk = ?", requestID, ChunkKey(resourceIDs)).
+		Delete(&renewalOrderAttempt{}).
+		Error
 }

@@ -589,13 +589,14 @@ func runRenewalModel(t *testing.T, seed int64) {
 		case op <= 3 && len(reqs) > 0: // an approval by anyone
 			r := reqs[rng.IntN(len(reqs))]
 			who := people[rng.IntN(len(people))]
+			sent := time.Now() // accepted after this: the earliest an order may follow
 			_, err := s.approve(r.id, who)
 			forbidden := who == "mallory@ops" || who == "alice@ops" // not an approver; the requester under four eyes
 			if forbidden {
 				require.Error(t, err, "the validator refuses %s on %s", who, r.id)
 			}
 			if err == nil {
-				r.approvals = append(r.approvals, modelApproval{who: who, at: time.Now()})
+				r.approvals = append(r.approvals, modelApproval{who: who, at: sent})
 			}
 			t.Logf("step %d: approve %s as %s: %v", step, r.id, who, err)
 		case op == 4 && len(reqs) > 0 && rng.IntN(3) == 0:
@@ -643,8 +644,9 @@ func runRenewalModel(t *testing.T, seed int64) {
 			switch st.WaitsOn {
 			case contract.WaitsApproval:
 				for _, who := range []string{"bob@ops", "carol@ops"} {
+					sent := time.Now()
 					if _, err := s.approve(r.id, who); err == nil {
-						r.approvals = append(r.approvals, modelApproval{who: who, at: time.Now()})
+						r.approvals = append(r.approvals, modelApproval{who: who, at: sent})
 					}
 				}
 			case contract.WaitsPayment:

@@ -82,9 +82,9 @@ Where to look in the Temporal Web UI (http://localhost:$UI_PORT):
   - Data: $(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:xxxxx@#')
 
 From a second shell, the starter reaches the same stack with:
-  export TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS DATABASE_URL='$(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:xxxxx@#')'   # your password for xxxxx
-  $DEMO_DIR/bin/starter report --limit 5
-  $DEMO_DIR/bin/starter renew quote --resource ID --period 1m   # renewals: a dry run here (EXPIRY_SYNC_RENEW=off)
+  export TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS DATABASE_URL='$(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:xxxxx@#')'
+  $DEMO_DIR/bin/starter report --expire-days $EXPIRE_DAYS --limit 5
+  $DEMO_DIR/bin/starter renew quote --resource ID --period 1m   # renewals here: EXPIRY_SYNC_RENEW=${EXPIRY_SYNC_RENEW:-off}
 EOT
 if [ "${DEMO_EXIT:-0}" = 1 ]; then
   exit "$status"

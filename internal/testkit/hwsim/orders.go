@@ -132,26 +132,38 @@ func (s *Simulator) PayOrderInConsole(orderID string) (Order, error) {
 // CancelOrderInConsole cancels an unpaid order as a person does in Billing
 // Center.
 func (s *Simulator) CancelOrderInConsole(orderID string) (Order, error) {
-	return s.inConsole(orderID, func(o *order, now time.Time) { o.status, o.canceled = OrderCanceled, now })
+	return s.inConsole(orderID, cancelLocked)
 }
 
 // inConsole does to an unpaid order what a person does in the console.
-func (s *Simulator) inConsole(orderID string, act func(o *order, now time.Time)) (Order, error) {
+func (s *Simulator) inConsole(orderID string, act func(o *order, now time.Time)) (out Order, err error) {
+	s.atOrder(orderID, func(o *order, now time.Time) {
+		switch {
+		case o == nil:
+			err = ErrNoOrder
+		case o.status != OrderPendingPayment:
+			out, err = o.export(), ErrOrderNotUnpaid
+		default:
+			act(o, now)
+			out = o.export()
+		}
+	})
+	return out, err
+}
+
+// atOrder runs fn under the orders' lock, once the orders past their
+// payment deadline have lapsed, with the order (nil: unknown) and the time.
+func (s *Simulator) atOrder(orderID string, fn func(o *order, now time.Time)) {
 	rn := s.rn()
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
 	now := time.Now().UTC()
 	rn.settleLocked(now)
-	o, ok := rn.byID[strings.ToUpper(orderID)]
-	if !ok {
-		return Order{}, ErrNoOrder
-	}
-	if o.status != OrderPendingPayment {
-		return o.export(), ErrOrderNotUnpaid
-	}
-	act(o, now)
-	return o.export(), nil
+	fn(rn.byID[strings.ToUpper(orderID)], now)
 }
+
+// cancelLocked cancels an unpaid order.
+func cancelLocked(o *order, now time.Time) { o.status, o.canceled = OrderCanceled, now }
 
 // orderMains is the main resource ids of an order (nil for an unknown
 // one): what ListPayPerUseCustomerResources' order_id filter lists.
@@ -242,25 +254,26 @@ func (s *Simulator) handlePayOrder(ex *exchange) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	rn := s.rn()
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	now := time.Now().UTC()
-	rn.settleLocked(now)
-	o, ok := rn.byID[strings.ToUpper(*req.OrderID)]
-	switch {
-	case !ok:
-		return nil, orderInvalid(*req.OrderID)
-	case o.lapsed:
-		return nil, svcError(http.StatusBadRequest, codeOrderLapsed, "The order is past its payment deadline; place a new order: "+o.id)
-	case o.status != OrderPendingPayment:
-		return nil, svcError(http.StatusBadRequest, codeOrderChanged, "The order status has changed and the order cannot be paid: "+o.id)
-	case discounts:
-		return nil, svcError(http.StatusBadRequest, codeDiscountInvalid, "The selected discount cannot be used for the order: "+*req.DiscountInfos[0].ID)
-	case coupons:
-		return nil, bssParam("coupon %s cannot be used for order %s", *req.CouponInfos[0].ID, o.id)
+	var refused *apiError
+	s.atOrder(*req.OrderID, func(o *order, now time.Time) {
+		switch {
+		case o == nil:
+			refused = orderInvalid(*req.OrderID)
+		case o.lapsed:
+			refused = svcError(http.StatusBadRequest, codeOrderLapsed, "The order is past its payment deadline; place a new order: "+o.id)
+		case o.status != OrderPendingPayment:
+			refused = svcError(http.StatusBadRequest, codeOrderChanged, "The order status has changed and the order cannot be paid: "+o.id)
+		case discounts:
+			refused = svcError(http.StatusBadRequest, codeDiscountInvalid, "The selected discount cannot be used for the order: "+*req.DiscountInfos[0].ID)
+		case coupons:
+			refused = bssParam("coupon %s cannot be used for order %s", *req.CouponInfos[0].ID, o.id)
+		default:
+			s.payLocked(o, now)
+		}
+	})
+	if refused != nil {
+		return nil, refused
 	}
-	s.payLocked(o, now)
 	return noContent{}, nil
 }
 
@@ -287,19 +300,20 @@ func (s *Simulator) handleCancelOrder(ex *exchange) (any, *apiError) {
 	if req.OrderID == nil || *req.OrderID == "" {
 		return nil, bssParam("order_id is required")
 	}
-	rn := s.rn()
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	now := time.Now().UTC()
-	rn.settleLocked(now)
-	o, ok := rn.byID[strings.ToUpper(*req.OrderID)]
-	switch {
-	case !ok:
-		return nil, orderInvalid(*req.OrderID)
-	case o.status != OrderPendingPayment:
-		return nil, svcError(http.StatusBadRequest, codeCancelRefused, "The order status does not allow cancellation: "+o.id)
+	var refused *apiError
+	s.atOrder(*req.OrderID, func(o *order, now time.Time) {
+		switch {
+		case o == nil:
+			refused = orderInvalid(*req.OrderID)
+		case o.status != OrderPendingPayment:
+			refused = svcError(http.StatusBadRequest, codeCancelRefused, "The order status does not allow cancellation: "+o.id)
+		default:
+			cancelLocked(o, now)
+		}
+	})
+	if refused != nil {
+		return nil, refused
 	}
-	o.status, o.canceled = OrderCanceled, now
 	return noContent{}, nil
 }
 

@@ -137,6 +137,13 @@ func (s *stack) request(t *testing.T, ids []string, period string) client.Workfl
 	return run
 }
 
+// pendingRequest starts a request and waits until it waits for approval.
+func (s *stack) pendingRequest(t *testing.T, ids []string, period string) client.WorkflowRun {
+	run := s.request(t, ids, period)
+	s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+	return run
+}
+
 func (s *stack) renewState(t *testing.T, id string) contract.RenewState {
 	v, err := s.client.QueryWorkflow(context.Background(), id, "", contract.RenewStateQuery)
 	require.NoError(t, err)
@@ -231,8 +238,7 @@ func TestRenewSurvivesAKilledWorkerAtEveryStep(t *testing.T) {
 			w := s.startWorkerProcess()
 			res := mainResources(s, 1)
 			before := res[0].ExpireTime
-			run := s.request(t, resourceIDs(res), "1m")
-			s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+			run := s.pendingRequest(t, resourceIDs(res), "1m")
 			hold.arm() // every step after approval: the look-up, quote and order calls come again
 			go func() { _ = s.approveEnough(run.GetID()) }()
 			select {
@@ -272,8 +278,7 @@ func TestRenewAdoptsAnOrderWhoseAnswerWasLost(t *testing.T) {
 	s := renewStack(t, contract.RenewModeOrder, nil, hwsim.Knobs{OrderAnswerLost: 1, OrderListLag: 3 * time.Second})
 	s.startWorkerProcess()
 	res := mainResources(s, 2)
-	run := s.request(t, resourceIDs(res), "1y")
-	s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+	run := s.pendingRequest(t, resourceIDs(res), "1y")
 	require.NoError(t, s.approveEnough(run.GetID()))
 	s.waitState(t, run.GetID(), contract.RenewOrdered, 3*time.Minute)
 	orders := ordersFor(s, resourceIDs(res))
@@ -298,8 +303,7 @@ func TestRenewRulesOnTheRealStack(t *testing.T) {
 		t.Parallel()
 		s := renewStack(t, contract.RenewModeOrder, nil, hwsim.Knobs{})
 		s.startWorkerProcess()
-		run := s.request(t, resourceIDs(mainResources(s, 1)), "1m")
-		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		run := s.pendingRequest(t, resourceIDs(mainResources(s, 1)), "1m")
 		_, err := s.approve(run.GetID(), "alice@ops")
 		require.ErrorContains(t, err, "four eyes")
 		_, err = s.approve(run.GetID(), "mallory@ops")
@@ -311,8 +315,7 @@ func TestRenewRulesOnTheRealStack(t *testing.T) {
 		t.Parallel()
 		s := renewStack(t, contract.RenewModeOrder, nil, hwsim.Knobs{})
 		s.startWorkerProcess()
-		run := s.request(t, resourceIDs(mainResources(s, 1)), "1m")
-		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		run := s.pendingRequest(t, resourceIDs(mainResources(s, 1)), "1m")
 		signal := func(who string) {
 			require.NoError(t, s.client.SignalWorkflow(context.Background(), run.GetID(), "", contract.RenewApproveName, contract.ApproveInput{Approver: who, Comment: "from the Web UI"}))
 		}
@@ -331,8 +334,7 @@ func TestRenewRulesOnTheRealStack(t *testing.T) {
 		t.Parallel()
 		s := renewStack(t, contract.RenewModePay, nil, hwsim.Knobs{})
 		s.startWorkerProcess()
-		run := s.request(t, resourceIDs(mainResources(s, 1)), "1m")
-		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		run := s.pendingRequest(t, resourceIDs(mainResources(s, 1)), "1m")
 		h, err := s.client.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateName: contract.RenewRejectName,
 			WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{contract.ApproveInput{Approver: "carol@ops", Comment: "not needed"}}})
 		require.NoError(t, err)
@@ -360,8 +362,7 @@ func TestRenewRulesOnTheRealStack(t *testing.T) {
 		t.Parallel()
 		s := renewStack(t, contract.RenewModeOff, nil, hwsim.Knobs{})
 		s.startWorkerProcess()
-		run := s.request(t, resourceIDs(mainResources(s, 1)), "1m")
-		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		run := s.pendingRequest(t, resourceIDs(mainResources(s, 1)), "1m")
 		require.NoError(t, s.approveEnough(run.GetID()))
 		st := finalState(t, run, time.Minute)
 		assert.Equal(t, contract.RenewApproved, st.State)
@@ -375,8 +376,7 @@ func TestRenewRulesOnTheRealStack(t *testing.T) {
 		s := renewStack(t, contract.RenewModePay, nil, hwsim.Knobs{})
 		s.startWorkerProcess()
 		res := mainResources(s, 1)
-		run := s.request(t, resourceIDs(res), "1m")
-		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		run := s.pendingRequest(t, resourceIDs(res), "1m")
 		first := s.renewState(t, run.GetID()).Quote.Total
 		require.NoError(t, s.sim.SetKnobs(hwsim.Knobs{RenewPriceFactor: 1.5}))
 		require.NoError(t, s.approveEnough(run.GetID()))
@@ -398,8 +398,7 @@ func TestRenewRulesOnTheRealStack(t *testing.T) {
 		s := renewStack(t, contract.RenewModeOrder, nil, hwsim.Knobs{})
 		s.startWorkerProcess()
 		res := mainResources(s, 12)
-		run := s.request(t, resourceIDs(res), "1m")
-		s.waitState(t, run.GetID(), contract.RenewPending, time.Minute)
+		run := s.pendingRequest(t, resourceIDs(res), "1m")
 		require.NoError(t, s.approveEnough(run.GetID()))
 		s.waitState(t, run.GetID(), contract.RenewOrdered, 2*time.Minute)
 		calls := s.sim.RenewTruth().Calls

@@ -216,8 +216,10 @@ func (r *Renewer) RenewQuote(ctx context.Context, in contract.QuoteInput) (contr
 	if err := partnerRefused(acc); err != nil {
 		return contract.RenewQuote{}, err
 	}
-	if _, err := mainResources(ctx, acc, in.ResourceIDs); err != nil {
-		return contract.RenewQuote{}, err
+	if !in.LookedUp {
+		if _, err := mainResources(ctx, acc, in.ResourceIDs); err != nil {
+			return contract.RenewQuote{}, err
+		}
 	}
 	q, err := acc.Huawei.QuoteRenewal(ctx, in.ResourceIDs, in.Period)
 	if err != nil {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -475,7 +476,7 @@ func (r *renewal) settleHandlers(ctx workflow.Context) error {
 }
 
 func (r *renewal) quote(ctx workflow.Context) error {
-	in := contract.QuoteInput{Account: r.in.Account, ResourceIDs: r.in.ResourceIDs, Period: r.in.Period}
+	in := contract.QuoteInput{Account: r.in.Account, ResourceIDs: r.in.ResourceIDs, Period: r.in.Period, LookedUp: true}
 	var q contract.RenewQuote
 	if err := act(ctx, renewHuaweiOptions("quote the renewal"), contract.ActivityRenewQuote, in, &q); err != nil {
 		return err
@@ -604,7 +605,7 @@ func (r *renewal) pay(ctx workflow.Context) {
 // watch looks for the new expiry (and, unpaid, the order's payment) with a
 // growing interval up to WatchEvery, for the life of an unpaid order.
 func (r *renewal) watch(ctx workflow.Context) error {
-	every := cmpOr(r.in.WatchEvery, contract.DefaultRenewWatchEvery)
+	every := cmp.Or(r.in.WatchEvery, contract.DefaultRenewWatchEvery) // checkRenewInput refused below 1s
 	wait := min(2*time.Second, every)
 	until := workflow.Now(ctx).Add(contract.RenewOrderLife)
 	in := contract.RenewWatchInput{Account: r.in.Account, Period: r.in.Period}
@@ -830,13 +831,6 @@ func renewOrderOptions() workflow.ActivityOptions {
 			),
 		},
 	}
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 func errorMessage(err error) string {

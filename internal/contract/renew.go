@@ -19,15 +19,14 @@ import (
 
 // Activity names of activities.Renewer.
 const (
-	ActivityRenewOpen      = "RenewOpen"
-	ActivityRenewQuote     = "RenewQuote"
-	ActivityRenewRecord    = "RenewRecord"
-	ActivityRenewOrder     = "RenewOrder"
-	ActivityRenewPay       = "RenewPay"
-	ActivityRenewWatch     = "RenewWatch"
-	ActivityRenewApply     = "RenewApply"
-	ActivityRenewNotify    = "RenewNotify"
-	ActivityRenewQuoteOnly = "RenewQuoteOnly"
+	ActivityRenewOpen   = "RenewOpen"
+	ActivityRenewQuote  = "RenewQuote"
+	ActivityRenewRecord = "RenewRecord"
+	ActivityRenewOrder  = "RenewOrder"
+	ActivityRenewPay    = "RenewPay"
+	ActivityRenewWatch  = "RenewWatch"
+	ActivityRenewApply  = "RenewApply"
+	ActivityRenewNotify = "RenewNotify"
 )
 
 // Kinds of request.
@@ -316,6 +315,10 @@ type QuoteInput struct {
 	Account     string   `json:"account"`
 	ResourceIDs []string `json:"resource_ids"`
 	Period      Period   `json:"period"`
+	// LookedUp: the request looked its resources up when it opened, so the
+	// quote need not (a standalone quote looks them up, to name the main
+	// resource of an attached one).
+	LookedUp bool `json:"looked_up,omitempty"`
 }
 
 // ApproveInput is an approval's (or a rejection's) payload.

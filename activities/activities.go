@@ -56,8 +56,12 @@ func lookupAccount(accounts map[string]*Account, name string) (*Account, error) 
 	if acc, ok := accounts[name]; ok {
 		return acc, nil
 	}
-	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("account %q is not served by this worker: it serves %s (EXPIRY_SYNC_ACCOUNTS_FILE)",
-		name, strings.Join(slices.Sorted(maps.Keys(accounts)), ", ")), contract.ErrTypeInvalidInput, nil)
+	return nil, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("account %q is not served by this worker: it serves %s (EXPIRY_SYNC_ACCOUNTS_FILE)",
+			name, strings.Join(slices.Sorted(maps.Keys(accounts)), ", ")),
+		contract.ErrTypeInvalidInput,
+		nil,
+	)
 }
 
 // accountNames are the names of the accounts the worker serves, sorted.
@@ -71,7 +75,13 @@ func (a *Activities) ListAccounts(context.Context) ([]string, error) { return a.
 
 // writer is who a sync of the account writes as.
 func (acc *Account) writer(syncID string, generation, token int64) store.Writer {
-	return store.Writer{SyncID: syncID, AccountID: acc.DomainID, AccountName: acc.Name, Generation: generation, Token: token}
+	return store.Writer{
+		SyncID:      syncID,
+		AccountID:   acc.DomainID,
+		AccountName: acc.Name,
+		Generation:  generation,
+		Token:       token,
+	}
 }
 
 // retries is how many times this activity was retried before this attempt.

@@ -64,14 +64,26 @@ func nextPage(offset int, records []huawei.Record, overlap int) boundary {
 	case n == 0 || overlap == 0:
 		return boundary{advance: n}
 	case n == 1:
-		return boundary{advance: 1, doubt: fmt.Sprintf("BSS answered a single record at offset %d: no page after it can overlap it", offset)}
+		return boundary{
+			advance: 1,
+			doubt:   fmt.Sprintf("BSS answered a single record at offset %d: no page after it can overlap it", offset),
+		}
 	}
 	b := boundary{advance: n - min(overlap, n-1)}
 	if tie, start, sorted := lastTie(records); sorted {
 		if start < 2 {
 			// No overlap can help: the next page starts after this one.
-			return boundary{advance: n, tie: tie, tieStart: start, doubt: fmt.Sprintf("the records at offsets %d to %d all expire at %s: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
-				offset+start, offset+n-1, tie.Format(time.RFC3339))}
+			return boundary{
+				advance:  n,
+				tie:      tie,
+				tieStart: start,
+				doubt: fmt.Sprintf(
+					"the records at offsets %d to %d all expire at %s: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
+					offset+start,
+					offset+n-1,
+					tie.Format(time.RFC3339),
+				),
+			}
 		}
 		b.advance = min(b.advance, start-1)
 		b.before, b.lead = tie, start-b.advance
@@ -82,7 +94,11 @@ func nextPage(offset int, records []huawei.Record, overlap int) boundary {
 		}
 	}
 	if len(b.tail) == 0 && b.before.IsZero() {
-		b.doubt = fmt.Sprintf("no record at offsets %d to %d has a resource_id: no page after it can be checked against them", offset+b.advance, offset+n-1)
+		b.doubt = fmt.Sprintf(
+			"no record at offsets %d to %d has a resource_id: no page after it can be checked against them",
+			offset+b.advance,
+			offset+n-1,
+		)
 	}
 	return b
 }
@@ -147,8 +163,10 @@ func overlapped(prev boundary, ids []string, first []time.Time, latest time.Time
 		return true, ""
 	}
 	if !prev.before.IsZero() && latest.Equal(prev.before) {
-		return true, fmt.Sprintf("the records expiring at %s fill a page: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
-			prev.before.Format(time.RFC3339))
+		return true, fmt.Sprintf(
+			"the records expiring at %s fill a page: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
+			prev.before.Format(time.RFC3339),
+		)
 	}
 	return false, ""
 }

@@ -18,7 +18,10 @@ import (
 // before this one was committed may hold some of its resources again (the
 // account changed between the two calls), and their second read is staged
 // under the same ids.
-func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInput) (contract.CommitBatchResult, error) {
+func (a *Activities) CommitBatch(
+	ctx context.Context,
+	in contract.CommitBatchInput,
+) (contract.CommitBatchResult, error) {
 	defer keepAlive(ctx, nil)()
 	acc, err := a.account(in.Account)
 	if err != nil {
@@ -47,5 +50,9 @@ func (a *Activities) CommitBatch(ctx context.Context, in contract.CommitBatchInp
 	a.Metrics.BatchCommitted(acc.Name, len(in.Rows), applied)
 	activity.GetLogger(ctx).Info("committed a batch", "sync_id", in.SyncID, "account", acc.Name, "batch", in.Batch,
 		"rows", len(in.Rows), "next_offset", in.NextOffset, "applied", applied, "took", time.Since(start))
-	return contract.CommitBatchResult{Applied: applied, Retries: retries(ctx), WriteMS: float64(time.Since(start).Microseconds()) / 1000}, nil
+	return contract.CommitBatchResult{
+		Applied: applied,
+		Retries: retries(ctx),
+		WriteMS: float64(time.Since(start).Microseconds()) / 1000,
+	}, nil
 }

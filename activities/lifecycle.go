@@ -66,7 +66,10 @@ func beginError(err error) error {
 	switch {
 	case errors.As(err, &running):
 		return temporal.NewNonRetryableApplicationError(running.Error(), contract.ErrTypeAlreadyRunning, nil)
-	case errors.As(err, &superseded), errors.As(err, &tooOld), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrFinished):
+	case errors.As(err, &superseded),
+		errors.As(err, &tooOld),
+		errors.Is(err, store.ErrNotFound),
+		errors.Is(err, store.ErrFinished):
 		return temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrTypeResumeRefused, nil)
 	}
 	return databaseError("open sync log", err)
@@ -114,7 +117,12 @@ func (a *Activities) syncEnded(ctx context.Context, in contract.HoldLeaseInput) 
 
 // storeNotes is the notes as the sync log keeps them.
 func storeNotes(n contract.Notes) store.SyncNotes {
-	return store.SyncNotes{Degraded: n.Degraded, Fallbacks: n.Fallbacks, Quarantined: n.Quarantined, QuarantinedCount: n.QuarantinedCount}
+	return store.SyncNotes{
+		Degraded:         n.Degraded,
+		Fallbacks:        n.Fallbacks,
+		Quarantined:      n.Quarantined,
+		QuarantinedCount: n.QuarantinedCount,
+	}
 }
 
 // maxListedTagErrors bounds the summary that crosses history.
@@ -128,7 +136,10 @@ func (a *Activities) FinishSync(ctx context.Context, in contract.FinishSyncInput
 		return contract.Summary{}, err
 	}
 	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
-	log, err := a.Store.FinishSync(ctx, store.SyncFinish{Writer: w, Retries: in.Retries, Notes: storeNotes(in.Notes), Listing: in.Listing})
+	log, err := a.Store.FinishSync(
+		ctx,
+		store.SyncFinish{Writer: w, Retries: in.Retries, Notes: storeNotes(in.Notes), Listing: in.Listing},
+	)
 	if err != nil {
 		return contract.Summary{}, writeError("finish sync", err)
 	}
@@ -144,7 +155,12 @@ func (a *Activities) FinishSync(ctx context.Context, in contract.FinishSyncInput
 		RecheckedResources: log.RecheckedResources, QuarantinedRecords: log.QuarantinedRecords,
 		BatchesCommitted: log.BatchesCommitted, RowsWritten: log.RowsWritten, Attempts: log.Attempts,
 		Retries: log.Retries, StartedAt: log.StartedAt, FinishedAt: log.FinishedAt,
-		Notes: contract.Notes{Degraded: n.Degraded, Fallbacks: n.Fallbacks, Quarantined: n.Quarantined, QuarantinedCount: n.QuarantinedCount},
+		Notes: contract.Notes{
+			Degraded:         n.Degraded,
+			Fallbacks:        n.Fallbacks,
+			Quarantined:      n.Quarantined,
+			QuarantinedCount: n.QuarantinedCount,
+		},
 	}
 	if log.TagErrorResources > 0 {
 		rows, err := a.Store.TagErrors(ctx, in.SyncID, maxListedTagErrors)

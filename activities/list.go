@@ -30,7 +30,10 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 		return contract.ListPageResult{}, huaweiError(err)
 	}
 	for _, q := range page.Quarantined {
-		res.Quarantined = append(res.Quarantined, inventory.Quarantined{Offset: in.Offset + q.Index, ResourceID: q.ResourceID, Reason: q.Reason})
+		res.Quarantined = append(
+			res.Quarantined,
+			inventory.Quarantined{Offset: in.Offset + q.Index, ResourceID: q.ResourceID, Reason: q.Reason},
+		)
 	}
 	if stage(in, page.TotalCount) {
 		if err := a.stagePage(ctx, acc, in, page.Resources, &res); err != nil {
@@ -71,13 +74,21 @@ const tieAsks = 3
 // placePage lists the page and says how it follows the previous one and
 // where the next starts (see boundary.go); a page whose tie changed while
 // it was read whole is listed again.
-func (a *Activities) placePage(ctx context.Context, acc *Account, in contract.ListPageInput) (huawei.Page, contract.ListPageResult, error) {
+func (a *Activities) placePage(
+	ctx context.Context,
+	acc *Account,
+	in contract.ListPageInput,
+) (huawei.Page, contract.ListPageResult, error) {
 	for ask := 1; ; ask++ {
 		page, err := a.listPage(ctx, acc, in)
 		if err != nil {
 			return page, contract.ListPageResult{}, err
 		}
-		res := contract.ListPageResult{TotalCount: page.TotalCount, Retries: retries(ctx), Head: head(page.Records, in.Overlap)}
+		res := contract.ListPageResult{
+			TotalCount: page.TotalCount,
+			Retries:    retries(ctx),
+			Head:       head(page.Records, in.Overlap),
+		}
 		res.Connected = in.Offset == 0 || page.Received == 0 // an empty page ends the listing: nothing to overlap
 		if !res.Connected {
 			prev := boundary{tail: in.Anchor, before: in.Before, lead: in.Lead, through: in.Through}
@@ -110,7 +121,13 @@ const emptyPageAsks = 3
 // listPage asks BSS for the page, again (after a pause) while it comes
 // back empty before BSS's own total_count.
 func (a *Activities) listPage(ctx context.Context, acc *Account, in contract.ListPageInput) (huawei.Page, error) {
-	q := huawei.ListQuery{ExpireBegin: in.WindowBegin, ExpireEnd: in.WindowEnd, StatusList: in.Statuses, Offset: in.Offset, Limit: in.Limit}
+	q := huawei.ListQuery{
+		ExpireBegin: in.WindowBegin,
+		ExpireEnd:   in.WindowEnd,
+		StatusList:  in.Statuses,
+		Offset:      in.Offset,
+		Limit:       in.Limit,
+	}
 	pause := time.Second
 	for ask := 1; ; ask++ {
 		page, err := acc.Huawei.ListPage(ctx, q)
@@ -186,7 +203,13 @@ func stage(in contract.ListPageInput, total int) bool {
 // stagePage keeps the whole page, its resources' TMS types filled in, for
 // CommitPage (which leaves out what the sync wrote already), and counts
 // the resources by the project/type pairs a bulk tag snapshot serves.
-func (a *Activities) stagePage(ctx context.Context, acc *Account, in contract.ListPageInput, resources []inventory.Resource, res *contract.ListPageResult) error {
+func (a *Activities) stagePage(
+	ctx context.Context,
+	acc *Account,
+	in contract.ListPageInput,
+	resources []inventory.Resource,
+	res *contract.ListPageResult,
+) error {
 	counts := map[string]int{}
 	for i := range resources {
 		r := &resources[i]

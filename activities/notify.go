@@ -43,7 +43,11 @@ const sweepAfter = 26 * time.Hour
 
 func (n *Notifier) config() (*notify.Config, error) {
 	if n.ConfigFile == "" {
-		return nil, temporal.NewNonRetryableApplicationError("reminders are not configured: set "+notify.ConfigEnv+" on the worker", contract.ErrTypeNotifyOff, nil)
+		return nil, temporal.NewNonRetryableApplicationError(
+			"reminders are not configured: set "+notify.ConfigEnv+" on the worker",
+			contract.ErrTypeNotifyOff,
+			nil,
+		)
 	}
 	c, err := notify.Load(n.ConfigFile)
 	if err != nil {
@@ -63,7 +67,14 @@ func (n *Notifier) account(name, domainID string) (contract.NotifyAccount, bool,
 			return contract.NotifyAccount{Name: name, DomainID: id}, true, nil
 		}
 		return contract.NotifyAccount{}, false, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("account %q is not served by this worker: allowed %s", name, strings.Join(n.accountNames(), ", ")), contract.ErrTypeInvalidInput, nil)
+			fmt.Sprintf(
+				"account %q is not served by this worker: allowed %s",
+				name,
+				strings.Join(n.accountNames(), ", "),
+			),
+			contract.ErrTypeInvalidInput,
+			nil,
+		)
 	case domainID != "":
 		for nm, id := range n.Accounts {
 			if id == domainID {
@@ -124,7 +135,11 @@ func (n *Notifier) NotifyPlan(ctx context.Context, in contract.PlanInput) (contr
 	}
 	for _, r := range in.Routes {
 		if cfg.Route(r) == nil {
-			return plan, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is not in the routes file: allowed %s", r, strings.Join(cfg.RouteNames(), ", ")), contract.ErrTypeInvalidInput, nil)
+			return plan, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("route %q is not in the routes file: allowed %s", r, strings.Join(cfg.RouteNames(), ", ")),
+				contract.ErrTypeInvalidInput,
+				nil,
+			)
 		}
 	}
 	plan.Configured = true
@@ -153,14 +168,22 @@ func (n *Notifier) NotifyPlan(ctx context.Context, in contract.PlanInput) (contr
 			plan.Routes = append(plan.Routes, pr)
 		}
 		last := &plan.Routes[len(plan.Routes)-1]
-		last.Thresholds = append(last.Thresholds, contract.PlannedThreshold{Threshold: p.Threshold, Resources: len(p.Items)})
+		last.Thresholds = append(
+			last.Thresholds,
+			contract.PlannedThreshold{Threshold: p.Threshold, Resources: len(p.Items)},
+		)
 	}
 	return n.planOwed(ctx, cfg, plan, in)
 }
 
 // planOwed adds the routes with nothing new due that owe a message on a
 // webhook or e-mail (adoptOwed sends them).
-func (n *Notifier) planOwed(ctx context.Context, cfg *notify.Config, plan contract.NotifyPlan, in contract.PlanInput) (contract.NotifyPlan, error) {
+func (n *Notifier) planOwed(
+	ctx context.Context,
+	cfg *notify.Config,
+	plan contract.NotifyPlan,
+	in contract.PlanInput,
+) (contract.NotifyPlan, error) {
 	for _, name := range cfg.RouteNames() {
 		if (len(in.Routes) > 0 && !slices.Contains(in.Routes, name)) || slices.ContainsFunc(plan.Routes, func(p contract.PlannedRoute) bool { return p.Route == name }) {
 			continue
@@ -181,7 +204,13 @@ func (n *Notifier) planOwed(ctx context.Context, cfg *notify.Config, plan contra
 }
 
 // pending reads the candidates and what was sent, and plans.
-func (n *Notifier) pending(ctx context.Context, cfg *notify.Config, account string, asOf time.Time, routes []string) ([]notify.Pending, error) {
+func (n *Notifier) pending(
+	ctx context.Context,
+	cfg *notify.Config,
+	account string,
+	asOf time.Time,
+	routes []string,
+) ([]notify.Pending, error) {
 	rows, err := n.Store.NotifyCandidates(ctx, account, cfg.Horizon(asOf))
 	if err != nil {
 		return nil, databaseError("reading the resources to remind", err)
@@ -200,7 +229,13 @@ func (n *Notifier) pending(ctx context.Context, cfg *notify.Config, account stri
 // so that a retried claim finds its first digest instead of making another.
 func digestID(ctx context.Context, route string, threshold int) string {
 	info := activity.GetInfo(ctx)
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, route, threshold)))
+	h := sha256.Sum256([]byte(fmt.Sprintf(
+		"%s\x00%s\x00%s\x00%d",
+		info.WorkflowExecution.ID,
+		info.WorkflowExecution.RunID,
+		route,
+		threshold,
+	)))
 	return hex.EncodeToString(h[:16])
 }
 
@@ -216,7 +251,11 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 	}
 	route := cfg.Route(in.Route)
 	if route == nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is no longer in the routes file", in.Route), string(notify.ClassConfig), nil)
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("route %q is no longer in the routes file", in.Route),
+			string(notify.ClassConfig),
+			nil,
+		)
 	}
 	account := in.AccountID
 	if err := n.sweep(ctx, cfg, account); err != nil {
@@ -234,7 +273,12 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 			for _, snd := range sends {
 				names = append(names, snd.Channel)
 			}
-			out = append(out, contract.ClaimedDigest{DigestID: d.ID, Threshold: t, Resources: d.Resources, Channels: channelRefs(cfg, names)})
+			out = append(out, contract.ClaimedDigest{
+				DigestID:  d.ID,
+				Threshold: t,
+				Resources: d.Resources,
+				Channels:  channelRefs(cfg, names),
+			})
 			done = append(done, t)
 		}
 	}
@@ -248,20 +292,36 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 			continue
 		}
 		c := store.DigestClaim{
-			Digest: store.NotificationDigest{ID: digestID(ctx, route.Name, p.Threshold), AccountID: account, Route: route.Name,
-				ThresholdDays: p.Threshold, Language: route.Language, AsOf: in.AsOf, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
+			Digest: store.NotificationDigest{
+				ID:            digestID(ctx, route.Name, p.Threshold),
+				AccountID:     account,
+				Route:         route.Name,
+				ThresholdDays: p.Threshold,
+				Language:      route.Language,
+				AsOf:          in.AsOf,
+				WorkflowID:    info.WorkflowExecution.ID,
+				RunID:         info.WorkflowExecution.RunID,
+			},
 			Items: p.Claims(),
 		}
 		for _, name := range route.Channels {
 			ch := cfg.Channels[name]
-			c.Sends = append(c.Sends, store.NotificationSend{Channel: name, ChannelType: ch.Type, Recipient: ch.Recipient()})
+			c.Sends = append(
+				c.Sends,
+				store.NotificationSend{Channel: name, ChannelType: ch.Type, Recipient: ch.Recipient()},
+			)
 		}
 		claimed, channels, err := n.Store.ClaimDigest(ctx, c)
 		if err != nil {
 			return nil, databaseError("recording the digest", err)
 		}
 		if claimed > 0 {
-			out = append(out, contract.ClaimedDigest{DigestID: c.Digest.ID, Threshold: p.Threshold, Resources: claimed, Channels: channelRefs(cfg, channels)})
+			out = append(out, contract.ClaimedDigest{
+				DigestID:  c.Digest.ID,
+				Threshold: p.Threshold,
+				Resources: claimed,
+				Channels:  channelRefs(cfg, channels),
+			})
 		}
 	}
 	slices.SortFunc(out, func(a, b contract.ClaimedDigest) int { return a.Threshold - b.Threshold })
@@ -272,7 +332,11 @@ func (n *Notifier) NotifyClaim(ctx context.Context, in contract.ClaimInput) ([]c
 // those of settled digests whose answer never came (a run canceled or
 // terminated mid-send). They are sent again under their digest, so with
 // the same id: at least once, and a receiver can drop the duplicate.
-func (n *Notifier) adoptOwed(ctx context.Context, cfg *notify.Config, account, route string) ([]contract.ClaimedDigest, error) {
+func (n *Notifier) adoptOwed(
+	ctx context.Context,
+	cfg *notify.Config,
+	account, route string,
+) ([]contract.ClaimedDigest, error) {
 	self := activity.GetInfo(ctx).WorkflowExecution
 	owed, err := n.Store.OwedDigests(ctx, account, route, self.RunID)
 	if err != nil {
@@ -285,7 +349,12 @@ func (n *Notifier) adoptOwed(ctx context.Context, cfg *notify.Config, account, r
 			return nil, databaseError("adopting digest "+d.ID, err)
 		}
 		if len(channels) > 0 {
-			out = append(out, contract.ClaimedDigest{DigestID: d.ID, Threshold: d.ThresholdDays, Resources: d.Resources, Channels: channelRefs(cfg, channels)})
+			out = append(out, contract.ClaimedDigest{
+				DigestID:  d.ID,
+				Threshold: d.ThresholdDays,
+				Resources: d.Resources,
+				Channels:  channelRefs(cfg, channels),
+			})
 		}
 	}
 	return out, nil
@@ -372,7 +441,11 @@ func (n *Notifier) NotifySend(ctx context.Context, in contract.SendInput) (contr
 	}
 	ch := cfg.Channels[in.Channel]
 	if ch == nil {
-		return out, temporal.NewNonRetryableApplicationError(fmt.Sprintf("channel %q is no longer in the routes file", in.Channel), string(notify.ClassConfig), nil)
+		return out, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("channel %q is no longer in the routes file", in.Channel),
+			string(notify.ClassConfig),
+			nil,
+		)
 	}
 	out.Type, out.Recipient = ch.Type, ch.Recipient()
 	d, _, err := n.Store.GetDigest(ctx, in.DigestID)
@@ -483,7 +556,13 @@ func (s *send) split(ctx context.Context, items []store.SendItem) error {
 // digestOf is the digest naming items.
 func (s *send) digestOf(items []store.SendItem) notify.Digest {
 	d := s.digest
-	dg := notify.Digest{Account: s.n.accountName(d.AccountID), Route: d.Route, Threshold: d.ThresholdDays, Language: d.Language, AsOf: d.AsOf}
+	dg := notify.Digest{
+		Account:   s.n.accountName(d.AccountID),
+		Route:     d.Route,
+		Threshold: d.ThresholdDays,
+		Language:  d.Language,
+		AsOf:      d.AsOf,
+	}
 	for _, it := range items {
 		dg.Items = append(dg.Items, notify.NewItem(*it.Resource, s.cfg.Owner(it.Resource.Tags), d.AsOf))
 	}
@@ -560,7 +639,12 @@ func (s *send) settlePart(ctx context.Context, part int, sendErr error) error {
 		return err // the next message goes on
 	case se.Class == notify.ClassUncertain: // sent again, with the same id
 		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyRetried)
-		return s.fail(ctx, part, contract.SendSending, &notify.SendError{Class: notify.ClassUnavailable, Msg: se.Msg + "; sent again with the same id"})
+		return s.fail(
+			ctx,
+			part,
+			contract.SendSending,
+			&notify.SendError{Class: notify.ClassUnavailable, Msg: se.Msg + "; sent again with the same id"},
+		)
 	}
 	s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyFailed)
 	return s.fail(ctx, part, contract.SendFailed, se)
@@ -600,7 +684,13 @@ func (s *send) endSend(ctx context.Context, status, msg string) error {
 
 // finish records the send's status from its resources'.
 func (s *send) finish(ctx context.Context, msg string) (status string, parts, sent, unconfirmed int, err error) {
-	sum, err := s.n.Store.FinishSend(ctx, s.in.DigestID, s.in.Channel, msg, "a message got no answer: it may have arrived, so it is not sent again")
+	sum, err := s.n.Store.FinishSend(
+		ctx,
+		s.in.DigestID,
+		s.in.Channel,
+		msg,
+		"a message got no answer: it may have arrived, so it is not sent again",
+	)
 	if err != nil {
 		return "", 0, 0, 0, databaseError("recording the send", err)
 	}
@@ -666,10 +756,19 @@ func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (c
 	if err != nil {
 		return contract.DigestOutcome{}, databaseError("reading digest "+in.DigestID, err)
 	}
-	out := contract.DigestOutcome{DigestID: d.ID, Threshold: d.ThresholdDays, Resources: d.Resources, Released: released > 0, ReleasedItems: released}
+	out := contract.DigestOutcome{
+		DigestID:      d.ID,
+		Threshold:     d.ThresholdDays,
+		Resources:     d.Resources,
+		Released:      released > 0,
+		ReleasedItems: released,
+	}
 	for _, s := range sends {
-		out.Sends = append(out.Sends, contract.SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status,
-			Attempts: s.Attempts, Error: s.ErrorMessage, Parts: s.Parts, PartsSent: s.PartsSent, Unconfirmed: s.Unconfirmed})
+		out.Sends = append(
+			out.Sends,
+			contract.SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status,
+				Attempts: s.Attempts, Error: s.ErrorMessage, Parts: s.Parts, PartsSent: s.PartsSent, Unconfirmed: s.Unconfirmed},
+		)
 	}
 	if cfgErr != nil { // the settle is done; only its metrics need the routes file
 		activity.GetLogger(ctx).Warn("metrics: the settle's unconfirmed and undelivered reminders not counted", "error", cfgErr)
@@ -732,14 +831,34 @@ func (n *Notifier) NotifyTestSend(ctx context.Context, in contract.TestInput) ([
 	}
 	route := cfg.Route(in.Route)
 	if route == nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("route %q is not in the routes file: allowed %s", in.Route, strings.Join(cfg.RouteNames(), ", ")), contract.ErrTypeInvalidInput, nil)
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf(
+				"route %q is not in the routes file: allowed %s",
+				in.Route,
+				strings.Join(cfg.RouteNames(), ", "),
+			),
+			contract.ErrTypeInvalidInput,
+			nil,
+		)
 	}
 	info := activity.GetInfo(ctx)
 	var out []contract.SendOutcome
 	for _, name := range route.Channels {
 		ch := cfg.Channels[name]
-		d := notify.Digest{Account: strings.Join(n.accountNames(), ", "), Route: route.Name, Language: route.Language, AsOf: time.Now().UTC(), Test: true}
-		o := contract.SendOutcome{Channel: name, Type: ch.Type, Recipient: ch.Recipient(), Status: contract.SendSent, Attempts: 1}
+		d := notify.Digest{
+			Account:  strings.Join(n.accountNames(), ", "),
+			Route:    route.Name,
+			Language: route.Language,
+			AsOf:     time.Now().UTC(),
+			Test:     true,
+		}
+		o := contract.SendOutcome{
+			Channel:   name,
+			Type:      ch.Type,
+			Recipient: ch.Recipient(),
+			Status:    contract.SendSent,
+			Attempts:  1,
+		}
 		if err := ch.Send(ctx, notify.Message{ID: deliveryID("test-"+info.WorkflowExecution.RunID, name, 1), Digest: d}); err != nil {
 			o.Status, o.Error = contract.SendFailed, err.Error()
 		}

@@ -37,7 +37,10 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	var keys []store.PageKey
 	var rows []inventory.Row
 	res := contract.CommitPageResult{Connected: true}
-	prev := contract.PageRef{Tail: in.Anchor, Shape: contract.Shape{Before: in.AnchorBefore, Lead: in.AnchorLead, Through: in.AnchorThrough}}
+	prev := contract.PageRef{
+		Tail:  in.Anchor,
+		Shape: contract.Shape{Before: in.AnchorBefore, Lead: in.AnchorLead, Through: in.AnchorThrough},
+	}
 	reads := a.readPages(ctx, acc, in, refs)
 	for i, ref := range refs {
 		r := reads[i]
@@ -70,9 +73,15 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 		StagedTags: staged, ChunkRows: in.BatchSize, Pages: keys,
 	})
 	if err != nil {
-		return contract.CommitPageResult{}, writeError(fmt.Sprintf("page at offset %d (batch %d)", in.Offset, in.Batch), err)
+		return contract.CommitPageResult{}, writeError(
+			fmt.Sprintf("page at offset %d (batch %d)", in.Offset, in.Batch),
+			err,
+		)
 	}
-	a.Store.ForgetSnapshot(store.Attempt{SyncID: in.SyncID, Generation: in.Generation}, slices.Collect(maps.Keys(staged)))
+	a.Store.ForgetSnapshot(
+		store.Attempt{SyncID: in.SyncID, Generation: in.Generation},
+		slices.Collect(maps.Keys(staged)),
+	)
 	res.Pages, res.Rows, res.Retries = len(keys), len(rows), retries(ctx)+res.Retries
 	res.WriteMS = float64(time.Since(start).Microseconds()) / 1000
 	a.Metrics.BatchCommitted(acc.Name, len(rows), res.Applied)
@@ -84,7 +93,12 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 // pageGone answers a first page that is no longer staged: committed by an
 // earlier attempt of this activity (whose result was lost), or a failure.
 // The checkpoint's offset tells how many of the pages that attempt wrote.
-func (a *Activities) pageGone(ctx context.Context, in contract.CommitPageInput, refs []contract.PageRef, cause error) (contract.CommitPageResult, error) {
+func (a *Activities) pageGone(
+	ctx context.Context,
+	in contract.CommitPageInput,
+	refs []contract.PageRef,
+	cause error,
+) (contract.CommitPageResult, error) {
 	log, err := a.Store.GetSyncLog(ctx, in.SyncID)
 	if err != nil {
 		return contract.CommitPageResult{}, databaseError("read the sync log", err)
@@ -132,13 +146,22 @@ type pageRead struct {
 
 // readPages reads the pages together; each read's error is kept with it,
 // to be met only if the commit gets that far.
-func (a *Activities) readPages(ctx context.Context, acc *Account, in contract.CommitPageInput, refs []contract.PageRef) []pageRead {
+func (a *Activities) readPages(
+	ctx context.Context,
+	acc *Account,
+	in contract.CommitPageInput,
+	refs []contract.PageRef,
+) []pageRead {
 	reads := make([]pageRead, len(refs))
 	var g errgroup.Group
 	g.SetLimit(pagesReadAtOnce)
 	for i, ref := range refs {
 		g.Go(func() error {
-			reads[i] = a.readPage(ctx, acc, store.PageKey{SyncID: in.SyncID, Generation: in.Generation, Key: ref.PageKey})
+			reads[i] = a.readPage(
+				ctx,
+				acc,
+				store.PageKey{SyncID: in.SyncID, Generation: in.Generation, Key: ref.PageKey},
+			)
 			return nil
 		})
 	}
@@ -166,7 +189,16 @@ func (a *Activities) readPage(ctx context.Context, acc *Account, key store.PageK
 
 // pageRows are the rows a page writes, with how their tags are known; the
 // tags of those read OK go into staged.
-func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.CommitPageInput, anchor []string, seen map[string]bool, staged map[string]string, read pageRead, res *contract.CommitPageResult) ([]inventory.Row, error) {
+func (a *Activities) pageRows(
+	ctx context.Context,
+	acc *Account,
+	in contract.CommitPageInput,
+	anchor []string,
+	seen map[string]bool,
+	staged map[string]string,
+	read pageRead,
+	res *contract.CommitPageResult,
+) ([]inventory.Row, error) {
 	resources, written, snapshot := read.resources, read.written, read.snapshot
 	rows := make([]inventory.Row, 0, len(resources))
 	var unread []int // rows whose tags are read one by one
@@ -181,7 +213,10 @@ func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.Com
 		seen[r.ResourceID] = true
 		if wrote {
 			res.Kept++
-			rows = append(rows, inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsKept}})
+			rows = append(rows, inventory.Row{
+				Resource: r,
+				Tags:     inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsKept},
+			})
 			continue
 		}
 		row := inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID}}
@@ -218,7 +253,15 @@ func (a *Activities) pageRows(ctx context.Context, acc *Account, in contract.Com
 // (their pair is not listed in bulk, or the bulk listing missed them),
 // staging what it reads every second: a retry finds those in the snapshot.
 // The tags read OK go into staged too, for this commit.
-func (a *Activities) readUnread(ctx context.Context, acc *Account, in contract.CommitPageInput, rows []inventory.Row, unread []int, staged map[string]string, res *contract.CommitPageResult) error {
+func (a *Activities) readUnread(
+	ctx context.Context,
+	acc *Account,
+	in contract.CommitPageInput,
+	rows []inventory.Row,
+	unread []int,
+	staged map[string]string,
+	res *contract.CommitPageResult,
+) error {
 	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
 	var entries []store.SnapshotEntry
 	stage := func() error {
@@ -233,8 +276,13 @@ func (a *Activities) readUnread(ctx context.Context, acc *Account, in contract.C
 	res.Denied = in.Denied // an older worker's account-wide refusal
 	for _, i := range unread {
 		r := rows[i].Resource
-		target := inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode,
-			TagType: r.TagType, EnterpriseProjectID: r.EnterpriseProjectID}
+		target := inventory.TagTarget{
+			ResourceID:          r.ResourceID,
+			ProjectID:           r.ProjectID,
+			ResourceTypeCode:    r.ResourceTypeCode,
+			TagType:             r.TagType,
+			EnterpriseProjectID: r.EnterpriseProjectID,
+		}
 		reason := res.Denied
 		if reason == "" {
 			reason = refusals.of(acc.Huawei, target)

@@ -93,7 +93,12 @@ type verdicts struct {
 
 // judge asks BSS about ids, then about each id the answer leaves in doubt
 // on its own.
-func (a *Activities) judge(ctx context.Context, acc *Account, ids []string, res *contract.RecheckResult) (verdicts, error) {
+func (a *Activities) judge(
+	ctx context.Context,
+	acc *Account,
+	ids []string,
+	res *contract.RecheckResult,
+) (verdicts, error) {
 	var v verdicts
 	ans, err := a.lookup(ctx, acc, ids, res)
 	if err != nil {
@@ -147,11 +152,19 @@ const maxLookupCalls = 40
 
 // lookup asks BSS for ids (main resources only: an attached one asked
 // answers itself) and pages to the end of the answer.
-func (a *Activities) lookup(ctx context.Context, acc *Account, ids []string, res *contract.RecheckResult) (answer, error) {
+func (a *Activities) lookup(
+	ctx context.Context,
+	acc *Account,
+	ids []string,
+	res *contract.RecheckResult,
+) (answer, error) {
 	ans := answer{records: map[string]inventory.Resource{}, unreadable: map[string]bool{}}
 	offset, calls := 0, 0
 	for {
-		page, err := acc.Huawei.ListPage(ctx, huawei.ListQuery{ResourceIDs: ids, MainOnly: true, Offset: offset, Limit: huawei.MaxPageSize})
+		page, err := acc.Huawei.ListPage(
+			ctx,
+			huawei.ListQuery{ResourceIDs: ids, MainOnly: true, Offset: offset, Limit: huawei.MaxPageSize},
+		)
 		if err != nil {
 			return ans, err
 		}
@@ -199,7 +212,11 @@ type idFilterIgnored struct {
 }
 
 func (e *idFilterIgnored) Error() string {
-	return fmt.Sprintf("BSS ListPayPerUseCustomerResources: asked for %d resource ids, the answer holds %s too: BSS did not apply the resource_ids filter", e.asked, e.other)
+	return fmt.Sprintf(
+		"BSS ListPayPerUseCustomerResources: asked for %d resource ids, the answer holds %s too: BSS did not apply the resource_ids filter",
+		e.asked,
+		e.other,
+	)
 }
 
 // lookupRefused says why BSS refuses the look-up for good ("" when it does
@@ -221,7 +238,13 @@ func lookupRefused(err error) string {
 
 // refused ends a re-check BSS refuses: what it proved stands, and the
 // result says how many resources stay unchecked and what the look-up needs.
-func (a *Activities) refused(ctx context.Context, w store.Writer, in contract.RecheckInput, after, reason string, res contract.RecheckResult) (contract.RecheckResult, error) {
+func (a *Activities) refused(
+	ctx context.Context,
+	w store.Writer,
+	in contract.RecheckInput,
+	after, reason string,
+	res contract.RecheckResult,
+) (contract.RecheckResult, error) {
 	left, err := a.Store.CountRecheckCandidates(ctx, w, in.Until, after)
 	if err != nil {
 		return res, databaseError("count resources to re-check", err)

@@ -97,7 +97,13 @@ func (n *Notifier) RenewNotify(ctx context.Context, st contract.RenewState) ([]c
 	for _, name := range order {
 		t := targets[name]
 		notice := &notify.RenewalNotice{RenewState: st, Owners: owners, RouteResources: t.ids}
-		d := notify.Digest{Account: st.Account, Route: t.route.Name, Language: t.route.Language, AsOf: asOf.UTC(), Renewal: notice}
+		d := notify.Digest{
+			Account:  st.Account,
+			Route:    t.route.Name,
+			Language: t.route.Language,
+			AsOf:     asOf.UTC(),
+			Renewal:  notice,
+		}
 		o := n.tellChannel(ctx, cfg, cfg.Channels[name], notify.Message{ID: deliveryID(key, name, 1), Digest: d})
 		if err := ctx.Err(); err != nil {
 			return out, err // canceled or timed out: the workflow decides
@@ -121,7 +127,12 @@ func renewalResourceIDs(st contract.RenewState) []string {
 
 // renewalOwners reads the owner of each resource from its stored tags
 // (the account's rows); a resource not stored has none.
-func (n *Notifier) renewalOwners(ctx context.Context, cfg *notify.Config, account string, ids []string) (map[string]string, error) {
+func (n *Notifier) renewalOwners(
+	ctx context.Context,
+	cfg *notify.Config,
+	account string,
+	ids []string,
+) (map[string]string, error) {
 	owners := map[string]string{}
 	domainID, ok := n.Accounts[account]
 	if !ok {
@@ -156,7 +167,12 @@ func renewalNoticeKey(st contract.RenewState) string {
 // tellChannel sends one notice on one channel, paced by the robot's
 // documented rate as reminders are, and says how it went. Its error text
 // holds no secret (SendError never does).
-func (n *Notifier) tellChannel(ctx context.Context, cfg *notify.Config, ch *notify.Channel, m notify.Message) contract.SendOutcome {
+func (n *Notifier) tellChannel(
+	ctx context.Context,
+	cfg *notify.Config,
+	ch *notify.Channel,
+	m notify.Message,
+) contract.SendOutcome {
 	o := contract.SendOutcome{Channel: ch.Name, Type: ch.Type, Recipient: ch.Recipient(), Parts: 1}
 	s := &send{n: n, cfg: cfg, ch: ch}
 	backoff := 2 * time.Second
@@ -221,7 +237,12 @@ func (n *Notifier) renewalPace(ctx context.Context, s *send) error {
 	defer cancel()
 	err := s.pace(pctx)
 	if err != nil && ctx.Err() == nil && pctx.Err() != nil {
-		return fmt.Errorf("channel %s (%s): the robot's pace (or its platform's block) holds it for more than %s: not sent", s.ch.Name, s.ch.Type, renewNotifyPaceMax)
+		return fmt.Errorf(
+			"channel %s (%s): the robot's pace (or its platform's block) holds it for more than %s: not sent",
+			s.ch.Name,
+			s.ch.Type,
+			renewNotifyPaceMax,
+		)
 	}
 	return err
 }

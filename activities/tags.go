@@ -117,7 +117,11 @@ const firstPause = 250 * time.Millisecond
 
 // tagsWithRetries queries one resource's tags, retrying retryable failures
 // after the server's Retry-After or a short doubling pause.
-func (a *Activities) tagsWithRetries(ctx context.Context, acc *Account, r inventory.TagTarget) (inventory.TagResult, int, error) {
+func (a *Activities) tagsWithRetries(
+	ctx context.Context,
+	acc *Account,
+	r inventory.TagTarget,
+) (inventory.TagResult, int, error) {
 	if r.ProjectID == "" {
 		return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: noProject}, 0, nil
 	}
@@ -174,7 +178,10 @@ func resourceIDs(targets []inventory.TagTarget) []string {
 // that repeats (other than bad credentials or a missing TMS permission, which
 // per-resource reads would meet too) is not a failure: the result says why,
 // and the sync reads those resources one by one.
-func (a *Activities) SnapshotTags(ctx context.Context, in contract.SnapshotTagsInput) (contract.SnapshotTagsResult, error) {
+func (a *Activities) SnapshotTags(
+	ctx context.Context,
+	in contract.SnapshotTagsInput,
+) (contract.SnapshotTagsResult, error) {
 	acc, err := a.account(in.Account)
 	if err != nil {
 		return contract.SnapshotTagsResult{}, err

@@ -27,7 +27,13 @@ const tiePasses = 10
 // that misses records the page showed), the page and its doubt stay as
 // they were; moved says the tie changed while it was read (the account
 // changes: the page is worth listing again).
-func (a *Activities) readTie(ctx context.Context, acc *Account, in contract.ListPageInput, page huawei.Page, b boundary) (huawei.Page, boundary, bool, error) {
+func (a *Activities) readTie(
+	ctx context.Context,
+	acc *Account,
+	in contract.ListPageInput,
+	page huawei.Page,
+	b boundary,
+) (huawei.Page, boundary, bool, error) {
 	list := func(q huawei.ListQuery) (huawei.Page, error) { return acc.Huawei.ListPage(ctx, q) }
 	tie, whole, moved, err := listTie(list, in, b.tie, page.Records[b.tieStart:])
 	if err == nil && whole {
@@ -49,7 +55,12 @@ func (a *Activities) readTie(ctx context.Context, acc *Account, in contract.List
 // the same second as others is bought in that same second.) moved: the
 // tie changed while it was read (its count moved, or a record the page
 // showed is no longer in it).
-func listTie(list func(huawei.ListQuery) (huawei.Page, error), in contract.ListPageInput, t time.Time, shown []huawei.Record) (tie huawei.Page, whole, moved bool, err error) {
+func listTie(
+	list func(huawei.ListQuery) (huawei.Page, error),
+	in contract.ListPageInput,
+	t time.Time,
+	shown []huawei.Record,
+) (tie huawei.Page, whole, moved bool, err error) {
 	q := huawei.ListQuery{ExpireBegin: t, ExpireEnd: t, StatusList: in.Statuses, Limit: in.Limit}
 	seen := map[string]bool{}
 	total := -1
@@ -84,8 +95,18 @@ func listTie(list func(huawei.ListQuery) (huawei.Page, error), in contract.ListP
 // tieInPlace checks that the listing holds the tie's records, and only
 // them, from the page's tie on (an order that only looked sorted would
 // not): every record listed at offsets [start, start+n) expires at t.
-func tieInPlace(list func(huawei.ListQuery) (huawei.Page, error), in contract.ListPageInput, start, n int, t time.Time) (bool, error) {
-	q := huawei.ListQuery{ExpireBegin: in.WindowBegin, ExpireEnd: in.WindowEnd, StatusList: in.Statuses, Limit: in.Limit}
+func tieInPlace(
+	list func(huawei.ListQuery) (huawei.Page, error),
+	in contract.ListPageInput,
+	start, n int,
+	t time.Time,
+) (bool, error) {
+	q := huawei.ListQuery{
+		ExpireBegin: in.WindowBegin,
+		ExpireEnd:   in.WindowEnd,
+		StatusList:  in.Statuses,
+		Limit:       in.Limit,
+	}
 	for offset := start; offset < start+n; {
 		q.Offset = offset
 		p, err := list(q)

@@ -42,7 +42,11 @@ func subcommand(name string) int {
 	case "check":
 		return check()
 	}
-	fmt.Fprintf(os.Stderr, "error: unknown argument %q: allowed --version, check or healthcheck (no argument runs the worker)\n", name)
+	fmt.Fprintf(
+		os.Stderr,
+		"error: unknown argument %q: allowed --version, check or healthcheck (no argument runs the worker)\n",
+		name,
+	)
 	return 2
 }
 
@@ -79,7 +83,11 @@ func healthcheck() int {
 	listen := os.Getenv("METRICS_LISTEN")
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "METRICS_LISTEN=%q is not host:port: the healthcheck needs the worker's listener\n", listen)
+		fmt.Fprintf(
+			os.Stderr,
+			"METRICS_LISTEN=%q is not host:port: the healthcheck needs the worker's listener\n",
+			listen,
+		)
 		return 2
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {

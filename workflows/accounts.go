@@ -69,7 +69,11 @@ func SyncAllAccounts(ctx workflow.Context, in AllAccountsInput) (AllAccountsResu
 			return AllAccountsResult{}, err
 		}
 		inFlight++
-		results[i] = AccountResult{Account: account, SyncID: AccountSyncID(parentID, account), Status: contract.StatusRunning}
+		results[i] = AccountResult{
+			Account: account,
+			SyncID:  AccountSyncID(parentID, account),
+			Status:  contract.StatusRunning,
+		}
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { inFlight-- }()
 			results[i] = syncAccount(ctx, results[i], in.Sync)
@@ -99,7 +103,11 @@ func accountsOf(ctx workflow.Context, in AllAccountsInput) ([]string, error) {
 	opts := workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 5}, Summary: "list the accounts the workers serve"}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityListAccounts).Get(ctx, &accounts)
 	if err == nil && len(accounts) == 0 {
-		err = temporal.NewNonRetryableApplicationError("the workers serve no account", contract.ErrTypeInvalidInput, nil)
+		err = temporal.NewNonRetryableApplicationError(
+			"the workers serve no account",
+			contract.ErrTypeInvalidInput,
+			nil,
+		)
 	}
 	slices.Sort(accounts)
 	return accounts, err

@@ -146,7 +146,11 @@ func (in SyncInput) Validate() error {
 		}
 	}
 	if !accountName.MatchString(in.Account) {
-		return &ChoiceError{Field: "account", Value: in.Account, Allowed: []string{"1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"}}
+		return &ChoiceError{
+			Field:   "account",
+			Value:   in.Account,
+			Allowed: []string{"1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"},
+		}
 	}
 	if in.TagMode != "" && !slices.Contains(TagModes, in.TagMode) {
 		return &ChoiceError{Field: "tag_mode", Value: in.TagMode, Allowed: TagModes}

@@ -20,9 +20,13 @@ func (s *syncRun) holdLease(ctx workflow.Context) (workflow.Context, func()) {
 	work, stopWork := workflow.WithCancel(ctx)
 	lease, stopLease := workflow.WithCancel(ctx)
 	c := s.cursor
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(lease, leaseOptions()), contract.ActivityHoldLease, contract.HoldLeaseInput{
-		Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
-	})
+	f := workflow.ExecuteActivity(
+		workflow.WithActivityOptions(lease, leaseOptions()),
+		contract.ActivityHoldLease,
+		contract.HoldLeaseInput{
+			Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
+		},
+	)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		if err := f.Get(ctx, nil); err != nil && !temporal.IsCanceledError(err) {
 			s.leaseErr = err

@@ -80,9 +80,20 @@ type RouteOutcome struct {
 var (
 	notifyDBRetry = &temporal.RetryPolicy{
 		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 20 * time.Second, MaximumAttempts: 30,
-		NonRetryableErrorTypes: []string{contract.NotifyConfig, contract.ErrTypeNotifyOff, contract.ErrTypeInvalidInput, contract.ErrTypeDatabaseRejected},
+		NonRetryableErrorTypes: []string{
+			contract.NotifyConfig,
+			contract.ErrTypeNotifyOff,
+			contract.ErrTypeInvalidInput,
+			contract.ErrTypeDatabaseRejected,
+		},
 	}
-	sendNonRetryable = []string{contract.NotifyRejected, contract.NotifyUncertain, contract.NotifyConfig, contract.ErrTypeNotifyOff, contract.ErrTypeDatabaseRejected}
+	sendNonRetryable = []string{
+		contract.NotifyRejected,
+		contract.NotifyUncertain,
+		contract.NotifyConfig,
+		contract.ErrTypeNotifyOff,
+		contract.ErrTypeDatabaseRejected,
+	}
 )
 
 // sendMaxInterval: chat robots throttle per minute; mail relays that defer
@@ -90,7 +101,12 @@ var (
 var sendMaxInterval = map[string]time.Duration{contract.ChannelEmail: 10 * time.Minute}
 
 func notifyDBOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: notifyDBRetry, Summary: summary}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy:         notifyDBRetry,
+		Summary:             summary,
+	}
 }
 
 func sendOptions(ch contract.ChannelRef, summary string) workflow.ActivityOptions {
@@ -101,7 +117,12 @@ func sendOptions(ch contract.ChannelRef, summary string) workflow.ActivityOption
 	return workflow.ActivityOptions{
 		// A send waits its robot's turn for each of its messages.
 		StartToCloseTimeout: time.Hour, ScheduleToCloseTimeout: 24 * time.Hour, HeartbeatTimeout: heartbeatTimeout, Summary: summary,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: maxInterval, NonRetryableErrorTypes: sendNonRetryable},
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        2 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        maxInterval,
+			NonRetryableErrorTypes: sendNonRetryable,
+		},
 	}
 }
 
@@ -196,7 +217,14 @@ func remindEachAccount(ctx workflow.Context, in NotifyInput, asOf time.Time, acc
 }
 
 // runRoute sends one route's digests; its failures end up in its outcome.
-func runRoute(ctx workflow.Context, in NotifyInput, account string, pr contract.PlannedRoute, asOf time.Time, status func(string)) RouteOutcome {
+func runRoute(
+	ctx workflow.Context,
+	in NotifyInput,
+	account string,
+	pr contract.PlannedRoute,
+	asOf time.Time,
+	status func(string),
+) RouteOutcome {
 	out := RouteOutcome{Route: pr.Route}
 	if pr.QuietUntil != nil && !in.IgnoreQuietHours && pr.QuietUntil.After(asOf) {
 		wait := pr.QuietUntil.Sub(asOf)
@@ -227,9 +255,19 @@ func runRoute(ctx workflow.Context, in NotifyInput, account string, pr contract.
 func sendDigest(ctx workflow.Context, route string, d contract.ClaimedDigest) contract.DigestOutcome {
 	futures := make([]workflow.Future, len(d.Channels))
 	for i, ch := range d.Channels {
-		summary := fmt.Sprintf("send %s digest of route %s via %s (%s), %d resources", thresholdName(d.Threshold), route, ch.Name, ch.Type, d.Resources)
-		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(ch, summary)), contract.ActivityNotifySend,
-			contract.SendInput{DigestID: d.DigestID, Channel: ch.Name})
+		summary := fmt.Sprintf(
+			"send %s digest of route %s via %s (%s), %d resources",
+			thresholdName(d.Threshold),
+			route,
+			ch.Name,
+			ch.Type,
+			d.Resources,
+		)
+		futures[i] = workflow.ExecuteActivity(
+			workflow.WithActivityOptions(ctx, sendOptions(ch, summary)),
+			contract.ActivityNotifySend,
+			contract.SendInput{DigestID: d.DigestID, Channel: ch.Name},
+		)
 	}
 	var reasons []string
 	for i, f := range futures {
@@ -247,7 +285,10 @@ func sendDigest(ctx workflow.Context, route string, d contract.ClaimedDigest) co
 	if err != nil {
 		out = contract.DigestOutcome{DigestID: d.DigestID, Threshold: d.Threshold, Resources: d.Resources}
 		for _, ch := range d.Channels {
-			out.Sends = append(out.Sends, contract.SendOutcome{Channel: ch.Name, Type: ch.Type, Status: "unknown", Error: ErrorText(err)})
+			out.Sends = append(
+				out.Sends,
+				contract.SendOutcome{Channel: ch.Name, Type: ch.Type, Status: "unknown", Error: ErrorText(err)},
+			)
 		}
 	}
 	return out
@@ -286,7 +327,11 @@ func thresholdName(t int) string {
 // showNotify puts the per-route outcome in the Web UI (current details).
 func showNotify(ctx workflow.Context, r NotifyResult) {
 	var b strings.Builder
-	b.WriteString(fmt.Sprintf("**Renewal reminders** of account %s as of %s\n\n", cmp.Or(r.Account, r.AccountID), r.AsOf.Format(time.RFC3339)))
+	b.WriteString(fmt.Sprintf(
+		"**Renewal reminders** of account %s as of %s\n\n",
+		cmp.Or(r.Account, r.AccountID),
+		r.AsOf.Format(time.RFC3339),
+	))
 	if !r.Configured {
 		b.WriteString("Reminders are not configured on the worker (EXPIRY_SYNC_NOTIFY_FILE).\n")
 		workflow.SetCurrentDetails(ctx, b.String())
@@ -303,7 +348,12 @@ func showNotify(ctx workflow.Context, r NotifyResult) {
 			for _, s := range d.Sends {
 				sends = append(sends, s.Channel+" "+s.Status)
 			}
-			ds = append(ds, fmt.Sprintf("%s: %d resources → %s", thresholdName(d.Threshold), d.Resources, strings.Join(sends, ", ")))
+			ds = append(ds, fmt.Sprintf(
+				"%s: %d resources → %s",
+				thresholdName(d.Threshold),
+				d.Resources,
+				strings.Join(sends, ", "),
+			))
 		}
 		detail := strings.Join(ds, "; ")
 		if rt.Error != "" {
@@ -321,8 +371,12 @@ type NotifyTestInput struct {
 
 // NotifyTest sends one test message on each channel of a route.
 func NotifyTest(ctx workflow.Context, in NotifyTestInput) ([]contract.SendOutcome, error) {
-	opts := workflow.ActivityOptions{StartToCloseTimeout: 6 * time.Minute, HeartbeatTimeout: heartbeatTimeout, Summary: "test message on route " + in.Route,
-		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}}
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout: 6 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		Summary:             "test message on route " + in.Route,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
 	var out []contract.SendOutcome
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityNotifyTestSend, contract.TestInput{Route: in.Route}).Get(ctx, &out)
 	return out, err

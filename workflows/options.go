@@ -37,8 +37,13 @@ var (
 		BackoffCoefficient: 2,
 		MaximumInterval:    20 * time.Second,
 		MaximumAttempts:    30,
-		NonRetryableErrorTypes: []string{contract.ErrTypeDatabaseRejected, contract.ErrTypeInvalidInput, contract.ErrTypeAlreadyRunning,
-			contract.ErrTypeResumeRefused, contract.ErrTypeLeaseLost},
+		NonRetryableErrorTypes: []string{
+			contract.ErrTypeDatabaseRejected,
+			contract.ErrTypeInvalidInput,
+			contract.ErrTypeAlreadyRunning,
+			contract.ErrTypeResumeRefused,
+			contract.ErrTypeLeaseLost,
+		},
 	}
 	// CommitPage writes and may read a few tags one by one: the database's
 	// retries, and Huawei's refusals that cannot succeed.
@@ -60,11 +65,13 @@ var (
 	// The re-check calls BSS and writes: Huawei's retries, and the
 	// non-retryable refusals of a sync that may no longer write.
 	recheckRetry = &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        time.Minute,
-		MaximumAttempts:        10,
-		NonRetryableErrorTypes: append([]string{contract.ErrTypeDatabaseRejected, contract.ErrTypeLeaseLost}, huaweiNonRetryable...),
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Minute,
+		MaximumAttempts:    10,
+		NonRetryableErrorTypes: append(
+			[]string{contract.ErrTypeDatabaseRejected, contract.ErrTypeLeaseLost},
+			huaweiNonRetryable...),
 	}
 )
 
@@ -74,34 +81,64 @@ var (
 const heartbeatTimeout = 15 * time.Second
 
 func listOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: listRetry, Summary: summary}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy:         listRetry,
+		Summary:             summary,
+	}
 }
 
 // tagOptions: a group waits on the worker's rate limiter between calls and
 // may run long in total.
 func tagOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: tagRetry, Summary: summary}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy:         tagRetry,
+		Summary:             summary,
+	}
 }
 
 // leaseOptions: HoldLease heartbeats at each renewal (every 3 s); a dead
 // worker's HoldLease moves to another within 10 s, well inside the lease's
 // 20 s TTL.
 func leaseOptions() workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 24 * time.Hour, HeartbeatTimeout: 10 * time.Second, RetryPolicy: leaseRetry, Summary: "hold the account's lease"}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:    10 * time.Second,
+		RetryPolicy:         leaseRetry,
+		Summary:             "hold the account's lease",
+	}
 }
 
 // recheckOptions: one activity re-checks every unseen resource, 50 per
 // BSS call, heartbeating the id it reached.
 func recheckOptions() workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: recheckRetry, Summary: "re-check unseen resources by id"}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy:         recheckRetry,
+		Summary:             "re-check unseen resources by id",
+	}
 }
 
 // commitPageOptions: a page whose bulk tags missed resources reads them one
 // by one at the TMS rate, so it may take minutes; it heartbeats meanwhile.
 func commitPageOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: commitPageRetry, Summary: summary}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy:         commitPageRetry,
+		Summary:             summary,
+	}
 }
 
 func dbOptions(summary string) workflow.ActivityOptions {
-	return workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: heartbeatTimeout, RetryPolicy: dbRetry, Summary: summary}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy:         dbRetry,
+		Summary:             summary,
+	}
 }

@@ -213,7 +213,13 @@ func (s *syncRun) stageFrom() int {
 	return 0
 }
 
-func (s *syncRun) listPageAt(ctx workflow.Context, offset int, anchor anchor, stageFrom int, key int64) workflow.Future {
+func (s *syncRun) listPageAt(
+	ctx workflow.Context,
+	offset int,
+	anchor anchor,
+	stageFrom int,
+	key int64,
+) workflow.Future {
 	c := &s.cursor
 	in := contract.ListPageInput{
 		Account: s.in.Account, WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
@@ -223,7 +229,11 @@ func (s *syncRun) listPageAt(ctx workflow.Context, offset int, anchor anchor, st
 		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor.ids, s.overlap()
 		in.Before, in.Lead, in.Through, in.LeaseToken = anchor.before, anchor.lead, anchor.through, c.LeaseToken
 	}
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", offset))), contract.ActivityListPage, in)
+	return workflow.ExecuteActivity(
+		workflow.WithActivityOptions(ctx, listOptions(fmt.Sprintf("list offset %d", offset))),
+		contract.ActivityListPage,
+		in,
+	)
 }
 
 func (s *syncRun) recordPage(page contract.ListPageResult, offset int) {
@@ -239,7 +249,10 @@ func (s *syncRun) recordPage(page contract.ListPageResult, offset int) {
 	for _, q := range page.Quarantined {
 		p.Quarantined++
 		s.cursor.Notes.QuarantinedCount++
-		addNote(&s.cursor.Notes.Quarantined, fmt.Sprintf("offset %d: record %q skipped: %s", offset, q.ResourceID, q.Reason))
+		addNote(
+			&s.cursor.Notes.Quarantined,
+			fmt.Sprintf("offset %d: record %q skipped: %s", offset, q.ResourceID, q.Reason),
+		)
 	}
 }
 
@@ -270,7 +283,10 @@ func (s *syncRun) noteDoubt(doubt string) {
 func keptTags(resources []inventory.Resource) []inventory.Row {
 	rows := make([]inventory.Row, len(resources))
 	for i, r := range resources {
-		rows[i] = inventory.Row{Resource: r, Tags: inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsKept}}
+		rows[i] = inventory.Row{
+			Resource: r,
+			Tags:     inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsKept},
+		}
 	}
 	return rows
 }

@@ -278,7 +278,13 @@ func (s *syncRun) commitPages(ctx workflow.Context, group []*stagedPage) (int, e
 		BatchSize: s.in.BatchSize, SyncedAt: workflow.Now(ctx).UTC(), Denied: c.Denied, Denials: c.Denials,
 	}
 	for _, sp := range group[1:] {
-		in.More = append(in.More, contract.PageRef{PageKey: sp.key, Offset: sp.offset, NextOffset: sp.offset + s.advance(sp.page), Tail: sp.page.Tail, Shape: shapeOf(sp.page)})
+		in.More = append(in.More, contract.PageRef{
+			PageKey:    sp.key,
+			Offset:     sp.offset,
+			NextOffset: sp.offset + s.advance(sp.page),
+			Tail:       sp.page.Tail,
+			Shape:      shapeOf(sp.page),
+		})
 	}
 	what := fmt.Sprintf("the page at offset %d", first.offset)
 	if len(group) > 1 {

@@ -115,7 +115,13 @@ func (s *syncRun) run(ctx workflow.Context) (contract.Summary, error) {
 func (s *syncRun) begin(ctx workflow.Context) error {
 	s.setPhase(ctx, "opening the sync log")
 	now := workflow.Now(ctx).UTC()
-	in := contract.BeginSyncInput{Account: s.in.Account, SyncID: s.syncID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Resume: s.in.Resume, Now: now}
+	in := contract.BeginSyncInput{
+		Account: s.in.Account,
+		SyncID:  s.syncID,
+		RunID:   workflow.GetInfo(ctx).WorkflowExecution.RunID,
+		Resume:  s.in.Resume,
+		Now:     now,
+	}
 	if s.in.ExpireDays > 0 { // else the account's defaults decide, in BeginSync
 		in.ExpireDays, in.WindowBegin, in.WindowEnd = s.in.ExpireDays, now.AddDate(0, 0, -s.in.LookbackDays), now.AddDate(0, 0, s.in.ExpireDays)
 	}
@@ -158,8 +164,11 @@ func (s *syncRun) recheck(ctx workflow.Context) error {
 	p.Rechecked, p.Retries = r.Found+r.Gone, p.Retries+r.Retries
 	if r.Quarantined > 0 {
 		c.Notes.QuarantinedCount += r.Quarantined
-		addNote(&c.Notes.Quarantined, fmt.Sprintf("%d resources the listing did not see could not be judged from BSS's answers by id (unreadable or not given whole), so they were left as they were: %s",
-			r.Quarantined, strings.Join(r.Unknown, ", ")))
+		addNote(&c.Notes.Quarantined, fmt.Sprintf(
+			"%d resources the listing did not see could not be judged from BSS's answers by id (unreadable or not given whole), so they were left as they were: %s",
+			r.Quarantined,
+			strings.Join(r.Unknown, ", "),
+		))
 	}
 	if r.Refused != "" {
 		addNote(&c.Notes.Degraded, r.Refused)

@@ -30,7 +30,11 @@ const bulkGroupSize = 100
 // a call, and so are all of them once an older worker said TMS refused the
 // account. The scopes TMS refused so far go with each activity, which
 // answers their resources without a call (contract.Denial).
-func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []inventory.Resource) (map[string]inventory.TagResult, error) {
+func (s *syncRun) fetchTags(
+	ctx workflow.Context,
+	offset int,
+	resources []inventory.Resource,
+) (map[string]inventory.TagResult, error) {
 	p := s.progress()
 	results := make(map[string]inventory.TagResult, len(resources))
 	var targets []inventory.TagTarget
@@ -72,9 +76,19 @@ func (s *syncRun) fetchTags(ctx workflow.Context, offset int, resources []invent
 			continue
 		}
 		opts := tagOptions(fmt.Sprintf("tags offset %d group %d/%d", offset, i+1, len(groups)))
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, opts), contract.ActivityFetchTags,
-			contract.FetchTagsInput{Account: s.in.Account, SyncID: s.syncID, Generation: s.cursor.Generation, LeaseToken: s.cursor.LeaseToken,
-				Resources: g.targets, FromSnapshot: g.fromSnapshot, Denials: s.cursor.Denials})
+		f := workflow.ExecuteActivity(
+			workflow.WithActivityOptions(actx, opts),
+			contract.ActivityFetchTags,
+			contract.FetchTagsInput{
+				Account:      s.in.Account,
+				SyncID:       s.syncID,
+				Generation:   s.cursor.Generation,
+				LeaseToken:   s.cursor.LeaseToken,
+				Resources:    g.targets,
+				FromSnapshot: g.fromSnapshot,
+				Denials:      s.cursor.Denials,
+			},
+		)
 		inFlight++
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { inFlight-- }()
@@ -121,7 +135,11 @@ func deniedResults(targets []inventory.TagTarget, reason string) []inventory.Tag
 // tagGroups cuts the targets into activities: in bulk mode, those of a
 // project and type that TMS lists in bulk are read from the sync's snapshot
 // (taken here on first sight of the pair); the others are queried one by one.
-func (s *syncRun) tagGroups(ctx workflow.Context, targets []inventory.TagTarget, resources []inventory.Resource) ([]tagGroup, error) {
+func (s *syncRun) tagGroups(
+	ctx workflow.Context,
+	targets []inventory.TagTarget,
+	resources []inventory.Resource,
+) ([]tagGroup, error) {
 	if !s.useBulk() {
 		return groupsOf(targets, s.in.TagsPerActivity, false), nil
 	}
@@ -167,7 +185,11 @@ func (s *syncRun) useBulk() bool {
 // whatever reason but bad credentials, falls back to one call per resource
 // and the reason is noted: bulk mode never fails a sync that per-resource
 // mode would complete.
-func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, pairOf func(inventory.TagTarget) string) error {
+func (s *syncRun) snapshot(
+	ctx workflow.Context,
+	targets []inventory.TagTarget,
+	pairOf func(inventory.TagTarget) string,
+) error {
 	c := &s.cursor
 	var pairs []string
 	for _, t := range targets {
@@ -203,9 +225,20 @@ func (s *syncRun) snapshot(ctx workflow.Context, targets []inventory.TagTarget, 
 // snapshotPair starts reading one project/type pair in bulk.
 func (s *syncRun) snapshotPair(ctx workflow.Context, pair string, expected int) workflow.Future {
 	project, tmsType, _ := strings.Cut(pair, "/")
-	in := contract.SnapshotTagsInput{Account: s.in.Account, SyncID: s.syncID, Generation: s.cursor.Generation, LeaseToken: s.cursor.LeaseToken,
-		ProjectID: project, TMSType: tmsType, Expected: expected}
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)), contract.ActivitySnapshotTags, in)
+	in := contract.SnapshotTagsInput{
+		Account:    s.in.Account,
+		SyncID:     s.syncID,
+		Generation: s.cursor.Generation,
+		LeaseToken: s.cursor.LeaseToken,
+		ProjectID:  project,
+		TMSType:    tmsType,
+		Expected:   expected,
+	}
+	return workflow.ExecuteActivity(
+		workflow.WithActivityOptions(ctx, tagOptions("bulk tags "+pair)),
+		contract.ActivitySnapshotTags,
+		in,
+	)
 }
 
 // recordSnapshot records a pair's bulk read: read, or (noted) sent to
@@ -237,7 +270,11 @@ func (s *syncRun) recordSnapshot(pair string, r contract.SnapshotTagsResult, err
 // expectedOfPair estimates how many resources of the account a pair holds:
 // its share of this page times the listing's total. It bounds the calls a
 // bulk strategy may spend before one call per resource is cheaper.
-func (s *syncRun) expectedOfPair(targets []inventory.TagTarget, pairOf func(inventory.TagTarget) string, pair string) int {
+func (s *syncRun) expectedOfPair(
+	targets []inventory.TagTarget,
+	pairOf func(inventory.TagTarget) string,
+	pair string,
+) int {
 	n := 0
 	for _, t := range targets {
 		if pairOf(t) == pair {
@@ -286,7 +323,10 @@ func (s *syncRun) noteDenied(reason string) {
 	}
 	s.cursor.Denied = reason
 	s.progress().TagsDenied = reason
-	addNote(&s.cursor.Notes.Degraded, "TMS refused to read tags for this account, so the stored tags were kept: "+reason)
+	addNote(
+		&s.cursor.Notes.Degraded,
+		"TMS refused to read tags for this account, so the stored tags were kept: "+reason,
+	)
 }
 
 // noteDenials records the scopes TMS refused: their resources are not
@@ -302,7 +342,11 @@ func (s *syncRun) noteDenials(ds []contract.Denial) {
 		if p := s.progress(); p.TagsDenied == "" {
 			p.TagsDenied = d.Reason
 		}
-		addNote(&c.Notes.Degraded, fmt.Sprintf("TMS refused to read the tags of %s, so their stored tags were kept (the other types were read): %s", scopeText(d.Scope), d.Reason))
+		addNote(&c.Notes.Degraded, fmt.Sprintf(
+			"TMS refused to read the tags of %s, so their stored tags were kept (the other types were read): %s",
+			scopeText(d.Scope),
+			d.Reason,
+		))
 	}
 }
 

@@ -46,7 +46,18 @@ type options struct {
 
 // knobFlags shape an unnamed point; a named point is fixed, so they are
 // refused beside --point.
-var knobFlags = []string{"resources", "accounts", "db", "latency", "bss-rate", "tms-rate", "tag-mode", "tags-per-activity", "tag-concurrency", "batch-size"}
+var knobFlags = []string{
+	"resources",
+	"accounts",
+	"db",
+	"latency",
+	"bss-rate",
+	"tms-rate",
+	"tag-mode",
+	"tags-per-activity",
+	"tag-concurrency",
+	"batch-size",
+}
 
 func newCommand() *cobra.Command {
 	o := options{point: bench.DefaultPoint()}
@@ -75,24 +86,64 @@ func command(o *options, measure func(context.Context, []bench.Point, io.Writer)
 	}
 	p := &o.point
 	f := cmd.Flags()
-	f.StringSliceVar(&o.points, "point", nil, "named point(s) to measure, repeatable or comma-separated: "+strings.Join(bench.PointNames(), ", ")+" or all")
+	f.StringSliceVar(
+		&o.points,
+		"point",
+		nil,
+		"named point(s) to measure, repeatable or comma-separated: "+strings.Join(bench.PointNames(), ", ")+" or all",
+	)
 	f.IntVar(&p.Resources, "resources", p.Resources, "account size of the simulator (1..1,000,000), per account")
-	f.IntVar(&p.Accounts, "accounts", p.Accounts, "accounts synced together (all-accounts workflow), each with its own simulator and limits")
-	f.StringVar(&p.DB, "db", p.DB, "database: mysql (MariaDB, TEST_MYSQL_URL's server) or sqlite (a file, pure-Go glebarez/sqlite)")
+	f.IntVar(
+		&p.Accounts,
+		"accounts",
+		p.Accounts,
+		"accounts synced together (all-accounts workflow), each with its own simulator and limits",
+	)
+	f.StringVar(
+		&p.DB,
+		"db",
+		p.DB,
+		"database: mysql (MariaDB, TEST_MYSQL_URL's server) or sqlite (a file, pure-Go glebarez/sqlite)",
+	)
 	f.DurationVar(&p.Latency, "latency", 0, "simulator latency per call, e.g. 20ms")
-	f.Float64Var(&p.BSSRate, "bss-rate", p.BSSRate, "BSS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_BSS_RATE); Huawei's limit is 10; 0 = unlimited")
-	f.Float64Var(&p.TMSRate, "tms-rate", 0, "TMS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_TMS_RATE); 0 = unlimited")
+	f.Float64Var(
+		&p.BSSRate,
+		"bss-rate",
+		p.BSSRate,
+		"BSS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_BSS_RATE); Huawei's limit is 10; 0 = unlimited",
+	)
+	f.Float64Var(
+		&p.TMSRate,
+		"tms-rate",
+		0,
+		"TMS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_TMS_RATE); 0 = unlimited",
+	)
 	f.StringVar(&p.TagMode, "tag-mode", p.TagMode, "per-resource, bulk or auto")
 	f.IntVar(&p.TagsPerActivity, "tags-per-activity", p.TagsPerActivity, "resources per tag activity")
 	f.IntVar(&p.TagConcurrency, "tag-concurrency", p.TagConcurrency, "tag activities in flight")
 	f.IntVar(&p.BatchSize, "batch-size", p.BatchSize, "rows per transaction")
-	f.IntVar(&p.BaselineMax, "baseline-max", p.BaselineMax, "resources the naive baseline syncs (scaled to the size); 0 = no baseline")
+	f.IntVar(
+		&p.BaselineMax,
+		"baseline-max",
+		p.BaselineMax,
+		"resources the naive baseline syncs (scaled to the size); 0 = no baseline",
+	)
 	f.Int64Var(&p.Seed, "seed", p.Seed, "dataset seed (account i takes seed+i)")
-	f.Float64Var(&o.scale, "scale", 1, "shrink named points to this share of their size, for smoke tests (records say so)")
+	f.Float64Var(
+		&o.scale,
+		"scale",
+		1,
+		"shrink named points to this share of their size, for smoke tests (records say so)",
+	)
 	_ = f.MarkHidden("scale")
 	f.BoolVar(&o.asJSON, "json", false, "print the JSON records (one object for one point, a list for several)")
 	f.StringVar(&o.out, "out", "bench/results", "results folder of --merge")
-	f.BoolVar(&o.merge, "merge", false, "merge the measured points into OUT/latest.json, keeping the other points' records, and rewrite OUT/latest.md")
+	f.BoolVar(
+		&o.merge,
+		"merge",
+		false,
+		"merge the measured points into OUT/latest.json, keeping the other points' records, and rewrite OUT/latest.md",
+	)
 	f.BoolVar(&o.matrix, "matrix", false, "every named point, merged into OUT (same as --point all --merge)")
 	_ = f.MarkDeprecated("matrix", "use --point all --merge")
 	return cmd
@@ -117,7 +168,11 @@ func (o *options) resolve(f *pflag.FlagSet) ([]bench.Point, error) {
 	}
 	for _, name := range knobFlags {
 		if f.Changed(name) {
-			return nil, fmt.Errorf("--%s changes a point's knobs, and a named point's are fixed: drop --%s or --point", name, name)
+			return nil, fmt.Errorf(
+				"--%s changes a point's knobs, and a named point's are fixed: drop --%s or --point",
+				name,
+				name,
+			)
 		}
 	}
 	points, err := bench.NamedPoints(o.points, o.scale)

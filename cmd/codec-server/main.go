@@ -75,7 +75,9 @@ func handler(opts codec.ServerOptions) (http.Handler, error) {
 		return nil, err
 	}
 	if cfg.PayloadKey == "" {
-		return nil, errors.New("EXPIRY_SYNC_PAYLOAD_KEY (or EXPIRY_SYNC_PAYLOAD_KEY_FILE) is not set: nothing to decode")
+		return nil, errors.New(
+			"EXPIRY_SYNC_PAYLOAD_KEY (or EXPIRY_SYNC_PAYLOAD_KEY_FILE) is not set: nothing to decode",
+		)
 	}
 	key, err := codec.ParseKey(cfg.PayloadKey.Reveal(), "EXPIRY_SYNC_PAYLOAD_KEY")
 	if err != nil {

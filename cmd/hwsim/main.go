@@ -96,7 +96,12 @@ func defineFlags(cmd *cobra.Command, cfg *config) {
 	f := cmd.Flags()
 	f.StringVar(&cfg.listen, "listen", "127.0.0.1:8090", "address to listen on (host:port; port 0 picks a free one)")
 	f.Int64Var(&cfg.seed, "seed", 1, "dataset seed")
-	f.IntVar(&cfg.resources, "resources", 5000, fmt.Sprintf("dataset size, children included (0..%d)", hwsim.MaxResources))
+	f.IntVar(
+		&cfg.resources,
+		"resources",
+		5000,
+		fmt.Sprintf("dataset size, children included (0..%d)", hwsim.MaxResources),
+	)
 	f.DurationVar(&cfg.latency, "latency", 0, "fixed delay per request")
 	f.DurationVar(&cfg.jitter, "jitter", 0, "extra uniform random delay per request, [0, jitter)")
 	f.Float64Var(&cfg.bssRate, "bss-rate", 0, "BSS list requests/s before 429 APIGW.0308 (0 = unlimited)")
@@ -108,8 +113,18 @@ func defineFlags(cmd *cobra.Command, cfg *config) {
 	f.StringVar(&cfg.domainID, "domain-id", hwsim.DemoDomainID, "account (domain) id the requests must carry")
 	f.StringVar(&cfg.epoch, "epoch", "", "RFC 3339 instant expire times are anchored to (default: now)")
 	f.StringSliceVar(&cfg.forbidden, "forbidden-resource-ids", nil, "resource ids whose TMS tag queries answer 403")
-	f.StringVar(&cfg.knobsJSON, "knobs", "", `any other knobs as the JSON of PUT /_hwsim/knobs, e.g. '{"bulk_empty_filter":"refused","wrong_site":"CBC.0150"}' (see docs/simulator.md)`)
-	f.BoolVar(&cfg.fullCatalog, "full-catalog", true, "serve TMS tags for every catalog type (RDS, DCS too), as real TMS does; false plays a TMS that serves ecs, disk and eip only")
+	f.StringVar(
+		&cfg.knobsJSON,
+		"knobs",
+		"",
+		`any other knobs as the JSON of PUT /_hwsim/knobs, e.g. '{"bulk_empty_filter":"refused","wrong_site":"CBC.0150"}' (see docs/simulator.md)`,
+	)
+	f.BoolVar(
+		&cfg.fullCatalog,
+		"full-catalog",
+		true,
+		"serve TMS tags for every catalog type (RDS, DCS too), as real TMS does; false plays a TMS that serves ecs, disk and eip only",
+	)
 }
 
 // validate checks every flag, naming it and its allowed range.
@@ -166,7 +181,9 @@ func (c config) validate() error {
 func credentials(getenv func(string) string) (ak, sk string, err error) {
 	ak = strings.TrimSpace(getenv("HWSIM_ACCESS_KEY"))
 	if ak == "" {
-		return "", "", usageError{errors.New("HWSIM_ACCESS_KEY is not set; export the access key the simulator accepts")}
+		return "", "", usageError{
+			errors.New("HWSIM_ACCESS_KEY is not set; export the access key the simulator accepts"),
+		}
 	}
 	sk, file := getenv("HWSIM_SECRET_KEY"), getenv("HWSIM_SECRET_KEY_FILE")
 	switch {
@@ -182,7 +199,11 @@ func credentials(getenv func(string) string) (ak, sk string, err error) {
 			return "", "", usageError{fmt.Errorf("HWSIM_SECRET_KEY_FILE %s is empty", file)}
 		}
 	case sk == "":
-		return "", "", usageError{errors.New("HWSIM_SECRET_KEY or HWSIM_SECRET_KEY_FILE is not set; provide the secret key the simulator accepts")}
+		return "", "", usageError{
+			errors.New(
+				"HWSIM_SECRET_KEY or HWSIM_SECRET_KEY_FILE is not set; provide the secret key the simulator accepts",
+			),
+		}
 	}
 	return ak, sk, nil
 }

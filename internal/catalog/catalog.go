@@ -147,7 +147,11 @@ func (t *Table) Restrict(served []string) (*Table, []string) {
 			out.entries = append(out.entries, e)
 			continue
 		}
-		warnings = append(warnings, fmt.Sprintf("TMS does not list resource type %q (for BSS %s) among the types it serves: those resources are stored without tags", e.TMSType, e.BSSResourceType))
+		warnings = append(warnings, fmt.Sprintf(
+			"TMS does not list resource type %q (for BSS %s) among the types it serves: those resources are stored without tags",
+			e.TMSType,
+			e.BSSResourceType,
+		))
 	}
 	return out, warnings
 }

@@ -21,8 +21,10 @@ type target struct {
 func addTargetFlags(f *pflag.FlagSet, t *target) {
 	f.StringVar(&t.account, "account", config.DefaultAccount,
 		"the account to sync, as the workers' accounts file names it (default: the HUAWEI_* environment's account)")
-	f.BoolVar(&t.all, "all-accounts", false,
-		fmt.Sprintf("sync every account the workers serve: one child sync each, %d at a time; one account's failure makes the whole partial", workflows.DefaultAccountConcurrency))
+	f.BoolVar(&t.all, "all-accounts", false, fmt.Sprintf(
+		"sync every account the workers serve: one child sync each, %d at a time; one account's failure makes the whole partial",
+		workflows.DefaultAccountConcurrency,
+	))
 }
 
 // check refuses a bad name, or both flags at once.
@@ -78,7 +80,12 @@ func accountsText(accounts []string, all bool) string {
 
 // addAccountFilter declares the repeatable --account of list, status and report.
 func addAccountFilter(f *pflag.FlagSet, accounts *[]string, what string) {
-	f.StringArrayVar(accounts, "account", nil, what+" of this account (as the accounts file names it; repeat for several)")
+	f.StringArrayVar(
+		accounts,
+		"account",
+		nil,
+		what+" of this account (as the accounts file names it; repeat for several)",
+	)
 }
 
 func checkAccountFilter(accounts []string) error {
@@ -109,7 +116,11 @@ var windowFlags = []string{"expire-days", "lookback-days", "tag-mode"}
 func markAccountDefaults(f *pflag.FlagSet) {
 	for _, name := range windowFlags {
 		flag := f.Lookup(name)
-		flag.Usage += fmt.Sprintf(" (unset, with %s: the account's default, else %s)", otherWindowFlags(name), flag.DefValue)
+		flag.Usage += fmt.Sprintf(
+			" (unset, with %s: the account's default, else %s)",
+			otherWindowFlags(name),
+			flag.DefValue,
+		)
 		flag.DefValue = "" // the zero value: pflag prints no default
 		if flag.Value.Type() == "int" {
 			flag.DefValue = "0"

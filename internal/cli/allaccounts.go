@@ -48,7 +48,11 @@ func isAllAccounts(info *workflowpb.WorkflowExecutionInfo) bool {
 
 // allAccountsState reads the parent's result, or while it runs, its
 // children from the visibility store.
-func (e *env) allAccountsState(ctx context.Context, c *conn, desc *workflowservice.DescribeWorkflowExecutionResponse) (allAccountsState, error) {
+func (e *env) allAccountsState(
+	ctx context.Context,
+	c *conn,
+	desc *workflowservice.DescribeWorkflowExecutionResponse,
+) (allAccountsState, error) {
 	info := desc.GetWorkflowExecutionInfo()
 	id := info.GetExecution().GetWorkflowId()
 	st := allAccountsState{SyncID: id, RunID: info.GetExecution().GetRunId(), State: stateName(info.GetStatus()),
@@ -58,12 +62,22 @@ func (e *env) allAccountsState(ctx context.Context, c *conn, desc *workflowservi
 		st.ClosedAt = &t
 	}
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		children, err := e.listSyncs(ctx, c, fmt.Sprintf("WorkflowType = '%s' AND ParentWorkflowId = '%s'", workflows.WorkflowName, id), 1000)
+		children, err := e.listSyncs(
+			ctx,
+			c,
+			fmt.Sprintf("WorkflowType = '%s' AND ParentWorkflowId = '%s'", workflows.WorkflowName, id),
+			1000,
+		)
 		if err != nil {
 			return st, err
 		}
 		for _, ch := range children {
-			st.Accounts = append(st.Accounts, accountSync{Account: ch.Account, SyncID: ch.SyncID, Status: cmp.Or(ch.SyncStatus, ch.State), Resources: int(ch.Resources)})
+			st.Accounts = append(st.Accounts, accountSync{
+				Account:   ch.Account,
+				SyncID:    ch.SyncID,
+				Status:    cmp.Or(ch.SyncStatus, ch.State),
+				Resources: int(ch.Resources),
+			})
 		}
 		slices.SortFunc(st.Accounts, func(a, b accountSync) int { return strings.Compare(a.Account, b.Account) })
 		return st, nil
@@ -108,7 +122,10 @@ func (st allAccountsState) PrintText(w io.Writer) error {
 	}
 	k.row("Started", utc(st.StartedAt))
 	if st.ClosedAt != nil {
-		k.row("Ended", fmt.Sprintf("%s (after %s)", utc(*st.ClosedAt), st.ClosedAt.Sub(st.StartedAt).Round(time.Second)))
+		k.row(
+			"Ended",
+			fmt.Sprintf("%s (after %s)", utc(*st.ClosedAt), st.ClosedAt.Sub(st.StartedAt).Round(time.Second)),
+		)
 	}
 	if st.Error != "" {
 		k.row("Error", st.Error)
@@ -129,7 +146,11 @@ func (st allAccountsState) PrintText(w io.Writer) error {
 	}
 	t.Render()
 	if failed := st.failedAccounts(); len(failed) > 0 {
-		fmt.Fprintf(w, "Resume a failed account's sync with: starter resume %s\n", workflows.AccountSyncID(st.SyncID, failed[0]))
+		fmt.Fprintf(
+			w,
+			"Resume a failed account's sync with: starter resume %s\n",
+			workflows.AccountSyncID(st.SyncID, failed[0]),
+		)
 	}
 	return nil
 }
@@ -139,7 +160,11 @@ func (st allAccountsState) PrintText(w io.Writer) error {
 // Ctrl-C stops the waiting, not the syncs.
 func (e *env) waitAllAccounts(ctx context.Context, c *conn, run client.WorkflowRun) error {
 	id := run.GetID()
-	fmt.Fprintf(e.stderr, "Waiting for the sync of every account (Ctrl-C stops waiting, not the syncs; 'starter status %s' shows each account)\n", id)
+	fmt.Fprintf(
+		e.stderr,
+		"Waiting for the sync of every account (Ctrl-C stops waiting, not the syncs; 'starter status %s' shows each account)\n",
+		id,
+	)
 	err := run.Get(ctx, nil)
 	if ctx.Err() != nil {
 		return interrupted{fmt.Sprintf("Stopped waiting. Sync %s goes on in Temporal:\n"+
@@ -160,7 +185,13 @@ func (e *env) waitAllAccounts(ctx context.Context, c *conn, run client.WorkflowR
 		return fail(fmt.Errorf("sync %s %s: %s", id, st.State, workflows.ErrorText(err)))
 	}
 	if failed := st.failedAccounts(); len(failed) > 0 {
-		return fail(fmt.Errorf("sync %s: %d of %d accounts failed (%s); the others completed", id, len(failed), len(st.Accounts), strings.Join(failed, ", ")))
+		return fail(fmt.Errorf(
+			"sync %s: %d of %d accounts failed (%s); the others completed",
+			id,
+			len(failed),
+			len(st.Accounts),
+			strings.Join(failed, ", "),
+		))
 	}
 	return nil
 }

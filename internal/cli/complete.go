@@ -38,12 +38,18 @@ func (e *env) completeKnobs(cmd *cobra.Command) {
 func (e *env) completeScheduleFlags(cmd *cobra.Command) {
 	e.completeKnobs(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("overlap-policy", completeWords(overlapNames()...))
-	_ = cmd.RegisterFlagCompletionFunc("time-zone", completeWords("UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Singapore", "Europe/Berlin", "America/New_York"))
+	_ = cmd.RegisterFlagCompletionFunc(
+		"time-zone",
+		completeWords("UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Singapore", "Europe/Berlin", "America/New_York"),
+	)
 }
 
 // completeTemporal asks Temporal for completions: the configuration is read
 // here because completion runs no PersistentPreRunE.
-func (e *env) completeTemporal(cmd *cobra.Command, fn func(ctx context.Context, c *conn) ([]string, error)) ([]cobra.Completion, cobra.ShellCompDirective) {
+func (e *env) completeTemporal(
+	cmd *cobra.Command,
+	fn func(ctx context.Context, c *conn) ([]string, error),
+) ([]cobra.Completion, cobra.ShellCompDirective) {
 	cfg, err := config.LoadStarter()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
@@ -95,7 +101,11 @@ func (e *env) completeSyncIDs(states []enumspb.WorkflowExecutionStatus) cobra.Co
 
 // completeScheduleIDs completes the first argument with the namespace's
 // sync schedules.
-func (e *env) completeScheduleIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func (e *env) completeScheduleIDs(
+	cmd *cobra.Command,
+	args []string,
+	toComplete string,
+) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

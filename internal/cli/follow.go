@@ -111,7 +111,13 @@ func (v *barView) update(p workflows.Progress) {
 		v.max = p.TotalCount
 		v.bar.ChangeMax(p.TotalCount)
 	}
-	v.bar.Describe(fmt.Sprintf("%d pages · %d tags · %d batches · %d retries", p.PagesListed, p.TagsFetched, p.BatchesCommitted, p.Retries))
+	v.bar.Describe(fmt.Sprintf(
+		"%d pages · %d tags · %d batches · %d retries",
+		p.PagesListed,
+		p.TagsFetched,
+		p.BatchesCommitted,
+		p.Retries,
+	))
 	_ = v.bar.Set(p.RowsCommitted)
 }
 

@@ -27,20 +27,45 @@ type syncKnob struct {
 }
 
 var syncKnobs = []syncKnob{
-	{flag: "expire-days", usage: fmt.Sprintf("sync the resources expiring within this many days from now (1..%d)", workflows.MaxExpireDays),
-		ptr: func(in *workflows.SyncInput) any { return &in.ExpireDays }, fixed: true},
-	{flag: "lookback-days", usage: fmt.Sprintf("also sync resources expired up to this many days ago (0..%d)", workflows.MaxLookbackDays),
-		ptr: func(in *workflows.SyncInput) any { return &in.LookbackDays }, fixed: true},
-	{flag: "page-size", usage: fmt.Sprintf("resources per BSS listing call (%d..%d)", workflows.MinPageSize, workflows.DefaultPageSize),
-		ptr: func(in *workflows.SyncInput) any { return &in.PageSize }, fixed: true},
+	{
+		flag: "expire-days",
+		usage: fmt.Sprintf(
+			"sync the resources expiring within this many days from now (1..%d)",
+			workflows.MaxExpireDays,
+		),
+		ptr:   func(in *workflows.SyncInput) any { return &in.ExpireDays },
+		fixed: true,
+	},
+	{
+		flag:  "lookback-days",
+		usage: fmt.Sprintf("also sync resources expired up to this many days ago (0..%d)", workflows.MaxLookbackDays),
+		ptr:   func(in *workflows.SyncInput) any { return &in.LookbackDays },
+		fixed: true,
+	},
+	{
+		flag:  "page-size",
+		usage: fmt.Sprintf("resources per BSS listing call (%d..%d)", workflows.MinPageSize, workflows.DefaultPageSize),
+		ptr:   func(in *workflows.SyncInput) any { return &in.PageSize },
+		fixed: true,
+	},
 	{flag: "batch-size", usage: fmt.Sprintf("rows per database transaction (1..%d)", workflows.MaxBatchSize),
 		ptr: func(in *workflows.SyncInput) any { return &in.BatchSize }},
 	{flag: "tag-concurrency", usage: fmt.Sprintf("tag-query activities in flight (1..%d)", workflows.MaxTagConcurrency),
 		ptr: func(in *workflows.SyncInput) any { return &in.TagConcurrency }},
-	{flag: "tags-per-activity", usage: fmt.Sprintf("resources whose tags one activity reads (1..%d)", workflows.MaxTagsPerActivity),
-		ptr: func(in *workflows.SyncInput) any { return &in.TagsPerActivity }},
-	{flag: "tag-mode", usage: fmt.Sprintf("how tags are read: per-resource, bulk (TMS ListResource) or auto (bulk from %d resources)", workflows.AutoBulkResources),
-		ptr: func(in *workflows.SyncInput) any { return &in.TagMode }, values: workflows.TagModes},
+	{
+		flag:  "tags-per-activity",
+		usage: fmt.Sprintf("resources whose tags one activity reads (1..%d)", workflows.MaxTagsPerActivity),
+		ptr:   func(in *workflows.SyncInput) any { return &in.TagsPerActivity },
+	},
+	{
+		flag: "tag-mode",
+		usage: fmt.Sprintf(
+			"how tags are read: per-resource, bulk (TMS ListResource) or auto (bulk from %d resources)",
+			workflows.AutoBulkResources,
+		),
+		ptr:    func(in *workflows.SyncInput) any { return &in.TagMode },
+		values: workflows.TagModes,
+	},
 }
 
 // addSyncInputFlags declares the knobs' flags, with the defaults a sync uses.
@@ -118,8 +143,15 @@ type syncOptions struct {
 
 func syncOptionsOf(in workflows.SyncInput) syncOptions {
 	in = in.WithDefaults()
-	return syncOptions{ExpireDays: in.ExpireDays, LookbackDays: in.LookbackDays, PageSize: in.PageSize, BatchSize: in.BatchSize,
-		TagConcurrency: in.TagConcurrency, TagsPerActivity: in.TagsPerActivity, TagMode: in.TagMode}
+	return syncOptions{
+		ExpireDays:      in.ExpireDays,
+		LookbackDays:    in.LookbackDays,
+		PageSize:        in.PageSize,
+		BatchSize:       in.BatchSize,
+		TagConcurrency:  in.TagConcurrency,
+		TagsPerActivity: in.TagsPerActivity,
+		TagMode:         in.TagMode,
+	}
 }
 
 // validateFlags checks the knobs as typed (flags carry their defaults, so
@@ -131,7 +163,9 @@ func validateFlags(in workflows.SyncInput) (workflows.SyncInput, error) {
 		return in, flagError(&workflows.ChoiceError{Field: "tag_mode", Value: in.TagMode, Allowed: workflows.TagModes})
 	}
 	if in.ExpireDays < 1 || in.ExpireDays > workflows.MaxExpireDays {
-		return in, flagError(&workflows.RangeError{Field: "expire_days", Value: in.ExpireDays, Min: 1, Max: workflows.MaxExpireDays})
+		return in, flagError(
+			&workflows.RangeError{Field: "expire_days", Value: in.ExpireDays, Min: 1, Max: workflows.MaxExpireDays},
+		)
 	}
 	return validateStored(in)
 }
@@ -162,7 +196,12 @@ func flagError(err error) error {
 	}
 	var ce *workflows.ChoiceError
 	if errors.As(err, &ce) {
-		return fmt.Errorf("--%s=%q is not allowed: use one of %s", flagName(ce.Field), ce.Value, strings.Join(ce.Allowed, ", "))
+		return fmt.Errorf(
+			"--%s=%q is not allowed: use one of %s",
+			flagName(ce.Field),
+			ce.Value,
+			strings.Join(ce.Allowed, ", "),
+		)
 	}
 	return err
 }

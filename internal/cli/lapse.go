@@ -52,14 +52,18 @@ delete it. It prints the request ids. These need the Temporal settings as well.`
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in := contract.RenewInput{Account: account.value, Requester: requester.value, Reason: reason.value}
 			if !resource.set {
-				return errors.New("--resource is required: the id of the resource whose expiry lapses, as 'starter report' lists it")
+				return errors.New(
+					"--resource is required: the id of the resource whose expiry lapses, as 'starter report' lists it",
+				)
 			}
 			if err := checkResourceID(resource.value); err != nil {
 				return err
 			}
 			in.ResourceIDs = []string{resource.value}
 			if strings.TrimSpace(in.Reason) == "" {
-				return errors.New("--reason is required: say why the expiry may lapse (one line, kept with the decision)")
+				return errors.New(
+					"--reason is required: say why the expiry may lapse (one line, kept with the decision)",
+				)
 			}
 			if err := checkText("reason", in.Reason); err != nil {
 				return err
@@ -92,8 +96,18 @@ delete it. It prints the request ids. These need the Temporal settings as well.`
 	f.Var(reason, "reason", "why (required; one line, kept with the decision)")
 	addAccountOnce(f, account)
 	f.Var(requester, "requester", "who decides, as the record names them (default: <os user>@<host>)")
-	f.BoolVar(&autorenewOff, "autorenew-off", false, "also request turning Huawei's auto-renew off (approved like a renewal)")
-	f.BoolVar(&toOnDemand, "to-on-demand", false, "also request converting it to pay-per-use at expiry (approved like a renewal)")
+	f.BoolVar(
+		&autorenewOff,
+		"autorenew-off",
+		false,
+		"also request turning Huawei's auto-renew off (approved like a renewal)",
+	)
+	f.BoolVar(
+		&toOnDemand,
+		"to-on-demand",
+		false,
+		"also request converting it to pay-per-use at expiry (approved like a renewal)",
+	)
 	describeOutput(cmd, lapseResult{})
 	return cmd
 }
@@ -110,7 +124,11 @@ func (e *env) runLapse(cmd *cobra.Command, in contract.RenewInput, kinds []strin
 	accountID, err := s.AccountDomainID(ctx, in.Account)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("--account=%s has no resources in database %s: name an account a sync has run for (its name in the accounts file, or default)", in.Account, name)
+		return fmt.Errorf(
+			"--account=%s has no resources in database %s: name an account a sync has run for (its name in the accounts file, or default)",
+			in.Account,
+			name,
+		)
 	case err != nil:
 		return renewDBError(name, err)
 	}
@@ -156,7 +174,13 @@ func (e *env) runLapse(cmd *cobra.Command, in contract.RenewInput, kinds []strin
 
 // PrintText says what was decided and what to approve.
 func (r lapseResult) PrintText(w io.Writer) error {
-	fmt.Fprintf(w, "Recorded: the expiry of %s on %s (account %s) lapses.\n", r.ResourceID, utc(r.ExpireTime), r.Account)
+	fmt.Fprintf(
+		w,
+		"Recorded: the expiry of %s on %s (account %s) lapses.\n",
+		r.ResourceID,
+		utc(r.ExpireTime),
+		r.Account,
+	)
 	fmt.Fprintf(w, "  decided by %s at %s: %s\n", r.DecidedBy, utc(r.DecidedAt), r.Reason)
 	fmt.Fprintln(w, "  Reminders stop for this expiry; the report shows the decision.")
 	for _, q := range r.Requests {

@@ -33,7 +33,13 @@ func (e *env) notifyCommand() *cobra.Command {
 a schedule (docs/notify.md). The routes file is the one EXPIRY_SYNC_NOTIFY_FILE
 names; preview and history read DATABASE_URL like report.`,
 	}
-	cmd.AddCommand(e.notifyPreviewCommand(), e.notifyRunCommand(), e.notifyTestCommand(), e.notifyHistoryCommand(), e.notifyScheduleCommand())
+	cmd.AddCommand(
+		e.notifyPreviewCommand(),
+		e.notifyRunCommand(),
+		e.notifyTestCommand(),
+		e.notifyHistoryCommand(),
+		e.notifyScheduleCommand(),
+	)
 	return cmd
 }
 
@@ -51,7 +57,11 @@ func (e *env) notifyAccount(account string) (string, error) {
 func accountDomainID(ctx context.Context, s *store.Store, dbName, account string) (string, error) {
 	id, err := s.AccountDomainID(ctx, account)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", fail(fmt.Errorf("account %q has no resources in database %s: name an account a sync has run for (its name in the accounts file, or default)", account, dbName))
+		return "", fail(fmt.Errorf(
+			"account %q has no resources in database %s: name an account a sync has run for (its name in the accounts file, or default)",
+			account,
+			dbName,
+		))
 	}
 	if err != nil {
 		return "", dbReadError(dbName, err)
@@ -67,7 +77,11 @@ func (e *env) openNotifyStore(ctx context.Context) (*store.Store, string, error)
 	}
 	name := databaseName(dbURL)
 	if path, missing := store.MissingSQLiteFile(dbURL); missing {
-		return nil, name, fail(fmt.Errorf("database %s has no expiry-sync tables (the file %s does not exist): start the worker once with this DATABASE_URL, then run a sync", name, path))
+		return nil, name, fail(fmt.Errorf(
+			"database %s has no expiry-sync tables (the file %s does not exist): start the worker once with this DATABASE_URL, then run a sync",
+			name,
+			path,
+		))
 	}
 	s, err := store.Open(ctx, dbURL)
 	if err != nil {
@@ -188,9 +202,19 @@ func (e *env) notifyPreview(ctx context.Context, account string, within int) (no
 			}
 			res.Routes = append(res.Routes, pr)
 		}
-		d := notify.Digest{Account: account, Route: p.Route.Name, Threshold: p.Threshold, Language: p.Route.Language, AsOf: res.AsOf, Items: p.Items}
+		d := notify.Digest{
+			Account:   account,
+			Route:     p.Route.Name,
+			Threshold: p.Threshold,
+			Language:  p.Route.Language,
+			AsOf:      res.AsOf,
+			Items:     p.Items,
+		}
 		last := &res.Routes[len(res.Routes)-1]
-		last.Digests = append(last.Digests, notifyPreviewDigest{Threshold: p.Threshold, Title: d.Title(), Resources: p.Items})
+		last.Digests = append(
+			last.Digests,
+			notifyPreviewDigest{Threshold: p.Threshold, Title: d.Title(), Resources: p.Items},
+		)
 	}
 	return res, nil
 }
@@ -214,7 +238,15 @@ func (r notifyPreviewResult) PrintText(w io.Writer) error {
 				if owner == "" {
 					owner = "-"
 				}
-				fmt.Fprintf(w, "    %-40s %s  %4dd  %s  %s\n", it.ResourceID, it.ExpireTime.Format("2006-01-02 15:04"), it.DaysLeft, owner, oneLineName(it.Name))
+				fmt.Fprintf(
+					w,
+					"    %-40s %s  %4dd  %s  %s\n",
+					it.ResourceID,
+					it.ExpireTime.Format("2006-01-02 15:04"),
+					it.DaysLeft,
+					owner,
+					oneLineName(it.Name),
+				)
 			}
 		}
 	}
@@ -269,8 +301,12 @@ on each channel of the route, once, and prints how each went. Exit 1 when one fa
 
 func (e *env) notifyTest(ctx context.Context, c *conn, route string) (notifyTestResult, error) {
 	res := notifyTestResult{Route: route, WorkflowID: fmt.Sprintf("notify-test-%d", time.Now().UnixMilli())}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: res.WorkflowID, TaskQueue: e.cfg.Temporal.TaskQueue}, workflows.NotifyTestWorkflowName,
-		workflows.NotifyTestInput{Route: route})
+	run, err := c.ExecuteWorkflow(
+		ctx,
+		client.StartWorkflowOptions{ID: res.WorkflowID, TaskQueue: e.cfg.Temporal.TaskQueue},
+		workflows.NotifyTestWorkflowName,
+		workflows.NotifyTestInput{Route: route},
+	)
 	if err != nil {
 		return res, fail(fmt.Errorf("cannot start the test: %v", err))
 	}

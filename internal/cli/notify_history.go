@@ -51,7 +51,10 @@ func (e *env) notifyHistoryCommand() *cobra.Command {
 			if limit < 1 || limit > report.MaxLimit {
 				return fmt.Errorf("--limit=%d is out of range: allowed 1..%d", limit, report.MaxLimit)
 			}
-			res, err := e.notifyHistory(cmd.Context(), store.HistoryFilter{AccountID: account, Route: route, Limit: limit})
+			res, err := e.notifyHistory(
+				cmd.Context(),
+				store.HistoryFilter{AccountID: account, Route: route, Limit: limit},
+			)
 			if err != nil {
 				return err
 			}
@@ -108,7 +111,16 @@ func (r notifyHistoryResult) PrintText(w io.Writer) error {
 		if s.Threshold > 0 {
 			threshold = fmt.Sprintf("%d days", s.Threshold)
 		}
-		t.AppendRow([]any{s.CreatedAt.Format("2006-01-02 15:04:05"), s.Route, threshold, s.Resources, s.Channel, s.Recipient, status, s.Attempts})
+		t.AppendRow([]any{
+			s.CreatedAt.Format("2006-01-02 15:04:05"),
+			s.Route,
+			threshold,
+			s.Resources,
+			s.Channel,
+			s.Recipient,
+			status,
+			s.Attempts,
+		})
 	}
 	t.Render()
 	return nil
@@ -188,7 +200,13 @@ which runs NotifyExpiring every --interval, besides the run after each sync.
 	return cmd
 }
 
-func (e *env) notifySchedule(ctx context.Context, c *conn, account string, every time.Duration, remove bool) (notifyScheduleResult, error) {
+func (e *env) notifySchedule(
+	ctx context.Context,
+	c *conn,
+	account string,
+	every time.Duration,
+	remove bool,
+) (notifyScheduleResult, error) {
 	res := notifyScheduleResult{ScheduleID: "notify-" + cmp.Or(account, "all"), Account: account}
 	sc := c.ScheduleClient()
 	if remove {

@@ -71,7 +71,10 @@ prints each route's outcome per channel.`,
 				return err
 			}
 			if res.Result != nil && res.Result.Failed > 0 {
-				return fail(fmt.Errorf("%d channel deliveries failed: their reminders are sent again by the next run", res.Result.Failed))
+				return fail(fmt.Errorf(
+					"%d channel deliveries failed: their reminders are sent again by the next run",
+					res.Result.Failed,
+				))
 			}
 			return nil
 		},
@@ -86,8 +89,17 @@ prints each route's outcome per channel.`,
 
 func (e *env) notifyRun(ctx context.Context, c *conn, in workflows.NotifyInput, wait bool) (notifyRunResult, error) {
 	res := notifyRunResult{Account: in.Account}
-	res.WorkflowID = fmt.Sprintf("notify-run-%s-%s", cmp.Or(in.Account, "all"), time.Now().UTC().Format("20060102T150405.000Z"))
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: res.WorkflowID, TaskQueue: e.cfg.Temporal.TaskQueue}, workflows.NotifyWorkflowName, in)
+	res.WorkflowID = fmt.Sprintf(
+		"notify-run-%s-%s",
+		cmp.Or(in.Account, "all"),
+		time.Now().UTC().Format("20060102T150405.000Z"),
+	)
+	run, err := c.ExecuteWorkflow(
+		ctx,
+		client.StartWorkflowOptions{ID: res.WorkflowID, TaskQueue: e.cfg.Temporal.TaskQueue},
+		workflows.NotifyWorkflowName,
+		in,
+	)
 	if err != nil {
 		return res, fail(fmt.Errorf("cannot start the reminders run: %v", err))
 	}
@@ -126,7 +138,16 @@ func (r notifyRunResult) PrintText(w io.Writer) error {
 			fmt.Fprintf(w, "  route %s: %s %s\n", rt.Route, rt.Status, rt.Error)
 			for _, d := range rt.Digests {
 				for _, s := range d.Sends {
-					line := fmt.Sprintf("    %-8s %3d resources  %-16s %-10s %-12s %d/%d messages", thresholdLabel(d.Threshold), d.Resources, s.Channel, s.Type, s.Status, s.PartsSent, s.Parts)
+					line := fmt.Sprintf(
+						"    %-8s %3d resources  %-16s %-10s %-12s %d/%d messages",
+						thresholdLabel(d.Threshold),
+						d.Resources,
+						s.Channel,
+						s.Type,
+						s.Status,
+						s.PartsSent,
+						s.Parts,
+					)
 					if s.Unconfirmed > 0 {
 						line += fmt.Sprintf(", %d unconfirmed", s.Unconfirmed)
 					}
@@ -138,7 +159,13 @@ func (r notifyRunResult) PrintText(w io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintf(w, "\nsent %d, failed %d, unconfirmed %d (channel deliveries)\n", r.Result.Sent, r.Result.Failed, r.Result.Unconfirmed)
+	fmt.Fprintf(
+		w,
+		"\nsent %d, failed %d, unconfirmed %d (channel deliveries)\n",
+		r.Result.Sent,
+		r.Result.Failed,
+		r.Result.Unconfirmed,
+	)
 	return nil
 }
 

@@ -107,7 +107,11 @@ millionths of the currency's unit (1234.5 is 1234500000).`,
 				return err
 			}
 			if len(q.Failures) > 0 {
-				return fail(fmt.Errorf("%d of %d resource(s) could not be quoted: Huawei refused them (see the list above)", len(q.Failures), len(in.ResourceIDs)))
+				return fail(fmt.Errorf(
+					"%d of %d resource(s) could not be quoted: Huawei refused them (see the list above)",
+					len(q.Failures),
+					len(in.ResourceIDs),
+				))
 			}
 			return nil
 		},
@@ -126,9 +130,14 @@ func (e *env) runQuote(ctx context.Context, c *conn, in contract.QuoteInput) (co
 	var q contract.RenewQuote
 	id := fmt.Sprintf("renew-quote-%s-%d", in.Account, renewClock().UnixNano())
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    id,
-		TaskQueue:             e.cfg.Temporal.TaskQueue,
-		StaticSummary:         fmt.Sprintf("Quote of renewing %d resource(s) of %s for %s (read-only)", len(in.ResourceIDs), in.Account, in.Period),
+		ID:        id,
+		TaskQueue: e.cfg.Temporal.TaskQueue,
+		StaticSummary: fmt.Sprintf(
+			"Quote of renewing %d resource(s) of %s for %s (read-only)",
+			len(in.ResourceIDs),
+			in.Account,
+			in.Period,
+		),
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrAccount.ValueSet(in.Account)),
 	}, workflows.RenewQuoteWorkflowName, in)
 	if err != nil {
@@ -141,7 +150,12 @@ func (e *env) runQuote(ctx context.Context, c *conn, in contract.QuoteInput) (co
 	case errors.Is(ctx.Err(), context.Canceled):
 		return q, interrupted{fmt.Sprintf("Stopped waiting for the quote (%s); it orders nothing.", id)}
 	case ctx.Err() != nil:
-		return q, fail(fmt.Errorf("quote %s: no answer within %s: is a worker polling task queue %s?", id, commandTimeout, e.cfg.Temporal.TaskQueue))
+		return q, fail(fmt.Errorf(
+			"quote %s: no answer within %s: is a worker polling task queue %s?",
+			id,
+			commandTimeout,
+			e.cfg.Temporal.TaskQueue,
+		))
 	}
 	return q, fail(fmt.Errorf("quote %s failed: %s", id, workflows.ErrorText(err)))
 }
@@ -314,7 +328,11 @@ func (e *env) runDecision(cmd *cobra.Command, id, update string, in contract.App
 			return err
 		}
 		if wait && !resting(st) {
-			e.out.Textf("Approved request %s as %s; following it until it rests (Ctrl-C stops the waiting, not the request).", id, in.Approver)
+			e.out.Textf(
+				"Approved request %s as %s; following it until it rests (Ctrl-C stops the waiting, not the request).",
+				id,
+				in.Approver,
+			)
 			if st, err = e.waitRenew(ctx, c, id, resting); err != nil {
 				return err
 			}
@@ -378,7 +396,12 @@ func (e *env) runRenewStatus(cmd *cobra.Command, id string) error {
 		}
 		return e.print(renewView{RenewState: rec, Source: sourceDatabase, Events: eventViews(events)})
 	case errors.Is(liveErr, errNoRequest) && (errors.Is(dbErr, store.ErrRenewalNotFound) || errors.Is(dbErr, errNoDatabase)):
-		return fmt.Errorf("no renewal request %q in namespace %s nor in database %s (see 'starter renew list')", id, e.cfg.Temporal.Namespace, databaseName(e.cfg.DatabaseURL.Reveal()))
+		return fmt.Errorf(
+			"no renewal request %q in namespace %s nor in database %s (see 'starter renew list')",
+			id,
+			e.cfg.Temporal.Namespace,
+			databaseName(e.cfg.DatabaseURL.Reveal()),
+		)
 	case errors.Is(liveErr, errNoRequest):
 		return dbErr
 	}
@@ -438,7 +461,11 @@ or open: every request that has not ended (pending, approved, ordered or paid).`
 				}
 			}
 			if state.set && !slices.Contains(listRenewStates(), f.State) {
-				return fmt.Errorf("--state=%s is not allowed: use one of %s", quote(f.State), strings.Join(listRenewStates(), ", "))
+				return fmt.Errorf(
+					"--state=%s is not allowed: use one of %s",
+					quote(f.State),
+					strings.Join(listRenewStates(), ", "),
+				)
 			}
 			if resource.set {
 				if err := checkResourceID(f.ResourceID); err != nil {
@@ -483,7 +510,11 @@ func (e *env) runRenewList(ctx context.Context, f store.RenewalFilter) error {
 		return err
 	}
 	if len(rows) == f.Limit {
-		fmt.Fprintf(e.stderr, "note: the newest %d requests are shown; there may be more (raise --limit, up to 1000)\n", f.Limit)
+		fmt.Fprintf(
+			e.stderr,
+			"note: the newest %d requests are shown; there may be more (raise --limit, up to 1000)\n",
+			f.Limit,
+		)
 	}
 	return nil
 }
@@ -498,7 +529,11 @@ func (e *env) completeRequestIDs(pending bool) cobra.CompletionFunc {
 		return e.completeTemporal(cmd, func(ctx context.Context, c *conn) ([]string, error) {
 			query := fmt.Sprintf("WorkflowType = '%s'", workflows.RenewWorkflowName)
 			if pending {
-				query += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s = '%s'", workflows.AttrRenewState.GetName(), contract.RenewPending)
+				query += fmt.Sprintf(
+					" AND ExecutionStatus = 'Running' AND %s = '%s'",
+					workflows.AttrRenewState.GetName(),
+					contract.RenewPending,
+				)
 			}
 			resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: e.cfg.Temporal.Namespace, Query: query, PageSize: 50})
 			var ids []string

@@ -59,7 +59,11 @@ daily; renewing by hand does not change the setting.`,
 	r.add(f, "the id of a main resource (required)", true)
 	f.BoolVar(&on, "on", false, "turn auto-renew on")
 	f.BoolVar(&off, "off", false, "turn auto-renew off")
-	f.Var(times, "times", fmt.Sprintf("with --on: renew at most this many times (0..%d; 0: until turned off)", maxAutoRenew))
+	f.Var(
+		times,
+		"times",
+		fmt.Sprintf("with --on: renew at most this many times (0..%d; 0: until turned off)", maxAutoRenew),
+	)
 	f.Var(period, "period", "with --on: the period of each automatic renewal: "+contract.AllowedPeriods)
 	_ = cmd.RegisterFlagCompletionFunc("period", completeWords(periodNames()...))
 	describeOutput(cmd, renewRequested{}, "Without --wait")

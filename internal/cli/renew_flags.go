@@ -91,7 +91,9 @@ func parsePeriodFlag(raw string) (contract.Period, error) {
 // order given.
 func resourceIDs(ids []string) ([]string, error) {
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("--resource is required: the id of a main resource, as 'starter report' lists it (repeat for several)")
+		return nil, fmt.Errorf(
+			"--resource is required: the id of a main resource, as 'starter report' lists it (repeat for several)",
+		)
 	}
 	var out []string
 	for _, id := range ids {
@@ -107,9 +109,16 @@ func resourceIDs(ids []string) ([]string, error) {
 
 func checkResourceID(id string) error {
 	ok := utf8.ValidString(id) && id != "" && len(id) <= maxResourceLen &&
-		!strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '\'' || r == '"' })
+		!strings.ContainsFunc(
+			id,
+			func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '\'' || r == '"' },
+		)
 	if !ok {
-		return fmt.Errorf("--resource=%q is not a resource id: allowed 1..%d printable characters without spaces or quotes, e.g. 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9", id, maxResourceLen)
+		return fmt.Errorf(
+			"--resource=%q is not a resource id: allowed 1..%d printable characters without spaces or quotes, e.g. 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9",
+			id,
+			maxResourceLen,
+		)
 	}
 	return nil
 }
@@ -120,7 +129,13 @@ func checkIdentity(flag, v string) error {
 	ok := utf8.ValidString(v) && strings.TrimSpace(v) == v && v != "" && utf8.RuneCountInString(v) <= maxIdentityLen &&
 		!strings.ContainsFunc(v, unicode.IsControl)
 	if !ok {
-		return fmt.Errorf("--%s=%q is not allowed: 1..%d printable characters, no leading or trailing space (default: <os user>@<host>, here %s)", flag, v, maxIdentityLen, whoAmI())
+		return fmt.Errorf(
+			"--%s=%q is not allowed: 1..%d printable characters, no leading or trailing space (default: <os user>@<host>, here %s)",
+			flag,
+			v,
+			maxIdentityLen,
+			whoAmI(),
+		)
 	}
 	return nil
 }
@@ -128,7 +143,11 @@ func checkIdentity(flag, v string) error {
 // checkText refuses a --reason or --comment that is not one line of text.
 func checkText(flag, v string) error {
 	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
-		return fmt.Errorf("--%s=%q is not allowed: one line of printable text (no newlines or control characters)", flag, v)
+		return fmt.Errorf(
+			"--%s=%q is not allowed: one line of printable text (no newlines or control characters)",
+			flag,
+			v,
+		)
 	}
 	if n := utf8.RuneCountInString(v); n > maxTextLen {
 		return fmt.Errorf("--%s is %d characters long: allowed at most %d", flag, n, maxTextLen)
@@ -143,10 +162,17 @@ func parseDeadline(raw string, now time.Time) (*time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, raw)
 	if err != nil {
-		return nil, fmt.Errorf("--deadline=%s is not a time: allowed RFC 3339, e.g. 2026-11-30T18:00:00+08:00", quote(raw))
+		return nil, fmt.Errorf(
+			"--deadline=%s is not a time: allowed RFC 3339, e.g. 2026-11-30T18:00:00+08:00",
+			quote(raw),
+		)
 	}
 	if !t.After(now) {
-		return nil, fmt.Errorf("--deadline=%s is not in the future: give a time after %s", raw, now.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf(
+			"--deadline=%s is not in the future: give a time after %s",
+			raw,
+			now.UTC().Format(time.RFC3339),
+		)
 	}
 	t = t.UTC()
 	return &t, nil
@@ -159,7 +185,10 @@ var requestIDPattern = regexp.MustCompile(`^renew-[A-Za-z0-9][A-Za-z0-9._-]{0,63
 // checkRequestID refuses what cannot be a request id before asking Temporal.
 func checkRequestID(id string) error {
 	if !requestIDPattern.MatchString(id) {
-		return fmt.Errorf("request id %q is not valid: allowed the id 'starter renew request' printed, renew-<account>-<10 hex digits>-<YYYYMMDD> (see 'starter renew list')", id)
+		return fmt.Errorf(
+			"request id %q is not valid: allowed the id 'starter renew request' printed, renew-<account>-<10 hex digits>-<YYYYMMDD> (see 'starter renew list')",
+			id,
+		)
 	}
 	return nil
 }
@@ -196,14 +225,23 @@ func (r *requestFlags) add(f *pflag.FlagSet, resourceUsage string, withDeadline 
 	f.Var(r.reason, "reason", "why: free text kept with the request (one line)")
 	f.Var(r.requester, "requester", "who asks, as the record names them (default: <os user>@<host>)")
 	if withDeadline {
-		f.Var(r.deadline, "deadline", "end the request as expired if not approved by then (RFC 3339; default: the policy's deadline_before the earliest expiry)")
+		f.Var(
+			r.deadline,
+			"deadline",
+			"end the request as expired if not approved by then (RFC 3339; default: the policy's deadline_before the earliest expiry)",
+		)
 		f.BoolVar(&r.wait, "wait", false, "wait until the request is quoted (or refused) and print its state")
 	}
 }
 
 // input checks the shared flags and fills what they give of a request.
 func (r *requestFlags) input(kind string, now time.Time) (contract.RenewInput, error) {
-	in := contract.RenewInput{Kind: kind, Account: r.account.value, Reason: r.reason.value, Requester: r.requester.value}
+	in := contract.RenewInput{
+		Kind:      kind,
+		Account:   r.account.value,
+		Reason:    r.reason.value,
+		Requester: r.requester.value,
+	}
 	if err := checkAccountFlag(in.Account); err != nil {
 		return in, err
 	}

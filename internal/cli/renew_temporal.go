@@ -71,8 +71,13 @@ func (e *env) startRenew(ctx context.Context, c *conn, in contract.RenewInput) (
 	}, workflows.RenewWorkflowName, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
-		return out, fmt.Errorf("request %s (the same %s of these resources in account %s) was already made today and has ended: nothing started; see 'starter renew status %s'",
-			in.RequestID, kindText(in.Kind, in.Period, in.Times), in.Account, in.RequestID)
+		return out, fmt.Errorf(
+			"request %s (the same %s of these resources in account %s) was already made today and has ended: nothing started; see 'starter renew status %s'",
+			in.RequestID,
+			kindText(in.Kind, in.Period, in.Times),
+			in.Account,
+			in.RequestID,
+		)
 	}
 	if err != nil {
 		return out, fail(fmt.Errorf("could not start request %s: %v", in.RequestID, oneLine(err.Error())))
@@ -83,7 +88,13 @@ func (e *env) startRenew(ctx context.Context, c *conn, in contract.RenewInput) (
 
 // renewSummary names a request in the Web UI's list.
 func renewSummary(in contract.RenewInput) string {
-	return fmt.Sprintf("%s of %d resource(s) of %s, requested by %s", kindText(in.Kind, in.Period, in.Times), len(in.ResourceIDs), in.Account, in.Requester)
+	return fmt.Sprintf(
+		"%s of %d resource(s) of %s, requested by %s",
+		kindText(in.Kind, in.Period, in.Times),
+		len(in.ResourceIDs),
+		in.Account,
+		in.Requester,
+	)
 }
 
 // kindText says what a request does: "renew for 1y", "autorenew-on (3 times)".
@@ -193,7 +204,12 @@ func joinSentences(a, b string) string {
 // The validator's refusals are the user's input (exit 2): not an
 // approver, their own request under four-eyes, already approved, not
 // waiting for approval.
-func (e *env) decideRenew(ctx context.Context, c *conn, id, update string, in contract.ApproveInput) (contract.RenewState, error) {
+func (e *env) decideRenew(
+	ctx context.Context,
+	c *conn,
+	id, update string,
+	in contract.ApproveInput,
+) (contract.RenewState, error) {
 	var st contract.RenewState
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
@@ -213,19 +229,42 @@ func (e *env) decideRenew(ctx context.Context, c *conn, id, update string, in co
 	}
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
-			return st, interrupted{fmt.Sprintf("Stopped. The %s of request %s may or may not be recorded: see 'starter renew status %s'", update, id, id)}
+			return st, interrupted{
+				fmt.Sprintf(
+					"Stopped. The %s of request %s may or may not be recorded: see 'starter renew status %s'",
+					update,
+					id,
+					id,
+				),
+			}
 		}
-		return st, fail(fmt.Errorf("%s of request %s: no answer within %s (is a worker polling task queue %s?); it may still be recorded: see 'starter renew status %s'",
-			update, id, commandTimeout, e.cfg.Temporal.TaskQueue, id))
+		return st, fail(fmt.Errorf(
+			"%s of request %s: no answer within %s (is a worker polling task queue %s?); it may still be recorded: see 'starter renew status %s'",
+			update,
+			id,
+			commandTimeout,
+			e.cfg.Temporal.TaskQueue,
+			id,
+		))
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		live, lerr := e.renewLive(ctx, c, id)
 		switch {
 		case errors.Is(lerr, errNoRequest):
-			return st, fmt.Errorf("no renewal request %q in namespace %s (see 'starter renew list')", id, e.cfg.Temporal.Namespace)
+			return st, fmt.Errorf(
+				"no renewal request %q in namespace %s (see 'starter renew list')",
+				id,
+				e.cfg.Temporal.Namespace,
+			)
 		case lerr == nil && live.Closed:
-			return st, fmt.Errorf("request %s has ended (%s): nothing to %s; see 'starter renew status %s'", id, live.State, update, id)
+			return st, fmt.Errorf(
+				"request %s has ended (%s): nothing to %s; see 'starter renew status %s'",
+				id,
+				live.State,
+				update,
+				id,
+			)
 		}
 	}
 	return st, fail(fmt.Errorf("%s of request %s: %s", update, id, oneLine(err.Error())))
@@ -233,7 +272,12 @@ func (e *env) decideRenew(ctx context.Context, c *conn, id, update string, in co
 
 // waitRenew reads the request's state every renewPoll until until(st)
 // holds or its workflow ends. Ctrl-C stops the waiting, not the request.
-func (e *env) waitRenew(ctx context.Context, c *conn, id string, until func(contract.RenewState) bool) (contract.RenewState, error) {
+func (e *env) waitRenew(
+	ctx context.Context,
+	c *conn,
+	id string,
+	until func(contract.RenewState) bool,
+) (contract.RenewState, error) {
 	tick := time.NewTicker(renewPoll)
 	defer tick.Stop()
 	var lastErr string

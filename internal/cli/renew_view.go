@@ -45,7 +45,15 @@ type renewEvent struct {
 func eventViews(events []contract.RenewEvent) []renewEvent {
 	out := make([]renewEvent, 0, len(events))
 	for _, ev := range events {
-		out = append(out, renewEvent{RequestID: ev.RequestID, Seq: ev.Seq, At: ev.At, Kind: ev.Kind, Actor: ev.Actor, Detail: ev.Detail, State: ev.State.State})
+		out = append(out, renewEvent{
+			RequestID: ev.RequestID,
+			Seq:       ev.Seq,
+			At:        ev.At,
+			Kind:      ev.Kind,
+			Actor:     ev.Actor,
+			Detail:    ev.Detail,
+			State:     ev.State.State,
+		})
 	}
 	return out
 }
@@ -122,7 +130,12 @@ func (v renewView) PrintText(w io.Writer) error {
 func renewNote(st contract.RenewState) string {
 	switch {
 	case st.State == contract.RenewPending && !st.Closed:
-		return fmt.Sprintf("waiting for approval (%d of %d): starter renew approve %s, or reject it", len(st.Approvals), max(st.Needed, 1), st.RequestID)
+		return fmt.Sprintf(
+			"waiting for approval (%d of %d): starter renew approve %s, or reject it",
+			len(st.Approvals),
+			max(st.Needed, 1),
+			st.RequestID,
+		)
 	case st.State == contract.RenewApproved && st.DryRun && !strings.Contains(st.Message, "EXPIRY_SYNC_RENEW=off"):
 		return "renewals are off on this worker (EXPIRY_SYNC_RENEW=off): nothing was ordered"
 	case st.State == contract.RenewOrdered && st.Mode == contract.RenewModeOrder && !st.Closed && !strings.Contains(st.Message, "console"):
@@ -154,7 +167,14 @@ func printRenewResources(w io.Writer, st contract.RenewState) {
 	seen := map[string]bool{}
 	for _, r := range st.Resources {
 		seen[r.ID] = true
-		t.AppendRow(table.Row{r.ID, orDash(oneLineName(r.Name)), orDash(r.Service), orDash(r.Region), dayTime(r.ExpireTime), newExpiry(st, r.ID)})
+		t.AppendRow(table.Row{
+			r.ID,
+			orDash(oneLineName(r.Name)),
+			orDash(r.Service),
+			orDash(r.Region),
+			dayTime(r.ExpireTime),
+			newExpiry(st, r.ID),
+		})
 	}
 	for _, id := range st.ResourceIDs {
 		if !seen[id] {
@@ -193,7 +213,9 @@ func printQuote(w io.Writer, title string, q contract.RenewQuote) {
 	}
 	fmt.Fprintf(w, "%s (%s%s):\n", title, orDash(q.Currency), when)
 	t := newTable(w)
-	t.SetColumnConfigs([]table.ColumnConfig{{Number: 2, Align: text.AlignRight, AlignHeader: text.AlignRight, AlignFooter: text.AlignRight}})
+	t.SetColumnConfigs([]table.ColumnConfig{
+		{Number: 2, Align: text.AlignRight, AlignHeader: text.AlignRight, AlignFooter: text.AlignRight},
+	})
 	t.AppendHeader(table.Row{"RESOURCE", "AMOUNT", "CURRENCY"})
 	for _, l := range q.Lines {
 		t.AppendRow(table.Row{l.ResourceID, l.Amount.String(), q.Currency})
@@ -223,7 +245,12 @@ func printApprovals(w io.Writer, st contract.RenewState) {
 	t := newTable(w)
 	t.AppendHeader(table.Row{"APPROVER", "AT (UTC)", "TOTAL APPROVED", "COMMENT"})
 	for _, a := range st.Approvals {
-		t.AppendRow(table.Row{a.Approver, a.At.UTC().Format(time.DateTime), strings.TrimSpace(a.Total.String() + " " + quoteCurrency(st.Quote)), orDash(a.Comment)})
+		t.AppendRow(table.Row{
+			a.Approver,
+			a.At.UTC().Format(time.DateTime),
+			strings.TrimSpace(a.Total.String() + " " + quoteCurrency(st.Quote)),
+			orDash(a.Comment),
+		})
 	}
 	t.Render()
 }
@@ -253,7 +280,14 @@ func printEvents(w io.Writer, events []renewEvent) {
 	t := newTable(w)
 	t.AppendHeader(table.Row{"#", "AT (UTC)", "EVENT", "ACTOR", "STATE", "DETAIL"})
 	for _, ev := range events {
-		t.AppendRow(table.Row{ev.Seq, ev.At.UTC().Format(time.DateTime), ev.Kind, orDash(ev.Actor), orDash(ev.State), orDash(oneLineName(ev.Detail))})
+		t.AppendRow(table.Row{
+			ev.Seq,
+			ev.At.UTC().Format(time.DateTime),
+			ev.Kind,
+			orDash(ev.Actor),
+			orDash(ev.State),
+			orDash(oneLineName(ev.Detail)),
+		})
 	}
 	t.Render()
 }
@@ -296,7 +330,16 @@ func (l renewList) PrintText(w io.Writer) error {
 		if st.Quote != nil {
 			total = st.Quote.Total.String() + " " + st.Quote.Currency
 		}
-		t.AppendRow(table.Row{st.RequestID, st.Account, kindText(st.Kind, st.Period, st.Times), st.State, idsText(st.ResourceIDs, 2), total, st.Requester, st.UpdatedAt.UTC().Format(time.DateTime)})
+		t.AppendRow(table.Row{
+			st.RequestID,
+			st.Account,
+			kindText(st.Kind, st.Period, st.Times),
+			st.State,
+			idsText(st.ResourceIDs, 2),
+			total,
+			st.Requester,
+			st.UpdatedAt.UTC().Format(time.DateTime),
+		})
 	}
 	t.Render()
 	return nil

@@ -77,14 +77,27 @@ when unknown). When --limit cuts the list, a note goes to stderr.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.runReport(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.Var(&o.days, "expire-days", fmt.Sprintf("report resources expiring within this many days from now, expired ones included (1..%d, required)", report.MaxDays))
+	f.Var(&o.days, "expire-days", fmt.Sprintf(
+		"report resources expiring within this many days from now, expired ones included (1..%d, required)",
+		report.MaxDays,
+	))
 	addAccountFilter(f, &o.accounts, "only the resources")
 	f.StringVar(&o.service, "service", "", "only this service: "+report.AllowedServices)
 	f.StringVar(&o.region, "region", "", "only this region code, e.g. cn-north-4")
 	f.StringVar(&o.project, "project", "", "only this project id")
-	f.StringArrayVar(&o.tags, "tag", nil, "only resources with this tag, as key=value (key= for an empty value); repeat: all must match")
+	f.StringArrayVar(
+		&o.tags,
+		"tag",
+		nil,
+		"only resources with this tag, as key=value (key= for an empty value); repeat: all must match",
+	)
 	f.BoolVar(&o.includeInactive, "include-inactive", false, "also report resources the last sync no longer saw")
-	f.StringVar(&o.sort, "sort", string(store.SortExpire), "order: "+joinNames(sortNames())+" (then expire time and resource id)")
+	f.StringVar(
+		&o.sort,
+		"sort",
+		string(store.SortExpire),
+		"order: "+joinNames(sortNames())+" (then expire time and resource id)",
+	)
 	f.Var(&o.limit, "limit", fmt.Sprintf("print at most this many resources (1..%d)", report.MaxLimit))
 	_ = cmd.RegisterFlagCompletionFunc("sort", completeWords(sortNames()...))
 	_ = cmd.RegisterFlagCompletionFunc("service", completeWords(report.Services...))
@@ -179,7 +192,11 @@ func (e *env) runReport(cmd *cobra.Command, o *reportOptions) error {
 	}
 	name := databaseName(dbURL)
 	if path, missing := store.MissingSQLiteFile(dbURL); missing {
-		return fail(fmt.Errorf("database %s has no expiry-sync tables (the file %s does not exist): start the worker once with this DATABASE_URL to create them, then run a sync", name, path))
+		return fail(fmt.Errorf(
+			"database %s has no expiry-sync tables (the file %s does not exist): start the worker once with this DATABASE_URL to create them, then run a sync",
+			name,
+			path,
+		))
 	}
 	ctx := cmd.Context()
 	s, err := store.Open(ctx, dbURL)
@@ -190,7 +207,10 @@ func (e *env) runReport(cmd *cobra.Command, o *reportOptions) error {
 	res, err := report.Run(ctx, s, q, clock())
 	switch {
 	case errors.Is(err, store.ErrNoTables):
-		return fail(fmt.Errorf("database %s has no expiry-sync tables: start the worker once with this DATABASE_URL to create them, then run a sync", name))
+		return fail(fmt.Errorf(
+			"database %s has no expiry-sync tables: start the worker once with this DATABASE_URL to create them, then run a sync",
+			name,
+		))
 	case err != nil:
 		return fail(fmt.Errorf("reading database %s: %s", name, oneLine(err.Error())))
 	}
@@ -198,7 +218,13 @@ func (e *env) runReport(cmd *cobra.Command, o *reportOptions) error {
 		return err
 	}
 	if res.More {
-		fmt.Fprintf(e.stderr, "note: more than %d resources match; only the first %d are shown (raise --limit, up to %d)\n", q.Limit, q.Limit, report.MaxLimit)
+		fmt.Fprintf(
+			e.stderr,
+			"note: more than %d resources match; only the first %d are shown (raise --limit, up to %d)\n",
+			q.Limit,
+			q.Limit,
+			report.MaxLimit,
+		)
 	}
 	return nil
 }

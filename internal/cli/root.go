@@ -149,8 +149,19 @@ interrupted while waiting (the sync goes on).`,
 	pf.BoolVar(&e.json, "json", false, "same as --output json")
 	_ = pf.MarkHidden("json")
 	_ = root.RegisterFlagCompletionFunc("output", completeWords(formatNames()...))
-	root.AddCommand(e.syncCommand(), e.resumeCommand(), e.statusCommand(), e.listCommand(), e.cancelCommand(),
-		e.scheduleCommand(), e.reportCommand(), e.notifyCommand(), e.renewCommand(), e.autorenewCommand(), e.lapseCommand())
+	root.AddCommand(
+		e.syncCommand(),
+		e.resumeCommand(),
+		e.statusCommand(),
+		e.listCommand(),
+		e.cancelCommand(),
+		e.scheduleCommand(),
+		e.reportCommand(),
+		e.notifyCommand(),
+		e.renewCommand(),
+		e.autorenewCommand(),
+		e.lapseCommand(),
+	)
 	root.SetGlobalNormalizationFunc(normalizeFlag)
 	return root
 }
@@ -205,12 +216,22 @@ func formatNames() []string {
 
 // webURL links a workflow in the Temporal Web UI.
 func (e *env) webURL(workflowID string) string {
-	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(e.cfg.Temporal.UIURL, "/"), e.cfg.Temporal.Namespace, workflowID)
+	return fmt.Sprintf(
+		"%s/namespaces/%s/workflows/%s",
+		strings.TrimRight(e.cfg.Temporal.UIURL, "/"),
+		e.cfg.Temporal.Namespace,
+		workflowID,
+	)
 }
 
 // scheduleURL links a schedule in the Temporal Web UI.
 func (e *env) scheduleURL(id string) string {
-	return fmt.Sprintf("%s/namespaces/%s/schedules/%s", strings.TrimRight(e.cfg.Temporal.UIURL, "/"), e.cfg.Temporal.Namespace, id)
+	return fmt.Sprintf(
+		"%s/namespaces/%s/schedules/%s",
+		strings.TrimRight(e.cfg.Temporal.UIURL, "/"),
+		e.cfg.Temporal.Namespace,
+		id,
+	)
 }
 
 // utc formats a time for the text output.

@@ -61,13 +61,20 @@ func checkSyncID(id string) error {
 	ok := utf8.ValidString(id) && len(id) > 0 && len(id) <= 255 &&
 		!strings.ContainsFunc(id, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) })
 	if !ok {
-		return fmt.Errorf("sync id %q is not valid: allowed 1..255 bytes of printable UTF-8 without spaces, e.g. expiry-sync-<account>-20261126T083500.000Z", id)
+		return fmt.Errorf(
+			"sync id %q is not valid: allowed 1..255 bytes of printable UTF-8 without spaces, e.g. expiry-sync-<account>-20261126T083500.000Z",
+			id,
+		)
 	}
 	return nil
 }
 
 // describeSync finds the newest run of a sync, or says the id is unknown.
-func (e *env) describeSync(ctx context.Context, c *conn, id string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+func (e *env) describeSync(
+	ctx context.Context,
+	c *conn,
+	id string,
+) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	if err := checkSyncID(id); err != nil {
 		return nil, err
 	}
@@ -105,14 +112,24 @@ those accounts.`,
 			}
 			if len(args) == 0 {
 				if len(accounts) == 0 {
-					return errors.New("status needs a SYNC_ID or at least one --account (see 'starter list' for sync ids)")
+					return errors.New(
+						"status needs a SYNC_ID or at least one --account (see 'starter list' for sync ids)",
+					)
 				}
-				return e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) error { return e.newestSyncs(ctx, c, accounts) })
+				return e.withTemporal(
+					cmd,
+					commandTimeout,
+					func(ctx context.Context, c *conn) error { return e.newestSyncs(ctx, c, accounts) },
+				)
 			}
 			if err := checkSyncID(args[0]); err != nil {
 				return err
 			}
-			return e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) error { return e.runStatus(ctx, c, args[0], accounts) })
+			return e.withTemporal(
+				cmd,
+				commandTimeout,
+				func(ctx context.Context, c *conn) error { return e.runStatus(ctx, c, args[0], accounts) },
+			)
 		},
 	}
 	addAccountFilter(cmd.Flags(), &accounts, "the newest sync")
@@ -129,7 +146,11 @@ func (e *env) runStatus(ctx context.Context, c *conn, id string, accounts []stri
 	}
 	if isAllAccounts(desc.GetWorkflowExecutionInfo()) {
 		if len(accounts) > 0 {
-			return fmt.Errorf("sync %q syncs every account, not only %s: drop --account", id, strings.Join(accounts, ", "))
+			return fmt.Errorf(
+				"sync %q syncs every account, not only %s: drop --account",
+				id,
+				strings.Join(accounts, ", "),
+			)
 		}
 		st, err := e.allAccountsState(ctx, c, desc)
 		if err != nil {
@@ -149,7 +170,11 @@ func (e *env) newestSyncs(ctx context.Context, c *conn, accounts []string) error
 	out := syncStates{}
 	var none []string
 	for _, a := range slices.Compact(slices.Clone(accounts)) {
-		query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus != 'ContinuedAsNew' AND %s", workflows.WorkflowName, accountQuery([]string{a}))
+		query := fmt.Sprintf(
+			"WorkflowType = '%s' AND ExecutionStatus != 'ContinuedAsNew' AND %s",
+			workflows.WorkflowName,
+			accountQuery([]string{a}),
+		)
 		runs, err := e.listSyncs(ctx, c, query, 1)
 		if err != nil {
 			return err
@@ -165,7 +190,11 @@ func (e *env) newestSyncs(ctx context.Context, c *conn, accounts []string) error
 		out = append(out, e.syncState(ctx, c, desc))
 	}
 	if len(out) == 0 {
-		return fmt.Errorf("no sync of account %s in namespace %s (see 'starter list')", strings.Join(none, ", "), e.cfg.Temporal.Namespace)
+		return fmt.Errorf(
+			"no sync of account %s in namespace %s (see 'starter list')",
+			strings.Join(none, ", "),
+			e.cfg.Temporal.Namespace,
+		)
 	}
 	if err := e.print(out); err != nil {
 		return err
@@ -217,7 +246,11 @@ search attribute).`,
 			if status != "" {
 				i := slices.IndexFunc(listStates, func(s listState) bool { return s.name == status })
 				if i < 0 {
-					return fmt.Errorf("--status %q is not allowed: use one of %s", status, strings.Join(listStateNames(), ", "))
+					return fmt.Errorf(
+						"--status %q is not allowed: use one of %s",
+						status,
+						strings.Join(listStateNames(), ", "),
+					)
 				}
 				query += " AND " + listStates[i].query
 			}
@@ -255,8 +288,10 @@ func (e *env) cancelCommand() *cobra.Command {
 		Short: "Cancel a running sync; it keeps its checkpoint for 'starter resume'",
 		Example: `  starter cancel expiry-sync-0a1b2c3d-20261126T083500.000Z
   starter cancel expiry-sync-0a1b2c3d-20261126T083500.000Z --wait`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: e.completeSyncIDs([]enumspb.WorkflowExecutionStatus{enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}),
+		Args: cobra.ExactArgs(1),
+		ValidArgsFunction: e.completeSyncIDs(
+			[]enumspb.WorkflowExecutionStatus{enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING},
+		),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			if err := checkSyncID(id); err != nil {
@@ -266,7 +301,11 @@ func (e *env) cancelCommand() *cobra.Command {
 			if wait {
 				timeout = noTimeout
 			}
-			return e.withTemporal(cmd, timeout, func(ctx context.Context, c *conn) error { return e.runCancel(ctx, c, id, wait) })
+			return e.withTemporal(
+				cmd,
+				timeout,
+				func(ctx context.Context, c *conn) error { return e.runCancel(ctx, c, id, wait) },
+			)
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the sync has stopped")
@@ -283,7 +322,12 @@ type canceled struct {
 }
 
 func (c canceled) PrintText(w io.Writer) error {
-	fmt.Fprintf(w, "Cancel requested for sync %s: it stops at its next step and keeps its checkpoint.\nResume it with: %s\n", c.SyncID, c.Resume)
+	fmt.Fprintf(
+		w,
+		"Cancel requested for sync %s: it stops at its next step and keeps its checkpoint.\nResume it with: %s\n",
+		c.SyncID,
+		c.Resume,
+	)
 	if c.Ended != "" {
 		fmt.Fprintf(w, "Sync %s ended: %s\n", c.SyncID, c.Ended)
 	}
@@ -305,7 +349,9 @@ func (e *env) runCancel(ctx context.Context, c *conn, id string, wait bool) erro
 	if wait {
 		err = c.GetWorkflow(ctx, id, "").Get(ctx, nil)
 		if ctx.Err() != nil {
-			return interrupted{fmt.Sprintf("Stopped waiting. The cancel of sync %s was requested; see 'starter status %s'", id, id)}
+			return interrupted{
+				fmt.Sprintf("Stopped waiting. The cancel of sync %s was requested; see 'starter status %s'", id, id),
+			}
 		}
 		out.Ended = endText(err)
 	}

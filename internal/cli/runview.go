@@ -60,7 +60,11 @@ func (e *env) stateOf(c *conn, info *workflowpb.WorkflowExecutionInfo) syncState
 
 // syncState adds to a description the progress of a running sync, or the
 // result of a finished one.
-func (e *env) syncState(ctx context.Context, c *conn, desc *workflowservice.DescribeWorkflowExecutionResponse) syncState {
+func (e *env) syncState(
+	ctx context.Context,
+	c *conn,
+	desc *workflowservice.DescribeWorkflowExecutionResponse,
+) syncState {
 	info := desc.GetWorkflowExecutionInfo()
 	st := e.stateOf(c, info)
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
@@ -119,7 +123,10 @@ func (st syncState) PrintText(w io.Writer) error {
 	}
 	k.row("Started", fmt.Sprintf("%s (%s ago)", utc(st.StartedAt), time.Since(st.StartedAt).Round(time.Second)))
 	if st.ClosedAt != nil {
-		k.row("Ended", fmt.Sprintf("%s (after %s)", utc(*st.ClosedAt), st.ClosedAt.Sub(st.StartedAt).Round(time.Second)))
+		k.row(
+			"Ended",
+			fmt.Sprintf("%s (after %s)", utc(*st.ClosedAt), st.ClosedAt.Sub(st.StartedAt).Round(time.Second)),
+		)
 	}
 	if p := st.Progress; p != nil {
 		k.row("Attempt", fmt.Sprintf("%d (workflow runs: %d, account generation %d)", p.Attempt, p.Runs, p.Generation))
@@ -147,13 +154,31 @@ func (l syncList) Rows() any { return []syncState(l) }
 
 func (l syncList) PrintText(w io.Writer) error {
 	t := newTable(w)
-	t.AppendHeader(table.Row{"SYNC ID", "ACCOUNT", "STATE", "SYNC STATUS", "RESOURCES", "EXPIRE DAYS", "STARTED (UTC)", "DURATION"})
+	t.AppendHeader(table.Row{
+		"SYNC ID",
+		"ACCOUNT",
+		"STATE",
+		"SYNC STATUS",
+		"RESOURCES",
+		"EXPIRE DAYS",
+		"STARTED (UTC)",
+		"DURATION",
+	})
 	for _, r := range l {
 		dur := time.Since(r.StartedAt).Round(time.Second).String() + "+"
 		if r.ClosedAt != nil {
 			dur = r.ClosedAt.Sub(r.StartedAt).Round(time.Second).String()
 		}
-		t.AppendRow(table.Row{r.SyncID, orDash(r.Account), r.State, r.SyncStatus, r.Resources, r.ExpireDays, r.StartedAt.UTC().Format(time.DateTime), dur})
+		t.AppendRow(table.Row{
+			r.SyncID,
+			orDash(r.Account),
+			r.State,
+			r.SyncStatus,
+			r.Resources,
+			r.ExpireDays,
+			r.StartedAt.UTC().Format(time.DateTime),
+			dur,
+		})
 	}
 	t.Render()
 	return nil

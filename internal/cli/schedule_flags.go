@@ -195,12 +195,29 @@ var scheduleFlags = []string{"cron", "interval", "time-zone", "jitter", "overlap
 func addScheduleFlags(f *pflag.FlagSet, o *scheduleOptions) {
 	addSyncInputFlags(f, &o.input)
 	o.overlap = overlapFlag(enumspb.SCHEDULE_OVERLAP_POLICY_SKIP)
-	f.StringVar(&o.cron, "cron", "", `run a sync at the times of this cron expression: "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" (02:00 every day), or @hourly, @daily, @weekly, @monthly`)
-	f.Var(&o.interval, "interval", "run a sync at this interval, e.g. 6h, or 60m/15m for a quarter past each hour (at least 1m); runs fall on multiples of the interval since the Unix epoch, plus the offset")
+	f.StringVar(
+		&o.cron,
+		"cron",
+		"",
+		`run a sync at the times of this cron expression: "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" (02:00 every day), or @hourly, @daily, @weekly, @monthly`,
+	)
+	f.Var(
+		&o.interval,
+		"interval",
+		"run a sync at this interval, e.g. 6h, or 60m/15m for a quarter past each hour (at least 1m); runs fall on multiples of the interval since the Unix epoch, plus the offset",
+	)
 	f.StringVar(&o.timezone, "time-zone", "UTC", "IANA time zone in which --cron is read, e.g. Asia/Shanghai")
-	f.Var(&o.overlap, "overlap-policy", "what to do when a sync is due while the previous one still runs: "+strings.Join(overlapNames(), ", "))
+	f.Var(
+		&o.overlap,
+		"overlap-policy",
+		"what to do when a sync is due while the previous one still runs: "+strings.Join(overlapNames(), ", "),
+	)
 	f.Var(&o.jitter, "jitter", "start each sync up to this much later, at random (spreads load), e.g. 5m")
-	f.Var(&o.catchup, "catchup-window", "after a Temporal outage, still start the syncs missed within this window (at least 10s; 0 keeps Temporal's default of one year)")
+	f.Var(
+		&o.catchup,
+		"catchup-window",
+		"after a Temporal outage, still start the syncs missed within this window (at least 10s; 0 keeps Temporal's default of one year)",
+	)
 	f.Var(&o.startTime, "start-time", "start no sync before this time (RFC 3339)")
 	f.Var(&o.endTime, "end-time", "start no sync after this time (RFC 3339)")
 	f.BoolVar(&o.pauseOnFailure, "pause-on-failure", false, "pause the schedule when a sync fails")
@@ -211,7 +228,11 @@ func addScheduleFlags(f *pflag.FlagSet, o *scheduleOptions) {
 // validateScheduleID checks an ID given to create.
 func validateScheduleID(id string) error {
 	if len(id) > maxScheduleIDLen || !scheduleIDPattern.MatchString(id) {
-		return fmt.Errorf("schedule ID %q is invalid: allowed 1..%d characters of A-Z a-z 0-9 . _ -", id, maxScheduleIDLen)
+		return fmt.Errorf(
+			"schedule ID %q is invalid: allowed 1..%d characters of A-Z a-z 0-9 . _ -",
+			id,
+			maxScheduleIDLen,
+		)
 	}
 	return nil
 }
@@ -231,8 +252,11 @@ func (o *scheduleOptions) validate(changed func(string) bool, creating bool) err
 		return fmt.Errorf("--jitter=%s is out of range: allowed 0s or more", formatDuration(o.jitter.d))
 	}
 	if o.catchup.d != 0 && o.catchup.d < minCatchupWindow {
-		return fmt.Errorf("--catchup-window=%s is out of range: allowed %s or more (Temporal's minimum), or 0 for Temporal's default of one year",
-			formatDuration(o.catchup.d), formatDuration(minCatchupWindow))
+		return fmt.Errorf(
+			"--catchup-window=%s is out of range: allowed %s or more (Temporal's minimum), or 0 for Temporal's default of one year",
+			formatDuration(o.catchup.d),
+			formatDuration(minCatchupWindow),
+		)
 	}
 	if start, end := o.startTime.t, o.endTime.t; !start.IsZero() && !end.IsZero() && !end.After(start) {
 		return fmt.Errorf("--end-time=%s is not after --start-time=%s", o.endTime.String(), o.startTime.String())
@@ -248,7 +272,9 @@ func (o *scheduleOptions) validateTimes(changed func(string) bool, creating bool
 	case cron && interval:
 		return errors.New("--cron and --interval cannot be combined: give exactly one")
 	case creating && !cron && !interval:
-		return errors.New("give exactly one of --cron EXPR or --interval DURATION (see 'starter schedule create --help')")
+		return errors.New(
+			"give exactly one of --cron EXPR or --interval DURATION (see 'starter schedule create --help')",
+		)
 	}
 	if cron {
 		expr := strings.TrimSpace(o.cron)
@@ -264,7 +290,11 @@ func (o *scheduleOptions) validateTimes(changed func(string) bool, creating bool
 	if interval {
 		switch iv := o.interval; {
 		case iv.every < minInterval:
-			return fmt.Errorf("--interval=%s is out of range: allowed %s or more", iv.text(), formatDuration(minInterval))
+			return fmt.Errorf(
+				"--interval=%s is out of range: allowed %s or more",
+				iv.text(),
+				formatDuration(minInterval),
+			)
 		case iv.offset < 0 || iv.offset >= iv.every:
 			return fmt.Errorf("--interval=%s: the offset is out of range: allowed 0s up to the interval", iv.text())
 		}
@@ -273,7 +303,10 @@ func (o *scheduleOptions) validateTimes(changed func(string) bool, creating bool
 }
 
 func validateTimezone(tz string) error {
-	bad := fmt.Errorf("--time-zone %q is not a known time zone: use an IANA name such as UTC, Asia/Shanghai or Europe/Berlin", tz)
+	bad := fmt.Errorf(
+		"--time-zone %q is not a known time zone: use an IANA name such as UTC, Asia/Shanghai or Europe/Berlin",
+		tz,
+	)
 	if strings.TrimSpace(tz) == "" || tz == "Local" {
 		return bad
 	}
@@ -307,7 +340,11 @@ func (o *scheduleOptions) applySpec(spec *client.ScheduleSpec, changed func(stri
 }
 
 // applyPolicies sets the schedule's policies and state from the flags given.
-func (o *scheduleOptions) applyPolicies(p *client.SchedulePolicies, s *client.ScheduleState, changed func(string) bool) {
+func (o *scheduleOptions) applyPolicies(
+	p *client.SchedulePolicies,
+	s *client.ScheduleState,
+	changed func(string) bool,
+) {
 	if changed("overlap-policy") {
 		p.Overlap = enumspb.ScheduleOverlapPolicy(o.overlap)
 	}

@@ -20,8 +20,19 @@ func (v createdSchedule) PrintText(w io.Writer) error {
 	if v.Sync != nil && v.Sync.ExpireDays > 0 {
 		window = fmt.Sprintf("resources expiring within %d days", v.Sync.ExpireDays)
 	}
-	_, err := fmt.Fprintf(w, "Created schedule %s%s in namespace %s: %s, overlap %s; syncs %s of %s\nNext run: %s\nWeb UI: %s\n",
-		v.ID, state, v.Namespace, v.Spec.text(), v.Overlap, window, accountsText(v.Accounts, v.AllAccounts), v.nextRunText(), v.WebURL)
+	_, err := fmt.Fprintf(
+		w,
+		"Created schedule %s%s in namespace %s: %s, overlap %s; syncs %s of %s\nNext run: %s\nWeb UI: %s\n",
+		v.ID,
+		state,
+		v.Namespace,
+		v.Spec.text(),
+		v.Overlap,
+		window,
+		accountsText(v.Accounts, v.AllAccounts),
+		v.nextRunText(),
+		v.WebURL,
+	)
 	return err
 }
 
@@ -106,7 +117,11 @@ func (l scheduleList) Rows() any { return l.rows }
 
 func (l scheduleList) PrintText(w io.Writer) error {
 	if len(l.rows) == 0 {
-		_, err := fmt.Fprintf(w, "No sync schedules in namespace %s. Create one with: starter schedule create nightly --cron \"0 2 * * *\"\n", l.namespace)
+		_, err := fmt.Fprintf(
+			w,
+			"No sync schedules in namespace %s. Create one with: starter schedule create nightly --cron \"0 2 * * *\"\n",
+			l.namespace,
+		)
 		return err
 	}
 	t := newTable(w)
@@ -119,7 +134,16 @@ func (l scheduleList) PrintText(w io.Writer) error {
 		if a := r.RecentAction; a != nil {
 			recent = a.WorkflowID + " (" + a.statusText() + ")"
 		}
-		t.AppendRow(table.Row{r.ID, accountsText(r.Accounts, r.AllAccounts), r.Spec.text(), r.Overlap, yesNo(r.Paused), next, recent, orDash(r.Note)})
+		t.AppendRow(table.Row{
+			r.ID,
+			accountsText(r.Accounts, r.AllAccounts),
+			r.Spec.text(),
+			r.Overlap,
+			yesNo(r.Paused),
+			next,
+			recent,
+			orDash(r.Note),
+		})
 	}
 	t.Render()
 	return nil
@@ -143,7 +167,14 @@ func (r pauseResult) PrintText(w io.Writer) error {
 	}
 	var err error
 	if r.Paused {
-		_, err = fmt.Fprintf(w, "Paused schedule %s%s: no sync starts until 'starter schedule unpause %s'; note %q\n", r.ScheduleID, already, r.ScheduleID, r.Note)
+		_, err = fmt.Fprintf(
+			w,
+			"Paused schedule %s%s: no sync starts until 'starter schedule unpause %s'; note %q\n",
+			r.ScheduleID,
+			already,
+			r.ScheduleID,
+			r.Note,
+		)
 	} else {
 		_, err = fmt.Fprintf(w, "Unpaused schedule %s%s: next run %s; note %q\n", r.ScheduleID, already, r.nextText, r.Note)
 	}
@@ -189,7 +220,12 @@ type deleteResult struct {
 }
 
 func (r deleteResult) PrintText(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "Deleted schedule %s from namespace %s (syncs it started are not stopped)\n", r.ScheduleID, r.Namespace)
+	_, err := fmt.Fprintf(
+		w,
+		"Deleted schedule %s from namespace %s (syncs it started are not stopped)\n",
+		r.ScheduleID,
+		r.Namespace,
+	)
 	return err
 }
 
@@ -203,7 +239,14 @@ type backfillResult struct {
 }
 
 func (r backfillResult) PrintText(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "Backfilling schedule %s: the syncs due from %s to %s start now (overlap %s); see 'starter schedule describe %s'\n",
-		r.ScheduleID, utc(r.StartTime), utc(r.EndTime), r.Overlap, r.ScheduleID)
+	_, err := fmt.Fprintf(
+		w,
+		"Backfilling schedule %s: the syncs due from %s to %s start now (overlap %s); see 'starter schedule describe %s'\n",
+		r.ScheduleID,
+		utc(r.StartTime),
+		utc(r.EndTime),
+		r.Overlap,
+		r.ScheduleID,
+	)
 	return err
 }

@@ -333,7 +333,11 @@ func (v scheduleView) PrintText(w io.Writer) error {
 	row("Spec", v.Spec.text())
 	row("Jitter", v.Spec.Jitter)
 	if v.Spec.StartTime != nil || v.Spec.EndTime != nil {
-		row("Between", fmt.Sprintf("%s and %s", timeOrDash(v.Spec.StartTime, v.Spec.Timezone), timeOrDash(v.Spec.EndTime, v.Spec.Timezone)))
+		row("Between", fmt.Sprintf(
+			"%s and %s",
+			timeOrDash(v.Spec.StartTime, v.Spec.Timezone),
+			timeOrDash(v.Spec.EndTime, v.Spec.Timezone),
+		))
 	}
 	row("Overlap", v.Overlap)
 	if v.CatchupWindow == formatDuration(defaultCatchupWindow) {
@@ -344,7 +348,12 @@ func (v scheduleView) PrintText(w io.Writer) error {
 	row("Pause on failure", yesNo(v.PauseOnFailure))
 	row("State", state)
 	row("Note", orDash(v.Note))
-	row("Workflow", fmt.Sprintf("%s on task queue %s, id %s-<schedule time>", v.Action.WorkflowType, v.Action.TaskQueue, v.Action.WorkflowID))
+	row("Workflow", fmt.Sprintf(
+		"%s on task queue %s, id %s-<schedule time>",
+		v.Action.WorkflowType,
+		v.Action.TaskQueue,
+		v.Action.WorkflowID,
+	))
 	if v.Action.Summary != "" {
 		row("Summary", v.Action.Summary)
 	}
@@ -352,7 +361,13 @@ func (v scheduleView) PrintText(w io.Writer) error {
 	if v.Sync != nil {
 		row("Sync options", v.Sync.text())
 	}
-	row("Actions", fmt.Sprintf("%d taken, %d skipped (overlap), %d missed (catchup window), %d buffered", v.ActionsTaken, v.SkippedOverlap, v.MissedCatchup, v.Buffered))
+	row("Actions", fmt.Sprintf(
+		"%d taken, %d skipped (overlap), %d missed (catchup window), %d buffered",
+		v.ActionsTaken,
+		v.SkippedOverlap,
+		v.MissedCatchup,
+		v.Buffered,
+	))
 	row("Running", orDash(strings.Join(v.Running, ", ")))
 	row("Created", formatTime(v.CreatedAt, v.Spec.Timezone))
 	if v.UpdatedAt != nil {
@@ -392,7 +407,12 @@ func (v scheduleView) printRecent(w io.Writer) {
 	t := newTable(w)
 	t.AppendHeader(table.Row{"SCHEDULED", "STARTED", "WORKFLOW ID", "STATUS"})
 	for _, a := range v.RecentActions {
-		t.AppendRow(table.Row{formatTime(a.ScheduledAt, v.Spec.Timezone), formatTime(a.StartedAt, v.Spec.Timezone), a.WorkflowID, a.statusText()})
+		t.AppendRow(table.Row{
+			formatTime(a.ScheduledAt, v.Spec.Timezone),
+			formatTime(a.StartedAt, v.Spec.Timezone),
+			a.WorkflowID,
+			a.statusText(),
+		})
 	}
 	t.Render()
 }
@@ -407,8 +427,15 @@ func (o syncOptions) text() string {
 
 // input turns the shown options back into a sync input.
 func (o syncOptions) input() workflows.SyncInput {
-	return workflows.SyncInput{ExpireDays: o.ExpireDays, LookbackDays: o.LookbackDays, PageSize: o.PageSize, BatchSize: o.BatchSize,
-		TagConcurrency: o.TagConcurrency, TagsPerActivity: o.TagsPerActivity, TagMode: o.TagMode}
+	return workflows.SyncInput{
+		ExpireDays:      o.ExpireDays,
+		LookbackDays:    o.LookbackDays,
+		PageSize:        o.PageSize,
+		BatchSize:       o.BatchSize,
+		TagConcurrency:  o.TagConcurrency,
+		TagsPerActivity: o.TagsPerActivity,
+		TagMode:         o.TagMode,
+	}
 }
 
 // formatTime prints a time in the schedule's time zone.

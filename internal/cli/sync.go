@@ -51,7 +51,12 @@ refuses a second one.`,
 	markAccountDefaults(f)
 	addTargetFlags(f, &o.target)
 	addWaitFlag(f, &o.wait)
-	f.StringVar(&o.resume, "resume", "", "continue the failed or canceled sync with this id from its last committed batch (as 'starter resume')")
+	f.StringVar(
+		&o.resume,
+		"resume",
+		"",
+		"continue the failed or canceled sync with this id from its last committed batch (as 'starter resume')",
+	)
 	e.completeKnobs(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("resume", e.completeSyncIDs(resumableStates))
 	describeOutput(cmd, started{}, "Without --wait")
@@ -94,7 +99,12 @@ size may not.`,
 }
 
 func addWaitFlag(f *pflag.FlagSet, wait *bool) {
-	f.BoolVar(wait, "wait", false, "wait for the sync to end, showing its progress on stderr, and print its final state")
+	f.BoolVar(
+		wait,
+		"wait",
+		false,
+		"wait for the sync to end, showing its progress on stderr, and print its final state",
+	)
 }
 
 // started is what sync and resume print when they do not wait.
@@ -150,7 +160,11 @@ func (e *env) runSync(cmd *cobra.Command, o *startOptions) error {
 		}, t.workflowType(), t.input(in))
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {
-			return fail(fmt.Errorf("sync %s already exists (another start in the same millisecond?): nothing started; see 'starter status %s'", id, id))
+			return fail(fmt.Errorf(
+				"sync %s already exists (another start in the same millisecond?): nothing started; see 'starter status %s'",
+				id,
+				id,
+			))
 		}
 		if err != nil {
 			return fail(fmt.Errorf("could not start sync %s: %v", id, err))
@@ -191,16 +205,30 @@ var resumableStates = []enumspb.WorkflowExecutionStatus{
 
 // resumeInput checks that the sync can be resumed and rebuilds its input:
 // the options it ran with, overridden by the flags given now.
-func (e *env) resumeInput(ctx context.Context, c *conn, id string, given workflows.SyncInput, flags *pflag.FlagSet) (workflows.SyncInput, error) {
+func (e *env) resumeInput(
+	ctx context.Context,
+	c *conn,
+	id string,
+	given workflows.SyncInput,
+	flags *pflag.FlagSet,
+) (workflows.SyncInput, error) {
 	desc, err := e.describeSync(ctx, c, id)
 	if err != nil {
 		return given, err
 	}
 	if isAllAccounts(desc.GetWorkflowExecutionInfo()) {
-		return given, fmt.Errorf("sync %q syncs every account: resume the syncs of the accounts that failed (see 'starter status %s'), or start a new one", id, id)
+		return given, fmt.Errorf(
+			"sync %q syncs every account: resume the syncs of the accounts that failed (see 'starter status %s'), or start a new one",
+			id,
+			id,
+		)
 	}
 	if st := desc.GetWorkflowExecutionInfo().GetStatus(); !containsStatus(resumableStates, st) {
-		return given, fmt.Errorf("sync %q is %s: only a failed, canceled, terminated or timed-out sync can be resumed", id, stateName(st))
+		return given, fmt.Errorf(
+			"sync %q is %s: only a failed, canceled, terminated or timed-out sync can be resumed",
+			id,
+			stateName(st),
+		)
 	}
 	for _, k := range syncKnobs {
 		if k.fixed && flags.Changed(k.flag) {
@@ -256,7 +284,13 @@ func (e *env) waitSync(ctx context.Context, c *conn, run client.WorkflowRun) err
 		return perr
 	}
 	if err != nil {
-		return fail(fmt.Errorf("sync %s %s: %s\nResume it with: starter resume %s --wait", id, st.State, workflows.ErrorText(err), id))
+		return fail(fmt.Errorf(
+			"sync %s %s: %s\nResume it with: starter resume %s --wait",
+			id,
+			st.State,
+			workflows.ErrorText(err),
+			id,
+		))
 	}
 	return nil
 }
@@ -277,8 +311,13 @@ func (e *env) refuseIfBusy(ctx context.Context, c *conn, t target) error {
 	if err != nil || len(running) == 0 {
 		return err
 	}
-	return fail(fmt.Errorf("%s is already being synced by %s (started %s): nothing started; wait for it, or cancel it with 'starter cancel %s'",
-		t.text(), running[0].SyncID, utc(running[0].StartedAt), running[0].SyncID))
+	return fail(fmt.Errorf(
+		"%s is already being synced by %s (started %s): nothing started; wait for it, or cancel it with 'starter cancel %s'",
+		t.text(),
+		running[0].SyncID,
+		utc(running[0].StartedAt),
+		running[0].SyncID,
+	))
 }
 
 // queueName quotes nothing: a task queue name with a quote cannot be

@@ -34,7 +34,11 @@ type conn struct {
 
 // withTemporal checks the Temporal settings, dials with the starter's data
 // converter, runs fn within timeout (noTimeout: none) and closes.
-func (e *env) withTemporal(cmd *cobra.Command, timeout time.Duration, fn func(ctx context.Context, c *conn) error) error {
+func (e *env) withTemporal(
+	cmd *cobra.Command,
+	timeout time.Duration,
+	fn func(ctx context.Context, c *conn) error,
+) error {
 	t := e.cfg.Temporal
 	if err := t.Validate(); err != nil {
 		return err

@@ -110,7 +110,10 @@ func (c *AESGCM) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, erro
 func ParseKey(b64, setting string) ([]byte, error) {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
 	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("%s must hold 32 random bytes in base64 (e.g. from `head -c 32 /dev/urandom | base64`)", setting)
+		return nil, fmt.Errorf(
+			"%s must hold 32 random bytes in base64 (e.g. from `head -c 32 /dev/urandom | base64`)",
+			setting,
+		)
 	}
 	return key, nil
 }
@@ -142,6 +145,8 @@ func NewConverters(keyB64 string) (Converters, error) {
 		return Converters{}, err
 	}
 	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
-	fc := temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
+	fc := temporal.NewDefaultFailureConverter(
+		temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true},
+	)
 	return Converters{Data: dc, Failure: fc}, nil
 }

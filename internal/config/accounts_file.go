@@ -135,14 +135,21 @@ func (e accountEntry) checkIDs() error {
 	case len(e.CustomerID) > 64:
 		return fieldErr("customer_id", "is %d characters long: allowed at most 64", len(e.CustomerID))
 	case e.CustomerID != "" && e.CustomerID == e.DomainID:
-		return fieldErr("customer_id", "equals domain_id: customer_id names a partner's customer; leave it out for the account itself")
+		return fieldErr(
+			"customer_id",
+			"equals domain_id: customer_id names a partner's customer; leave it out for the account itself",
+		)
 	}
 	return nil
 }
 
 func (e accountEntry) checkEndpoints(h *Huawei) error {
 	if !slices.Contains(Sites, h.Site) {
-		return fieldErr("site", "%q is not a Huawei Cloud site: allowed cn (China), intl (international) or eu (Europe)", h.Site)
+		return fieldErr(
+			"site",
+			"%q is not a Huawei Cloud site: allowed cn (China), intl (international) or eu (Europe)",
+			h.Site,
+		)
 	}
 	for field, v := range map[string]string{"bss_endpoint": e.BSSEndpoint, "tms_endpoint": e.TMSEndpoint} {
 		if v != "" && !isHTTPURL(v) {
@@ -164,7 +171,11 @@ func (e accountEntry) checkEndpoints(h *Huawei) error {
 			continue
 		}
 		if *r.v < 0 || *r.v > 1000 {
-			return fieldErr(field, "%g is out of range: allowed 0..1000 calls per second for the account (0 = unlimited)", *r.v)
+			return fieldErr(
+				field,
+				"%g is out of range: allowed 0..1000 calls per second for the account (0 = unlimited)",
+				*r.v,
+			)
 		}
 		*r.dst = *r.v
 	}
@@ -175,11 +186,21 @@ func (e accountEntry) checkDefaults() error {
 	d := e.Defaults
 	switch {
 	case d.ExpireDays < 0 || d.ExpireDays > MaxExpireDays:
-		return fieldErr("defaults.expire_days", "%d is out of range: allowed 1..%d (0 or left out: the starter's)", d.ExpireDays, MaxExpireDays)
+		return fieldErr(
+			"defaults.expire_days",
+			"%d is out of range: allowed 1..%d (0 or left out: the starter's)",
+			d.ExpireDays,
+			MaxExpireDays,
+		)
 	case d.LookbackDays < 0 || d.LookbackDays > MaxLookbackDays:
 		return fieldErr("defaults.lookback_days", "%d is out of range: allowed 0..%d", d.LookbackDays, MaxLookbackDays)
 	case d.TagMode != "" && !slices.Contains(TagModes, d.TagMode):
-		return fieldErr("defaults.tag_mode", "%q is not allowed: use one of %s", d.TagMode, strings.Join(TagModes, ", "))
+		return fieldErr(
+			"defaults.tag_mode",
+			"%q is not allowed: use one of %s",
+			d.TagMode,
+			strings.Join(TagModes, ", "),
+		)
 	}
 	return nil
 }
@@ -205,13 +226,22 @@ func (e accountEntry) resolveCredentials(h *Huawei) error {
 	case CredentialsChain:
 		for _, r := range refs {
 			if r.file != "" || r.env != "" {
-				return fieldErr("credentials", "is chain, which finds the keys itself (HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata): remove %s_file/%s_env", r.name, r.name)
+				return fieldErr(
+					"credentials",
+					"is chain, which finds the keys itself (HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata): remove %s_file/%s_env",
+					r.name,
+					r.name,
+				)
 			}
 		}
 		return nil
 	case CredentialsKeys:
 	default:
-		return fieldErr("credentials", "%q is not allowed: use keys (access_key_* and secret_key_*, the default) or chain (the Huawei SDK's provider chain)", h.Credentials)
+		return fieldErr(
+			"credentials",
+			"%q is not allowed: use keys (access_key_* and secret_key_*, the default) or chain (the Huawei SDK's provider chain)",
+			h.Credentials,
+		)
 	}
 	for _, r := range refs {
 		if err := r.resolve(); err != nil {
@@ -240,7 +270,12 @@ func (r keyRef) resolve() error {
 			return fieldErr(r.name+"_env", "names %s, which is not set or empty: it must hold %s", r.env, r.whatItHold)
 		}
 	case r.required:
-		return fieldErr(r.name+"_file", "or %s_env is required: the account needs %s (or set credentials: chain)", r.name, r.whatItHold)
+		return fieldErr(
+			r.name+"_file",
+			"or %s_env is required: the account needs %s (or set credentials: chain)",
+			r.name,
+			r.whatItHold,
+		)
 	}
 	return nil
 }
@@ -315,7 +350,13 @@ func parseAccountList(nodes []*yaml.Node) ([]Account, error) {
 			if a.Huawei.PartnerDomainID != "" {
 				field = "customer_id"
 			}
-			return nil, fmt.Errorf("%s: %s %s is already synced by %s: each account (domain) is listed once", label, field, a.Huawei.DomainID, prev)
+			return nil, fmt.Errorf(
+				"%s: %s %s is already synced by %s: each account (domain) is listed once",
+				label,
+				field,
+				a.Huawei.DomainID,
+				prev,
+			)
 		}
 		names[a.Name], domains[a.Huawei.DomainID] = label, label
 		accounts = append(accounts, a)
@@ -349,7 +390,11 @@ func parseAccount(n *yaml.Node) (Account, error) {
 func decodeStrict(n *yaml.Node, dst any, prefix string) error {
 	v := reflect.ValueOf(dst).Elem()
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: %s must be a mapping of fields (name: value)", n.Line, cmp.Or(strings.TrimSuffix(prefix, "."), "an account"))
+		return fmt.Errorf(
+			"line %d: %s must be a mapping of fields (name: value)",
+			n.Line,
+			cmp.Or(strings.TrimSuffix(prefix, "."), "an account"),
+		)
 	}
 	fields := map[string]reflect.Value{}
 	for i := range v.NumField() {
@@ -358,11 +403,21 @@ func decodeStrict(n *yaml.Node, dst any, prefix string) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i].Value, n.Content[i+1]
 		if as, literal := literalKeys[key]; literal && prefix == "" {
-			return fieldErr(key, "holds a key in the file: keys are never written there; use %s_file (a file, e.g. a mounted secret) or %s_env (the name of a variable)", as, as)
+			return fieldErr(
+				key,
+				"holds a key in the file: keys are never written there; use %s_file (a file, e.g. a mounted secret) or %s_env (the name of a variable)",
+				as,
+				as,
+			)
 		}
 		f, ok := fields[key]
 		if !ok {
-			return fieldErr(prefix+key, "is not a field (line %d): allowed %s", n.Content[i].Line, strings.Join(prefixed(prefix, slices.Sorted(maps.Keys(fields))), ", "))
+			return fieldErr(
+				prefix+key,
+				"is not a field (line %d): allowed %s",
+				n.Content[i].Line,
+				strings.Join(prefixed(prefix, slices.Sorted(maps.Keys(fields))), ", "),
+			)
 		}
 		if f.Kind() == reflect.Struct {
 			if err := decodeStrict(val, f.Addr().Interface(), prefix+key+"."); err != nil {

@@ -27,7 +27,10 @@ func LoadCodec() (Codec, error) {
 	}
 	// An empty file would turn the check off without a word.
 	if c.TokenFile != "" && c.Token == "" {
-		return c, fmt.Errorf("EXPIRY_SYNC_CODEC_TOKEN_FILE=%s is empty: it must hold the token, or unset it to serve without one", c.TokenFile)
+		return c, fmt.Errorf(
+			"EXPIRY_SYNC_CODEC_TOKEN_FILE=%s is empty: it must hold the token, or unset it to serve without one",
+			c.TokenFile,
+		)
 	}
 	return c, nil
 }

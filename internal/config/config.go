@@ -152,7 +152,10 @@ func (c *Worker) loadAccounts() error {
 		return nil
 	}
 	if set := c.Huawei.setVariables(); len(set) > 0 {
-		return fmt.Errorf("EXPIRY_SYNC_ACCOUNTS_FILE is set and so is %s: the accounts file names every account, keep one of them", strings.Join(set, ", "))
+		return fmt.Errorf(
+			"EXPIRY_SYNC_ACCOUNTS_FILE is set and so is %s: the accounts file names every account, keep one of them",
+			strings.Join(set, ", "),
+		)
 	}
 	accounts, err := LoadAccountsFile(c.AccountsFile)
 	if err != nil {
@@ -173,7 +176,9 @@ func (c *Worker) applyDatabasePassword() error {
 	}
 	u, err := url.Parse(c.DatabaseURL.Reveal())
 	if err != nil || u.Scheme != "mysql" || u.User == nil {
-		return errors.New("DATABASE_PASSWORD is set but DATABASE_URL is not mysql://user@host:3306/db: the password needs a MySQL URL with a user")
+		return errors.New(
+			"DATABASE_PASSWORD is set but DATABASE_URL is not mysql://user@host:3306/db: the password needs a MySQL URL with a user",
+		)
 	}
 	if _, has := u.User.Password(); has {
 		return errors.New("DATABASE_URL has a password and DATABASE_PASSWORD is set too: keep one of them")
@@ -189,14 +194,23 @@ func (c Worker) Validate() error {
 		return err
 	}
 	if c.MaxConcurrentActivities < 1 || c.MaxConcurrentActivities > 10000 {
-		return fmt.Errorf("WORKER_MAX_CONCURRENT_ACTIVITIES=%d is out of range: allowed 1..10000", c.MaxConcurrentActivities)
+		return fmt.Errorf(
+			"WORKER_MAX_CONCURRENT_ACTIVITIES=%d is out of range: allowed 1..10000",
+			c.MaxConcurrentActivities,
+		)
 	}
 	if c.TagMemoryMB < 0 || c.TagMemoryMB > 1<<20 {
-		return fmt.Errorf("WORKER_TAG_MEMORY_MB=%d is out of range: allowed 0..1048576 (0: every tag read staged one row per resource)", c.TagMemoryMB)
+		return fmt.Errorf(
+			"WORKER_TAG_MEMORY_MB=%d is out of range: allowed 0..1048576 (0: every tag read staged one row per resource)",
+			c.TagMemoryMB,
+		)
 	}
 	if c.MetricsListen != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
-			return fmt.Errorf("METRICS_LISTEN=%q is not host:port: allowed e.g. 0.0.0.0:9464 or 127.0.0.1:9464 (empty: off)", c.MetricsListen)
+			return fmt.Errorf(
+				"METRICS_LISTEN=%q is not host:port: allowed e.g. 0.0.0.0:9464 or 127.0.0.1:9464 (empty: off)",
+				c.MetricsListen,
+			)
 		}
 	}
 	if err := c.Log.Validate(); err != nil {
@@ -226,13 +240,23 @@ func (h Huawei) Validate() error {
 	case h.DomainID == "":
 		return errors.New("HUAWEI_DOMAIN_ID is not set: the worker needs the account (domain) id")
 	case h.BSSEndpoint != "" && !isHTTPURL(h.BSSEndpoint):
-		return fmt.Errorf("HUAWEI_BSS_ENDPOINT=%q is not an http(s) URL (leave it unset to use HUAWEI_SITE's)", h.BSSEndpoint)
+		return fmt.Errorf(
+			"HUAWEI_BSS_ENDPOINT=%q is not an http(s) URL (leave it unset to use HUAWEI_SITE's)",
+			h.BSSEndpoint,
+		)
 	case h.TMSEndpoint != "" && !isHTTPURL(h.TMSEndpoint):
-		return fmt.Errorf("HUAWEI_TMS_ENDPOINT=%q is not an http(s) URL (leave it unset to use HUAWEI_SITE's)", h.TMSEndpoint)
+		return fmt.Errorf(
+			"HUAWEI_TMS_ENDPOINT=%q is not an http(s) URL (leave it unset to use HUAWEI_SITE's)",
+			h.TMSEndpoint,
+		)
 	case !httpTimeoutOK(h.HTTPTimeout):
 		return fmt.Errorf("HUAWEI_HTTP_TIMEOUT=%s is out of range: allowed 1s..10m", h.HTTPTimeout)
 	case h.BSSRate < 0 || h.TMSRate < 0:
-		return fmt.Errorf("HUAWEI_BSS_RATE=%g / HUAWEI_TMS_RATE=%g: rates must be >= 0 (0 = unlimited)", h.BSSRate, h.TMSRate)
+		return fmt.Errorf(
+			"HUAWEI_BSS_RATE=%g / HUAWEI_TMS_RATE=%g: rates must be >= 0 (0 = unlimited)",
+			h.BSSRate,
+			h.TMSRate,
+		)
 	}
 	return nil
 }
@@ -243,12 +267,17 @@ func (h Huawei) validateCredentials() error {
 	switch h.Credentials {
 	case CredentialsChain:
 		if h.AccessKey != "" || h.SecretKey != "" || h.SecurityToken != "" {
-			return errors.New("HUAWEI_CREDENTIALS=chain and HUAWEI_ACCESS_KEY/SECRET_KEY/SECURITY_TOKEN are both set: keep one (the chain reads HUAWEICLOUD_SDK_AK/SK, the profile file or the ECS/CCE metadata)")
+			return errors.New(
+				"HUAWEI_CREDENTIALS=chain and HUAWEI_ACCESS_KEY/SECRET_KEY/SECURITY_TOKEN are both set: keep one (the chain reads HUAWEICLOUD_SDK_AK/SK, the profile file or the ECS/CCE metadata)",
+			)
 		}
 		return nil
 	case CredentialsKeys, "":
 	default:
-		return fmt.Errorf("HUAWEI_CREDENTIALS=%q is not allowed: use keys (HUAWEI_ACCESS_KEY and HUAWEI_SECRET_KEY) or chain (the Huawei SDK's provider chain: HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata)", h.Credentials)
+		return fmt.Errorf(
+			"HUAWEI_CREDENTIALS=%q is not allowed: use keys (HUAWEI_ACCESS_KEY and HUAWEI_SECRET_KEY) or chain (the Huawei SDK's provider chain: HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata)",
+			h.Credentials,
+		)
 	}
 	switch {
 	case h.AccessKey == "":

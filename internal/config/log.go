@@ -16,7 +16,12 @@ type Log struct {
 	Level  string `env:"LOG_LEVEL" envDefault:"info"`
 }
 
-var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}
 
 // Validate names a bad LOG_FORMAT or LOG_LEVEL and what is allowed.
 func (l Log) Validate() error {

@@ -151,7 +151,11 @@ func (t Temporal) ClientProfile() (envconfig.ClientConfigProfile, error) {
 	if t.ConfigFile != "" {
 		// envconfig skips a file that does not exist; one named must.
 		if _, err := os.Stat(file); err != nil {
-			return envconfig.ClientConfigProfile{}, fmt.Errorf("TEMPORAL_CONFIG_FILE=%s cannot be read: %v", file, errors.Unwrap(err))
+			return envconfig.ClientConfigProfile{}, fmt.Errorf(
+				"TEMPORAL_CONFIG_FILE=%s cannot be read: %v",
+				file,
+				errors.Unwrap(err),
+			)
 		}
 	}
 	vars, err := t.variables()
@@ -188,12 +192,23 @@ func (t Temporal) profileError(err error) error {
 		return fmt.Errorf("%s is not valid TOML: line %d (after key %q)", name, syntax.Position.Line, syntax.LastKey)
 	}
 	if t.Profile != "" {
-		conf, confErr := envconfig.LoadClientConfig(envconfig.LoadClientConfigOptions{ConfigFilePath: file, EnvLookup: envLookup{}})
+		conf, confErr := envconfig.LoadClientConfig(
+			envconfig.LoadClientConfigOptions{ConfigFilePath: file, EnvLookup: envLookup{}},
+		)
 		switch {
 		case confErr == nil && len(conf.Profiles) == 0:
-			return fmt.Errorf("TEMPORAL_PROFILE=%s but %s holds no profile: set TEMPORAL_CONFIG_FILE to the temporal.toml that has it", t.Profile, cmp.Or(file, "the default temporal.toml"))
+			return fmt.Errorf(
+				"TEMPORAL_PROFILE=%s but %s holds no profile: set TEMPORAL_CONFIG_FILE to the temporal.toml that has it",
+				t.Profile,
+				cmp.Or(file, "the default temporal.toml"),
+			)
 		case confErr == nil && conf.Profiles[t.Profile] == nil:
-			return fmt.Errorf("TEMPORAL_PROFILE=%s is not a profile of %s: allowed %s", t.Profile, file, strings.Join(slices.Sorted(maps.Keys(conf.Profiles)), ", "))
+			return fmt.Errorf(
+				"TEMPORAL_PROFILE=%s is not a profile of %s: allowed %s",
+				t.Profile,
+				file,
+				strings.Join(slices.Sorted(maps.Keys(conf.Profiles)), ", "),
+			)
 		}
 	}
 	return fmt.Errorf("%s is not a temporal.toml (see docs/temporal-clusters.md)", name)

@@ -22,15 +22,39 @@ type pemSetting struct {
 // will, so that a missing file or a wrong PEM fails at start, naming its
 // setting. A key's content never reaches an error.
 func (t Temporal) checkTLS(c envconfig.ClientConfigTLS) error {
-	ca := pemSetting{c.ServerCACertPath, string(c.ServerCACertData), t.TLS.ServerCACertPath, t.TLS.ServerCACertData, "TEMPORAL_TLS_SERVER_CA_CERT_", "tls.server_ca_cert_"}
-	cert := pemSetting{c.ClientCertPath, string(c.ClientCertData), t.TLS.ClientCertPath, t.TLS.ClientCertData, "TEMPORAL_TLS_CLIENT_CERT_", "tls.client_cert_"}
-	key := pemSetting{c.ClientKeyPath, string(c.ClientKeyData), t.TLS.ClientKeyPath, t.TLS.ClientKeyData.Reveal(), "TEMPORAL_TLS_CLIENT_KEY_", "tls.client_key_"}
+	ca := pemSetting{
+		c.ServerCACertPath,
+		string(c.ServerCACertData),
+		t.TLS.ServerCACertPath,
+		t.TLS.ServerCACertData,
+		"TEMPORAL_TLS_SERVER_CA_CERT_",
+		"tls.server_ca_cert_",
+	}
+	cert := pemSetting{
+		c.ClientCertPath,
+		string(c.ClientCertData),
+		t.TLS.ClientCertPath,
+		t.TLS.ClientCertData,
+		"TEMPORAL_TLS_CLIENT_CERT_",
+		"tls.client_cert_",
+	}
+	key := pemSetting{
+		c.ClientKeyPath,
+		string(c.ClientKeyData),
+		t.TLS.ClientKeyPath,
+		t.TLS.ClientKeyData.Reveal(),
+		"TEMPORAL_TLS_CLIENT_KEY_",
+		"tls.client_key_",
+	}
 	caPEM, err := t.readPEM(ca)
 	if err != nil {
 		return err
 	}
 	if caPEM != nil && !x509.NewCertPool().AppendCertsFromPEM(caPEM) {
-		return fmt.Errorf("%s holds no PEM certificate: give the CA that signed the server's certificate", t.pemName(ca))
+		return fmt.Errorf(
+			"%s holds no PEM certificate: give the CA that signed the server's certificate",
+			t.pemName(ca),
+		)
 	}
 	certPEM, err := t.readPEM(cert)
 	if err != nil {
@@ -57,7 +81,11 @@ func (t Temporal) checkTLS(c envconfig.ClientConfigTLS) error {
 func (t Temporal) readPEM(s pemSetting) ([]byte, error) {
 	switch {
 	case s.path != "" && s.data != "":
-		return nil, fmt.Errorf("%s and %s are both set: give one", t.pemName(s), t.settingName(s.env+"DATA", s.envData, s.key+"data", ""))
+		return nil, fmt.Errorf(
+			"%s and %s are both set: give one",
+			t.pemName(s),
+			t.settingName(s.env+"DATA", s.envData, s.key+"data", ""),
+		)
 	case s.data != "":
 		return []byte(s.data), nil
 	case s.path == "":

@@ -82,7 +82,13 @@ const (
 )
 
 // HuaweiNonRetryable are the Huawei failures a retry policy must not retry.
-var HuaweiNonRetryable = []string{ErrTypeHuaweiBadRequest, ErrTypeHuaweiAuth, ErrTypeHuaweiForbidden, ErrTypeHuaweiNotFound, ErrTypeHuaweiNoAPI}
+var HuaweiNonRetryable = []string{
+	ErrTypeHuaweiBadRequest,
+	ErrTypeHuaweiAuth,
+	ErrTypeHuaweiForbidden,
+	ErrTypeHuaweiNotFound,
+	ErrTypeHuaweiNoAPI,
+}
 
 // Statuses of a send (a digest on one channel) and of each resource it
 // names (a row of notifications). pending: claimed, not sent yet (or the

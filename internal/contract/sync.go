@@ -159,8 +159,12 @@ func (c *ListingCheck) Observe(total int) {
 func (c ListingCheck) Shortfall(listed int) string {
 	missing := c.LastTotal - listed - c.Quarantined
 	churn := max(c.Moved, c.MaxTotal-c.MinTotal)
-	counted := fmt.Sprintf("the listing saw %d distinct resources and %d unreadable records where BSS's total_count says %d",
-		listed, c.Quarantined, c.LastTotal)
+	counted := fmt.Sprintf(
+		"the listing saw %d distinct resources and %d unreadable records where BSS's total_count says %d",
+		listed,
+		c.Quarantined,
+		c.LastTotal,
+	)
 	var s string
 	switch {
 	case len(c.Doubts) > 0:

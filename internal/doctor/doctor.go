@@ -100,14 +100,25 @@ func Run(ctx context.Context, cfg config.Worker, loadErr error) Report {
 		_, _, loadErr = huawei.SiteEndpoints(cfg.Huawei.Site)
 	}
 	if loadErr != nil {
-		r.add(fail("configuration", "set the variable as the message says (see the README's configuration table)", "%v", loadErr))
+		r.add(fail(
+			"configuration",
+			"set the variable as the message says (see the README's configuration table)",
+			"%v",
+			loadErr,
+		))
 		for _, name := range []string{"database", "migrations", "temporal", "namespace", "search attributes", checkBSS, checkTMS, checkShowTags, checkListResource} {
 			r.add(skip(name, "needs a valid configuration"))
 		}
 		return r
 	}
 	if cfg.AccountsFile == "" {
-		r.add(ok("configuration", "task queue %s, namespace %s, Huawei site %s", cfg.Temporal.TaskQueue, cfg.Temporal.Namespace, cfg.Huawei.Site))
+		r.add(ok(
+			"configuration",
+			"task queue %s, namespace %s, Huawei site %s",
+			cfg.Temporal.TaskQueue,
+			cfg.Temporal.Namespace,
+			cfg.Huawei.Site,
+		))
 	} else {
 		r.add(ok("configuration", "task queue %s, namespace %s, %d accounts from %s", cfg.Temporal.TaskQueue, cfg.Temporal.Namespace, len(cfg.Accounts), cfg.AccountsFile))
 	}

@@ -44,7 +44,11 @@ func Huawei(ctx context.Context, cfg config.Huawei) []Check {
 	tms := tmsCheck(ctx, hw, tmsURL)
 	checks := []Check{bss, tms}
 	if !bss.OK || (!tms.OK && !tms.Warning) {
-		return append(checks, skip(checkShowTags, "needs working BSS and TMS calls"), skip(checkListResource, "needs working BSS and TMS calls"))
+		return append(
+			checks,
+			skip(checkShowTags, "needs working BSS and TMS calls"),
+			skip(checkListResource, "needs working BSS and TMS calls"),
+		)
 	}
 	return append(checks, tmsPermissions(ctx, hw, probe)...)
 }
@@ -60,7 +64,10 @@ type listedProbe struct {
 func bssCheck(ctx context.Context, hw *huawei.Client, url string) (listedProbe, Check) {
 	const name = checkBSS
 	now := time.Now()
-	page, err := hw.ListPage(ctx, huawei.ListQuery{ExpireBegin: now.AddDate(-1, 0, 0), ExpireEnd: now.AddDate(5, 0, 0), Limit: probeRecords})
+	page, err := hw.ListPage(
+		ctx,
+		huawei.ListQuery{ExpireBegin: now.AddDate(-1, 0, 0), ExpireEnd: now.AddDate(5, 0, 0), Limit: probeRecords},
+	)
 	if err != nil {
 		return listedProbe{}, apiFailure(name, err)
 	}
@@ -72,7 +79,11 @@ func bssCheck(ctx context.Context, hw *huawei.Client, url string) (listedProbe, 
 		}
 	}
 	if page.TotalCount == 0 {
-		return probe, ok(name, "%s answers; the account has no yearly/monthly resource expiring between a year ago and 5 years from now", url)
+		return probe, ok(
+			name,
+			"%s answers; the account has no yearly/monthly resource expiring between a year ago and 5 years from now",
+			url,
+		)
 	}
 	return probe, ok(name, "%s lists the account's yearly/monthly resources (%d in total)", url, page.TotalCount)
 }
@@ -106,10 +117,18 @@ func tmsPermissions(ctx context.Context, hw *huawei.Client, probe listedProbe) [
 		return []Check{ok(show, "%s", note), ok(list, "%s", note)}
 	case r.ResourceID == "":
 		const todo = "nothing, or run the check again once a taggable resource (ECS, EVS, EIP, ...) is listed"
-		why := fmt.Sprintf("not probed: none of the first %d listed resources has tags to read (a TMS type and a project)", min(probe.total, probeRecords))
+		why := fmt.Sprintf(
+			"not probed: none of the first %d listed resources has tags to read (a TMS type and a project)",
+			min(probe.total, probeRecords),
+		)
 		return []Check{warn(show, todo, "%s", why), warn(list, todo, "%s", why)}
 	}
-	target := inventory.TagTarget{ResourceID: r.ResourceID, ProjectID: r.ProjectID, ResourceTypeCode: r.ResourceTypeCode, EnterpriseProjectID: r.EnterpriseProjectID}
+	target := inventory.TagTarget{
+		ResourceID:          r.ResourceID,
+		ProjectID:           r.ProjectID,
+		ResourceTypeCode:    r.ResourceTypeCode,
+		EnterpriseProjectID: r.EnterpriseProjectID,
+	}
 	tmsType, _ := hw.Catalog().Lookup(r.ResourceTypeCode, r.IsMainResource)
 	target.TagType = tmsType
 	_, err := hw.ResourceTags(ctx, target)
@@ -140,7 +159,12 @@ func bulkPermission(name string, err error) Check {
 	var ae *huawei.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Kind == huawei.KindNoAPI:
-		return warn(name, "nothing: the sync reads tags one by one (slower for large accounts)", "%s: this TMS endpoint has no bulk tag API", ae.Problem())
+		return warn(
+			name,
+			"nothing: the sync reads tags one by one (slower for large accounts)",
+			"%s: this TMS endpoint has no bulk tag API",
+			ae.Problem(),
+		)
 	case errors.As(err, &ae) && ae.Kind == huawei.KindForbidden:
 		return warn(name, ae.Hint()+"; until then the sync reads tags one by one", "%s", ae.Problem())
 	}

@@ -29,7 +29,12 @@ func Database(ctx context.Context, cfg config.Worker) []Check {
 	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
 	if err != nil {
 		return []Check{
-			fail("database", "check DATABASE_URL (mysql://user:pass@host:3306/db or sqlite:///path/file.db) and that the database is running and reachable from here", "%v", err),
+			fail(
+				"database",
+				"check DATABASE_URL (mysql://user:pass@host:3306/db or sqlite:///path/file.db) and that the database is running and reachable from here",
+				"%v",
+				err,
+			),
 			skip("migrations", "needs the database"),
 		}
 	}
@@ -38,11 +43,26 @@ func Database(ctx context.Context, cfg config.Worker) []Check {
 	current, latest, err := st.MigrationVersion(ctx)
 	switch {
 	case err != nil:
-		return []Check{db, warn("migrations", "nothing, if the worker may create tables: it applies the migrations at start (as DATABASE_MIGRATION_URL's user when set)",
-			"cannot read the migration version (%v): the database was probably never migrated", err)}
+		return []Check{
+			db,
+			warn(
+				"migrations",
+				"nothing, if the worker may create tables: it applies the migrations at start (as DATABASE_MIGRATION_URL's user when set)",
+				"cannot read the migration version (%v): the database was probably never migrated",
+				err,
+			),
+		}
 	case current < latest:
-		return []Check{db, warn("migrations", "nothing, if the worker may alter tables: it applies the missing migrations at start (as DATABASE_MIGRATION_URL's user when set)",
-			"the database is at version %d, this worker needs %d", current, latest)}
+		return []Check{
+			db,
+			warn(
+				"migrations",
+				"nothing, if the worker may alter tables: it applies the missing migrations at start (as DATABASE_MIGRATION_URL's user when set)",
+				"the database is at version %d, this worker needs %d",
+				current,
+				latest,
+			),
+		}
 	case current > latest:
 		return []Check{db, fail("migrations", "upgrade this worker to the release that migrated the database",
 			"the database is at version %d, newer than this worker's %d", current, latest)}
@@ -58,7 +78,12 @@ func Temporal(ctx context.Context, cfg config.Temporal) []Check {
 	c, err := temporalclient.Dial(ctx, cfg, client.Options{Logger: tlog.NewStructuredLogger(discardLogger())})
 	if err != nil {
 		return []Check{
-			fail("temporal", "check TEMPORAL_ADDRESS and the other TEMPORAL_* settings (docs/temporal-clusters.md), and that the server runs", "%v", err),
+			fail(
+				"temporal",
+				"check TEMPORAL_ADDRESS and the other TEMPORAL_* settings (docs/temporal-clusters.md), and that the server runs",
+				"%v",
+				err,
+			),
 			skip("namespace", "needs Temporal"), skip("search attributes", "needs Temporal"),
 		}
 	}
@@ -68,13 +93,31 @@ func Temporal(ctx context.Context, cfg config.Temporal) []Check {
 	var notFound *serviceerror.NamespaceNotFound
 	switch {
 	case errors.As(err, &notFound):
-		return append(checks,
-			fail("namespace", fmt.Sprintf("create it (temporal operator namespace create --namespace %s) or set TEMPORAL_NAMESPACE to an existing one", cfg.Namespace),
-				"namespace %s does not exist", cfg.Namespace),
-			skip("search attributes", "needs the namespace"))
+		return append(
+			checks,
+			fail(
+				"namespace",
+				fmt.Sprintf(
+					"create it (temporal operator namespace create --namespace %s) or set TEMPORAL_NAMESPACE to an existing one",
+					cfg.Namespace,
+				),
+				"namespace %s does not exist",
+				cfg.Namespace,
+			),
+			skip("search attributes", "needs the namespace"),
+		)
 	case err != nil:
-		return append(checks, fail("namespace", "check TEMPORAL_NAMESPACE and this client's permissions", "describing namespace %s: %v", cfg.Namespace, err),
-			skip("search attributes", "needs the namespace"))
+		return append(
+			checks,
+			fail(
+				"namespace",
+				"check TEMPORAL_NAMESPACE and this client's permissions",
+				"describing namespace %s: %v",
+				cfg.Namespace,
+				err,
+			),
+			skip("search attributes", "needs the namespace"),
+		)
 	}
 	checks = append(checks, ok("namespace", "%s exists", cfg.Namespace))
 	missing, err := workerapp.MissingSearchAttributes(ctx, c, cfg.Namespace)

@@ -93,14 +93,23 @@ type BulkResult struct {
 // whatever TMS does with an empty tag filter, starting from `from` and
 // handing each page to sink with the cursor to resume after it. A sink error
 // stops the listing and is returned as is.
-func (c *Client) BulkTags(ctx context.Context, projectID, tmsType string, from BulkCursor, sink func(page []TaggedResource, next BulkCursor) error) (BulkResult, error) {
+func (c *Client) BulkTags(
+	ctx context.Context,
+	projectID, tmsType string,
+	from BulkCursor,
+	sink func(page []TaggedResource, next BulkCursor) error,
+) (BulkResult, error) {
 	b := &bulk{c: c, ctx: ctx, project: projectID, typ: tmsType, cur: from, sink: sink}
 	if b.cur.Phase == "" {
 		b.cur = BulkCursor{Phase: phaseAll, Strategy: StrategyEmptyFilter, Limit: BulkLimit, Budget: from.Budget}
 	}
 	for b.cur.Phase != phaseDone && b.unavailable == "" {
 		if b.cur.Calls >= maxBulkCalls {
-			return b.result(), &APIError{API: apiListResource, Kind: KindBadResponse, Message: fmt.Sprintf("the listing did not end after %d calls", maxBulkCalls)}
+			return b.result(), &APIError{
+				API:     apiListResource,
+				Kind:    KindBadResponse,
+				Message: fmt.Sprintf("the listing did not end after %d calls", maxBulkCalls),
+			}
 		}
 		if err := b.step(); err != nil {
 			return b.result(), err
@@ -126,7 +135,12 @@ type keyValues struct {
 }
 
 func (b *bulk) result() BulkResult {
-	return BulkResult{Strategy: b.cur.Strategy, Calls: b.cur.Calls, Resources: b.cur.Emitted, Unavailable: b.unavailable}
+	return BulkResult{
+		Strategy:    b.cur.Strategy,
+		Calls:       b.cur.Calls,
+		Resources:   b.cur.Emitted,
+		Unavailable: b.unavailable,
+	}
 }
 
 func (b *bulk) step() error {
@@ -231,14 +245,25 @@ func (b *bulk) page(resp *model.ListResourceResponse) ([]TaggedResource, error) 
 	if len(res) > 0 {
 		sig := res[0].ResourceId + "|" + res[len(res)-1].ResourceId
 		if b.cur.Offset > 0 && sig == b.cur.PrevPage {
-			return nil, &APIError{API: apiListResource, Kind: KindBadResponse, Message: fmt.Sprintf("the page at offset %d repeats the previous one: TMS ignores offset", b.cur.Offset)}
+			return nil, &APIError{
+				API:  apiListResource,
+				Kind: KindBadResponse,
+				Message: fmt.Sprintf(
+					"the page at offset %d repeats the previous one: TMS ignores offset",
+					b.cur.Offset,
+				),
+			}
 		}
 		b.cur.PrevPage = sig
 	}
 	out := make([]TaggedResource, 0, len(res))
 	for _, r := range res {
 		if r.ResourceId == "" {
-			return nil, &APIError{API: apiListResource, Kind: KindBadResponse, Message: "a resource without resource_id"}
+			return nil, &APIError{
+				API:     apiListResource,
+				Kind:    KindBadResponse,
+				Message: "a resource without resource_id",
+			}
 		}
 		if r.Tags == nil && b.cur.Phase != phaseUntagged {
 			continue // no tags field: unknown, not "none"; read on its own later

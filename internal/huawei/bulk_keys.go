@@ -36,7 +36,11 @@ func (b *bulk) keyIndex() int {
 	if b.cur.Key == "" {
 		return 0
 	}
-	i, found := slices.BinarySearchFunc(b.keys, b.cur.Key, func(kv keyValues, k string) int { return strings.Compare(kv.key, k) })
+	i, found := slices.BinarySearchFunc(
+		b.keys,
+		b.cur.Key,
+		func(kv keyValues, k string) int { return strings.Compare(kv.key, k) },
+	)
 	if !found {
 		b.cur.Chunk, b.cur.Offset, b.cur.PrevPage = 0, 0, ""
 	}
@@ -79,7 +83,13 @@ func (b *bulk) loadKeys() error {
 	}
 	for _, e := range deref(resp.Errors) {
 		if e.ResourceType == b.typ || e.ResourceType == "" {
-			b.unavailable = fmt.Sprintf("%s cannot list the tag keys of %s: %s %s", apiListTags, b.typ, e.ErrorCode, e.ErrorMsg)
+			b.unavailable = fmt.Sprintf(
+				"%s cannot list the tag keys of %s: %s %s",
+				apiListTags,
+				b.typ,
+				e.ErrorCode,
+				e.ErrorMsg,
+			)
 			return nil
 		}
 	}
@@ -93,8 +103,13 @@ func (b *bulk) loadKeys() error {
 	slices.SortFunc(b.keys, func(x, y keyValues) int { return strings.Compare(x.key, y.key) })
 	b.keys = slices.CompactFunc(b.keys, func(x, y keyValues) bool { return x.key == y.key })
 	if b.cur.Budget > 0 && b.cur.Key == "" && cost > b.cur.Budget {
-		b.unavailable = fmt.Sprintf("TMS refuses an empty tag filter and listing the %d tag keys of %s one by one would take at least %d calls, more than the %d of reading the resources one by one",
-			len(b.keys), b.typ, cost, b.cur.Budget)
+		b.unavailable = fmt.Sprintf(
+			"TMS refuses an empty tag filter and listing the %d tag keys of %s one by one would take at least %d calls, more than the %d of reading the resources one by one",
+			len(b.keys),
+			b.typ,
+			cost,
+			b.cur.Budget,
+		)
 	}
 	return nil
 }

@@ -26,14 +26,22 @@ func credentials(cfg config.Huawei) (auth.ICredential, error) {
 	}
 	found, err := provider.GlobalCredentialProviderChain().GetCredentials()
 	if err != nil {
-		return nil, fmt.Errorf("credentials chain of account %s found no credentials (HUAWEICLOUD_SDK_AK/SK variables, profile file, ECS/CCE metadata): %v", domain, err)
+		return nil, fmt.Errorf(
+			"credentials chain of account %s found no credentials (HUAWEICLOUD_SDK_AK/SK variables, profile file, ECS/CCE metadata): %v",
+			domain,
+			err,
+		)
 	}
 	cred, ok := found.(*auth.GlobalCredentials)
 	if !ok {
 		return nil, fmt.Errorf("credentials chain of account %s found %T, not global credentials", domain, found)
 	}
 	if cred.DomainId != "" && cred.DomainId != domain {
-		return nil, fmt.Errorf("credentials chain found the keys of account %s, but the account to sign for is %s: set HUAWEICLOUD_SDK_DOMAIN_ID (or the profile's domain_id) to it, or leave it unset", cred.DomainId, domain)
+		return nil, fmt.Errorf(
+			"credentials chain found the keys of account %s, but the account to sign for is %s: set HUAWEICLOUD_SDK_DOMAIN_ID (or the profile's domain_id) to it, or leave it unset",
+			cred.DomainId,
+			domain,
+		)
 	}
 	cred.DomainId = domain
 	return cred, nil

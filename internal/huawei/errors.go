@@ -213,7 +213,11 @@ func fromResponse(api string, re *responseError) *APIError {
 		Message: clip.Text(re.ErrorMessage, clip.Max), RequestID: re.RequestId, RetryAfter: re.retryAfter,
 	}
 	if e.RetryAfter > MaxRetryAfter {
-		e.Message += fmt.Sprintf(" (Retry-After asked for %s: waiting %s at most before the next attempt)", e.RetryAfter, MaxRetryAfter)
+		e.Message += fmt.Sprintf(
+			" (Retry-After asked for %s: waiting %s at most before the next attempt)",
+			e.RetryAfter,
+			MaxRetryAfter,
+		)
 		e.RetryAfter = MaxRetryAfter
 	}
 	code := gatewayCode(re.ErrorCode)

@@ -157,7 +157,11 @@ func toResource(o model.OrderInstanceV2) (inventory.Resource, error) {
 	}
 	expire, err := time.Parse(time.RFC3339, deref(o.ExpireTime))
 	if err != nil || expire.IsZero() { // the zero time is no expire time
-		return inventory.Resource{}, fmt.Errorf("resource %s: expire_time %q is not a UTC time", id, deref(o.ExpireTime))
+		return inventory.Resource{}, fmt.Errorf(
+			"resource %s: expire_time %q is not a UTC time",
+			id,
+			deref(o.ExpireTime),
+		)
 	}
 	if err := inventory.CheckExpireTime(expire.UTC()); err != nil {
 		return inventory.Resource{}, fmt.Errorf("resource %s: %w", id, err)

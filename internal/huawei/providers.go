@@ -22,7 +22,9 @@ func (c *Client) Providers(ctx context.Context) ([]string, error) {
 	var types []string
 	for offset := 0; ; {
 		resp, err := call(ctx, c.observer, c.tmsLimit, apiListProviders, func() (*model.ListProvidersResponse, error) {
-			return c.tms.ListProviders(&model.ListProvidersRequest{Offset: ptr(int32(offset)), Limit: ptr(int32(providersPage))})
+			return c.tms.ListProviders(
+				&model.ListProvidersRequest{Offset: ptr(int32(offset)), Limit: ptr(int32(providersPage))},
+			)
 		})
 		if err != nil {
 			return nil, err

@@ -209,7 +209,12 @@ func (c *Client) QuoteRenewal(ctx context.Context, ids []string, p contract.Peri
 	q := contract.RenewQuote{Lines: []contract.QuoteLine{}}
 	officialKnown := true
 	for chunk := range slices.Chunk(ids, contract.MaxRenewIDs) {
-		body := &model.ListRenewRateOnPeriodReq{ResourceIds: chunk, PeriodType: p.HuaweiType(), PeriodNum: int32(p.Num), IncludeRelativeResources: ptr(true)}
+		body := &model.ListRenewRateOnPeriodReq{
+			ResourceIds:              chunk,
+			PeriodType:               p.HuaweiType(),
+			PeriodNum:                int32(p.Num),
+			IncludeRelativeResources: ptr(true),
+		}
 		resp, err := renewCall(ctx, c, apiRenewRate, func() (*model.ListRenewRateOnPeriodResponse, error) {
 			return c.bss.ListRenewRateOnPeriod(&model.ListRenewRateOnPeriodRequest{Body: body})
 		})
@@ -228,7 +233,12 @@ func (c *Client) QuoteRenewal(ctx context.Context, ids []string, p contract.Peri
 }
 
 // addChunk adds one ListRenewRateOnPeriod answer for ids to q.
-func addChunk(q *contract.RenewQuote, resp *model.ListRenewRateOnPeriodResponse, ids []string, officialKnown *bool) error {
+func addChunk(
+	q *contract.RenewQuote,
+	resp *model.ListRenewRateOnPeriodResponse,
+	ids []string,
+	officialKnown *bool,
+) error {
 	currency := deref(resp.Currency)
 	switch {
 	case currency == "":
@@ -261,7 +271,10 @@ func addChunk(q *contract.RenewQuote, resp *model.ListRenewRateOnPeriodResponse,
 	for _, f := range deref(resp.FailResourceInfos) {
 		id := deref(f.ResourceId)
 		answered[id] = true
-		q.Failures = append(q.Failures, contract.ResourceFailure{ResourceID: id, Code: deref(f.ErrorCode), Message: deref(f.ErrorMsg)})
+		q.Failures = append(
+			q.Failures,
+			contract.ResourceFailure{ResourceID: id, Code: deref(f.ErrorCode), Message: deref(f.ErrorMsg)},
+		)
 	}
 	for _, id := range ids {
 		if !answered[id] {
@@ -283,15 +296,29 @@ func addChunk(q *contract.RenewQuote, resp *model.ListRenewRateOnPeriodResponse,
 // An error other than a refusal (a 5xx, a timeout, a closed connection) may
 // come after the order was placed: do not call again before looking for it
 // with RenewalOrdersSince.
-func (c *Client) RenewResources(ctx context.Context, ids []string, p contract.Period) (orderIDs []string, failures []contract.ResourceFailure, err error) {
+func (c *Client) RenewResources(
+	ctx context.Context,
+	ids []string,
+	p contract.Period,
+) (orderIDs []string, failures []contract.ResourceFailure, err error) {
 	ids, err = c.checkRenewArgs(apiRenew, ids, p)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(ids) > contract.MaxRenewIDs {
-		return nil, nil, badRequest(apiRenew, "%d resources in one renewal order: at most %d", len(ids), contract.MaxRenewIDs)
+		return nil, nil, badRequest(
+			apiRenew,
+			"%d resources in one renewal order: at most %d",
+			len(ids),
+			contract.MaxRenewIDs,
+		)
 	}
-	body := &model.RenewalResourcesReq{ResourceIds: ids, PeriodType: p.HuaweiType(), PeriodNum: int32(p.Num), IsAutoPay: ptr(int32(0))}
+	body := &model.RenewalResourcesReq{
+		ResourceIds: ids,
+		PeriodType:  p.HuaweiType(),
+		PeriodNum:   int32(p.Num),
+		IsAutoPay:   ptr(int32(0)),
+	}
 	resp, err := renewCall(ctx, c, apiRenew, func() (*model.RenewalResourcesResponse, error) {
 		return c.bss.RenewalResources(&model.RenewalResourcesRequest{Body: body})
 	})
@@ -299,7 +326,11 @@ func (c *Client) RenewResources(ctx context.Context, ids []string, p contract.Pe
 		return nil, nil, err
 	}
 	for _, f := range deref(resp.FailResourceInfos) {
-		failures = append(failures, contract.ResourceFailure{ResourceID: deref(f.ResourceId), Code: deref(f.ErrorCode), Message: deref(f.ErrorMsg)})
+		failures = append(failures, contract.ResourceFailure{
+			ResourceID: deref(f.ResourceId),
+			Code:       deref(f.ErrorCode),
+			Message:    deref(f.ErrorMsg),
+		})
 	}
 	orderIDs = slices.DeleteFunc(slices.Clone(deref(resp.OrderIds)), func(id string) bool { return id == "" })
 	if len(orderIDs) == 0 && len(failures) == 0 {
@@ -345,13 +376,19 @@ func (c *Client) RenewalOrdersSince(ctx context.Context, since time.Time, resour
 			out = append(out, o)
 		}
 	}
-	slices.SortFunc(out, func(a, b Order) int { return cmp.Or(a.CreateTime.Compare(b.CreateTime), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(
+		out,
+		func(a, b Order) int { return cmp.Or(a.CreateTime.Compare(b.CreateTime), cmp.Compare(a.ID, b.ID)) },
+	)
 	return out, nil
 }
 
 // listOrders pages ListCustomerOrders to the end, de-duplicating by order
 // id: a new order can shift the pages while they are read.
-func (c *Client) listOrders(ctx context.Context, req *model.ListCustomerOrdersRequest) ([]model.CustomerOrderV2, error) {
+func (c *Client) listOrders(
+	ctx context.Context,
+	req *model.ListCustomerOrdersRequest,
+) ([]model.CustomerOrderV2, error) {
 	var out []model.CustomerOrderV2
 	seen := map[string]bool{}
 	for offset := 0; ; {
@@ -464,7 +501,9 @@ func orderTime(s *string) (time.Time, error) {
 // is a KindNotFound error.
 func (c *Client) Order(ctx context.Context, orderID string) (Order, error) {
 	resp, err := renewCall(ctx, c, apiOrderDetails, func() (*model.ShowCustomerOrderDetailsResponse, error) {
-		return c.bss.ShowCustomerOrderDetails(&model.ShowCustomerOrderDetailsRequest{OrderId: orderID, Limit: ptr(int32(1))})
+		return c.bss.ShowCustomerOrderDetails(
+			&model.ShowCustomerOrderDetailsRequest{OrderId: orderID, Limit: ptr(int32(1))},
+		)
 	})
 	if err != nil {
 		var ae *APIError
@@ -538,7 +577,10 @@ func (c *Client) orderDiscount(ctx context.Context, orderID string) (*model.Disc
 	if err != nil {
 		return nil, err
 	}
-	offered := slices.DeleteFunc(slices.Clone(deref(resp.Discounts)), func(d model.DiscountInfoV3) bool { return d.DiscountId == "" })
+	offered := slices.DeleteFunc(
+		slices.Clone(deref(resp.Discounts)),
+		func(d model.DiscountInfoV3) bool { return d.DiscountId == "" },
+	)
 	if len(offered) == 0 {
 		return nil, nil
 	}
@@ -579,7 +621,9 @@ func (c *Client) orderCoupon(ctx context.Context, orderID string) (*model.Coupon
 // pending payment can be, api_order_00017).
 func (c *Client) CancelOrder(ctx context.Context, orderID string) error {
 	_, err := renewCall(ctx, c, apiCancelOrder, func() (*model.CancelCustomerOrderResponse, error) {
-		return c.bss.CancelCustomerOrder(&model.CancelCustomerOrderRequest{Body: &model.CancelCustomerOrderReq{OrderId: orderID}})
+		return c.bss.CancelCustomerOrder(
+			&model.CancelCustomerOrderRequest{Body: &model.CancelCustomerOrderReq{OrderId: orderID}},
+		)
 	})
 	return err
 }
@@ -604,7 +648,12 @@ func (c *Client) SetAutoRenew(ctx context.Context, resourceID string, on bool, t
 		return partnerRefusal(apiAutoRenew)
 	}
 	if times < 0 || times > MaxAutoRenewTimes {
-		return badRequest(apiAutoRenew, "auto-renew times %d out of range 0..%d (0: unlimited)", times, MaxAutoRenewTimes)
+		return badRequest(
+			apiAutoRenew,
+			"auto-renew times %d out of range 0..%d (0: unlimited)",
+			times,
+			MaxAutoRenewTimes,
+		)
 	}
 	body := &model.AutoRenewalResourcesReq{AutoRenewTimes: ptr(int32(times))}
 	switch p.Unit {
@@ -646,7 +695,10 @@ func (c *Client) ToOnDemand(ctx context.Context, ids []string) ([]contract.Resou
 			return failures, err
 		}
 		for _, d := range deref(resp.ErrorDetails) {
-			failures = append(failures, contract.ResourceFailure{ResourceID: deref(d.Id), Code: deref(d.ErrorCode), Message: deref(d.ErrorMsg)})
+			failures = append(
+				failures,
+				contract.ResourceFailure{ResourceID: deref(d.Id), Code: deref(d.ErrorCode), Message: deref(d.ErrorMsg)},
+			)
 		}
 	}
 	return failures, nil

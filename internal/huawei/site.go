@@ -40,7 +40,10 @@ var siteRegions = map[string]struct{ bss, tms []string }{
 func SiteEndpoints(site string) (bss, tms string, err error) {
 	r, ok := siteRegions[strings.ToLower(strings.TrimSpace(cmp.Or(site, SiteChina)))]
 	if !ok {
-		return "", "", fmt.Errorf("HUAWEI_SITE=%q is not a Huawei Cloud site: allowed cn (China), intl (international) or eu (Europe)", site)
+		return "", "", fmt.Errorf(
+			"HUAWEI_SITE=%q is not a Huawei Cloud site: allowed cn (China), intl (international) or eu (Europe)",
+			site,
+		)
 	}
 	return r.bss[0], r.tms[0], nil
 }

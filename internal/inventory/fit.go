@@ -36,7 +36,12 @@ func CheckID(id string) error {
 	case !utf8.ValidString(id):
 		return fmt.Errorf("resource_id %q is not valid UTF-8", id)
 	case utf8.RuneCountInString(id) > MaxIDLength:
-		return fmt.Errorf("resource_id %.40q… has %d characters, more than the %d an id may have", id, utf8.RuneCountInString(id), MaxIDLength)
+		return fmt.Errorf(
+			"resource_id %.40q… has %d characters, more than the %d an id may have",
+			id,
+			utf8.RuneCountInString(id),
+			MaxIDLength,
+		)
 	case strings.ContainsAny(id, `/?#%\`):
 		return fmt.Errorf("resource_id %q holds one of / ? # %% \\, which would change a TMS URL path", id)
 	case strings.ContainsFunc(id, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }):
@@ -48,7 +53,12 @@ func CheckID(id string) error {
 // CheckExpireTime says why an expire time cannot be stored, or nil.
 func CheckExpireTime(t time.Time) error {
 	if t.Before(MinStorableTime) || t.After(MaxStorableTime) {
-		return fmt.Errorf("expire_time %s is outside %d..%d", t.Format(time.RFC3339), MinStorableTime.Year(), MaxStorableTime.Year())
+		return fmt.Errorf(
+			"expire_time %s is outside %d..%d",
+			t.Format(time.RFC3339),
+			MinStorableTime.Year(),
+			MaxStorableTime.Year(),
+		)
 	}
 	return nil
 }

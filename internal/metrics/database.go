@@ -40,17 +40,26 @@ func NewDatabase(db *gorm.DB, logger *slog.Logger) *Database {
 	name := func(n string) string { return prometheus.BuildFQName(Namespace, "", n) }
 	return &Database{
 		db: db, logger: logger, timeout: 5 * time.Second, now: time.Now,
-		expiring: prometheus.NewDesc(name("resources_expiring"),
+		expiring: prometheus.NewDesc(
+			name("resources_expiring"),
 			"Active resources whose subscription expires within the next `within` (7d, 30d), by account and service type.",
-			[]string{"account", "service", "within"}, nil),
+			[]string{"account", "service", "within"},
+			nil,
+		),
 		lastSuccess: prometheus.NewDesc(name("last_success_timestamp_seconds"),
 			"When the newest sync that finished (success or partial) ended, by account.", []string{"account"}, nil),
 		lastDuration: prometheus.NewDesc(name("last_success_duration_seconds"),
 			"How long that sync took from its first start, by account.", []string{"account"}, nil),
-		syncs: prometheus.NewDesc(name("syncs"),
-			"Sync logs by account and current status (running, success, partial, failed, canceled).", []string{"account", "status"}, nil),
-		collectErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "database_collect_errors_total",
-			Help: "Scrapes whose database gauges could not be read."}),
+		syncs: prometheus.NewDesc(
+			name("syncs"),
+			"Sync logs by account and current status (running, success, partial, failed, canceled).",
+			[]string{"account", "status"},
+			nil,
+		),
+		collectErrors: prometheus.NewCounter(
+			prometheus.CounterOpts{Namespace: Namespace, Name: "database_collect_errors_total",
+				Help: "Scrapes whose database gauges could not be read."},
+		),
 	}
 }
 

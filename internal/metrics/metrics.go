@@ -55,15 +55,40 @@ type Recorder struct {
 func New(version string, logger *slog.Logger) (*Recorder, error) {
 	reg := prometheus.NewRegistry()
 	r := &Recorder{registry: reg, logger: logger, notify: newNotifyMetrics()}
-	r.huaweiCalls = counterVec("huawei_calls_total", "Huawei API calls by API and result code (200, Huawei's error code, other for a code this build does not know, the HTTP status, transport or canceled).", "api", "code")
+	r.huaweiCalls = counterVec(
+		"huawei_calls_total",
+		"Huawei API calls by API and result code (200, Huawei's error code, other for a code this build does not know, the HTTP status, transport or canceled).",
+		"api",
+		"code",
+	)
 	r.huaweiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "huawei_call_duration_seconds", Help: "Time of one Huawei API call on the wire, by API.", Buckets: durationBuckets,
 	}, []string{"api"})
-	r.huaweiThrottle = counterVec("huawei_throttled_total", "Huawei API calls refused by flow control (429, APIGW.0308 and the like), by API.", "api")
-	r.huaweiWait = counterVec("huawei_rate_limit_wait_seconds_total", "Time calls waited for the worker's own rate limiter or a flow-control pause, by API.", "api")
-	r.huaweiRetries = counterVec("huawei_call_retries_total", "Huawei API calls retried inside an activity after a retryable failure, by API.", "api")
-	r.activityRetry = counterVec("activity_retries_total", "Activity attempts after the first (Temporal's retries), by activity type.", "activity")
-	r.rowsWritten = counterVec("rows_written_total", "Inventory rows written by committed batches, by account.", "account")
+	r.huaweiThrottle = counterVec(
+		"huawei_throttled_total",
+		"Huawei API calls refused by flow control (429, APIGW.0308 and the like), by API.",
+		"api",
+	)
+	r.huaweiWait = counterVec(
+		"huawei_rate_limit_wait_seconds_total",
+		"Time calls waited for the worker's own rate limiter or a flow-control pause, by API.",
+		"api",
+	)
+	r.huaweiRetries = counterVec(
+		"huawei_call_retries_total",
+		"Huawei API calls retried inside an activity after a retryable failure, by API.",
+		"api",
+	)
+	r.activityRetry = counterVec(
+		"activity_retries_total",
+		"Activity attempts after the first (Temporal's retries), by activity type.",
+		"activity",
+	)
+	r.rowsWritten = counterVec(
+		"rows_written_total",
+		"Inventory rows written by committed batches, by account.",
+		"account",
+	)
 	r.syncDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "sync_duration_seconds", Help: "Wall time of finished syncs from their first start, by account and status (success, partial).", Buckets: durationBuckets,
 	}, []string{"account", "status"})
@@ -96,7 +121,11 @@ func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 // OpenTelemetry: counters as monotonic *_total, timers as histograms in
 // seconds with buckets for seconds (OpenTelemetry's defaults are for ms).
 func temporalHandler(reg prometheus.Registerer, logger *slog.Logger) (client.MetricsHandler, error) {
-	exporter, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo())
+	exporter, err := otelprom.New(
+		otelprom.WithRegisterer(reg),
+		otelprom.WithoutScopeInfo(),
+		otelprom.WithoutTargetInfo(),
+	)
 	if err != nil {
 		return nil, err
 	}

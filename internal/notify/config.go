@@ -111,7 +111,11 @@ func (t *Thresholds) UnmarshalYAML(n *yaml.Node) error {
 		}
 		d, err := strconv.Atoi(r)
 		if err != nil || d < 1 || d > 3650 {
-			return fmt.Errorf("line %d: threshold %q is not allowed: use a number of days 1..3650 or \"overdue\"", n.Line, r)
+			return fmt.Errorf(
+				"line %d: threshold %q is not allowed: use a number of days 1..3650 or \"overdue\"",
+				n.Line,
+				r,
+			)
 		}
 		out = append(out, d)
 	}
@@ -204,7 +208,11 @@ func (c *Config) complete() error {
 		return errors.New("default_route is not set: name the route that gets the resources of no known owner")
 	}
 	if c.Route(c.DefaultRoute) == nil {
-		return fmt.Errorf("default_route %q is not a route: allowed %s", c.DefaultRoute, strings.Join(c.RouteNames(), ", "))
+		return fmt.Errorf(
+			"default_route %q is not a route: allowed %s",
+			c.DefaultRoute,
+			strings.Join(c.RouteNames(), ", "),
+		)
 	}
 	return nil
 }

@@ -255,8 +255,19 @@ func (d Digest) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n%s\n\n", d.Title(), d.intro())
 	for _, it := range d.Items {
-		fmt.Fprintf(&b, "- %s (%s) %s, %s: %s · %s · %s · %s: %s\n", tagValue(it.Name), oneLine(it.ResourceID), d.at(it.ExpireTime), d.When(it),
-			tagValue(d.owner(it)), it.Service, it.Region, d.w("col.policy"), d.policy(it.ExpirePolicy))
+		fmt.Fprintf(
+			&b,
+			"- %s (%s) %s, %s: %s · %s · %s · %s: %s\n",
+			tagValue(it.Name),
+			oneLine(it.ResourceID),
+			d.at(it.ExpireTime),
+			d.When(it),
+			tagValue(d.owner(it)),
+			it.Service,
+			it.Region,
+			d.w("col.policy"),
+			d.policy(it.ExpirePolicy),
+		)
 		if r := d.renewal(it, oneLine); r != "" {
 			fmt.Fprintf(&b, "  %s\n", r)
 		}
@@ -281,8 +292,16 @@ func (d Digest) markdownFor(typ string) string {
 		if it.Owner != "" {
 			owner = mdTag(it.Owner)
 		}
-		fmt.Fprintf(&b, "- **%s** `%s` %s (%s) · %s · %s", mdTag(it.Name), mdCode(it.ResourceID), d.at(it.ExpireTime), d.When(it),
-			owner, d.policy(it.ExpirePolicy))
+		fmt.Fprintf(
+			&b,
+			"- **%s** `%s` %s (%s) · %s · %s",
+			mdTag(it.Name),
+			mdCode(it.ResourceID),
+			d.at(it.ExpireTime),
+			d.When(it),
+			owner,
+			d.policy(it.ExpirePolicy),
+		)
 		if r := d.renewal(it, func(s string) string { return "`" + mdCode(s) + "`" }); r != "" {
 			b.WriteString(" · " + r)
 		}
@@ -334,7 +353,20 @@ func (d Digest) HTML() string {
 		if it.DaysLeft < 1 {
 			color = "#d1242f"
 		}
-		r := row{tagValue(it.Name), oneLine(it.ResourceID), d.at(it.ExpireTime), d.When(it), color, tagValue(d.owner(it)), it.Service, it.Region, d.policy(it.ExpirePolicy), "", "", ""}
+		r := row{
+			tagValue(it.Name),
+			oneLine(it.ResourceID),
+			d.at(it.ExpireTime),
+			d.When(it),
+			color,
+			tagValue(d.owner(it)),
+			it.Service,
+			it.Region,
+			d.policy(it.ExpirePolicy),
+			"",
+			"",
+			"",
+		}
 		if it.RenewalRequestID != "" {
 			r.Request, r.State = oneLine(it.RenewalRequestID), d.renewalState(it)
 		} else if it.RenewCommand != "" {

@@ -155,11 +155,23 @@ func (ch *Channel) authSMTP(c *smtp.Client, user, password, token string) (strin
 		if len(offered) > 0 {
 			what = "AUTH " + strings.Join(offered, " ")
 		}
-		return "", &SendError{Class: ClassRejected, Msg: fmt.Sprintf("%s: the relay offers %s; smtp.auth %s can use %s with the configured credentials", ch.where(), what, ch.SMTP.Auth, strings.Join(usable, " or "))}
+		return "", &SendError{
+			Class: ClassRejected,
+			Msg: fmt.Sprintf(
+				"%s: the relay offers %s; smtp.auth %s can use %s with the configured credentials",
+				ch.where(),
+				what,
+				ch.SMTP.Auth,
+				strings.Join(usable, " or "),
+			),
+		}
 	}
 	err := c.Auth(client)
 	if errors.Is(err, sasl.ErrUnexpectedServerChallenge) {
-		return mech, &SendError{Class: ClassRejected, Msg: fmt.Sprintf("%s: AUTH %s: the relay's challenge does not follow the mechanism", ch.where(), mech)}
+		return mech, &SendError{
+			Class: ClassRejected,
+			Msg:   fmt.Sprintf("%s: AUTH %s: the relay's challenge does not follow the mechanism", ch.where(), mech),
+		}
 	}
 	if se, ok := errors.AsType[*smtp.SMTPError](err); ok && xo != nil && xo.status != "" {
 		// The token was refused: keep the relay's reason, an HTTP-like status.
@@ -201,7 +213,10 @@ func (ch *Channel) tlsConfig() (*tls.Config, error) {
 	}
 	pem, err := os.ReadFile(ch.SMTP.CAFile)
 	if err != nil {
-		return nil, configError(ch, fmt.Errorf("smtp.ca_file %s cannot be read: %v", ch.SMTP.CAFile, errors.Unwrap(err)))
+		return nil, configError(
+			ch,
+			fmt.Errorf("smtp.ca_file %s cannot be read: %v", ch.SMTP.CAFile, errors.Unwrap(err)),
+		)
 	}
 	cfg.RootCAs = x509.NewCertPool()
 	if !cfg.RootCAs.AppendCertsFromPEM(pem) {
@@ -222,7 +237,15 @@ func (ch *Channel) smtpError(step string, err error) error {
 	}
 	var tlsErr *tls.CertificateVerificationError
 	if errors.As(err, &tlsErr) {
-		return &SendError{Class: ClassRejected, Msg: fmt.Sprintf("%s: %s: the relay's certificate is not trusted (set smtp.ca_file): %v", ch.where(), step, tlsErr.Err)}
+		return &SendError{
+			Class: ClassRejected,
+			Msg: fmt.Sprintf(
+				"%s: %s: the relay's certificate is not trusted (set smtp.ca_file): %v",
+				ch.where(),
+				step,
+				tlsErr.Err,
+			),
+		}
 	}
 	return &SendError{Class: ClassUnavailable, Msg: fmt.Sprintf("%s: %s: %v", ch.where(), step, err)}
 }

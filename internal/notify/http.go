@@ -37,7 +37,10 @@ func (ch *Channel) post(ctx context.Context, target *url.URL, body []byte, heade
 	ctx, cancel := context.WithTimeout(ctx, ch.Timeout)
 	defer cancel()
 	var wrote atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }})
+	ctx = httptrace.WithClientTrace(
+		ctx,
+		&httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }},
+	)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), bytes.NewReader(body))
 	if err != nil {
 		return response{}, configError(ch, errors.New("url is not usable"))
@@ -86,13 +89,19 @@ func (ch *Channel) statusError(r response, detail string) error {
 
 // rateLimited is a platform's "too many messages" answered inside a 200.
 func (ch *Channel) rateLimited(code int, text string) error {
-	return &SendError{Class: ClassRateLimited, Msg: fmt.Sprintf("channel %s (%s): rate limited: %d %s", ch.Name, ch.Type, code, short(text)),
-		RetryAfter: ch.RateLimitWait}
+	return &SendError{
+		Class:      ClassRateLimited,
+		Msg:        fmt.Sprintf("channel %s (%s): rate limited: %d %s", ch.Name, ch.Type, code, short(text)),
+		RetryAfter: ch.RateLimitWait,
+	}
 }
 
 // rejected is a platform's refusal answered inside a 200.
 func (ch *Channel) rejected(code int, text string) error {
-	return &SendError{Class: ClassRejected, Msg: fmt.Sprintf("channel %s (%s): refused: %d %s", ch.Name, ch.Type, code, short(text))}
+	return &SendError{
+		Class: ClassRejected,
+		Msg:   fmt.Sprintf("channel %s (%s): refused: %d %s", ch.Name, ch.Type, code, short(text)),
+	}
 }
 
 // retryAfter reads Retry-After in seconds (Slack sends it with a 429),

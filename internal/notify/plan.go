@@ -23,7 +23,10 @@ type Pending struct {
 func (p Pending) Claims() []store.ClaimItem {
 	out := make([]store.ClaimItem, len(p.Items))
 	for i, it := range p.Items {
-		out[i] = store.ClaimItem{Key: store.NotifyKey{ResourceID: it.ResourceID, ExpireTime: it.ExpireTime, ThresholdDays: p.Threshold}, Channels: it.Channels}
+		out[i] = store.ClaimItem{
+			Key:      store.NotifyKey{ResourceID: it.ResourceID, ExpireTime: it.ExpireTime, ThresholdDays: p.Threshold},
+			Channels: it.Channels,
+		}
 	}
 	return out
 }
@@ -109,7 +112,12 @@ func (c *Config) Horizon(asOf time.Time) time.Time {
 // that renew automatically (unless the route asks for them), and routes not
 // in only (when only is not empty). Routes come in file order, thresholds
 // from the most urgent.
-func (c *Config) Plan(rows []store.ExpiringResource, notified map[store.NotifyKey][]string, asOf time.Time, only []string) []Pending {
+func (c *Config) Plan(
+	rows []store.ExpiringResource,
+	notified map[store.NotifyKey][]string,
+	asOf time.Time,
+	only []string,
+) []Pending {
 	type slot struct {
 		route     *Route
 		threshold int
@@ -129,7 +137,9 @@ func (c *Config) Plan(rows []store.ExpiringResource, notified map[store.NotifyKe
 		if !ok {
 			continue
 		}
-		owing := r.owing(notified[store.NotifyKey{ResourceID: row.ResourceID, ExpireTime: row.ExpireTime.UTC(), ThresholdDays: t}])
+		owing := r.owing(
+			notified[store.NotifyKey{ResourceID: row.ResourceID, ExpireTime: row.ExpireTime.UTC(), ThresholdDays: t}],
+		)
 		if len(owing) == 0 {
 			continue
 		}

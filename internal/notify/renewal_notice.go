@@ -164,7 +164,10 @@ func (d Digest) noticeFields() []noticeField {
 		out = append(out, noticeField{label: d.nw("detail"), users: []string{clipText(st.Message, noticeMessageRunes)}})
 	}
 	if st.Requester != "" {
-		out = append(out, noticeField{label: d.nw("requester"), users: []string{clipText(st.Requester, noticePersonRunes)}})
+		out = append(
+			out,
+			noticeField{label: d.nw("requester"), users: []string{clipText(st.Requester, noticePersonRunes)}},
+		)
 	}
 	if st.Reason != "" {
 		out = append(out, noticeField{label: d.nw("reason"), users: []string{clipText(st.Reason, noticeReasonRunes)}})
@@ -290,10 +293,19 @@ var (
 	plainNotice    = noticeFormat{text: tagValue, code: oneLine, bold: same, word: same, paren: true}
 	markdownNotice = noticeFormat{text: mdTag, code: func(s string) string { return "`" + mdCode(s) + "`" },
 		bold: func(s string) string { return "**" + s + "**" }, word: mdEscape}
-	slackNotice = noticeFormat{text: func(s string) string { return slackEscape(tagValue(s)) }, code: func(s string) string { return "`" + slackCode(s) + "`" },
-		bold: func(s string) string { return "*" + s + "*" }, word: slackEscape}
-	feishuNotice = noticeFormat{text: func(s string) string { return feishuText(tagValue(s)) }, code: func(s string) string { return feishuText(oneLine(s)) },
-		bold: same, word: feishuText, paren: true}
+	slackNotice = noticeFormat{
+		text: func(s string) string { return slackEscape(tagValue(s)) },
+		code: func(s string) string { return "`" + slackCode(s) + "`" },
+		bold: func(s string) string { return "*" + s + "*" },
+		word: slackEscape,
+	}
+	feishuNotice = noticeFormat{
+		text:  func(s string) string { return feishuText(tagValue(s)) },
+		code:  func(s string) string { return feishuText(oneLine(s)) },
+		bold:  same,
+		word:  feishuText,
+		paren: true,
+	}
 )
 
 // fieldLine is a head line: "label: value".
@@ -373,7 +385,12 @@ func (d Digest) renewalText() string {
 // TypeWeCom), the owners of the route's resources it lists mentioned.
 func (d Digest) renewalMarkdown(typ string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n%s\n", mdEscape(d.renewalTitle()), strings.Join(d.noticeLines(markdownNotice, "- "), "\n"))
+	fmt.Fprintf(
+		&b,
+		"### %s\n\n%s\n",
+		mdEscape(d.renewalTitle()),
+		strings.Join(d.noticeLines(markdownNotice, "- "), "\n"),
+	)
 	if m := d.mentionTokens(typ); len(m) > 0 {
 		fmt.Fprintf(&b, "\n%s %s\n", d.w("mentions"), strings.Join(m, " "))
 	}
@@ -462,9 +479,21 @@ func (d Digest) renewalHTML() string {
 	if omit > 0 {
 		data.More = fmt.Sprintf(d.nw("more"), omit)
 	}
-	data.Cols = []string{d.w("col.resource"), d.w("col.expires"), d.nw("col.new"), d.w("col.owner"), d.nw("col.amount"), d.nw("col.note")}
+	data.Cols = []string{
+		d.w("col.resource"),
+		d.w("col.expires"),
+		d.nw("col.new"),
+		d.w("col.owner"),
+		d.nw("col.amount"),
+		d.nw("col.note"),
+	}
 	for _, r := range rows {
-		hr := row{Name: tagValue(r.Name), ID: oneLine(r.ID), Owner: tagValue(d.owner(Item{Owner: r.Owner})), Amount: r.Amount}
+		hr := row{
+			Name:   tagValue(r.Name),
+			ID:     oneLine(r.ID),
+			Owner:  tagValue(d.owner(Item{Owner: r.Owner})),
+			Amount: r.Amount,
+		}
 		if !r.Expire.IsZero() {
 			hr.Expires = d.at(r.Expire)
 		}

@@ -139,7 +139,10 @@ func (c *Credential) UnmarshalYAML(n *yaml.Node) error {
 			return nil
 		case "command":
 			if val.Decode(&c.Command) != nil || len(c.Command) == 0 || c.Command[0] == "" {
-				return fmt.Errorf("line %d: command needs a list, the program then its arguments: [program, args...]", key.Line)
+				return fmt.Errorf(
+					"line %d: command needs a list, the program then its arguments: [program, args...]",
+					key.Line,
+				)
 			}
 			return nil
 		}
@@ -154,7 +157,10 @@ func (c Credential) IsSet() bool { return c.Ref != "" || len(c.Command) > 0 }
 // check refuses a literal secret in the routes file.
 func (c Credential) check(field string) error {
 	if c.Ref != "" && !c.Ref.IsRef() {
-		return fmt.Errorf("%s must be a reference (env:NAME, file:PATH or {command: [program, args...]}), never the secret itself", field)
+		return fmt.Errorf(
+			"%s must be a reference (env:NAME, file:PATH or {command: [program, args...]}), never the secret itself",
+			field,
+		)
 	}
 	return nil
 }

@@ -50,7 +50,10 @@ func (ch *Channel) Parts(d Digest) []Digest {
 	var parts []Digest
 	for rest := d.Items; len(rest) > 0; {
 		// The most resources that fit: a message only grows with them.
-		n := sort.Search(min(len(rest), ch.MaxItems), func(k int) bool { return !fits(withItems(d, rest[:k+1], 999, 999)) })
+		n := sort.Search(
+			min(len(rest), ch.MaxItems),
+			func(k int) bool { return !fits(withItems(d, rest[:k+1], 999, 999)) },
+		)
 		n = max(n, 1)
 		parts = append(parts, withItems(d, rest[:n], 0, 0))
 		rest = rest[n:]

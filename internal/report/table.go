@@ -30,7 +30,20 @@ func writeTable(w io.Writer, r Result) error {
 	t.Style().Options.SeparateRows = false
 	t.Style().Format.Footer = text.FormatDefault
 	t.Style().Options.DoNotRenderSeparatorWhenEmpty = true
-	t.AppendHeader(table.Row{"EXPIRES (UTC)", "DAYS LEFT", "ACCOUNT", "RESOURCE", "DECISION", "SERVICE", "TYPE", "REGION", "PROJECT", "STATUS", "EXPIRE POLICY", "TAGS"})
+	t.AppendHeader(table.Row{
+		"EXPIRES (UTC)",
+		"DAYS LEFT",
+		"ACCOUNT",
+		"RESOURCE",
+		"DECISION",
+		"SERVICE",
+		"TYPE",
+		"REGION",
+		"PROJECT",
+		"STATUS",
+		"EXPIRE POLICY",
+		"TAGS",
+	})
 	t.SetColumnConfigs([]table.ColumnConfig{{Number: 2, Align: text.AlignRight}})
 	for _, it := range r.Items {
 		t.AppendRow(table.Row{

@@ -86,8 +86,13 @@ type AlreadyRunningError struct {
 }
 
 func (e *AlreadyRunningError) Error() string {
-	return fmt.Sprintf("account %s is already being synced by %s (running since %s): wait for it to end, or cancel it with 'starter cancel %s'",
-		e.Account, e.Other, e.Since.UTC().Format(time.RFC3339), e.Other)
+	return fmt.Sprintf(
+		"account %s is already being synced by %s (running since %s): wait for it to end, or cancel it with 'starter cancel %s'",
+		e.Account,
+		e.Other,
+		e.Since.UTC().Format(time.RFC3339),
+		e.Other,
+	)
 }
 
 // LeaseLostError: the sync no longer holds its account's lease, so it may
@@ -102,7 +107,12 @@ func (e *LeaseLostError) Error() string {
 	if e.Holder != "" {
 		holder = e.Holder
 	}
-	return fmt.Sprintf("sync %s no longer holds account %s (held by %s): it stopped writing", e.SyncID, e.Account, holder)
+	return fmt.Sprintf(
+		"sync %s no longer holds account %s (held by %s): it stopped writing",
+		e.SyncID,
+		e.Account,
+		holder,
+	)
 }
 
 // SupersededError: a newer sync of the account completed; resuming this one
@@ -113,7 +123,12 @@ type SupersededError struct {
 }
 
 func (e *SupersededError) Error() string {
-	return fmt.Sprintf("sync %s was superseded by %s at %s: start a new sync", e.SyncID, e.By, e.At.UTC().Format(time.RFC3339))
+	return fmt.Sprintf(
+		"sync %s was superseded by %s at %s: start a new sync",
+		e.SyncID,
+		e.By,
+		e.At.UTC().Format(time.RFC3339),
+	)
 }
 
 // TooOldError: the sync's window was computed more than MaxResumeAge ago.

@@ -84,11 +84,21 @@ func (s *Store) BeginSync(ctx context.Context, st SyncStart, running HolderRunni
 func checkStart(st SyncStart, found bool, log SyncLog, a SyncAccount) error {
 	switch {
 	case !found && st.Resume:
-		return fmt.Errorf("%w: cannot resume sync %q: it has no sync log (it never started writing); start a new sync instead", ErrNotFound, st.SyncID)
+		return fmt.Errorf(
+			"%w: cannot resume sync %q: it has no sync log (it never started writing); start a new sync instead",
+			ErrNotFound,
+			st.SyncID,
+		)
 	case !found:
 		return nil
 	case log.Status == contract.StatusSuccess || log.Status == contract.StatusPartial:
-		return fmt.Errorf("%w: %s ended %s at %s", ErrFinished, st.SyncID, log.Status, log.FinishedAt.Format(time.RFC3339))
+		return fmt.Errorf(
+			"%w: %s ended %s at %s",
+			ErrFinished,
+			st.SyncID,
+			log.Status,
+			log.FinishedAt.Format(time.RFC3339),
+		)
 	case a.CompletedGeneration > log.Generation:
 		at := time.Time{}
 		if a.CompletedAt != nil {
@@ -123,7 +133,12 @@ func (s *Store) checkHolder(ctx context.Context, account, syncID string, running
 	}
 	alive, err := running(ctx, a.LeaseSyncID)
 	if err != nil {
-		return takeoverCheck{}, fmt.Errorf("cannot tell whether %s, which holds account %s, still runs: %w", a.LeaseSyncID, account, err)
+		return takeoverCheck{}, fmt.Errorf(
+			"cannot tell whether %s, which holds account %s, still runs: %w",
+			a.LeaseSyncID,
+			account,
+			err,
+		)
 	}
 	if alive {
 		return takeoverCheck{}, s.alreadyRunning(ctx, account, a.LeaseSyncID)
@@ -203,7 +218,12 @@ func (s *Store) sweep(tx *gorm.DB, log SyncLog) error {
 	}
 	accountSyncs := tx.Model(&SyncLog{}).Select("sync_id").Where("cloud_provider = ? AND account_id = ?", log.CloudProvider, log.AccountID)
 	for _, table := range stagingTables {
-		err := tx.Exec("DELETE FROM "+table+" WHERE sync_id IN (?) AND NOT (sync_id = ? AND generation = ?)", accountSyncs, log.SyncID, log.Generation).Error
+		err := tx.Exec(
+			"DELETE FROM "+table+" WHERE sync_id IN (?) AND NOT (sync_id = ? AND generation = ?)",
+			accountSyncs,
+			log.SyncID,
+			log.Generation,
+		).Error
 		if err != nil {
 			return err
 		}
@@ -213,5 +233,11 @@ func (s *Store) sweep(tx *gorm.DB, log SyncLog) error {
 
 // Writer is the identity the sync writes with.
 func (l SyncLog) Writer() Writer {
-	return Writer{SyncID: l.SyncID, AccountID: l.AccountID, AccountName: l.AccountName, Generation: l.Generation, Token: l.LeaseToken}
+	return Writer{
+		SyncID:      l.SyncID,
+		AccountID:   l.AccountID,
+		AccountName: l.AccountName,
+		Generation:  l.Generation,
+		Token:       l.LeaseToken,
+	}
 }

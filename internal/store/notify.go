@@ -86,7 +86,11 @@ const AllChannels = ""
 // was decided about it (Decision). A resource someone decided to let lapse
 // at its current expire time is not a candidate: its reminders stop for
 // that expiry, and start again once the expiry changes.
-func (s *Store) NotifyCandidates(ctx context.Context, accountID string, expireBy time.Time) ([]ExpiringResource, error) {
+func (s *Store) NotifyCandidates(
+	ctx context.Context,
+	accountID string,
+	expireBy time.Time,
+) ([]ExpiringResource, error) {
 	renewals, err := s.hasRenewals(ctx)
 	if err != nil {
 		return nil, err
@@ -156,8 +160,16 @@ func (s *Store) ClaimDigest(ctx context.Context, c DigestClaim) (int, []string, 
 		var rows []Notification
 		for _, it := range c.Items {
 			for _, ch := range it.Channels {
-				rows = append(rows, Notification{AccountID: c.Digest.AccountID, ResourceID: it.Key.ResourceID, ExpireTime: utcSecond(it.Key.ExpireTime),
-					ThresholdDays: it.Key.ThresholdDays, Channel: ch, DigestID: c.Digest.ID, Status: contract.SendPending, CreatedAt: now})
+				rows = append(rows, Notification{
+					AccountID:     c.Digest.AccountID,
+					ResourceID:    it.Key.ResourceID,
+					ExpireTime:    utcSecond(it.Key.ExpireTime),
+					ThresholdDays: it.Key.ThresholdDays,
+					Channel:       ch,
+					DigestID:      c.Digest.ID,
+					Status:        contract.SendPending,
+					CreatedAt:     now,
+				})
 			}
 		}
 		for chunk := range chunks(rows, 200) {
@@ -271,7 +283,13 @@ func (s *Store) SendItems(ctx context.Context, d NotificationDigest, channel str
 // SplitSend numbers the messages of a send: parts[i] lists the resource
 // ids of part first+i. Only resources still pending and not split yet are
 // numbered; obsolete ones are marked so.
-func (s *Store) SplitSend(ctx context.Context, digestID, channel string, first int, parts [][]string, obsolete []string) error {
+func (s *Store) SplitSend(
+	ctx context.Context,
+	digestID, channel string,
+	first int,
+	parts [][]string,
+	obsolete []string,
+) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		unsplit := tx.Model(&Notification{}).Where("digest_id = ? AND channel = ? AND part = 0 AND status = ?", digestID, channel, contract.SendPending)
 		for chunk := range chunks(obsolete, 500) {
@@ -359,7 +377,11 @@ func (s *Store) FinishSend(ctx context.Context, digestID, channel, errMsg, uncon
 
 // endSend moves a send still sending to the status (and message) decide
 // gives from its resources' counts, in one transaction.
-func (s *Store) endSend(ctx context.Context, digestID, channel string, decide func(sendCounts) (string, string)) (SendSummary, bool, error) {
+func (s *Store) endSend(
+	ctx context.Context,
+	digestID, channel string,
+	decide func(sendCounts) (string, string),
+) (SendSummary, bool, error) {
 	var sum SendSummary
 	var moved bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -368,7 +390,12 @@ func (s *Store) endSend(ctx context.Context, digestID, channel string, decide fu
 			return err
 		}
 		status, errMsg := decide(counts)
-		sum = SendSummary{Status: status, Parts: counts.parts, PartsSent: counts.partsSent, Unconfirmed: counts.of[contract.SendUnconfirmed]}
+		sum = SendSummary{
+			Status:      status,
+			Parts:       counts.parts,
+			PartsSent:   counts.partsSent,
+			Unconfirmed: counts.of[contract.SendUnconfirmed],
+		}
 		now := utcNow()
 		set := map[string]any{"status": status, "error_message": truncate(errMsg, 1024), "updated_at": now,
 			"parts_sent": counts.partsSent, "unconfirmed": counts.of[contract.SendUnconfirmed]}
@@ -558,7 +585,12 @@ func (s *Store) AdoptOwed(ctx context.Context, digestID, workflowID, runID strin
 
 // UnsettledDigests lists an account's digests not settled yet, created
 // before before, oldest first, at most limit.
-func (s *Store) UnsettledDigests(ctx context.Context, accountID string, before time.Time, limit int) ([]NotificationDigest, error) {
+func (s *Store) UnsettledDigests(
+	ctx context.Context,
+	accountID string,
+	before time.Time,
+	limit int,
+) ([]NotificationDigest, error) {
 	var out []NotificationDigest
 	err := s.db.WithContext(ctx).Where("account_id = ? AND settled_at IS NULL AND created_at < ?", accountID, utcSecond(before)).
 		Order("created_at").Limit(limit).Find(&out).Error

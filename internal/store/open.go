@@ -152,7 +152,10 @@ func parseURL(raw string) (gorm.Dialector, goose.Dialect, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("DATABASE_URL=%s is not a URL: allowed mysql://user:pass@host:3306/db or sqlite:///path/file.db", Redact(raw))
+		return nil, "", fmt.Errorf(
+			"DATABASE_URL=%s is not a URL: allowed mysql://user:pass@host:3306/db or sqlite:///path/file.db",
+			Redact(raw),
+		)
 	}
 	switch u.Scheme {
 	case "mysql":
@@ -183,7 +186,10 @@ func sqliteFile(raw string) string {
 func mysqlDSN(u *url.URL) (string, error) {
 	db := strings.TrimPrefix(u.Path, "/")
 	if u.Host == "" || db == "" {
-		return "", fmt.Errorf("DATABASE_URL=%s needs a host and a database: allowed mysql://user:pass@host:3306/db", Redact(u.String()))
+		return "", fmt.Errorf(
+			"DATABASE_URL=%s needs a host and a database: allowed mysql://user:pass@host:3306/db",
+			Redact(u.String()),
+		)
 	}
 	c := mysqldriver.NewConfig()
 	c.Net = "tcp"

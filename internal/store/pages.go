@@ -77,7 +77,12 @@ func dropPages(tx *gorm.DB, pages []PageKey) error {
 	for i, p := range pages {
 		keys[i] = p.Key
 	}
-	return tx.Exec("DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key IN ?", k.SyncID, k.Generation, keys).Error
+	return tx.Exec(
+		"DELETE FROM staged_pages WHERE sync_id = ? AND generation = ? AND page_key IN ?",
+		k.SyncID,
+		k.Generation,
+		keys,
+	).Error
 }
 
 // packPage is a page's JSON, gzipped: a page of 500 resources is ~190 KB of

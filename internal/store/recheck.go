@@ -13,7 +13,13 @@ import (
 // of w's account that are active, expire by until, and were not written by
 // w's generation: the ones its listing did not see. Each is re-checked by
 // id before anything is declared gone.
-func (s *Store) RecheckCandidates(ctx context.Context, w Writer, until time.Time, after string, limit int) ([]string, error) {
+func (s *Store) RecheckCandidates(
+	ctx context.Context,
+	w Writer,
+	until time.Time,
+	after string,
+	limit int,
+) ([]string, error) {
 	var ids []string
 	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).
 		Where("cloud_provider = ? AND account_id = ? AND is_active = ? AND expire_time <= ? AND sync_generation < ? AND resource_id > ?",

@@ -36,8 +36,11 @@ var errInvalidRenewal = errors.New("invalid renewal record")
 type RenewalConflict struct{ ResourceID, RequestID string }
 
 func (e *RenewalConflict) Error() string {
-	return fmt.Sprintf("resource %s is already in renewal request %s, which is still open: that request must end first (approve or reject it, or let it expire)",
-		e.ResourceID, e.RequestID)
+	return fmt.Sprintf(
+		"resource %s is already in renewal request %s, which is still open: that request must end first (approve or reject it, or let it expire)",
+		e.ResourceID,
+		e.RequestID,
+	)
 }
 
 // RenewalsOpen, as RenewalFilter.State, selects the requests not closed
@@ -127,7 +130,12 @@ func (s *Store) RecordRenewal(ctx context.Context, accountID string, ev contract
 	case ev.RequestID == "":
 		return fmt.Errorf("%w: the event names no request", errInvalidRenewal)
 	case ev.State.RequestID != ev.RequestID:
-		return fmt.Errorf("%w: event of %s carries the state of %s", errInvalidRenewal, ev.RequestID, ev.State.RequestID)
+		return fmt.Errorf(
+			"%w: event of %s carries the state of %s",
+			errInvalidRenewal,
+			ev.RequestID,
+			ev.State.RequestID,
+		)
 	case ev.Seq < 1:
 		return fmt.Errorf("%w: event %d of %s: sequence numbers start at 1", errInvalidRenewal, ev.Seq, ev.RequestID)
 	case accountID == "":
@@ -139,8 +147,15 @@ func (s *Store) RecordRenewal(ctx context.Context, accountID string, ev contract
 	}
 	at := utcSecond(firstTime(ev.At, ev.State.UpdatedAt, time.Now()))
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		e := renewalEvent{RequestID: ev.RequestID, Seq: ev.Seq, At: at, Kind: truncate(ev.Kind, 32), Actor: truncate(ev.Actor, 255),
-			Detail: truncate(ev.Detail, 60000), State: truncate(ev.State.State, 16)}
+		e := renewalEvent{
+			RequestID: ev.RequestID,
+			Seq:       ev.Seq,
+			At:        at,
+			Kind:      truncate(ev.Kind, 32),
+			Actor:     truncate(ev.Actor, 255),
+			Detail:    truncate(ev.Detail, 60000),
+			State:     truncate(ev.State.State, 16),
+		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&e)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error // 0: recorded already, with the state after it
@@ -276,8 +291,15 @@ func (s *Store) Renewal(ctx context.Context, requestID string) (contract.RenewSt
 	}
 	events := make([]contract.RenewEvent, len(rows))
 	for i, e := range rows {
-		events[i] = contract.RenewEvent{RequestID: e.RequestID, Seq: e.Seq, At: e.At.UTC(), Kind: e.Kind, Actor: e.Actor, Detail: e.Detail,
-			State: contract.RenewState{RequestID: e.RequestID, State: e.State}}
+		events[i] = contract.RenewEvent{
+			RequestID: e.RequestID,
+			Seq:       e.Seq,
+			At:        e.At.UTC(),
+			Kind:      e.Kind,
+			Actor:     e.Actor,
+			Detail:    e.Detail,
+			State:     contract.RenewState{RequestID: e.RequestID, State: e.State},
+		}
 	}
 	return st, events, nil
 }
@@ -312,7 +334,10 @@ func (s *Store) Renewals(ctx context.Context, f RenewalFilter) ([]contract.Renew
 		q = q.Where("state = ?", f.State)
 	}
 	if f.ResourceID != "" {
-		q = q.Where("request_id IN (?)", s.db.Model(&renewalResource{}).Select("request_id").Where("resource_id = ?", f.ResourceID))
+		q = q.Where(
+			"request_id IN (?)",
+			s.db.Model(&renewalResource{}).Select("request_id").Where("resource_id = ?", f.ResourceID),
+		)
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -348,7 +373,11 @@ type Lapse struct {
 // it is not there) and upserts the decision for that expiry. Reminders stop
 // for it; a later expiry (the resource was renewed after all) is reminded
 // again.
-func (s *Store) RecordLapse(ctx context.Context, accountID, accountName, resourceID, reason, decidedBy string, at time.Time) (Lapse, error) {
+func (s *Store) RecordLapse(
+	ctx context.Context,
+	accountID, accountName, resourceID, reason, decidedBy string,
+	at time.Time,
+) (Lapse, error) {
 	var rows []ExpiringResource
 	err := s.db.WithContext(ctx).Select("account_name", "expire_time").
 		Where("cloud_provider = ? AND account_id = ? AND resource_id = ?", inventory.CloudProvider, accountID, resourceID).Limit(1).Find(&rows).Error
@@ -356,7 +385,13 @@ func (s *Store) RecordLapse(ctx context.Context, accountID, accountName, resourc
 		return Lapse{}, reportError(err)
 	}
 	if len(rows) == 0 {
-		return Lapse{}, fmt.Errorf("%w: account %s (%s) has no resource %q: run a sync first, or check the id", ErrUnknownResource, cmp.Or(accountName, accountID), accountID, resourceID)
+		return Lapse{}, fmt.Errorf(
+			"%w: account %s (%s) has no resource %q: run a sync first, or check the id",
+			ErrUnknownResource,
+			cmp.Or(accountName, accountID),
+			accountID,
+			resourceID,
+		)
 	}
 	if at.IsZero() {
 		at = time.Now()
@@ -365,8 +400,10 @@ func (s *Store) RecordLapse(ctx context.Context, accountID, accountName, resourc
 		AccountName: truncate(cmp.Or(accountName, rows[0].AccountName), 64), Reason: truncate(reason, 1024),
 		DecidedBy: truncate(decidedBy, 255), DecidedAt: utcSecond(at)}
 	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "account_id"}, {Name: "resource_id"}, {Name: "expire_time"}},
-		DoUpdates: clause.AssignmentColumns([]string{"account_name", "reason", "decided_by", "decided_at", "request_id"}),
+		Columns: []clause.Column{{Name: "account_id"}, {Name: "resource_id"}, {Name: "expire_time"}},
+		DoUpdates: clause.AssignmentColumns(
+			[]string{"account_name", "reason", "decided_by", "decided_at", "request_id"},
+		),
 	}).Create(&l).Error
 	if err != nil {
 		return Lapse{}, err
@@ -375,8 +412,15 @@ func (s *Store) RecordLapse(ctx context.Context, accountID, accountName, resourc
 }
 
 func (l lapseDecision) lapse() Lapse {
-	out := Lapse{AccountID: l.AccountID, AccountName: l.AccountName, ResourceID: l.ResourceID, ExpireTime: l.ExpireTime.UTC(),
-		Reason: l.Reason, DecidedBy: l.DecidedBy, DecidedAt: l.DecidedAt.UTC()}
+	out := Lapse{
+		AccountID:   l.AccountID,
+		AccountName: l.AccountName,
+		ResourceID:  l.ResourceID,
+		ExpireTime:  l.ExpireTime.UTC(),
+		Reason:      l.Reason,
+		DecidedBy:   l.DecidedBy,
+		DecidedAt:   l.DecidedAt.UTC(),
+	}
 	if l.RequestID != nil {
 		out.RequestID = *l.RequestID
 	}
@@ -448,7 +492,11 @@ func (s *Store) latestRequests(ctx context.Context, accountID string, ids []stri
 		return a.RequestID > b.RequestID
 	}
 	for _, r := range rows {
-		p := pick{Decision{ResourceID: r.ResourceID, RequestID: r.RequestID, Kind: r.Kind, State: r.State, Closed: r.Closed}, r.CreatedAt, r.UpdatedAt}
+		p := pick{
+			Decision{ResourceID: r.ResourceID, RequestID: r.RequestID, Kind: r.Kind, State: r.State, Closed: r.Closed},
+			r.CreatedAt,
+			r.UpdatedAt,
+		}
 		if cur, ok := latest[r.ResourceID]; !ok || newer(p, cur) {
 			latest[r.ResourceID] = p
 		}

@@ -48,7 +48,13 @@ func (s *Store) SaveTagSnapshot(ctx context.Context, w Writer, entries []Snapsho
 		if err := s.fenceShared(tx, w); err != nil {
 			return err
 		}
-		res, err := tx.Statement.ConnPool.ExecContext(ctx, "INSERT INTO staged_tags (sync_id, generation, body) VALUES (?, ?, ?)", w.SyncID, w.Generation, body)
+		res, err := tx.Statement.ConnPool.ExecContext(
+			ctx,
+			"INSERT INTO staged_tags (sync_id, generation, body) VALUES (?, ?, ?)",
+			w.SyncID,
+			w.Generation,
+			body,
+		)
 		if err != nil {
 			return err
 		}
@@ -121,7 +127,11 @@ func (s *Store) SnapshotTags(ctx context.Context, at Attempt, resourceIDs []stri
 
 // heldTags are the tags of those ids this worker holds in memory, once it
 // has loaded the attempt's newly staged reads; missing, the ids it does not hold.
-func (s *Store) heldTags(ctx context.Context, at Attempt, resourceIDs []string) (held map[string]string, missing []string, err error) {
+func (s *Store) heldTags(
+	ctx context.Context,
+	at Attempt,
+	resourceIDs []string,
+) (held map[string]string, missing []string, err error) {
 	snap := s.snapshots.of(at)
 	snap.mu.Lock()
 	defer snap.mu.Unlock()

@@ -131,7 +131,10 @@ func (s *Store) unwritten(tx *gorm.DB, w Writer, rows []inventory.Row) ([]invent
 	if err != nil || len(written) == 0 {
 		return rows, err
 	}
-	return slices.DeleteFunc(slices.Clone(rows), func(r inventory.Row) bool { return slices.Contains(written, r.ResourceID) }), nil
+	return slices.DeleteFunc(
+		slices.Clone(rows),
+		func(r inventory.Row) bool { return slices.Contains(written, r.ResourceID) },
+	), nil
 }
 
 func (s *Store) explainSkippedBatch(tx *gorm.DB, b BatchCommit) error {
@@ -283,7 +286,10 @@ func (s *Store) finishNotes(tx *gorm.DB, f SyncFinish, log SyncLog) (SyncNotes, 
 		return notes, err
 	}
 	if cut > 0 {
-		notes.Degraded = append(notes.Degraded, fmt.Sprintf("%d resources had values longer than their columns: stored cut, the fields named in expiring_resources.cut_fields", cut))
+		notes.Degraded = append(notes.Degraded, fmt.Sprintf(
+			"%d resources had values longer than their columns: stored cut, the fields named in expiring_resources.cut_fields",
+			cut,
+		))
 	}
 	return notes, nil
 }
@@ -314,7 +320,8 @@ func (s *Store) completeGeneration(tx *gorm.DB, w Writer) error {
 // deactivateGone marks inactive the resources this attempt's re-check
 // found closed or no longer listed, keeping the last status BSS gave.
 func (s *Store) deactivateGone(tx *gorm.DB, w Writer) (int, error) {
-	res := tx.Exec(`UPDATE expiring_resources SET is_active = ?, sync_generation = ?,
+	res := tx.Exec(
+		`UPDATE expiring_resources SET is_active = ?, sync_generation = ?,
 		status = COALESCE((SELECT g.bss_status FROM sync_gone g WHERE g.sync_id = ? AND g.generation = ? AND g.resource_id = expiring_resources.resource_id), status)
 		WHERE cloud_provider = ? AND account_id = ? AND is_active = ? AND sync_generation < ?
 		AND resource_id IN (SELECT resource_id FROM sync_gone WHERE sync_id = ? AND generation = ?)`,

@@ -20,7 +20,12 @@ var insertColumns = []string{
 
 // keptColumns keep their first value when a resource is seen again: the
 // natural key, and first_seen_at.
-var keptColumns = map[string]bool{"cloud_provider": true, "account_id": true, "resource_id": true, "first_seen_at": true}
+var keptColumns = map[string]bool{
+	"cloud_provider": true,
+	"account_id":     true,
+	"resource_id":    true,
+	"first_seen_at":  true,
+}
 
 // upsertChunks upserts rows by chunks of at most size rows (0: one chunk).
 func (s *Store) upsertChunks(tx *gorm.DB, rows []ExpiringResource, staged map[string]string, size int) error {
@@ -116,9 +121,15 @@ func (s *Store) onConflict() string {
 			switch {
 			case keptColumns[c] || c == "sync_generation":
 			case tagColumns[c]:
-				set = append(set, fmt.Sprintf("%s = IF(%s AND VALUES(tag_status) = 'ok', VALUES(%s), %s)", c, newer, c, c))
+				set = append(
+					set,
+					fmt.Sprintf("%s = IF(%s AND VALUES(tag_status) = 'ok', VALUES(%s), %s)", c, newer, c, c),
+				)
 			case tagStatusColumns[c]:
-				set = append(set, fmt.Sprintf("%s = IF(%s AND VALUES(tag_status) <> 'kept', VALUES(%s), %s)", c, newer, c, c))
+				set = append(
+					set,
+					fmt.Sprintf("%s = IF(%s AND VALUES(tag_status) <> 'kept', VALUES(%s), %s)", c, newer, c, c),
+				)
 			default:
 				set = append(set, fmt.Sprintf("%s = IF(%s, VALUES(%s), %s)", c, newer, c, c))
 			}
@@ -131,9 +142,19 @@ func (s *Store) onConflict() string {
 		switch {
 		case keptColumns[c]:
 		case tagColumns[c]:
-			set = append(set, fmt.Sprintf("%s = CASE WHEN excluded.tag_status = 'ok' THEN excluded.%s ELSE expiring_resources.%s END", c, c, c))
+			set = append(set, fmt.Sprintf(
+				"%s = CASE WHEN excluded.tag_status = 'ok' THEN excluded.%s ELSE expiring_resources.%s END",
+				c,
+				c,
+				c,
+			))
 		case tagStatusColumns[c]:
-			set = append(set, fmt.Sprintf("%s = CASE WHEN excluded.tag_status = 'kept' THEN expiring_resources.%s ELSE excluded.%s END", c, c, c))
+			set = append(set, fmt.Sprintf(
+				"%s = CASE WHEN excluded.tag_status = 'kept' THEN expiring_resources.%s ELSE excluded.%s END",
+				c,
+				c,
+				c,
+			))
 		default:
 			set = append(set, c+" = excluded."+c)
 		}

@@ -52,7 +52,10 @@ func hint(err error, detail string, t config.Temporal, opts client.Options) stri
 	case code == codes.Unauthenticated:
 		return "the server wants credentials: set TEMPORAL_API_KEY, or a client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)"
 	case code == codes.PermissionDenied:
-		return fmt.Sprintf("these credentials may not use namespace %s: check TEMPORAL_NAMESPACE and the key's or certificate's permissions", opts.Namespace)
+		return fmt.Sprintf(
+			"these credentials may not use namespace %s: check TEMPORAL_NAMESPACE and the key's or certificate's permissions",
+			opts.Namespace,
+		)
 	case has("certificate signed by unknown authority"):
 		if t.TLS.ServerCACertPath != "" {
 			return "the server's certificate is not signed by the CA of TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + t.TLS.ServerCACertPath + ": give the CA that signed it"

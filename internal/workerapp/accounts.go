@@ -16,7 +16,13 @@ import (
 // each with the account's limiters, shared by every worker through st
 // (LimiterOptions), beside the deployment's BSS bucket (IPLimiterOption),
 // and with the tag catalog its TMS serves.
-func buildAccounts(ctx context.Context, cfg config.Worker, st *store.Store, opts []huawei.Option, logger *slog.Logger) (map[string]*activities.Account, error) {
+func buildAccounts(
+	ctx context.Context,
+	cfg config.Worker,
+	st *store.Store,
+	opts []huawei.Option,
+	logger *slog.Logger,
+) (map[string]*activities.Account, error) {
 	out := map[string]*activities.Account{}
 	ip := IPLimiterOption(st, cfg.BSSIPRate) // one for all: they share the egress address
 	for _, acc := range cfg.ServedAccounts() {
@@ -25,8 +31,13 @@ func buildAccounts(ctx context.Context, cfg config.Worker, st *store.Store, opts
 			return nil, fmt.Errorf("account %s: %w", acc.Name, err)
 		}
 		restrictTagTypes(ctx, hw, logger.With("account", acc.Name))
-		out[acc.Name] = &activities.Account{Name: acc.Name, DomainID: acc.Huawei.DomainID, Huawei: hw, Defaults: acc.Defaults,
-			Partner: acc.Huawei.PartnerDomainID != ""}
+		out[acc.Name] = &activities.Account{
+			Name:     acc.Name,
+			DomainID: acc.Huawei.DomainID,
+			Huawei:   hw,
+			Defaults: acc.Defaults,
+			Partner:  acc.Huawei.PartnerDomainID != "",
+		}
 	}
 	return out, nil
 }

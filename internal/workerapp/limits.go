@@ -36,5 +36,7 @@ func IPLimiterOption(st *store.Store, rate float64) []huawei.Option {
 	if st == nil {
 		return nil
 	}
-	return []huawei.Option{huawei.WithIPLimiter(store.NewRateLimiter(st, store.IPBucket, map[string]float64{huawei.APIBSS: rate}))}
+	return []huawei.Option{
+		huawei.WithIPLimiter(store.NewRateLimiter(st, store.IPBucket, map[string]float64{huawei.APIBSS: rate})),
+	}
 }

@@ -37,7 +37,11 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("search attributes %v were created but are not listed yet in namespace %s", slices.Sorted(maps.Keys(missing)), namespace)
+			return fmt.Errorf(
+				"search attributes %v were created but are not listed yet in namespace %s",
+				slices.Sorted(maps.Keys(missing)),
+				namespace,
+			)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -57,7 +61,13 @@ func MissingSearchAttributes(ctx context.Context, c client.Client, namespace str
 		case !ok:
 			missing[name] = want
 		case got != want:
-			return nil, fmt.Errorf("search attribute %s has type %s in namespace %s, expiry-sync needs %s", name, typeName(got), namespace, typeName(want))
+			return nil, fmt.Errorf(
+				"search attribute %s has type %s in namespace %s, expiry-sync needs %s",
+				name,
+				typeName(got),
+				namespace,
+				typeName(want),
+			)
 		}
 	}
 	return missing, nil

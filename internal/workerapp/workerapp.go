@@ -116,17 +116,51 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
 		Interceptors:               interceptors,
 	})
-	w.RegisterWorkflowWithOptions(workflows.SyncExpiringResources, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.SyncAllAccounts, workflow.RegisterOptions{Name: workflows.AllAccountsWorkflowName})
-	w.RegisterActivity(&activities.Activities{Store: st, Accounts: accounts, HolderRunning: holderRunning(tc), Metrics: rec})
-	w.RegisterWorkflowWithOptions(workflows.NotifyExpiring, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.NotifyTest, workflow.RegisterOptions{Name: workflows.NotifyTestWorkflowName})
+	w.RegisterWorkflowWithOptions(
+		workflows.SyncExpiringResources,
+		workflow.RegisterOptions{Name: workflows.WorkflowName},
+	)
+	w.RegisterWorkflowWithOptions(
+		workflows.SyncAllAccounts,
+		workflow.RegisterOptions{Name: workflows.AllAccountsWorkflowName},
+	)
+	w.RegisterActivity(
+		&activities.Activities{Store: st, Accounts: accounts, HolderRunning: holderRunning(tc), Metrics: rec},
+	)
+	w.RegisterWorkflowWithOptions(
+		workflows.NotifyExpiring,
+		workflow.RegisterOptions{Name: workflows.NotifyWorkflowName},
+	)
+	w.RegisterWorkflowWithOptions(
+		workflows.NotifyTest,
+		workflow.RegisterOptions{Name: workflows.NotifyTestWorkflowName},
+	)
 	w.RegisterWorkflowWithOptions(workflows.RenewResources, workflow.RegisterOptions{Name: workflows.RenewWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.RenewQuote, workflow.RegisterOptions{Name: workflows.RenewQuoteWorkflowName})
-	w.RegisterActivity(&activities.Renewer{Store: st, Accounts: accounts, Mode: cfg.RenewMode, PolicyFile: cfg.RenewPolicyFile})
+	w.RegisterWorkflowWithOptions(
+		workflows.RenewQuote,
+		workflow.RegisterOptions{Name: workflows.RenewQuoteWorkflowName},
+	)
+	w.RegisterActivity(
+		&activities.Renewer{Store: st, Accounts: accounts, Mode: cfg.RenewMode, PolicyFile: cfg.RenewPolicyFile},
+	)
 	logger.Info("renewals", "mode", cfg.RenewMode, "policy_file", cfg.RenewPolicyFile)
-	w.RegisterActivity(&activities.Notifier{Store: st, Accounts: accountDomains(accounts), ConfigFile: cfg.NotifyFile, RunRunning: holderRunning(tc), Metrics: rec})
-	return &Worker{Client: tc, Store: st, Accounts: accounts, Metrics: rec, worker: w, cfg: cfg, logger: logger, identity: identity}, nil
+	w.RegisterActivity(&activities.Notifier{
+		Store:      st,
+		Accounts:   accountDomains(accounts),
+		ConfigFile: cfg.NotifyFile,
+		RunRunning: holderRunning(tc),
+		Metrics:    rec,
+	})
+	return &Worker{
+		Client:   tc,
+		Store:    st,
+		Accounts: accounts,
+		Metrics:  rec,
+		worker:   w,
+		cfg:      cfg,
+		logger:   logger,
+		identity: identity,
+	}, nil
 }
 
 // processIdentity is the SDK's default identity (pid@host), set explicitly so

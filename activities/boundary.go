@@ -78,7 +78,9 @@ func nextPage(offset int, records []huawei.Record, overlap int) boundary {
 				tie:      tie,
 				tieStart: start,
 				doubt: fmt.Sprintf(
-					"the records at offsets %d to %d all expire at %s: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
+					"the records at offsets %d to %d all expire at %s: "+
+						"BSS may list them in another order on each call, "+
+						"and no overlap can prove the listing saw each once",
 					offset+start,
 					offset+n-1,
 					tie.Format(time.RFC3339),
@@ -155,7 +157,8 @@ func overlapped(prev boundary, ids []string, first []time.Time, latest time.Time
 		}
 	}
 	if !prev.through.IsZero() {
-		if i := slices.IndexFunc(first, func(t time.Time) bool { return !t.IsZero() }); i >= 0 && !first[i].Equal(prev.through) {
+		if i := slices.IndexFunc(first, func(t time.Time) bool { return !t.IsZero() }); i >= 0 &&
+			!first[i].Equal(prev.through) {
 			return false, "" // a record from past the tie moved onto its last position: the listing shifted back
 		}
 	}
@@ -164,7 +167,8 @@ func overlapped(prev boundary, ids []string, first []time.Time, latest time.Time
 	}
 	if !prev.before.IsZero() && latest.Equal(prev.before) {
 		return true, fmt.Sprintf(
-			"the records expiring at %s fill a page: BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
+			"the records expiring at %s fill a page: "+
+				"BSS may list them in another order on each call, and no overlap can prove the listing saw each once",
 			prev.before.Format(time.RFC3339),
 		)
 	}

@@ -23,8 +23,9 @@ func (a *Activities) BeginSync(ctx context.Context, in contract.BeginSyncInput) 
 	}
 	knobs := acc.knobs(in)
 	log, err := a.Store.BeginSync(ctx, store.SyncStart{
-		SyncID: in.SyncID, RunID: in.RunID, AccountID: acc.DomainID, AccountName: acc.Name, ExpireDays: knobs.ExpireDays,
-		WindowBegin: knobs.WindowBegin, WindowEnd: knobs.WindowEnd, Resume: in.Resume, Now: in.Now,
+		SyncID: in.SyncID, RunID: in.RunID, AccountID: acc.DomainID, AccountName: acc.Name,
+		ExpireDays: knobs.ExpireDays, WindowBegin: knobs.WindowBegin, WindowEnd: knobs.WindowEnd,
+		Resume: in.Resume, Now: in.Now,
 	}, a.HolderRunning)
 	if err != nil {
 		return contract.Checkpoint{}, beginError(err)
@@ -189,10 +190,12 @@ func (a *Activities) EndSync(ctx context.Context, in contract.EndSyncInput) erro
 		return databaseError("close sync log", err)
 	}
 	if !ended {
-		activity.GetLogger(ctx).Info("sync attempt ended after it lost its account: its log and staging are another attempt's now, left as they are",
+		activity.GetLogger(ctx).Info("sync attempt ended after it lost its account: "+
+			"its log and staging are another attempt's now, left as they are",
 			"sync_id", in.SyncID, "account", acc.Name, "generation", in.Generation, "status", in.Status)
 		return nil
 	}
-	activity.GetLogger(ctx).Info("sync ended", "sync_id", in.SyncID, "account", acc.Name, "status", in.Status, "reason", in.Reason)
+	activity.GetLogger(ctx).Info("sync ended", "sync_id", in.SyncID, "account", acc.Name, "status", in.Status,
+		"reason", in.Reason)
 	return nil
 }

@@ -39,8 +39,9 @@ func (a *Activities) ListPage(ctx context.Context, in contract.ListPageInput) (c
 		if err := a.stagePage(ctx, acc, in, page.Resources, &res); err != nil {
 			return contract.ListPageResult{}, err
 		}
-		activity.GetLogger(ctx).Info("listed and staged a page", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset,
-			"page_key", in.PageKey, "received", res.Received, "total_count", res.TotalCount, "quarantined", len(res.Quarantined))
+		activity.GetLogger(ctx).Info("listed and staged a page", "sync_id", in.SyncID, "account", acc.Name,
+			"offset", in.Offset, "page_key", in.PageKey, "received", res.Received, "total_count", res.TotalCount,
+			"quarantined", len(res.Quarantined))
 		return res, nil
 	}
 	written := map[string]int64{}
@@ -134,7 +135,8 @@ func (a *Activities) listPage(ctx context.Context, acc *Account, in contract.Lis
 		if err != nil || page.Received > 0 || page.TotalCount <= in.Offset || ask == emptyPageAsks || in.Overlap == 0 {
 			return page, err
 		}
-		activity.GetLogger(ctx).Warn("BSS answered no record before its total_count: asking again", "offset", in.Offset, "total_count", page.TotalCount)
+		activity.GetLogger(ctx).Warn("BSS answered no record before its total_count: asking again", "offset", in.Offset,
+			"total_count", page.TotalCount)
 		select {
 		case <-ctx.Done():
 			return page, ctx.Err()
@@ -218,7 +220,8 @@ func (a *Activities) stagePage(
 			counts[r.ProjectID+"/"+r.TagType]++
 		}
 	}
-	if err := a.Store.StagePage(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), in.PageKey, resources); err != nil {
+	w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
+	if err := a.Store.StagePage(ctx, w, in.PageKey, resources); err != nil {
 		return writeError("stage the page", err)
 	}
 	res.Staged = true

@@ -185,7 +185,8 @@ func (n *Notifier) planOwed(
 	in contract.PlanInput,
 ) (contract.NotifyPlan, error) {
 	for _, name := range cfg.RouteNames() {
-		if (len(in.Routes) > 0 && !slices.Contains(in.Routes, name)) || slices.ContainsFunc(plan.Routes, func(p contract.PlannedRoute) bool { return p.Route == name }) {
+		if (len(in.Routes) > 0 && !slices.Contains(in.Routes, name)) ||
+			slices.ContainsFunc(plan.Routes, func(p contract.PlannedRoute) bool { return p.Route == name }) {
 			continue
 		}
 		owed, err := n.Store.OwedDigests(ctx, plan.AccountID, name, "")
@@ -764,14 +765,21 @@ func (n *Notifier) NotifySettle(ctx context.Context, in contract.SettleInput) (c
 		ReleasedItems: released,
 	}
 	for _, s := range sends {
-		out.Sends = append(
-			out.Sends,
-			contract.SendOutcome{Channel: s.Channel, Type: s.ChannelType, Recipient: s.Recipient, Status: s.Status,
-				Attempts: s.Attempts, Error: s.ErrorMessage, Parts: s.Parts, PartsSent: s.PartsSent, Unconfirmed: s.Unconfirmed},
-		)
+		out.Sends = append(out.Sends, contract.SendOutcome{
+			Channel:     s.Channel,
+			Type:        s.ChannelType,
+			Recipient:   s.Recipient,
+			Status:      s.Status,
+			Attempts:    s.Attempts,
+			Error:       s.ErrorMessage,
+			Parts:       s.Parts,
+			PartsSent:   s.PartsSent,
+			Unconfirmed: s.Unconfirmed,
+		})
 	}
 	if cfgErr != nil { // the settle is done; only its metrics need the routes file
-		activity.GetLogger(ctx).Warn("metrics: the settle's unconfirmed and undelivered reminders not counted", "error", cfgErr)
+		activity.GetLogger(ctx).Warn("metrics: the settle's unconfirmed and undelivered reminders not counted",
+			"error", cfgErr)
 		return out, nil
 	}
 	n.countUnconfirmed(cfg, res)
@@ -859,7 +867,8 @@ func (n *Notifier) NotifyTestSend(ctx context.Context, in contract.TestInput) ([
 			Status:    contract.SendSent,
 			Attempts:  1,
 		}
-		if err := ch.Send(ctx, notify.Message{ID: deliveryID("test-"+info.WorkflowExecution.RunID, name, 1), Digest: d}); err != nil {
+		msg := notify.Message{ID: deliveryID("test-"+info.WorkflowExecution.RunID, name, 1), Digest: d}
+		if err := ch.Send(ctx, msg); err != nil {
 			o.Status, o.Error = contract.SendFailed, err.Error()
 		}
 		out = append(out, o)

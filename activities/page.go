@@ -52,7 +52,8 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 		}
 		ok, doubt := follows(prev, ref, r.resources)
 		if !ok {
-			activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID, "account", acc.Name, "offset", ref.Offset)
+			activity.GetLogger(ctx).Info("the listing shifted: page not written", "sync_id", in.SyncID,
+				"account", acc.Name, "offset", ref.Offset)
 			break
 		}
 		page, err := a.pageRows(ctx, acc, in, prev.Tail, seen, staged, r, &res)
@@ -85,8 +86,9 @@ func (a *Activities) CommitPage(ctx context.Context, in contract.CommitPageInput
 	res.Pages, res.Rows, res.Retries = len(keys), len(rows), retries(ctx)+res.Retries
 	res.WriteMS = float64(time.Since(start).Microseconds()) / 1000
 	a.Metrics.BatchCommitted(acc.Name, len(rows), res.Applied)
-	activity.GetLogger(ctx).Info("committed pages", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset, "batch", in.Batch,
-		"pages", res.Pages, "rows", res.Rows, "kept", res.Kept, "tag_calls", res.TagCalls, "applied", res.Applied, "write_ms", res.WriteMS)
+	activity.GetLogger(ctx).Info("committed pages", "sync_id", in.SyncID, "account", acc.Name, "offset", in.Offset,
+		"batch", in.Batch, "pages", res.Pages, "rows", res.Rows, "kept", res.Kept, "tag_calls", res.TagCalls,
+		"applied", res.Applied, "write_ms", res.WriteMS)
 	return res, nil
 }
 
@@ -179,9 +181,10 @@ func (a *Activities) readPage(ctx context.Context, acc *Account, key store.PageK
 	for i, res := range r.resources {
 		ids[i] = res.ResourceID
 	}
+	at := store.Attempt{SyncID: key.SyncID, Generation: key.Generation}
 	if r.written, r.err = a.Store.WrittenBy(ctx, acc.DomainID, key.SyncID, ids); r.err != nil {
 		r.failed = "read rows written by the sync"
-	} else if r.snapshot, r.err = a.Store.SnapshotTags(ctx, store.Attempt{SyncID: key.SyncID, Generation: key.Generation}, ids); r.err != nil {
+	} else if r.snapshot, r.err = a.Store.SnapshotTags(ctx, at, ids); r.err != nil {
 		r.failed = "read the tag snapshot"
 	}
 	return r

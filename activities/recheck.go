@@ -213,7 +213,8 @@ type idFilterIgnored struct {
 
 func (e *idFilterIgnored) Error() string {
 	return fmt.Sprintf(
-		"BSS ListPayPerUseCustomerResources: asked for %d resource ids, the answer holds %s too: BSS did not apply the resource_ids filter",
+		"BSS ListPayPerUseCustomerResources: asked for %d resource ids, the answer holds %s too: "+
+			"BSS did not apply the resource_ids filter",
 		e.asked,
 		e.other,
 	)
@@ -230,7 +231,8 @@ func lookupRefused(err error) string {
 	switch {
 	case errors.As(err, &ignored):
 		return ignored.Error()
-	case errors.As(err, &ae) && (ae.Kind == huawei.KindBadRequest || ae.Kind == huawei.KindForbidden || ae.Kind == huawei.KindNoAPI):
+	case errors.As(err, &ae) &&
+		(ae.Kind == huawei.KindBadRequest || ae.Kind == huawei.KindForbidden || ae.Kind == huawei.KindNoAPI):
 		return ae.Problem() // its generic hint would mislead: the result says what the look-up needs
 	}
 	return ""
@@ -251,8 +253,11 @@ func (a *Activities) refused(
 	}
 	res.Refused = fmt.Sprintf("BSS refused the look-up by id that tells which resources are gone: %s. "+
 		"%d resources the listing did not see stay as they were (none was marked inactive without proof). "+
-		"The look-up is ListPayPerUseCustomerResources with resource_ids and only_main_resource=1: it needs the permission the listing has "+
-		"(bss:order:view, or billing:subscription:view under identity policies) and a BSS that applies resource_ids", reason, left)
-	activity.GetLogger(ctx).Warn("re-check by id refused: the sync completes without it", "sync_id", in.SyncID, "unchecked", left, "reason", reason)
+		"The look-up is ListPayPerUseCustomerResources with resource_ids and only_main_resource=1: "+
+		"it needs the permission the listing has "+
+		"(bss:order:view, or billing:subscription:view under identity policies) "+
+		"and a BSS that applies resource_ids", reason, left)
+	activity.GetLogger(ctx).Warn("re-check by id refused: the sync completes without it", "sync_id", in.SyncID,
+		"unchecked", left, "reason", reason)
 	return res, nil
 }

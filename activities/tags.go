@@ -42,14 +42,16 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 	var inSnapshot map[string]string
 	if in.FromSnapshot {
 		var err error
-		if inSnapshot, err = a.Store.SnapshotTags(ctx, store.Attempt{SyncID: in.SyncID, Generation: in.Generation}, resourceIDs(todo)); err != nil {
+		at := store.Attempt{SyncID: in.SyncID, Generation: in.Generation}
+		if inSnapshot, err = a.Store.SnapshotTags(ctx, at, resourceIDs(todo)); err != nil {
 			return contract.FetchTagsResult{}, databaseError("read tag snapshot", err)
 		}
 	}
 	var staged []store.SnapshotEntry
 	// stage saves what was read, then offers it as the progress to resume from.
 	stage := func() error {
-		if err := a.Store.SaveTagSnapshot(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), staged); err != nil {
+		w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
+		if err := a.Store.SaveTagSnapshot(ctx, w, staged); err != nil {
 			return writeError("stage tags", err)
 		}
 		staged = staged[:0]
@@ -97,8 +99,8 @@ func (a *Activities) FetchTags(ctx context.Context, in contract.FetchTagsInput) 
 	if err := stage(); err != nil {
 		return contract.FetchTagsResult{}, err
 	}
-	activity.GetLogger(ctx).Debug("read tags", "sync_id", in.SyncID, "account", acc.Name, "resources", len(in.Resources),
-		"from_snapshot", in.FromSnapshot, "call_retries", callRetries)
+	activity.GetLogger(ctx).Debug("read tags", "sync_id", in.SyncID, "account", acc.Name,
+		"resources", len(in.Resources), "from_snapshot", in.FromSnapshot, "call_retries", callRetries)
 	return contract.FetchTagsResult{Results: done, Retries: retries(ctx) + callRetries, Denials: met}, nil
 }
 
@@ -131,12 +133,14 @@ func (a *Activities) tagsWithRetries(
 		var ae *huawei.APIError
 		if errors.As(err, &ae) && ae.Kind == huawei.KindBadRequest {
 			// TMS refused this one resource's query: its tags stay as stored.
-			return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: ae.Error()}, attempt - 1, nil
+			return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: ae.Error()},
+				attempt - 1, nil
 		}
 		if err != nil && attempt == callAttempts && errors.As(err, &ae) && ae.Kind == huawei.KindBadResponse {
 			// TMS keeps answering something unusable for this resource
 			// (e.g. no tags field): its tags are unknown, the stored ones stay.
-			return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: ae.Error()}, attempt - 1, nil
+			return inventory.TagResult{ResourceID: r.ResourceID, Status: inventory.TagsError, Error: ae.Error()},
+				attempt - 1, nil
 		}
 		if err == nil || attempt == callAttempts || !errors.As(err, &ae) || !ae.Kind.Retryable() {
 			return res, attempt - 1, err
@@ -210,7 +214,8 @@ func (a *Activities) SnapshotTags(
 			entries[i] = store.SnapshotEntry{ResourceID: r.ResourceID, Tags: r.Tags}
 		}
 		saving.Go(func() {
-			if dbErr = a.Store.SaveTagSnapshot(ctx, acc.writer(in.SyncID, in.Generation, in.LeaseToken), entries); dbErr == nil {
+			w := acc.writer(in.SyncID, in.Generation, in.LeaseToken)
+			if dbErr = a.Store.SaveTagSnapshot(ctx, w, entries); dbErr == nil {
 				cursor = next
 				beat.set(next)
 			}
@@ -244,9 +249,16 @@ func (a *Activities) SnapshotTags(
 			return contract.SnapshotTagsResult{}, err
 		}
 	}
-	res := contract.SnapshotTagsResult{Resources: bulk.Resources, Calls: bulk.Calls, Unsupported: bulk.Unavailable, Strategy: bulk.Strategy, Retries: retries(ctx)}
-	activity.GetLogger(ctx).Info("read tags in bulk", "sync_id", in.SyncID, "account", acc.Name, "project", in.ProjectID,
-		"type", in.TMSType, "resources", res.Resources, "calls", res.Calls, "strategy", res.Strategy, "fallback", res.Unsupported)
+	res := contract.SnapshotTagsResult{
+		Resources:   bulk.Resources,
+		Calls:       bulk.Calls,
+		Unsupported: bulk.Unavailable,
+		Strategy:    bulk.Strategy,
+		Retries:     retries(ctx),
+	}
+	activity.GetLogger(ctx).Info("read tags in bulk", "sync_id", in.SyncID, "account", acc.Name,
+		"project", in.ProjectID, "type", in.TMSType, "resources", res.Resources, "calls", res.Calls,
+		"strategy", res.Strategy, "fallback", res.Unsupported)
 	var ae *huawei.APIError
 	switch {
 	case err == nil:

@@ -42,7 +42,8 @@ func (a *Activities) readTie(
 	if err != nil || !whole {
 		return page, b, moved, err
 	}
-	activity.GetLogger(ctx).Info("read whole a tie of expire times that fills a page", "offset", in.Offset, "expire_time", b.tie, "records", tie.Received)
+	activity.GetLogger(ctx).Info("read whole a tie of expire times that fills a page", "offset", in.Offset,
+		"expire_time", b.tie, "records", tie.Received)
 	return withTie(page, b.tieStart, tie), boundary{advance: b.tieStart + tie.Received - 1, through: b.tie}, false, nil
 }
 

@@ -69,7 +69,8 @@ func run() int {
 		return 1
 	}
 	logger.Info("worker started", "version", version.Version, "task_queue", cfg.Temporal.TaskQueue,
-		"namespace", cfg.Temporal.Namespace, "database", w.Store.Dialect(), "metrics", cfg.MetricsListen, "memory_limit_mb", memLimit>>20)
+		"namespace", cfg.Temporal.Namespace, "database", w.Store.Dialect(), "metrics", cfg.MetricsListen,
+		"memory_limit_mb", memLimit>>20)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		logger.Error("worker stopped", "error", err)
 		return 1

@@ -100,8 +100,13 @@ func accountsOf(ctx workflow.Context, in AllAccountsInput) ([]string, error) {
 		return in.Accounts, nil
 	}
 	var accounts []string
-	opts := workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 5}, Summary: "list the accounts the workers serve"}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityListAccounts).Get(ctx, &accounts)
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+		Summary:             "list the accounts the workers serve",
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityListAccounts).
+		Get(ctx, &accounts)
 	if err == nil && len(accounts) == 0 {
 		err = temporal.NewNonRetryableApplicationError(
 			"the workers serve no account",

@@ -164,7 +164,11 @@ func (in SyncInput) Validate() error {
 }
 
 func invalidInput(err error) error {
-	return temporal.NewNonRetryableApplicationError("invalid sync input: "+err.Error(), contract.ErrTypeInvalidInput, nil)
+	return temporal.NewNonRetryableApplicationError(
+		"invalid sync input: "+err.Error(),
+		contract.ErrTypeInvalidInput,
+		nil,
+	)
 }
 
 // Cursor is the small state a run hands to the next when it continues as new.

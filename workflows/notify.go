@@ -116,7 +116,10 @@ func sendOptions(ch contract.ChannelRef, summary string) workflow.ActivityOption
 	}
 	return workflow.ActivityOptions{
 		// A send waits its robot's turn for each of its messages.
-		StartToCloseTimeout: time.Hour, ScheduleToCloseTimeout: 24 * time.Hour, HeartbeatTimeout: heartbeatTimeout, Summary: summary,
+		StartToCloseTimeout:    time.Hour,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:       heartbeatTimeout,
+		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        2 * time.Second,
 			BackoffCoefficient:     2,
@@ -137,8 +140,14 @@ func NotifyExpiring(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 	}
 	res := NotifyResult{AsOf: asOf}
 	var plan contract.NotifyPlan
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("plan reminders")), contract.ActivityNotifyPlan,
-		contract.PlanInput{Account: in.Account, AccountID: in.AccountID, AllAccounts: in.AllAccounts, AfterSync: in.SyncID != "", AsOf: asOf, Routes: in.Routes}).Get(ctx, &plan)
+	err := workflow.ExecuteActivity(
+		workflow.WithActivityOptions(ctx, notifyDBOptions("plan reminders")),
+		contract.ActivityNotifyPlan,
+		contract.PlanInput{
+			Account: in.Account, AccountID: in.AccountID, AllAccounts: in.AllAccounts,
+			AfterSync: in.SyncID != "", AsOf: asOf, Routes: in.Routes,
+		},
+	).Get(ctx, &plan)
 	if err != nil {
 		return res, err
 	}
@@ -237,8 +246,11 @@ func runRoute(
 	}
 	status("claiming")
 	var claimed []contract.ClaimedDigest
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyDBOptions("claim digests of route "+pr.Route)), contract.ActivityNotifyClaim,
-		contract.ClaimInput{AccountID: account, Route: pr.Route, AsOf: asOf}).Get(ctx, &claimed)
+	err := workflow.ExecuteActivity(
+		workflow.WithActivityOptions(ctx, notifyDBOptions("claim digests of route "+pr.Route)),
+		contract.ActivityNotifyClaim,
+		contract.ClaimInput{AccountID: account, Route: pr.Route, AsOf: asOf},
+	).Get(ctx, &claimed)
 	if err != nil {
 		out.Status, out.Error = RouteFailed, ErrorText(err)
 		return out
@@ -280,8 +292,11 @@ func sendDigest(ctx workflow.Context, route string, d contract.ClaimedDigest) co
 	if ctx.Err() != nil && settlesWhenCanceled(ctx) {
 		sctx, _ = workflow.NewDisconnectedContext(ctx) // a canceled run still settles what it claimed
 	}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(sctx, notifyDBOptions("settle digest "+d.DigestID)), contract.ActivityNotifySettle,
-		contract.SettleInput{DigestID: d.DigestID, Reason: "given up: " + strings.Join(reasons, "; ")}).Get(ctx, &out)
+	err := workflow.ExecuteActivity(
+		workflow.WithActivityOptions(sctx, notifyDBOptions("settle digest "+d.DigestID)),
+		contract.ActivityNotifySettle,
+		contract.SettleInput{DigestID: d.DigestID, Reason: "given up: " + strings.Join(reasons, "; ")},
+	).Get(ctx, &out)
 	if err != nil {
 		out = contract.DigestOutcome{DigestID: d.DigestID, Threshold: d.Threshold, Resources: d.Resources}
 		for _, ch := range d.Channels {
@@ -378,6 +393,7 @@ func NotifyTest(ctx workflow.Context, in NotifyTestInput) ([]contract.SendOutcom
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	}
 	var out []contract.SendOutcome
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityNotifyTestSend, contract.TestInput{Route: in.Route}).Get(ctx, &out)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityNotifyTestSend,
+		contract.TestInput{Route: in.Route}).Get(ctx, &out)
 	return out, err
 }

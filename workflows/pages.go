@@ -134,7 +134,8 @@ func (s *syncRun) syncPages(ctx workflow.Context) (done bool, err error) {
 			return false, firstOf(drain(), err)
 		}
 		commits.Send(ctx, pageWork{offset: offset, next: nextOffset, anchorIn: anchor, tail: anchorOf(page),
-			firstRow: firstRow, received: page.Received, rows: append(joinTags(pending, tags), keptTags(page.Known)...)})
+			firstRow: firstRow, received: page.Received,
+			rows: append(joinTags(pending, tags), keptTags(page.Known)...)})
 		if !more {
 			s.setPhase(ctx, "writing the last page")
 			return true, drain()
@@ -222,8 +223,8 @@ func (s *syncRun) listPageAt(
 ) workflow.Future {
 	c := &s.cursor
 	in := contract.ListPageInput{
-		Account: s.in.Account, WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses, Offset: offset, Limit: s.in.PageSize,
-		StageFrom: stageFrom, PageKey: key,
+		Account: s.in.Account, WindowBegin: c.WindowBegin, WindowEnd: c.WindowEnd, Statuses: s.in.Statuses,
+		Offset: offset, Limit: s.in.PageSize, StageFrom: stageFrom, PageKey: key,
 	}
 	if s.v.leasedListing() {
 		in.SyncID, in.Generation, in.Anchor, in.Overlap = s.syncID, c.Generation, anchor.ids, s.overlap()
@@ -309,8 +310,8 @@ func (s *syncRun) commit(ctx workflow.Context, w pageWork) error {
 	for i, b := range batches {
 		batch := c.LastCommittedBatch + 1
 		in := contract.CommitBatchInput{
-			Account: s.in.Account, SyncID: s.syncID, Batch: batch, NextOffset: w.offset, NextRow: row + len(b), SyncedAt: syncedAt, Rows: b,
-			Generation: c.Generation, LeaseToken: c.LeaseToken, Anchor: w.anchorIn.ids,
+			Account: s.in.Account, SyncID: s.syncID, Batch: batch, NextOffset: w.offset, NextRow: row + len(b),
+			SyncedAt: syncedAt, Rows: b, Generation: c.Generation, LeaseToken: c.LeaseToken, Anchor: w.anchorIn.ids,
 		}
 		at := w.anchorIn
 		if i == len(batches)-1 {
@@ -319,7 +320,8 @@ func (s *syncRun) commit(ctx workflow.Context, w pageWork) error {
 		s.setWriting(ctx, fmt.Sprintf("writing batch %d (%d rows) at offset %d", batch, len(b), w.offset))
 		var res contract.CommitBatchResult
 		opts := dbOptions(fmt.Sprintf("batch %d: %d rows at offset %d", batch, len(b), w.offset))
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityCommitBatch, in).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityCommitBatch, in).
+			Get(ctx, &res); err != nil {
 			p.Failures++
 			return err
 		}

@@ -85,7 +85,9 @@ func (s *syncRun) pipeline(ctx workflow.Context, first *stagedPage) (done bool, 
 		}
 		head := p.pages[0]
 		s.setPhase(ctx, fmt.Sprintf("listing ahead of BSS's total %d; next to write: offset %d", p.total, head.offset))
-		if err := workflow.Await(ctx, func() bool { return head.err != nil || p.snapErr != nil || (head.done && s.pairsRead(head.page)) }); err != nil {
+		if err := workflow.Await(ctx, func() bool {
+			return head.err != nil || p.snapErr != nil || (head.done && s.pairsRead(head.page))
+		}); err != nil {
 			return false, err
 		}
 		if err := firstOf(head.err, p.snapErr); err != nil {
@@ -157,7 +159,8 @@ func (p *pipe) restart(ctx workflow.Context, offset int) {
 func (p *pipe) fill(ctx workflow.Context) {
 	// The page before p.next ends at p.next+overlap: past the total, it
 	// was the last.
-	for !p.stop && len(p.pages) < p.ahead() && p.listing() < listInFlight && p.total >= 0 && p.next+p.s.overlap() < p.total {
+	for !p.stop && len(p.pages) < p.ahead() && p.listing() < listInFlight && p.total >= 0 &&
+		p.next+p.s.overlap() < p.total {
 		p.list(ctx)
 	}
 	if !p.stop && len(p.pages) == 0 {
@@ -273,7 +276,8 @@ func (s *syncRun) commitPages(ctx workflow.Context, group []*stagedPage) (int, e
 	first, batch := group[0], c.LastCommittedBatch+1
 	in := contract.CommitPageInput{
 		Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken, PageKey: first.key,
-		Offset: first.offset, Batch: batch, Anchor: c.Anchor, AnchorBefore: c.AnchorBefore, AnchorLead: c.AnchorLead, AnchorThrough: c.AnchorThrough,
+		Offset: first.offset, Batch: batch,
+		Anchor: c.Anchor, AnchorBefore: c.AnchorBefore, AnchorLead: c.AnchorLead, AnchorThrough: c.AnchorThrough,
 		NextOffset: first.offset + s.advance(first.page), Tail: first.page.Tail, Shape: shapeOf(first.page),
 		BatchSize: s.in.BatchSize, SyncedAt: workflow.Now(ctx).UTC(), Denied: c.Denied, Denials: c.Denials,
 	}
@@ -293,7 +297,8 @@ func (s *syncRun) commitPages(ctx workflow.Context, group []*stagedPage) (int, e
 	s.setWriting(ctx, fmt.Sprintf("writing batch %d: %s", batch, what))
 	var res contract.CommitPageResult
 	opts := commitPageOptions(fmt.Sprintf("%s: batch %d", what, batch))
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityCommitPage, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityCommitPage, in).
+		Get(ctx, &res)
 	s.setWriting(ctx, "")
 	if err != nil {
 		p.Failures++

@@ -61,7 +61,9 @@ func SyncExpiringResources(ctx workflow.Context, in SyncInput) (contract.Summary
 	}
 	s.v = readSyncVersions(ctx)
 	s.cursor.Progress.Runs++
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return s.cursor.Progress, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
+		return s.cursor.Progress, nil
+	}); err != nil {
 		return contract.Summary{}, err
 	}
 	summary, err := s.run(ctx)
@@ -123,10 +125,12 @@ func (s *syncRun) begin(ctx workflow.Context) error {
 		Now:     now,
 	}
 	if s.in.ExpireDays > 0 { // else the account's defaults decide, in BeginSync
-		in.ExpireDays, in.WindowBegin, in.WindowEnd = s.in.ExpireDays, now.AddDate(0, 0, -s.in.LookbackDays), now.AddDate(0, 0, s.in.ExpireDays)
+		in.ExpireDays, in.WindowBegin, in.WindowEnd =
+			s.in.ExpireDays, now.AddDate(0, 0, -s.in.LookbackDays), now.AddDate(0, 0, s.in.ExpireDays)
 	}
 	var cp contract.Checkpoint
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("open sync log")), contract.ActivityBeginSync, in).Get(ctx, &cp)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("open sync log")),
+		contract.ActivityBeginSync, in).Get(ctx, &cp)
 	if err != nil {
 		return err
 	}
@@ -153,10 +157,11 @@ func (s *syncRun) recheck(ctx workflow.Context) error {
 	s.setPhase(ctx, "re-checking by id the resources the listing did not see")
 	c, p := &s.cursor, s.progress()
 	var r contract.RecheckResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recheckOptions()), contract.ActivityRecheckUnseen, contract.RecheckInput{
-		Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
-		Until: c.WindowEnd, Statuses: s.in.Statuses, SyncedAt: workflow.Now(ctx).UTC(),
-	}).Get(ctx, &r)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recheckOptions()), contract.ActivityRecheckUnseen,
+		contract.RecheckInput{
+			Account: s.in.Account, SyncID: s.syncID, Generation: c.Generation, LeaseToken: c.LeaseToken,
+			Until: c.WindowEnd, Statuses: s.in.Statuses, SyncedAt: workflow.Now(ctx).UTC(),
+		}).Get(ctx, &r)
 	if err != nil {
 		p.Failures++
 		return err
@@ -165,7 +170,8 @@ func (s *syncRun) recheck(ctx workflow.Context) error {
 	if r.Quarantined > 0 {
 		c.Notes.QuarantinedCount += r.Quarantined
 		addNote(&c.Notes.Quarantined, fmt.Sprintf(
-			"%d resources the listing did not see could not be judged from BSS's answers by id (unreadable or not given whole), so they were left as they were: %s",
+			"%d resources the listing did not see could not be judged from BSS's answers by id "+
+				"(unreadable or not given whole), so they were left as they were: %s",
 			r.Quarantined,
 			strings.Join(r.Unknown, ", "),
 		))
@@ -181,9 +187,12 @@ func (s *syncRun) finish(ctx workflow.Context) (contract.Summary, error) {
 	s.setPhase(ctx, "finishing: marking resources BSS no longer lists inactive and closing the sync log")
 	c := &s.cursor
 	var summary contract.Summary
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbOptions("finish sync")), contract.ActivityFinishSync,
-		contract.FinishSyncInput{Account: s.in.Account, SyncID: s.syncID, Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken,
-			Notes: c.Notes, Listing: s.listingCheck()}).Get(ctx, &summary)
+	err := workflow.ExecuteActivity(
+		workflow.WithActivityOptions(ctx, dbOptions("finish sync")),
+		contract.ActivityFinishSync,
+		contract.FinishSyncInput{Account: s.in.Account, SyncID: s.syncID, Retries: s.progress().Retries,
+			Generation: c.Generation, LeaseToken: c.LeaseToken, Notes: c.Notes, Listing: s.listingCheck()},
+	).Get(ctx, &summary)
 	if err != nil {
 		return summary, err
 	}
@@ -225,9 +234,12 @@ func (s *syncRun) end(ctx workflow.Context, cause error) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	c := &s.cursor
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)), contract.ActivityEndSync,
-		contract.EndSyncInput{Account: s.in.Account, SyncID: s.syncID, Status: status, Reason: reason, Retries: s.progress().Retries,
-			Generation: c.Generation, LeaseToken: c.LeaseToken}).Get(dctx, nil)
+	err := workflow.ExecuteActivity(
+		workflow.WithActivityOptions(dctx, dbOptions("close sync log: "+status)),
+		contract.ActivityEndSync,
+		contract.EndSyncInput{Account: s.in.Account, SyncID: s.syncID, Status: status, Reason: reason,
+			Retries: s.progress().Retries, Generation: c.Generation, LeaseToken: c.LeaseToken},
+	).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the end of the sync", "error", err)
 	}

@@ -71,9 +71,12 @@ func command(o *options, measure func(context.Context, []bench.Point, io.Writer)
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure syncs on the real stack against the floor Huawei's rate limits allow and the naive baseline",
-		Long: "Measure syncs on the real stack against the floor Huawei's rate limits allow and the naive baseline.\n\n" +
-			"--point NAME runs a named point (" + strings.Join(bench.PointNames(), ", ") + ", or all); without it the flags make one point.\n" +
-			"--out DIR --merge merges the measured points into DIR/latest.json (keyed by point) and rewrites DIR/latest.md.",
+		Long: "Measure syncs on the real stack against the floor Huawei's rate limits allow " +
+			"and the naive baseline.\n\n" +
+			"--point NAME runs a named point (" + strings.Join(bench.PointNames(), ", ") + ", or all); " +
+			"without it the flags make one point.\n" +
+			"--out DIR --merge merges the measured points into DIR/latest.json (keyed by point) " +
+			"and rewrites DIR/latest.md.",
 		SilenceUsage: true,
 		Args:         cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -110,13 +113,15 @@ func command(o *options, measure func(context.Context, []bench.Point, io.Writer)
 		&p.BSSRate,
 		"bss-rate",
 		p.BSSRate,
-		"BSS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_BSS_RATE); Huawei's limit is 10; 0 = unlimited",
+		"BSS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_BSS_RATE); "+
+			"Huawei's limit is 10; 0 = unlimited",
 	)
 	f.Float64Var(
 		&p.TMSRate,
 		"tms-rate",
 		0,
-		"TMS calls/s per account the simulator allows (429 above) and the worker keeps to (HUAWEI_TMS_RATE); 0 = unlimited",
+		"TMS calls/s per account the simulator allows (429 above) and the worker keeps to "+
+			"(HUAWEI_TMS_RATE); 0 = unlimited",
 	)
 	f.StringVar(&p.TagMode, "tag-mode", p.TagMode, "per-resource, bulk or auto")
 	f.IntVar(&p.TagsPerActivity, "tags-per-activity", p.TagsPerActivity, "resources per tag activity")
@@ -217,14 +222,15 @@ func run(ctx context.Context, o options, points []bench.Point, stdout io.Writer)
 	var results []bench.Result
 	var runErr error
 	for _, pt := range points {
-		logger.Info("measuring", "point", pt.Key(), "resources", pt.Resources, "accounts", pt.Accounts, "db", pt.DB, "latency", pt.Latency,
-			"bss_rate", pt.BSSRate, "tms_rate", pt.TMSRate, "tag_mode", pt.TagMode)
+		logger.Info("measuring", "point", pt.Key(), "resources", pt.Resources, "accounts", pt.Accounts, "db", pt.DB,
+			"latency", pt.Latency, "bss_rate", pt.BSSRate, "tms_rate", pt.TMSRate, "tag_mode", pt.TagMode)
 		r, err := stack.Run(ctx, pt)
 		if err != nil {
 			runErr = fmt.Errorf("point %s: %w", pt.Key(), err)
 			break
 		}
-		logger.Info("measured", "point", pt.Key(), "wall_s", r.WallS, "floor_s", r.FloorS, "floor_ratio", r.FloorRatio, "rows_ok", r.RowsOK)
+		logger.Info("measured", "point", pt.Key(), "wall_s", r.WallS, "floor_s", r.FloorS, "floor_ratio", r.FloorRatio,
+			"rows_ok", r.RowsOK)
 		results = append(results, r)
 	}
 	if o.merge && len(results) > 0 {

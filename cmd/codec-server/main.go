@@ -53,7 +53,8 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	logger.Info("codec server listening", "addr", *listen, "ui_origins", opts.Origins, "bearer_required", opts.Token != "")
+	logger.Info("codec server listening", "addr", *listen, "ui_origins", opts.Origins,
+		"bearer_required", opts.Token != "")
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)

@@ -59,9 +59,11 @@ type config struct {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var cfg config
 	cmd := &cobra.Command{
-		Use:           "hwsim",
-		Short:         "Huawei Cloud BSS + TMS API simulator",
-		Long:          "hwsim serves the BSS and TMS APIs expiry-sync uses, for the official SDK to talk to by endpoint override.\nCredentials come from HWSIM_ACCESS_KEY and HWSIM_SECRET_KEY (or HWSIM_SECRET_KEY_FILE).",
+		Use:   "hwsim",
+		Short: "Huawei Cloud BSS + TMS API simulator",
+		Long: "hwsim serves the BSS and TMS APIs expiry-sync uses, " +
+			"for the official SDK to talk to by endpoint override.\n" +
+			"Credentials come from HWSIM_ACCESS_KEY and HWSIM_SECRET_KEY (or HWSIM_SECRET_KEY_FILE).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -117,13 +119,15 @@ func defineFlags(cmd *cobra.Command, cfg *config) {
 		&cfg.knobsJSON,
 		"knobs",
 		"",
-		`any other knobs as the JSON of PUT /_hwsim/knobs, e.g. '{"bulk_empty_filter":"refused","wrong_site":"CBC.0150"}' (see docs/simulator.md)`,
+		`any other knobs as the JSON of PUT /_hwsim/knobs, e.g. `+
+			`'{"bulk_empty_filter":"refused","wrong_site":"CBC.0150"}' (see docs/simulator.md)`,
 	)
 	f.BoolVar(
 		&cfg.fullCatalog,
 		"full-catalog",
 		true,
-		"serve TMS tags for every catalog type (RDS, DCS too), as real TMS does; false plays a TMS that serves ecs, disk and eip only",
+		"serve TMS tags for every catalog type (RDS, DCS too), as real TMS does; "+
+			"false plays a TMS that serves ecs, disk and eip only",
 	)
 }
 
@@ -142,7 +146,11 @@ func (c config) validate() error {
 	for _, d := range []struct {
 		flag   string
 		v, max time.Duration
-	}{{"latency", c.latency, hwsim.MaxLatency}, {"jitter", c.jitter, hwsim.MaxLatency}, {"slow-delay", c.slowDelay, hwsim.MaxSlowDelay}} {
+	}{
+		{"latency", c.latency, hwsim.MaxLatency},
+		{"jitter", c.jitter, hwsim.MaxLatency},
+		{"slow-delay", c.slowDelay, hwsim.MaxSlowDelay},
+	} {
 		if d.v < 0 || d.v > d.max {
 			bad(d.flag, d.v, "range 0s.."+d.max.String())
 		}
@@ -259,7 +267,8 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stdout, 
 		"epoch", sim.Epoch().Format(time.RFC3339), "domain_id", cfg.domainID, "projects", len(sim.Projects()),
 		"generated_in", time.Since(start).Round(time.Millisecond),
 		"latency", k.Latency, "jitter", k.Jitter, "bss_rate", k.BSSRate, "tms_rate", k.TMSRate,
-		"error_ratio", k.ErrorRatio, "throttle_ratio", k.ThrottleRatio, "slow_ratio", k.SlowRatio, "slow_delay", k.SlowDelay)
+		"error_ratio", k.ErrorRatio, "throttle_ratio", k.ThrottleRatio,
+		"slow_ratio", k.SlowRatio, "slow_delay", k.SlowDelay)
 	fmt.Fprintf(stdout, "hwsim listening on %s (%d resources, seed %d)\n", srv.URL, sim.Len(), cfg.seed)
 
 	select {
@@ -273,6 +282,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stdout, 
 		return err
 	}
 	total := sim.Stats().Total()
-	log.Info("hwsim stopped", "requests", total.Requests, "ok", total.OK, "throttled", total.Throttled, "server_errors", total.ServerErrors)
+	log.Info("hwsim stopped", "requests", total.Requests, "ok", total.OK, "throttled", total.Throttled,
+		"server_errors", total.ServerErrors)
 	return nil
 }

@@ -148,7 +148,8 @@ func (t *Table) Restrict(served []string) (*Table, []string) {
 			continue
 		}
 		warnings = append(warnings, fmt.Sprintf(
-			"TMS does not list resource type %q (for BSS %s) among the types it serves: those resources are stored without tags",
+			"TMS does not list resource type %q (for BSS %s) among the types it serves: "+
+				"those resources are stored without tags",
 			e.TMSType,
 			e.BSSResourceType,
 		))

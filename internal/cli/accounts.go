@@ -22,7 +22,8 @@ func addTargetFlags(f *pflag.FlagSet, t *target) {
 	f.StringVar(&t.account, "account", config.DefaultAccount,
 		"the account to sync, as the workers' accounts file names it (default: the HUAWEI_* environment's account)")
 	f.BoolVar(&t.all, "all-accounts", false, fmt.Sprintf(
-		"sync every account the workers serve: one child sync each, %d at a time; one account's failure makes the whole partial",
+		"sync every account the workers serve: one child sync each, %d at a time; "+
+			"one account's failure makes the whole partial",
 		workflows.DefaultAccountConcurrency,
 	))
 }

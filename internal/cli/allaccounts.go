@@ -162,13 +162,15 @@ func (e *env) waitAllAccounts(ctx context.Context, c *conn, run client.WorkflowR
 	id := run.GetID()
 	fmt.Fprintf(
 		e.stderr,
-		"Waiting for the sync of every account (Ctrl-C stops waiting, not the syncs; 'starter status %s' shows each account)\n",
+		"Waiting for the sync of every account (Ctrl-C stops waiting, not the syncs; "+
+			"'starter status %s' shows each account)\n",
 		id,
 	)
 	err := run.Get(ctx, nil)
 	if ctx.Err() != nil {
 		return interrupted{fmt.Sprintf("Stopped waiting. Sync %s goes on in Temporal:\n"+
-			"  follow it:  starter status %s\n  cancel it:  starter cancel %s\n  Web UI:     %s", id, id, id, e.webURL(id))}
+			"  follow it:  starter status %s\n  cancel it:  starter cancel %s\n  Web UI:     %s",
+			id, id, id, e.webURL(id))}
 	}
 	desc, derr := e.describeSync(ctx, c, id)
 	if derr != nil {

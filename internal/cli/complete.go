@@ -81,7 +81,8 @@ func (e *env) completeSyncIDs(states []enumspb.WorkflowExecutionStatus) cobra.Co
 			if len(states) > 0 {
 				var or []string
 				for _, s := range states {
-					if i := slices.IndexFunc(listStates, func(l listState) bool { return l.name == stateName(s) }); i >= 0 {
+					i := slices.IndexFunc(listStates, func(l listState) bool { return l.name == stateName(s) })
+					if i >= 0 {
 						or = append(or, listStates[i].query)
 					}
 				}

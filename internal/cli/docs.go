@@ -74,7 +74,10 @@ func writePages(cmd *cobra.Command, dir string) error {
 	}
 	page := b.String()
 	if out := cmd.Annotations[outputAnnotation]; out != "" {
-		section := "### Output\n\nThe JSON names of `-o json`, `jsonl` and `csv` (one column per top-level field; nested values as JSON; text starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so that a spreadsheet shows it rather than runs it). They are stable: a change is a change of this page.\n\n" + out + "\n"
+		section := "### Output\n\nThe JSON names of `-o json`, `jsonl` and `csv` (one column per top-level field; " +
+			"nested values as JSON; text starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed " +
+			"with `'`, so that a spreadsheet shows it rather than runs it). They are stable: " +
+			"a change is a change of this page.\n\n" + out + "\n"
 		// Before "SEE ALSO", which closes every page.
 		if i := strings.Index(page, "### SEE ALSO"); i >= 0 {
 			page = page[:i] + section + page[i:]

@@ -45,7 +45,8 @@ REQUEST_ID'): --autorenew-off turns Huawei's auto-renew off (CancelAutoRenewalRe
 so it does not renew by itself; --to-on-demand converts the resource to pay-per-use at
 its expiry (UpdatePeriodToOnDemand SET_UP) rather than letting Huawei freeze and then
 delete it. It prints the request ids. These need the Temporal settings as well.`,
-		Example: `  starter lapse --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 --reason "ops-1300: replaced by the new cluster"
+		Example: `  starter lapse --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 ` +
+			`--reason "ops-1300: replaced by the new cluster"
   starter lapse --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 --reason "test box" --account staging --autorenew-off
   starter lapse --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 --reason "keep it by the hour" --to-on-demand -o json`,
 		Args: cobra.NoArgs,
@@ -125,7 +126,8 @@ func (e *env) runLapse(cmd *cobra.Command, in contract.RenewInput, kinds []strin
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf(
-			"--account=%s has no resources in database %s: name an account a sync has run for (its name in the accounts file, or default)",
+			"--account=%s has no resources in database %s: "+
+				"name an account a sync has run for (its name in the accounts file, or default)",
 			in.Account,
 			name,
 		)
@@ -166,7 +168,8 @@ func (e *env) runLapse(cmd *cobra.Command, in contract.RenewInput, kinds []strin
 		return perr
 	}
 	if err != nil {
-		return fail(fmt.Errorf("the lapse is recorded, but a request could not be started: %s; run the same lapse again: it keeps the decision and starts what is missing",
+		return fail(fmt.Errorf("the lapse is recorded, but a request could not be started: %s; "+
+			"run the same lapse again: it keeps the decision and starts what is missing",
 			err.Error()))
 	}
 	return nil

@@ -58,7 +58,8 @@ func accountDomainID(ctx context.Context, s *store.Store, dbName, account string
 	id, err := s.AccountDomainID(ctx, account)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", fail(fmt.Errorf(
-			"account %q has no resources in database %s: name an account a sync has run for (its name in the accounts file, or default)",
+			"account %q has no resources in database %s: "+
+				"name an account a sync has run for (its name in the accounts file, or default)",
 			account,
 			dbName,
 		))
@@ -78,7 +79,8 @@ func (e *env) openNotifyStore(ctx context.Context) (*store.Store, string, error)
 	name := databaseName(dbURL)
 	if path, missing := store.MissingSQLiteFile(dbURL); missing {
 		return nil, name, fail(fmt.Errorf(
-			"database %s has no expiry-sync tables (the file %s does not exist): start the worker once with this DATABASE_URL, then run a sync",
+			"database %s has no expiry-sync tables (the file %s does not exist): "+
+				"start the worker once with this DATABASE_URL, then run a sync",
 			name,
 			path,
 		))
@@ -91,8 +93,10 @@ func (e *env) openNotifyStore(ctx context.Context) (*store.Store, string, error)
 }
 
 func dbReadError(name string, err error) error {
-	if errors.Is(err, store.ErrNoTables) || strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "1146") {
-		return fail(fmt.Errorf("database %s has no reminder tables: start the worker once with this DATABASE_URL to migrate it", name))
+	if errors.Is(err, store.ErrNoTables) || strings.Contains(err.Error(), "no such table") ||
+		strings.Contains(err.Error(), "1146") {
+		return fail(fmt.Errorf("database %s has no reminder tables: "+
+			"start the worker once with this DATABASE_URL to migrate it", name))
 	}
 	return fail(fmt.Errorf("reading database %s: %s", name, oneLine(err.Error())))
 }
@@ -149,7 +153,8 @@ within N days (expired ones included).`,
 		},
 	}
 	cmd.Flags().StringVar(&account, "account", "", "the account's name (default: default)")
-	cmd.Flags().IntVar(&within, "expire-days", 0, fmt.Sprintf("only resources expiring within this many days (1..%d)", report.MaxDays))
+	cmd.Flags().IntVar(&within, "expire-days", 0,
+		fmt.Sprintf("only resources expiring within this many days (1..%d)", report.MaxDays))
 	describeOutput(cmd, notifyPreviewResult{})
 	return cmd
 }

@@ -63,7 +63,8 @@ func (e *env) notifyHistoryCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&account, "account", "", "only this account (its name)")
 	cmd.Flags().StringVar(&route, "route", "", "only this route")
-	cmd.Flags().IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many sends, newest first (1..%d)", report.MaxLimit))
+	cmd.Flags().IntVar(&limit, "limit", 50,
+		fmt.Sprintf("at most this many sends, newest first (1..%d)", report.MaxLimit))
 	describeOutput(cmd, notifyHistoryResult{})
 	return cmd
 }
@@ -86,9 +87,9 @@ func (e *env) notifyHistory(ctx context.Context, f store.HistoryFilter) (notifyH
 	}
 	for _, r := range recs {
 		res.Sends = append(res.Sends, notifyHistoryLine{
-			CreatedAt: r.CreatedAt.UTC(), SentAt: r.SentAt, AccountID: r.AccountID, Route: r.Route, Threshold: r.ThresholdDays,
-			Resources: r.Resources, Channel: r.Channel, Type: r.ChannelType, Recipient: r.Recipient, Status: r.Status,
-			Attempts: r.Attempts, Error: r.ErrorMessage, DigestID: r.DigestID,
+			CreatedAt: r.CreatedAt.UTC(), SentAt: r.SentAt, AccountID: r.AccountID, Route: r.Route,
+			Threshold: r.ThresholdDays, Resources: r.Resources, Channel: r.Channel, Type: r.ChannelType,
+			Recipient: r.Recipient, Status: r.Status, Attempts: r.Attempts, Error: r.ErrorMessage, DigestID: r.DigestID,
 		})
 	}
 	return res, nil
@@ -161,8 +162,9 @@ func (e *env) notifyScheduleCommand() *cobra.Command {
 	var every time.Duration
 	var remove bool
 	cmd := &cobra.Command{
-		Use:   "schedule --interval D [--account NAME | --all-accounts] | --delete",
-		Short: "Send the due reminders of an account, or of every account, on a schedule of their own (a Temporal Schedule)",
+		Use: "schedule --interval D [--account NAME | --all-accounts] | --delete",
+		Short: "Send the due reminders of an account, or of every account, " +
+			"on a schedule of their own (a Temporal Schedule)",
 		Long: `schedule creates (or updates) the Temporal Schedule notify-<account> (notify-all with
 --all-accounts: each run reminds every account the workers serve, a child run each),
 which runs NotifyExpiring every --interval, besides the run after each sync.

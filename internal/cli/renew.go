@@ -41,7 +41,8 @@ server), periods 1m..11m or 1y..3y, at most 10 ids per Huawei call (the worker
 splits larger requests), the customer's own credentials (a partner's cannot renew).
 See docs/renewals.md.`,
 		Example: `  starter renew quote --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 --period 1y --account prod
-  starter renew request --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 --period 1y --account prod --reason "ops-1234: keep the build server"
+  starter renew request --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 --period 1y --account prod ` +
+			`--reason "ops-1234: keep the build server"
   starter renew approve renew-prod-3f9a0c1b2d-20261126 --comment "budget ok" --wait
   starter renew status renew-prod-3f9a0c1b2d-20261126
   starter renew list --state pending`,
@@ -181,7 +182,8 @@ the worker refuses a request for a resource another open request holds.
 
 --wait waits until the request is quoted (or refused) and prints its state. Exit 1
 when it failed.`,
-		Example: `  starter renew request --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 --period 1y --reason "ops-1234"
+		Example: `  starter renew request --resource 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9 --period 1y ` +
+			`--reason "ops-1234"
   starter renew request --resource ID1,ID2 --period 6m --account prod --requester alice@example.com --wait
   starter renew request --resource ID1 --period 1y --deadline 2026-12-20T18:00:00+08:00 -o json`,
 		Args: cobra.NoArgs,
@@ -287,7 +289,8 @@ request (exit 130).`,
 		},
 	}
 	d.add(cmd.Flags(), "approval")
-	cmd.Flags().BoolVar(&d.wait, "wait", false, "follow the request until it rests (ordered, done, a dry run, pending again, or ended) and print its state")
+	cmd.Flags().BoolVar(&d.wait, "wait", false,
+		"follow the request until it rests (ordered, done, a dry run, pending again, or ended) and print its state")
 	describeOutput(cmd, renewView{}, "The request's state after the approval (with --wait: where it rests)")
 	return cmd
 }
@@ -301,7 +304,8 @@ func (e *env) renewRejectCommand() *cobra.Command {
 --approver (default <os user>@<host>) with its comment; the request ends rejected and
 orders nothing. The policy's approvers may reject, and the requester may withdraw their own
 request. A refusal exits 2 and says why.`,
-		Example:           `  starter renew reject renew-prod-3f9a0c1b2d-20261126 --comment "decommissioned next month"`,
+		Example: `  starter renew reject renew-prod-3f9a0c1b2d-20261126 ` +
+			`--comment "decommissioned next month"`,
 		Args:              oneRequestID,
 		ValidArgsFunction: e.completeRequestIDs(true),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -395,7 +399,8 @@ func (e *env) runRenewStatus(cmd *cobra.Command, id string) error {
 			fmt.Fprintf(e.stderr, "note: %s: showing the database's record, which may be behind\n", liveErr)
 		}
 		return e.print(renewView{RenewState: rec, Source: sourceDatabase, Events: eventViews(events)})
-	case errors.Is(liveErr, errNoRequest) && (errors.Is(dbErr, store.ErrRenewalNotFound) || errors.Is(dbErr, errNoDatabase)):
+	case errors.Is(liveErr, errNoRequest) &&
+		(errors.Is(dbErr, store.ErrRenewalNotFound) || errors.Is(dbErr, errNoDatabase)):
 		return fmt.Errorf(
 			"no renewal request %q in namespace %s nor in database %s (see 'starter renew list')",
 			id,
@@ -431,8 +436,10 @@ func (e *env) renewalRecord(ctx context.Context, id string) (contract.RenewState
 }
 
 func renewDBError(name string, err error) error {
-	if errors.Is(err, store.ErrNoTables) || strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "1146") {
-		return fail(fmt.Errorf("database %s has no renewal tables: start the worker (a version with renewals) once with this DATABASE_URL to migrate it", name))
+	if errors.Is(err, store.ErrNoTables) || strings.Contains(err.Error(), "no such table") ||
+		strings.Contains(err.Error(), "1146") {
+		return fail(fmt.Errorf("database %s has no renewal tables: "+
+			"start the worker (a version with renewals) once with this DATABASE_URL to migrate it", name))
 	}
 	return fail(fmt.Errorf("reading database %s: %s", name, oneLine(err.Error())))
 }
@@ -535,10 +542,16 @@ func (e *env) completeRequestIDs(pending bool) cobra.CompletionFunc {
 					contract.RenewPending,
 				)
 			}
-			resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: e.cfg.Temporal.Namespace, Query: query, PageSize: 50})
+			req := &workflowservice.ListWorkflowExecutionsRequest{
+				Namespace: e.cfg.Temporal.Namespace,
+				Query:     query,
+				PageSize:  50,
+			}
+			resp, err := c.ListWorkflow(ctx, req)
 			var ids []string
 			for _, info := range resp.GetExecutions() {
-				if id := info.GetExecution().GetWorkflowId(); strings.HasPrefix(id, toComplete) && !slices.Contains(ids, id) {
+				if id := info.GetExecution().GetWorkflowId(); strings.HasPrefix(id, toComplete) &&
+					!slices.Contains(ids, id) {
 					ids = append(ids, id)
 				}
 			}

@@ -31,7 +31,8 @@ func (e *env) autorenewRequestCommand() *cobra.Command {
 	period, times := newOnce("", "period"), newOnce("0", "int")
 	var on, off bool
 	cmd := &cobra.Command{
-		Use:   "request --resource ID [--resource ID ...] (--on [--times N] [--period P] | --off) [--account NAME] [--reason TEXT] [--wait]",
+		Use: "request --resource ID [--resource ID ...] (--on [--times N] [--period P] | --off) " +
+			"[--account NAME] [--reason TEXT] [--wait]",
 		Short: "Ask to turn auto-renew on or off; approved like a renewal",
 		Long: `request starts a RenewResources request of kind autorenew-on (--on) or autorenew-off
 (--off). With --on, --times N renews at most N times (1..99; 0, the default: until

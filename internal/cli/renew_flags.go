@@ -115,7 +115,8 @@ func checkResourceID(id string) error {
 		)
 	if !ok {
 		return fmt.Errorf(
-			"--resource=%q is not a resource id: allowed 1..%d printable characters without spaces or quotes, e.g. 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9",
+			"--resource=%q is not a resource id: allowed 1..%d printable characters without spaces or quotes, "+
+				"e.g. 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9",
 			id,
 			maxResourceLen,
 		)
@@ -130,7 +131,8 @@ func checkIdentity(flag, v string) error {
 		!strings.ContainsFunc(v, unicode.IsControl)
 	if !ok {
 		return fmt.Errorf(
-			"--%s=%q is not allowed: 1..%d printable characters, no leading or trailing space (default: <os user>@<host>, here %s)",
+			"--%s=%q is not allowed: "+
+				"1..%d printable characters, no leading or trailing space (default: <os user>@<host>, here %s)",
 			flag,
 			v,
 			maxIdentityLen,
@@ -186,7 +188,8 @@ var requestIDPattern = regexp.MustCompile(`^renew-[A-Za-z0-9][A-Za-z0-9._-]{0,63
 func checkRequestID(id string) error {
 	if !requestIDPattern.MatchString(id) {
 		return fmt.Errorf(
-			"request id %q is not valid: allowed the id 'starter renew request' printed, renew-<account>-<10 hex digits>-<YYYYMMDD> (see 'starter renew list')",
+			"request id %q is not valid: allowed the id 'starter renew request' printed, "+
+				"renew-<account>-<10 hex digits>-<YYYYMMDD> (see 'starter renew list')",
 			id,
 		)
 	}
@@ -228,7 +231,8 @@ func (r *requestFlags) add(f *pflag.FlagSet, resourceUsage string, withDeadline 
 		f.Var(
 			r.deadline,
 			"deadline",
-			"end the request as expired if not approved by then (RFC 3339; default: the policy's deadline_before the earliest expiry)",
+			"end the request as expired if not approved by then "+
+				"(RFC 3339; default: the policy's deadline_before the earliest expiry)",
 		)
 		f.BoolVar(&r.wait, "wait", false, "wait until the request is quoted (or refused) and print its state")
 	}

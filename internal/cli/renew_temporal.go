@@ -49,7 +49,8 @@ func (e *env) startRenew(ctx context.Context, c *conn, in contract.RenewInput) (
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil:
-		out.Existing = desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		status := desc.RawResponse.GetWorkflowExecutionInfo().GetStatus()
+		out.Existing = status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	case !errors.As(err, &notFound):
 		return out, fail(fmt.Errorf("request %s: %v", in.RequestID, oneLine(err.Error())))
 	}
@@ -72,7 +73,8 @@ func (e *env) startRenew(ctx context.Context, c *conn, in contract.RenewInput) (
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return out, fmt.Errorf(
-			"request %s (the same %s of these resources in account %s) was already made today and has ended: nothing started; see 'starter renew status %s'",
+			"request %s (the same %s of these resources in account %s) was already made today and has ended: "+
+				"nothing started; see 'starter renew status %s'",
 			in.RequestID,
 			kindText(in.Kind, in.Period, in.Times),
 			in.Account,
@@ -155,7 +157,8 @@ func (e *env) renewLive(ctx context.Context, c *conn, id string) (contract.Renew
 		defer cancel()
 		st, err = queryRenewState(qctx, c, id, runID)
 		if err != nil {
-			return st, fail(fmt.Errorf("request %s: its state query failed (is a worker polling task queue %s?): %s", id, e.cfg.Temporal.TaskQueue, oneLine(err.Error())))
+			return st, fail(fmt.Errorf("request %s: its state query failed (is a worker polling task queue %s?): %s",
+				id, e.cfg.Temporal.TaskQueue, oneLine(err.Error())))
 		}
 		return st, nil
 	}
@@ -239,7 +242,8 @@ func (e *env) decideRenew(
 			}
 		}
 		return st, fail(fmt.Errorf(
-			"%s of request %s: no answer within %s (is a worker polling task queue %s?); it may still be recorded: see 'starter renew status %s'",
+			"%s of request %s: no answer within %s (is a worker polling task queue %s?); it may still be recorded: "+
+				"see 'starter renew status %s'",
 			update,
 			id,
 			commandTimeout,

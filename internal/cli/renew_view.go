@@ -138,8 +138,10 @@ func renewNote(st contract.RenewState) string {
 		)
 	case st.State == contract.RenewApproved && st.DryRun && !strings.Contains(st.Message, "EXPIRY_SYNC_RENEW=off"):
 		return "renewals are off on this worker (EXPIRY_SYNC_RENEW=off): nothing was ordered"
-	case st.State == contract.RenewOrdered && st.Mode == contract.RenewModeOrder && !st.Closed && !strings.Contains(st.Message, "console"):
-		return "ordered, unpaid: pay the order in Huawei's console; the request watches for the payment and the new expiry"
+	case st.State == contract.RenewOrdered && st.Mode == contract.RenewModeOrder && !st.Closed &&
+		!strings.Contains(st.Message, "console"):
+		return "ordered, unpaid: pay the order in Huawei's console; " +
+			"the request watches for the payment and the new expiry"
 	}
 	return ""
 }

@@ -150,8 +150,8 @@ func (o *reportOptions) query(cmd *cobra.Command) (report.Query, error) {
 		tags = append(tags, store.TagMatch{Key: key, Value: value})
 	}
 	q.Filter = store.ReportFilter{
-		IncludeInactive: o.includeInactive, AccountNames: o.accounts, ServiceTypeCode: service, RegionCode: o.region, ProjectID: o.project,
-		Tags: tags, Sort: sort,
+		IncludeInactive: o.includeInactive, AccountNames: o.accounts, ServiceTypeCode: service, RegionCode: o.region,
+		ProjectID: o.project, Tags: tags, Sort: sort,
 	}
 	return q, nil
 }
@@ -175,7 +175,8 @@ func parseRange(flag, raw string, lo, hi int) (int, error) {
 // holding spaces, quotes or control characters (which would also break the
 // one-line message).
 func quote(v string) string {
-	if v == "" || strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '"' }) {
+	if v == "" ||
+		strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '"' }) {
 		return strconv.Quote(v)
 	}
 	return v
@@ -193,7 +194,8 @@ func (e *env) runReport(cmd *cobra.Command, o *reportOptions) error {
 	name := databaseName(dbURL)
 	if path, missing := store.MissingSQLiteFile(dbURL); missing {
 		return fail(fmt.Errorf(
-			"database %s has no expiry-sync tables (the file %s does not exist): start the worker once with this DATABASE_URL to create them, then run a sync",
+			"database %s has no expiry-sync tables (the file %s does not exist): "+
+				"start the worker once with this DATABASE_URL to create them, then run a sync",
 			name,
 			path,
 		))
@@ -208,7 +210,8 @@ func (e *env) runReport(cmd *cobra.Command, o *reportOptions) error {
 	switch {
 	case errors.Is(err, store.ErrNoTables):
 		return fail(fmt.Errorf(
-			"database %s has no expiry-sync tables: start the worker once with this DATABASE_URL to create them, then run a sync",
+			"database %s has no expiry-sync tables: "+
+				"start the worker once with this DATABASE_URL to create them, then run a sync",
 			name,
 		))
 	case err != nil:

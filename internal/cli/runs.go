@@ -62,7 +62,8 @@ func checkSyncID(id string) error {
 		!strings.ContainsFunc(id, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) })
 	if !ok {
 		return fmt.Errorf(
-			"sync id %q is not valid: allowed 1..255 bytes of printable UTF-8 without spaces, e.g. expiry-sync-<account>-20261126T083500.000Z",
+			"sync id %q is not valid: allowed 1..255 bytes of printable UTF-8 without spaces, "+
+				"e.g. expiry-sync-<account>-20261126T083500.000Z",
 			id,
 		)
 	}

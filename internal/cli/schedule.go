@@ -52,7 +52,12 @@ The schedules live in TEMPORAL_NAMESPACE and start syncs on TEMPORAL_TASK_QUEUE.
 // oneID is cobra.ExactArgs(1) with a pointer to the help.
 func oneID(cmd *cobra.Command, args []string) error {
 	if err := cobra.ExactArgs(1)(cmd, args); err != nil {
-		return fmt.Errorf("%s needs exactly one schedule ID: %v (see '%s --help')", cmd.CommandPath(), err, cmd.CommandPath())
+		return fmt.Errorf(
+			"%s needs exactly one schedule ID: %v (see '%s --help')",
+			cmd.CommandPath(),
+			err,
+			cmd.CommandPath(),
+		)
 	}
 	return nil
 }
@@ -71,7 +76,8 @@ syncs one account (--account, default "default") or every account the workers se
 the account's defaults from the workers' accounts file.`,
 		Example: `  starter schedule create nightly --cron "0 2 * * *" --time-zone Asia/Shanghai --expire-days 30
   starter schedule create nightly-all --cron "0 2 * * *" --time-zone Asia/Shanghai --all-accounts
-  starter schedule create hourly --interval 1h --account prod --expire-days 7 --jitter 5m --notes "ops-1234: hourly until the renewal wave ends"
+  starter schedule create hourly --interval 1h --account prod --expire-days 7 --jitter 5m ` +
+			`--notes "ops-1234: hourly until the renewal wave ends"
   starter schedule create weekly-long --cron "30 3 * * MON" --expire-days 365 --lookback-days 60 --paused -o json`,
 		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error { return e.runScheduleCreate(cmd, args[0], o) },
@@ -126,7 +132,12 @@ func (e *env) runScheduleCreate(cmd *cobra.Command, id string, o *scheduleOption
 func syncWorkflowID(scheduleID string) string { return "expiry-sync-" + scheduleID }
 
 // syncAction is what the schedule does: start a sync of t with this input.
-func syncAction(scheduleID, taskQueue string, t target, in workflows.SyncInput, keep temporal.SearchAttributes) *client.ScheduleWorkflowAction {
+func syncAction(
+	scheduleID, taskQueue string,
+	t target,
+	in workflows.SyncInput,
+	keep temporal.SearchAttributes,
+) *client.ScheduleWorkflowAction {
 	attrs := []temporal.SearchAttributeUpdate{keep.Copy(), workflows.AttrExpireDays.ValueSet(int64(in.ExpireDays))}
 	if !t.all {
 		attrs = append(attrs, workflows.AttrAccount.ValueSet(t.account))
@@ -160,7 +171,9 @@ sync options of its action: 'update nightly --expire-days 14' changes only the w
   starter schedule update hourly --interval 2h --overlap-policy buffer-one --notes "ops-1300: slower"`,
 		Args:              oneID,
 		ValidArgsFunction: e.completeScheduleIDs,
-		RunE:              func(cmd *cobra.Command, args []string) error { return e.runScheduleUpdate(cmd, args[0], o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.runScheduleUpdate(cmd, args[0], o)
+		},
 	}
 	addScheduleFlags(cmd.Flags(), o)
 	// Flags not given keep the schedule's values: show no defaults.
@@ -185,12 +198,15 @@ sync options of its action: 'update nightly --expire-days 14' changes only the w
 func (e *env) runScheduleUpdate(cmd *cobra.Command, id string, o *scheduleOptions) error {
 	changed := cmd.Flags().Changed
 	if !slices.ContainsFunc(scheduleFlags, changed) && !anyKnobGiven(cmd.Flags()) {
-		return fmt.Errorf("nothing to update: give at least one flag to change, e.g. --expire-days 14 (see 'starter schedule update --help')")
+		return fmt.Errorf("nothing to update: give at least one flag to change, e.g. --expire-days 14 " +
+			"(see 'starter schedule update --help')")
 	}
 	if err := o.validate(changed, false); err != nil {
 		return err
 	}
-	return e.withSchedule(cmd, id, "update", func(ctx context.Context, c *conn, before *workflowservice.DescribeScheduleResponse) error {
+	return e.withSchedule(cmd, id, "update", func(
+		ctx context.Context, c *conn, before *workflowservice.DescribeScheduleResponse,
+	) error {
 		// doErr is an error of DoUpdate, returned as is (bad input or failure).
 		var doErr error
 		err := c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
@@ -215,7 +231,12 @@ func (e *env) runScheduleUpdate(cmd *cobra.Command, id string, o *scheduleOption
 }
 
 // updated is schedule s with the flags given applied.
-func (o *scheduleOptions) updated(c *conn, id string, s client.Schedule, flags *pflag.FlagSet) (client.Schedule, error) {
+func (o *scheduleOptions) updated(
+	c *conn,
+	id string,
+	s client.Schedule,
+	flags *pflag.FlagSet,
+) (client.Schedule, error) {
 	act, ok := s.Action.(*client.ScheduleWorkflowAction)
 	if !ok {
 		return s, notOurs(id, "(not a workflow)", "update")
@@ -231,7 +252,8 @@ func (o *scheduleOptions) updated(c *conn, id string, s client.Schedule, flags *
 	if in.ExpireDays == 0 && windowGiven {
 		// The account's defaults no longer apply: the flags not given
 		// take the starter's defaults.
-		in.ExpireDays, in.LookbackDays, in.TagMode = contract.DefaultExpireDays, contract.DefaultLookbackDays, workflows.TagModeAuto
+		in.ExpireDays, in.LookbackDays, in.TagMode =
+			contract.DefaultExpireDays, contract.DefaultLookbackDays, workflows.TagModeAuto
 	}
 	copyGivenKnobs(flags, &in, o.input)
 	if in, err = validateStored(in); err != nil {
@@ -239,7 +261,8 @@ func (o *scheduleOptions) updated(c *conn, id string, s client.Schedule, flags *
 	}
 	next := syncAction(id, act.TaskQueue, t, in, act.TypedSearchAttributes)
 	next.ID, next.Memo, next.UntypedSearchAttributes = act.ID, act.Memo, act.UntypedSearchAttributes
-	next.WorkflowExecutionTimeout, next.WorkflowRunTimeout, next.WorkflowTaskTimeout = act.WorkflowExecutionTimeout, act.WorkflowRunTimeout, act.WorkflowTaskTimeout
+	next.WorkflowExecutionTimeout, next.WorkflowRunTimeout, next.WorkflowTaskTimeout =
+		act.WorkflowExecutionTimeout, act.WorkflowRunTimeout, act.WorkflowTaskTimeout
 	next.RetryPolicy, next.StaticDetails, next.Priority = act.RetryPolicy, act.StaticDetails, act.Priority
 	next.VersioningOverride = act.VersioningOverride
 	s.Action = next
@@ -386,8 +409,13 @@ expression (MON-FRI comes back as 1-5).`,
 
 // describeSchedule is the raw description: unlike the SDK's it carries the
 // status of each recent action and the buffer size.
-func (e *env) describeSchedule(ctx context.Context, c *conn, id string) (*workflowservice.DescribeScheduleResponse, error) {
-	res, err := c.WorkflowService().DescribeSchedule(ctx, &workflowservice.DescribeScheduleRequest{Namespace: e.cfg.Temporal.Namespace, ScheduleId: id})
+func (e *env) describeSchedule(
+	ctx context.Context,
+	c *conn,
+	id string,
+) (*workflowservice.DescribeScheduleResponse, error) {
+	req := &workflowservice.DescribeScheduleRequest{Namespace: e.cfg.Temporal.Namespace, ScheduleId: id}
+	res, err := c.WorkflowService().DescribeSchedule(ctx, req)
 	if err != nil {
 		return nil, e.scheduleError(id, "", err)
 	}
@@ -396,7 +424,11 @@ func (e *env) describeSchedule(ctx context.Context, c *conn, id string) (*workfl
 
 // withSchedule dials Temporal and runs fn on schedule id, once it is known
 // to start syncs: the starter changes no other schedule (verb says how).
-func (e *env) withSchedule(cmd *cobra.Command, id, verb string, fn func(context.Context, *conn, *workflowservice.DescribeScheduleResponse) error) error {
+func (e *env) withSchedule(
+	cmd *cobra.Command,
+	id, verb string,
+	fn func(context.Context, *conn, *workflowservice.DescribeScheduleResponse) error,
+) error {
 	return e.withTemporal(cmd, commandTimeout, func(ctx context.Context, c *conn) error {
 		desc, err := e.describeSchedule(ctx, c, id)
 		if err != nil {
@@ -422,8 +454,14 @@ func isNoSchedule(err error) bool {
 }
 
 func notOurs(id, workflowType, verb string) error {
-	return fmt.Errorf("schedule %q starts workflow type %q, not %s or %s: starter does not %s it (use the temporal CLI)",
-		id, workflowType, workflows.WorkflowName, workflows.AllAccountsWorkflowName, verb)
+	return fmt.Errorf(
+		"schedule %q starts workflow type %q, not %s or %s: starter does not %s it (use the temporal CLI)",
+		id,
+		workflowType,
+		workflows.WorkflowName,
+		workflows.AllAccountsWorkflowName,
+		verb,
+	)
 }
 
 // scheduleError turns a Temporal error into the starter's: bad input (exit 2)
@@ -448,12 +486,15 @@ func (e *env) scheduleError(id, cron string, err error) error {
 			case strings.Contains(reason, "time zone"):
 				return fmt.Errorf("--time-zone was rejected by Temporal: %s", reason)
 			case cron != "":
-				return fmt.Errorf(`--cron %q is not a valid cron expression: %s; allowed: 5 to 7 fields "[second] minute hour day-of-month month day-of-week [year]" or @hourly, @daily, @weekly, @monthly, @yearly`, cron, reason)
+				return fmt.Errorf(`--cron %q is not a valid cron expression: %s; allowed: `+
+					`5 to 7 fields "[second] minute hour day-of-month month day-of-week [year]" `+
+					`or @hourly, @daily, @weekly, @monthly, @yearly`, cron, reason)
 			}
 			return fmt.Errorf("the times of schedule %s were rejected by Temporal: %s", id, reason)
 		}
 		if strings.Contains(msg, "search attribute") {
-			return fail(fmt.Errorf("schedule %s: %s; start the worker once (it registers the search attributes) or run: temporal operator search-attribute create --namespace %s --name %s --type Int",
+			return fail(fmt.Errorf("schedule %s: %s; start the worker once (it registers the search attributes) "+
+				"or run: temporal operator search-attribute create --namespace %s --name %s --type Int",
 				id, msg, ns, workflows.AttrExpireDays.GetName()))
 		}
 		return fail(fmt.Errorf("schedule %s: Temporal refused: %s", id, msg))

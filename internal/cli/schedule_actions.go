@@ -27,15 +27,19 @@ func (e *env) schedulePauseCommand(pause bool) *cobra.Command {
 		example = `  starter schedule unpause nightly --notes "ops-1234: maintenance done"`
 	}
 	cmd := &cobra.Command{
-		Use:               verb + " ID",
-		Short:             short,
-		Long:              short + ".\nThe note replaces the schedule's note and tells others why (see 'starter schedule describe').\nIt does not touch a sync that is already running.",
+		Use:   verb + " ID",
+		Short: short,
+		Long: short + ".\n" +
+			"The note replaces the schedule's note and tells others why (see 'starter schedule describe').\n" +
+			"It does not touch a sync that is already running.",
 		Example:           example,
 		Args:              oneID,
 		ValidArgsFunction: e.completeScheduleIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			return e.withSchedule(cmd, id, verb, func(ctx context.Context, c *conn, before *workflowservice.DescribeScheduleResponse) error {
+			return e.withSchedule(cmd, id, verb, func(
+				ctx context.Context, c *conn, before *workflowservice.DescribeScheduleResponse,
+			) error {
 				wasPaused := before.GetSchedule().GetState().GetPaused()
 				// Already so and no new note: leave the schedule (and its note) alone.
 				if wasPaused != pause || cmd.Flags().Changed("notes") {
@@ -50,12 +54,13 @@ func (e *env) schedulePauseCommand(pause bool) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return e.print(pauseResult{ScheduleID: id, Paused: v.Paused, Unchanged: wasPaused == pause, Note: v.Note,
-					NextRun: v.nextRun(), WebURL: v.WebURL, nextText: v.nextRunText()})
+				return e.print(pauseResult{ScheduleID: id, Paused: v.Paused, Unchanged: wasPaused == pause,
+					Note: v.Note, NextRun: v.nextRun(), WebURL: v.WebURL, nextText: v.nextRunText()})
 			})
 		},
 	}
-	cmd.Flags().StringVar(&notes, "notes", "", "why; replaces the schedule's note (default \""+Verb+" with 'starter schedule "+verb+"'\")")
+	cmd.Flags().StringVar(&notes, "notes", "",
+		"why; replaces the schedule's note (default \""+Verb+" with 'starter schedule "+verb+"'\")")
 	describeOutput(cmd, pauseResult{})
 	return cmd
 }
@@ -80,7 +85,9 @@ schedule still runs. trigger waits up to 10s to report the sync it started.`,
 		Args:              oneID,
 		ValidArgsFunction: e.completeScheduleIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withSchedule(cmd, args[0], "trigger", func(ctx context.Context, c *conn, before *workflowservice.DescribeScheduleResponse) error {
+			return e.withSchedule(cmd, args[0], "trigger", func(
+				ctx context.Context, c *conn, before *workflowservice.DescribeScheduleResponse,
+			) error {
 				r, err := e.trigger(ctx, c, args[0], before)
 				if err != nil {
 					return err
@@ -94,8 +101,17 @@ schedule still runs. trigger waits up to 10s to report the sync it started.`,
 }
 
 // trigger triggers the schedule, then watches for what its policy did.
-func (e *env) trigger(ctx context.Context, c *conn, id string, before *workflowservice.DescribeScheduleResponse) (triggerResult, error) {
-	r := triggerResult{ScheduleID: id, Overlap: overlapName(before.GetSchedule().GetPolicies().GetOverlapPolicy()), Outcome: "pending"}
+func (e *env) trigger(
+	ctx context.Context,
+	c *conn,
+	id string,
+	before *workflowservice.DescribeScheduleResponse,
+) (triggerResult, error) {
+	r := triggerResult{
+		ScheduleID: id,
+		Overlap:    overlapName(before.GetSchedule().GetPolicies().GetOverlapPolicy()),
+		Outcome:    "pending",
+	}
 	// No overlap override: the schedule's policy decides.
 	if err := c.ScheduleClient().GetHandle(ctx, id).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
 		return r, e.scheduleError(id, "", err)
@@ -121,7 +137,8 @@ func (e *env) trigger(ctx context.Context, c *conn, id string, before *workflows
 		case n.GetActionCount() > b.GetActionCount():
 			r.Outcome = "started"
 			if last := latestAction(n.GetRecentActions()); last != nil {
-				r.WorkflowID, r.RunID = last.GetStartWorkflowResult().GetWorkflowId(), last.GetStartWorkflowResult().GetRunId()
+				started := last.GetStartWorkflowResult()
+				r.WorkflowID, r.RunID = started.GetWorkflowId(), started.GetRunId()
 				r.WebURL = e.webURL(r.WorkflowID)
 			}
 			return r, nil
@@ -148,7 +165,8 @@ func (e *env) scheduleBackfillCommand() *cobra.Command {
 The overlap policy applies between them (default: the schedule's): with skip, a
 backfill of many times starts one sync while it runs and skips the others.`,
 		Example: `  starter schedule backfill nightly --start-time 2026-11-20T00:00:00Z --end-time 2026-11-21T00:00:00Z
-  starter schedule backfill nightly --start-time 2026-11-20T00:00:00+08:00 --end-time 2026-11-27T00:00:00+08:00 --overlap-policy buffer-all`,
+  starter schedule backfill nightly --start-time 2026-11-20T00:00:00+08:00 --end-time 2026-11-27T00:00:00+08:00 ` +
+			`--overlap-policy buffer-all`,
 		Args:              oneID,
 		ValidArgsFunction: e.completeScheduleIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -159,7 +177,9 @@ backfill of many times starts one sync while it runs and skips the others.`,
 			case !end.t.After(start.t):
 				return fmt.Errorf("--end-time=%s is not after --start-time=%s", end.String(), start.String())
 			}
-			return e.withSchedule(cmd, id, "backfill", func(ctx context.Context, c *conn, desc *workflowservice.DescribeScheduleResponse) error {
+			return e.withSchedule(cmd, id, "backfill", func(
+				ctx context.Context, c *conn, desc *workflowservice.DescribeScheduleResponse,
+			) error {
 				policy := enumspb.ScheduleOverlapPolicy(overlap)
 				if !cmd.Flags().Changed("overlap-policy") {
 					policy = desc.GetSchedule().GetPolicies().GetOverlapPolicy()
@@ -170,14 +190,21 @@ backfill of many times starts one sync while it runs and skips the others.`,
 				if err != nil {
 					return e.scheduleError(id, "", err)
 				}
-				return e.print(backfillResult{ScheduleID: id, StartTime: start.t, EndTime: end.t, Overlap: overlapName(policy), WebURL: e.scheduleURL(id)})
+				return e.print(backfillResult{
+					ScheduleID: id,
+					StartTime:  start.t,
+					EndTime:    end.t,
+					Overlap:    overlapName(policy),
+					WebURL:     e.scheduleURL(id),
+				})
 			})
 		},
 	}
 	f := cmd.Flags()
 	f.Var(&start, "start-time", "the first time to backfill (RFC 3339, required)")
 	f.Var(&end, "end-time", "the last time to backfill (RFC 3339, required)")
-	f.Var(&overlap, "overlap-policy", "overlap policy of the backfilled syncs (default: the schedule's): "+joinNames(overlapNames()))
+	f.Var(&overlap, "overlap-policy",
+		"overlap policy of the backfilled syncs (default: the schedule's): "+joinNames(overlapNames()))
 	_ = cmd.RegisterFlagCompletionFunc("overlap-policy", completeWords(overlapNames()...))
 	describeOutput(cmd, backfillResult{})
 	return cmd
@@ -195,7 +222,9 @@ running is not stopped, and the history of past syncs stays in Temporal and the 
 		ValidArgsFunction: e.completeScheduleIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			return e.withSchedule(cmd, id, "delete", func(ctx context.Context, c *conn, _ *workflowservice.DescribeScheduleResponse) error {
+			return e.withSchedule(cmd, id, "delete", func(
+				ctx context.Context, c *conn, _ *workflowservice.DescribeScheduleResponse,
+			) error {
 				if err := c.ScheduleClient().GetHandle(ctx, id).Delete(ctx); err != nil {
 					return e.scheduleError(id, "", err)
 				}

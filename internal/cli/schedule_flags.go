@@ -199,12 +199,14 @@ func addScheduleFlags(f *pflag.FlagSet, o *scheduleOptions) {
 		&o.cron,
 		"cron",
 		"",
-		`run a sync at the times of this cron expression: "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" (02:00 every day), or @hourly, @daily, @weekly, @monthly`,
+		`run a sync at the times of this cron expression: "minute hour day-of-month month day-of-week", e.g. `+
+			`"0 2 * * *" (02:00 every day), or @hourly, @daily, @weekly, @monthly`,
 	)
 	f.Var(
 		&o.interval,
 		"interval",
-		"run a sync at this interval, e.g. 6h, or 60m/15m for a quarter past each hour (at least 1m); runs fall on multiples of the interval since the Unix epoch, plus the offset",
+		"run a sync at this interval, e.g. 6h, or 60m/15m for a quarter past each hour (at least 1m); "+
+			"runs fall on multiples of the interval since the Unix epoch, plus the offset",
 	)
 	f.StringVar(&o.timezone, "time-zone", "UTC", "IANA time zone in which --cron is read, e.g. Asia/Shanghai")
 	f.Var(
@@ -216,7 +218,8 @@ func addScheduleFlags(f *pflag.FlagSet, o *scheduleOptions) {
 	f.Var(
 		&o.catchup,
 		"catchup-window",
-		"after a Temporal outage, still start the syncs missed within this window (at least 10s; 0 keeps Temporal's default of one year)",
+		"after a Temporal outage, still start the syncs missed within this window (at least 10s; "+
+			"0 keeps Temporal's default of one year)",
 	)
 	f.Var(&o.startTime, "start-time", "start no sync before this time (RFC 3339)")
 	f.Var(&o.endTime, "end-time", "start no sync after this time (RFC 3339)")
@@ -253,7 +256,8 @@ func (o *scheduleOptions) validate(changed func(string) bool, creating bool) err
 	}
 	if o.catchup.d != 0 && o.catchup.d < minCatchupWindow {
 		return fmt.Errorf(
-			"--catchup-window=%s is out of range: allowed %s or more (Temporal's minimum), or 0 for Temporal's default of one year",
+			"--catchup-window=%s is out of range: allowed %s or more (Temporal's minimum), "+
+				"or 0 for Temporal's default of one year",
 			formatDuration(o.catchup.d),
 			formatDuration(minCatchupWindow),
 		)

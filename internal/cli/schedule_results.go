@@ -97,7 +97,8 @@ type scheduleRow struct {
 
 func rowOf(v scheduleView) scheduleRow {
 	row := scheduleRow{ID: v.ID, Spec: v.Spec, Overlap: v.Overlap, Paused: v.Paused, Note: v.Note,
-		TaskQueue: v.Action.TaskQueue, WebURL: v.WebURL, NextRun: v.nextRun(), Accounts: v.Accounts, AllAccounts: v.AllAccounts}
+		TaskQueue: v.Action.TaskQueue, WebURL: v.WebURL, NextRun: v.nextRun(),
+		Accounts: v.Accounts, AllAccounts: v.AllAccounts}
 	if n := len(v.RecentActions); n > 0 {
 		row.RecentAction = &v.RecentActions[n-1]
 	}
@@ -119,7 +120,8 @@ func (l scheduleList) PrintText(w io.Writer) error {
 	if len(l.rows) == 0 {
 		_, err := fmt.Fprintf(
 			w,
-			"No sync schedules in namespace %s. Create one with: starter schedule create nightly --cron \"0 2 * * *\"\n",
+			"No sync schedules in namespace %s. "+
+				"Create one with: starter schedule create nightly --cron \"0 2 * * *\"\n",
 			l.namespace,
 		)
 		return err
@@ -176,7 +178,8 @@ func (r pauseResult) PrintText(w io.Writer) error {
 			r.Note,
 		)
 	} else {
-		_, err = fmt.Fprintf(w, "Unpaused schedule %s%s: next run %s; note %q\n", r.ScheduleID, already, r.nextText, r.Note)
+		_, err = fmt.Fprintf(w, "Unpaused schedule %s%s: next run %s; note %q\n",
+			r.ScheduleID, already, r.nextText, r.Note)
 	}
 	return err
 }
@@ -241,7 +244,8 @@ type backfillResult struct {
 func (r backfillResult) PrintText(w io.Writer) error {
 	_, err := fmt.Fprintf(
 		w,
-		"Backfilling schedule %s: the syncs due from %s to %s start now (overlap %s); see 'starter schedule describe %s'\n",
+		"Backfilling schedule %s: the syncs due from %s to %s start now (overlap %s); "+
+			"see 'starter schedule describe %s'\n",
 		r.ScheduleID,
 		utc(r.StartTime),
 		utc(r.EndTime),

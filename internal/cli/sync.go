@@ -144,7 +144,8 @@ func (e *env) runSync(cmd *cobra.Command, o *startOptions) error {
 			if in, err = e.resumeInput(ctx, c, o.resume, in, cmd.Flags()); err != nil {
 				return err
 			}
-			t, id, reuse = target{account: in.Account}, o.resume, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+			t, id, reuse =
+				target{account: in.Account}, o.resume, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 		}
 		if err := e.refuseIfBusy(ctx, c, t); err != nil {
 			return err
@@ -161,7 +162,8 @@ func (e *env) runSync(cmd *cobra.Command, o *startOptions) error {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {
 			return fail(fmt.Errorf(
-				"sync %s already exists (another start in the same millisecond?): nothing started; see 'starter status %s'",
+				"sync %s already exists (another start in the same millisecond?): "+
+					"nothing started; see 'starter status %s'",
 				id,
 				id,
 			))
@@ -218,7 +220,8 @@ func (e *env) resumeInput(
 	}
 	if isAllAccounts(desc.GetWorkflowExecutionInfo()) {
 		return given, fmt.Errorf(
-			"sync %q syncs every account: resume the syncs of the accounts that failed (see 'starter status %s'), or start a new one",
+			"sync %q syncs every account: "+
+				"resume the syncs of the accounts that failed (see 'starter status %s'), or start a new one",
 			id,
 			id,
 		)
@@ -273,7 +276,8 @@ func (e *env) waitSync(ctx context.Context, c *conn, run client.WorkflowRun) err
 	stopProgress()
 	if ctx.Err() != nil {
 		return interrupted{fmt.Sprintf("Stopped waiting. Sync %s goes on in Temporal:\n"+
-			"  follow it:  starter status %s\n  cancel it:  starter cancel %s\n  Web UI:     %s", id, id, id, e.webURL(id))}
+			"  follow it:  starter status %s\n  cancel it:  starter cancel %s\n  Web UI:     %s",
+			id, id, id, e.webURL(id))}
 	}
 	desc, derr := e.describeSync(ctx, c, id)
 	if derr != nil {
@@ -312,7 +316,8 @@ func (e *env) refuseIfBusy(ctx context.Context, c *conn, t target) error {
 		return err
 	}
 	return fail(fmt.Errorf(
-		"%s is already being synced by %s (started %s): nothing started; wait for it, or cancel it with 'starter cancel %s'",
+		"%s is already being synced by %s (started %s): nothing started; wait for it, "+
+			"or cancel it with 'starter cancel %s'",
 		t.text(),
 		running[0].SyncID,
 		utc(running[0].StartedAt),

@@ -54,7 +54,9 @@ func (e *env) withTemporal(
 		defer cancel()
 	}
 	c, err := temporalclient.Dial(ctx, t, client.Options{
-		DataConverter: conv.Data, FailureConverter: conv.Failure, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+		DataConverter:    conv.Data,
+		FailureConverter: conv.Failure,
+		Logger:           tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
 	})
 	if err != nil {
 		return fail(err)

@@ -4,9 +4,10 @@
 // queries, signals, memo, and failures' messages and stack traces (the
 // failure converter encodes them as an encrypted payload). Not encrypted:
 // search attributes (the server indexes them), workflow and activity ids
-// and types, task queues, failure types and timer durations. Off unless EXPIRY_SYNC_PAYLOAD_KEY (or _FILE) holds a key; the
-// worker and the starter must share it, and the Web UI decodes through the
-// codec server (cmd/codec-server).
+// and types, task queues, failure types and timer durations. Off unless
+// EXPIRY_SYNC_PAYLOAD_KEY (or _FILE) holds a key; the worker and the
+// starter must share it, and the Web UI decodes through the codec server
+// (cmd/codec-server).
 package codec
 
 import (

@@ -49,7 +49,8 @@ func Handler(c converter.PayloadCodec, o ServerOptions) http.Handler {
 		}
 		if !authorized(r, o.Token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="expiry-sync codec"`)
-			http.Error(w, "a bearer token is required: Authorization: Bearer <EXPIRY_SYNC_CODEC_TOKEN>", http.StatusUnauthorized)
+			http.Error(w, "a bearer token is required: Authorization: Bearer <EXPIRY_SYNC_CODEC_TOKEN>",
+				http.StatusUnauthorized)
 			return
 		}
 		if !readBody(w, r) {
@@ -124,8 +125,10 @@ func ParseOrigins(list string) ([]string, error) {
 	for o := range strings.SplitSeq(list, ",") {
 		o = strings.TrimSpace(o)
 		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
-			return nil, fmt.Errorf("%q is not an origin: allowed http(s)://host[:port] without a path, e.g. http://localhost:8233", o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||
+			u.RawQuery != "" || u.User != nil {
+			return nil, fmt.Errorf("%q is not an origin: allowed http(s)://host[:port] without a path, "+
+				"e.g. http://localhost:8233", o)
 		}
 		origins = append(origins, o)
 	}

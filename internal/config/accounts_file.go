@@ -228,7 +228,8 @@ func (e accountEntry) resolveCredentials(h *Huawei) error {
 			if r.file != "" || r.env != "" {
 				return fieldErr(
 					"credentials",
-					"is chain, which finds the keys itself (HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata): remove %s_file/%s_env",
+					"is chain, which finds the keys itself "+
+						"(HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata): remove %s_file/%s_env",
 					r.name,
 					r.name,
 				)
@@ -239,7 +240,8 @@ func (e accountEntry) resolveCredentials(h *Huawei) error {
 	default:
 		return fieldErr(
 			"credentials",
-			"%q is not allowed: use keys (access_key_* and secret_key_*, the default) or chain (the Huawei SDK's provider chain)",
+			"%q is not allowed: use keys (access_key_* and secret_key_*, the default) or chain "+
+				"(the Huawei SDK's provider chain)",
 			h.Credentials,
 		)
 	}
@@ -405,7 +407,8 @@ func decodeStrict(n *yaml.Node, dst any, prefix string) error {
 		if as, literal := literalKeys[key]; literal && prefix == "" {
 			return fieldErr(
 				key,
-				"holds a key in the file: keys are never written there; use %s_file (a file, e.g. a mounted secret) or %s_env (the name of a variable)",
+				"holds a key in the file: keys are never written there; "+
+					"use %s_file (a file, e.g. a mounted secret) or %s_env (the name of a variable)",
 				as,
 				as,
 			)

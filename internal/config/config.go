@@ -177,7 +177,8 @@ func (c *Worker) applyDatabasePassword() error {
 	u, err := url.Parse(c.DatabaseURL.Reveal())
 	if err != nil || u.Scheme != "mysql" || u.User == nil {
 		return errors.New(
-			"DATABASE_PASSWORD is set but DATABASE_URL is not mysql://user@host:3306/db: the password needs a MySQL URL with a user",
+			"DATABASE_PASSWORD is set but DATABASE_URL is not mysql://user@host:3306/db: " +
+				"the password needs a MySQL URL with a user",
 		)
 	}
 	if _, has := u.User.Password(); has {
@@ -201,7 +202,8 @@ func (c Worker) Validate() error {
 	}
 	if c.TagMemoryMB < 0 || c.TagMemoryMB > 1<<20 {
 		return fmt.Errorf(
-			"WORKER_TAG_MEMORY_MB=%d is out of range: allowed 0..1048576 (0: every tag read staged one row per resource)",
+			"WORKER_TAG_MEMORY_MB=%d is out of range: "+
+				"allowed 0..1048576 (0: every tag read staged one row per resource)",
 			c.TagMemoryMB,
 		)
 	}
@@ -268,14 +270,16 @@ func (h Huawei) validateCredentials() error {
 	case CredentialsChain:
 		if h.AccessKey != "" || h.SecretKey != "" || h.SecurityToken != "" {
 			return errors.New(
-				"HUAWEI_CREDENTIALS=chain and HUAWEI_ACCESS_KEY/SECRET_KEY/SECURITY_TOKEN are both set: keep one (the chain reads HUAWEICLOUD_SDK_AK/SK, the profile file or the ECS/CCE metadata)",
+				"HUAWEI_CREDENTIALS=chain and HUAWEI_ACCESS_KEY/SECRET_KEY/SECURITY_TOKEN are both set: " +
+					"keep one (the chain reads HUAWEICLOUD_SDK_AK/SK, the profile file or the ECS/CCE metadata)",
 			)
 		}
 		return nil
 	case CredentialsKeys, "":
 	default:
 		return fmt.Errorf(
-			"HUAWEI_CREDENTIALS=%q is not allowed: use keys (HUAWEI_ACCESS_KEY and HUAWEI_SECRET_KEY) or chain (the Huawei SDK's provider chain: HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata)",
+			"HUAWEI_CREDENTIALS=%q is not allowed: use keys (HUAWEI_ACCESS_KEY and HUAWEI_SECRET_KEY) or chain "+
+				"(the Huawei SDK's provider chain: HUAWEICLOUD_SDK_* variables, profile file, ECS/CCE metadata)",
 			h.Credentials,
 		)
 	}

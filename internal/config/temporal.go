@@ -128,7 +128,10 @@ func (t Temporal) Validate() error {
 	case strings.TrimSpace(t.TaskQueue) == "":
 		return errors.New("TEMPORAL_TASK_QUEUE is empty: set a task queue name, e.g. expiry-sync")
 	}
-	for name, value := range map[string]string{"TEMPORAL_TLS": t.TLS.Enabled, "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": t.TLS.DisableHostVerification} {
+	for name, value := range map[string]string{
+		"TEMPORAL_TLS":                           t.TLS.Enabled,
+		"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": t.TLS.DisableHostVerification,
+	} {
 		if value != "" && !slices.Contains([]string{"true", "false", "1", "0"}, strings.ToLower(value)) {
 			return fmt.Errorf("%s=%q is not a boolean: allowed true, false, 1 or 0", name, value)
 		}
@@ -171,7 +174,8 @@ func (t Temporal) ClientProfile() (envconfig.ClientConfigProfile, error) {
 
 // profileSource is the temporal.toml and the profile to read.
 func (t Temporal) profileSource() (file, profile string) {
-	return cmp.Or(t.ConfigFile, envconfig.DefaultConfigFilePath()), cmp.Or(t.Profile, envconfig.DefaultConfigFileProfile)
+	return cmp.Or(t.ConfigFile, envconfig.DefaultConfigFilePath()),
+		cmp.Or(t.Profile, envconfig.DefaultConfigFileProfile)
 }
 
 // profileError says why the loader failed, naming the file and the setting.
@@ -198,7 +202,8 @@ func (t Temporal) profileError(err error) error {
 		switch {
 		case confErr == nil && len(conf.Profiles) == 0:
 			return fmt.Errorf(
-				"TEMPORAL_PROFILE=%s but %s holds no profile: set TEMPORAL_CONFIG_FILE to the temporal.toml that has it",
+				"TEMPORAL_PROFILE=%s but %s holds no profile: "+
+					"set TEMPORAL_CONFIG_FILE to the temporal.toml that has it",
 				t.Profile,
 				cmp.Or(file, "the default temporal.toml"),
 			)
@@ -261,13 +266,20 @@ func (t Temporal) variables() (envLookup, error) {
 	}
 	vars := envLookup{}
 	for name, value := range map[string]string{
-		"TEMPORAL_CONFIG_FILE": t.ConfigFile, "TEMPORAL_PROFILE": t.Profile,
-		"TEMPORAL_ADDRESS": t.Address, "TEMPORAL_NAMESPACE": t.Namespace, "TEMPORAL_API_KEY": key,
-		"TEMPORAL_CLIENT_AUTHORITY": t.Authority,
-		"TEMPORAL_TLS":              t.TLS.Enabled, "TEMPORAL_TLS_SERVER_NAME": t.TLS.ServerName,
-		"TEMPORAL_TLS_SERVER_CA_CERT_PATH": t.TLS.ServerCACertPath, "TEMPORAL_TLS_SERVER_CA_CERT_DATA": t.TLS.ServerCACertData,
-		"TEMPORAL_TLS_CLIENT_CERT_PATH": t.TLS.ClientCertPath, "TEMPORAL_TLS_CLIENT_CERT_DATA": t.TLS.ClientCertData,
-		"TEMPORAL_TLS_CLIENT_KEY_PATH": t.TLS.ClientKeyPath, "TEMPORAL_TLS_CLIENT_KEY_DATA": t.TLS.ClientKeyData.Reveal(),
+		"TEMPORAL_CONFIG_FILE":                   t.ConfigFile,
+		"TEMPORAL_PROFILE":                       t.Profile,
+		"TEMPORAL_ADDRESS":                       t.Address,
+		"TEMPORAL_NAMESPACE":                     t.Namespace,
+		"TEMPORAL_API_KEY":                       key,
+		"TEMPORAL_CLIENT_AUTHORITY":              t.Authority,
+		"TEMPORAL_TLS":                           t.TLS.Enabled,
+		"TEMPORAL_TLS_SERVER_NAME":               t.TLS.ServerName,
+		"TEMPORAL_TLS_SERVER_CA_CERT_PATH":       t.TLS.ServerCACertPath,
+		"TEMPORAL_TLS_SERVER_CA_CERT_DATA":       t.TLS.ServerCACertData,
+		"TEMPORAL_TLS_CLIENT_CERT_PATH":          t.TLS.ClientCertPath,
+		"TEMPORAL_TLS_CLIENT_CERT_DATA":          t.TLS.ClientCertData,
+		"TEMPORAL_TLS_CLIENT_KEY_PATH":           t.TLS.ClientKeyPath,
+		"TEMPORAL_TLS_CLIENT_KEY_DATA":           t.TLS.ClientKeyData.Reveal(),
 		"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": t.TLS.DisableHostVerification,
 	} {
 		if value != "" {

@@ -106,7 +106,10 @@ func Run(ctx context.Context, cfg config.Worker, loadErr error) Report {
 			"%v",
 			loadErr,
 		))
-		for _, name := range []string{"database", "migrations", "temporal", "namespace", "search attributes", checkBSS, checkTMS, checkShowTags, checkListResource} {
+		for _, name := range []string{
+			"database", "migrations", "temporal", "namespace", "search attributes",
+			checkBSS, checkTMS, checkShowTags, checkListResource,
+		} {
 			r.add(skip(name, "needs a valid configuration"))
 		}
 		return r
@@ -120,7 +123,14 @@ func Run(ctx context.Context, cfg config.Worker, loadErr error) Report {
 			cfg.Huawei.Site,
 		))
 	} else {
-		r.add(ok("configuration", "task queue %s, namespace %s, %d accounts from %s", cfg.Temporal.TaskQueue, cfg.Temporal.Namespace, len(cfg.Accounts), cfg.AccountsFile))
+		r.add(ok(
+			"configuration",
+			"task queue %s, namespace %s, %d accounts from %s",
+			cfg.Temporal.TaskQueue,
+			cfg.Temporal.Namespace,
+			len(cfg.Accounts),
+			cfg.AccountsFile,
+		))
 	}
 	r.add(Database(ctx, cfg)...)
 	r.add(Temporal(ctx, cfg.Temporal)...)

@@ -31,7 +31,8 @@ func Database(ctx context.Context, cfg config.Worker) []Check {
 		return []Check{
 			fail(
 				"database",
-				"check DATABASE_URL (mysql://user:pass@host:3306/db or sqlite:///path/file.db) and that the database is running and reachable from here",
+				"check DATABASE_URL (mysql://user:pass@host:3306/db or sqlite:///path/file.db) "+
+					"and that the database is running and reachable from here",
 				"%v",
 				err,
 			),
@@ -47,7 +48,8 @@ func Database(ctx context.Context, cfg config.Worker) []Check {
 			db,
 			warn(
 				"migrations",
-				"nothing, if the worker may create tables: it applies the migrations at start (as DATABASE_MIGRATION_URL's user when set)",
+				"nothing, if the worker may create tables: it applies the migrations at start "+
+					"(as DATABASE_MIGRATION_URL's user when set)",
 				"cannot read the migration version (%v): the database was probably never migrated",
 				err,
 			),
@@ -57,7 +59,8 @@ func Database(ctx context.Context, cfg config.Worker) []Check {
 			db,
 			warn(
 				"migrations",
-				"nothing, if the worker may alter tables: it applies the missing migrations at start (as DATABASE_MIGRATION_URL's user when set)",
+				"nothing, if the worker may alter tables: it applies the missing migrations at start "+
+					"(as DATABASE_MIGRATION_URL's user when set)",
 				"the database is at version %d, this worker needs %d",
 				current,
 				latest,
@@ -80,7 +83,8 @@ func Temporal(ctx context.Context, cfg config.Temporal) []Check {
 		return []Check{
 			fail(
 				"temporal",
-				"check TEMPORAL_ADDRESS and the other TEMPORAL_* settings (docs/temporal-clusters.md), and that the server runs",
+				"check TEMPORAL_ADDRESS and the other TEMPORAL_* settings "+
+					"(docs/temporal-clusters.md), and that the server runs",
 				"%v",
 				err,
 			),
@@ -89,7 +93,8 @@ func Temporal(ctx context.Context, cfg config.Temporal) []Check {
 	}
 	defer c.Close()
 	checks := []Check{ok("temporal", "frontend at %s answers", cfg.Address)}
-	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: cfg.Namespace})
+	_, err = c.WorkflowService().
+		DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: cfg.Namespace})
 	var notFound *serviceerror.NamespaceNotFound
 	switch {
 	case errors.As(err, &notFound):
@@ -98,7 +103,8 @@ func Temporal(ctx context.Context, cfg config.Temporal) []Check {
 			fail(
 				"namespace",
 				fmt.Sprintf(
-					"create it (temporal operator namespace create --namespace %s) or set TEMPORAL_NAMESPACE to an existing one",
+					"create it (temporal operator namespace create --namespace %s) "+
+						"or set TEMPORAL_NAMESPACE to an existing one",
 					cfg.Namespace,
 				),
 				"namespace %s does not exist",
@@ -125,7 +131,8 @@ func Temporal(ctx context.Context, cfg config.Temporal) []Check {
 	case err != nil:
 		return append(checks, fail("search attributes", "fix the attribute's type or use another namespace", "%v", err))
 	case len(missing) > 0:
-		return append(checks, fail("search attributes", "start the worker once (it creates them) or run: "+workerapp.SearchAttributesCommand(cfg.Namespace, missing),
+		command := workerapp.SearchAttributesCommand(cfg.Namespace, missing)
+		return append(checks, fail("search attributes", "start the worker once (it creates them) or run: "+command,
 			"%s missing in namespace %s", strings.Join(slices.Sorted(maps.Keys(missing)), ", "), cfg.Namespace))
 	}
 	return append(checks, ok("search attributes", "all registered in %s", cfg.Namespace))

@@ -104,7 +104,8 @@ func (b *bulk) loadKeys() error {
 	b.keys = slices.CompactFunc(b.keys, func(x, y keyValues) bool { return x.key == y.key })
 	if b.cur.Budget > 0 && b.cur.Key == "" && cost > b.cur.Budget {
 		b.unavailable = fmt.Sprintf(
-			"TMS refuses an empty tag filter and listing the %d tag keys of %s one by one would take at least %d calls, more than the %d of reading the resources one by one",
+			"TMS refuses an empty tag filter and listing the %d tag keys of %s one by one "+
+				"would take at least %d calls, more than the %d of reading the resources one by one",
 			len(b.keys),
 			b.typ,
 			cost,

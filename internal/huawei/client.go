@@ -64,7 +64,10 @@ func New(cfg config.Huawei, opts ...Option) (*Client, error) {
 		}
 		httpCfg := sdkconfig.DefaultHttpConfig().
 			WithTimeout(cfg.HTTPTimeout).
-			WithHttpRoundTripper(&countingTransport{next: http.DefaultTransport.(*http.Transport).Clone(), stats: stats})
+			WithHttpRoundTripper(&countingTransport{
+				next:  http.DefaultTransport.(*http.Transport).Clone(),
+				stats: stats,
+			})
 		return builder.
 			WithEndpoints([]string{endpoint}).
 			WithCredential(cred).

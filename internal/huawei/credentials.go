@@ -18,7 +18,10 @@ import (
 func credentials(cfg config.Huawei) (auth.ICredential, error) {
 	domain := cfg.CallerDomainID()
 	if cfg.Credentials != config.CredentialsChain {
-		b := global.NewCredentialsBuilder().WithAk(cfg.AccessKey.Reveal()).WithSk(cfg.SecretKey.Reveal()).WithDomainId(domain)
+		b := global.NewCredentialsBuilder().
+			WithAk(cfg.AccessKey.Reveal()).
+			WithSk(cfg.SecretKey.Reveal()).
+			WithDomainId(domain)
 		if cfg.SecurityToken != "" {
 			b = b.WithSecurityToken(cfg.SecurityToken.Reveal())
 		}
@@ -27,7 +30,8 @@ func credentials(cfg config.Huawei) (auth.ICredential, error) {
 	found, err := provider.GlobalCredentialProviderChain().GetCredentials()
 	if err != nil {
 		return nil, fmt.Errorf(
-			"credentials chain of account %s found no credentials (HUAWEICLOUD_SDK_AK/SK variables, profile file, ECS/CCE metadata): %v",
+			"credentials chain of account %s found no credentials (HUAWEICLOUD_SDK_AK/SK variables, "+
+				"profile file, ECS/CCE metadata): %v",
 			domain,
 			err,
 		)
@@ -38,7 +42,8 @@ func credentials(cfg config.Huawei) (auth.ICredential, error) {
 	}
 	if cred.DomainId != "" && cred.DomainId != domain {
 		return nil, fmt.Errorf(
-			"credentials chain found the keys of account %s, but the account to sign for is %s: set HUAWEICLOUD_SDK_DOMAIN_ID (or the profile's domain_id) to it, or leave it unset",
+			"credentials chain found the keys of account %s, but the account to sign for is %s: "+
+				"set HUAWEICLOUD_SDK_DOMAIN_ID (or the profile's domain_id) to it, or leave it unset",
 			cred.DomainId,
 			domain,
 		)

@@ -102,16 +102,22 @@ func (e *APIError) Hint() string { return e.hint() }
 func (e *APIError) hint() string {
 	switch gatewayCode(e.Code) {
 	case codeIPBlocked:
-		return "the API gateway refused this machine's IP address (a blacklist or whitelist, i.e. an access-control list, not a missing IAM permission): " +
-			"check the account's allowed IP ranges (IAM security settings, or the ACL of the API) against this worker's egress address"
+		return "the API gateway refused this machine's IP address " +
+			"(a blacklist or whitelist, i.e. an access-control list, not a missing IAM permission): " +
+			"check the account's allowed IP ranges (IAM security settings, or the ACL of the API) " +
+			"against this worker's egress address"
 	case "APIGW.0301":
-		return "the AK/SK signature was refused: check HUAWEI_ACCESS_KEY, HUAWEI_SECRET_KEY and HUAWEI_DOMAIN_ID, and this machine's clock (more than 15 minutes off also fails the signature)"
+		return "the AK/SK signature was refused: check HUAWEI_ACCESS_KEY, HUAWEI_SECRET_KEY and HUAWEI_DOMAIN_ID, " +
+			"and this machine's clock (more than 15 minutes off also fails the signature)"
 	case "APIGW.0303":
-		return "this endpoint expects App (AppKey) authentication, not AK/SK: check that HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT point at Huawei's own API endpoints"
+		return "this endpoint expects App (AppKey) authentication, not AK/SK: " +
+			"check that HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT point at Huawei's own API endpoints"
 	case "APIGW.0101":
-		return "this endpoint does not serve the API: check HUAWEI_SITE, or the HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT that overrides it"
+		return "this endpoint does not serve the API: " +
+			"check HUAWEI_SITE, or the HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT that overrides it"
 	case codeWrongSite, codeWrongSiteOther:
-		return "wrong site: the account does not belong to the site of this endpoint; set HUAWEI_SITE to the account's site (cn, intl or eu), or fix HUAWEI_BSS_ENDPOINT"
+		return "wrong site: the account does not belong to the site of this endpoint; " +
+			"set HUAWEI_SITE to the account's site (cn, intl or eu), or fix HUAWEI_BSS_ENDPOINT"
 	}
 	if e.IAMAction != "" || (e.Kind == KindForbidden && e.API == apiListProviders) {
 		return e.permissionHint()
@@ -119,11 +125,13 @@ func (e *APIError) hint() string {
 	switch e.Kind {
 	case KindThrottled:
 		if e.Code == CodeIPThrottled {
-			return "BSS throttles this machine's IP address, which every account behind it shares: all of them pause, then retry; lower HUAWEI_BSS_IP_RATE if it recurs"
+			return "BSS throttles this machine's IP address, which every account behind it shares: " +
+				"all of them pause, then retry; lower HUAWEI_BSS_IP_RATE if it recurs"
 		}
 		return "throttled by Huawei: retried after a pause"
 	case KindTransport:
-		return "check that this machine reaches the endpoint (HUAWEI_SITE or HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT, proxy, firewall, DNS)"
+		return "check that this machine reaches the endpoint " +
+			"(HUAWEI_SITE or HUAWEI_BSS_ENDPOINT / HUAWEI_TMS_ENDPOINT, proxy, firewall, DNS)"
 	}
 	if e.Status == http.StatusBadRequest {
 		return "the request was refused as invalid; this is a bug or a bad sync option"

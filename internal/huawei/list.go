@@ -104,9 +104,10 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery) (Page, error) {
 		}
 		body.StatusList = &statuses
 	}
-	resp, err := call(ctx, c.observer, c.bssLimit, apiList, func() (*model.ListPayPerUseCustomerResourcesResponse, error) {
+	list := func() (*model.ListPayPerUseCustomerResourcesResponse, error) {
 		return c.bss.ListPayPerUseCustomerResources(&model.ListPayPerUseCustomerResourcesRequest{Body: body})
-	})
+	}
+	resp, err := call(ctx, c.observer, c.bssLimit, apiList, list)
 	if err != nil {
 		return Page{}, err
 	}
@@ -132,7 +133,8 @@ func toPage(resp *model.ListPayPerUseCustomerResourcesResponse) (Page, error) {
 		page.Records[i].ID = deref(o.ResourceId)
 		r, err := toResource(o)
 		if err != nil {
-			page.Quarantined = append(page.Quarantined, Quarantined{Index: i, ResourceID: deref(o.ResourceId), Reason: err.Error()})
+			page.Quarantined = append(page.Quarantined,
+				Quarantined{Index: i, ResourceID: deref(o.ResourceId), Reason: err.Error()})
 			continue
 		}
 		page.Records[i].Expire = r.ExpireTime

@@ -15,7 +15,8 @@ import "expiry-sync/internal/catalog"
 var noTagTypes, _ = catalog.Default().Restrict(nil)
 
 // PartnerNoTags says why a partner's customer has no tags.
-const PartnerNoTags = "listed through a partner account: TMS reads only the caller's own resources, so tags need the customer's own keys (an account of its own)"
+const PartnerNoTags = "listed through a partner account: " +
+	"TMS reads only the caller's own resources, so tags need the customer's own keys (an account of its own)"
 
 // CustomerID is the customer a partner account lists, "" for an account
 // that lists itself.

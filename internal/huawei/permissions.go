@@ -106,15 +106,19 @@ func (e *APIError) permissionHint() string {
 	}
 	switch e.API {
 	case apiList:
-		return "the IAM user of HUAWEI_ACCESS_KEY may not list yearly/monthly resources" + named + ": grant it " + bssIdentityAction +
-			" (identity policies) or " + bssRoleAction + " (roles and policies); a partner account listing a customer needs instead the Partner Center permission " + partnerPermission
+		return "the IAM user of HUAWEI_ACCESS_KEY may not list yearly/monthly resources" + named + ": grant it " +
+			bssIdentityAction + " (identity policies) or " + bssRoleAction + " (roles and policies); " +
+			"a partner account listing a customer needs instead the Partner Center permission " + partnerPermission
 	case apiShowTags:
 		return e.tagReadHint(named)
 	case apiListProviders:
-		return "TMS ListProviders was refused: it needs no permission under identity policies, but under roles and policies it takes a TMS role (Tenant Guest has it), which a custom policy may lack; " +
-			"the worker tolerates this and reads tags for every type of its catalog (grant the role to stop this warning)"
+		return "TMS ListProviders was refused: it needs no permission under identity policies, " +
+			"but under roles and policies it takes a TMS role (Tenant Guest has it), which a custom policy may lack; " +
+			"the worker tolerates this and reads tags for every type of its catalog " +
+			"(grant the role to stop this warning)"
 	}
-	return "the IAM user of HUAWEI_ACCESS_KEY lacks " + e.IAMAction + " (the same action under identity policies and roles and policies): grant it"
+	return "the IAM user of HUAWEI_ACCESS_KEY lacks " + e.IAMAction +
+		" (the same action under identity policies and roles and policies): grant it"
 }
 
 // tagReadHint: a tag read needs TMS's action and the owning service's.
@@ -128,6 +132,7 @@ func (e *APIError) tagReadHint(named string) string {
 	if a := ownerTagActions[tmsType]; a != "" {
 		owner = a
 	}
-	return "the IAM user of HUAWEI_ACCESS_KEY may not read the " + what + named + ": grant it tms:resourceTags:list and " + owner +
+	return "the IAM user of HUAWEI_ACCESS_KEY may not read the " + what + named +
+		": grant it tms:resourceTags:list and " + owner +
 		" (in every enterprise project it reads); the sync keeps the stored tags meanwhile"
 }

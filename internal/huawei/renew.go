@@ -130,8 +130,9 @@ type Order struct {
 // partnerRefusal is the error every renewal call of a partner's client
 // answers before any request.
 func partnerRefusal(api string) *APIError {
-	return &APIError{API: api, Kind: KindPartner, Message: "partners cannot use the renewal APIs: Huawei accepts only the customer's own AK/SK for them " +
-		"(not a solution provider's or distributor's); renew with the customer's own keys (an account of its own, not a customer_id entry)"}
+	return &APIError{API: api, Kind: KindPartner, Message: "partners cannot use the renewal APIs: " +
+		"Huawei accepts only the customer's own AK/SK for them (not a solution provider's or distributor's); " +
+		"renew with the customer's own keys (an account of its own, not a customer_id entry)"}
 }
 
 // renewCall runs fn through call(), refusing a partner's client before any
@@ -455,11 +456,13 @@ type orderFields struct {
 }
 
 func fromOrderV2(o model.CustomerOrderV2) (Order, error) {
-	return orderFields{o.OrderId, o.Currency, o.Status, o.OrderType, o.AmountAfterDiscount, o.OfficialAmount, o.CreateTime, o.PaymentTime, nil}.order(apiListOrders)
+	return orderFields{o.OrderId, o.Currency, o.Status, o.OrderType, o.AmountAfterDiscount, o.OfficialAmount,
+		o.CreateTime, o.PaymentTime, nil}.order(apiListOrders)
 }
 
 func fromOrderV3(o model.CustomerOrderV3) (Order, error) {
-	return orderFields{o.OrderId, o.Currency, o.Status, o.OrderType, o.AmountAfterDiscount, o.OfficialAmount, o.CreateTime, o.PaymentTime, o.PendingPaymentEndTime}.order(apiOrderDetails)
+	return orderFields{o.OrderId, o.Currency, o.Status, o.OrderType, o.AmountAfterDiscount, o.OfficialAmount,
+		o.CreateTime, o.PaymentTime, o.PendingPaymentEndTime}.order(apiOrderDetails)
 }
 
 func (f orderFields) order(api string) (Order, error) {
@@ -585,7 +588,8 @@ func (c *Client) orderDiscount(ctx context.Context, orderID string) (*model.Disc
 		return nil, nil
 	}
 	pick := offered[0]
-	if i := slices.IndexFunc(offered, func(d model.DiscountInfoV3) bool { return d.DiscountType == discountAdjustment }); i >= 0 {
+	isAdjustment := func(d model.DiscountInfoV3) bool { return d.DiscountType == discountAdjustment }
+	if i := slices.IndexFunc(offered, isAdjustment); i >= 0 {
 		pick = offered[i]
 	}
 	return &model.DiscountSimpleInfoV3{Id: pick.DiscountId, Type: pick.DiscountType}, nil

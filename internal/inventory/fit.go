@@ -107,7 +107,8 @@ func (r *Resource) Fit() []string {
 			cut = append(cut, f.name)
 		}
 	}
-	if !r.EffectiveTime.IsZero() && (r.EffectiveTime.Before(MinStorableTime) || r.EffectiveTime.After(MaxStorableTime)) {
+	if !r.EffectiveTime.IsZero() &&
+		(r.EffectiveTime.Before(MinStorableTime) || r.EffectiveTime.After(MaxStorableTime)) {
 		r.EffectiveTime = time.Time{}
 		cut = append(cut, "effective_time")
 	}

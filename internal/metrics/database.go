@@ -42,7 +42,8 @@ func NewDatabase(db *gorm.DB, logger *slog.Logger) *Database {
 		db: db, logger: logger, timeout: 5 * time.Second, now: time.Now,
 		expiring: prometheus.NewDesc(
 			name("resources_expiring"),
-			"Active resources whose subscription expires within the next `within` (7d, 30d), by account and service type.",
+			"Active resources whose subscription expires within the next `within` (7d, 30d), "+
+				"by account and service type.",
 			[]string{"account", "service", "within"},
 			nil,
 		),
@@ -76,7 +77,9 @@ func (d *Database) Describe(ch chan<- *prometheus.Desc) {
 func (d *Database) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
 	defer cancel()
-	for _, collect := range []func(context.Context, chan<- prometheus.Metric) error{d.collectExpiring, d.collectSyncs, d.collectLastSuccess} {
+	for _, collect := range []func(context.Context, chan<- prometheus.Metric) error{
+		d.collectExpiring, d.collectSyncs, d.collectLastSuccess,
+	} {
 		if err := collect(ctx, ch); err != nil {
 			d.collectErrors.Inc()
 			d.logger.Warn("metrics: database gauges unavailable", "error", err)
@@ -114,7 +117,8 @@ func (d *Database) collectExpiring(ctx context.Context, ch chan<- prometheus.Met
 			return err
 		}
 		for i, days := range ExpiryWindows {
-			ch <- prometheus.MustNewConstMetric(d.expiring, prometheus.GaugeValue, float64(counts[i]), account, service, strconv.Itoa(days)+"d")
+			ch <- prometheus.MustNewConstMetric(d.expiring, prometheus.GaugeValue,
+				float64(counts[i]), account, service, strconv.Itoa(days)+"d")
 		}
 	}
 	return rows.Err()
@@ -159,8 +163,10 @@ func (d *Database) collectLastSuccess(ctx context.Context, ch chan<- prometheus.
 			continue
 		}
 		seen[r.AccountName] = true
-		ch <- prometheus.MustNewConstMetric(d.lastSuccess, prometheus.GaugeValue, float64(r.FinishedAt.Unix()), r.AccountName)
-		ch <- prometheus.MustNewConstMetric(d.lastDuration, prometheus.GaugeValue, r.FinishedAt.Sub(r.StartedAt).Seconds(), r.AccountName)
+		ch <- prometheus.MustNewConstMetric(d.lastSuccess, prometheus.GaugeValue,
+			float64(r.FinishedAt.Unix()), r.AccountName)
+		ch <- prometheus.MustNewConstMetric(d.lastDuration, prometheus.GaugeValue,
+			r.FinishedAt.Sub(r.StartedAt).Seconds(), r.AccountName)
 	}
 	return nil
 }

@@ -31,7 +31,9 @@ import (
 const Namespace = "expiry_sync"
 
 // durationBuckets (seconds) fit both a Huawei call and a whole sync.
-var durationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400}
+var durationBuckets = []float64{
+	.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400,
+}
 
 // Recorder owns the registry /metrics serves. A nil *Recorder records nothing,
 // so code paths without metrics (unit tests) need no checks.
@@ -57,12 +59,17 @@ func New(version string, logger *slog.Logger) (*Recorder, error) {
 	r := &Recorder{registry: reg, logger: logger, notify: newNotifyMetrics()}
 	r.huaweiCalls = counterVec(
 		"huawei_calls_total",
-		"Huawei API calls by API and result code (200, Huawei's error code, other for a code this build does not know, the HTTP status, transport or canceled).",
+		"Huawei API calls by API and result code "+
+			"(200, Huawei's error code, other for a code this build does not know, "+
+			"the HTTP status, transport or canceled).",
 		"api",
 		"code",
 	)
 	r.huaweiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "huawei_call_duration_seconds", Help: "Time of one Huawei API call on the wire, by API.", Buckets: durationBuckets,
+		Namespace: Namespace,
+		Name:      "huawei_call_duration_seconds",
+		Help:      "Time of one Huawei API call on the wire, by API.",
+		Buckets:   durationBuckets,
 	}, []string{"api"})
 	r.huaweiThrottle = counterVec(
 		"huawei_throttled_total",
@@ -90,7 +97,10 @@ func New(version string, logger *slog.Logger) (*Recorder, error) {
 		"account",
 	)
 	r.syncDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "sync_duration_seconds", Help: "Wall time of finished syncs from their first start, by account and status (success, partial).", Buckets: durationBuckets,
+		Namespace: Namespace,
+		Name:      "sync_duration_seconds",
+		Help:      "Wall time of finished syncs from their first start, by account and status (success, partial).",
+		Buckets:   durationBuckets,
 	}, []string{"account", "status"})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "build_info", Help: "Always 1; the labels name the running build.",
@@ -99,7 +109,8 @@ func New(version string, logger *slog.Logger) (*Recorder, error) {
 	build.Set(1)
 	for _, c := range append([]prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build,
-		r.huaweiCalls, r.huaweiDuration, r.huaweiThrottle, r.huaweiWait, r.huaweiRetries, r.activityRetry, r.rowsWritten, r.syncDuration,
+		r.huaweiCalls, r.huaweiDuration, r.huaweiThrottle, r.huaweiWait, r.huaweiRetries, r.activityRetry,
+		r.rowsWritten, r.syncDuration,
 	}, r.notify.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -153,7 +164,10 @@ func (r *Recorder) TemporalHandler() client.MetricsHandler {
 
 // Handler serves the registry in the Prometheus text format.
 func (r *Recorder) Handler() http.Handler {
-	return promhttp.HandlerFor(r.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError})
+	return promhttp.HandlerFor(r.registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
 }
 
 // ObserveCall implements huawei.Observer.

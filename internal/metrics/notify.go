@@ -53,15 +53,23 @@ type notifyMetrics struct {
 // has an account's series once the worker ran that account's reminders.
 func newNotifyMetrics() notifyMetrics {
 	m := notifyMetrics{
-		sends: counterVec("notify_sends_total", "Attempts to send one message of a renewal reminder digest, by channel type and outcome: "+
-			"sent, throttled (rate-limit answer, sent again later), retried (not delivered, or a webhook/mail without an answer: sent again), "+
-			"unconfirmed (a chat robot's answer was lost: never sent again, never counted as delivered), failed (refused for good).",
+		sends: counterVec("notify_sends_total",
+			"Attempts to send one message of a renewal reminder digest, by channel type and outcome: "+
+				"sent, throttled (rate-limit answer, sent again later), "+
+				"retried (not delivered, or a webhook/mail without an answer: sent again), "+
+				"unconfirmed (a chat robot's answer was lost: never sent again, never counted as delivered), "+
+				"failed (refused for good).",
 			"channel_type", "status"),
-		throttles: counterVec("notify_throttles_total", "Rate-limit answers of a chat robot, each pausing the robot for every sender (rate_buckets), by channel type.",
+		throttles: counterVec("notify_throttles_total",
+			"Rate-limit answers of a chat robot, each pausing the robot for every sender (rate_buckets), "+
+				"by channel type.",
 			"channel_type"),
-		dueUndelivered: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "notify_due_undelivered",
-			Help: "Reminders (resource, threshold, channel) due as of the account's latest reminders plan or settle on this worker that no channel accepted or holds, routes in their quiet hours left out, by account."},
-			[]string{"account"}),
+		dueUndelivered: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "notify_due_undelivered",
+			Help: "Reminders (resource, threshold, channel) due as of the account's latest reminders plan or settle " +
+				"on this worker that no channel accepted or holds, routes in their quiet hours left out, by account.",
+		}, []string{"account"}),
 	}
 	for _, t := range notify.ChannelTypes {
 		for _, status := range NotifyStatuses {

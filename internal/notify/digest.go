@@ -58,7 +58,8 @@ const RenewPeriod = "1y"
 // RenewCommand is the command that requests the renewal of a resource of
 // an account (its name), for a year.
 func RenewCommand(resourceID, account string) string {
-	return "starter renew request --resource " + shellWord(resourceID) + " --period " + RenewPeriod + " --account " + shellWord(account)
+	return "starter renew request --resource " + shellWord(resourceID) + " --period " + RenewPeriod +
+		" --account " + shellWord(account)
 }
 
 // shellWord quotes s for a POSIX shell when it holds anything but the
@@ -66,7 +67,8 @@ func RenewCommand(resourceID, account string) string {
 func shellWord(s string) string {
 	s = oneLine(s)
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/@=+,", r))
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			strings.ContainsRune("-_.:/@=+,", r))
 	}) {
 		return s
 	}
@@ -315,19 +317,25 @@ func (d Digest) markdownFor(typ string) string {
 
 var htmlDigest = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Title}}</title></head>
-<body style="font-family:-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#1f2328;margin:24px">
+<body style="font-family:-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;` +
+	`color:#1f2328;margin:24px">
 <h2 style="margin:0 0 8px;font-size:20px">{{.Title}}</h2>
 <p style="margin:0 0 16px;color:#59636e">{{.Intro}}</p>
 {{if .Rows}}<table style="border-collapse:collapse;font-size:14px">
-<tr style="background:#f6f8fa">{{range .Cols}}<th style="text-align:left;padding:6px 10px;border:1px solid #d1d9e0">{{.}}</th>{{end}}</tr>
+<tr style="background:#f6f8fa">{{range .Cols}}` +
+	`<th style="text-align:left;padding:6px 10px;border:1px solid #d1d9e0">{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>
-<td style="padding:6px 10px;border:1px solid #d1d9e0"><b>{{.Name}}</b><br><code style="font-size:12px;color:#59636e">{{.ID}}</code></td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0"><b>{{.Name}}</b><br>` +
+	`<code style="font-size:12px;color:#59636e">{{.ID}}</code></td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0;white-space:nowrap">{{.Expires}}</td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0;white-space:nowrap;color:{{.Color}}"><b>{{.When}}</b></td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Owner}}</td>
-<td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Service}}<br><span style="color:#59636e">{{.Region}}</span></td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Service}}<br>` +
+	`<span style="color:#59636e">{{.Region}}</span></td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Policy}}</td>
-<td style="padding:6px 10px;border:1px solid #d1d9e0">{{if .Request}}<code style="font-size:12px">{{.Request}}</code><br>{{.State}}{{else if .Command}}<code style="font-size:12px">{{.Command}}</code>{{end}}</td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0">{{if .Request}}` +
+	`<code style="font-size:12px">{{.Request}}</code><br>{{.State}}` +
+	`{{else if .Command}}<code style="font-size:12px">{{.Command}}</code>{{end}}</td>
 </tr>{{end}}
 </table>{{end}}
 <p style="margin-top:16px;font-size:12px;color:#59636e">expiry-sync</p>
@@ -345,7 +353,9 @@ func (d Digest) HTML() string {
 		Cols               []string
 		Rows               []row
 	}{Lang: d.Language, Title: d.Title(), Intro: d.intro()}
-	for _, c := range []string{"col.resource", "col.expires", "col.left", "col.owner", "col.service", "col.policy", "col.renewal"} {
+	for _, c := range []string{
+		"col.resource", "col.expires", "col.left", "col.owner", "col.service", "col.policy", "col.renewal",
+	} {
 		data.Cols = append(data.Cols, d.w(c))
 	}
 	for _, it := range d.Items {
@@ -381,7 +391,8 @@ func (d Digest) HTML() string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-var mdReplacer = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "'", "[", `\[`, "]", `\]`, "<", "＜", ">", "＞", "#", `\#`)
+var mdReplacer = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "'", "[", `\[`, "]", `\]`,
+	"<", "＜", ">", "＞", "#", `\#`)
 
 // mdEscape keeps names and tag values from being read as markdown (DingTalk
 // and WeCom): emphasis, links, headings, code and markup.

@@ -80,8 +80,10 @@ func (ch *Channel) sendEmail(ctx context.Context, m Message) error {
 		if c, err = smtp.NewClientStartTLS(conn, tlsCfg); err != nil {
 			// go-smtp refuses a relay whose EHLO lacks STARTTLS with an
 			// error of its own, not a reply.
-			if _, isReply := errors.AsType[*smtp.SMTPError](err); !isReply && strings.Contains(err.Error(), "STARTTLS") && ctx.Err() == nil {
-				return &SendError{Class: ClassRejected, Msg: ch.where() + ": the relay does not offer STARTTLS; set smtp.tls to tls or (local relays only, without credentials) none"}
+			if _, isReply := errors.AsType[*smtp.SMTPError](err); !isReply &&
+				strings.Contains(err.Error(), "STARTTLS") && ctx.Err() == nil {
+				return &SendError{Class: ClassRejected, Msg: ch.where() + ": the relay does not offer STARTTLS; " +
+					"set smtp.tls to tls or (local relays only, without credentials) none"}
 			}
 			return fail("STARTTLS", err)
 		}
@@ -124,7 +126,8 @@ func (ch *Channel) sendEmail(ctx context.Context, m Message) error {
 	// failure here leaves the delivery unknown.
 	if err := w.Close(); err != nil {
 		if _, isReply := errors.AsType[*smtp.SMTPError](err); !isReply {
-			return &SendError{Class: ClassUncertain, Msg: ch.where() + ": no answer after the mail was sent, it may have arrived: " + stopped(err).Error()}
+			return &SendError{Class: ClassUncertain,
+				Msg: ch.where() + ": no answer after the mail was sent, it may have arrived: " + stopped(err).Error()}
 		}
 		return fail("end of DATA", err)
 	}

@@ -66,7 +66,8 @@ func (ch *Channel) transportError(target *url.URL, err error, wrote bool) error 
 	}
 	where := fmt.Sprintf("channel %s (%s %s://%s)", ch.Name, ch.Type, target.Scheme, target.Host)
 	if wrote {
-		return &SendError{Class: ClassUncertain, Msg: where + ": no answer after the request was sent, it may have arrived: " + err.Error()}
+		return &SendError{Class: ClassUncertain,
+			Msg: where + ": no answer after the request was sent, it may have arrived: " + err.Error()}
 	}
 	return &SendError{Class: ClassUnavailable, Msg: where + ": not reachable: " + err.Error()}
 }

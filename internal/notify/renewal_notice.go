@@ -243,11 +243,13 @@ func (n *RenewalNotice) rows() []noticeRow {
 			r.Name, r.Expire = res.Name, res.ExpireTime
 		}
 		if n.Quote != nil {
-			if i := slices.IndexFunc(n.Quote.Lines, func(l contract.QuoteLine) bool { return l.ResourceID == id }); i >= 0 {
+			quoted := func(l contract.QuoteLine) bool { return l.ResourceID == id }
+			if i := slices.IndexFunc(n.Quote.Lines, quoted); i >= 0 {
 				r.Amount = n.Quote.Lines[i].Amount.String()
 			}
 		}
-		if i := slices.IndexFunc(n.Failures, func(f contract.ResourceFailure) bool { return f.ResourceID == id }); i >= 0 {
+		failed := func(f contract.ResourceFailure) bool { return f.ResourceID == id }
+		if i := slices.IndexFunc(n.Failures, failed); i >= 0 {
 			f := n.Failures[i]
 			r.Failure = clipText(strings.TrimSpace(f.Code+" "+f.Message), noticeFailureRunes)
 		}
@@ -422,19 +424,26 @@ func (d Digest) renewalSlackLines() []string {
 
 var htmlNotice = template.Must(template.New("notice").Parse(`<!DOCTYPE html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Title}}</title></head>
-<body style="font-family:-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#1f2328;margin:24px">
+<body style="font-family:-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;` +
+	`color:#1f2328;margin:24px">
 <h2 style="margin:0 0 12px;font-size:20px">{{.Title}}</h2>
 <table style="border-collapse:collapse;font-size:14px;margin:0 0 16px">
-{{range .Fields}}<tr><th style="text-align:left;padding:4px 12px 4px 0;color:#59636e;font-weight:normal;white-space:nowrap">{{.Label}}</th>
-<td style="padding:4px 0">{{range $i, $c := .Codes}}{{if $i}}, {{end}}<code style="font-size:13px">{{$c}}</code>{{end}}{{if and .Codes .Text}}, {{end}}{{.Text}}</td></tr>
+{{range .Fields}}<tr>` +
+	`<th style="text-align:left;padding:4px 12px 4px 0;color:#59636e;font-weight:normal;white-space:nowrap">` +
+	`{{.Label}}</th>
+<td style="padding:4px 0">{{range $i, $c := .Codes}}{{if $i}}, {{end}}` +
+	`<code style="font-size:13px">{{$c}}</code>{{end}}{{if and .Codes .Text}}, {{end}}{{.Text}}</td></tr>
 {{end}}</table>
 <h3 style="margin:0 0 8px;font-size:16px">{{.Resources}}</h3>
 {{if .Rows}}<table style="border-collapse:collapse;font-size:14px">
-<tr style="background:#f6f8fa">{{range .Cols}}<th style="text-align:left;padding:6px 10px;border:1px solid #d1d9e0">{{.}}</th>{{end}}</tr>
+<tr style="background:#f6f8fa">{{range .Cols}}` +
+	`<th style="text-align:left;padding:6px 10px;border:1px solid #d1d9e0">{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>
-<td style="padding:6px 10px;border:1px solid #d1d9e0">{{if .Name}}<b>{{.Name}}</b><br>{{end}}<code style="font-size:12px;color:#59636e">{{.ID}}</code></td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0">{{if .Name}}<b>{{.Name}}</b><br>{{end}}` +
+	`<code style="font-size:12px;color:#59636e">{{.ID}}</code></td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0;white-space:nowrap">{{.Expires}}</td>
-<td style="padding:6px 10px;border:1px solid #d1d9e0;white-space:nowrap">{{if .NewExpiry}}<b>{{.NewExpiry}}</b>{{end}}</td>
+<td style="padding:6px 10px;border:1px solid #d1d9e0;white-space:nowrap">` +
+	`{{if .NewExpiry}}<b>{{.NewExpiry}}</b>{{end}}</td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Owner}}</td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0">{{.Amount}}</td>
 <td style="padding:6px 10px;border:1px solid #d1d9e0;color:#d1242f">{{.Failure}}</td>

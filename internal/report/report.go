@@ -121,7 +121,8 @@ func NewItem(r store.ExpiringResource, now time.Time) Item {
 		Status: r.Status, StatusText: StatusText(r.Status),
 		ExpirePolicy: r.ExpirePolicy, ExpirePolicyText: PolicyText(r.ExpirePolicy),
 		Tags: r.Tags, TagStatus: r.TagStatus, TagError: r.TagError,
-		IsActive: r.IsActive, IsMainResource: r.IsMainResource, ParentResourceID: r.ParentResourceID, CutFields: r.CutFields,
+		IsActive: r.IsActive, IsMainResource: r.IsMainResource, ParentResourceID: r.ParentResourceID,
+		CutFields: r.CutFields,
 		AccountID: r.AccountID, AccountName: r.AccountName, CloudProvider: r.CloudProvider,
 		FirstSeenAt: r.FirstSeenAt.UTC(), LastSyncedAt: r.LastSyncedAt.UTC(), LastSyncID: r.LastSyncID, ID: r.ID,
 	}
@@ -152,7 +153,8 @@ func DecisionText(d *store.Decision, expire time.Time) (text, requestID string) 
 		return "lapse: " + d.Lapse.Reason, d.Lapse.RequestID
 	case d.RequestID == "":
 		return "", ""
-	case d.State == contract.RenewDone && d.Kind == contract.RenewKindRenew && !d.NewExpiry.IsZero() && !d.NewExpiry.Before(expire.UTC()):
+	case d.State == contract.RenewDone && d.Kind == contract.RenewKindRenew && !d.NewExpiry.IsZero() &&
+		!d.NewExpiry.Before(expire.UTC()):
 		return "renewed until " + d.NewExpiry.UTC().Format(time.DateOnly), d.RequestID
 	}
 	return fmt.Sprintf("%s %s (%s)", d.Kind, d.State, d.RequestID), d.RequestID

@@ -87,7 +87,8 @@ type AlreadyRunningError struct {
 
 func (e *AlreadyRunningError) Error() string {
 	return fmt.Sprintf(
-		"account %s is already being synced by %s (running since %s): wait for it to end, or cancel it with 'starter cancel %s'",
+		"account %s is already being synced by %s (running since %s): wait for it to end, "+
+			"or cancel it with 'starter cancel %s'",
 		e.Account,
 		e.Other,
 		e.Since.UTC().Format(time.RFC3339),
@@ -234,8 +235,10 @@ func (s *Store) setLease(tx *gorm.DB, account, syncID string, token, expiresMs i
 func (s *Store) RenewLease(ctx context.Context, w Writer) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c LeaseRenewal
-		err := s.forUpdate(tx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).Take(&c).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (c.LeaseSyncID != w.SyncID || c.LeaseToken != w.Token)) {
+		err := s.forUpdate(tx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
+			Take(&c).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) ||
+			(err == nil && (c.LeaseSyncID != w.SyncID || c.LeaseToken != w.Token)) {
 			return errNotRenewed
 		}
 		if err != nil {
@@ -245,7 +248,8 @@ func (s *Store) RenewLease(ctx context.Context, w Writer) error {
 		if err != nil {
 			return err
 		}
-		return tx.Model(&LeaseRenewal{}).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
+		return tx.Model(&LeaseRenewal{}).
+			Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
 			Update("expires_ms", now+LeaseTTL.Milliseconds()).Error
 	})
 	if errors.Is(err, errNotRenewed) {
@@ -263,7 +267,8 @@ var errNotRenewed = errors.New("lease not held")
 // LeaseClock reads an account's lease clock (tests and diagnostics).
 func (s *Store) LeaseClock(ctx context.Context, account string) (LeaseRenewal, error) {
 	var c LeaseRenewal
-	err := s.db.WithContext(ctx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).Take(&c).Error
+	err := s.db.WithContext(ctx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).
+		Take(&c).Error
 	return c, err
 }
 
@@ -285,7 +290,8 @@ func (s *Store) fenceShared(tx *gorm.DB, w Writer) error {
 	}
 	// LOCK IN SHARE MODE: MariaDB has no FOR SHARE; MySQL 8 takes both.
 	var a SyncAccount
-	res := tx.Raw("SELECT lease_sync_id, lease_token FROM sync_accounts WHERE cloud_provider = ? AND account_id = ? LOCK IN SHARE MODE",
+	res := tx.Raw("SELECT lease_sync_id, lease_token FROM sync_accounts WHERE cloud_provider = ? "+
+		"AND account_id = ? LOCK IN SHARE MODE",
 		inventory.CloudProvider, w.AccountID).Scan(&a)
 	if res.Error != nil {
 		return res.Error
@@ -324,7 +330,8 @@ func (s *Store) releaseLease(tx *gorm.DB, w Writer) error {
 // Account reads an account's row (tests and reports).
 func (s *Store) Account(ctx context.Context, account string) (SyncAccount, error) {
 	var a SyncAccount
-	err := s.db.WithContext(ctx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).Take(&a).Error
+	err := s.db.WithContext(ctx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).
+		Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return a, fmt.Errorf("%w: account %s has no sync", ErrNotFound, account)
 	}

@@ -120,7 +120,8 @@ func checkStart(st SyncStart, found bool, log SyncLog, a SyncAccount) error {
 // the lease's expiry decides, in BeginSync's transaction.
 func (s *Store) checkHolder(ctx context.Context, account, syncID string, running HolderRunning) (takeoverCheck, error) {
 	var a SyncAccount
-	err := s.db.WithContext(ctx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).Take(&a).Error
+	err := s.db.WithContext(ctx).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, account).
+		Take(&a).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return takeoverCheck{}, nil
@@ -177,7 +178,8 @@ func (s *Store) createSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 	now := utcNow()
 	*log = SyncLog{
 		SyncID: st.SyncID, RunID: st.RunID, CloudProvider: inventory.CloudProvider,
-		AccountID: st.AccountID, AccountName: cmp.Or(st.AccountName, contract.DefaultAccount), Status: contract.StatusRunning, ExpireDays: st.ExpireDays,
+		AccountID: st.AccountID, AccountName: cmp.Or(st.AccountName, contract.DefaultAccount),
+		Status: contract.StatusRunning, ExpireDays: st.ExpireDays,
 		WindowBegin: utcSecond(st.WindowBegin), WindowEnd: utcSecond(st.WindowEnd),
 		Attempts: 1, StartedAt: now, UpdatedAt: now, AttemptStartedAt: &now,
 		Generation: a.LastGeneration, LeaseToken: a.LeaseToken,
@@ -195,11 +197,12 @@ func (s *Store) reopenSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 		return err
 	}
 	now := utcNow()
-	log.RunID, log.Status, log.Attempts, log.LeaseToken, log.Generation = st.RunID, contract.StatusRunning, log.Attempts+1, a.LeaseToken, a.LastGeneration
+	log.RunID, log.Status, log.Attempts, log.LeaseToken, log.Generation =
+		st.RunID, contract.StatusRunning, log.Attempts+1, a.LeaseToken, a.LastGeneration
 	log.ErrorMessage, log.FinishedAt, log.UpdatedAt, log.AttemptStartedAt = nil, nil, now, &now
 	log.NextOffset, log.NextRow, log.ListingAnchor = 0, 0, nil
-	return tx.Select("run_id", "status", "attempts", "lease_token", "generation", "error_message", "finished_at", "updated_at",
-		"attempt_started_at", "next_offset", "next_row", "listing_anchor").Save(log).Error
+	return tx.Select("run_id", "status", "attempts", "lease_token", "generation", "error_message", "finished_at",
+		"updated_at", "attempt_started_at", "next_offset", "next_row", "listing_anchor").Save(log).Error
 }
 
 // sweep runs in BeginSync's transaction, once the attempt holds its
@@ -210,13 +213,17 @@ func (s *Store) reopenSyncLog(tx *gorm.DB, st SyncStart, a *SyncAccount, log *Sy
 func (s *Store) sweep(tx *gorm.DB, log SyncLog) error {
 	now := utcNow()
 	err := tx.Model(&SyncLog{}).
-		Where("cloud_provider = ? AND account_id = ? AND status = ? AND sync_id <> ?", log.CloudProvider, log.AccountID, contract.StatusRunning, log.SyncID).
-		Updates(map[string]any{"status": contract.StatusFailed, "error_message": "abandoned: its workflow stopped without closing the sync log (terminated or timed out); " + log.SyncID + " took the account over",
+		Where("cloud_provider = ? AND account_id = ? AND status = ? AND sync_id <> ?",
+			log.CloudProvider, log.AccountID, contract.StatusRunning, log.SyncID).
+		Updates(map[string]any{"status": contract.StatusFailed, "error_message": "abandoned: " +
+			"its workflow stopped without closing the sync log (terminated or timed out); " +
+			log.SyncID + " took the account over",
 			"finished_at": now, "updated_at": now}).Error
 	if err != nil {
 		return err
 	}
-	accountSyncs := tx.Model(&SyncLog{}).Select("sync_id").Where("cloud_provider = ? AND account_id = ?", log.CloudProvider, log.AccountID)
+	accountSyncs := tx.Model(&SyncLog{}).Select("sync_id").
+		Where("cloud_provider = ? AND account_id = ?", log.CloudProvider, log.AccountID)
 	for _, table := range stagingTables {
 		err := tx.Exec(
 			"DELETE FROM "+table+" WHERE sync_id IN (?) AND NOT (sync_id = ? AND generation = ?)",

@@ -29,14 +29,16 @@ func IsPermanent(err error) bool {
 		_, ok := permanentMySQLErrors[me.Number]
 		return ok
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrFinished) || errors.Is(err, ErrOutOfOrder) || errors.Is(err, ErrNotRunning) || errors.Is(err, ErrNotStaged) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrFinished) || errors.Is(err, ErrOutOfOrder) ||
+		errors.Is(err, ErrNotRunning) || errors.Is(err, ErrNotStaged) {
 		return true
 	}
 	// Renewals: a resource another open request holds (errors.As
 	// *RenewalConflict to tell it apart), an unknown request or resource,
 	// a record the workflow should never send.
 	var conflict *RenewalConflict
-	if errors.As(err, &conflict) || errors.Is(err, ErrRenewalNotFound) || errors.Is(err, ErrUnknownResource) || errors.Is(err, errInvalidRenewal) {
+	if errors.As(err, &conflict) || errors.Is(err, ErrRenewalNotFound) || errors.Is(err, ErrUnknownResource) ||
+		errors.Is(err, errInvalidRenewal) {
 		return true
 	}
 	// SQLite (pure Go driver) reports constraint failures in its message.

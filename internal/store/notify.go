@@ -95,7 +95,8 @@ func (s *Store) NotifyCandidates(
 	if err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Where("account_id = ? AND is_active = ? AND expire_time <= ?", accountID, true, utcSecond(expireBy))
+	q := s.db.WithContext(ctx).
+		Where("account_id = ? AND is_active = ? AND expire_time <= ?", accountID, true, utcSecond(expireBy))
 	if renewals {
 		q = q.Where("NOT EXISTS (SELECT 1 FROM lapse_decisions l WHERE l.account_id = expiring_resources.account_id" +
 			" AND l.resource_id = expiring_resources.resource_id AND l.expire_time = expiring_resources.expire_time)")
@@ -151,7 +152,8 @@ func (s *Store) ClaimDigest(ctx context.Context, c DigestClaim) (int, []string, 
 		err := tx.Where("id = ?", c.Digest.ID).Take(&existing).Error
 		if err == nil {
 			claimed = existing.Resources
-			return tx.Model(&NotificationSend{}).Where("digest_id = ?", c.Digest.ID).Order("channel").Pluck("channel", &channels).Error
+			return tx.Model(&NotificationSend{}).Where("digest_id = ?", c.Digest.ID).Order("channel").
+				Pluck("channel", &channels).Error
 		}
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
@@ -178,13 +180,15 @@ func (s *Store) ClaimDigest(ctx context.Context, c DigestClaim) (int, []string, 
 			}
 		}
 		var n int64
-		if err := tx.Model(&Notification{}).Where("digest_id = ?", c.Digest.ID).Distinct("resource_id").Count(&n).Error; err != nil {
+		if err := tx.Model(&Notification{}).Where("digest_id = ?", c.Digest.ID).Distinct("resource_id").
+			Count(&n).Error; err != nil {
 			return err
 		}
 		if claimed = int(n); n == 0 {
 			return nil
 		}
-		if err := tx.Model(&Notification{}).Where("digest_id = ?", c.Digest.ID).Distinct().Order("channel").Pluck("channel", &channels).Error; err != nil {
+		if err := tx.Model(&Notification{}).Where("digest_id = ?", c.Digest.ID).Distinct().Order("channel").
+			Pluck("channel", &channels).Error; err != nil {
 			return err
 		}
 		d := c.Digest
@@ -254,7 +258,9 @@ func (s *Store) SendItems(ctx context.Context, d NotificationDigest, channel str
 	current := map[string]*ExpiringResource{}
 	for chunk := range chunks(ids, 500) {
 		var res []ExpiringResource
-		err := s.db.WithContext(ctx).Where("account_id = ? AND is_active = ? AND resource_id IN ?", d.AccountID, true, chunk).Find(&res).Error
+		err := s.db.WithContext(ctx).
+			Where("account_id = ? AND is_active = ? AND resource_id IN ?", d.AccountID, true, chunk).
+			Find(&res).Error
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +279,8 @@ func (s *Store) SendItems(ctx context.Context, d NotificationDigest, channel str
 	for i, r := range rows {
 		out[i] = SendItem{Notification: r}
 		cur := current[r.ResourceID]
-		if cur != nil && cur.ExpireTime.UTC().Equal(r.ExpireTime.UTC()) && (cur.Decision == nil || cur.Decision.Lapse == nil) {
+		if cur != nil && cur.ExpireTime.UTC().Equal(r.ExpireTime.UTC()) &&
+			(cur.Decision == nil || cur.Decision.Lapse == nil) {
 			out[i].Resource = cur
 		}
 	}
@@ -291,15 +298,18 @@ func (s *Store) SplitSend(
 	obsolete []string,
 ) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		unsplit := tx.Model(&Notification{}).Where("digest_id = ? AND channel = ? AND part = 0 AND status = ?", digestID, channel, contract.SendPending)
+		unsplit := tx.Model(&Notification{}).
+			Where("digest_id = ? AND channel = ? AND part = 0 AND status = ?", digestID, channel, contract.SendPending)
 		for chunk := range chunks(obsolete, 500) {
-			if err := unsplit.Session(&gorm.Session{}).Where("resource_id IN ?", chunk).Update("status", contract.SendObsolete).Error; err != nil {
+			if err := unsplit.Session(&gorm.Session{}).Where("resource_id IN ?", chunk).
+				Update("status", contract.SendObsolete).Error; err != nil {
 				return err
 			}
 		}
 		for i, ids := range parts {
 			for chunk := range chunks(ids, 500) {
-				if err := unsplit.Session(&gorm.Session{}).Where("resource_id IN ?", chunk).Update("part", first+i).Error; err != nil {
+				if err := unsplit.Session(&gorm.Session{}).Where("resource_id IN ?", chunk).
+					Update("part", first+i).Error; err != nil {
 					return err
 				}
 			}
@@ -314,7 +324,8 @@ func (s *Store) SplitSend(
 // many moved (0: another attempt moved them first).
 func (s *Store) MovePart(ctx context.Context, digestID, channel string, part int, from, to string) (int64, error) {
 	res := s.db.WithContext(ctx).Model(&Notification{}).
-		Where("digest_id = ? AND channel = ? AND part = ? AND status = ?", digestID, channel, part, from).Update("status", to)
+		Where("digest_id = ? AND channel = ? AND part = ? AND status = ?", digestID, channel, part, from).
+		Update("status", to)
 	return res.RowsAffected, res.Error
 }
 
@@ -322,7 +333,8 @@ func (s *Store) MovePart(ctx context.Context, digestID, channel string, part int
 // among those still pending.
 func (s *Store) MarkObsolete(ctx context.Context, digestID, channel string, ids []string) error {
 	return s.db.WithContext(ctx).Model(&Notification{}).
-		Where("digest_id = ? AND channel = ? AND status = ? AND resource_id IN ?", digestID, channel, contract.SendPending, ids).
+		Where("digest_id = ? AND channel = ? AND status = ? AND resource_id IN ?",
+			digestID, channel, contract.SendPending, ids).
 		Update("status", contract.SendObsolete).Error
 }
 
@@ -333,7 +345,8 @@ func (s *Store) BeginSend(ctx context.Context, digestID, channel string) (string
 	var found string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var snd NotificationSend
-		if err := s.forUpdate(tx).Where("digest_id = ? AND channel = ?", digestID, channel).Take(&snd).Error; err != nil {
+		if err := s.forUpdate(tx).Where("digest_id = ? AND channel = ?", digestID, channel).
+			Take(&snd).Error; err != nil {
 			return err
 		}
 		found = snd.Status
@@ -341,7 +354,9 @@ func (s *Store) BeginSend(ctx context.Context, digestID, channel string) (string
 			return nil
 		}
 		return tx.Model(&snd).Where("digest_id = ? AND channel = ?", digestID, channel).
-			Updates(map[string]any{"status": contract.SendSending, "attempts": gorm.Expr("attempts + 1"), "updated_at": utcNow()}).Error
+			Updates(map[string]any{
+				"status": contract.SendSending, "attempts": gorm.Expr("attempts + 1"), "updated_at": utcNow(),
+			}).Error
 	})
 	return found, err
 }
@@ -402,7 +417,9 @@ func (s *Store) endSend(
 		if status == contract.SendSent {
 			set["sent_at"] = now
 		}
-		res := tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ? AND status = ?", digestID, channel, contract.SendSending).Updates(set)
+		res := tx.Model(&NotificationSend{}).
+			Where("digest_id = ? AND channel = ? AND status = ?", digestID, channel, contract.SendSending).
+			Updates(set)
 		moved = res.RowsAffected > 0
 		return res.Error
 	})
@@ -422,7 +439,8 @@ func itemCounts(tx *gorm.DB, digestID, channel string) (sendCounts, error) {
 		Status string
 		N      int
 	}
-	err := tx.Model(&Notification{}).Select("part, status, COUNT(*) AS n").Where("digest_id = ? AND channel = ?", digestID, channel).
+	err := tx.Model(&Notification{}).Select("part, status, COUNT(*) AS n").
+		Where("digest_id = ? AND channel = ?", digestID, channel).
 		Group("part, status").Scan(&rows).Error
 	c := sendCounts{of: map[string]int{}}
 	parts, sentParts := map[int]bool{}, map[int]bool{}
@@ -484,7 +502,8 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 				Channel string
 				Part    int
 			}
-			if err := lost.Session(&gorm.Session{}).Select("channel, part").Group("channel, part").Find(&parts).Error; err != nil {
+			if err := lost.Session(&gorm.Session{}).Select("channel, part").Group("channel, part").
+				Find(&parts).Error; err != nil {
 				return err
 			}
 			for _, p := range parts {
@@ -508,7 +527,8 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 				status, msg := SendStatus(counts.of), snd.ErrorMessage
 				switch {
 				case counts.of[contract.SendSending] > 0: // owed: a later run sends it again
-					status, msg = contract.SendPending, "a message got no answer: the next run sends it again with the same id"
+					status, msg = contract.SendPending, "a message got no answer: "+
+						"the next run sends it again with the same id"
 				case open > 0: // SendStatus said pending or failed
 					status = contract.SendFailed
 					if msg == "" {
@@ -516,15 +536,17 @@ func (s *Store) SettleDigest(ctx context.Context, id, reason string, resend []st
 					}
 				}
 				*released += open
-				err = tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ?", id, snd.Channel).Updates(map[string]any{
-					"status": status, "error_message": truncate(msg, 1024), "updated_at": now,
-					"parts_sent": counts.partsSent, "unconfirmed": counts.of[contract.SendUnconfirmed],
-				}).Error
+				err = tx.Model(&NotificationSend{}).Where("digest_id = ? AND channel = ?", id, snd.Channel).
+					Updates(map[string]any{
+						"status": status, "error_message": truncate(msg, 1024), "updated_at": now,
+						"parts_sent": counts.partsSent, "unconfirmed": counts.of[contract.SendUnconfirmed],
+					}).Error
 				if err != nil {
 					return err
 				}
 			}
-			if err := tx.Where("digest_id = ? AND status IN ?", id, []string{contract.SendPending, contract.SendFailed}).Delete(&Notification{}).Error; err != nil {
+			unsent := []string{contract.SendPending, contract.SendFailed}
+			if err := tx.Where("digest_id = ? AND status IN ?", id, unsent).Delete(&Notification{}).Error; err != nil {
 				return err
 			}
 			if err := tx.Model(&d).Where("id = ?", id).Update("settled_at", now).Error; err != nil {
@@ -552,7 +574,8 @@ type SettleResult struct {
 func (s *Store) OwedDigests(ctx context.Context, accountID, route, runID string) ([]NotificationDigest, error) {
 	var out []NotificationDigest
 	owed := s.db.Model(&Notification{}).Select("digest_id").Where("status = ?", contract.SendSending)
-	err := s.db.WithContext(ctx).Where("account_id = ? AND route = ? AND (settled_at IS NOT NULL OR run_id = ?) AND id IN (?)", accountID, route, runID, owed).
+	err := s.db.WithContext(ctx).Where("account_id = ? AND route = ? "+
+		"AND (settled_at IS NOT NULL OR run_id = ?) AND id IN (?)", accountID, route, runID, owed).
 		Order("created_at").Find(&out).Error
 	return out, err
 }
@@ -578,7 +601,8 @@ func (s *Store) AdoptOwed(ctx context.Context, digestID, workflowID, runID strin
 		if len(channels) == 0 {
 			return nil
 		}
-		return tx.Model(&d).Where("id = ?", digestID).Updates(map[string]any{"settled_at": nil, "workflow_id": workflowID, "run_id": runID}).Error
+		return tx.Model(&d).Where("id = ?", digestID).
+			Updates(map[string]any{"settled_at": nil, "workflow_id": workflowID, "run_id": runID}).Error
 	})
 	return channels, err
 }
@@ -592,7 +616,8 @@ func (s *Store) UnsettledDigests(
 	limit int,
 ) ([]NotificationDigest, error) {
 	var out []NotificationDigest
-	err := s.db.WithContext(ctx).Where("account_id = ? AND settled_at IS NULL AND created_at < ?", accountID, utcSecond(before)).
+	err := s.db.WithContext(ctx).
+		Where("account_id = ? AND settled_at IS NULL AND created_at < ?", accountID, utcSecond(before)).
 		Order("created_at").Limit(limit).Find(&out).Error
 	return out, err
 }
@@ -641,9 +666,11 @@ func (s *Store) NotifyHistory(ctx context.Context, f HistoryFilter) ([]SendRecor
 // names). ErrNotFound when neither is known.
 func (s *Store) AccountDomainID(ctx context.Context, name string) (string, error) {
 	var ids []string
-	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).Where("account_name = ?", name).Limit(1).Pluck("account_id", &ids).Error
+	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).Where("account_name = ?", name).Limit(1).
+		Pluck("account_id", &ids).Error
 	if err == nil && len(ids) == 0 {
-		err = s.db.WithContext(ctx).Model(&ExpiringResource{}).Where("account_id = ?", name).Limit(1).Pluck("account_id", &ids).Error
+		err = s.db.WithContext(ctx).Model(&ExpiringResource{}).Where("account_id = ?", name).Limit(1).
+			Pluck("account_id", &ids).Error
 	}
 	if err != nil {
 		return "", err

@@ -169,9 +169,11 @@ func parseURL(raw string) (gorm.Dialector, goose.Dialect, error) {
 		if path == "" {
 			return nil, "", errors.New("DATABASE_URL=sqlite:// names no file: allowed sqlite:///path/file.db")
 		}
-		return sqlite.Open(path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"), goose.DialectSQLite3, nil
+		dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		return sqlite.Open(dsn), goose.DialectSQLite3, nil
 	}
-	return nil, "", fmt.Errorf("DATABASE_URL=%s has scheme %q: allowed mysql://user:pass@host:3306/db or sqlite:///path/file.db", Redact(raw), u.Scheme)
+	return nil, "", fmt.Errorf("DATABASE_URL=%s has scheme %q: allowed mysql://user:pass@host:3306/db "+
+		"or sqlite:///path/file.db", Redact(raw), u.Scheme)
 }
 
 // sqliteFile is the file a sqlite:// DATABASE_URL names ("" for others).

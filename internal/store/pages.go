@@ -55,7 +55,8 @@ func (s *Store) StagePage(ctx context.Context, w Writer, key int64, resources []
 // LoadPage reads a staged page back.
 func (s *Store) LoadPage(ctx context.Context, k PageKey) ([]inventory.Resource, error) {
 	var bodies [][]byte
-	err := s.db.WithContext(ctx).Table("staged_pages").Where("sync_id = ? AND generation = ? AND page_key = ?", k.SyncID, k.Generation, k.Key).
+	err := s.db.WithContext(ctx).Table("staged_pages").
+		Where("sync_id = ? AND generation = ? AND page_key = ?", k.SyncID, k.Generation, k.Key).
 		Pluck("body", &bodies).Error
 	if err != nil {
 		return nil, err

@@ -22,7 +22,8 @@ func (s *Store) RecheckCandidates(
 ) ([]string, error) {
 	var ids []string
 	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).
-		Where("cloud_provider = ? AND account_id = ? AND is_active = ? AND expire_time <= ? AND sync_generation < ? AND resource_id > ?",
+		Where("cloud_provider = ? AND account_id = ? AND is_active = ? AND expire_time <= ? "+
+			"AND sync_generation < ? AND resource_id > ?",
 			inventory.CloudProvider, w.AccountID, true, utcSecond(until), w.Generation, after).
 		Order("resource_id").Limit(limit).Pluck("resource_id", &ids).Error
 	return ids, err
@@ -33,7 +34,8 @@ func (s *Store) RecheckCandidates(
 func (s *Store) CountRecheckCandidates(ctx context.Context, w Writer, until time.Time, after string) (int, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&ExpiringResource{}).
-		Where("cloud_provider = ? AND account_id = ? AND is_active = ? AND expire_time <= ? AND sync_generation < ? AND resource_id > ?",
+		Where("cloud_provider = ? AND account_id = ? AND is_active = ? AND expire_time <= ? "+
+			"AND sync_generation < ? AND resource_id > ?",
 			inventory.CloudProvider, w.AccountID, true, utcSecond(until), w.Generation, after).
 		Count(&n).Error
 	return int(n), err
@@ -85,13 +87,15 @@ func (s *Store) ApplyRecheck(ctx context.Context, r Recheck) error {
 func (s *Store) refresh(tx *gorm.DB, w Writer, f inventory.Resource, synced time.Time) error {
 	m := NewRow(w.AccountID, w.SyncID, inventory.Row{Resource: f}, synced)
 	return tx.Model(&ExpiringResource{}).
-		Where("cloud_provider = ? AND account_id = ? AND resource_id = ? AND sync_generation < ?", inventory.CloudProvider, w.AccountID, f.ResourceID, w.Generation).
+		Where("cloud_provider = ? AND account_id = ? AND resource_id = ? AND sync_generation < ?",
+			inventory.CloudProvider, w.AccountID, f.ResourceID, w.Generation).
 		Updates(map[string]any{
 			"resource_name": m.ResourceName, "region_code": m.RegionCode, "project_id": m.ProjectID,
 			"service_type_code": m.ServiceTypeCode, "resource_type_code": m.ResourceTypeCode,
 			"resource_spec_code": m.ResourceSpecCode, "parent_resource_id": m.ParentResourceID,
 			"is_main_resource": m.IsMainResource, "status": m.Status, "effective_time": m.EffectiveTime,
-			"expire_time": m.ExpireTime, "expire_policy": m.ExpirePolicy, "enterprise_project_id": m.EnterpriseProjectID, "cut_fields": m.CutFields,
+			"expire_time": m.ExpireTime, "expire_policy": m.ExpirePolicy,
+			"enterprise_project_id": m.EnterpriseProjectID, "cut_fields": m.CutFields,
 			"is_active": true, "last_synced_at": synced, "last_sync_id": w.SyncID, "sync_generation": w.Generation,
 		}).Error
 }

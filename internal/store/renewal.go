@@ -37,7 +37,8 @@ type RenewalConflict struct{ ResourceID, RequestID string }
 
 func (e *RenewalConflict) Error() string {
 	return fmt.Sprintf(
-		"resource %s is already in renewal request %s, which is still open: that request must end first (approve or reject it, or let it expire)",
+		"resource %s is already in renewal request %s, which is still open: "+
+			"that request must end first (approve or reject it, or let it expire)",
 		e.ResourceID,
 		e.RequestID,
 	)
@@ -175,8 +176,8 @@ func (s *Store) RecordRenewal(ctx context.Context, accountID string, ev contract
 		if found {
 			row.CreatedAt = cur.CreatedAt
 			err = tx.Model(&renewalRequest{}).Where("request_id = ? AND seq < ?", ev.RequestID, ev.Seq).
-				Select("account_name", "kind", "state", "closed", "requester", "reason", "period", "currency", "quoted_total",
-					"approved_total", "updated_at", "seq", "state_json").Updates(&row).Error
+				Select("account_name", "kind", "state", "closed", "requester", "reason", "period", "currency",
+					"quoted_total", "approved_total", "updated_at", "seq", "state_json").Updates(&row).Error
 		} else {
 			err = tx.Create(&row).Error
 		}
@@ -198,8 +199,9 @@ func (s *Store) RecordRenewal(ctx context.Context, accountID string, ev contract
 func requestRow(accountID string, ev contract.RenewEvent, at time.Time, stateJSON string) renewalRequest {
 	st := ev.State
 	row := renewalRequest{
-		RequestID: ev.RequestID, AccountID: accountID, AccountName: truncate(st.Account, 64), Kind: truncate(st.Kind, 32),
-		State: truncate(st.State, 16), Closed: st.Closed, Requester: truncate(st.Requester, 255), Reason: truncate(st.Reason, 1024),
+		RequestID: ev.RequestID, AccountID: accountID, AccountName: truncate(st.Account, 64),
+		Kind: truncate(st.Kind, 32), State: truncate(st.State, 16), Closed: st.Closed,
+		Requester: truncate(st.Requester, 255), Reason: truncate(st.Reason, 1024),
 		ApprovedTotal: int64(st.Approved), Seq: ev.Seq, StateJSON: stateJSON,
 		CreatedAt: utcSecond(firstTime(st.CreatedAt, at)), UpdatedAt: utcSecond(firstTime(st.UpdatedAt, at)),
 	}
@@ -251,7 +253,8 @@ func keepResources(tx *gorm.DB, accountID, requestID string, ids []string) error
 // is a *RenewalConflict, which rolls the transaction back.
 func (s *Store) claim(tx *gorm.DB, accountID, requestID string, ids []string) error {
 	for _, id := range ids {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&renewalClaim{AccountID: accountID, ResourceID: id, RequestID: requestID})
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&renewalClaim{AccountID: accountID, ResourceID: id, RequestID: requestID})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -260,7 +263,8 @@ func (s *Store) claim(tx *gorm.DB, accountID, requestID string, ids []string) er
 		}
 		var holder renewalClaim
 		// A locking read: it sees the claim as last committed.
-		if err := s.forUpdate(tx).Where("account_id = ? AND resource_id = ?", accountID, id).Take(&holder).Error; err != nil {
+		if err := s.forUpdate(tx).Where("account_id = ? AND resource_id = ?", accountID, id).
+			Take(&holder).Error; err != nil {
 			return err
 		}
 		if holder.RequestID != requestID {
@@ -380,7 +384,9 @@ func (s *Store) RecordLapse(
 ) (Lapse, error) {
 	var rows []ExpiringResource
 	err := s.db.WithContext(ctx).Select("account_name", "expire_time").
-		Where("cloud_provider = ? AND account_id = ? AND resource_id = ?", inventory.CloudProvider, accountID, resourceID).Limit(1).Find(&rows).Error
+		Where("cloud_provider = ? AND account_id = ? AND resource_id = ?",
+			inventory.CloudProvider, accountID, resourceID).
+		Limit(1).Find(&rows).Error
 	if err != nil {
 		return Lapse{}, reportError(err)
 	}
@@ -511,7 +517,8 @@ func (s *Store) latestRequests(ctx context.Context, accountID string, ids []stri
 	}
 	slices.Sort(reqIDs)
 	var states []renewalRequest
-	if err := s.db.WithContext(ctx).Select("request_id", "state_json").Where("request_id IN ?", slices.Compact(reqIDs)).Find(&states).Error; err != nil {
+	if err := s.db.WithContext(ctx).Select("request_id", "state_json").Where("request_id IN ?", slices.Compact(reqIDs)).
+		Find(&states).Error; err != nil {
 		return reportError(err)
 	}
 	newExpiry := map[string]map[string]time.Time{}
@@ -536,8 +543,11 @@ func (s *Store) latestRequests(ctx context.Context, accountID string, ids []stri
 func (s *Store) currentLapses(ctx context.Context, accountID string, ids []string, out map[string]Decision) error {
 	var rows []lapseDecision
 	err := s.db.WithContext(ctx).Table("lapse_decisions l").Select("l.*").
-		Joins("JOIN expiring_resources e ON e.account_id = l.account_id AND e.resource_id = l.resource_id AND e.expire_time = l.expire_time").
-		Where("e.cloud_provider = ? AND l.account_id = ? AND l.resource_id IN ?", inventory.CloudProvider, accountID, ids).Scan(&rows).Error
+		Joins("JOIN expiring_resources e ON e.account_id = l.account_id AND e.resource_id = l.resource_id "+
+			"AND e.expire_time = l.expire_time").
+		Where("e.cloud_provider = ? AND l.account_id = ? AND l.resource_id IN ?",
+			inventory.CloudProvider, accountID, ids).
+		Scan(&rows).Error
 	if err != nil {
 		return reportError(err)
 	}
@@ -600,9 +610,11 @@ func (s *Store) hasRenewals(ctx context.Context) (bool, error) {
 	var n int64
 	var err error
 	if s.Dialect() == "mysql" {
-		err = s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", "lapse_decisions").Scan(&n).Error
+		err = s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM information_schema.tables "+
+			"WHERE table_schema = DATABASE() AND table_name = ?", "lapse_decisions").Scan(&n).Error
 	} else {
-		err = s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", "lapse_decisions").Scan(&n).Error
+		err = s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+			"lapse_decisions").Scan(&n).Error
 	}
 	if err != nil {
 		return false, err

@@ -15,7 +15,9 @@ func (s *Store) ResourceTags(ctx context.Context, accountID string, ids []string
 	for chunk := range chunks(ids, 500) {
 		var rows []ExpiringResource
 		err := s.db.WithContext(ctx).Select("resource_id", "tags").
-			Where("cloud_provider = ? AND account_id = ? AND resource_id IN ?", inventory.CloudProvider, accountID, chunk).Find(&rows).Error
+			Where("cloud_provider = ? AND account_id = ? AND resource_id IN ?",
+				inventory.CloudProvider, accountID, chunk).
+			Find(&rows).Error
 		if err != nil {
 			return nil, err
 		}

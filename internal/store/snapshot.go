@@ -155,7 +155,9 @@ func (s *Store) tagRows(ctx context.Context, at Attempt, ids []string, out map[s
 		return nil
 	}
 	var one []string // none: the common case, one cheap query
-	err := s.db.WithContext(ctx).Table("tag_snapshots").Where("sync_id = ? AND generation = ?", at.SyncID, at.Generation).Limit(1).Pluck("resource_id", &one).Error
+	err := s.db.WithContext(ctx).Table("tag_snapshots").
+		Where("sync_id = ? AND generation = ?", at.SyncID, at.Generation).
+		Limit(1).Pluck("resource_id", &one).Error
 	if err != nil || len(one) == 0 {
 		return err
 	}
@@ -218,7 +220,9 @@ const DefaultTagMemory = 64 << 20
 // that commits late can hold a lower id than one read already.
 func (s *Store) loadNewTags(ctx context.Context, snap *syncSnapshot) error {
 	var ids []int64
-	err := s.db.WithContext(ctx).Table("staged_tags").Where("sync_id = ? AND generation = ?", snap.at.SyncID, snap.at.Generation).Order("id").Pluck("id", &ids).Error
+	err := s.db.WithContext(ctx).Table("staged_tags").
+		Where("sync_id = ? AND generation = ?", snap.at.SyncID, snap.at.Generation).
+		Order("id").Pluck("id", &ids).Error
 	if err != nil {
 		return err
 	}
@@ -242,7 +246,8 @@ func (s *Store) loadNewTags(ctx context.Context, snap *syncSnapshot) error {
 			ID   int64
 			Body []byte
 		}
-		if err := s.db.WithContext(ctx).Table("staged_tags").Select("id, body").Where("id IN ?", batch).Scan(&rows).Error; err != nil {
+		if err := s.db.WithContext(ctx).Table("staged_tags").Select("id, body").Where("id IN ?", batch).
+			Scan(&rows).Error; err != nil {
 			return err
 		}
 		for _, r := range rows {

@@ -93,7 +93,8 @@ func (s *Store) CommitBatch(ctx context.Context, b BatchCommit) (bool, error) {
 			update["listing_anchor"] = string(anchor)
 		}
 		res := tx.Model(&SyncLog{}).
-			Where("sync_id = ? AND last_committed_batch = ? AND status = ?", b.SyncID, b.Batch-1, contract.StatusRunning).
+			Where("sync_id = ? AND last_committed_batch = ? AND status = ?",
+				b.SyncID, b.Batch-1, contract.StatusRunning).
 			Updates(update)
 		if res.Error != nil {
 			return res.Error
@@ -126,7 +127,8 @@ func (s *Store) unwritten(tx *gorm.DB, w Writer, rows []inventory.Row) ([]invent
 	}
 	var written []string
 	err := tx.Model(&ExpiringResource{}).
-		Where("cloud_provider = ? AND account_id = ? AND resource_id IN ? AND last_sync_id = ? AND sync_generation >= ?",
+		Where("cloud_provider = ? AND account_id = ? AND resource_id IN ? "+
+			"AND last_sync_id = ? AND sync_generation >= ?",
 			inventory.CloudProvider, w.AccountID, ids, w.SyncID, w.Generation).Pluck("resource_id", &written).Error
 	if err != nil || len(written) == 0 {
 		return rows, err
@@ -287,7 +289,8 @@ func (s *Store) finishNotes(tx *gorm.DB, f SyncFinish, log SyncLog) (SyncNotes, 
 	}
 	if cut > 0 {
 		notes.Degraded = append(notes.Degraded, fmt.Sprintf(
-			"%d resources had values longer than their columns: stored cut, the fields named in expiring_resources.cut_fields",
+			"%d resources had values longer than their columns: "+
+				"stored cut, the fields named in expiring_resources.cut_fields",
 			cut,
 		))
 	}
@@ -298,7 +301,8 @@ func (s *Store) finishNotes(tx *gorm.DB, f SyncFinish, log SyncLog) (SyncNotes, 
 // completed one and frees the lease; a newer completed generation refuses.
 func (s *Store) completeGeneration(tx *gorm.DB, w Writer) error {
 	var a SyncAccount
-	if err := tx.Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).Take(&a).Error; err != nil {
+	if err := tx.Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
+		Take(&a).Error; err != nil {
 		return err
 	}
 	if a.CompletedGeneration > w.Generation {
@@ -309,8 +313,11 @@ func (s *Store) completeGeneration(tx *gorm.DB, w Writer) error {
 		return &SupersededError{SyncID: w.SyncID, By: a.CompletedSyncID, At: at}
 	}
 	now := utcNow()
-	err := tx.Model(&SyncAccount{}).Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
-		Updates(map[string]any{"completed_generation": w.Generation, "completed_sync_id": w.SyncID, "completed_at": now}).Error
+	err := tx.Model(&SyncAccount{}).
+		Where("cloud_provider = ? AND account_id = ?", inventory.CloudProvider, w.AccountID).
+		Updates(map[string]any{
+			"completed_generation": w.Generation, "completed_sync_id": w.SyncID, "completed_at": now,
+		}).Error
 	if err != nil {
 		return err
 	}
@@ -322,10 +329,12 @@ func (s *Store) completeGeneration(tx *gorm.DB, w Writer) error {
 func (s *Store) deactivateGone(tx *gorm.DB, w Writer) (int, error) {
 	res := tx.Exec(
 		`UPDATE expiring_resources SET is_active = ?, sync_generation = ?,
-		status = COALESCE((SELECT g.bss_status FROM sync_gone g WHERE g.sync_id = ? AND g.generation = ? AND g.resource_id = expiring_resources.resource_id), status)
+		status = COALESCE((SELECT g.bss_status FROM sync_gone g WHERE g.sync_id = ? AND g.generation = ? `+
+			`AND g.resource_id = expiring_resources.resource_id), status)
 		WHERE cloud_provider = ? AND account_id = ? AND is_active = ? AND sync_generation < ?
 		AND resource_id IN (SELECT resource_id FROM sync_gone WHERE sync_id = ? AND generation = ?)`,
-		false, w.Generation, w.SyncID, w.Generation, inventory.CloudProvider, w.AccountID, true, w.Generation, w.SyncID, w.Generation)
+		false, w.Generation, w.SyncID, w.Generation,
+		inventory.CloudProvider, w.AccountID, true, w.Generation, w.SyncID, w.Generation)
 	return int(res.RowsAffected), res.Error
 }
 
@@ -346,13 +355,15 @@ func countTotals(tx *gorm.DB, log *SyncLog) error {
 		N         int
 	}
 	err := tx.Model(&ExpiringResource{}).Select("tag_status, COUNT(*) AS n").
-		Where("cloud_provider = ? AND account_id = ? AND last_sync_id = ? AND is_active = ? AND expire_time BETWEEN ? AND ?",
+		Where("cloud_provider = ? AND account_id = ? AND last_sync_id = ? AND is_active = ? "+
+			"AND expire_time BETWEEN ? AND ?",
 			log.CloudProvider, log.AccountID, log.SyncID, true, log.WindowBegin, log.WindowEnd).
 		Group("tag_status").Scan(&counts).Error
 	if err != nil {
 		return err
 	}
-	log.TotalResources, log.TaggedResources, log.UntaggedResources, log.VanishedResources, log.TagErrorResources = 0, 0, 0, 0, 0
+	log.TotalResources, log.TaggedResources, log.UntaggedResources, log.VanishedResources, log.TagErrorResources =
+		0, 0, 0, 0, 0
 	for _, c := range counts {
 		log.TotalResources += c.N
 		switch inventory.TagStatus(c.TagStatus) {
@@ -395,8 +406,12 @@ func (s *Store) EndSync(ctx context.Context, w Writer, status, reason string, re
 		} else if err != nil {
 			return err
 		}
-		res := tx.Model(&SyncLog{}).Where("sync_id = ? AND generation = ? AND status = ?", w.SyncID, w.Generation, contract.StatusRunning).
-			Updates(map[string]any{"status": status, "error_message": truncate(reason, 4000), "retries": retries, "finished_at": now, "updated_at": now})
+		res := tx.Model(&SyncLog{}).
+			Where("sync_id = ? AND generation = ? AND status = ?", w.SyncID, w.Generation, contract.StatusRunning).
+			Updates(map[string]any{
+				"status": status, "error_message": truncate(reason, 4000), "retries": retries,
+				"finished_at": now, "updated_at": now,
+			})
 		if res.Error != nil {
 			return res.Error
 		}

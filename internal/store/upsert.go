@@ -87,7 +87,8 @@ func (r ExpiringResource) InsertArgs(tags any) []any {
 	return []any{r.CloudProvider, r.AccountID, r.AccountName, r.ResourceID, r.ResourceName, r.RegionCode, r.ProjectID,
 		r.ServiceTypeCode, r.ResourceTypeCode, r.ResourceSpecCode, r.ParentResourceID,
 		r.IsMainResource, r.Status, r.EffectiveTime, r.ExpireTime, r.ExpirePolicy, r.EnterpriseProjectID,
-		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID, r.TagsReadAt, r.CutFields, r.SyncGeneration}
+		tags, r.TagStatus, r.TagError, r.IsActive, r.FirstSeenAt, r.LastSyncedAt, r.LastSyncID, r.TagsReadAt,
+		r.CutFields, r.SyncGeneration}
 }
 
 // allStaged checks that staged (when set) holds the tags of every row read OK.

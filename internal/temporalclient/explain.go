@@ -48,33 +48,43 @@ func hint(err error, detail string, t config.Temporal, opts client.Options) stri
 	case code == codes.Unauthenticated && opts.Credentials != nil:
 		return "the API key was refused: check TEMPORAL_API_KEY (or the profile's api_key)"
 	case code == codes.Unauthenticated && tlsOn && len(opts.ConnectionOptions.TLS.Certificates) > 0:
-		return "the client certificate was refused: check TEMPORAL_TLS_CLIENT_CERT_PATH (or the profile's tls.client_cert_path)"
+		return "the client certificate was refused: " +
+			"check TEMPORAL_TLS_CLIENT_CERT_PATH (or the profile's tls.client_cert_path)"
 	case code == codes.Unauthenticated:
-		return "the server wants credentials: set TEMPORAL_API_KEY, or a client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)"
+		return "the server wants credentials: set TEMPORAL_API_KEY, or a client certificate " +
+			"(TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)"
 	case code == codes.PermissionDenied:
 		return fmt.Sprintf(
-			"these credentials may not use namespace %s: check TEMPORAL_NAMESPACE and the key's or certificate's permissions",
+			"these credentials may not use namespace %s: "+
+				"check TEMPORAL_NAMESPACE and the key's or certificate's permissions",
 			opts.Namespace,
 		)
 	case has("certificate signed by unknown authority"):
 		if t.TLS.ServerCACertPath != "" {
-			return "the server's certificate is not signed by the CA of TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + t.TLS.ServerCACertPath + ": give the CA that signed it"
+			return "the server's certificate is not signed by the CA of TEMPORAL_TLS_SERVER_CA_CERT_PATH=" +
+				t.TLS.ServerCACertPath + ": give the CA that signed it"
 		}
-		return "the server's certificate is not signed by a CA this client trusts: set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it"
+		return "the server's certificate is not signed by a CA this client trusts: " +
+			"set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it"
 	case has("certificate is valid for", "certificate is not valid for any names", "doesn't contain any IP SANs"):
-		return "the server's certificate is not for this name: set TEMPORAL_TLS_SERVER_NAME to a name the certificate holds"
+		return "the server's certificate is not for this name: " +
+			"set TEMPORAL_TLS_SERVER_NAME to a name the certificate holds"
 	case has("certificate has expired or is not yet valid"):
 		return "the server's certificate has expired or is not yet valid"
 	case has("first record does not look like a TLS handshake"):
 		return "the server does not speak TLS: set TEMPORAL_TLS=false (an API key turns TLS on)"
-	case has("certificate required", "bad certificate", "unknown certificate authority", "certificate unknown", "expired certificate"):
-		return "the server refused this client's certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH to a certificate it trusts"
+	case has("certificate required", "bad certificate", "unknown certificate authority", "certificate unknown",
+		"expired certificate"):
+		return "the server refused this client's certificate: " +
+			"set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH to a certificate it trusts"
 	case tlsOn && has("broken pipe", "connection reset", "EOF"):
 		// With TLS 1.3 a server that refuses the client's certificate may
 		// close the connection before the client reads its alert.
-		return "the server closed the TLS connection (it may want a client certificate it trusts): set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
+		return "the server closed the TLS connection (it may want a client certificate it trusts): " +
+			"set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
 	case !tlsOn && has("EOF", "server preface", "connection reset"):
-		return "the server closed the connection: if it wants TLS, set TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)"
+		return "the server closed the connection: if it wants TLS, set TEMPORAL_TLS=true " +
+			"(and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)"
 	case code == codes.DeadlineExceeded || code == codes.Unavailable:
 		return "no answer: check TEMPORAL_ADDRESS (host:port of the frontend) and that the server runs"
 	}

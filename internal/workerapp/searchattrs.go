@@ -28,8 +28,10 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		Namespace: namespace, SearchAttributes: missing,
 	})
 	if err != nil {
-		return fmt.Errorf("search attributes %s are missing in namespace %s and this worker cannot create them (%v); run: %s",
-			strings.Join(slices.Sorted(maps.Keys(missing)), ", "), namespace, err, SearchAttributesCommand(namespace, missing))
+		return fmt.Errorf("search attributes %s are missing in namespace %s "+
+			"and this worker cannot create them (%v); run: %s",
+			strings.Join(slices.Sorted(maps.Keys(missing)), ", "), namespace, err,
+			SearchAttributesCommand(namespace, missing))
 	}
 	// The server registers them asynchronously: wait until they are listed.
 	for deadline := time.Now().Add(30 * time.Second); ; {
@@ -49,8 +51,13 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 
 // MissingSearchAttributes lists the sync's search attributes the namespace
 // lacks, with their types (an error for one of the wrong type).
-func MissingSearchAttributes(ctx context.Context, c client.Client, namespace string) (map[string]enumspb.IndexedValueType, error) {
-	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+func MissingSearchAttributes(
+	ctx context.Context,
+	c client.Client,
+	namespace string,
+) (map[string]enumspb.IndexedValueType, error) {
+	resp, err := c.OperatorService().
+		ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
 		return nil, fmt.Errorf("listing the search attributes of namespace %s: %w", namespace, err)
 	}

@@ -16,8 +16,9 @@ if [ -n "$unsorted" ]; then
   exit 1
 fi
 log "lines over 120 columns in product code: at most $LONG_LINES_CEILING"
-# A ratchet towards the 120-column limit: today's count is the ceiling, and
-# a change that wraps lines lowers it (LONG_LINES_CEILING in scripts/lib.sh).
+# A ratchet on the 120-column limit (tabs as 4): the lines still over it
+# are counted in LONG_LINES_CEILING (scripts/lib.sh), which a change that
+# wraps some of them lowers; a new long line fails the check.
 long=$(git ls-files '*.go' | grep -v -e '^internal/testkit/' -e '_test\.go$' | xargs awk '{l=$0; gsub(/\t/,"    ",l); if (length(l) > 120) print FILENAME ":" FNR}')
 count=$(printf '%s' "$long" | grep -c . || true)
 if [ "$count" -gt "$LONG_LINES_CEILING" ]; then

@@ -15,16 +15,6 @@ import (
 	"expiry-sync/internal/contract"
 )
 
-// Channel types.
-const (
-	TypeWebhook  = "webhook"
-	TypeDingTalk = "dingtalk"
-	TypeFeishu   = "feishu"
-	TypeWeCom    = "wecom"
-	TypeSlack    = "slack"
-	TypeEmail    = contract.ChannelEmail
-)
-
 // Channel is one destination of the routes file. URLs of chat robots carry
 // their token, so they are references too; only their scheme and host are
 // ever printed.

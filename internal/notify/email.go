@@ -20,7 +20,18 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"expiry-sync/internal/contract"
 )
+
+// TypeEmail is e-mail through an SMTP relay, the channel's smtp settings.
+const TypeEmail = contract.ChannelEmail
+
+// email: at least once (the Message-ID is the delivery id), not paced; its
+// own settings are checked by checkSMTP.
+func email() channelType {
+	return channelType{name: TypeEmail, check: (*Channel).checkSMTP, send: (*Channel).sendEmail}
+}
 
 // sendEmail sends the digest as a multipart/alternative mail (RFC 2046): a
 // text/plain part and a text/html part, both UTF-8 and quoted-printable, the

@@ -2,28 +2,6 @@ package notify
 
 import "sort"
 
-// Documented limits of one message, per platform.
-const (
-	// dingTalkMaxBytes: DingTalk's markdown text is limited to about
-	// 20,000 bytes (custom robot docs); a margin is kept.
-	dingTalkMaxBytes = 18000
-	// feishuMaxBytes: a custom bot's request body must stay under 20 KB
-	// (自定义机器人使用指南, 20 KB).
-	feishuMaxBytes = 18000
-	// weComMaxBytes: markdown.content is at most 4,096 bytes in UTF-8
-	// (群机器人配置说明).
-	weComMaxBytes = 4096
-	// slackMaxBlocks and slackSectionChars: a message holds at most 50
-	// blocks, a section's text at most 3,000 characters (Block Kit
-	// reference); a margin is kept on the section.
-	slackMaxBlocks    = 50
-	slackSectionChars = 2900
-)
-
-// placeholderSign has the length of a real Feishu sign (base64 of 32
-// bytes), so a message measured with it is as long as the one sent.
-const placeholderSign = "0000000000000000000000000000000000000000000="
-
 // fits reports whether a digest makes one message the channel's platform
 // takes, as it is sent: mentions of its owners included (they are in the
 // text, and a part mentions its own owners only); nil: the channel takes a
@@ -69,4 +47,13 @@ func (ch *Channel) Parts(d Digest) []Digest {
 func withItems(d Digest, items []Item, part, parts int) Digest {
 	d.Items, d.Part, d.Parts = items, part, parts
 	return d
+}
+
+// truncateRunes cuts s to n runes, the last an ellipsis.
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

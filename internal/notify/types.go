@@ -1,9 +1,6 @@
 package notify
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // channelType is everything a channel type brings. A new type is its own
 // file (its send, and its checks, splitting and mentions when it has them)
@@ -30,43 +27,21 @@ type channelType struct {
 	send     func(ch *Channel, ctx context.Context, m Message) error
 }
 
-// Paces of the chat robots, from their platforms' docs:
-//   - DingTalk custom robot: 20 messages a minute, then the robot is
-//     throttled for 10 minutes (消息发送频率限制);
-//   - WeCom group robot: 20 messages a minute (群机器人配置说明);
-//   - Feishu custom bot: 100 a minute and 5 a second (自定义机器人使用指南);
-//     paced evenly at 100 a minute, it never sends 5 in one second;
-//   - Slack incoming webhook: about one message a second (rate limits),
-//     with Retry-After on a 429.
-//
-// Robots are paced one message a minute below their limit: messages leave
-// evenly spaced, but the network does not deliver them so, and a platform
-// counting any 60 seconds would otherwise see a 21st (DingTalk then blocks
-// the robot for 10 minutes). With the margin a message must arrive more
-// than 3 s late before a window holds one too many.
+// Robots are paced one message a minute below their platform's limit
+// (each type's entry cites it): messages leave evenly spaced, but the
+// network does not deliver them so, and a platform counting any 60 seconds
+// would otherwise see a 21st (DingTalk then blocks the robot for 10
+// minutes). With the margin a message must arrive more than 3 s late
+// before a window holds one too many.
 var channelTypes []channelType
 
 // ChannelTypes lists the channel types a routes file may use.
 var ChannelTypes []string
 
-// The table refers to functions that read it (mentions): set at init.
+// The registry: one line per type, each defined in its own file. It is
+// set at init because entries refer to functions that read it (mentions).
 func init() {
-	channelTypes = []channelType{
-		{name: TypeWebhook, signed: true, send: (*Channel).sendWebhook},
-		{name: TypeDingTalk, signed: true, atMostOnce: true, pace: Pace{PerSecond: 19.0 / 60, Block: 10 * time.Minute},
-			fits:     func(d Digest) bool { return len(d.markdownFor(TypeDingTalk)) <= dingTalkMaxBytes },
-			mentions: Digest.dingTalkMentions, send: (*Channel).sendDingTalk},
-		{name: TypeFeishu, signed: true, atMostOnce: true, pace: Pace{PerSecond: 95.0 / 60, Block: time.Minute},
-			fits: func(d Digest) bool { return len(feishuBody(d, 1e9, placeholderSign)) <= feishuMaxBytes },
-			send: (*Channel).sendFeishu},
-		{name: TypeWeCom, atMostOnce: true, pace: Pace{PerSecond: 19.0 / 60, Block: time.Minute},
-			fits:     func(d Digest) bool { return len(d.markdownFor(TypeWeCom)) <= weComMaxBytes },
-			mentions: Digest.weComMentions, send: (*Channel).sendWeCom},
-		{name: TypeSlack, atMostOnce: true, pace: Pace{PerSecond: 1, Block: time.Second},
-			fits:     func(d Digest) bool { return len(slackBlocks(d)) <= slackMaxBlocks },
-			mentions: Digest.slackMentions, send: (*Channel).sendSlack},
-		{name: TypeEmail, check: (*Channel).checkSMTP, send: (*Channel).sendEmail},
-	}
+	channelTypes = []channelType{webhook(), dingTalk(), feishu(), weCom(), slack(), email()}
 	for _, t := range channelTypes {
 		ChannelTypes = append(ChannelTypes, t.name)
 	}

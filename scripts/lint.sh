@@ -15,14 +15,14 @@ if [ -n "$unsorted" ]; then
   echo "$unsorted" >&2
   exit 1
 fi
-log "lines over 120 columns in product code: at most $LONG_LINES_CEILING"
-# A ratchet on the 120-column limit (tabs as 4): the lines still over it
-# are counted in LONG_LINES_CEILING (scripts/lib.sh), which a change that
-# wraps some of them lowers; a new long line fails the check.
-long=$(git ls-files '*.go' | grep -v -e '^internal/testkit/' -e '_test\.go$' | xargs awk '{l=$0; gsub(/\t/,"    ",l); if (length(l) > 120) print FILENAME ":" FNR}')
-count=$(printf '%s' "$long" | grep -c . || true)
-if [ "$count" -gt "$LONG_LINES_CEILING" ]; then
-  echo "$count lines of product code are over 120 columns (tabs as 4), above the ceiling $LONG_LINES_CEILING: wrap the new ones" >&2
+log "product code within 120 columns (tabs as 4; struct tags excepted)"
+# A struct tag must be one literal on its field's line: the CLI's doc:"..."
+# tags, which feed docs/cli, may run past the limit.
+long=$(git ls-files '*.go' | grep -v -e '^internal/testkit/' -e '_test\.go$' |
+  xargs awk '{l=$0; gsub(/\t/,"    ",l); if (length(l) > 120 && l !~ /`[a-z_]+:"/) print FILENAME ":" FNR ": " length(l) " columns"}')
+if [ -n "$long" ]; then
+  echo "lines over 120 columns in product code: wrap them" >&2
+  echo "$long" >&2
   exit 1
 fi
 log "go vet"

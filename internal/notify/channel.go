@@ -174,9 +174,14 @@ func (ch *Channel) checkSMTP() error {
 		for _, c := range []struct {
 			field string
 			set   bool
-		}{{"smtp.username", m.Username != ""}, {"smtp.password", m.Password.IsSet()}, {"smtp.oauth2_token", m.OAuth2Token.IsSet()}} {
+		}{
+			{"smtp.username", m.Username != ""},
+			{"smtp.password", m.Password.IsSet()},
+			{"smtp.oauth2_token", m.OAuth2Token.IsSet()},
+		} {
 			if c.set {
-				return fmt.Errorf("%s is set with smtp.tls none, which would send credentials in clear: use smtp.tls starttls or tls, or no credentials (a local relay only)", c.field)
+				return fmt.Errorf("%s is set with smtp.tls none, which would send credentials in clear: "+
+					"use smtp.tls starttls or tls, or no credentials (a local relay only)", c.field)
 			}
 		}
 	}

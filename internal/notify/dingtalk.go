@@ -75,7 +75,10 @@ func (ch *Channel) sendDingTalk(ctx context.Context, m Message) error {
 // https://open.dingtalk.com/document/orgapp/custom-bot-send-message-type:
 // "at": {"atMobiles", "atUserIds", "isAtAll"}), never everyone.
 func dingTalkBody(d Digest) []byte {
-	msg := map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": d.Title(), "text": d.markdownFor(TypeDingTalk)}}
+	msg := map[string]any{
+		"msgtype":  "markdown",
+		"markdown": map[string]string{"title": d.Title(), "text": d.markdownFor(TypeDingTalk)},
+	}
 	if users, mobiles := d.dingTalkAt(); len(users)+len(mobiles) > 0 {
 		msg["at"] = map[string]any{"atUserIds": nonNil(users), "atMobiles": nonNil(mobiles), "isAtAll": false}
 	}

@@ -80,7 +80,8 @@ func feishuBody(d Digest, ts int64, sign string) []byte {
 		rows = append(rows, line(d.intro()))
 	}
 	for _, it := range d.Items {
-		text := "• " + feishuText(tagValue(it.Name)) + " (" + feishuText(oneLine(it.ResourceID)) + ") " + d.at(it.ExpireTime) + ", " + d.When(it) +
+		text := "• " + feishuText(tagValue(it.Name)) + " (" + feishuText(oneLine(it.ResourceID)) + ") " +
+			d.at(it.ExpireTime) + ", " + d.When(it) +
 			" · " + feishuText(tagValue(d.owner(it))) + " · " + d.policy(it.ExpirePolicy)
 		if r := d.renewal(it, func(s string) string { return feishuText(oneLine(s)) }); r != "" {
 			text += " · " + r

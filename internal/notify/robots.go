@@ -38,7 +38,8 @@ func (ch *Channel) postRobot(ctx context.Context, rawURL string, body []byte, co
 	case tooFast:
 		return ch.rateLimited(int(code), msg)
 	case busy:
-		return &SendError{Class: ClassUnavailable, Msg: "channel " + ch.Name + " (" + ch.Type + "): busy: " + short(msg)}
+		text := "channel " + ch.Name + " (" + ch.Type + "): busy: " + short(msg)
+		return &SendError{Class: ClassUnavailable, Msg: text}
 	}
 	return ch.rejected(int(code), msg)
 }

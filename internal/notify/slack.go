@@ -66,29 +66,36 @@ func slackBlocks(d Digest) []map[string]any {
 	if d.Renewal != nil {
 		lines = d.renewalSlackLines()
 	} else {
-		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": slackEscape(d.intro())}})
+		blocks = append(blocks, slackSection(slackEscape(d.intro())))
 	}
 	for _, it := range d.Items {
-		l := "• *" + slackEscape(tagValue(it.Name)) + "* `" + slackCode(it.ResourceID) + "` " + d.at(it.ExpireTime) + " (" + d.When(it) + ") · " +
+		l := "• *" + slackEscape(tagValue(it.Name)) + "* `" + slackCode(it.ResourceID) + "` " +
+			d.at(it.ExpireTime) + " (" + d.When(it) + ") · " +
 			slackEscape(tagValue(d.owner(it))) + " · " + d.policy(it.ExpirePolicy)
 		if r := d.renewal(it, func(s string) string { return "`" + slackCode(s) + "`" }); r != "" {
 			l += " · " + r
 		}
 		lines = append(lines, l)
 	}
-	lines = append(lines, mentionLines(slackEscape(d.w("mentions")), d.mentionTokens(TypeSlack), slackSectionChars/2)...)
+	mentions := mentionLines(slackEscape(d.w("mentions")), d.mentionTokens(TypeSlack), slackSectionChars/2)
+	lines = append(lines, mentions...)
 	var buf string
 	for _, l := range lines {
 		if buf != "" && len([]rune(buf))+len([]rune(l)) > slackSectionChars {
-			blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": buf}})
+			blocks = append(blocks, slackSection(buf))
 			buf = ""
 		}
 		buf += l + "\n"
 	}
 	if buf != "" {
-		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": buf}})
+		blocks = append(blocks, slackSection(buf))
 	}
 	return blocks
+}
+
+// slackSection is a section block of mrkdwn text.
+func slackSection(text string) map[string]any {
+	return map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": text}}
 }
 
 var slackReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")

@@ -47,6 +47,9 @@ func (ch *Channel) sendWeCom(ctx context.Context, m Message) error {
 // weComBody is the markdown message; its content mentions the owners with
 // "<@userid>" (mentionTokens).
 func weComBody(d Digest) []byte {
-	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": d.markdownFor(TypeWeCom)}})
+	body, _ := json.Marshal(map[string]any{
+		"msgtype":  "markdown",
+		"markdown": map[string]string{"content": d.markdownFor(TypeWeCom)},
+	})
 	return body
 }

@@ -18,5 +18,15 @@ ensure_postgres
 ensure_chromium
 export EXPIRY_SYNC_REQUIRE_ALL=1 # a missing service fails the tests instead of skipping them
 
-log "go test"
-go test -count=1 -timeout 75m "$@" ./...
+if [ $# -gt 0 ]; then # a targeted run: go test as asked, one package at a time
+  log "go test $*"
+  exec go test -count=1 -timeout 75m "$@" ./...
+fi
+# The end-to-end package, sharded (scripts/e2e.sh), beside every other package.
+log "go test, the end-to-end package in shards beside the other packages"
+go test -count=1 -timeout 75m $(go list ./... | grep -v '/internal/testkit/e2e$') &
+others=$!
+e2e=0
+./scripts/e2e.sh || e2e=$?
+wait "$others"
+exit "$e2e"

@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/crc32"
 	"net/url"
 	"os"
 	"os/exec"
@@ -88,7 +89,9 @@ func RowsOnlyUser(t testing.TB, dbURL string) string {
 	}
 	t.Cleanup(func() { _ = admin.Close() })
 	dbName := strings.TrimPrefix(u.Path, "/")
-	user := "es_rt_" + dbName[max(0, len(dbName)-8):]
+	// Named by a hash of the whole database name: unique across test
+	// processes running at once (e2e shards), within MariaDB's 80 characters.
+	user := fmt.Sprintf("es_rt_%08x", crc32.ChecksumIEEE([]byte(dbName)))
 	for _, q := range []string{
 		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'runtime-pass'", user),
 		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON %s.* TO '%s'@'%%'", dbName, user),

@@ -54,11 +54,7 @@ func DingTalkSign(secret string, timestampMS int64) string {
 // after rate_limit_wait, -1 (busy) with backoff, any other (310000 sign
 // not match, 300001 bad token, keywords not found) is permanent.
 func (ch *Channel) sendDingTalk(ctx context.Context, m Message) error {
-	target, err := ch.resolveURL()
-	if err != nil {
-		return err
-	}
-	secret, err := ch.resolveSecret()
+	target, secret, err := ch.resolveSigned()
 	if err != nil {
 		return err
 	}

@@ -52,11 +52,7 @@ func FeishuSign(secret string, timestamp int64) string {
 // retried, 19021 (sign match fail), 19022 (IP not allowed), 19024
 // (keywords), 9499 (bad request) and any other code are permanent.
 func (ch *Channel) sendFeishu(ctx context.Context, m Message) error {
-	target, err := ch.resolveURL()
-	if err != nil {
-		return err
-	}
-	secret, err := ch.resolveSecret()
+	target, secret, err := ch.resolveSigned()
 	if err != nil {
 		return err
 	}

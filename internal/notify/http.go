@@ -132,10 +132,15 @@ func (ch *Channel) resolveURL() (*url.URL, error) {
 	return u, nil
 }
 
-func (ch *Channel) resolveSecret() (string, error) {
+// resolveSigned resolves a signed channel's URL and its secret.
+func (ch *Channel) resolveSigned() (*url.URL, string, error) {
+	u, err := ch.resolveURL()
+	if err != nil {
+		return nil, "", err
+	}
 	s, err := ch.Secret.Resolve()
 	if err != nil {
-		return "", configError(ch, fmt.Errorf("secret %w", err))
+		return nil, "", configError(ch, fmt.Errorf("secret %w", err))
 	}
-	return s, nil
+	return u, s, nil
 }

@@ -43,11 +43,7 @@ type WebhookEvent struct {
 // id.timestamp.body>". A secret "whsec_<base64>" is used base64-decoded, as
 // the spec says; any other secret as its bytes.
 func (ch *Channel) sendWebhook(ctx context.Context, m Message) error {
-	target, err := ch.resolveURL()
-	if err != nil {
-		return err
-	}
-	secret, err := ch.resolveSecret()
+	target, secret, err := ch.resolveSigned()
 	if err != nil {
 		return err
 	}

@@ -116,29 +116,18 @@ func New(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Worker, 
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
 		Interceptors:               interceptors,
 	})
-	w.RegisterWorkflowWithOptions(
-		workflows.SyncExpiringResources,
-		workflow.RegisterOptions{Name: workflows.WorkflowName},
-	)
-	w.RegisterWorkflowWithOptions(
-		workflows.SyncAllAccounts,
-		workflow.RegisterOptions{Name: workflows.AllAccountsWorkflowName},
-	)
+	for name, fn := range map[string]any{
+		workflows.WorkflowName:            workflows.SyncExpiringResources,
+		workflows.AllAccountsWorkflowName: workflows.SyncAllAccounts,
+		workflows.NotifyWorkflowName:      workflows.NotifyExpiring,
+		workflows.NotifyTestWorkflowName:  workflows.NotifyTest,
+		workflows.RenewWorkflowName:       workflows.RenewResources,
+		workflows.RenewQuoteWorkflowName:  workflows.RenewQuote,
+	} {
+		w.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
+	}
 	w.RegisterActivity(
 		&activities.Activities{Store: st, Accounts: accounts, HolderRunning: holderRunning(tc), Metrics: rec},
-	)
-	w.RegisterWorkflowWithOptions(
-		workflows.NotifyExpiring,
-		workflow.RegisterOptions{Name: workflows.NotifyWorkflowName},
-	)
-	w.RegisterWorkflowWithOptions(
-		workflows.NotifyTest,
-		workflow.RegisterOptions{Name: workflows.NotifyTestWorkflowName},
-	)
-	w.RegisterWorkflowWithOptions(workflows.RenewResources, workflow.RegisterOptions{Name: workflows.RenewWorkflowName})
-	w.RegisterWorkflowWithOptions(
-		workflows.RenewQuote,
-		workflow.RegisterOptions{Name: workflows.RenewQuoteWorkflowName},
 	)
 	w.RegisterActivity(
 		&activities.Renewer{Store: st, Accounts: accounts, Mode: cfg.RenewMode, PolicyFile: cfg.RenewPolicyFile},

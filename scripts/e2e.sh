@@ -42,6 +42,7 @@ if [ "${1:-}" = -run ]; then filter=$2; fi
 pkg=internal/testkit/e2e
 art=test-artifacts
 mkdir -p "$art"
+rm -f "$art"/e2e-shard-*.log # --record reads this run's logs only
 bin=$(mktemp -d)/e2e.test
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go test -c -o "$bin" "./$pkg"

@@ -619,27 +619,17 @@ func (s *send) settlePart(ctx context.Context, part int, sendErr error) error {
 		_, err := s.move(ctx, part, contract.SendSending, contract.SendSent)
 		return err
 	}
-	var se *notify.SendError
-	if !errors.As(sendErr, &se) {
-		se = &notify.SendError{Class: notify.ClassUncertain, Msg: sendErr.Error()}
-	}
-	switch {
-	case se.Class == notify.ClassRateLimited:
-		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyThrottled)
-		s.throttled(ctx, se.RetryAfter)
+	se, v := s.judge(ctx, sendErr)
+	switch v {
+	case verdictThrottled, verdictRetry:
 		return s.fail(ctx, part, contract.SendPending, se)
-	case se.Retryable():
-		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyRetried)
-		return s.fail(ctx, part, contract.SendPending, se)
-	case se.Class == notify.ClassUncertain && s.ch.AtMostOnce():
-		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyUnconfirmed)
+	case verdictUnconfirmed:
 		_, err := s.move(ctx, part, contract.SendSending, contract.SendUnconfirmed)
 		if err == nil {
 			err = s.endSend(ctx, contract.SendSending, se.Msg)
 		}
 		return err // the next message goes on
-	case se.Class == notify.ClassUncertain: // sent again, with the same id
-		s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyRetried)
+	case verdictResend:
 		return s.fail(
 			ctx,
 			part,
@@ -647,8 +637,44 @@ func (s *send) settlePart(ctx context.Context, part int, sendErr error) error {
 			&notify.SendError{Class: notify.ClassUnavailable, Msg: se.Msg + "; sent again with the same id"},
 		)
 	}
-	s.n.Metrics.NotifySend(s.ch.Type, metrics.NotifyFailed)
 	return s.fail(ctx, part, contract.SendFailed, se)
+}
+
+// sendVerdict is what a failed send leads to, for reminders and notices
+// alike.
+type sendVerdict int
+
+const (
+	verdictThrottled   sendVerdict = iota // too many: wait out the platform's block
+	verdictRetry                          // retryable: again after a backoff
+	verdictResend                         // uncertain, at least once: again, with the same id
+	verdictUnconfirmed                    // uncertain, at most once (a chat robot): never again
+	verdictFailed                         // permanent
+)
+
+// judge classifies a send's error (an untyped one is uncertain), counts
+// it, and pauses the robot on a rate limit.
+func (s *send) judge(ctx context.Context, sendErr error) (*notify.SendError, sendVerdict) {
+	var se *notify.SendError
+	if !errors.As(sendErr, &se) {
+		se = &notify.SendError{Class: notify.ClassUncertain, Msg: sendErr.Error()}
+	}
+	verdict, outcome := verdictFailed, metrics.NotifyFailed
+	switch {
+	case se.Class == notify.ClassRateLimited:
+		verdict, outcome = verdictThrottled, metrics.NotifyThrottled
+	case se.Retryable():
+		verdict, outcome = verdictRetry, metrics.NotifyRetried
+	case se.Class == notify.ClassUncertain && s.ch.AtMostOnce():
+		verdict, outcome = verdictUnconfirmed, metrics.NotifyUnconfirmed
+	case se.Class == notify.ClassUncertain:
+		verdict, outcome = verdictResend, metrics.NotifyRetried
+	}
+	s.n.Metrics.NotifySend(s.ch.Type, outcome)
+	if verdict == verdictThrottled {
+		s.throttled(ctx, se.RetryAfter)
+	}
+	return se, verdict
 }
 
 // fail moves a message's resources to status and ends the attempt with

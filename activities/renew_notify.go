@@ -52,7 +52,7 @@ func (n *Notifier) RenewNotify(ctx context.Context, st contract.RenewState) ([]c
 	if err != nil {
 		return nil, err
 	}
-	ids := renewalResourceIDs(st)
+	ids := st.AllResourceIDs()
 	owners, err := n.renewalOwners(ctx, cfg, st.Account, ids)
 	if err != nil {
 		return nil, err
@@ -111,18 +111,6 @@ func (n *Notifier) RenewNotify(ctx context.Context, st contract.RenewState) ([]c
 		out = append(out, o)
 	}
 	return out, nil
-}
-
-// renewalResourceIDs are the ids the request names, those it looked up
-// after them.
-func renewalResourceIDs(st contract.RenewState) []string {
-	ids := slices.Clone(st.ResourceIDs)
-	for _, r := range st.Resources {
-		if !slices.Contains(ids, r.ID) {
-			ids = append(ids, r.ID)
-		}
-	}
-	return ids
 }
 
 // renewalOwners reads the owner of each resource from its stored tags
@@ -188,29 +176,16 @@ func (n *Notifier) tellChannel(
 			o.Status, o.PartsSent = contract.SendSent, 1
 			return o
 		}
-		var se *notify.SendError
-		if !errors.As(err, &se) {
-			se = &notify.SendError{Class: notify.ClassUncertain, Msg: err.Error()}
-		}
-		wait, sleep := time.Duration(0), true
-		switch {
-		case se.Class == notify.ClassRateLimited:
-			n.Metrics.NotifySend(ch.Type, metrics.NotifyThrottled)
-			s.throttled(ctx, se.RetryAfter)
+		se, v := s.judge(ctx, err)
+		wait, sleep := backoff, true // retried, or resent with the same id
+		switch v {
+		case verdictThrottled:
 			// A paced robot's next turn waits the block out.
 			wait, sleep = se.RetryAfter, ch.Pace().PerSecond == 0
-		case se.Retryable():
-			n.Metrics.NotifySend(ch.Type, metrics.NotifyRetried)
-			wait = backoff
-		case se.Class == notify.ClassUncertain && !ch.AtMostOnce(): // again, with the same id
-			n.Metrics.NotifySend(ch.Type, metrics.NotifyRetried)
-			wait = backoff
-		case se.Class == notify.ClassUncertain:
-			n.Metrics.NotifySend(ch.Type, metrics.NotifyUnconfirmed)
+		case verdictUnconfirmed:
 			o.Status, o.Error = contract.SendUnconfirmed, se.Msg
 			return o
-		default:
-			n.Metrics.NotifySend(ch.Type, metrics.NotifyFailed)
+		case verdictFailed:
 			o.Status, o.Error = contract.SendFailed, se.Msg
 			return o
 		}

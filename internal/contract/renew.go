@@ -459,6 +459,18 @@ type RenewState struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// AllResourceIDs are the ids the request names, then those it looked up
+// that it does not name (an attached resource's main, say).
+func (s RenewState) AllResourceIDs() []string {
+	ids := slices.Clone(s.ResourceIDs)
+	for _, r := range s.Resources {
+		if !slices.Contains(ids, r.ID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
 // RenewRequestID is the request's workflow id: one per account, kind,
 // resources, period and UTC day, so a request repeated the same day is the
 // same request (the starter starts it with USE_EXISTING).

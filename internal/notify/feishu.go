@@ -71,7 +71,9 @@ func feishuBody(d Digest, ts int64, sign string) []byte {
 	line := func(s string) []map[string]string { return []map[string]string{{"tag": "text", "text": s}} }
 	var rows [][]map[string]string
 	if d.Renewal != nil {
-		rows = d.renewalFeishuRows(line)
+		for _, l := range d.noticeChatLines(feishuNotice) {
+			rows = append(rows, line(l))
+		}
 	} else {
 		rows = append(rows, line(d.intro()))
 	}

@@ -39,6 +39,7 @@ const (
 	noticeMessageRunes = 240
 	noticeReasonRunes  = 80
 	noticePersonRunes  = 64
+	noticeRequestRunes = 128
 	noticeCommentRunes = 40
 	noticeFailureRunes = 120
 	noticeApprovers    = 3
@@ -135,7 +136,7 @@ func (d Digest) noticeKind() string {
 
 // renewalTitle names the request and its state.
 func (d Digest) renewalTitle() string {
-	return fmt.Sprintf(d.nw("title"), truncateRunes(oneLine(d.Renewal.RequestID), 128), d.noticeState())
+	return fmt.Sprintf(d.nw("title"), clipText(d.Renewal.RequestID, noticeRequestRunes), d.noticeState())
 }
 
 // noticeField is one line of a notice's head: ids (each in a code span),
@@ -155,7 +156,7 @@ func clipText(s string, n int) string { return truncateRunes(oneLine(s), n) }
 func (d Digest) noticeFields() []noticeField {
 	st := d.Renewal.RenewState
 	out := []noticeField{
-		{label: d.nw("request"), codes: []string{truncateRunes(oneLine(st.RequestID), 128)}},
+		{label: d.nw("request"), codes: []string{clipText(st.RequestID, noticeRequestRunes)}},
 		{label: d.nw("account"), users: []string{clipText(st.Account, noticePersonRunes)}},
 		{label: d.nw("kind"), text: d.noticeKind()},
 		{label: d.nw("state"), text: d.noticeState()},
@@ -196,7 +197,7 @@ func (d Digest) noticeFields() []noticeField {
 	if len(st.Orders) > 0 {
 		f := noticeField{label: d.nw("orders")}
 		for _, o := range st.Orders[:min(len(st.Orders), noticeOrders)] {
-			f.codes = append(f.codes, truncateRunes(oneLine(o.OrderID), noticePersonRunes))
+			f.codes = append(f.codes, clipText(o.OrderID, noticePersonRunes))
 		}
 		if more := len(st.Orders) - noticeOrders; more > 0 {
 			f.text = fmt.Sprintf(d.nw("more.ids"), more)
@@ -219,12 +220,7 @@ type noticeRow struct {
 // rows are the request's resources: those of the route first, then the
 // others, each in the request's order.
 func (n *RenewalNotice) rows() []noticeRow {
-	ids := slices.Clone(n.ResourceIDs)
-	for _, r := range n.Resources {
-		if !slices.Contains(ids, r.ID) {
-			ids = append(ids, r.ID)
-		}
-	}
+	ids := n.AllResourceIDs()
 	mine := func(id string) bool { return slices.Contains(n.RouteResources, id) }
 	slices.SortStableFunc(ids, func(a, b string) int {
 		switch ma, mb := mine(a), mine(b); {
@@ -399,27 +395,10 @@ func (d Digest) renewalMarkdown(typ string) string {
 	return b.String()
 }
 
-// renewalFeishuRows are the paragraphs of the notice's Feishu post.
-func (d Digest) renewalFeishuRows(line func(string) []map[string]string) [][]map[string]string {
-	var rows [][]map[string]string
-	for _, l := range d.noticeLines(feishuNotice, "• ") {
-		if l != "" {
-			rows = append(rows, line(l))
-		}
-	}
-	return rows
-}
-
-// renewalSlackLines are the mrkdwn lines of the notice, grouped into
-// sections by slackBlocks.
-func (d Digest) renewalSlackLines() []string {
-	var out []string
-	for _, l := range d.noticeLines(slackNotice, "• ") {
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
+// noticeChatLines are the notice's non-empty lines for a chat post that
+// lays out its own paragraphs: Feishu's rows, Slack's mrkdwn sections.
+func (d Digest) noticeChatLines(f noticeFormat) []string {
+	return slices.DeleteFunc(d.noticeLines(f, "• "), func(l string) bool { return l == "" })
 }
 
 var htmlNotice = template.Must(template.New("notice").Parse(`<!DOCTYPE html>
@@ -528,7 +507,7 @@ func (ch *Channel) fitRenewal(d Digest) Digest {
 	if d.Renewal == nil || fits == nil {
 		return d
 	}
-	n := len(d.Renewal.rows())
+	n := len(d.Renewal.AllResourceIDs()) // one row each
 	with := func(k int) Digest {
 		r := *d.Renewal
 		r.omit = n - k

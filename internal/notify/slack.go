@@ -64,7 +64,7 @@ func slackBlocks(d Digest) []map[string]any {
 	}
 	var lines []string
 	if d.Renewal != nil {
-		lines = d.renewalSlackLines()
+		lines = d.noticeChatLines(slackNotice)
 	} else {
 		blocks = append(blocks, slackSection(slackEscape(d.intro())))
 	}

@@ -227,11 +227,7 @@ func firstTime(ts ...time.Time) time.Time {
 
 // renewalResourceIDs are the resources a state names, sorted, once each.
 func renewalResourceIDs(st contract.RenewState) []string {
-	ids := slices.Clone(st.ResourceIDs)
-	for _, r := range st.Resources {
-		ids = append(ids, r.ID)
-	}
-	ids = slices.DeleteFunc(ids, func(id string) bool { return id == "" })
+	ids := slices.DeleteFunc(st.AllResourceIDs(), func(id string) bool { return id == "" })
 	slices.Sort(ids)
 	return slices.Compact(ids)
 }

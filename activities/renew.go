@@ -51,11 +51,8 @@ func renewRefused(format string, args ...any) error {
 // RenewOpen looks the request's resources up by id, checks them against
 // Huawei's rules and the account's policy, and sets its deadline.
 func (r *Renewer) RenewOpen(ctx context.Context, in contract.RenewInput) (contract.RenewOpened, error) {
-	acc, err := r.account(in.Account)
+	acc, err := r.renewAccount(in.Account)
 	if err != nil {
-		return contract.RenewOpened{}, err
-	}
-	if err := partnerRefused(acc); err != nil {
 		return contract.RenewOpened{}, err
 	}
 	policies, err := config.LoadRenewPolicies(r.PolicyFile)
@@ -200,6 +197,12 @@ func (r *Renewer) actingAccount(name string) (*Account, error) {
 	if r.Mode == contract.RenewModeOff {
 		return nil, nil
 	}
+	return r.renewAccount(name)
+}
+
+// renewAccount is the account a request renews through: refused up front
+// when it is reached through a partner's credentials.
+func (r *Renewer) renewAccount(name string) (*Account, error) {
 	acc, err := r.account(name)
 	if err != nil {
 		return nil, err
@@ -209,11 +212,8 @@ func (r *Renewer) actingAccount(name string) (*Account, error) {
 
 // RenewQuote prices the renewal (ListRenewRateOnPeriod, 10 ids a call).
 func (r *Renewer) RenewQuote(ctx context.Context, in contract.QuoteInput) (contract.RenewQuote, error) {
-	acc, err := r.account(in.Account)
+	acc, err := r.renewAccount(in.Account)
 	if err != nil {
-		return contract.RenewQuote{}, err
-	}
-	if err := partnerRefused(acc); err != nil {
 		return contract.RenewQuote{}, err
 	}
 	if !in.LookedUp {

@@ -87,7 +87,6 @@ type renewal struct {
 	recordErr error
 	rejected  bool
 	attrState string // the ExpirySyncRenewState last upserted
-	told      string // the state and wait the routes' channels were last told of
 }
 
 func newRenewal(ctx workflow.Context, in contract.RenewInput) *renewal {
@@ -351,8 +350,7 @@ func (r *renewal) record(ctx workflow.Context, kind, actor, detail string) error
 	}
 	opts := dbOptions("record: " + kind)
 	opts.RetryPolicy = renewRecordRetry
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.ActivityRenewRecord, ev).
-		Get(ctx, nil)
+	return act(ctx, opts, contract.ActivityRenewRecord, ev, nil)
 }
 
 // RenewEventsMetric counts a request's events (Prometheus:
@@ -748,11 +746,6 @@ func (r *renewal) apply(ctx workflow.Context) error {
 // At most once: a chat robot has no idempotency key, so an attempt that
 // did not answer is recorded, not sent again.
 func (r *renewal) tell(ctx workflow.Context) {
-	key := r.st.State + "/" + r.st.WaitsOn
-	if key == r.told {
-		return
-	}
-	r.told = key
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	if !tellsChannels(dctx) {
 		return

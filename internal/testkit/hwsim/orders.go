@@ -593,14 +593,21 @@ func (s *Simulator) handleOrderDetails(ex *exchange) (any, *apiError) {
 		offset = n
 	}
 	id := ex.r.PathValue("order_id")
-	rn := s.rn()
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	rn.settleLocked(time.Now())
-	o, ok := rn.byID[strings.ToUpper(id)]
-	if !ok {
+	var resp orderDetailsResp
+	found := false
+	s.atOrder(id, func(o *order, _ time.Time) {
+		if o != nil {
+			resp, found = s.orderDetails(o, offset, limit), true
+		}
+	})
+	if !found {
 		return nil, orderInvalid(id)
 	}
+	return resp, nil
+}
+
+// orderDetails is one page of an order's lines, from offset.
+func (s *Simulator) orderDetails(o *order, offset, limit int) orderDetailsResp {
 	resp := orderDetailsResp{TotalCount: int32(len(o.lines)), OrderInfo: s.orderJSON(o, true), OrderLineItems: []orderLineJSON{}}
 	for n, l := range o.lines[min(offset, len(o.lines)):min(offset+limit, len(o.lines))] {
 		resp.OrderLineItems = append(resp.OrderLineItems, orderLineJSON{
@@ -613,7 +620,7 @@ func (s *Simulator) handleOrderDetails(ex *exchange) (any, *apiError) {
 			OrderID:         o.id,
 		})
 	}
-	return resp, nil
+	return resp
 }
 
 // ListOrderCouponsByOrderId and ListOrderDiscounts.

@@ -144,9 +144,11 @@ type apiHandler func(ex *exchange) (any, *apiError)
 // 204 No Content").
 type noContent struct{}
 
-// connectionDropped is a payload whose handler closed the connection
-// instead of answering (OrderAnswerLostMode "close").
-type connectionDropped struct{}
+// connectionDropped is a payload whose handler hijacked the connection
+// to close it instead of answering (OrderAnswerLostMode "close"). The
+// gateway counts the lost answer before it closes the connection, so a
+// client that sees the connection drop finds it counted.
+type connectionDropped struct{ conn io.Closer }
 
 func (ex *exchange) writeNoContent() {
 	ex.w.WriteHeader(http.StatusNoContent)
@@ -273,13 +275,15 @@ func (s *Simulator) gateway(api apiID, h apiHandler) http.Handler {
 			}
 		}
 		payload, e := h(ex)
+		dropped, isDropped := payload.(connectionDropped)
 		switch {
 		case e != nil:
 			ex.fail(e)
 		case payload == noContent{}:
 			ex.writeNoContent()
-		case payload == connectionDropped{}:
+		case isDropped:
 			c.serverErrors.Add(1) // the client sees no answer
+			_ = dropped.conn.Close()
 		default:
 			ex.writeJSON(http.StatusOK, payload)
 		}

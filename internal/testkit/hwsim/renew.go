@@ -580,8 +580,7 @@ func (s *Simulator) handleRenew(ex *exchange) (any, *apiError) {
 func loseAnswer(ex *exchange) (any, *apiError) {
 	if ex.cfg.knobs.OrderAnswerLostMode == OrderLostClose {
 		if conn, _, err := http.NewResponseController(ex.w).Hijack(); err == nil {
-			_ = conn.Close()
-			return connectionDropped{}, nil
+			return connectionDropped{conn}, nil
 		}
 	}
 	return nil, serverError(serviceBSS)

@@ -140,7 +140,7 @@ func (t *Table) TMSTypes() []string {
 // types TMS ListProviders lists) and returns one warning per dropped entry:
 // its resources are then stored as "type without tags".
 func (t *Table) Restrict(served []string) (*Table, []string) {
-	out := &Table{}
+	out := &Table{services: t.services}
 	var warnings []string
 	for _, e := range t.entries {
 		if slices.Contains(served, e.TMSType) {

@@ -48,6 +48,7 @@ func TestRestrictDropsUnservedTypesWithAWarning(t *testing.T) {
 	assert.Equal(t, "rds", got)
 	_, ok = catalog.Default().Lookup("hws.resource.type.dcs3", true)
 	assert.True(t, ok, "Restrict returns a copy")
+	assert.Equal(t, catalog.Default().Services(), tab.Services(), "the services stay: a type without tags is still reported")
 }
 
 func TestParseRejectsIncompleteEntries(t *testing.T) {

@@ -14,19 +14,27 @@
 # balances worse. Logs land in test-artifacts/e2e-shard-N.log.
 #
 # scripts/e2e.sh [-run REGEX]   (installs and starts what is missing, as make test)
-# scripts/e2e.sh --record       rewrites durations.tsv from the last logs
+# scripts/e2e.sh --record       updates durations.tsv from the last run's logs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 if [ "${1:-}" = --record ]; then
-  # A test's time is its own line's; the spread model's, its subtests' sum
-  # over the shards' parallelism of 2 (its parent line reports 0 s).
+  # A test's time is its own line's, or its subtests' sum over a shard's
+  # parallelism of 2 when that is more: a test reports its time before its
+  # parallel subtests run (0 s for the inventory model, whose parts every
+  # shard runs: their sum is the whole).
+  # Tests the run did not run keep their recorded time.
+  durations=internal/testkit/e2e/testdata/durations.tsv
   cat test-artifacts/e2e-shard-*.log | awk '
-    /^--- PASS/ { gsub(/[()s]/, "", $4); d[$3] += $4 }
-    /^    --- PASS: TestInventoryModel\// { gsub(/[()s]/, "", $4); m += $4 }
-    END { if (m) d["TestInventoryModel"] = m / 2; for (t in d) printf "%s\t%d\n", t, d[t] }' |
-    sort >internal/testkit/e2e/testdata/durations.tsv
+    FILENAME != "-" { kept[$1] = $2; next }
+    /^--- PASS/ { gsub(/[()s]/, "", $4); own[$3] += $4 }
+    /^    --- PASS: / { split($3, name, "/"); gsub(/[()s]/, "", $4); subs[name[1]] += $4 }
+    END {
+      for (t in own) kept[t] = int(subs[t] / 2 > own[t] ? subs[t] / 2 : own[t])
+      for (t in kept) printf "%s\t%d\n", t, kept[t]
+    }' "$durations" - | sort >"$durations.new"
+  mv "$durations.new" "$durations"
   exit
 fi
 
@@ -51,20 +59,20 @@ go test -c -o "$bin" "./$pkg"
 # runs its share of seeds); the other tests go whole to one shard.
 spread=TestInventoryModel
 sequences=${MODEL_SEQUENCES:-200}
-weight() { awk -v t="$1" '$1 == t { print $2; found = 1 } END { if (!found) print 30 }' "$pkg/testdata/durations.tsv"; }
 tests=$(grep -ho '^func Test[A-Za-z0-9_]*(t \*testing.T)' "$pkg"/*_test.go | sed 's/^func \(Test[A-Za-z0-9_]*\).*/\1/' |
   grep -E -- "$filter" || true)
 [ -n "$tests" ] || { echo "no end-to-end test matches $filter" >&2; exit 1; }
-share=0
-if grep -qx "$spread" <<<"$tests"; then share=$(($(weight "$spread") / shards)); fi
 
 # One line per shard: its number, its expected seconds and its tests as a
-# -test.run pattern.
-plan=$(grep -vx "$spread" <<<"$tests" | while read -r t; do echo "$(weight "$t") $t"; done | sort -rn |
-  awk -v n="$shards" -v share="$share" -v spread="$spread" '
-    BEGIN { for (i = 0; i < n; i++) { load[i] = share; if (share) tests[i] = spread } }
-    NF { best = 0; for (i = 1; i < n; i++) if (load[i] < load[best]) best = i
-         load[best] += $1; tests[best] = tests[best] (tests[best] == "" ? "" : "|") $2 }
+# -test.run pattern. Each test weighs its recorded seconds (30 unrecorded);
+# the spread test weighs on every shard a share of its own.
+plan=$(awk 'FILENAME != "-" { w[$1] = $2; next } { print ($1 in w ? w[$1] : 30), $1 }' \
+  "$pkg/testdata/durations.tsv" - <<<"$tests" | sort -rn |
+  awk -v n="$shards" -v spread="$spread" '
+    $2 == spread { for (i = 0; i < n; i++) { load[i] += int($1 / n); add(i, $2) } next }
+    { best = 0; for (i = 1; i < n; i++) if (load[i] < load[best]) best = i
+      load[best] += $1; add(best, $2) }
+    function add(i, t) { tests[i] = tests[i] (tests[i] == "" ? "" : "|") t }
     END { for (i = 0; i < n; i++) if (tests[i] != "") printf "%d %d ^(%s)$\n", i + 1, load[i], tests[i] }')
 
 pids=()

@@ -71,10 +71,10 @@ func (n *Notifier) RenewNotify(ctx context.Context, st contract.RenewState) ([]c
 	var order []string
 	targets := map[string]*target{}
 	for _, r := range cfg.Routes {
+		if len(byRoute[r.Name]) == 0 {
+			continue
+		}
 		for _, name := range r.Channels {
-			if len(byRoute[r.Name]) == 0 {
-				break
-			}
 			t := targets[name]
 			if t == nil {
 				t = &target{route: r}

@@ -457,8 +457,10 @@ func (d Digest) renewalHTML() string {
 			for _, u := range f.users {
 				users = append(users, tagValue(u))
 			}
-			text = strings.Join(append(users, f.text), ", ")
-			text = strings.TrimSuffix(text, ", ")
+			if f.text != "" {
+				users = append(users, f.text)
+			}
+			text = strings.Join(users, ", ")
 		}
 		data.Fields = append(data.Fields, field{Label: f.label, Text: text, Codes: codes})
 	}
